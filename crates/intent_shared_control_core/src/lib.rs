@@ -1,0 +1,18 @@
+//! Pure core of `intent_shared_control`.
+//!
+//! Everything that decides what the robot does lives here, free of ROS, of any async runtime and of the wall
+//! clock: time is always an argument ([`Stamp`]), so the same code runs on wall time, sim time and bag time and
+//! replays bit-identically. The ROS layer (crate `intent_shared_control`) only converts messages to these types,
+//! calls `step`, and converts the result back.
+
+pub mod control;
+pub mod skeleton;
+pub mod teleop;
+pub mod time;
+pub mod twist;
+
+pub use control::{Controller, ControllerConfig, Decision, Mode};
+pub use skeleton::{HumanId, HumanSkeleton, Keypoint, SkeletonFrame, NUM_KEYPOINTS};
+pub use teleop::{JoyInput, Teleop, TeleopConfig, TeleopOutput, TeleopState};
+pub use time::Stamp;
+pub use twist::Twist;

@@ -1,0 +1,294 @@
+//! Teleop: joystick state → operator twist, with deadman (enable) button, deadzone, scale and turbo.
+//!
+//! Safety rule of this stage: the output is an explicit [`Twist::ZERO`] whenever the deadman button is not held,
+//! the joystick message is older than `timeout` (by stamps), its stamp lies in the future beyond `max_future`,
+//! or it is malformed (non-finite axes). Silence is never an output.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::time::Stamp;
+use crate::twist::Twist;
+
+/// A `sensor_msgs/Joy` as the core sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JoyInput {
+    /// Header stamp of the Joy message (the joystick driver's sample time).
+    pub stamp: Stamp,
+    /// Axis values, nominally [-1, 1].
+    pub axes: Vec<f32>,
+    /// Button states (1 = pressed).
+    pub buttons: Vec<i32>,
+}
+
+/// Maps one joystick axis to one twist component.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AxisBinding {
+    /// Index into `Joy.axes`.
+    pub axis: usize,
+    /// Output at full deflection, normal speed [m/s or rad/s].
+    pub scale: f64,
+    /// Output at full deflection with the turbo button held [m/s or rad/s].
+    pub scale_turbo: f64,
+}
+
+/// Axis and button map plus timing. Units are in the field names' docs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeleopConfig {
+    /// Index into `Joy.buttons` of the deadman (enable) button; nothing moves unless it is held.
+    pub deadman_button: usize,
+    /// Index into `Joy.buttons` of the turbo button (uses `scale_turbo`), if any.
+    pub turbo_button: Option<usize>,
+    /// Axis values with |v| below this are treated as 0; the rest is rescaled to keep the output continuous [-].
+    pub deadzone: f64,
+    /// A Joy message older than this is stale and yields zero [s].
+    pub timeout: f64,
+    /// A Joy stamp further than this in the future of the cycle time is rejected [s].
+    pub max_future: f64,
+    /// Bindings for linear x, y, z and angular x, y, z; `None` leaves the component at 0.
+    pub linear_x: Option<AxisBinding>,
+    pub linear_y: Option<AxisBinding>,
+    pub linear_z: Option<AxisBinding>,
+    pub angular_x: Option<AxisBinding>,
+    pub angular_y: Option<AxisBinding>,
+    pub angular_z: Option<AxisBinding>,
+}
+
+impl Default for TeleopConfig {
+    /// Planar base on an Xbox-style pad: left stick = x / yaw, LB = deadman, RB = turbo.
+    fn default() -> Self {
+        TeleopConfig {
+            deadman_button: 4,
+            turbo_button: Some(5),
+            deadzone: 0.05,
+            timeout: 0.5,
+            max_future: 0.1,
+            linear_x: Some(AxisBinding { axis: 1, scale: 0.5, scale_turbo: 1.0 }),
+            linear_y: None,
+            linear_z: None,
+            angular_x: None,
+            angular_y: None,
+            angular_z: Some(AxisBinding { axis: 0, scale: 1.0, scale_turbo: 1.5 }),
+        }
+    }
+}
+
+/// Why a teleop configuration is unusable.
+#[derive(Debug, Error, PartialEq)]
+pub enum TeleopConfigError {
+    #[error("teleop.{name} must be {expected}, got {value}")]
+    OutOfRange { name: &'static str, value: f64, expected: &'static str },
+}
+
+impl TeleopConfig {
+    /// Checks every value; the same check serves the parameter file and runtime changes.
+    pub fn validate(&self) -> Result<(), TeleopConfigError> {
+        let range = |name, value: f64, ok: bool, expected| {
+            if ok && value.is_finite() { Ok(()) } else { Err(TeleopConfigError::OutOfRange { name, value, expected }) }
+        };
+        range("deadzone", self.deadzone, (0.0..1.0).contains(&self.deadzone), "in [0, 1)")?;
+        range("timeout", self.timeout, self.timeout > 0.0, "> 0 s")?;
+        range("max_future", self.max_future, self.max_future >= 0.0, ">= 0 s")?;
+        for (name, b) in self.bindings() {
+            if let Some(b) = b {
+                range(name, b.scale, b.scale.is_finite(), "finite")?;
+                range(name, b.scale_turbo, b.scale_turbo.is_finite(), "finite")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn bindings(&self) -> [(&'static str, &Option<AxisBinding>); 6] {
+        [
+            ("linear_x", &self.linear_x),
+            ("linear_y", &self.linear_y),
+            ("linear_z", &self.linear_z),
+            ("angular_x", &self.angular_x),
+            ("angular_y", &self.angular_y),
+            ("angular_z", &self.angular_z),
+        ]
+    }
+}
+
+/// What teleop made of the joystick this cycle.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum TeleopState {
+    /// No Joy message received yet.
+    NoInput,
+    /// Deadman held, command mapped.
+    Active,
+    /// Deadman button not held.
+    DeadmanReleased,
+    /// Latest Joy is older than the timeout.
+    Stale,
+    /// Latest Joy is malformed (non-finite axis, stamp too far in the future, missing deadman index).
+    Invalid,
+}
+
+impl TeleopState {
+    /// Reason name as it appears in `SharedControlStatus.reasons`.
+    pub fn reason(self) -> Option<&'static str> {
+        match self {
+            TeleopState::Active => None,
+            TeleopState::NoInput => Some("joy_missing"),
+            TeleopState::DeadmanReleased => Some("deadman_released"),
+            TeleopState::Stale => Some("joy_stale"),
+            TeleopState::Invalid => Some("joy_invalid"),
+        }
+    }
+}
+
+/// Output of one teleop step.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct TeleopOutput {
+    pub twist: Twist,
+    pub state: TeleopState,
+}
+
+/// Joystick → operator twist.
+#[derive(Clone, Debug)]
+pub struct Teleop {
+    config: TeleopConfig,
+    last: Option<JoyInput>,
+}
+
+impl Teleop {
+    pub fn new(config: TeleopConfig) -> Self {
+        Teleop { config, last: None }
+    }
+
+    pub fn config(&self) -> &TeleopConfig {
+        &self.config
+    }
+
+    /// Replaces the configuration (already validated by the caller).
+    pub fn set_config(&mut self, config: TeleopConfig) {
+        self.config = config;
+    }
+
+    /// Stores the newest joystick message. Out-of-order messages (older stamp than the kept one) are ignored and
+    /// reported as `false`.
+    pub fn on_joy(&mut self, joy: JoyInput) -> bool {
+        if let Some(last) = &self.last {
+            if joy.stamp < last.stamp {
+                return false;
+            }
+        }
+        self.last = Some(joy);
+        true
+    }
+
+    /// The operator command at time `now`.
+    pub fn step(&self, now: Stamp) -> TeleopOutput {
+        let zero = |state| TeleopOutput { twist: Twist::ZERO, state };
+        let Some(joy) = &self.last else { return zero(TeleopState::NoInput) };
+        let age = now.seconds_since(joy.stamp);
+        if age < -self.config.max_future || joy.axes.iter().any(|a| !a.is_finite()) {
+            return zero(TeleopState::Invalid);
+        }
+        if age > self.config.timeout {
+            return zero(TeleopState::Stale);
+        }
+        match joy.buttons.get(self.config.deadman_button) {
+            None => return zero(TeleopState::Invalid),
+            Some(&b) if b == 0 => return zero(TeleopState::DeadmanReleased),
+            Some(_) => {}
+        }
+        let turbo = self.config.turbo_button.and_then(|i| joy.buttons.get(i)).is_some_and(|&b| b != 0);
+        let mut out = [0.0; 6];
+        for (slot, (_, binding)) in out.iter_mut().zip(self.config.bindings()) {
+            if let Some(b) = binding {
+                let raw = joy.axes.get(b.axis).copied().unwrap_or(0.0) as f64;
+                let scale = if turbo { b.scale_turbo } else { b.scale };
+                *slot = apply_deadzone(raw.clamp(-1.0, 1.0), self.config.deadzone) * scale;
+            }
+        }
+        TeleopOutput { twist: Twist::from_array(out), state: TeleopState::Active }
+    }
+}
+
+/// Zero inside the deadzone, then rescaled so that the output rises continuously from 0 to ±1.
+fn apply_deadzone(v: f64, deadzone: f64) -> f64 {
+    if v.abs() < deadzone {
+        0.0
+    } else {
+        v.signum() * (v.abs() - deadzone) / (1.0 - deadzone)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    fn joy(t: f64, axes: &[f32], deadman: bool) -> JoyInput {
+        let mut buttons = vec![0; 8];
+        buttons[4] = i32::from(deadman);
+        JoyInput { stamp: Stamp::from_secs_f64(t), axes: axes.to_vec(), buttons }
+    }
+
+    #[test]
+    fn deadman_held_maps_axes() {
+        let mut t = Teleop::new(TeleopConfig::default());
+        t.on_joy(joy(1.0, &[0.5, 1.0], true));
+        let out = t.step(Stamp::from_secs_f64(1.01));
+        assert_eq!(out.state, TeleopState::Active);
+        assert_relative_eq!(out.twist.linear.x, 0.5);
+        assert_relative_eq!(out.twist.angular.z, (0.5 - 0.05) / 0.95);
+    }
+
+    #[test]
+    fn deadman_released_is_zero() {
+        let mut t = Teleop::new(TeleopConfig::default());
+        t.on_joy(joy(1.0, &[0.5, 1.0], false));
+        let out = t.step(Stamp::from_secs_f64(1.01));
+        assert_eq!(out, TeleopOutput { twist: Twist::ZERO, state: TeleopState::DeadmanReleased });
+    }
+
+    #[test]
+    fn stale_joy_is_zero() {
+        let mut t = Teleop::new(TeleopConfig::default());
+        t.on_joy(joy(1.0, &[0.5, 1.0], true));
+        assert_eq!(t.step(Stamp::from_secs_f64(1.49)).state, TeleopState::Active);
+        let out = t.step(Stamp::from_secs_f64(1.51));
+        assert_eq!(out, TeleopOutput { twist: Twist::ZERO, state: TeleopState::Stale });
+    }
+
+    #[test]
+    fn nan_axis_and_future_stamp_are_invalid() {
+        let mut t = Teleop::new(TeleopConfig::default());
+        t.on_joy(joy(1.0, &[f32::NAN, 1.0], true));
+        assert_eq!(t.step(Stamp::from_secs_f64(1.0)).state, TeleopState::Invalid);
+        let mut t = Teleop::new(TeleopConfig::default());
+        t.on_joy(joy(5.0, &[0.5, 1.0], true));
+        assert_eq!(t.step(Stamp::from_secs_f64(1.0)).twist, Twist::ZERO);
+    }
+
+    #[test]
+    fn out_of_order_joy_is_ignored() {
+        let mut t = Teleop::new(TeleopConfig::default());
+        assert!(t.on_joy(joy(2.0, &[0.0, 1.0], true)));
+        assert!(!t.on_joy(joy(1.0, &[0.0, 0.0], false)));
+        assert_eq!(t.step(Stamp::from_secs_f64(2.0)).state, TeleopState::Active);
+    }
+
+    #[test]
+    fn empty_buttons_is_invalid_not_panic() {
+        let mut t = Teleop::new(TeleopConfig::default());
+        t.on_joy(JoyInput { stamp: Stamp(0), axes: vec![], buttons: vec![] });
+        assert_eq!(t.step(Stamp(0)).state, TeleopState::Invalid);
+    }
+
+    #[test]
+    fn validate_rejects_bad_values() {
+        let mut c = TeleopConfig::default();
+        c.timeout = 0.0;
+        assert!(c.validate().is_err());
+        let mut c = TeleopConfig::default();
+        c.deadzone = f64::NAN;
+        assert!(c.validate().is_err());
+        assert!(TeleopConfig::default().validate().is_ok());
+    }
+}
