@@ -183,6 +183,10 @@ if ! step_done msgs "$h" || [ ! -f "$PREFIX/install/setup.sh" ]; then
       --build-base "$PREFIX/build" --install-base "$PREFIX/install" >"$PREFIX/colcon-msgs.log" 2>&1
   ) || { tail -n 40 "$PREFIX/colcon-msgs.log" >&2; die "colcon build of msg/ failed (full log: $PREFIX/colcon-msgs.log)"; }
   step_mark msgs "$h"
+  # r2r regenerates message types only when its watched environment variables change; a changed .msg file
+  # keeps the same environment, so drop its generated code to force regeneration.
+  rm -rf "$ROOT"/target/*/build/r2r_msg_gen-* "$ROOT"/target/*/.fingerprint/r2r_msg_gen-* \
+    "$ROOT"/target/*/build/r2r-* "$ROOT"/target/*/.fingerprint/r2r-*
 fi
 
 # ---------------------------------------------------------------------------------------------- 6. env file

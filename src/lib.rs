@@ -1,1 +1,10 @@
-//! ROS 2 adapters of intent_shared_control.
+//! ROS 2 layer of `intent_shared_control`: message conversion, parameters and the nodes.
+//!
+//! The nodes are thin: they convert messages into core types ([`convert`]), call the core's `step` with the
+//! time taken from the node's clock or the message stamps, convert the result back and publish. All decisions
+//! live in `intent_shared_control_core`.
+
+pub mod convert;
+pub mod node_util;
+pub mod params;
+pub mod shared_control_node;

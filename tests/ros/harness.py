@@ -1,0 +1,118 @@
+"""Helpers for tests over real DDS: start our executables, drive them from an rclpy node, wait on conditions."""
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Callable
+
+import rclpy
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy, HistoryPolicy, qos_profile_sensor_data
+
+REPO = Path(__file__).resolve().parents[2]
+BIN_DIR = Path(os.environ.get("ISC_BIN_DIR", REPO / "target" / "debug"))
+
+COMMAND_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE)
+SENSOR_QOS = qos_profile_sensor_data
+
+
+class ProcessHandle:
+    """A node process with its own log file; stopped with SIGINT like `ros2 launch` does."""
+
+    def __init__(self, exe: Path, ros_args: list[str], log_path: Path, env: dict | None = None):
+        self.log_path = log_path
+        self._log = open(log_path, "wb")
+        cmd = [str(exe)]
+        if ros_args:
+            cmd += ["--ros-args", *ros_args]
+        full_env = dict(os.environ)
+        full_env.setdefault("RUST_LOG", "info")
+        full_env.update(env or {})
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=full_env,
+                                     start_new_session=True)
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def interrupt(self, timeout: float = 10.0) -> int:
+        """SIGINT, then wait for a clean exit; returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self._log.close()
+
+
+class Peer:
+    """An rclpy node that publishes inputs and records outputs."""
+
+    def __init__(self, name: str = "test_peer"):
+        if not rclpy.ok():
+            rclpy.init()
+        self.node: Node = rclpy.create_node(name)
+        self.received: dict[str, list] = {}
+        self._subs = []
+        self._timers = []
+
+    def now_msg(self):
+        return self.node.get_clock().now().to_msg()
+
+    def subscribe(self, msg_type, topic: str, qos=COMMAND_QOS) -> list:
+        buf = self.received.setdefault(topic, [])
+        self._subs.append(self.node.create_subscription(msg_type, topic, buf.append, qos))
+        return buf
+
+    def publisher(self, msg_type, topic: str, qos=SENSOR_QOS):
+        return self.node.create_publisher(msg_type, topic, qos)
+
+    def every(self, period: float, fn: Callable[[], None]):
+        """Calls fn every period seconds while the peer spins; returns the timer (cancel() to stop)."""
+        t = self.node.create_timer(period, fn)
+        self._timers.append(t)
+        return t
+
+    def spin_until(self, predicate: Callable[[], bool], timeout: float, what: str):
+        """Spins until predicate() is true; fails with `what` after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            rclpy.spin_once(self.node, timeout_sec=0.02)
+            if predicate():
+                return
+        raise AssertionError(f"timed out after {timeout:.1f} s waiting for: {what}")
+
+    def wait_matched(self, publishers=(), subscribed_topics=(), timeout: float = 15.0):
+        """Waits until DDS discovery matched our publishers and the node publishes our subscribed topics."""
+        def matched():
+            return all(p.get_subscription_count() > 0 for p in publishers) and all(
+                self.node.count_publishers(t) > 0 for t in subscribed_topics)
+        self.spin_until(matched, timeout, "DDS discovery to match the node under test")
+
+    def close(self):
+        self.node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+
+
+def twist_is_zero(t) -> bool:
+    return all(v == 0.0 for v in (t.linear.x, t.linear.y, t.linear.z, t.angular.x, t.angular.y, t.angular.z))
+
+
+def twist_is_finite(t) -> bool:
+    return all(math.isfinite(v) for v in (t.linear.x, t.linear.y, t.linear.z, t.angular.x, t.angular.y, t.angular.z))
+
+
+def stamp_s(stamp) -> float:
+    return stamp.sec + stamp.nanosec * 1e-9

@@ -1,0 +1,139 @@
+"""shared_control over real DDS: rclpy publishes joy and skeletons, checks cmd_vel and status."""
+import math
+
+import pytest
+from geometry_msgs.msg import Point, TwistStamped
+from sensor_msgs.msg import Joy
+from intent_shared_control_msgs.msg import HumanSkeleton, HumanSkeletonArray, SharedControlStatus
+
+from ros.harness import stamp_s, twist_is_finite, twist_is_zero
+
+DEADMAN = 4
+JOY_TIMEOUT = 0.5
+CONTROL_RATE = 50.0
+
+
+def joy_msg(peer, axes, deadman):
+    buttons = [0] * 8
+    buttons[DEADMAN] = 1 if deadman else 0
+    return Joy(header=peer_header(peer), axes=[float(a) for a in axes], buttons=buttons)
+
+
+def peer_header(peer, frame="base_link"):
+    from std_msgs.msg import Header
+    return Header(stamp=peer.now_msg(), frame_id=frame)
+
+
+def skeleton(human_id, x, y):
+    """A standing human whose keypoints surround (x, y)."""
+    pts = [Point(x=x + 0.01 * (k % 3), y=y + 0.01 * (k % 2), z=0.1 * (17 - k)) for k in range(17)]
+    return HumanSkeleton(id=human_id, keypoints=pts, confidence=[0.9] * 17)
+
+
+class Rig:
+    """shared_control under test plus an rclpy peer publishing joy at 20 Hz."""
+
+    def __init__(self, peer, launch):
+        self.peer = peer
+        self.node = launch("shared_control", "-p", f"teleop.timeout:={JOY_TIMEOUT}", "-p", f"control_rate:={CONTROL_RATE}")
+        self.joy_pub = peer.publisher(Joy, "joy")
+        self.skel_pub = peer.publisher(HumanSkeletonArray, "humans/skeletons")
+        self.cmds = peer.subscribe(TwistStamped, "cmd_vel")
+        self.status = peer.subscribe(SharedControlStatus, "shared_control/status")
+        self.axes, self.deadman, self.sending = [0.0, 0.0], False, True
+        self.last_joy_stamp = None
+        peer.every(0.05, self._send_joy)
+        peer.wait_matched(publishers=[self.joy_pub, self.skel_pub],
+                          subscribed_topics=["cmd_vel", "shared_control/status"])
+
+    def _send_joy(self):
+        if self.sending:
+            msg = joy_msg(self.peer, self.axes, self.deadman)
+            self.last_joy_stamp = stamp_s(msg.header.stamp)
+            self.joy_pub.publish(msg)
+
+    def wait_cmd(self, pred, what, timeout=10.0):
+        start = len(self.cmds)
+        self.peer.spin_until(lambda: any(pred(m.twist) for m in self.cmds[start:]), timeout, what)
+        return next(m for m in self.cmds[start:] if pred(m.twist))
+
+
+@pytest.fixture
+def rig(peer, launch):
+    return Rig(peer, launch)
+
+
+def test_deadman_held_maps_axes_to_twist(rig):
+    rig.axes, rig.deadman = [0.5, 1.0], True
+    expected_wz = (0.5 - 0.05) / 0.95 * 1.0  # default map: axis 0 -> yaw, 1.0 rad/s, deadzone 0.05
+    cmd = rig.wait_cmd(lambda t: abs(t.linear.x - 0.5) < 1e-6 and abs(t.angular.z - expected_wz) < 1e-6,
+                       "cmd_vel with the mapped twist")
+    assert cmd.header.frame_id == "base_link"
+    rig.peer.spin_until(lambda: any(s.mode == SharedControlStatus.MODE_MANUAL for s in rig.status), 5.0,
+                        "status MODE_MANUAL")
+
+
+def test_deadman_released_gives_explicit_zero(rig):
+    rig.axes, rig.deadman = [0.5, 1.0], True
+    rig.wait_cmd(lambda t: t.linear.x > 0.4, "a moving command first")
+    rig.deadman = False
+    rig.wait_cmd(twist_is_zero, "zero twist after releasing the deadman")
+    start = len(rig.status)
+    rig.peer.spin_until(
+        lambda: any(s.mode == SharedControlStatus.MODE_IDLE and "deadman_released" in s.reasons for s in rig.status[start:]),
+        5.0, "status IDLE with reason deadman_released")
+
+
+def test_joy_silence_gives_zero_within_timeout(rig):
+    rig.axes, rig.deadman = [0.0, 1.0], True
+    rig.wait_cmd(lambda t: t.linear.x > 0.4, "a moving command first")
+    rig.sending = False
+    last_joy = rig.last_joy_stamp
+    zero = rig.wait_cmd(twist_is_zero, "zero twist after the joystick went silent", timeout=JOY_TIMEOUT + 5.0)
+    # Judged on stamps: the first zero comes no later than the timeout plus one control period after the last joy.
+    delay = stamp_s(zero.header.stamp) - last_joy
+    assert delay <= JOY_TIMEOUT + 2.0 / CONTROL_RATE, f"zero came {delay:.3f} s after the last joy"
+    # ...and the node keeps publishing zeros (explicit zero, not silence).
+    n = len(rig.cmds)
+    rig.peer.spin_until(lambda: len(rig.cmds) >= n + 5, 5.0, "further periodic zero commands")
+    assert all(twist_is_zero(m.twist) for m in rig.cmds[n:])
+    assert any("joy_stale" in s.reasons for s in rig.status)
+
+
+def test_skeletons_show_up_in_status(rig):
+    msg = HumanSkeletonArray(header=peer_header(rig.peer), humans=[skeleton(7, 2.0, 0.0), skeleton(9, 4.0, 1.0)])
+    rig.peer.every(0.1, lambda: (setattr(msg.header, "stamp", rig.peer.now_msg()), rig.skel_pub.publish(msg)))
+    rig.peer.spin_until(lambda: any(s.humans_seen == 2 for s in rig.status), 10.0, "status with humans_seen == 2")
+    s = next(s for s in rig.status if s.humans_seen == 2)
+    assert s.human_in_view and s.nearest_human_id == 7
+    assert 1.9 < s.min_separation < 2.1
+
+
+def test_nan_axes_never_reach_cmd_vel(rig):
+    rig.axes, rig.deadman = [float("nan"), float("inf")], True
+    n = len(rig.cmds)
+    rig.peer.spin_until(lambda: any("joy_invalid" in s.reasons for s in rig.status), 10.0, "status reason joy_invalid")
+    rig.peer.spin_until(lambda: len(rig.cmds) >= n + 10, 5.0, "commands while the joystick sends NaN")
+    assert all(twist_is_finite(m.twist) and twist_is_zero(m.twist) for m in rig.cmds[n:])
+
+
+def test_malformed_skeletons_are_rejected_not_forwarded(rig):
+    bad = HumanSkeletonArray(header=peer_header(rig.peer), humans=[HumanSkeleton(id=1, keypoints=[Point()] * 3, confidence=[1.0] * 3)])
+    rig.peer.every(0.05, lambda: rig.skel_pub.publish(bad))
+    rig.axes, rig.deadman = [0.0, 1.0], True
+    rig.wait_cmd(lambda t: t.linear.x > 0.4, "node still commands after a malformed skeleton array")
+    assert all(s.humans_seen == 0 for s in rig.status)
+    rig.peer.spin_until(lambda: "skeletons rejected" in rig.node.log(), 5.0, "a logged rejection")
+
+
+def test_sigint_publishes_final_zero_and_exits_cleanly(rig):
+    rig.axes, rig.deadman = [0.0, 1.0], True
+    rig.wait_cmd(lambda t: t.linear.x > 0.4, "a moving command first")
+    rig.sending = False
+    n = len(rig.cmds)
+    rig.node.proc.send_signal(2)
+    rig.node.proc.send_signal(2)  # ros2 launch sends SIGINT twice on Ctrl-C
+    rig.peer.spin_until(lambda: rig.node.proc.poll() is not None, 10.0, "the node to exit")
+    rig.peer.spin_until(lambda: len(rig.cmds) > n, 2.0, "the final command")
+    assert twist_is_zero(rig.cmds[-1].twist)
+    assert rig.node.proc.returncode == 0, rig.node.log()
