@@ -64,6 +64,15 @@ impl Params {
         usize::try_from(v).map_err(|_| ParamError::Invalid { name: name.into(), reason: format!("must be >= 0, got {v}") })
     }
 
+    /// A string-array parameter.
+    pub fn string_array_or(&self, name: &str, default: &[&str]) -> Result<Vec<String>, ParamError> {
+        match self.get(name) {
+            None => Ok(default.iter().map(|s| (*s).to_owned()).collect()),
+            Some(ParameterValue::StringArray(v)) => Ok(v.clone()),
+            Some(other) => Err(wrong(name, "a string array", other)),
+        }
+    }
+
     /// A boolean parameter.
     pub fn bool_or(&self, name: &str, default: bool) -> Result<bool, ParamError> {
         match self.get(name) {

@@ -15,6 +15,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, HistoryPolicy, qos_profile_
 
 REPO = Path(__file__).resolve().parents[2]
 BIN_DIR = Path(os.environ.get("ISC_BIN_DIR", REPO / "target" / "debug"))
+PARAMS_FILE = REPO / "config" / "params.yaml"
 
 COMMAND_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE)
 SENSOR_QOS = qos_profile_sensor_data
@@ -66,6 +67,7 @@ class Peer:
         self.received: dict[str, list] = {}
         self._subs = []
         self._timers = []
+        self.clients = {}
 
     def now_msg(self):
         return self.node.get_clock().now().to_msg()
@@ -116,3 +118,27 @@ def twist_is_finite(t) -> bool:
 
 def stamp_s(stamp) -> float:
     return stamp.sec + stamp.nanosec * 1e-9
+
+
+def call(peer: "Peer", srv_type, name: str, request, timeout: float = 10.0):
+    """Calls a service from the peer and returns the reply; fails after `timeout`.
+
+    Clients are kept per service, and a request whose reply does not come within a second is sent again: a
+    server can see a new client's request before DDS discovery has matched the reply path back to it, and then
+    the first reply is lost (queries are idempotent; transitions are only re-sent if no reply came at all)."""
+    key = (srv_type, name)
+    client = peer.clients.get(key)
+    if client is None:
+        client = peer.clients[key] = peer.node.create_client(srv_type, name)
+    deadline = time.monotonic() + timeout
+    peer.spin_until(lambda: client.service_is_ready(), timeout, f"service {name}")
+    while True:
+        fut = client.call_async(request)
+        resend_at = min(time.monotonic() + 1.0, deadline)
+        while time.monotonic() < resend_at and not fut.done():
+            rclpy.spin_once(peer.node, timeout_sec=0.02)
+        if fut.done():
+            return fut.result()
+        client.remove_pending_request(fut)
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:.1f} s waiting for: reply from {name}")

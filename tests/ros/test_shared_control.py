@@ -6,7 +6,7 @@ from geometry_msgs.msg import Point, TwistStamped
 from sensor_msgs.msg import Joy
 from intent_shared_control_msgs.msg import HumanSkeleton, HumanSkeletonArray, SharedControlStatus
 
-from ros.harness import stamp_s, twist_is_finite, twist_is_zero
+from ros.harness import PARAMS_FILE, stamp_s, twist_is_finite, twist_is_zero
 
 DEADMAN = 4
 JOY_TIMEOUT = 0.5
@@ -35,7 +35,8 @@ class Rig:
 
     def __init__(self, peer, launch):
         self.peer = peer
-        self.node = launch("shared_control", "-p", f"teleop.timeout:={JOY_TIMEOUT}", "-p", f"control_rate:={CONTROL_RATE}")
+        self.node = launch("shared_control", "--params-file", str(PARAMS_FILE), "-p", "autostart:=true",
+                           "-p", f"teleop.timeout:={JOY_TIMEOUT}", "-p", f"control_rate:={CONTROL_RATE}")
         self.joy_pub = peer.publisher(Joy, "joy")
         self.skel_pub = peer.publisher(HumanSkeletonArray, "humans/skeletons")
         self.cmds = peer.subscribe(TwistStamped, "cmd_vel")
