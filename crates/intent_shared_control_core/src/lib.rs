@@ -6,6 +6,8 @@
 //! calls `step`, and converts the result back.
 
 pub mod control;
+pub mod health;
+pub mod lifecycle;
 pub mod skeleton;
 pub mod teleop;
 pub mod time;
