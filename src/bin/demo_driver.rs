@@ -69,7 +69,8 @@ fn human(t: f64) -> HumanSkeleton {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     init_logging();
-    let args = Args::parse();
+    // `ros2 launch` appends `--ros-args ...`; those are for rcl (read by Context::create), not for clap.
+    let args = Args::parse_from(std::env::args().take_while(|a| a != "--ros-args"));
     let ctx = r2r::Context::create().context("initialising ROS 2")?;
     let mut node = r2r::Node::create(ctx, "demo_driver", "")?;
     let joy_pub = node.create_publisher::<Joy>("joy", sensor_qos())?;
