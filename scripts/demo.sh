@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The main job on the shipped defaults: set-up, release build, then the shared-control system with a simulated
-# operator and human talking real DDS; prints what the system decides (live summary + final report).
+# The main job on the shipped defaults: set-up, release build, then the composed system (intent_predictor +
+# shared_control + supervisor, shipped model and params) with simulated humans (the scenario generator) and a
+# scripted operator talking real DDS; prints what the system decides (live one-line summary + final report).
 #
-#   scripts/demo.sh [--duration SECONDS]
+#   scripts/demo.sh [--duration SECONDS] [--seed N]
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -25,6 +26,6 @@ cleanup() {
 trap cleanup EXIT
 
 echo "[demo] ROS_DOMAIN_ID=$ROS_DOMAIN_ID, node logs in $LOG_DIR"
-"$BIN/shared_control" --ros-args --params-file "$ROOT/config/params.yaml" >"$LOG_DIR/shared_control.log" 2>&1 &
+"$BIN/shared_control_system" --ros-args --params-file "$ROOT/config/params.yaml" >"$LOG_DIR/system.log" 2>&1 &
 pids+=($!)
 "$BIN/demo_driver" "$@"

@@ -134,7 +134,7 @@ if [ -z "$SYSTEM_ROS" ] && ! step_done venv-fixups "$h"; then
   # The rosidl Python-generator CMake exports hard-code the wheel builder's include directories.
   pyinc=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
   npinc=$("$VENV/bin/python" -c 'import numpy; print(numpy.get_include())')
-  grep -rl /opt/python/cp312-cp312 "$VENV/share" --include='*.cmake' 2>/dev/null | xargs -r sed -i \
+  { grep -rl /opt/python/cp312-cp312 "$VENV/share" --include='*.cmake' 2>/dev/null || true; } | xargs -r sed -i \
     -e "s#/opt/python/cp312-cp312/include/python3.12#$pyinc#g" \
     -e "s#/opt/python/cp312-cp312/lib/python3.12/site-packages/numpy/_core/include#$npinc#g"
   step_mark venv-fixups "$h"

@@ -1,6 +1,8 @@
 //! Message ⇄ core conversions. Every inbound conversion validates and returns a typed error instead of
 //! passing malformed data on.
 
+use intent_shared_control_core::model::{PredictionSource, NUM_INTENTS};
+use intent_shared_control_core::prediction::HumanPrediction;
 use intent_shared_control_core::skeleton::{HumanSkeleton, Keypoint, SkeletonFrame, NUM_KEYPOINTS};
 use intent_shared_control_core::{Decision, JoyInput, Stamp, Twist};
 use nalgebra::{Point3, Vector3};
@@ -26,6 +28,10 @@ pub enum InputError {
     WrongFrame { got: String, expected: String },
     #[error("joy has {axes} axes and {buttons} buttons, more than the allowed {max}")]
     OversizedJoy { axes: usize, buttons: usize, max: usize },
+    #[error("prediction for human {id}: {what}")]
+    BadPrediction { id: u32, what: String },
+    #[error("prediction array has {count} entries, more than the allowed {max}")]
+    TooManyPredictions { count: usize, max: usize },
 }
 
 impl InputError {
@@ -38,6 +44,8 @@ impl InputError {
             InputError::DuplicateId { .. } => "duplicate_id",
             InputError::WrongFrame { .. } => "wrong_frame",
             InputError::OversizedJoy { .. } => "oversized_joy",
+            InputError::BadPrediction { .. } => "bad_prediction",
+            InputError::TooManyPredictions { .. } => "too_many_predictions",
         }
     }
 }
@@ -104,6 +112,68 @@ pub fn joy_from_msg(msg: &Joy) -> Result<JoyInput, InputError> {
         return Err(InputError::OversizedJoy { axes: msg.axes.len(), buttons: msg.buttons.len(), max: MAX_JOY_CHANNELS });
     }
     Ok(JoyInput { stamp: stamp_from_msg(&msg.header.stamp), axes: msg.axes.clone(), buttons: msg.buttons.clone() })
+}
+
+/// Predicted points of a [`HumanPrediction`] step as message keypoint indices: torso (virtual), wrists (COCO).
+pub const PREDICTED_KEYPOINTS: [u8; 3] = [17, 9, 10];
+
+/// One robot-frame prediction → `IntentPrediction`.
+pub fn prediction_to_msg(p: &HumanPrediction, source: PredictionSource) -> isc::IntentPrediction {
+    isc::IntentPrediction {
+        human_id: p.human_id,
+        intent: p.intent().index() as u8,
+        probabilities: p.probabilities.to_vec(),
+        confidence: p.confidence,
+        source: match source {
+            PredictionSource::Model => isc::IntentPrediction::SOURCE_MODEL as u8,
+            PredictionSource::ConstantVelocity => isc::IntentPrediction::SOURCE_CONSTANT_VELOCITY as u8,
+        },
+        horizon_step: p.horizon_step as f32,
+        predicted_keypoints: PREDICTED_KEYPOINTS.to_vec(),
+        future_positions: p.future.iter().flatten().map(|q| geo::Point { x: q.x, y: q.y, z: q.z }).collect(),
+        source_stamp: stamp_to_msg(p.stamp),
+    }
+}
+
+/// Validates an `IntentPredictionArray` and converts its entries (robot frame, as published).
+pub fn predictions_from_msg(msg: &isc::IntentPredictionArray, max: usize) -> Result<Vec<HumanPrediction>, InputError> {
+    if msg.predictions.len() > max {
+        return Err(InputError::TooManyPredictions { count: msg.predictions.len(), max });
+    }
+    msg.predictions.iter().map(prediction_from_msg).collect()
+}
+
+fn prediction_from_msg(m: &isc::IntentPrediction) -> Result<HumanPrediction, InputError> {
+    let bad = |what: String| InputError::BadPrediction { id: m.human_id, what };
+    let probabilities: [f32; NUM_INTENTS] = m
+        .probabilities
+        .as_slice()
+        .try_into()
+        .map_err(|_| bad(format!("{} probabilities, expected {NUM_INTENTS}", m.probabilities.len())))?;
+    if m.predicted_keypoints != PREDICTED_KEYPOINTS {
+        return Err(bad(format!("predicted_keypoints {:?}, expected {:?}", m.predicted_keypoints, PREDICTED_KEYPOINTS)));
+    }
+    let k = PREDICTED_KEYPOINTS.len();
+    if m.future_positions.is_empty() || m.future_positions.len() % k != 0 || m.future_positions.len() > 1000 * k {
+        return Err(bad(format!("{} future positions, expected a positive multiple of {k}", m.future_positions.len())));
+    }
+    let future = m
+        .future_positions
+        .chunks_exact(k)
+        .map(|c| [Point3::new(c[0].x, c[0].y, c[0].z), Point3::new(c[1].x, c[1].y, c[1].z), Point3::new(c[2].x, c[2].y, c[2].z)])
+        .collect();
+    let p = HumanPrediction {
+        human_id: m.human_id,
+        stamp: stamp_from_msg(&m.source_stamp),
+        probabilities,
+        confidence: m.confidence,
+        horizon_step: f64::from(m.horizon_step),
+        future,
+    };
+    if !p.is_valid() {
+        return Err(bad("non-finite or out-of-range values".into()));
+    }
+    Ok(p)
 }
 
 fn vec3(v: &Vector3<f64>) -> geo::Vector3 {
@@ -209,6 +279,30 @@ mod tests {
         let mut a = array(vec![]);
         a.header.frame_id = "map".into();
         assert_eq!(skeletons_from_msg(&a, &l).unwrap_err().reason(), "wrong_frame");
+    }
+
+    #[test]
+    fn prediction_round_trip_and_validation() {
+        let p = HumanPrediction {
+            human_id: 4,
+            stamp: Stamp::from_sec_nanosec(10, 500),
+            probabilities: [0.1, 0.1, 0.6, 0.1, 0.1],
+            confidence: 0.6,
+            horizon_step: 0.1,
+            future: (0..10).map(|i| [Point3::new(i as f64, 0.0, 1.0), Point3::new(0.0, i as f64, 1.2), Point3::new(0.0, 0.0, i as f64)]).collect(),
+        };
+        let m = prediction_to_msg(&p, PredictionSource::Model);
+        assert_eq!(m.intent, 2);
+        let arr = isc::IntentPredictionArray { predictions: vec![m.clone()], ..Default::default() };
+        let back = predictions_from_msg(&arr, 8).expect("valid");
+        assert_eq!(back[0].future, p.future);
+        assert_eq!(back[0].stamp, p.stamp);
+        let mut nan = m.clone();
+        nan.future_positions[4].y = f64::NAN;
+        assert_eq!(predictions_from_msg(&isc::IntentPredictionArray { predictions: vec![nan], ..Default::default() }, 8).unwrap_err().reason(), "bad_prediction");
+        let mut short = m;
+        short.probabilities.pop();
+        assert!(predictions_from_msg(&isc::IntentPredictionArray { predictions: vec![short], ..Default::default() }, 8).is_err());
     }
 
     #[test]

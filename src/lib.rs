@@ -4,12 +4,16 @@
 //! time taken from the node's clock or the message stamps, convert the result back and publish. All decisions
 //! live in `intent_shared_control_core`.
 
+pub mod controller_params;
 pub mod convert;
 pub mod diagnostics;
+pub mod intent_predictor_node;
 pub mod lifecycle;
+pub mod markers;
 pub mod metrics;
 pub mod node_util;
 pub mod param_server;
 pub mod params;
+pub mod params_file;
 pub mod shared_control_node;
 pub mod supervisor_node;

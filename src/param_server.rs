@@ -29,9 +29,9 @@ pub enum Range {
 /// One declared parameter.
 #[derive(Clone, Debug)]
 pub struct ParamSpec {
-    pub name: &'static str,
+    pub name: String,
     /// What it does, with its unit in brackets, e.g. "periodic decision rate [Hz]".
-    pub description: &'static str,
+    pub description: String,
     pub default: ParameterValue,
     pub range: Option<Range>,
     /// Only settable at start-up (file or command line).
@@ -39,8 +39,8 @@ pub struct ParamSpec {
 }
 
 impl ParamSpec {
-    pub fn new(name: &'static str, description: &'static str, default: ParameterValue) -> Self {
-        ParamSpec { name, description, default, range: None, read_only: false }
+    pub fn new(name: impl Into<String>, description: impl Into<String>, default: ParameterValue) -> Self {
+        ParamSpec { name: name.into(), description: description.into(), default, range: None, read_only: false }
     }
     pub fn range(mut self, r: Range) -> Self {
         self.range = Some(r);
@@ -128,10 +128,10 @@ pub fn check_value(spec: &ParamSpec, value: &ParameterValue) -> Result<Parameter
 /// Unknown names and wrongly typed or out-of-range values are errors that say what to fix; the valid
 /// overrides are applied either way (so e.g. `autostart` still takes effect and the node reports the error).
 pub fn resolve(specs: &[ParamSpec], overrides: &BTreeMap<String, ParameterValue>) -> (BTreeMap<String, ParameterValue>, Result<(), String>) {
-    let mut values: BTreeMap<String, ParameterValue> = specs.iter().map(|s| (s.name.to_owned(), s.default.clone())).collect();
+    let mut values: BTreeMap<String, ParameterValue> = specs.iter().map(|s| (s.name.clone(), s.default.clone())).collect();
     let mut errors = Vec::new();
     for (name, v) in overrides {
-        match specs.iter().find(|s| s.name == name) {
+        match specs.iter().find(|s| s.name == *name) {
             None => errors.push(format!("unknown parameter `{name}`")),
             Some(spec) => match check_value(spec, v) {
                 Ok(v) => {
@@ -200,13 +200,13 @@ impl ParamServer {
     }
 
     fn descriptor(&self, name: &str) -> rm::ParameterDescriptor {
-        let Some(spec) = self.specs.iter().find(|s| s.name == name) else {
+        let Some(spec) = self.specs.iter().find(|s| s.name == *name) else {
             return rm::ParameterDescriptor { name: name.to_owned(), ..Default::default() };
         };
         let mut d = rm::ParameterDescriptor {
             name: name.to_owned(),
             type_: type_id(&spec.default),
-            description: spec.description.to_owned(),
+            description: spec.description.clone(),
             read_only: spec.read_only,
             ..Default::default()
         };
@@ -223,7 +223,7 @@ impl ParamServer {
     pub fn try_set(&mut self, changes: &[(String, ParameterValue)], validate: Validator) -> Result<(), String> {
         let mut candidate = self.values.clone();
         for (name, value) in changes {
-            let spec = self.specs.iter().find(|s| s.name == name).ok_or_else(|| format!("parameter `{name}` is not declared"))?;
+            let spec = self.specs.iter().find(|s| s.name == *name).ok_or_else(|| format!("parameter `{name}` is not declared"))?;
             if spec.read_only {
                 return Err(format!("parameter `{name}` is read-only (set it in the params file and restart)"));
             }

@@ -35,6 +35,11 @@ impl Params {
         Params { values }
     }
 
+    /// The raw value of a parameter, if set.
+    pub fn value(&self, name: &str) -> Option<&ParameterValue> {
+        self.get(name)
+    }
+
     fn get(&self, name: &str) -> Option<&ParameterValue> {
         self.values.get(name).filter(|v| !matches!(v, ParameterValue::NotSet))
     }

@@ -8,6 +8,7 @@
 //! validates the parameters (an invalid set leaves the node unconfigured with an error naming what to fix),
 //! `on_activate` starts output, `on_deactivate` publishes one zero command and stops.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,17 +16,23 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _};
 use futures::StreamExt;
 use intent_shared_control_core::health::{Level, RateMonitor, StampAgeMonitor};
-use intent_shared_control_core::lifecycle::{Callback, CallbackResult};
-use intent_shared_control_core::{Controller, ControllerConfig, Decision, Mode, Stamp, Twist};
+use intent_shared_control_core::assist::AssistPolicy;
+use intent_shared_control_core::lifecycle::{transition_id, Callback, CallbackResult, State as LifecycleState};
+use intent_shared_control_core::prediction::HumanPrediction;
+use intent_shared_control_core::safety::Zone;
+use intent_shared_control_core::{Controller, ControllerConfig, Decision, Mode, SkeletonFrame, Stamp, Twist};
 use r2r::geometry_msgs::msg::TwistStamped;
-use r2r::intent_shared_control_msgs::msg::{HumanSkeletonArray, SharedControlStatus};
+use r2r::intent_shared_control_msgs::msg::{HumanSkeletonArray, IntentPredictionArray, SharedControlStatus};
 use r2r::sensor_msgs::msg::Joy;
+use r2r::visualization_msgs::msg::MarkerArray;
+use tokio::sync::mpsc;
 use r2r::ParameterValue;
 use tracing::{error, info, warn};
 
 use crate::convert::{self, SkeletonLimits};
 use crate::diagnostics::{DiagnosticsPublisher, LatencyWindow, Status};
 use crate::lifecycle::LifecycleServer;
+use crate::markers;
 use crate::metrics::{self, Metrics};
 use crate::node_util::{command_qos, sensor_qos, shutdown_signal, spawn_spinner, NodeClock};
 use crate::param_server::{use_sim_time_spec, ParamServer, ParamSpec, Range};
@@ -34,41 +41,23 @@ use crate::params::Params;
 /// Node name used when none is remapped.
 pub const NODE_NAME: &str = "shared_control";
 
-/// Declared parameters, with descriptions, units and ranges.
+/// Declared parameters, with descriptions, units and ranges: the node's own and the controller's
+/// ([`crate::controller_params`]).
 pub fn param_specs() -> Vec<ParamSpec> {
     use ParameterValue::{Bool, Double, Integer, String as Str};
-    let t = intent_shared_control_core::TeleopConfig::default();
     let mut specs = vec![
         use_sim_time_spec(),
         ParamSpec::new("autostart", "configure and activate at start-up without a supervisor", Bool(false)).read_only(),
-        ParamSpec::new("control_rate", "periodic decision rate when no input arrives, also the watchdog rate [Hz]", Double(50.0)).range(Range::Float(1.0, 1000.0)),
+        ParamSpec::new("control_rate", "periodic decision rate when no input arrives, also the watchdog rate [Hz]", Double(50.0)).range(Range::Float(1.0, 1000.0)).read_only(),
         ParamSpec::new("cmd_frame_id", "frame_id stamped on cmd_vel and status", Str("base_link".into())),
-        ParamSpec::new("skeleton_frame_id", "frame the skeleton keypoints must be in (empty: any)", Str("base_link".into())),
-        ParamSpec::new("max_humans", "larger skeleton arrays are rejected and counted [-]", Integer(32)).range(Range::Int(1, 1024)),
+        ParamSpec::new("max_humans", "larger skeleton or prediction arrays are rejected and counted [-]", Integer(64)).range(Range::Int(1, 1024)),
         ParamSpec::new("expected_joy_rate", "joystick rate the diagnostics expect [Hz]", Double(50.0)).range(Range::Float(0.1, 10000.0)),
         ParamSpec::new("expected_skeleton_rate", "skeleton rate the diagnostics expect [Hz]", Double(30.0)).range(Range::Float(0.1, 10000.0)),
         ParamSpec::new("rate_tolerance", "allowed relative deviation from the expected rates [-]", Double(0.3)).range(Range::Float(0.0, 1.0)),
+        ParamSpec::new("markers_rate", "rate of shared_control/markers for rviz, 0 = off [Hz]", Double(10.0)).range(Range::Float(0.0, 100.0)),
         ParamSpec::new("metrics_port", "port of /metrics and /health on 127.0.0.1 (0 = any free port, -1 = off)", Integer(-1)).range(Range::Int(-1, 65535)).read_only(),
-        ParamSpec::new("teleop.deadman_button", "Joy.buttons index that must be held to move [index]", Integer(t.deadman_button as i64)).range(Range::Int(0, 63)),
-        ParamSpec::new("teleop.turbo_button", "Joy.buttons index selecting the *_turbo scales, -1 = none [index]", Integer(t.turbo_button.map_or(-1, |b| b as i64))).range(Range::Int(-1, 63)),
-        ParamSpec::new("teleop.deadzone", "axis values below this magnitude count as 0 [-]", Double(t.deadzone)).range(Range::Float(0.0, 0.99)),
-        ParamSpec::new("teleop.timeout", "a Joy older than this (header stamp) yields zero [s]", Double(t.timeout)).range(Range::Float(0.01, 10.0)),
-        ParamSpec::new("teleop.max_future", "a Joy stamped further than this in the future is rejected [s]", Double(t.max_future)).range(Range::Float(0.0, 10.0)),
     ];
-    let axes = [
-        ("linear_x", &t.linear_x, "m/s"),
-        ("linear_y", &t.linear_y, "m/s"),
-        ("linear_z", &t.linear_z, "m/s"),
-        ("angular_x", &t.angular_x, "rad/s"),
-        ("angular_y", &t.angular_y, "rad/s"),
-        ("angular_z", &t.angular_z, "rad/s"),
-    ];
-    for (name, b, unit) in axes {
-        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
-        specs.push(ParamSpec::new(leak(format!("teleop.{name}.axis")), "Joy.axes index driving this component, -1 = unused [index]", Integer(b.as_ref().map_or(-1, |b| b.axis as i64))).range(Range::Int(-1, 63)));
-        specs.push(ParamSpec::new(leak(format!("teleop.{name}.scale")), leak(format!("output at full deflection [{unit}]")), Double(b.as_ref().map_or(0.0, |b| b.scale))).range(Range::Float(-100.0, 100.0)));
-        specs.push(ParamSpec::new(leak(format!("teleop.{name}.scale_turbo")), leak(format!("output at full deflection with turbo held [{unit}]")), Double(b.as_ref().map_or(0.0, |b| b.scale_turbo))).range(Range::Float(-100.0, 100.0)));
-    }
+    specs.extend(crate::controller_params::specs());
     specs
 }
 
@@ -81,29 +70,28 @@ pub struct SharedControlParams {
     pub expected_joy_rate: f64,
     pub expected_skeleton_rate: f64,
     pub rate_tolerance: f64,
+    pub markers_rate: f64,
     pub controller: ControllerConfig,
 }
 
 impl SharedControlParams {
     /// The one validation used for the params file and for runtime changes; the error names the parameter and
     /// what is allowed.
-    pub fn from_params(p: &Params) -> anyhow::Result<Self> {
-        let control_rate = p.f64_or("control_rate", 50.0)?;
-        if !(control_rate.is_finite() && (1.0..=1000.0).contains(&control_rate)) {
-            bail!("parameter `control_rate` must be in [1, 1000] Hz, got {control_rate}");
-        }
-        let max_humans = p.index_or("max_humans", 32)?;
-        if !(1..=1024).contains(&max_humans) {
-            bail!("parameter `max_humans` must be in [1, 1024], got {max_humans}");
-        }
+    pub fn from_params(p: &Params) -> Result<Self, String> {
+        let e = |e: crate::params::ParamError| e.to_string();
+        let controller = crate::controller_params::from_params(p)?;
         Ok(SharedControlParams {
-            control_rate,
-            cmd_frame_id: p.string_or("cmd_frame_id", "base_link")?,
-            skeleton_limits: SkeletonLimits { max_humans, expected_frame: p.string_or("skeleton_frame_id", "base_link")? },
-            expected_joy_rate: p.f64_or("expected_joy_rate", 50.0)?,
-            expected_skeleton_rate: p.f64_or("expected_skeleton_rate", 30.0)?,
-            rate_tolerance: p.f64_or("rate_tolerance", 0.3)?,
-            controller: ControllerConfig { teleop: p.teleop()? },
+            control_rate: p.f64_or("control_rate", 50.0).map_err(e)?,
+            cmd_frame_id: p.string_or("cmd_frame_id", "base_link").map_err(e)?,
+            skeleton_limits: SkeletonLimits {
+                max_humans: p.index_or("max_humans", 64).map_err(e)?,
+                expected_frame: controller.safety.validation.expected_frame.clone(),
+            },
+            expected_joy_rate: p.f64_or("expected_joy_rate", 50.0).map_err(e)?,
+            expected_skeleton_rate: p.f64_or("expected_skeleton_rate", 30.0).map_err(e)?,
+            rate_tolerance: p.f64_or("rate_tolerance", 0.3).map_err(e)?,
+            markers_rate: p.f64_or("markers_rate", 10.0).map_err(e)?,
+            controller,
         })
     }
 }
@@ -118,6 +106,9 @@ struct Configured {
     latency: LatencyWindow,
     last_decision: Option<Decision>,
     decisions: u64,
+    /// Newest skeletons and predictions (for the markers).
+    last_frame: Option<SkeletonFrame>,
+    last_predictions: Vec<HumanPrediction>,
     /// Rejected inputs by reason (also exported as metrics).
     rejections: std::collections::BTreeMap<&'static str, u64>,
     /// Control cycles changed by each rule.
@@ -128,6 +119,22 @@ impl Configured {
     fn reject(&mut self, metrics: &Metrics, reason: &'static str) {
         *self.rejections.entry(reason).or_default() += 1;
         metrics.reject(reason);
+    }
+
+    fn on_skeletons(&mut self, metrics: &Metrics, frame: SkeletonFrame, now: Stamp) {
+        self.skeleton_rate.tick(now);
+        self.skeleton_age.observe(frame.stamp);
+        self.last_frame = Some(frame.clone());
+        if !self.controller.on_skeletons(frame) {
+            self.reject(metrics, "skeletons_out_of_order");
+        }
+    }
+
+    fn on_predictions(&mut self, metrics: &Metrics, stamp: Stamp, predictions: Vec<HumanPrediction>) {
+        self.last_predictions = predictions.clone();
+        if !self.controller.on_predictions(stamp, predictions) {
+            self.reject(metrics, "predictions_out_of_order");
+        }
     }
 }
 
@@ -143,32 +150,91 @@ impl Configured {
             decisions: 0,
             rejections: Default::default(),
             interventions: Default::default(),
+            last_frame: None,
+            last_predictions: Vec::new(),
             params,
         }
     }
 }
 
-/// Runs the node until SIGINT/SIGTERM; publishes one zero command before returning if it was active.
+/// Skeletons and the predictions made from them, handed over in memory by the composed executable.
+pub struct Handoff {
+    pub frame: SkeletonFrame,
+    pub predictions: Vec<HumanPrediction>,
+    /// When the skeleton message arrived at the predictor (decision latency is measured from here).
+    pub arrival: Instant,
+}
+
+/// How the node is connected: as its own process (DDS for everything) or inside the composed executable.
+pub struct Wiring {
+    /// Composed: skeletons + predictions from the predictor in memory instead of `humans/skeletons` and
+    /// `humans/intent` subscriptions.
+    pub handoff: Option<mpsc::Receiver<Handoff>>,
+    /// Metrics registry (shared by the nodes of one process).
+    pub metrics: Arc<Metrics>,
+    /// Serve /metrics and /health from this node when `metrics_port` >= 0.
+    pub serve_metrics: bool,
+}
+
+fn zero_decision(now: Stamp, reason: &'static str) -> Decision {
+    Decision {
+        stamp: now,
+        mode: Mode::Idle,
+        alpha: 0.0,
+        speed_scale: 0.0,
+        nearest_human: None,
+        required_separation: 0.0,
+        human_speed: 0.0,
+        humans_seen: 0,
+        predictions_used: 0,
+        assist_policy: AssistPolicy::None,
+        zone: Zone::Clear,
+        reasons: vec![reason],
+        user: Twist::ZERO,
+        assist: Twist::ZERO,
+        blended: Twist::ZERO,
+        output: Twist::ZERO,
+    }
+}
+
+/// Runs the node as its own process until SIGINT/SIGTERM.
 pub async fn run(ctx: r2r::Context) -> anyhow::Result<()> {
-    let mut node = r2r::Node::create(ctx, NODE_NAME, "").context("creating the node")?;
+    let node = r2r::Node::create(ctx, NODE_NAME, "").context("creating the node")?;
+    let wiring = Wiring { handoff: None, metrics: Arc::new(Metrics::new()), serve_metrics: true };
+    run_node(node, wiring, shutdown_signal()).await
+}
+
+/// Runs the node until `shutdown` resolves; publishes one zero command before returning if it was active.
+pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     let clock = NodeClock::new(&node);
     let (mut params, startup) = ParamServer::new(&mut node, param_specs(), clock.clone())?;
     crate::node_util::apply_use_sim_time(&mut node, &params.params())?;
     let mut lifecycle = LifecycleServer::new(&mut node, clock.clone())?;
     let mut joy_sub = node.subscribe::<Joy>("joy", sensor_qos())?;
-    let mut skeleton_sub = node.subscribe::<HumanSkeletonArray>("humans/skeletons", sensor_qos())?;
+    let mut assist_sub = node.subscribe::<TwistStamped>("assist/cmd_vel", sensor_qos())?;
+    let (mut skeleton_sub, mut prediction_sub): (BoxStream<HumanSkeletonArray>, BoxStream<IntentPredictionArray>) = match wiring.handoff {
+        Some(_) => (Box::pin(futures::stream::pending()), Box::pin(futures::stream::pending())),
+        None => (
+            Box::pin(node.subscribe::<HumanSkeletonArray>("humans/skeletons", sensor_qos())?),
+            Box::pin(node.subscribe::<IntentPredictionArray>("humans/intent", sensor_qos())?),
+        ),
+    };
+    let mut handoff = wiring.handoff;
     let cmd_pub = node.create_publisher::<TwistStamped>("cmd_vel", command_qos())?;
     let status_pub = node.create_publisher::<SharedControlStatus>("shared_control/status", command_qos())?;
+    let markers_pub = node.create_publisher::<MarkerArray>("shared_control/markers", command_qos())?;
     let mut diagnostics = DiagnosticsPublisher::new(&mut node, NODE_NAME, Duration::from_secs(1))?;
     let start_params = params.params();
     let control_rate = start_params.f64_or("control_rate", 50.0).unwrap_or(50.0).clamp(1.0, 1000.0);
     let mut timer = node.create_wall_timer(Duration::from_secs_f64(1.0 / control_rate))?;
     let stop = Arc::new(AtomicBool::new(false));
     let spinner = spawn_spinner(node, stop.clone());
-    let metrics = Arc::new(Metrics::new());
-    if let Ok(port) = start_params.i64_or("metrics_port", -1) {
-        if port >= 0 {
-            metrics::serve(metrics.clone(), port as u16, Duration::from_secs(2))?;
+    let metrics = wiring.metrics;
+    if wiring.serve_metrics {
+        if let Ok(port) = start_params.i64_or("metrics_port", -1) {
+            if port >= 0 {
+                metrics::serve(metrics.clone(), port as u16, Duration::from_secs(2))?;
+            }
         }
     }
 
@@ -181,21 +247,6 @@ pub async fn run(ctx: r2r::Context) -> anyhow::Result<()> {
             warn!("publishing status failed: {e}");
         }
     };
-    let zero_decision = |now: Stamp, reason: &'static str| Decision {
-        stamp: now,
-        mode: Mode::Idle,
-        alpha: 0.0,
-        speed_scale: 0.0,
-        nearest_human: None,
-        required_separation: 0.0,
-        humans_seen: 0,
-        predictions_used: 0,
-        reasons: vec![reason],
-        user: Twist::ZERO,
-        assist: Twist::ZERO,
-        blended: Twist::ZERO,
-        output: Twist::ZERO,
-    };
 
     // The lifecycle callbacks, shared by service requests and autostart.
     let callbacks = |cb: Callback, state: &mut Option<Configured>, params: &ParamServer, now: Stamp| -> CallbackResult {
@@ -207,17 +258,24 @@ pub async fn run(ctx: r2r::Context) -> anyhow::Result<()> {
                 }
                 match SharedControlParams::from_params(&params.params()) {
                     Ok(p) => {
-                        info!(?p, "configured");
+                        info!("configured");
                         *state = Some(Configured::new(p));
                         CallbackResult::Success
                     }
                     Err(e) => {
-                        error!("cannot configure: {e:#}");
+                        error!("cannot configure: {e}");
                         CallbackResult::Failure
                     }
                 }
             }
-            Callback::Activate => CallbackResult::Success,
+            Callback::Activate => match state.as_mut() {
+                Some(s) => {
+                    // Motion state starts from rest: nothing moved while inactive.
+                    s.controller = Controller::new(s.params.controller.clone());
+                    CallbackResult::Success
+                }
+                None => CallbackResult::Failure,
+            },
             Callback::Deactivate => {
                 let frame = state.as_ref().map_or("base_link".to_owned(), |s| s.params.cmd_frame_id.clone());
                 publish(&zero_decision(now, "deactivated"), &frame, Instant::now());
@@ -228,7 +286,7 @@ pub async fn run(ctx: r2r::Context) -> anyhow::Result<()> {
                 CallbackResult::Success
             }
             Callback::Shutdown(from) => {
-                if from == intent_shared_control_core::lifecycle::State::Active {
+                if from == LifecycleState::Active {
                     let frame = state.as_ref().map_or("base_link".to_owned(), |s| s.params.cmd_frame_id.clone());
                     publish(&zero_decision(now, "shutdown"), &frame, Instant::now());
                 }
@@ -243,14 +301,14 @@ pub async fn run(ctx: r2r::Context) -> anyhow::Result<()> {
     };
 
     if start_params.bool_or("autostart", false).unwrap_or(false) {
-        for id in [1u8, 3u8] {
+        for id in [transition_id::CONFIGURE, transition_id::ACTIVATE] {
             let now = clock.now()?;
             let _ = lifecycle.trigger(id, "", |cb| callbacks(cb, &mut state, &params, now));
         }
     }
     metrics.set_lifecycle_state(NODE_NAME, lifecycle.state().id());
 
-    let shutdown = shutdown_signal();
+    let mut last_markers = Instant::now();
     tokio::pin!(shutdown);
     loop {
         let arrival = tokio::select! {
@@ -260,18 +318,20 @@ pub async fn run(ctx: r2r::Context) -> anyhow::Result<()> {
                 let now = clock.now()?;
                 lifecycle.apply(req, |cb| callbacks(cb, &mut state, &params, now));
                 metrics.set_lifecycle_state(NODE_NAME, lifecycle.state().id());
-                metrics.set_ready(lifecycle.is_active());
                 continue;
             }
-            r = params.next_change(&|p| SharedControlParams::from_params(p).map(|_| ()).map_err(|e| format!("{e:#}"))) => {
+            r = params.next_change(&|p| SharedControlParams::from_params(p).map(|_| ())) => {
                 r?;
                 if let Some(s) = state.as_mut() {
                     match SharedControlParams::from_params(&params.params()) {
                         Ok(p) => {
-                            s.controller = Controller::new(p.controller.clone());
-                            s.params = p;
+                            if let Err(e) = s.controller.set_config(p.controller.clone()) {
+                                error!("accepted parameters failed to apply: {e}");
+                            } else {
+                                s.params = p;
+                            }
                         }
-                        Err(e) => error!("accepted parameters failed to apply: {e:#}"),
+                        Err(e) => error!("accepted parameters failed to apply: {e}"),
                     }
                 }
                 continue;
@@ -286,18 +346,39 @@ pub async fn run(ctx: r2r::Context) -> anyhow::Result<()> {
                 }
                 Instant::now()
             }
+            msg = assist_sub.next() => {
+                let Some(msg) = msg else { bail!("assist subscription closed") };
+                let Some(s) = state.as_mut().filter(|_| lifecycle.is_active()) else { continue };
+                if !s.controller.on_assist(convert::stamp_from_msg(&msg.header.stamp), convert::twist_from_msg(&msg.twist)) {
+                    s.reject(&metrics, "assist_out_of_order");
+                }
+                Instant::now()
+            }
             msg = skeleton_sub.next() => {
                 let Some(msg) = msg else { bail!("skeleton subscription closed") };
                 let Some(s) = state.as_mut().filter(|_| lifecycle.is_active()) else { continue };
-                s.skeleton_rate.tick(clock.now()?);
                 match convert::skeletons_from_msg(&msg, &s.params.skeleton_limits) {
-                    Ok(frame) => {
-                        s.skeleton_age.observe(frame.stamp);
-                        if !s.controller.on_skeletons(frame) { s.reject(&metrics, "skeletons_out_of_order") }
-                    }
+                    Ok(frame) => s.on_skeletons(&metrics, frame, clock.now()?),
                     Err(e) => { s.reject(&metrics, e.reason()); warn!("skeletons rejected: {e}"); }
                 }
                 Instant::now()
+            }
+            msg = prediction_sub.next() => {
+                let Some(msg) = msg else { bail!("prediction subscription closed") };
+                let Some(s) = state.as_mut().filter(|_| lifecycle.is_active()) else { continue };
+                match convert::predictions_from_msg(&msg, s.params.skeleton_limits.max_humans) {
+                    Ok(preds) => s.on_predictions(&metrics, convert::stamp_from_msg(&msg.header.stamp), preds),
+                    Err(e) => { s.reject(&metrics, e.reason()); warn!("predictions rejected: {e}"); }
+                }
+                Instant::now()
+            }
+            h = recv_handoff(&mut handoff) => {
+                let Some(h) = h else { bail!("in-memory hand-off from the predictor closed") };
+                let Some(s) = state.as_mut().filter(|_| lifecycle.is_active()) else { continue };
+                let stamp = h.frame.stamp;
+                s.on_skeletons(&metrics, h.frame, clock.now()?);
+                s.on_predictions(&metrics, stamp, h.predictions);
+                h.arrival
             }
             tick = timer.tick() => {
                 tick.context("control timer")?;
@@ -325,6 +406,13 @@ pub async fn run(ctx: r2r::Context) -> anyhow::Result<()> {
             metrics.stops.inc();
         }
         s.decisions += 1;
+        if s.params.markers_rate > 0.0 && last_markers.elapsed().as_secs_f64() >= 1.0 / s.params.markers_rate {
+            last_markers = Instant::now();
+            let m = markers::build(now, &s.params.cmd_frame_id, s.last_frame.as_ref(), &s.last_predictions, Some(&decision), 0.5);
+            if let Err(e) = markers_pub.publish(&m) {
+                warn!("publishing markers failed: {e}");
+            }
+        }
         s.last_decision = Some(decision);
     }
 
@@ -339,6 +427,15 @@ pub async fn run(ctx: r2r::Context) -> anyhow::Result<()> {
     stop.store(true, Ordering::Relaxed);
     let _node = spinner.join().map_err(|_| anyhow::anyhow!("spin thread panicked"))?;
     Ok(())
+}
+
+type BoxStream<T> = std::pin::Pin<Box<dyn futures::Stream<Item = T> + Send>>;
+
+async fn recv_handoff(rx: &mut Option<mpsc::Receiver<Handoff>>) -> Option<Handoff> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => futures::future::pending().await,
+    }
 }
 
 fn statuses(lifecycle: &LifecycleServer, state: Option<&mut Configured>, now: Stamp) -> Vec<Status> {

@@ -136,9 +136,14 @@ fn step_toward(state: State, target: State) -> Option<u8> {
     }
 }
 
-/// Runs the supervisor until SIGINT/SIGTERM.
+/// Runs the supervisor as its own process until SIGINT/SIGTERM.
 pub async fn run(ctx: r2r::Context) -> anyhow::Result<()> {
-    let mut node = r2r::Node::create(ctx, NODE_NAME, "").context("creating the node")?;
+    let node = r2r::Node::create(ctx, NODE_NAME, "").context("creating the node")?;
+    run_node(node, Arc::new(Metrics::new()), shutdown_signal()).await
+}
+
+/// Runs the supervisor until `shutdown`; serves /metrics and /health from `metrics` when `metrics_port` >= 0.
+pub async fn run_node(mut node: r2r::Node, metrics: Arc<Metrics>, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
     let clock = NodeClock::new(&node);
     let (mut params, startup) = ParamServer::new(&mut node, param_specs(), clock.clone())?;
     let mut lifecycle = LifecycleServer::new(&mut node, clock.clone())?;
@@ -162,7 +167,6 @@ pub async fn run(ctx: r2r::Context) -> anyhow::Result<()> {
     crate::node_util::apply_use_sim_time(&mut node, &params.params()).ok();
     let stop = Arc::new(AtomicBool::new(false));
     let spinner = spawn_spinner(node, stop.clone());
-    let metrics = Arc::new(Metrics::new());
 
     let mut config: Option<SupervisorConfig> = None;
     let configure = |params: &ParamServer| -> Result<SupervisorConfig, String> {
@@ -193,7 +197,6 @@ pub async fn run(ctx: r2r::Context) -> anyhow::Result<()> {
     let mut probe = tokio::time::interval(Duration::from_secs_f64(config.as_ref().map_or(0.1, |c| c.liveness_period)));
     probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut last_stop_cmd = Instant::now() - Duration::from_secs(10);
-    let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
 
     if let Some(c) = &config {

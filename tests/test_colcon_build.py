@@ -24,9 +24,10 @@ def colcon_install(tmp_path_factory):
     if shutil.which("colcon") is None or shutil.which("cargo-ament-build") is None:
         pytest.fail("colcon / cargo-ament-build not on PATH: source .setup/env.sh (scripts/setup.sh installs them)")
     ws = tmp_path_factory.mktemp("colcon_ws")
-    # The cargo build directory is kept under .setup so repeated runs are incremental.
-    build_base = Path(os.environ.get("ISC_SETUP_DIR", REPO / ".setup")) / "colcon_test_build"
-    install = ws / "install"
+    # Build and install directories are kept under .setup so repeated runs are incremental (CMake caches the
+    # install prefix in its build directory, so the two must stay together).
+    base = Path(os.environ.get("ISC_SETUP_DIR", REPO / ".setup")) / "colcon_test"
+    build_base, install = base / "build", base / "install"
     env = dict(os.environ, IDL_PACKAGE_FILTER=idl_filter())
     cmd = ["colcon", "--log-base", str(ws / "log"), "build", "--base-paths", str(REPO / "msg"), str(REPO),
            "--build-base", str(build_base), "--install-base", str(install)]
@@ -55,12 +56,12 @@ def test_installed_executable_starts_and_stops_cleanly(colcon_install, tmp_path)
     env = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}  # must run without a hand-set path
     log = tmp_path / "node.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([str(exe), "--ros-args", "--params-file", str(params)], stdout=out,
+        proc = subprocess.Popen([str(exe), "--ros-args", "--params-file", str(params), "-p", "autostart:=true"], stdout=out,
                                 stderr=subprocess.STDOUT, env=env)
         try:
             deadline_hit = True
-            for _ in range(200):  # up to 20 s for the node to report it started
-                if "starting" in log.read_text(errors="replace"):
+            for _ in range(200):  # up to 20 s for the node to configure and activate itself
+                if "inactive -> active" in log.read_text(errors="replace"):
                     deadline_hit = False
                     break
                 try:

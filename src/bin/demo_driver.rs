@@ -16,7 +16,9 @@ use futures::StreamExt;
 use intent_shared_control::convert::stamp_to_msg;
 use intent_shared_control::node_util::{command_qos, init_logging, sensor_qos, spawn_spinner, NodeClock};
 use r2r::geometry_msgs::msg::{Point, TwistStamped};
-use r2r::intent_shared_control_msgs::msg::{HumanSkeleton, HumanSkeletonArray, SharedControlStatus};
+use intent_shared_control_core::scenario::{Scenario, ScenarioConfig};
+use intent_shared_control_core::{SkeletonFrame, Stamp};
+use r2r::intent_shared_control_msgs::msg::{HumanSkeleton, HumanSkeletonArray, IntentPredictionArray, SharedControlStatus};
 use r2r::sensor_msgs::msg::Joy;
 use r2r::std_msgs::msg::Header;
 
@@ -24,7 +26,7 @@ use r2r::std_msgs::msg::Header;
 #[command(about = "Simulated operator + human for the shared-control demo; prints what the system decides")]
 struct Args {
     /// How long to run [s].
-    #[arg(long, default_value_t = 12.0)]
+    #[arg(long, default_value_t = 20.0)]
     duration: f64,
     /// Joystick rate [Hz].
     #[arg(long, default_value_t = 50.0)]
@@ -35,9 +37,42 @@ struct Args {
     /// Seconds to wait for the system's topics to be matched before starting.
     #[arg(long, default_value_t = 20.0)]
     discovery_timeout: f64,
+    /// Seed of the first simulated scene (each scene lasts 12 s; the next one uses seed + 1).
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+}
+
+/// One seeded scene of simulated humans from the shared scenario generator.
+fn scene(seed: u64) -> anyhow::Result<Scenario> {
+    let config = ScenarioConfig { duration_s: 12.0, humans: [1, 3], ..ScenarioConfig::default() };
+    Ok(Scenario::new(config, seed)?)
+}
+
+fn skeletons_to_msg(frame: &SkeletonFrame, stamp: Stamp) -> HumanSkeletonArray {
+    HumanSkeletonArray {
+        header: Header { stamp: stamp_to_msg(stamp), frame_id: frame.frame_id.clone() },
+        humans: frame
+            .humans
+            .iter()
+            .map(|h| HumanSkeleton {
+                id: h.id,
+                keypoints: h.keypoints.iter().map(|k| Point { x: k.position.x, y: k.position.y, z: k.position.z }).collect(),
+                confidence: h.keypoints.iter().map(|k| k.confidence).collect(),
+            })
+            .collect(),
+    }
+}
+
+fn percentile(v: &mut [f64], q: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    v[((v.len() - 1) as f64 * q).round() as usize]
 }
 
 const MODE_NAMES: [&str; 6] = ["IDLE", "MANUAL", "ASSISTED", "SLOWDOWN", "STOP", "FAULT"];
+const LABELS: [&str; 5] = ["idle", "pass_by", "approach_robot", "reach_handover", "retreat"];
 
 /// Operator script: (deadman, forward axis, yaw axis, joystick publishing) at time t since start.
 fn operator(t: f64, duration: f64) -> (bool, f32, f32, bool) {
@@ -53,19 +88,6 @@ fn operator(t: f64, duration: f64) -> (bool, f32, f32, bool) {
     }
 }
 
-/// A standing/walking human crossing in front of the robot, 2.5 m ahead, at 1 m/s.
-fn human(t: f64) -> HumanSkeleton {
-    let y = -3.0 + (t % 6.0);
-    let x = 2.5;
-    let heights = [1.7, 1.65, 1.65, 1.6, 1.6, 1.45, 1.45, 1.2, 1.2, 0.95, 0.95, 0.95, 0.95, 0.5, 0.5, 0.08, 0.08];
-    let side = [0.0, 0.03, -0.03, 0.07, -0.07, 0.2, -0.2, 0.25, -0.25, 0.27, -0.27, 0.12, -0.12, 0.12, -0.12, 0.12, -0.12];
-    HumanSkeleton {
-        id: 1,
-        keypoints: heights.iter().zip(side).map(|(&z, s)| Point { x: x + s * 0.2, y: y + s, z }).collect(),
-        confidence: vec![0.9; 17],
-    }
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     init_logging();
@@ -77,6 +99,7 @@ async fn main() -> anyhow::Result<()> {
     let skel_pub = node.create_publisher::<HumanSkeletonArray>("humans/skeletons", sensor_qos())?;
     let mut cmd_sub = node.subscribe::<TwistStamped>("cmd_vel", command_qos())?;
     let mut status_sub = node.subscribe::<SharedControlStatus>("shared_control/status", command_qos())?;
+    let mut intent_sub = node.subscribe::<IntentPredictionArray>("humans/intent", sensor_qos())?;
     let mut joy_timer = node.create_wall_timer(Duration::from_secs_f64(1.0 / args.joy_rate))?;
     let mut skel_timer = node.create_wall_timer(Duration::from_secs_f64(1.0 / args.skeleton_rate))?;
     let mut print_timer = node.create_wall_timer(Duration::from_millis(500))?;
@@ -98,6 +121,14 @@ async fn main() -> anyhow::Result<()> {
     let (mut cmds, mut nonfinite, mut max_speed) = (0u64, 0u64, 0.0f64);
     let mut last_status: Option<SharedControlStatus> = None;
     let mut last_cmd: Option<TwistStamped> = None;
+    let mut seed = args.seed;
+    let mut scenario = scene(seed)?;
+    let (mut window_cmds, mut window_skel) = (0u64, 0u64);
+    let mut window_latency_us: Vec<f64> = Vec::new();
+    let mut all_latency_us: Vec<f64> = Vec::new();
+    let mut min_separation = f64::INFINITY;
+    let mut nearest_intent = String::from("-");
+    let mut intents_seen: BTreeMap<String, u64> = BTreeMap::new();
     while start.elapsed().as_secs_f64() < args.duration {
         let t = start.elapsed().as_secs_f64();
         tokio::select! {
@@ -114,11 +145,32 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
             _ = skel_timer.tick() => {
-                let header = Header { stamp: stamp_to_msg(clock.now()?), frame_id: "base_link".into() };
-                skel_pub.publish(&HumanSkeletonArray { header, humans: vec![human(t)] })?;
+                let frame = match scenario.step() {
+                    Some((frame, _truth)) => frame,
+                    None => {
+                        seed += 1;
+                        scenario = scene(seed)?;
+                        println!("demo: new scene (seed {seed}, {} humans)", scenario.num_humans());
+                        continue;
+                    }
+                };
+                skel_pub.publish(&skeletons_to_msg(&frame, clock.now()?))?;
+                window_skel += 1;
+            }
+            Some(arr) = intent_sub.next() => {
+                for p in &arr.predictions {
+                    let label = LABELS.get(p.intent as usize).copied().unwrap_or("?");
+                    *intents_seen.entry(label.to_owned()).or_default() += 1;
+                }
+                if let Some(s) = &last_status {
+                    if let Some(p) = arr.predictions.iter().find(|p| s.human_in_view && p.human_id == s.nearest_human_id) {
+                        nearest_intent = format!("{} {:.0}%", LABELS.get(p.intent as usize).copied().unwrap_or("?"), p.confidence * 100.0);
+                    }
+                }
             }
             Some(cmd) = cmd_sub.next() => {
                 cmds += 1;
+                window_cmds += 1;
                 let l = &cmd.twist.linear;
                 let a = &cmd.twist.angular;
                 if ![l.x, l.y, l.z, a.x, a.y, a.z].iter().all(|v| v.is_finite()) { nonfinite += 1; }
@@ -127,25 +179,41 @@ async fn main() -> anyhow::Result<()> {
             }
             Some(s) = status_sub.next() => {
                 *mode_counts.entry(MODE_NAMES.get(s.mode as usize).copied().unwrap_or("?")).or_default() += 1;
+                window_latency_us.push(f64::from(s.decision_time) * 1e6);
+                all_latency_us.push(f64::from(s.decision_time) * 1e6);
+                if s.human_in_view { min_separation = min_separation.min(f64::from(s.min_separation)); }
                 for r in &s.reasons { *reason_counts.entry(r.clone()).or_default() += 1; }
                 last_status = Some(s);
             }
             _ = print_timer.tick() => {
                 if let (Some(s), Some(c)) = (&last_status, &last_cmd) {
+                    let p50 = percentile(&mut window_latency_us, 0.5);
+                    let p99 = percentile(&mut window_latency_us, 0.99);
                     println!(
-                        "t={t:5.1}s mode={:<8} cmd_vel=(vx {:+.2} m/s, wz {:+.2} rad/s) alpha={:.2} humans={} min_sep={} reasons=[{}]",
-                        MODE_NAMES.get(s.mode as usize).copied().unwrap_or("?"),
-                        c.twist.linear.x, c.twist.angular.z, s.alpha, s.humans_seen,
-                        if s.human_in_view { format!("{:.2} m", s.min_separation) } else { "-".into() },
+                        "t={t:5.1}s cmd {:>3.0} Hz skel {:>3.0} Hz | decision p50 {p50:>5.0} us p99 {p99:>5.0} us | {:<8} alpha {:.2} | \
+                         vx {:+.2} wz {:+.2} (user {:+.2}) | humans {} sep {} / S_p {:.2} m | nearest {} | {}",
+                        window_cmds as f64 * 2.0, window_skel as f64 * 2.0,
+                        MODE_NAMES.get(s.mode as usize).copied().unwrap_or("?"), s.alpha,
+                        c.twist.linear.x, c.twist.angular.z, s.user_cmd.linear.x, s.humans_seen,
+                        if s.human_in_view { format!("{:.2}", s.min_separation) } else { "-".into() },
+                        s.required_separation,
+                        if s.human_in_view { nearest_intent.as_str() } else { "-" },
                         s.reasons.join(","),
                     );
                 }
+                window_cmds = 0;
+                window_skel = 0;
+                window_latency_us.clear();
             }
         }
     }
     let elapsed = start.elapsed().as_secs_f64();
     println!("\n=== demo report ===");
     println!("cmd_vel messages: {cmds} ({:.1} Hz), non-finite: {nonfinite}, max planar speed: {max_speed:.2} m/s", cmds as f64 / elapsed);
+    println!("decision latency (input arrival -> cmd_vel): p50 {:.0} us, p99 {:.0} us, max {:.0} us",
+        percentile(&mut all_latency_us, 0.5), percentile(&mut all_latency_us, 0.99), percentile(&mut all_latency_us, 1.0));
+    println!("closest approach of any human to the robot: {}", if min_separation.is_finite() { format!("{min_separation:.2} m") } else { "-".into() });
+    println!("predicted intents (per human and capture): {intents_seen:?}");
     println!("modes (status messages): {mode_counts:?}");
     println!("reasons: {reason_counts:?}");
     if let Some(c) = &last_cmd {

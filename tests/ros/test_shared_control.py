@@ -43,7 +43,9 @@ class Rig:
         self.status = peer.subscribe(SharedControlStatus, "shared_control/status")
         self.axes, self.deadman, self.sending = [0.0, 0.0], False, True
         self.last_joy_stamp = None
+        self.humans = []  # nobody in view, but the tracker is alive (the safety chain stops without skeletons)
         peer.every(0.05, self._send_joy)
+        peer.every(0.05, self._send_skeletons)
         peer.wait_matched(publishers=[self.joy_pub, self.skel_pub],
                           subscribed_topics=["cmd_vel", "shared_control/status"])
 
@@ -52,6 +54,9 @@ class Rig:
             msg = joy_msg(self.peer, self.axes, self.deadman)
             self.last_joy_stamp = stamp_s(msg.header.stamp)
             self.joy_pub.publish(msg)
+
+    def _send_skeletons(self):
+        self.skel_pub.publish(HumanSkeletonArray(header=peer_header(self.peer), humans=self.humans))
 
     def wait_cmd(self, pred, what, timeout=10.0):
         start = len(self.cmds)
@@ -102,12 +107,12 @@ def test_joy_silence_gives_zero_within_timeout(rig):
 
 
 def test_skeletons_show_up_in_status(rig):
-    msg = HumanSkeletonArray(header=peer_header(rig.peer), humans=[skeleton(7, 2.0, 0.0), skeleton(9, 4.0, 1.0)])
-    rig.peer.every(0.1, lambda: (setattr(msg.header, "stamp", rig.peer.now_msg()), rig.skel_pub.publish(msg)))
+    rig.humans = [skeleton(7, 2.0, 0.0), skeleton(9, 4.0, 1.0)]
     rig.peer.spin_until(lambda: any(s.humans_seen == 2 for s in rig.status), 10.0, "status with humans_seen == 2")
     s = next(s for s in rig.status if s.humans_seen == 2)
     assert s.human_in_view and s.nearest_human_id == 7
-    assert 1.9 < s.min_separation < 2.1
+    # distance from the robot's surface (default: a disc of 0.3 m) to the nearest keypoint
+    assert 1.6 < s.min_separation < 2.1, s.min_separation
 
 
 def test_nan_axes_never_reach_cmd_vel(rig):
@@ -122,6 +127,8 @@ def test_malformed_skeletons_are_rejected_not_forwarded(rig):
     bad = HumanSkeletonArray(header=peer_header(rig.peer), humans=[HumanSkeleton(id=1, keypoints=[Point()] * 3, confidence=[1.0] * 3)])
     rig.peer.every(0.05, lambda: rig.skel_pub.publish(bad))
     rig.axes, rig.deadman = [0.0, 1.0], True
+    rig.wait_cmd(lambda t: t.linear.x > 0.4, "node still commands after a malformed skeleton array")
+    rig.humans = []
     rig.wait_cmd(lambda t: t.linear.x > 0.4, "node still commands after a malformed skeleton array")
     assert all(s.humans_seen == 0 for s in rig.status)
     rig.peer.spin_until(lambda: "skeletons rejected" in rig.node.log(), 5.0, "a logged rejection")

@@ -3,6 +3,7 @@ import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import TwistStamped
+from intent_shared_control_msgs.msg import HumanSkeletonArray
 from lifecycle_msgs.srv import GetState
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Joy
@@ -35,6 +36,8 @@ def test_kill_restart_cycle(peer, launch):
     joy_pub = peer.publisher(Joy, "joy")
     peer.every(0.05, lambda: joy_pub.publish(Joy(header=Header(stamp=peer.now_msg()), axes=[0.0, 1.0],
                                                  buttons=[0, 0, 0, 0, 1, 0, 0, 0])))
+    skel_pub = peer.publisher(HumanSkeletonArray, "humans/skeletons")
+    peer.every(0.05, lambda: skel_pub.publish(HumanSkeletonArray(header=Header(stamp=peer.now_msg(), frame_id="base_link"))))
     node = launch("shared_control", "--params-file", str(PARAMS_FILE), name="shared_control_1")
     launch("supervisor", *supervisor_args())
 

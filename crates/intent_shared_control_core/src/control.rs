@@ -1,36 +1,63 @@
 //! The shared-control decision: inputs in, one command and its explanation out, time passed in.
+//!
+//! One cycle ([`Controller::step`]):
+//! `joy → teleop (user twist) → assist (policy per predicted intent, or external) → arbitration
+//! (α, blend) → safety chain (validation → separation monitoring → zones → limits → watchdog) → output`.
+//! The operator's enable (deadman) gates everything: without it the output is an explicit zero, assistance
+//! included.
 
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::arbitration::{ArbitrationConfig, Arbitrator};
+use crate::assist::{Assist, AssistConfig, AssistPolicy};
+use crate::prediction::HumanPrediction;
+use crate::safety::{RobotShape, SafetyChain, SafetyConfig, SafetyInput, Zone};
 use crate::skeleton::{HumanId, SkeletonFrame};
-use crate::teleop::{JoyInput, Teleop, TeleopConfig, TeleopState};
+use crate::teleop::{JoyInput, Teleop, TeleopConfig, TeleopConfigError, TeleopState};
 use crate::time::Stamp;
 use crate::twist::Twist;
 
 /// What the controller is doing (mirrors `SharedControlStatus.MODE_*`).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Mode {
+    /// No operator input or enable released: explicit zero.
     Idle = 0,
+    /// Operator command only (α = 0), not reduced by safety.
     Manual = 1,
+    /// Assistance blended in (α > 0), not reduced by safety.
     Assisted = 2,
+    /// Safety reduced the speed.
     Slowdown = 3,
+    /// Safety stopped a motion the blend asked for.
     Stop = 4,
+    /// An input or the cycle itself is faulty: explicit zero.
     Fault = 5,
 }
 
 /// One control cycle's outcome: the command to publish and why it is what it is.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Decision {
+    /// Cycle time.
     pub stamp: Stamp,
     pub mode: Mode,
     /// Blend weight of the assistance command [0, 1].
     pub alpha: f64,
-    /// Speed factor applied by the safety chain [0, 1].
+    /// Speed factor applied by the safety chain [0, 1] (0 on a forced stop).
     pub speed_scale: f64,
-    /// Nearest human and the distance to it [m], if anyone is in view.
+    /// Nearest human and the surface distance to it [m], if anyone is in view.
     pub nearest_human: Option<(HumanId, f64)>,
-    /// Protective separation distance required at the current speed [m].
+    /// Protective separation distance `S_p` toward the nearest human at the output's speed [m].
     pub required_separation: f64,
+    /// Human speed assumed for the nearest human in `S_p` [m/s].
+    pub human_speed: f64,
     pub humans_seen: usize,
     pub predictions_used: usize,
+    /// Assistance policy of this cycle.
+    pub assist_policy: AssistPolicy,
+    /// Zone of the nearest human.
+    pub zone: Zone,
     /// Names of the rules that changed the command, in order of application.
     pub reasons: Vec<&'static str>,
     pub user: Twist,
@@ -39,23 +66,222 @@ pub struct Decision {
     pub output: Twist,
 }
 
-/// Configuration of the controller.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// Configuration of the controller (YAML/JSON; unknown keys are errors, missing sections take defaults).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct ControllerConfig {
     pub teleop: TeleopConfig,
+    pub assist: AssistConfig,
+    pub arbitration: ArbitrationConfig,
+    pub safety: SafetyConfig,
 }
 
-/// Inputs → decision. Currently teleop with deadman and staleness; assistance, blending and the safety chain
-/// plug in between `user` and `output`.
+/// Why a controller configuration is unusable.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum ConfigError {
+    /// A number outside its allowed range.
+    #[error("`{field}` = {value} is out of range: allowed {allowed}")]
+    OutOfRange { field: String, value: f64, allowed: &'static str },
+    /// A value that is not a plain number (shape, frame name) is invalid.
+    #[error("`{field}` is invalid: {reason}")]
+    Invalid { field: String, reason: &'static str },
+}
+
+impl From<TeleopConfigError> for ConfigError {
+    fn from(e: TeleopConfigError) -> Self {
+        match e {
+            TeleopConfigError::OutOfRange { name, value, expected } => {
+                ConfigError::OutOfRange { field: format!("teleop.{name}"), value, allowed: expected }
+            }
+        }
+    }
+}
+
+/// `Ok` when `value` is finite and `ok` holds.
+fn check(field: &str, value: f64, ok: bool, allowed: &'static str) -> Result<(), ConfigError> {
+    if value.is_finite() && ok {
+        Ok(())
+    } else {
+        Err(ConfigError::OutOfRange { field: field.to_owned(), value, allowed })
+    }
+}
+
+impl ControllerConfig {
+    /// Checks every value; the same check serves the parameter file and runtime changes (validate, then swap).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.teleop.validate()?;
+        let a = &self.assist;
+        let unit = |f: &str, v: f64| check(f, v, (0.0..=1.0).contains(&v), "[0, 1]");
+        let pos = |f: &str, v: f64| check(f, v, v > 0.0, "> 0");
+        let nonneg = |f: &str, v: f64| check(f, v, v >= 0.0, ">= 0");
+        unit("assist.min_probability", a.min_probability)?;
+        pos("assist.prediction_timeout", a.prediction_timeout)?;
+        nonneg("assist.backoff_distance", a.backoff_distance)?;
+        nonneg("assist.backoff_speed", a.backoff_speed)?;
+        nonneg("assist.handover_standoff", a.handover_standoff)?;
+        nonneg("assist.handover_speed", a.handover_speed)?;
+        nonneg("assist.handover_gain", a.handover_gain)?;
+        nonneg("assist.yaw_gain", a.yaw_gain)?;
+        nonneg("assist.max_yaw_rate", a.max_yaw_rate)?;
+        nonneg("assist.hold_distance", a.hold_distance)?;
+        pos("assist.external_timeout", a.external_timeout)?;
+        unit("assist.external_confidence", a.external_confidence)?;
+
+        let b = &self.arbitration;
+        unit("arbitration.alpha_max", b.alpha_max)?;
+        check("arbitration.confidence_floor", b.confidence_floor, (0.0..1.0).contains(&b.confidence_floor), "[0, 1)")?;
+        check(
+            "arbitration.confidence_full",
+            b.confidence_full,
+            b.confidence_full > b.confidence_floor && b.confidence_full <= 1.0,
+            "(confidence_floor, 1]",
+        )?;
+        pos("arbitration.authority_full_push", b.authority_full_push)?;
+        nonneg("arbitration.angular_length", b.angular_length)?;
+
+        let s = &self.safety;
+        let v = &s.validation;
+        if v.expected_frame.is_empty() {
+            return Err(ConfigError::Invalid { field: "safety.validation.expected_frame".into(), reason: "must not be empty" });
+        }
+        pos("safety.validation.max_linear", v.max_linear)?;
+        pos("safety.validation.max_angular", v.max_angular)?;
+        pos("safety.validation.max_range", v.max_range)?;
+        nonneg("safety.validation.max_future", v.max_future)?;
+        pos("safety.validation.prediction_timeout", v.prediction_timeout)?;
+
+        let p = &s.separation;
+        p.robot.check().map_err(|reason| ConfigError::Invalid { field: "safety.separation.robot".into(), reason })?;
+        check("safety.separation.reaction_time", p.reaction_time, (0.0..=2.0).contains(&p.reaction_time), "[0, 2] s")?;
+        check(
+            "safety.separation.braking_deceleration",
+            p.braking_deceleration,
+            p.braking_deceleration > 0.0 && p.braking_deceleration <= 20.0,
+            "(0, 20] m/s²",
+        )?;
+        nonneg("safety.separation.intrusion_distance", p.intrusion_distance)?;
+        nonneg("safety.separation.human_uncertainty", p.human_uncertainty)?;
+        nonneg("safety.separation.robot_uncertainty", p.robot_uncertainty)?;
+        check("safety.separation.human_speed_far", p.human_speed_far, p.human_speed_far >= 1.6, ">= 1.6 m/s (ISO 13855)")?;
+        check(
+            "safety.separation.human_speed_near",
+            p.human_speed_near,
+            p.human_speed_near >= 2.0 && p.human_speed_near >= p.human_speed_far,
+            ">= max(2.0, human_speed_far) m/s (ISO 13855)",
+        )?;
+        nonneg("safety.separation.near_distance", p.near_distance)?;
+        unit("safety.separation.min_confidence", p.min_confidence)?;
+        nonneg("safety.separation.min_human_speed", p.min_human_speed)?;
+        nonneg("safety.separation.prediction_uncertainty_rate", p.prediction_uncertainty_rate)?;
+        check("safety.separation.standstill_speed", p.standstill_speed, (0.0..=0.1).contains(&p.standstill_speed), "[0, 0.1] m/s")?;
+
+        let z = &s.zones;
+        nonneg("safety.zones.stop_distance", z.stop_distance)?;
+        check(
+            "safety.zones.slowdown_distance",
+            z.slowdown_distance,
+            z.slowdown_distance >= z.stop_distance,
+            ">= stop_distance",
+        )?;
+        nonneg("safety.zones.hysteresis", z.hysteresis)?;
+        nonneg("safety.zones.slowdown_linear_speed", z.slowdown_linear_speed)?;
+        nonneg("safety.zones.slowdown_angular_speed", z.slowdown_angular_speed)?;
+        unit("safety.zones.min_away_fraction", z.min_away_fraction)?;
+
+        let l = &s.limits;
+        const AXES: [&str; 6] = ["vx", "vy", "vz", "wx", "wy", "wz"];
+        for (i, axis) in AXES.iter().enumerate() {
+            nonneg(&format!("safety.limits.max_velocity[{axis}]"), l.max_velocity[i])?;
+            pos(&format!("safety.limits.max_acceleration[{axis}]"), l.max_acceleration[i])?;
+            check(
+                &format!("safety.limits.max_deceleration[{axis}]"),
+                l.max_deceleration[i],
+                l.max_deceleration[i] >= l.max_acceleration[i]
+                    && (i >= 2 || l.max_deceleration[i] >= p.braking_deceleration),
+                ">= max_acceleration (and >= separation.braking_deceleration for vx, vy)",
+            )?;
+            pos(&format!("safety.limits.max_jerk[{axis}]"), l.max_jerk[i])?;
+        }
+        check("safety.limits.max_dt", l.max_dt, l.max_dt > 0.0 && l.max_dt <= 1.0, "(0, 1] s")?;
+
+        check("safety.occlusion_memory", s.occlusion_memory, (0.0..=10.0).contains(&s.occlusion_memory), "[0, 10] s")?;
+        check("safety.occlusion_speed", s.occlusion_speed, s.occlusion_speed >= 1.6, ">= 1.6 m/s")?;
+        let w = &s.watchdog;
+        pos("safety.watchdog.skeleton_timeout", w.skeleton_timeout)?;
+        pos("safety.watchdog.max_cycle_gap", w.max_cycle_gap)?;
+        Ok(())
+    }
+
+    /// Parses YAML and validates.
+    pub fn from_yaml(text: &str) -> Result<ControllerConfig, ControllerConfigLoadError> {
+        let c: ControllerConfig = serde_yaml::from_str(text)?;
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+/// Why a configuration file could not be used.
+#[derive(Debug, Error)]
+pub enum ControllerConfigLoadError {
+    #[error("cannot parse the controller configuration: {0}")]
+    Parse(#[from] serde_yaml::Error),
+    #[error(transparent)]
+    Invalid(#[from] ConfigError),
+}
+
+/// Inputs → decision; see the module docs.
 #[derive(Clone, Debug)]
 pub struct Controller {
+    config: ControllerConfig,
     teleop: Teleop,
+    assist: Assist,
+    arbitrator: Arbitrator,
+    safety: SafetyChain,
     latest_humans: Option<SkeletonFrame>,
+    predictions: Vec<HumanPrediction>,
+    predictions_stamp: Option<Stamp>,
 }
 
 impl Controller {
+    /// A controller with `config`. The caller validates first ([`ControllerConfig::validate`], or use
+    /// [`Controller::try_new`]); an unvalidated config with out-of-range values still never panics.
     pub fn new(config: ControllerConfig) -> Self {
-        Controller { teleop: Teleop::new(config.teleop), latest_humans: None }
+        Controller {
+            teleop: Teleop::new(config.teleop.clone()),
+            assist: Assist::new(config.assist.clone()),
+            arbitrator: Arbitrator::new(config.arbitration.clone()),
+            safety: SafetyChain::new(config.safety.clone()),
+            config,
+            latest_humans: None,
+            predictions: Vec::new(),
+            predictions_stamp: None,
+        }
+    }
+
+    /// Validates `config`, then builds the controller.
+    pub fn try_new(config: ControllerConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(Self::new(config))
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &ControllerConfig {
+        &self.config
+    }
+
+    /// Validates `config` and swaps it in (inputs are kept, motion state restarts from the previous output);
+    /// on error nothing changes.
+    pub fn set_config(&mut self, config: ControllerConfig) -> Result<(), ConfigError> {
+        config.validate()?;
+        let humans = self.latest_humans.take();
+        let preds = std::mem::take(&mut self.predictions);
+        let stamp = self.predictions_stamp;
+        let mut next = Self::new(config);
+        next.latest_humans = humans;
+        next.predictions = preds;
+        next.predictions_stamp = stamp;
+        *self = next;
+        Ok(())
     }
 
     /// Stores a joystick message; `false` when it was dropped as out of order.
@@ -72,44 +298,279 @@ impl Controller {
         true
     }
 
+    /// Replaces the predictions with those of one predictor output stamped `stamp` (the skeleton stamp they
+    /// came from); `false` when dropped as older than the set kept.
+    pub fn on_predictions(&mut self, stamp: Stamp, predictions: Vec<HumanPrediction>) -> bool {
+        if self.predictions_stamp.is_some_and(|s| stamp < s) {
+            return false;
+        }
+        self.predictions_stamp = Some(stamp);
+        self.predictions = predictions;
+        true
+    }
+
+    /// Stores an external assist command stamped `stamp`; `false` when dropped as out of order.
+    pub fn on_assist(&mut self, stamp: Stamp, twist: Twist) -> bool {
+        self.assist.on_external(stamp, twist)
+    }
+
+    /// The `S_p` formula of the configured separation monitor [m] (for status displays and tests).
+    pub fn required_separation(&self, robot_approach_speed: f64, human_speed: f64) -> f64 {
+        self.safety.separation().required_separation(robot_approach_speed, human_speed)
+    }
+
+    /// The robot's shape used by separation monitoring.
+    pub fn robot_shape(&self) -> &RobotShape {
+        &self.config.safety.separation.robot
+    }
+
     /// Decides the command at `now`.
     pub fn step(&mut self, now: Stamp) -> Decision {
         let teleop = self.teleop.step(now);
         let mut reasons = Vec::new();
-        if let Some(r) = teleop.state.reason() {
-            reasons.push(r);
-        }
-        let mode = match teleop.state {
-            TeleopState::Active => Mode::Manual,
-            TeleopState::DeadmanReleased | TeleopState::NoInput => Mode::Idle,
-            TeleopState::Stale | TeleopState::Invalid => Mode::Fault,
+        reasons.extend(teleop.state.reason());
+        // Only predictions that validation accepts may steer the assistance.
+        let preds: &[HumanPrediction] = &self.predictions;
+        let fresh_valid: Vec<HumanPrediction> = if teleop.state == TeleopState::Active {
+            preds.iter().filter(|p| p.is_valid()).cloned().collect()
+        } else {
+            Vec::new()
         };
-        let humans_seen = self.latest_humans.as_ref().map_or(0, |f| f.humans.len());
-        let nearest_human = self.latest_humans.as_ref().and_then(|f| {
-            f.humans
-                .iter()
-                .filter_map(|h| {
-                    h.observed()
-                        .map(|k| k.position.coords.xy().norm())
-                        .min_by(f64::total_cmp)
-                        .map(|d| (h.id, d))
-                })
-                .min_by(|a, b| a.1.total_cmp(&b.1))
+        let (assist, blend) = if teleop.state == TeleopState::Active {
+            let assist = self.assist.step(now, &fresh_valid);
+            let blend = self.arbitrator.blend(&teleop.twist, &assist);
+            (assist, blend)
+        } else {
+            let assist = crate::assist::AssistOutput::NONE;
+            let blend = self.arbitrator.blend(&Twist::ZERO, &assist);
+            (assist, blend)
+        };
+        if blend.alpha > 0.0 {
+            reasons.extend(assist.policy.reason());
+        }
+        if blend.operator_override {
+            reasons.push("operator_override");
+        }
+        let inhibit = match teleop.state {
+            TeleopState::Active => None,
+            s => Some(s.reason().unwrap_or("teleop_inactive")),
+        };
+        let out = self.safety.step(SafetyInput {
+            now,
+            command: blend.twist,
+            skeletons: self.latest_humans.as_ref(),
+            predictions: preds,
+            inhibit,
         });
+        reasons.extend(out.reasons.iter().copied());
+        let limited_by_safety = out.reasons.iter().any(|r| {
+            matches!(*r, "ssm_stop" | "ssm_slowdown" | "zone_stop" | "zone_slowdown" | "velocity_limit")
+        });
+        let mode = match teleop.state {
+            TeleopState::Stale | TeleopState::Invalid => Mode::Fault,
+            _ if out.fault => Mode::Fault,
+            TeleopState::DeadmanReleased | TeleopState::NoInput => Mode::Idle,
+            TeleopState::Active => {
+                if limited_by_safety && out.reasons.iter().any(|r| matches!(*r, "ssm_stop" | "zone_stop")) {
+                    Mode::Stop
+                } else if limited_by_safety {
+                    Mode::Slowdown
+                } else if blend.alpha > 0.0 {
+                    Mode::Assisted
+                } else {
+                    Mode::Manual
+                }
+            }
+        };
         Decision {
             stamp: now,
             mode,
-            alpha: 0.0,
-            speed_scale: 1.0,
-            nearest_human,
-            required_separation: 0.0,
-            humans_seen,
-            predictions_used: 0,
+            alpha: blend.alpha,
+            speed_scale: out.speed_scale,
+            nearest_human: out.nearest,
+            required_separation: out.required_separation,
+            human_speed: out.human_speed,
+            humans_seen: out.humans_seen,
+            predictions_used: out.predictions_used,
+            assist_policy: if blend.alpha > 0.0 { assist.policy } else { AssistPolicy::None },
+            zone: out.zone,
             reasons,
             user: teleop.twist,
-            assist: Twist::ZERO,
-            blended: teleop.twist,
-            output: teleop.twist,
+            assist: assist.twist,
+            blended: blend.twist,
+            output: out.twist,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prediction::Intent;
+    use crate::skeleton::{HumanSkeleton, Keypoint};
+    use nalgebra::Point3;
+
+    fn joy(t: f64, forward: f32, deadman: bool) -> JoyInput {
+        let mut buttons = vec![0; 8];
+        buttons[4] = i32::from(deadman);
+        JoyInput { stamp: Stamp::from_secs_f64(t), axes: vec![0.0, forward], buttons }
+    }
+
+    fn frame(t: f64, humans: &[(HumanId, f64, f64)]) -> SkeletonFrame {
+        SkeletonFrame {
+            stamp: Stamp::from_secs_f64(t),
+            frame_id: "base_link".into(),
+            humans: humans
+                .iter()
+                .map(|&(id, x, y)| {
+                    let mut keypoints = [Keypoint::MISSING; 17];
+                    keypoints[11] = Keypoint { position: Point3::new(x, y, 0.9), confidence: 0.9 };
+                    keypoints[12] = Keypoint { position: Point3::new(x, y + 0.2, 0.9), confidence: 0.9 };
+                    HumanSkeleton { id, keypoints }
+                })
+                .collect(),
+        }
+    }
+
+    fn run(c: &mut Controller, from: f64, to: f64, forward: f32, humans: &[(HumanId, f64, f64)]) -> Decision {
+        let mut t = from;
+        let mut last = None;
+        while t <= to + 1e-9 {
+            c.on_joy(joy(t, forward, true));
+            c.on_skeletons(frame(t, humans));
+            last = Some(c.step(Stamp::from_secs_f64(t)));
+            t += 0.02;
+        }
+        last.unwrap_or_else(|| c.step(Stamp::from_secs_f64(to)))
+    }
+
+    #[test]
+    fn manual_drive_in_free_space_reaches_the_command() {
+        let mut c = Controller::try_new(ControllerConfig::default()).expect("defaults are valid");
+        let d = run(&mut c, 0.0, 2.0, 1.0, &[]);
+        assert_eq!(d.mode, Mode::Manual);
+        assert!((d.output.linear.x - 0.5).abs() < 1e-9, "{:?}", d.output);
+        assert_eq!(d.alpha, 0.0);
+    }
+
+    #[test]
+    fn deadman_released_and_no_skeletons_are_explicit_zero() {
+        let mut c = Controller::new(ControllerConfig::default());
+        run(&mut c, 0.0, 1.0, 1.0, &[]);
+        c.on_joy(joy(1.02, 1.0, false));
+        c.on_skeletons(frame(1.02, &[]));
+        let d = c.step(Stamp::from_secs_f64(1.02));
+        assert_eq!((d.mode, d.output), (Mode::Idle, Twist::ZERO));
+        assert!(d.reasons.contains(&"deadman_released"));
+        let mut c = Controller::new(ControllerConfig::default());
+        c.on_joy(joy(0.0, 1.0, true));
+        let d = c.step(Stamp(0));
+        assert_eq!((d.mode, d.output), (Mode::Fault, Twist::ZERO));
+        assert!(d.reasons.contains(&"skeletons_missing"));
+    }
+
+    #[test]
+    fn human_ahead_slows_then_stops_and_reports_separation() {
+        let mut c = Controller::new(ControllerConfig::default());
+        let d = run(&mut c, 0.0, 2.0, 1.0, &[(1, 1.3, 0.0)]);
+        assert_eq!(d.mode, Mode::Slowdown);
+        let (id, dist) = d.nearest_human.expect("human in view");
+        assert_eq!(id, 1);
+        assert!((dist - 1.0).abs() < 1e-9);
+        assert!(d.output.linear.x < 0.5 && d.output.linear.x > 0.3, "{:?}", d.output);
+        assert!(d.required_separation <= dist + 1e-9 && d.required_separation > 0.0);
+        assert!(d.reasons.contains(&"ssm_slowdown"));
+        let d = run(&mut c, 2.02, 3.0, 1.0, &[(1, 0.6, 0.0)]);
+        assert_eq!(d.mode, Mode::Stop);
+        assert_eq!(d.output, Twist::ZERO);
+        // Backing away is allowed.
+        let d = run(&mut c, 3.02, 4.0, -1.0, &[(1, 0.6, 0.0)]);
+        assert!(d.output.linear.x < -0.1, "{:?}", d);
+    }
+
+    #[test]
+    fn confident_approach_prediction_blends_in_back_off() {
+        let mut c = Controller::new(ControllerConfig::default());
+        run(&mut c, 0.0, 0.5, 0.0, &[(1, 1.5, 0.0)]);
+        let mut probabilities = [0.025; 5];
+        probabilities[Intent::ApproachRobot.index()] = 0.9;
+        let future = (1..=10).map(|k| [Point3::new(1.5 - 0.05 * k as f64, 0.1, 0.9); 3]).collect();
+        let p = HumanPrediction { human_id: 1, stamp: Stamp::from_secs_f64(0.5), probabilities, confidence: 0.9, horizon_step: 0.1, future };
+        assert!(c.on_predictions(Stamp::from_secs_f64(0.5), vec![p]));
+        c.on_joy(joy(0.52, 0.0, true));
+        c.on_skeletons(frame(0.52, &[(1, 1.5, 0.0)]));
+        let d = c.step(Stamp::from_secs_f64(0.52));
+        assert_eq!(d.mode, Mode::Assisted);
+        assert!((d.alpha - 0.9).abs() < 1e-6, "{}", d.alpha);
+        assert_eq!(d.assist_policy, AssistPolicy::BackOff);
+        assert!(d.blended.linear.x < 0.0 && d.output.linear.x < 0.0);
+        assert_eq!(d.predictions_used, 1);
+        // Stale prediction: α = 0.
+        c.on_joy(joy(1.0, 0.0, true));
+        c.on_skeletons(frame(1.0, &[(1, 1.5, 0.0)]));
+        let d = c.step(Stamp::from_secs_f64(1.0));
+        assert_eq!(d.alpha, 0.0);
+        assert!(d.reasons.contains(&"prediction_stale"));
+    }
+
+    #[test]
+    fn nan_command_path_is_zero() {
+        let mut c = Controller::new(ControllerConfig::default());
+        run(&mut c, 0.0, 1.0, 1.0, &[]);
+        c.on_joy(JoyInput { stamp: Stamp::from_secs_f64(1.02), axes: vec![0.0, f32::NAN], buttons: vec![0, 0, 0, 0, 1] });
+        c.on_skeletons(frame(1.02, &[]));
+        let d = c.step(Stamp::from_secs_f64(1.02));
+        assert_eq!((d.mode, d.output), (Mode::Fault, Twist::ZERO));
+    }
+
+    #[test]
+    fn config_validation_names_the_field() {
+        assert!(ControllerConfig::default().validate().is_ok());
+        let mut c = ControllerConfig::default();
+        c.arbitration.alpha_max = 1.5;
+        match c.validate() {
+            Err(ConfigError::OutOfRange { field, allowed, .. }) => {
+                assert_eq!(field, "arbitration.alpha_max");
+                assert_eq!(allowed, "[0, 1]");
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut c = ControllerConfig::default();
+        c.safety.separation.human_speed_far = 1.0;
+        assert!(matches!(c.validate(), Err(ConfigError::OutOfRange { field, .. }) if field == "safety.separation.human_speed_far"));
+        let mut c = ControllerConfig::default();
+        c.safety.limits.max_deceleration[0] = 1.0;
+        assert!(c.validate().is_err());
+        let mut c = ControllerConfig::default();
+        c.teleop.timeout = -1.0;
+        assert!(matches!(c.validate(), Err(ConfigError::OutOfRange { field, .. }) if field == "teleop.timeout"));
+        let mut c = ControllerConfig::default();
+        c.safety.separation.robot = RobotShape::Polygon { points: vec![[0.0, 0.0]] };
+        assert!(matches!(c.validate(), Err(ConfigError::Invalid { .. })));
+    }
+
+    #[test]
+    fn yaml_config_refuses_unknown_keys_and_bad_values() {
+        let ok = "arbitration:\n  alpha_max: 0.8\nsafety:\n  separation:\n    robot: {type: polygon, points: [[0.4, 0.3], [-0.4, 0.3], [-0.4, -0.3], [0.4, -0.3]]}\n";
+        let c = ControllerConfig::from_yaml(ok).expect("valid");
+        assert_eq!(c.arbitration.alpha_max, 0.8);
+        assert!(ControllerConfig::from_yaml("arbitration:\n  alpha_maks: 0.8\n").is_err());
+        assert!(matches!(
+            ControllerConfig::from_yaml("arbitration:\n  alpha_max: 2.0\n"),
+            Err(ControllerConfigLoadError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn set_config_validates_then_swaps() {
+        let mut c = Controller::new(ControllerConfig::default());
+        let mut bad = ControllerConfig::default();
+        bad.safety.watchdog.skeleton_timeout = 0.0;
+        assert!(c.set_config(bad).is_err());
+        assert_eq!(c.config(), &ControllerConfig::default());
+        let mut good = ControllerConfig::default();
+        good.arbitration.alpha_max = 0.5;
+        assert!(c.set_config(good).is_ok());
+        assert_eq!(c.config().arbitration.alpha_max, 0.5);
     }
 }

@@ -5,15 +5,26 @@
 //! replays bit-identically. The ROS layer (crate `intent_shared_control`) only converts messages to these types,
 //! calls `step`, and converts the result back.
 
+pub mod arbitration;
+pub mod assist;
 pub mod control;
+pub mod features;
 pub mod health;
 pub mod lifecycle;
+pub mod model;
+pub mod predictor;
+pub mod prediction;
+pub mod safety;
+pub mod scenario;
+pub mod sim;
 pub mod skeleton;
 pub mod teleop;
 pub mod time;
 pub mod twist;
 
-pub use control::{Controller, ControllerConfig, Decision, Mode};
+pub use control::{ConfigError, Controller, ControllerConfig, Decision, Mode};
+pub use prediction::{HumanPrediction, Intent};
+pub use model::{IntentModel, ModelCard, ModelError, ModelInput, ModelOutput};
 pub use skeleton::{HumanId, HumanSkeleton, Keypoint, SkeletonFrame, NUM_KEYPOINTS};
 pub use teleop::{JoyInput, Teleop, TeleopConfig, TeleopOutput, TeleopState};
 pub use time::Stamp;

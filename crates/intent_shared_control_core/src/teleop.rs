@@ -75,6 +75,71 @@ impl Default for TeleopConfig {
     }
 }
 
+/// Common gamepads, with the axis and button layout that the ROS 2 joystick drivers publish for them.
+///
+/// | preset | driver / mode | deadman | turbo | left stick (x, y) | right stick (x, y) | d-pad (x, y) |
+/// |---|---|---|---|---|---|---|
+/// | `xbox` | `joy_linux` (xpad); also Logitech F710 in X mode | LB = 4 | RB = 5 | axes 0, 1 | axes 3, 4 | axes 6, 7 |
+/// | `ps4` | `joy_linux` (hid-sony, DualShock 4) | L1 = 4 | R1 = 5 | axes 0, 1 | axes 3, 4 | axes 6, 7 |
+/// | `logitech_f710` | `joy_linux`, F710 in D (DirectInput) mode | LB = 4 | RB = 5 | axes 0, 1 | axes 2, 3 | axes 4, 5 |
+/// | `generic` | `joy` (SDL2 game-controller layout, any pad SDL knows) | LB = 9 | RB = 10 | axes 0, 1 | axes 2, 3 | none |
+///
+/// Axis sign convention of all drivers: left and up are positive, so every scale is positive (stick up =
+/// forward, stick left = +y / counter-clockwise yaw).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GamepadPreset {
+    Xbox,
+    #[serde(alias = "dualshock")]
+    Ps4,
+    LogitechF710,
+    Generic,
+}
+
+/// Which twist components a preset drives.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TwistProfile {
+    /// Mobile base: left stick = linear x (up/down) and linear y (left/right), right stick x = yaw.
+    Planar,
+    /// Full 6-DoF (e.g. an arm's end effector or a holonomic/aerial base): planar as above plus right stick y =
+    /// linear z, d-pad x = roll, d-pad y = pitch (no roll/pitch on `generic`, whose d-pad is buttons).
+    Full6Dof,
+}
+
+/// Full-deflection speeds of the presets: linear [m/s] and angular [rad/s], normal and turbo.
+const PRESET_LINEAR: (f64, f64) = (0.5, 1.0);
+const PRESET_ANGULAR: (f64, f64) = (1.0, 1.5);
+
+impl TeleopConfig {
+    /// The map of a common gamepad (see [`GamepadPreset`] for the layouts), deadzone 0.05, timeout 0.5 s,
+    /// linear 0.5 m/s (turbo 1.0 m/s), angular 1.0 rad/s (turbo 1.5 rad/s).
+    pub fn preset(pad: GamepadPreset, profile: TwistProfile) -> TeleopConfig {
+        // (deadman, turbo, left x, left y, right x, right y, d-pad x, d-pad y)
+        let (deadman, turbo, lx, ly, rx, ry, dx, dy) = match pad {
+            GamepadPreset::Xbox | GamepadPreset::Ps4 => (4, 5, 0, 1, 3, 4, Some(6), Some(7)),
+            GamepadPreset::LogitechF710 => (4, 5, 0, 1, 2, 3, Some(4), Some(5)),
+            GamepadPreset::Generic => (9, 10, 0, 1, 2, 3, None, None),
+        };
+        let lin = |axis| Some(AxisBinding { axis, scale: PRESET_LINEAR.0, scale_turbo: PRESET_LINEAR.1 });
+        let ang = |axis| Some(AxisBinding { axis, scale: PRESET_ANGULAR.0, scale_turbo: PRESET_ANGULAR.1 });
+        let full = profile == TwistProfile::Full6Dof;
+        TeleopConfig {
+            deadman_button: deadman,
+            turbo_button: Some(turbo),
+            deadzone: 0.05,
+            timeout: 0.5,
+            max_future: 0.1,
+            linear_x: lin(ly),
+            linear_y: lin(lx),
+            linear_z: if full { lin(ry) } else { None },
+            angular_x: if full { dx.and_then(ang) } else { None },
+            angular_y: if full { dy.and_then(ang) } else { None },
+            angular_z: ang(rx),
+        }
+    }
+}
+
 /// Why a teleop configuration is unusable.
 #[derive(Debug, Error, PartialEq)]
 pub enum TeleopConfigError {
@@ -193,7 +258,7 @@ impl Teleop {
         }
         match joy.buttons.get(self.config.deadman_button) {
             None => return zero(TeleopState::Invalid),
-            Some(&b) if b == 0 => return zero(TeleopState::DeadmanReleased),
+            Some(0) => return zero(TeleopState::DeadmanReleased),
             Some(_) => {}
         }
         let turbo = self.config.turbo_button.and_then(|i| joy.buttons.get(i)).is_some_and(|&b| b != 0);
@@ -279,6 +344,79 @@ mod tests {
         let mut t = Teleop::new(TeleopConfig::default());
         t.on_joy(JoyInput { stamp: Stamp(0), axes: vec![], buttons: vec![] });
         assert_eq!(t.step(Stamp(0)).state, TeleopState::Invalid);
+    }
+
+    fn pad_joy(t: f64, axes: &[f32], pressed: &[usize]) -> JoyInput {
+        let mut buttons = vec![0; 16];
+        for &b in pressed {
+            buttons[b] = 1;
+        }
+        JoyInput { stamp: Stamp::from_secs_f64(t), axes: axes.to_vec(), buttons }
+    }
+
+    #[test]
+    fn presets_validate_and_map_planar_sticks() {
+        for pad in [GamepadPreset::Xbox, GamepadPreset::Ps4, GamepadPreset::LogitechF710, GamepadPreset::Generic] {
+            for profile in [TwistProfile::Planar, TwistProfile::Full6Dof] {
+                let c = TeleopConfig::preset(pad, profile);
+                assert!(c.validate().is_ok(), "{pad:?} {profile:?}");
+                let mut t = Teleop::new(c.clone());
+                // Left stick fully up: forward at the normal scale.
+                let mut axes = vec![0.0; 8];
+                axes[1] = 1.0;
+                t.on_joy(pad_joy(0.0, &axes, &[c.deadman_button]));
+                let out = t.step(Stamp(0));
+                assert_eq!(out.state, TeleopState::Active);
+                assert_relative_eq!(out.twist.linear.x, 0.5);
+                assert_eq!(out.twist.linear.y, 0.0);
+                // Turbo raises the speed; releasing the deadman gives zero.
+                t.on_joy(pad_joy(0.01, &axes, &[c.deadman_button, c.turbo_button.unwrap_or(0)]));
+                assert_relative_eq!(t.step(Stamp::from_secs_f64(0.01)).twist.linear.x, 1.0);
+                t.on_joy(pad_joy(0.02, &axes, &[]));
+                assert_eq!(t.step(Stamp::from_secs_f64(0.02)).twist, Twist::ZERO);
+            }
+        }
+    }
+
+    #[test]
+    fn full_6dof_uses_right_stick_and_dpad() {
+        let c = TeleopConfig::preset(GamepadPreset::Xbox, TwistProfile::Full6Dof);
+        let mut t = Teleop::new(c);
+        let axes = [0.0, 0.0, 0.0, 1.0, -1.0, 0.0, 1.0, 1.0];
+        t.on_joy(pad_joy(0.0, &axes, &[4]));
+        let tw = t.step(Stamp(0)).twist;
+        assert_relative_eq!(tw.angular.z, 1.0);
+        assert_relative_eq!(tw.linear.z, -0.5);
+        assert_relative_eq!(tw.angular.x, 1.0);
+        assert_relative_eq!(tw.angular.y, 1.0);
+        let planar = TeleopConfig::preset(GamepadPreset::Xbox, TwistProfile::Planar);
+        assert!(planar.linear_z.is_none() && planar.angular_x.is_none() && planar.angular_y.is_none());
+    }
+
+    #[test]
+    fn generic_map_from_yaml_refuses_unknown_keys() {
+        let yaml = "deadman_button: 9\nturbo_button: 10\ndeadzone: 0.1\ntimeout: 0.3\nmax_future: 0.05\n\
+                    linear_x: {axis: 1, scale: 0.4, scale_turbo: 0.8}\nlinear_y: null\nlinear_z: null\n\
+                    angular_x: null\nangular_y: null\nangular_z: {axis: 2, scale: 0.9, scale_turbo: 1.2}\n";
+        let c: TeleopConfig = serde_yaml::from_str(yaml).expect("valid map");
+        assert_eq!(c.deadman_button, 9);
+        assert!(c.validate().is_ok());
+        let typo = yaml.replace("deadzone", "dead_zone");
+        assert!(serde_yaml::from_str::<TeleopConfig>(&typo).is_err());
+        let preset: GamepadPreset = serde_yaml::from_str("dualshock").expect("alias");
+        assert_eq!(preset, GamepadPreset::Ps4);
+    }
+
+    #[test]
+    fn deadzone_is_continuous_and_scaled() {
+        let mut t = Teleop::new(TeleopConfig::default());
+        t.on_joy(joy(1.0, &[0.0, 0.04], true));
+        assert_eq!(t.step(Stamp::from_secs_f64(1.0)).twist.linear.x, 0.0);
+        t.on_joy(joy(1.1, &[0.0, 0.0501], true));
+        let v = t.step(Stamp::from_secs_f64(1.1)).twist.linear.x;
+        assert!(v > 0.0 && v < 1e-3);
+        t.on_joy(joy(1.2, &[0.0, 2.0], true));
+        assert_relative_eq!(t.step(Stamp::from_secs_f64(1.2)).twist.linear.x, 0.5);
     }
 
     #[test]

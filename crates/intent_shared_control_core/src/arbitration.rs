@@ -1,0 +1,161 @@
+//! Arbitration and blending of the operator's and the assistance command.
+//!
+//! `u = α · u_assist + (1 − α) · u_user`, with
+//!
+//! - `α₀ = alpha_max · clamp((c − confidence_floor) / (confidence_full − confidence_floor), 0, 1)` from the
+//!   calibrated confidence `c` of the assistance ([`crate::assist::AssistOutput::confidence`]);
+//! - **operator authority**: the operator's push against the assist,
+//!   `p = max(0, −⟨u_user, â⟩_w) / authority_full_push`, where `â` is the unit assist direction and `⟨·,·⟩_w`
+//!   the dot product over (vx, vy, vz, ωx·L, ωy·L, ωz·L) with `L` = [`ArbitrationConfig::angular_length`];
+//!   `α = α₀ · (1 − min(1, p))`: pushing fully against the assist takes the robot back;
+//! - `α = 0` when there is no assistance this cycle (no fresh prediction, no fresh external command).
+//!
+//! A hold (zero assist command) has no direction: any operator command larger than `authority_full_push`
+//! counts as a full push, so the operator can always override a hold.
+
+use serde::{Deserialize, Serialize};
+
+use crate::assist::{AssistOutput, AssistPolicy};
+use crate::twist::Twist;
+
+/// Settings of the arbitration. Units in the field docs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ArbitrationConfig {
+    /// Highest blend weight of the assistance, in [0, 1] (e.g. 0.9 keeps the operator in the loop).
+    pub alpha_max: f64,
+    /// Confidence at or below which α = 0, in [0, 1).
+    pub confidence_floor: f64,
+    /// Confidence at or above which α = `alpha_max`, in (`confidence_floor`, 1].
+    pub confidence_full: f64,
+    /// Operator speed against the assist that removes all assistance [m/s] (> 0).
+    pub authority_full_push: f64,
+    /// Length that converts angular rates into speeds for comparing commands [m/rad] (≥ 0).
+    pub angular_length: f64,
+}
+
+impl Default for ArbitrationConfig {
+    fn default() -> Self {
+        ArbitrationConfig {
+            alpha_max: 0.9,
+            confidence_floor: 0.5,
+            confidence_full: 0.9,
+            authority_full_push: 0.3,
+            angular_length: 0.3,
+        }
+    }
+}
+
+/// Result of one arbitration.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct Blend {
+    /// Blend weight of the assistance [0, 1].
+    pub alpha: f64,
+    /// α before operator authority [0, 1].
+    pub alpha_from_confidence: f64,
+    /// `α · u_assist + (1 − α) · u_user`.
+    pub twist: Twist,
+    /// True when the operator's push reduced α.
+    pub operator_override: bool,
+}
+
+/// Confidence-weighted arbitration with operator authority.
+#[derive(Clone, Debug)]
+pub struct Arbitrator {
+    config: ArbitrationConfig,
+}
+
+impl Arbitrator {
+    /// An arbitrator with `config` (validated by [`crate::control::ControllerConfig::validate`]).
+    pub fn new(config: ArbitrationConfig) -> Self {
+        Arbitrator { config }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ArbitrationConfig {
+        &self.config
+    }
+
+    /// Blends `user` with `assist` (see the module docs).
+    pub fn blend(&self, user: &Twist, assist: &AssistOutput) -> Blend {
+        let c = &self.config;
+        if assist.policy == AssistPolicy::None || !assist.twist.is_finite() || !assist.confidence.is_finite() {
+            return Blend { alpha: 0.0, alpha_from_confidence: 0.0, twist: *user, operator_override: false };
+        }
+        let span = c.confidence_full - c.confidence_floor;
+        let alpha0 = c.alpha_max * ((assist.confidence - c.confidence_floor) / span).clamp(0.0, 1.0);
+        let w = |t: &Twist| {
+            let a = t.to_array();
+            let l = c.angular_length;
+            nalgebra::Vector6::new(a[0], a[1], a[2], a[3] * l, a[4] * l, a[5] * l)
+        };
+        let (u, a) = (w(user), w(&assist.twist));
+        let against = match a.try_normalize(1e-9) {
+            Some(dir) => (-u.dot(&dir)).max(0.0),
+            None => u.norm(),
+        };
+        let push = (against / c.authority_full_push).min(1.0);
+        let alpha = (alpha0 * (1.0 - push)).clamp(0.0, 1.0);
+        Blend {
+            alpha,
+            alpha_from_confidence: alpha0,
+            twist: user.lerp_toward(&assist.twist, alpha),
+            operator_override: push > 0.0 && alpha0 > 0.0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    fn assist(twist: Twist, confidence: f64) -> AssistOutput {
+        AssistOutput { twist, policy: AssistPolicy::BackOff, confidence, human: Some(1) }
+    }
+
+    #[test]
+    fn alpha_follows_confidence_and_is_capped() {
+        let arb = Arbitrator::new(ArbitrationConfig::default());
+        let user = Twist::ZERO;
+        let a = Twist::planar(-0.3, 0.0, 0.0);
+        assert_eq!(arb.blend(&user, &assist(a, 0.5)).alpha, 0.0);
+        assert_relative_eq!(arb.blend(&user, &assist(a, 0.7)).alpha, 0.45, epsilon = 1e-12);
+        assert_relative_eq!(arb.blend(&user, &assist(a, 1.0)).alpha, 0.9, epsilon = 1e-12);
+        let b = arb.blend(&user, &assist(a, 1.0));
+        assert_relative_eq!(b.twist.linear.x, -0.27, epsilon = 1e-12);
+    }
+
+    #[test]
+    fn no_assistance_means_alpha_zero_and_user_command() {
+        let arb = Arbitrator::new(ArbitrationConfig::default());
+        let user = Twist::planar(0.4, 0.0, 0.2);
+        let b = arb.blend(&user, &AssistOutput::NONE);
+        assert_eq!(b.alpha, 0.0);
+        assert_eq!(b.twist, user);
+    }
+
+    #[test]
+    fn pushing_against_the_assist_takes_authority_back() {
+        let arb = Arbitrator::new(ArbitrationConfig::default());
+        let a = assist(Twist::planar(-0.3, 0.0, 0.0), 1.0);
+        let gentle = arb.blend(&Twist::planar(0.1, 0.0, 0.0), &a);
+        let hard = arb.blend(&Twist::planar(0.5, 0.0, 0.0), &a);
+        assert!(gentle.operator_override);
+        assert_relative_eq!(gentle.alpha, 0.9 * (1.0 - 0.1 / 0.3), epsilon = 1e-12);
+        assert_eq!(hard.alpha, 0.0);
+        assert_eq!(hard.twist, Twist::planar(0.5, 0.0, 0.0));
+        // Agreeing with the assist keeps α.
+        let along = arb.blend(&Twist::planar(-0.5, 0.0, 0.0), &a);
+        assert_relative_eq!(along.alpha, 0.9);
+        assert!(!along.operator_override);
+    }
+
+    #[test]
+    fn operator_can_override_a_hold() {
+        let arb = Arbitrator::new(ArbitrationConfig::default());
+        let hold = AssistOutput { twist: Twist::ZERO, policy: AssistPolicy::Hold, confidence: 1.0, human: Some(2) };
+        assert_relative_eq!(arb.blend(&Twist::planar(0.05, 0.0, 0.0), &hold).alpha, 0.9 * (1.0 - 0.05 / 0.3));
+        assert_eq!(arb.blend(&Twist::planar(0.6, 0.0, 0.0), &hold).alpha, 0.0);
+    }
+}

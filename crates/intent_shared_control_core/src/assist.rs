@@ -1,0 +1,348 @@
+//! Assistance: what the robot would do on its own, given the predicted intents of the people around it.
+//!
+//! The assist command is one input of the blend ([`crate::arbitration`]); it never bypasses the safety chain.
+//! Two sources, in this order:
+//!
+//! 1. **External** assist twist (e.g. an autonomy stack on `assist/cmd_vel`) with its stamp: used while it is
+//!    fresh (age ≤ [`AssistConfig::external_timeout`]), with the fixed confidence
+//!    [`AssistConfig::external_confidence`]; stale or non-finite → ignored.
+//! 2. **Built-in policies**, chosen per human from the predicted intent. Only fresh, valid predictions whose
+//!    most likely intent has probability ≥ [`AssistConfig::min_probability`] are considered. Per intent:
+//!    - `approach_robot` → [`AssistPolicy::BackOff`]: when the human is within
+//!      [`AssistConfig::backoff_distance`], move straight away from the human's torso at
+//!      [`AssistConfig::backoff_speed`], no rotation.
+//!    - `reach_handover` → [`AssistPolicy::ApproachHandover`]: turn toward the offered hand (the predicted wrist
+//!      nearest to the robot at the end of the horizon) with `ω = yaw_gain · bearing` and creep toward it,
+//!      `v = min(handover_speed, handover_gain · (d − handover_standoff))` along the bearing, never closer
+//!      than the standoff (no backwards creep either: v ≥ 0).
+//!    - `pass_by` → [`AssistPolicy::Hold`]: when the predicted path comes within [`AssistConfig::hold_distance`]
+//!      of the robot, command zero (the blend then slows the operator's command while the person passes).
+//!    - `idle`, `retreat` → no assistance: the person does not interact with the robot, the operator keeps
+//!      full authority (α = 0).
+//!
+//!    With several people, the most safety-relevant policy wins: back-off, then hold, then hand-over; among
+//!    equals the nearest person.
+
+use serde::{Deserialize, Serialize};
+
+use crate::prediction::{HumanPrediction, Intent, TORSO};
+use crate::skeleton::HumanId;
+use crate::time::Stamp;
+use crate::twist::Twist;
+
+/// Settings of the assistance policies. Units in the field docs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AssistConfig {
+    /// Use the built-in intent policies when no fresh external assist command is present.
+    pub builtin_enabled: bool,
+    /// Minimum probability of the most likely intent for a policy to act [0, 1].
+    pub min_probability: f64,
+    /// A prediction older than this is ignored [s].
+    pub prediction_timeout: f64,
+    /// Back-off acts when the approaching human's torso is closer than this [m].
+    pub backoff_distance: f64,
+    /// Back-off speed, straight away from the human [m/s].
+    pub backoff_speed: f64,
+    /// Hand-over: distance from the robot origin to the offered hand at which the robot stops [m].
+    pub handover_standoff: f64,
+    /// Hand-over: highest approach speed [m/s].
+    pub handover_speed: f64,
+    /// Hand-over: approach speed per metre of remaining distance [1/s].
+    pub handover_gain: f64,
+    /// Hand-over: yaw rate per radian of bearing to the hand [1/s].
+    pub yaw_gain: f64,
+    /// Hand-over: highest yaw rate [rad/s].
+    pub max_yaw_rate: f64,
+    /// Hold acts when a passing human's predicted torso path comes closer than this [m].
+    pub hold_distance: f64,
+    /// An external assist command older than this is ignored [s].
+    pub external_timeout: f64,
+    /// Confidence attached to a fresh external assist command [0, 1].
+    pub external_confidence: f64,
+}
+
+impl Default for AssistConfig {
+    fn default() -> Self {
+        AssistConfig {
+            builtin_enabled: true,
+            min_probability: 0.5,
+            prediction_timeout: 0.3,
+            backoff_distance: 2.0,
+            backoff_speed: 0.3,
+            handover_standoff: 0.6,
+            handover_speed: 0.15,
+            handover_gain: 0.5,
+            yaw_gain: 1.0,
+            max_yaw_rate: 0.5,
+            hold_distance: 2.0,
+            external_timeout: 0.2,
+            external_confidence: 0.8,
+        }
+    }
+}
+
+/// Which assistance produced the assist command.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssistPolicy {
+    /// No assistance this cycle (α will be 0).
+    None,
+    /// External assist twist.
+    External,
+    /// Move away from a human approaching the robot.
+    BackOff,
+    /// Creep toward a human offering a hand-over.
+    ApproachHandover,
+    /// Stand still while a human passes by.
+    Hold,
+}
+
+impl AssistPolicy {
+    /// Reason name as it appears in the decision's reasons when this policy is blended in.
+    pub fn reason(self) -> Option<&'static str> {
+        match self {
+            AssistPolicy::None => None,
+            AssistPolicy::External => Some("assist_external"),
+            AssistPolicy::BackOff => Some("assist_back_off"),
+            AssistPolicy::ApproachHandover => Some("assist_approach_handover"),
+            AssistPolicy::Hold => Some("assist_hold_pass_by"),
+        }
+    }
+
+    /// Priority among built-in policies (higher wins).
+    fn priority(self) -> u8 {
+        match self {
+            AssistPolicy::BackOff => 3,
+            AssistPolicy::Hold => 2,
+            AssistPolicy::ApproachHandover => 1,
+            AssistPolicy::None | AssistPolicy::External => 0,
+        }
+    }
+}
+
+/// The assist command of one cycle.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct AssistOutput {
+    /// Assist twist (zero when `policy` is `None`).
+    pub twist: Twist,
+    /// Which policy produced it.
+    pub policy: AssistPolicy,
+    /// Calibrated confidence behind it [0, 1]: the intent probability, or the external confidence; 0 for `None`.
+    pub confidence: f64,
+    /// Human the policy reacts to.
+    pub human: Option<HumanId>,
+}
+
+impl AssistOutput {
+    /// No assistance.
+    pub const NONE: AssistOutput = AssistOutput { twist: Twist::ZERO, policy: AssistPolicy::None, confidence: 0.0, human: None };
+}
+
+/// Assistance policy selector; holds the latest external assist command.
+#[derive(Clone, Debug)]
+pub struct Assist {
+    config: AssistConfig,
+    external: Option<(Stamp, Twist)>,
+}
+
+impl Assist {
+    /// A selector with `config` (validated by [`crate::control::ControllerConfig::validate`]).
+    pub fn new(config: AssistConfig) -> Self {
+        Assist { config, external: None }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AssistConfig {
+        &self.config
+    }
+
+    /// Replaces the configuration (validated by the caller).
+    pub fn set_config(&mut self, config: AssistConfig) {
+        self.config = config;
+    }
+
+    /// Stores an external assist command stamped `stamp`; `false` (dropped) when it is older than the kept one.
+    pub fn on_external(&mut self, stamp: Stamp, twist: Twist) -> bool {
+        if self.external.is_some_and(|(s, _)| stamp < s) {
+            return false;
+        }
+        self.external = Some((stamp, twist));
+        true
+    }
+
+    /// The assist command at `now` for the given predictions (robot frame).
+    pub fn step(&self, now: Stamp, predictions: &[HumanPrediction]) -> AssistOutput {
+        if let Some((stamp, twist)) = self.external {
+            let age = now.seconds_since(stamp);
+            if twist.is_finite() && (0.0..=self.config.external_timeout).contains(&age) {
+                return AssistOutput {
+                    twist,
+                    policy: AssistPolicy::External,
+                    confidence: self.config.external_confidence,
+                    human: None,
+                };
+            }
+        }
+        if !self.config.builtin_enabled {
+            return AssistOutput::NONE;
+        }
+        let mut best: Option<(AssistOutput, f64)> = None;
+        for p in predictions {
+            let age = now.seconds_since(p.stamp);
+            if !p.is_valid() || !(0.0..=self.config.prediction_timeout).contains(&age) || p.future.is_empty() {
+                continue;
+            }
+            let intent = p.intent();
+            let prob = f64::from(p.probability(intent));
+            if prob < self.config.min_probability {
+                continue;
+            }
+            let Some((twist, policy, distance)) = self.policy_for(intent, p) else { continue };
+            let candidate = AssistOutput { twist, policy, confidence: prob, human: Some(p.human_id) };
+            let better = match &best {
+                None => true,
+                Some((b, d)) => {
+                    policy.priority() > b.policy.priority() || (policy.priority() == b.policy.priority() && distance < *d)
+                }
+            };
+            if better {
+                best = Some((candidate, distance));
+            }
+        }
+        best.map_or(AssistOutput::NONE, |(o, _)| o)
+    }
+
+    /// The built-in policy for one human: twist, policy and the distance used to rank humans [m].
+    fn policy_for(&self, intent: Intent, p: &HumanPrediction) -> Option<(Twist, AssistPolicy, f64)> {
+        let c = &self.config;
+        let torso_now = p.future.first()?[TORSO].coords.xy();
+        let d_torso = torso_now.norm();
+        match intent {
+            Intent::ApproachRobot => {
+                if d_torso >= c.backoff_distance || d_torso < 1e-6 {
+                    return None;
+                }
+                let away = -torso_now / d_torso * c.backoff_speed;
+                Some((Twist::planar(away.x, away.y, 0.0), AssistPolicy::BackOff, d_torso))
+            }
+            Intent::ReachHandover => {
+                let last = p.future.last()?;
+                let hand = [last[1].coords.xy(), last[2].coords.xy()]
+                    .into_iter()
+                    .min_by(|a, b| a.norm().total_cmp(&b.norm()))?;
+                let d = hand.norm();
+                if d < 1e-6 {
+                    return None;
+                }
+                let bearing = hand.y.atan2(hand.x);
+                let wz = (c.yaw_gain * bearing).clamp(-c.max_yaw_rate, c.max_yaw_rate);
+                // Creep only while roughly facing the hand (|bearing| < 45°), so the robot turns first.
+                let facing = bearing.abs() < std::f64::consts::FRAC_PI_4;
+                let v = if facing { (c.handover_gain * (d - c.handover_standoff)).clamp(0.0, c.handover_speed) } else { 0.0 };
+                let dir = hand / d * v;
+                Some((Twist::planar(dir.x, dir.y, wz), AssistPolicy::ApproachHandover, d))
+            }
+            Intent::PassBy => {
+                let closest = p.future.iter().map(|s| s[TORSO].coords.xy().norm()).fold(f64::INFINITY, f64::min);
+                (closest < c.hold_distance).then_some((Twist::ZERO, AssistPolicy::Hold, closest))
+            }
+            Intent::Idle | Intent::Retreat => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+    use nalgebra::Point3;
+
+    fn pred(intent: Intent, prob: f32, torso: [f64; 2], vel: [f64; 2], hand: Option<[f64; 2]>) -> HumanPrediction {
+        let mut probabilities = [(1.0 - prob) / 4.0; 5];
+        probabilities[intent.index()] = prob;
+        let future = (1..=10)
+            .map(|k| {
+                let t = k as f64 * 0.1;
+                let torso = Point3::new(torso[0] + vel[0] * t, torso[1] + vel[1] * t, 1.0);
+                let h = hand.map_or(torso, |h| Point3::new(h[0], h[1], 1.2));
+                [torso, h, torso]
+            })
+            .collect();
+        HumanPrediction { human_id: 7, stamp: Stamp(0), probabilities, confidence: prob, horizon_step: 0.1, future }
+    }
+
+    #[test]
+    fn approaching_human_makes_the_robot_back_off() {
+        let a = Assist::new(AssistConfig::default());
+        let out = a.step(Stamp(0), &[pred(Intent::ApproachRobot, 0.9, [1.0, 0.0], [-0.5, 0.0], None)]);
+        assert_eq!(out.policy, AssistPolicy::BackOff);
+        assert!(out.twist.linear.x < 0.0);
+        assert_relative_eq!(out.twist.linear.norm(), 0.3, epsilon = 1e-9);
+        assert_relative_eq!(out.confidence, 0.9, epsilon = 1e-6);
+        // Far away: no back-off.
+        let out = a.step(Stamp(0), &[pred(Intent::ApproachRobot, 0.9, [5.0, 0.0], [-0.5, 0.0], None)]);
+        assert_eq!(out.policy, AssistPolicy::None);
+    }
+
+    #[test]
+    fn handover_creeps_toward_the_hand_and_stops_at_the_standoff() {
+        let a = Assist::new(AssistConfig::default());
+        let out = a.step(Stamp(0), &[pred(Intent::ReachHandover, 0.8, [1.5, 0.0], [0.0, 0.0], Some([1.0, 0.0]))]);
+        assert_eq!(out.policy, AssistPolicy::ApproachHandover);
+        assert_relative_eq!(out.twist.linear.x, 0.15f64.min(0.5 * 0.4), epsilon = 1e-9);
+        let out = a.step(Stamp(0), &[pred(Intent::ReachHandover, 0.8, [0.9, 0.0], [0.0, 0.0], Some([0.5, 0.0]))]);
+        assert_eq!(out.twist.linear.x, 0.0);
+        // Hand to the side: turn first, do not creep.
+        let out = a.step(Stamp(0), &[pred(Intent::ReachHandover, 0.8, [0.0, 1.5], [0.0, 0.0], Some([0.0, 1.0]))]);
+        assert_eq!(out.twist.linear.norm(), 0.0);
+        assert_relative_eq!(out.twist.angular.z, 0.5);
+    }
+
+    #[test]
+    fn pass_by_holds_and_idle_or_retreat_do_not_assist() {
+        let a = Assist::new(AssistConfig::default());
+        let out = a.step(Stamp(0), &[pred(Intent::PassBy, 0.9, [1.5, 2.0], [0.0, -1.5], None)]);
+        assert_eq!(out.policy, AssistPolicy::Hold);
+        assert!(out.twist.is_zero());
+        for i in [Intent::Idle, Intent::Retreat] {
+            assert_eq!(a.step(Stamp(0), &[pred(i, 0.95, [1.0, 0.0], [0.0, 0.0], None)]).policy, AssistPolicy::None);
+        }
+    }
+
+    #[test]
+    fn low_probability_and_stale_predictions_are_ignored() {
+        let a = Assist::new(AssistConfig::default());
+        let p = pred(Intent::ApproachRobot, 0.4, [1.0, 0.0], [-0.5, 0.0], None);
+        assert_eq!(a.step(Stamp(0), &[p]).policy, AssistPolicy::None);
+        let p = pred(Intent::ApproachRobot, 0.9, [1.0, 0.0], [-0.5, 0.0], None);
+        assert_eq!(a.step(Stamp::from_secs_f64(0.31), &[p]).policy, AssistPolicy::None);
+    }
+
+    #[test]
+    fn back_off_beats_handover() {
+        let a = Assist::new(AssistConfig::default());
+        let out = a.step(
+            Stamp(0),
+            &[
+                pred(Intent::ReachHandover, 0.9, [1.0, 0.0], [0.0, 0.0], Some([0.8, 0.0])),
+                pred(Intent::ApproachRobot, 0.6, [0.0, 1.5], [0.0, -0.5], None),
+            ],
+        );
+        assert_eq!(out.policy, AssistPolicy::BackOff);
+        assert!(out.twist.linear.y < 0.0);
+    }
+
+    #[test]
+    fn external_assist_is_used_while_fresh_and_finite() {
+        let mut a = Assist::new(AssistConfig::default());
+        assert!(a.on_external(Stamp::from_secs_f64(1.0), Twist::planar(0.2, 0.0, 0.1)));
+        assert!(!a.on_external(Stamp::from_secs_f64(0.5), Twist::ZERO));
+        let out = a.step(Stamp::from_secs_f64(1.1), &[]);
+        assert_eq!(out.policy, AssistPolicy::External);
+        assert_relative_eq!(out.confidence, 0.8);
+        assert_eq!(a.step(Stamp::from_secs_f64(1.3), &[]).policy, AssistPolicy::None);
+        a.on_external(Stamp::from_secs_f64(2.0), Twist::planar(f64::NAN, 0.0, 0.0));
+        assert_eq!(a.step(Stamp::from_secs_f64(2.0), &[]).policy, AssistPolicy::None);
+    }
+}

@@ -1,0 +1,238 @@
+//! The safety chain: every command passes these stages in order, the most restrictive outcome wins, and every
+//! change is recorded as a named reason (see `docs/safety_chain.md` for parameters and formulas).
+//!
+//! 1. [`validation::InputValidator`]: finite, bounded, known frame, fresh stamps.
+//! 2. [`separation::SeparationMonitor`]: ISO/TS 15066 speed and separation monitoring against current and
+//!    predicted keypoints.
+//! 3. [`zones::ZoneLimiter`]: stop and slowdown zones with hysteresis.
+//! 4. [`limits::MotionLimiter`]: velocity, acceleration and jerk limits per axis.
+//! 5. [`watchdog::StaleInputWatchdog`]: stale inputs, stalled or backwards cycles.
+//!
+//! A *forced stop* (any fault of stages 1 and 5, or the operator's enable released) outputs an explicit
+//! [`Twist::ZERO`] at once and resets the limiter to rest; the drive's own emergency deceleration applies.
+
+pub mod geometry;
+pub mod limits;
+pub mod separation;
+pub mod validation;
+pub mod watchdog;
+pub mod zones;
+
+use serde::{Deserialize, Serialize};
+
+pub use geometry::RobotShape;
+pub use limits::{LimitsConfig, MotionLimiter};
+pub use separation::{HumanPoints, SeparationConfig, SeparationMonitor};
+pub use validation::{InputValidator, ValidationConfig};
+pub use watchdog::{StaleInputWatchdog, WatchdogConfig};
+pub use zones::{Zone, ZoneConfig, ZoneLimiter};
+
+use crate::prediction::HumanPrediction;
+use crate::skeleton::{HumanId, SkeletonFrame};
+use crate::time::Stamp;
+use crate::twist::Twist;
+
+/// Configuration of all stages.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SafetyConfig {
+    pub validation: ValidationConfig,
+    pub separation: SeparationConfig,
+    pub zones: ZoneConfig,
+    pub limits: LimitsConfig,
+    pub watchdog: WatchdogConfig,
+    /// A human who leaves the view (occlusion, tracker loss) stays an obstacle at its last seen keypoints for
+    /// this long [s] ...
+    pub occlusion_memory: f64,
+    /// ... with its distances reduced by `occlusion_speed · age` [m/s] (conservative human speed plus the
+    /// robot's own motion since, which the remembered robot-frame points do not follow).
+    pub occlusion_speed: f64,
+}
+
+impl Default for SafetyConfig {
+    fn default() -> Self {
+        SafetyConfig {
+            validation: ValidationConfig::default(),
+            separation: SeparationConfig::default(),
+            zones: ZoneConfig::default(),
+            limits: LimitsConfig::default(),
+            watchdog: WatchdogConfig::default(),
+            occlusion_memory: 1.0,
+            occlusion_speed: 2.6,
+        }
+    }
+}
+
+/// Inputs of one cycle.
+#[derive(Clone, Copy, Debug)]
+pub struct SafetyInput<'a> {
+    /// Cycle time.
+    pub now: Stamp,
+    /// The blended command.
+    pub command: Twist,
+    /// Newest skeleton frame (robot frame).
+    pub skeletons: Option<&'a SkeletonFrame>,
+    /// Newest predictions (robot frame).
+    pub predictions: &'a [HumanPrediction],
+    /// A reason from outside the chain that forces a stop (e.g. the operator's enable released), if any.
+    pub inhibit: Option<&'static str>,
+}
+
+/// What the chain made of the command.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SafetyOutput {
+    /// Command to send.
+    pub twist: Twist,
+    /// Product of the scales of separation monitoring, zones and velocity limits [0, 1]; 0 on a forced stop.
+    pub speed_scale: f64,
+    /// Nearest human and surface distance [m].
+    pub nearest: Option<(HumanId, f64)>,
+    /// `S_p` toward the nearest human at the output's approach speed [m].
+    pub required_separation: f64,
+    /// Human speed assumed for the nearest human [m/s].
+    pub human_speed: f64,
+    /// Humans seen in the current frame.
+    pub humans_seen: usize,
+    /// Predictions used by separation monitoring.
+    pub predictions_used: usize,
+    /// True when a fault or inhibit forced an explicit zero.
+    pub forced_stop: bool,
+    /// True when a fault (not only an inhibit) forced the stop.
+    pub fault: bool,
+    /// Current zone.
+    pub zone: Zone,
+    /// Reasons, in order of the stages.
+    pub reasons: Vec<&'static str>,
+}
+
+/// The chain of safety stages; see the module docs.
+#[derive(Clone, Debug)]
+pub struct SafetyChain {
+    validator: InputValidator,
+    separation: SeparationMonitor,
+    zones: ZoneLimiter,
+    limiter: MotionLimiter,
+    watchdog: StaleInputWatchdog,
+    occlusion_memory: f64,
+    occlusion_speed: f64,
+    /// Last sighting per human: skeleton stamp and points.
+    last_seen: Vec<(Stamp, HumanPoints)>,
+}
+
+impl SafetyChain {
+    /// A chain with `config` (validated by [`crate::control::ControllerConfig::validate`]).
+    pub fn new(config: SafetyConfig) -> Self {
+        SafetyChain {
+            validator: InputValidator::new(config.validation),
+            separation: SeparationMonitor::new(config.separation),
+            zones: ZoneLimiter::new(config.zones),
+            limiter: MotionLimiter::new(config.limits),
+            watchdog: StaleInputWatchdog::new(config.watchdog),
+            occlusion_memory: config.occlusion_memory,
+            occlusion_speed: config.occlusion_speed,
+            last_seen: Vec::new(),
+        }
+    }
+
+    /// Adds remembered humans that are not in the current frame, and updates the memory.
+    fn with_memory(&mut self, now: Stamp, frame_stamp: Option<Stamp>, humans: &mut Vec<HumanPoints>) {
+        if let Some(stamp) = frame_stamp {
+            for h in humans.iter() {
+                match self.last_seen.iter_mut().find(|(_, m)| m.id == h.id) {
+                    Some(entry) if entry.0 <= stamp => *entry = (stamp, h.clone()),
+                    Some(_) => {}
+                    None => self.last_seen.push((stamp, h.clone())),
+                }
+            }
+        }
+        let memory = self.occlusion_memory;
+        self.last_seen.retain(|(s, _)| now.seconds_since(*s) <= memory);
+        for (s, m) in &self.last_seen {
+            if !humans.iter().any(|h| h.id == m.id) {
+                let age = now.seconds_since(*s).max(0.0);
+                humans.push(HumanPoints { id: m.id, points: m.points.clone(), inflation: self.occlusion_speed * age });
+            }
+        }
+    }
+
+    /// The separation monitor (for `S_p` queries).
+    pub fn separation(&self) -> &SeparationMonitor {
+        &self.separation
+    }
+
+    /// The previous output of the limiter (zero at rest).
+    pub fn previous_output(&self) -> Twist {
+        self.limiter.previous()
+    }
+
+    /// Runs all stages for one cycle.
+    pub fn step(&mut self, input: SafetyInput<'_>) -> SafetyOutput {
+        let now = input.now;
+        let mut v = self.validator.validate(now, &input.command, input.skeletons, input.predictions);
+        let seen = v.humans.len();
+        let frame_stamp = input.skeletons.filter(|_| v.faults.is_empty()).map(|f| f.stamp);
+        self.with_memory(now, frame_stamp, &mut v.humans);
+        let mut reasons: Vec<&'static str> = v.faults.clone();
+        reasons.extend(v.notes.iter().copied());
+        let age = input.skeletons.map_or(0.0, |f| now.seconds_since(f.stamp).max(0.0));
+        let ssm = self.separation.limit(now, &v.twist, &v.humans, &v.predictions, age);
+        if ssm.scale < 1.0 {
+            reasons.push(if ssm.scale == 0.0 { "ssm_stop" } else { "ssm_slowdown" });
+        }
+        if ssm.predictions_used < seen {
+            reasons.push("ssm_conservative_human_speed");
+        }
+        if v.humans.len() > seen {
+            reasons.push("occluded_human_remembered");
+        }
+        let (zoned, zone_scale, zone_reason) = self.zones.limit(&self.separation.config().robot, &ssm.twist, &v.humans);
+        reasons.extend(zone_reason);
+        let mut watchdog = self.watchdog.check(now, input.skeletons.map(|f| f.stamp));
+        let mut forced: Vec<&'static str> = v.faults.clone();
+        forced.append(&mut watchdog.clone());
+        let fault = !forced.is_empty();
+        reasons.append(&mut watchdog);
+        if let Some(r) = input.inhibit {
+            forced.push(r);
+        }
+        let (twist, speed_scale) = if forced.is_empty() {
+            let urgent = ssm.scale < 1.0 || zone_scale < 1.0;
+            let lim = self.limiter.step(now, &zoned, urgent);
+            reasons.extend(lim.reasons.iter().copied());
+            (lim.twist, ssm.scale * zone_scale * lim.velocity_scale)
+        } else {
+            self.limiter.reset(now);
+            if !reasons.contains(&"forced_stop") {
+                reasons.push("forced_stop");
+            }
+            (Twist::ZERO, 0.0)
+        };
+        let required_separation = match ssm.nearest {
+            Some((id, _)) => v
+                .humans
+                .iter()
+                .find(|h| h.id == id)
+                .and_then(|h| {
+                    h.points
+                        .iter()
+                        .map(|p| self.separation.config().robot.relation(&twist, p))
+                        .min_by(|a, b| a.distance.total_cmp(&b.distance))
+                })
+                .map_or(ssm.required_separation, |rel| self.separation.required_separation(rel.approach_speed, ssm.human_speed)),
+            None => 0.0,
+        };
+        SafetyOutput {
+            twist,
+            speed_scale,
+            nearest: ssm.nearest,
+            required_separation,
+            human_speed: ssm.human_speed,
+            humans_seen: input.skeletons.map_or(0, |f| f.humans.len()),
+            predictions_used: ssm.predictions_used,
+            forced_stop: !forced.is_empty(),
+            fault,
+            zone: self.zones.zone(),
+            reasons,
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! Input validation: the first stage of the safety chain. Nothing non-finite, out of bounds, in an unknown frame
+//! or from the future gets past it.
+//!
+//! | check | effect | reason |
+//! |---|---|---|
+//! | command has NaN/Inf | forced stop | `cmd_non_finite` |
+//! | `|v_i| > max_linear` or `|ω_i| > max_angular` | forced stop | `cmd_out_of_bounds` |
+//! | no skeleton frame yet (when `require_skeletons`) | forced stop | `skeletons_missing` |
+//! | skeleton `frame_id ≠ expected_frame` | forced stop | `skeletons_wrong_frame` |
+//! | skeleton stamp more than `max_future` ahead of now | forced stop | `skeletons_future_stamp` |
+//! | keypoint with confidence > 0 (or NaN) and a non-finite or farther than `max_range` position | forced stop | `skeleton_invalid` |
+//! | prediction with NaN/Inf or probabilities outside [0, 1] | forced stop | `prediction_invalid` |
+//! | prediction older than `prediction_timeout` or from the future | dropped (conservative fallback) | `prediction_stale` |
+
+use nalgebra::Point2;
+use serde::{Deserialize, Serialize};
+
+use super::separation::HumanPoints;
+use crate::prediction::HumanPrediction;
+use crate::skeleton::SkeletonFrame;
+use crate::time::Stamp;
+use crate::twist::Twist;
+
+/// Bounds and freshness rules of the inputs. Units in the field docs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ValidationConfig {
+    /// Frame the skeletons must be in (the robot's command frame).
+    pub expected_frame: String,
+    /// Largest plausible linear command component [m/s]; beyond it the command is rejected, not clipped.
+    pub max_linear: f64,
+    /// Largest plausible angular command component [rad/s].
+    pub max_angular: f64,
+    /// Largest plausible keypoint distance from the robot [m].
+    pub max_range: f64,
+    /// Stop when no skeleton frame was received yet (people cannot be seen).
+    pub require_skeletons: bool,
+    /// A stamp further than this ahead of the cycle time is invalid [s].
+    pub max_future: f64,
+    /// A prediction older than this is not used [s].
+    pub prediction_timeout: f64,
+}
+
+impl Default for ValidationConfig {
+    fn default() -> Self {
+        ValidationConfig {
+            expected_frame: "base_link".into(),
+            max_linear: 5.0,
+            max_angular: 10.0,
+            max_range: 100.0,
+            require_skeletons: true,
+            max_future: 0.1,
+            prediction_timeout: 0.3,
+        }
+    }
+}
+
+/// Output of validation.
+#[derive(Clone, Debug, Default)]
+pub struct Validated<'a> {
+    /// The command, zero when rejected.
+    pub twist: Twist,
+    /// Reasons that force a stop.
+    pub faults: Vec<&'static str>,
+    /// Informational reasons (nothing forced).
+    pub notes: Vec<&'static str>,
+    /// Current observed keypoints per human, horizontal plane [m].
+    pub humans: Vec<HumanPoints>,
+    /// Valid, fresh predictions.
+    pub predictions: Vec<&'a HumanPrediction>,
+}
+
+/// The validation stage.
+#[derive(Clone, Debug)]
+pub struct InputValidator {
+    config: ValidationConfig,
+}
+
+impl InputValidator {
+    pub fn new(config: ValidationConfig) -> Self {
+        InputValidator { config }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ValidationConfig {
+        &self.config
+    }
+
+    /// Validates the inputs of one cycle.
+    pub fn validate<'a>(
+        &self,
+        now: Stamp,
+        command: &Twist,
+        skeletons: Option<&SkeletonFrame>,
+        predictions: &'a [HumanPrediction],
+    ) -> Validated<'a> {
+        let c = &self.config;
+        let mut out = Validated { twist: *command, ..Validated::default() };
+        if !command.is_finite() {
+            out.faults.push("cmd_non_finite");
+            out.twist = Twist::ZERO;
+        } else if command.linear.iter().any(|v| v.abs() > c.max_linear) || command.angular.iter().any(|v| v.abs() > c.max_angular) {
+            out.faults.push("cmd_out_of_bounds");
+            out.twist = Twist::ZERO;
+        }
+        match skeletons {
+            None if c.require_skeletons => out.faults.push("skeletons_missing"),
+            None => {}
+            Some(frame) => {
+                if frame.frame_id != c.expected_frame {
+                    out.faults.push("skeletons_wrong_frame");
+                } else if frame.stamp.seconds_since(now) > c.max_future {
+                    out.faults.push("skeletons_future_stamp");
+                }
+                let mut invalid = false;
+                for h in &frame.humans {
+                    let mut points = Vec::with_capacity(h.keypoints.len());
+                    for k in &h.keypoints {
+                        let finite = k.position.iter().all(|v| v.is_finite());
+                        if k.confidence.is_nan() || (k.confidence > 0.0 && (!finite || k.position.coords.norm() > c.max_range)) {
+                            invalid = true;
+                        } else if k.is_observed() {
+                            points.push(Point2::new(k.position.x, k.position.y));
+                        }
+                    }
+                    if !points.is_empty() {
+                        out.humans.push(HumanPoints::current(h.id, points));
+                    }
+                }
+                if invalid {
+                    out.faults.push("skeleton_invalid");
+                }
+            }
+        }
+        let mut stale = false;
+        for p in predictions {
+            if !p.is_valid() || p.future.iter().flatten().any(|q| q.coords.norm() > c.max_range) {
+                if !out.faults.contains(&"prediction_invalid") {
+                    out.faults.push("prediction_invalid");
+                }
+                continue;
+            }
+            let age = now.seconds_since(p.stamp);
+            if age > c.prediction_timeout || age < -c.max_future {
+                stale = true;
+                continue;
+            }
+            out.predictions.push(p);
+        }
+        if stale {
+            out.notes.push("prediction_stale");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::skeleton::{HumanSkeleton, Keypoint};
+    use nalgebra::Point3;
+
+    fn frame(stamp: Stamp, frame_id: &str, p: Point3<f64>) -> SkeletonFrame {
+        let mut keypoints = [Keypoint::MISSING; 17];
+        keypoints[11] = Keypoint { position: p, confidence: 0.9 };
+        SkeletonFrame { stamp, frame_id: frame_id.into(), humans: vec![HumanSkeleton { id: 3, keypoints }] }
+    }
+
+    #[test]
+    fn accepts_good_input_and_extracts_points() {
+        let v = InputValidator::new(ValidationConfig::default());
+        let f = frame(Stamp(0), "base_link", Point3::new(1.0, 2.0, 0.9));
+        let out = v.validate(Stamp(0), &Twist::planar(0.5, 0.0, 0.1), Some(&f), &[]);
+        assert!(out.faults.is_empty());
+        assert_eq!(out.humans.len(), 1);
+        assert_eq!(out.humans[0].points, vec![Point2::new(1.0, 2.0)]);
+    }
+
+    #[test]
+    fn rejects_non_finite_and_out_of_bounds_commands() {
+        let v = InputValidator::new(ValidationConfig::default());
+        let f = frame(Stamp(0), "base_link", Point3::new(1.0, 2.0, 0.9));
+        let out = v.validate(Stamp(0), &Twist::planar(f64::NAN, 0.0, 0.0), Some(&f), &[]);
+        assert_eq!((out.twist, out.faults), (Twist::ZERO, vec!["cmd_non_finite"]));
+        let out = v.validate(Stamp(0), &Twist::planar(0.0, 0.0, 50.0), Some(&f), &[]);
+        assert_eq!(out.faults, vec!["cmd_out_of_bounds"]);
+    }
+
+    #[test]
+    fn rejects_bad_skeletons() {
+        let v = InputValidator::new(ValidationConfig::default());
+        let out = v.validate(Stamp(0), &Twist::ZERO, None, &[]);
+        assert_eq!(out.faults, vec!["skeletons_missing"]);
+        let f = frame(Stamp(0), "map", Point3::new(1.0, 2.0, 0.9));
+        assert_eq!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).faults, vec!["skeletons_wrong_frame"]);
+        let f = frame(Stamp::from_secs_f64(1.0), "base_link", Point3::new(1.0, 2.0, 0.9));
+        assert_eq!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).faults, vec!["skeletons_future_stamp"]);
+        let f = frame(Stamp(0), "base_link", Point3::new(f64::INFINITY, 2.0, 0.9));
+        assert_eq!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).faults, vec!["skeleton_invalid"]);
+        // A missing keypoint (confidence 0, NaN position) is fine.
+        let f = frame(Stamp(0), "base_link", Point3::new(1.0, 2.0, 0.9));
+        assert!(f.humans[0].keypoints[0].position.x.is_nan());
+        assert!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).faults.is_empty());
+    }
+
+    #[test]
+    fn stale_predictions_are_dropped_and_invalid_ones_fault() {
+        let v = InputValidator::new(ValidationConfig::default());
+        let f = frame(Stamp(0), "base_link", Point3::new(1.0, 2.0, 0.9));
+        let p = HumanPrediction {
+            human_id: 3,
+            stamp: Stamp(0),
+            probabilities: [0.2; 5],
+            confidence: 0.2,
+            horizon_step: 0.1,
+            future: vec![[Point3::new(1.0, 2.0, 0.9); 3]; 10],
+        };
+        let preds = [p.clone()];
+        assert_eq!(v.validate(Stamp::from_secs_f64(0.1), &Twist::ZERO, Some(&f), &preds).predictions.len(), 1);
+        let out = v.validate(Stamp::from_secs_f64(0.5), &Twist::ZERO, Some(&f), &preds);
+        assert!(out.predictions.is_empty() && out.notes == vec!["prediction_stale"] && out.faults.is_empty());
+        let mut bad = p;
+        bad.confidence = f32::NAN;
+        let preds = [bad];
+        assert_eq!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &preds).faults, vec!["prediction_invalid"]);
+    }
+}

@@ -1,0 +1,80 @@
+//! Stale-input watchdog: the last stage of the safety chain. Forces an explicit zero when the people sensor has
+//! gone quiet, when the control cycle itself stalled or ran backwards, or when an earlier stage (or the
+//! operator's enable) demanded a stop.
+//!
+//! | condition | reason |
+//! |---|---|
+//! | newest skeleton stamp older than `skeleton_timeout` | `skeletons_stale` |
+//! | time since the previous cycle > `max_cycle_gap` | `cycle_gap` (forces one zero cycle, then resumes from rest) |
+//! | cycle time earlier than the previous one | `clock_backwards` |
+
+use serde::{Deserialize, Serialize};
+
+use crate::time::Stamp;
+
+/// Watchdog timeouts [s].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WatchdogConfig {
+    /// Skeletons older than this are stale [s] (> 0).
+    pub skeleton_timeout: f64,
+    /// Longest allowed time between two control cycles [s] (> 0).
+    pub max_cycle_gap: f64,
+}
+
+impl Default for WatchdogConfig {
+    fn default() -> Self {
+        WatchdogConfig { skeleton_timeout: 0.3, max_cycle_gap: 0.25 }
+    }
+}
+
+/// The watchdog stage.
+#[derive(Clone, Debug)]
+pub struct StaleInputWatchdog {
+    config: WatchdogConfig,
+    last_cycle: Option<Stamp>,
+}
+
+impl StaleInputWatchdog {
+    pub fn new(config: WatchdogConfig) -> Self {
+        StaleInputWatchdog { config, last_cycle: None }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &WatchdogConfig {
+        &self.config
+    }
+
+    /// Checks the cycle at `now` with the newest skeleton stamp; returns the reasons that force a stop.
+    pub fn check(&mut self, now: Stamp, newest_skeleton: Option<Stamp>) -> Vec<&'static str> {
+        let mut reasons = Vec::new();
+        if newest_skeleton.is_some_and(|s| now.seconds_since(s) > self.config.skeleton_timeout) {
+            reasons.push("skeletons_stale");
+        }
+        match self.last_cycle {
+            Some(last) if now < last => reasons.push("clock_backwards"),
+            Some(last) if now.seconds_since(last) > self.config.max_cycle_gap => reasons.push("cycle_gap"),
+            _ => {}
+        }
+        if self.last_cycle.is_none_or(|l| now > l) {
+            self.last_cycle = Some(now);
+        }
+        reasons
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_skeletons_gaps_and_backwards_time() {
+        let mut w = StaleInputWatchdog::new(WatchdogConfig::default());
+        let s = |t: f64| Stamp::from_secs_f64(t);
+        assert!(w.check(s(1.0), Some(s(0.9))).is_empty());
+        assert_eq!(w.check(s(1.1), Some(s(0.7))), vec!["skeletons_stale"]);
+        assert_eq!(w.check(s(1.5), Some(s(1.5))), vec!["cycle_gap"]);
+        assert_eq!(w.check(s(1.4), Some(s(1.4))), vec!["clock_backwards"]);
+        assert!(w.check(s(1.52), Some(s(1.5))).is_empty());
+    }
+}

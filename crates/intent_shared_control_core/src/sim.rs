@@ -1,0 +1,689 @@
+//! Closed-loop simulator: a kinematic planar robot driven through [`Controller`] by a scripted operator among
+//! simulated humans, judged on ground truth.
+//!
+//! - **World**: the humans' frame (`odom`-like); the robot starts at the origin facing +x and integrates its
+//!   output twist exactly (body frame, planar: vx, vy, ωz) at the control rate.
+//! - **Humans**: any [`HumanSource`] (world-frame skeletons plus ground truth). [`ScenarioHumans`] plugs in the
+//!   seeded generator of [`crate::scenario`]; [`LinearHumans`] is a small scripted source for tests.
+//! - **Perception**: observed skeletons are moved into the robot frame at the robot's current pose and given to
+//!   the controller. Predictions come from [`Predictor`]: the constant-velocity model of [`crate::model`] run
+//!   through the real feature pipeline (its intents are uniform, so α stays 0 and separation monitoring uses the
+//!   conservative human speed), or an oracle (true intent with a set confidence and the true future motion) that
+//!   stands in for a well-trained model.
+//! - **Operator**: goal-seeking (turn toward the goal, forward when roughly facing it, turbo in the open, steer
+//!   around people it sees). A *careless* operator ignores people until the robot has been held still for
+//!   [`OperatorConfig::wake_up_s`].
+//!
+//! Each run is repeated with **raw teleop** (no assistance, no safety chain, only the velocity limits of the
+//! pad) for the completion-time comparison.
+//!
+//! Metrics ([`RunMetrics`]), all from ground truth:
+//! - **separation violation**: a cycle where the robot approaches someone's nearest keypoint
+//!   (`v_approach > violation_min_speed`) while the true surface distance is below `S_p(v_approach, v_h,true)`,
+//!   with the true closing speed of that person's body (torso, averaged over 0.2 s, floored at 0);
+//! - **false stop**: a `Stop` cycle in which the blended command would not have violated that same true `S_p`;
+//! - **time to stop**: from the first cycle the chain reports a predicted violation (`ssm_stop`/`zone_stop`)
+//!   to the first cycle with the output speed below 0.01 m/s;
+//! - **intervention**: a cycle in which assistance or safety changed the operator's command by more than
+//!   0.01 m/s (or rad/s).
+
+use nalgebra::{Point3, Rotation2, Vector2};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::control::{ConfigError, Controller, ControllerConfig, Mode};
+use crate::features::{FeatureBatch, FeatureConfig, FeatureError, FeaturePipeline};
+use crate::model::{
+    ConstantVelocityConfig, ConstantVelocityModel, IntentModel, ModelError, ModelInput, ModelOutput, HORIZON_STEPS,
+    HORIZON_STEP_S,
+};
+use crate::prediction::{HumanPrediction, Intent};
+use crate::safety::{SeparationConfig, SeparationMonitor};
+use crate::scenario::{Scenario, ScenarioConfig, ScenarioError};
+use crate::skeleton::{keypoint as kp, HumanId, HumanSkeleton, Keypoint, SkeletonFrame, NUM_KEYPOINTS};
+use crate::teleop::{JoyInput, Teleop};
+use crate::time::Stamp;
+use crate::twist::Twist;
+
+/// Errors of the simulator set-up.
+#[derive(Debug, Error)]
+pub enum SimError {
+    #[error("invalid controller configuration: {0}")]
+    Controller(#[from] ConfigError),
+    #[error("invalid scenario: {0}")]
+    Scenario(#[from] ScenarioError),
+    #[error("feature pipeline: {0}")]
+    Features(#[from] FeatureError),
+    #[error("predictor: {0}")]
+    Model(#[from] ModelError),
+    #[error("`{field}` = {value} is out of range: allowed {allowed}")]
+    OutOfRange { field: &'static str, value: f64, allowed: &'static str },
+}
+
+/// Ground truth of one human at one time (world frame).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrueHuman {
+    /// Tracker id the perception publishes for this human.
+    pub tracker_id: HumanId,
+    /// Current intent label.
+    pub intent: Intent,
+    /// True keypoints (COCO-17), world frame [m].
+    pub keypoints: [Point3<f64>; NUM_KEYPOINTS],
+}
+
+/// Simulated humans: observations and ground truth, world frame.
+pub trait HumanSource {
+    /// The newest observation with stamp ≤ `now` not returned before, if one is due.
+    fn poll(&mut self, now: Stamp) -> Option<SkeletonFrame>;
+    /// Ground truth of every human at `stamp` (occluded ones included), in a stable order: index `i` is the
+    /// same human at every stamp.
+    fn truth(&self, stamp: Stamp) -> Vec<TrueHuman>;
+    /// Last stamp of the scene.
+    fn end(&self) -> Stamp;
+}
+
+/// The seeded scenario generator as a [`HumanSource`].
+#[derive(Clone, Debug)]
+pub struct ScenarioHumans {
+    scenario: Scenario,
+    pending: Option<SkeletonFrame>,
+    tracker_ids: Vec<HumanId>,
+}
+
+impl ScenarioHumans {
+    /// Wraps a scenario drawn from `config` and `seed`.
+    pub fn new(config: ScenarioConfig, seed: u64) -> Result<Self, SimError> {
+        let scenario = Scenario::new(config, seed)?;
+        let n = scenario.num_humans();
+        Ok(ScenarioHumans { scenario, pending: None, tracker_ids: vec![0; n] })
+    }
+}
+
+impl HumanSource for ScenarioHumans {
+    fn poll(&mut self, now: Stamp) -> Option<SkeletonFrame> {
+        let mut newest = None;
+        loop {
+            if self.pending.is_none() {
+                let (frame, truth) = self.scenario.step()?;
+                for h in &truth.humans {
+                    if let Some(id) = self.tracker_ids.get_mut(h.human) {
+                        *id = h.tracker_id;
+                    }
+                }
+                self.pending = Some(frame);
+            }
+            match self.pending.take() {
+                Some(f) if f.stamp <= now => newest = Some(f),
+                other => {
+                    self.pending = other;
+                    return newest;
+                }
+            }
+        }
+    }
+
+    fn truth(&self, stamp: Stamp) -> Vec<TrueHuman> {
+        (0..self.scenario.num_humans())
+            .filter_map(|i| {
+                let keypoints = self.scenario.true_keypoints(i, stamp)?;
+                let (intent, _) = self.scenario.label_at(i, stamp)?;
+                Some(TrueHuman { tracker_id: self.tracker_ids.get(i).copied().unwrap_or(0), intent, keypoints })
+            })
+            .collect()
+    }
+
+    fn end(&self) -> Stamp {
+        self.scenario.stamp_at(self.scenario.config().duration_s)
+    }
+}
+
+/// Humans as upright points walking on straight lines (a small scripted source for tests).
+#[derive(Clone, Debug)]
+pub struct LinearHumans {
+    /// (id, start xy [m], velocity xy [m/s], intent) per human.
+    pub humans: Vec<(HumanId, [f64; 2], [f64; 2], Intent)>,
+    /// Observation period [s].
+    pub period: f64,
+    /// Scene length [s].
+    pub duration: f64,
+    next: f64,
+}
+
+impl LinearHumans {
+    /// A scene of straight walkers observed every `period` seconds for `duration` seconds.
+    pub fn new(humans: Vec<(HumanId, [f64; 2], [f64; 2], Intent)>, period: f64, duration: f64) -> Self {
+        LinearHumans { humans, period, duration, next: 0.0 }
+    }
+
+    fn keypoints(start: [f64; 2], vel: [f64; 2], t: f64) -> [Point3<f64>; NUM_KEYPOINTS] {
+        let (x, y) = (start[0] + vel[0] * t, start[1] + vel[1] * t);
+        let mut k = [Point3::new(x, y, 1.0); NUM_KEYPOINTS];
+        k[kp::LEFT_HIP] = Point3::new(x, y + 0.1, 0.9);
+        k[kp::RIGHT_HIP] = Point3::new(x, y - 0.1, 0.9);
+        k[kp::LEFT_WRIST] = Point3::new(x, y + 0.25, 0.9);
+        k[kp::RIGHT_WRIST] = Point3::new(x, y - 0.25, 0.9);
+        k
+    }
+}
+
+impl HumanSource for LinearHumans {
+    fn poll(&mut self, now: Stamp) -> Option<SkeletonFrame> {
+        let t_now = now.as_secs_f64();
+        if self.next > t_now + 1e-9 || self.next > self.duration {
+            return None;
+        }
+        let t = (t_now / self.period).floor() * self.period;
+        self.next = t + self.period;
+        let stamp = Stamp::from_secs_f64(t);
+        Some(SkeletonFrame {
+            stamp,
+            frame_id: "world".into(),
+            humans: self
+                .humans
+                .iter()
+                .map(|&(id, s, v, _)| {
+                    let pts = Self::keypoints(s, v, t);
+                    HumanSkeleton { id, keypoints: pts.map(|p| Keypoint { position: p, confidence: 0.95 }) }
+                })
+                .collect(),
+        })
+    }
+
+    fn truth(&self, stamp: Stamp) -> Vec<TrueHuman> {
+        let t = stamp.as_secs_f64();
+        self.humans
+            .iter()
+            .map(|&(tracker_id, s, v, intent)| TrueHuman { tracker_id, intent, keypoints: Self::keypoints(s, v, t) })
+            .collect()
+    }
+
+    fn end(&self) -> Stamp {
+        Stamp::from_secs_f64(self.duration)
+    }
+}
+
+/// Which predictor feeds the controller.
+#[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", deny_unknown_fields)]
+pub enum PredictorKind {
+    /// No predictions (conservative separation, no assistance).
+    None,
+    /// Constant-velocity model through the feature pipeline (uniform intents).
+    ConstantVelocity,
+    /// True intent with probability `confidence` and the true future motion.
+    Oracle { confidence: f32 },
+}
+
+/// Scripted operator.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OperatorConfig {
+    /// Probability that the operator of a run is careless [0, 1].
+    pub careless_probability: f64,
+    /// A careless operator starts watching out after being held still this long [s].
+    pub wake_up_s: f64,
+    /// Stick deflection per radian of heading error [1/rad].
+    pub heading_gain: f64,
+    /// A careful operator steers around people closer than this [m] and slows down near them.
+    pub caution_distance: f64,
+    /// Uses the turbo button when nobody is within `2 · caution_distance`.
+    pub use_turbo: bool,
+}
+
+impl Default for OperatorConfig {
+    fn default() -> Self {
+        OperatorConfig { careless_probability: 0.3, wake_up_s: 2.0, heading_gain: 1.5, caution_distance: 1.5, use_turbo: true }
+    }
+}
+
+/// One simulation set-up.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SimConfig {
+    /// Control rate [Hz].
+    pub control_rate_hz: f64,
+    /// Predictions are made on every n-th skeleton frame.
+    pub predict_every_n_frames: usize,
+    /// Goal of the operator, world frame [m].
+    pub goal: [f64; 2],
+    /// Goal reached within this distance [m].
+    pub goal_tolerance: f64,
+    /// Slowest robot approach counted for a separation violation [m/s].
+    pub violation_min_speed: f64,
+    pub predictor: PredictorKind,
+    pub operator: OperatorConfig,
+    pub controller: ControllerConfig,
+    /// Reference `S_p` parameters the ground-truth judge applies to true keypoints (fixed, independent of the
+    /// controller's tuning; the robot shape is taken from the controller).
+    pub judge: SeparationConfig,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            control_rate_hz: 50.0,
+            predict_every_n_frames: 3,
+            goal: [8.0, 0.0],
+            goal_tolerance: 0.3,
+            violation_min_speed: 0.05,
+            predictor: PredictorKind::ConstantVelocity,
+            operator: OperatorConfig::default(),
+            controller: ControllerConfig::default(),
+            judge: SeparationConfig { reaction_time: 0.1, human_uncertainty: 0.1, ..SeparationConfig::default() },
+        }
+    }
+}
+
+impl SimConfig {
+    /// Checks the simulator's own values and the controller configuration.
+    pub fn validate(&self) -> Result<(), SimError> {
+        let bad = |field, value, allowed| Err(SimError::OutOfRange { field, value, allowed });
+        if !(self.control_rate_hz.is_finite() && (1.0..=2000.0).contains(&self.control_rate_hz)) {
+            return bad("control_rate_hz", self.control_rate_hz, "[1, 2000] Hz");
+        }
+        if self.predict_every_n_frames == 0 {
+            return bad("predict_every_n_frames", 0.0, ">= 1");
+        }
+        if !(self.goal_tolerance.is_finite() && self.goal_tolerance > 0.0) {
+            return bad("goal_tolerance", self.goal_tolerance, "> 0 m");
+        }
+        if let PredictorKind::Oracle { confidence } = self.predictor {
+            if !(0.2..=1.0).contains(&confidence) {
+                return bad("predictor.confidence", f64::from(confidence), "[0.2, 1]");
+            }
+        }
+        if !(0.0..=1.0).contains(&self.operator.careless_probability) {
+            return bad("operator.careless_probability", self.operator.careless_probability, "[0, 1]");
+        }
+        self.controller.validate()?;
+        Ok(())
+    }
+}
+
+/// Per-run results.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunMetrics {
+    pub seed: u64,
+    pub careless_operator: bool,
+    /// Control cycles simulated.
+    pub cycles: u64,
+    /// Cycles with a separation violation (ground truth).
+    pub violation_cycles: u64,
+    /// Smallest true surface distance to anyone while the robot approached them [m] (∞ if never).
+    pub min_distance_approaching: f64,
+    /// Cycles in `Stop` mode.
+    pub stop_cycles: u64,
+    /// `Stop` cycles that ground truth did not require.
+    pub false_stop_cycles: u64,
+    /// Times from a predicted violation to standstill [s].
+    pub time_to_stop_s: Vec<f64>,
+    /// Cycles where assistance or safety changed the operator's command.
+    pub intervention_cycles: u64,
+    /// Cycles with α > 0.
+    pub assisted_cycles: u64,
+    /// Goal reached after this long [s] (`None`: not within the scene).
+    pub completion_s: Option<f64>,
+    /// Same operator with raw teleop: completion [s].
+    pub raw_completion_s: Option<f64>,
+    /// Raw teleop: cycles with a separation violation.
+    pub raw_violation_cycles: u64,
+}
+
+/// Planar robot pose in the world.
+#[derive(Copy, Clone, Debug, Default, PartialEq)]
+struct Pose {
+    x: f64,
+    y: f64,
+    yaw: f64,
+}
+
+impl Pose {
+    fn to_robot(self, p: &Point3<f64>) -> Point3<f64> {
+        let v = Rotation2::new(-self.yaw) * Vector2::new(p.x - self.x, p.y - self.y);
+        Point3::new(v.x, v.y, p.z)
+    }
+
+    fn integrate(&mut self, t: &Twist, dt: f64) {
+        let v = Rotation2::new(self.yaw) * Vector2::new(t.linear.x, t.linear.y);
+        self.x += v.x * dt;
+        self.y += v.y * dt;
+        self.yaw += t.angular.z * dt;
+    }
+}
+
+/// The scripted operator's joystick.
+struct Operator {
+    config: OperatorConfig,
+    careless: bool,
+    still_since: Option<f64>,
+}
+
+impl Operator {
+    /// Axes and buttons for the default pad map (axis 1 forward, axis 0 yaw, button 4 deadman, 5 turbo).
+    fn joy(&mut self, t: f64, pose: &Pose, goal: [f64; 2], humans: &[TrueHuman], speed: f64) -> (Vec<f32>, Vec<i32>) {
+        if speed < 0.01 {
+            let since = *self.still_since.get_or_insert(t);
+            if self.careless && t - since > self.config.wake_up_s {
+                self.careless = false;
+            }
+        } else {
+            self.still_since = None;
+        }
+        let goal_r = pose.to_robot(&Point3::new(goal[0], goal[1], 0.0)).xy().coords;
+        let mut dir = goal_r.try_normalize(1e-9).unwrap_or(Vector2::x());
+        let mut nearest_ahead = f64::INFINITY;
+        let mut nearest = f64::INFINITY;
+        if !self.careless {
+            for h in humans {
+                let c = pose.to_robot(&nalgebra::center(&h.keypoints[kp::LEFT_HIP], &h.keypoints[kp::RIGHT_HIP])).xy().coords;
+                let d = c.norm();
+                nearest = nearest.min(d);
+                if d < self.config.caution_distance && d > 1e-6 {
+                    // Repulsion away from the person, stronger when closer.
+                    dir -= c / d * (self.config.caution_distance - d) / self.config.caution_distance * 1.5;
+                    if c.x > 0.0 && c.y.abs() < 0.8 {
+                        nearest_ahead = nearest_ahead.min(d);
+                    }
+                }
+            }
+        }
+        let heading = dir.y.atan2(dir.x);
+        let yaw = (self.config.heading_gain * heading).clamp(-1.0, 1.0);
+        let dist = goal_r.norm();
+        let mut forward = if heading.abs() < 1.0 { (dist / 1.0).min(1.0) * heading.cos() } else { 0.0 };
+        if nearest_ahead < self.config.caution_distance {
+            forward *= ((nearest_ahead - 0.6) / (self.config.caution_distance - 0.6)).clamp(0.0, 1.0);
+        }
+        let turbo = self.config.use_turbo && (self.careless || nearest > 2.0 * self.config.caution_distance);
+        let mut buttons = vec![0; 8];
+        buttons[4] = 1;
+        buttons[5] = i32::from(turbo);
+        (vec![yaw as f32, forward as f32, 0.0, 0.0], buttons)
+    }
+}
+
+/// Ground-truth separation check of `twist` at `pose`: returns whether it violates `S_p` for anyone, and the
+/// smallest true distance to a human being approached.
+///
+/// Per human: `d` = true surface distance of the nearest keypoint, `v_r` = the robot's speed toward that
+/// keypoint, `v_h` = the true closing speed of the body (torso, averaged over the next `TRUTH_SPEED_WINDOW_S`:
+/// the body's speed, not a limb's swing). A violation is `v_r > min_speed` and `d < S_p(v_r, v_h)`.
+fn true_risk(judge: &SeparationMonitor, pose: &Pose, twist: &Twist, now_truth: &[TrueHuman], later_truth: &[TrueHuman], min_speed: f64) -> (bool, f64) {
+    let shape = &judge.config().robot;
+    let torso = |k: &[Point3<f64>; NUM_KEYPOINTS]| pose.to_robot(&nalgebra::center(&k[kp::LEFT_HIP], &k[kp::RIGHT_HIP])).xy();
+    let mut violated = false;
+    let mut min_d = f64::INFINITY;
+    for (i, h) in now_truth.iter().enumerate() {
+        let Some(nearest) = h.keypoints.iter().map(|p| pose.to_robot(p).xy()).min_by(|a, b| shape.closest(a).1.total_cmp(&shape.closest(b).1))
+        else {
+            continue;
+        };
+        let rel = shape.relation(twist, &nearest);
+        if rel.approach_speed <= min_speed {
+            continue;
+        }
+        min_d = min_d.min(rel.distance);
+        let v_h = later_truth.get(i).map_or(0.0, |n| {
+            ((shape.closest(&torso(&h.keypoints)).1 - shape.closest(&torso(&n.keypoints)).1) / TRUTH_SPEED_WINDOW_S).max(0.0)
+        });
+        if rel.distance < judge.required_separation(rel.approach_speed, v_h) {
+            violated = true;
+        }
+    }
+    (violated, min_d)
+}
+
+/// Window over which the true body closing speed is averaged [s].
+const TRUTH_SPEED_WINDOW_S: f64 = 0.2;
+
+/// Prediction front end for the simulator.
+struct Predictions {
+    kind: PredictorKind,
+    pipeline: FeaturePipeline,
+    batch: FeatureBatch,
+    model: ConstantVelocityModel,
+    input: ModelInput,
+    output: ModelOutput,
+    frames: usize,
+    every: usize,
+}
+
+impl Predictions {
+    fn new(kind: PredictorKind, every: usize) -> Result<Self, SimError> {
+        Ok(Predictions {
+            kind,
+            pipeline: FeaturePipeline::new(FeatureConfig::default())?,
+            batch: FeatureBatch::with_capacity(16),
+            model: ConstantVelocityModel::new(ConstantVelocityConfig::default())?,
+            input: ModelInput::with_capacity(16),
+            output: ModelOutput::new(),
+            frames: 0,
+            every,
+        })
+    }
+
+    /// World-frame predictions for the frame just observed, or `None` when none are due this frame.
+    fn on_frame(&mut self, frame: &SkeletonFrame, source: &dyn HumanSource) -> Result<Option<Vec<HumanPrediction>>, SimError> {
+        self.frames += 1;
+        match self.kind {
+            PredictorKind::None => Ok(None),
+            PredictorKind::ConstantVelocity => {
+                self.pipeline.push(frame);
+                if !self.frames.is_multiple_of(self.every) {
+                    return Ok(None);
+                }
+                self.pipeline.fill_batch(frame.stamp, &mut self.batch);
+                self.input.clear();
+                for r in 0..self.batch.len() {
+                    if let Some(w) = self.batch.window(r) {
+                        self.input.push_window(w)?;
+                    }
+                }
+                self.model.predict_into(&self.input, &mut self.output)?;
+                let preds = self
+                    .batch
+                    .rows()
+                    .iter()
+                    .zip(&self.output.rows)
+                    .filter_map(|(meta, row)| row.as_ref().ok().and_then(|r| HumanPrediction::from_model_row(meta, r, HORIZON_STEP_S)))
+                    .collect();
+                Ok(Some(preds))
+            }
+            PredictorKind::Oracle { confidence } => {
+                if !self.frames.is_multiple_of(self.every) {
+                    return Ok(None);
+                }
+                let now = source.truth(frame.stamp);
+                let futures: Vec<Vec<TrueHuman>> =
+                    (1..=HORIZON_STEPS).map(|k| source.truth(frame.stamp.add_secs(k as f64 * HORIZON_STEP_S))).collect();
+                let preds = frame
+                    .humans
+                    .iter()
+                    .filter_map(|h| {
+                        let t = now.iter().find(|t| t.tracker_id == h.id)?;
+                        let mut probabilities = [(1.0 - confidence) / 4.0; 5];
+                        probabilities[t.intent.index()] = confidence;
+                        let future = futures
+                            .iter()
+                            .map(|step| {
+                                let s = step.iter().find(|s| s.tracker_id == h.id).unwrap_or(t);
+                                let k = &s.keypoints;
+                                [nalgebra::center(&k[kp::LEFT_HIP], &k[kp::RIGHT_HIP]), k[kp::LEFT_WRIST], k[kp::RIGHT_WRIST]]
+                            })
+                            .collect();
+                        Some(HumanPrediction {
+                            human_id: h.id,
+                            stamp: frame.stamp,
+                            probabilities,
+                            confidence,
+                            horizon_step: HORIZON_STEP_S,
+                            future,
+                        })
+                    })
+                    .collect();
+                Ok(Some(preds))
+            }
+        }
+    }
+}
+
+/// Moves a world-frame prediction into the robot frame at `pose`.
+fn prediction_to_robot(p: &HumanPrediction, pose: &Pose) -> HumanPrediction {
+    HumanPrediction { future: p.future.iter().map(|s| s.map(|q| pose.to_robot(&q))).collect(), ..p.clone() }
+}
+
+fn frame_to_robot(f: &SkeletonFrame, pose: &Pose, frame_id: &str) -> SkeletonFrame {
+    SkeletonFrame {
+        stamp: f.stamp,
+        frame_id: frame_id.to_owned(),
+        humans: f
+            .humans
+            .iter()
+            .map(|h| HumanSkeleton {
+                id: h.id,
+                keypoints: h.keypoints.map(|k| if k.confidence > 0.0 { Keypoint { position: pose.to_robot(&k.position), ..k } } else { k }),
+            })
+            .collect(),
+    }
+}
+
+/// Runs one closed-loop episode with shared control and, with a fresh copy of the humans, with raw teleop.
+pub fn run_episode<S: HumanSource + Clone>(config: &SimConfig, humans: S, seed: u64) -> Result<RunMetrics, SimError> {
+    config.validate()?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let careless = rng.random_bool(config.operator.careless_probability);
+    let mut m = RunMetrics { seed, careless_operator: careless, min_distance_approaching: f64::INFINITY, ..RunMetrics::default() };
+    let shared = simulate(config, humans.clone(), careless, true, &mut m)?;
+    m.completion_s = shared;
+    let mut raw = RunMetrics::default();
+    m.raw_completion_s = simulate(config, humans, careless, false, &mut raw)?;
+    m.raw_violation_cycles = raw.violation_cycles;
+    Ok(m)
+}
+
+/// One pass; `shared = false` drives with raw teleop. Returns the completion time.
+fn simulate<S: HumanSource>(config: &SimConfig, mut humans: S, careless: bool, shared: bool, m: &mut RunMetrics) -> Result<Option<f64>, SimError> {
+    let mut ctl = Controller::try_new(config.controller.clone())?;
+    let judge = SeparationMonitor::new(SeparationConfig { robot: config.controller.safety.separation.robot.clone(), ..config.judge.clone() });
+    let frame_id = config.controller.safety.validation.expected_frame.clone();
+    let mut preds = Predictions::new(config.predictor, config.predict_every_n_frames)?;
+    let mut operator = Operator { config: config.operator.clone(), careless, still_since: None };
+    let mut pose = Pose::default();
+    let dt = 1.0 / config.control_rate_hz;
+    let end = humans.end();
+    let mut step: i64 = 0;
+    let mut output = Twist::ZERO;
+    let mut stop_started: Option<f64> = None;
+    let raw_limits = &config.controller.safety.limits.max_velocity;
+    let mut raw_teleop = Teleop::new(config.controller.teleop.clone());
+    loop {
+        let t = step as f64 * dt;
+        let now = Stamp::from_secs_f64(t);
+        if now > end {
+            return Ok(None);
+        }
+        step += 1;
+        let goal_d = Vector2::new(config.goal[0] - pose.x, config.goal[1] - pose.y).norm();
+        if goal_d < config.goal_tolerance {
+            return Ok(Some(t));
+        }
+        let truth = humans.truth(now);
+        if let Some(frame) = humans.poll(now) {
+            if let Some(world_preds) = preds.on_frame(&frame, &humans)? {
+                if shared {
+                    let robot_preds = world_preds.iter().map(|p| prediction_to_robot(p, &pose)).collect();
+                    ctl.on_predictions(frame.stamp, robot_preds);
+                }
+            }
+            ctl.on_skeletons(frame_to_robot(&frame, &pose, &frame_id));
+        }
+        let (axes, buttons) = operator.joy(t, &pose, config.goal, &truth, output.linear.norm());
+        let joy = JoyInput { stamp: now, axes, buttons };
+        raw_teleop.on_joy(joy.clone());
+        ctl.on_joy(joy);
+        let later_truth = humans.truth(now.add_secs(TRUTH_SPEED_WINDOW_S));
+        let previous_speed = output.linear.norm() + output.angular.norm();
+        if shared {
+            let d = ctl.step(now);
+            output = d.output;
+            m.cycles += 1;
+            let (violated, min_d) = true_risk(&judge, &pose, &output, &truth, &later_truth, config.violation_min_speed);
+            m.violation_cycles += u64::from(violated);
+            m.min_distance_approaching = m.min_distance_approaching.min(min_d);
+            if d.mode == Mode::Stop {
+                m.stop_cycles += 1;
+                let (needed, _) = true_risk(&judge, &pose, &d.blended, &truth, &later_truth, config.violation_min_speed);
+                m.false_stop_cycles += u64::from(!needed);
+            }
+            let predicted_violation = d.reasons.iter().any(|r| matches!(*r, "ssm_stop" | "zone_stop"));
+            if predicted_violation && stop_started.is_none() && previous_speed > 0.01 {
+                stop_started = Some(t);
+            }
+            if let Some(t0) = stop_started {
+                if output.linear.norm() < 0.01 && output.angular.norm() < 0.01 {
+                    m.time_to_stop_s.push(t - t0);
+                    stop_started = None;
+                } else if !predicted_violation {
+                    stop_started = None;
+                }
+            }
+            let changed = (d.output.linear - d.user.linear).norm() > 0.01 || (d.output.angular - d.user.angular).norm() > 0.01;
+            m.intervention_cycles += u64::from(changed);
+            m.assisted_cycles += u64::from(d.alpha > 0.0);
+        } else {
+            // Raw teleop: the operator's command, clipped to the pad's axis limits only.
+            let user = raw_teleop.step(now).twist;
+            let a = user.to_array();
+            output = Twist::from_array(std::array::from_fn(|i| a[i].clamp(-raw_limits[i], raw_limits[i])));
+            let (violated, _) = true_risk(&judge, &pose, &output, &truth, &later_truth, config.violation_min_speed);
+            m.violation_cycles += u64::from(violated);
+        }
+        pose.integrate(&output, dt);
+    }
+}
+
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_space_run_reaches_the_goal_without_interventions() {
+        let cfg = SimConfig { predictor: PredictorKind::None, operator: OperatorConfig { careless_probability: 0.0, ..OperatorConfig::default() }, ..SimConfig::default() };
+        let humans = LinearHumans::new(vec![(1, [0.0, 30.0], [0.0, 0.0], Intent::Idle)], 1.0 / 30.0, 30.0);
+        let m = run_episode(&cfg, humans, 1).expect("valid set-up");
+        let t = m.completion_s.expect("goal reached");
+        let raw = m.raw_completion_s.expect("raw goal reached");
+        assert!(t < 20.0 && (t - raw).abs() < 2.0, "shared {t} s vs raw {raw} s");
+        assert_eq!(m.violation_cycles, 0);
+        assert_eq!(m.stop_cycles, 0);
+    }
+
+    #[test]
+    fn careless_operator_into_a_crossing_human_is_stopped_by_safety_but_not_raw() {
+        // A person stands on the path 3 m ahead; the careless operator drives straight at them.
+        let cfg = SimConfig {
+            predictor: PredictorKind::ConstantVelocity,
+            operator: OperatorConfig { careless_probability: 1.0, wake_up_s: 100.0, ..OperatorConfig::default() },
+            ..SimConfig::default()
+        };
+        let humans = LinearHumans::new(vec![(1, [3.0, 0.0], [0.0, 0.0], Intent::Idle)], 1.0 / 30.0, 10.0);
+        let m = run_episode(&cfg, humans, 2).expect("valid set-up");
+        assert_eq!(m.violation_cycles, 0, "{m:?}");
+        assert!(m.raw_violation_cycles > 0, "raw teleop should run into the person");
+        assert!(m.stop_cycles > 0 && m.completion_s.is_none(), "{m:?}");
+        assert!(m.min_distance_approaching > 0.2, "{}", m.min_distance_approaching);
+    }
+
+    #[test]
+    fn scenario_humans_plug_in() {
+        let scfg = ScenarioConfig { duration_s: 15.0, ..ScenarioConfig::default() };
+        let humans = ScenarioHumans::new(scfg, 11).expect("valid scenario");
+        let m = run_episode(&SimConfig::default(), humans, 11).expect("valid set-up");
+        assert!(m.cycles > 100);
+        assert_eq!(m.violation_cycles, 0, "{m:?}");
+    }
+}

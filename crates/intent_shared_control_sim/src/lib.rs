@@ -1,0 +1,152 @@
+//! Batches of closed-loop runs of the shared-control core ([`intent_shared_control_core::sim`]) and their
+//! report (JSON + markdown).
+//!
+//! Each seed draws one scenario (humans carrying out intents, see `intent_shared_control_core::scenario`) and
+//! one operator (careful or careless); the run is made with shared control and again with raw teleop.
+
+use std::fmt::Write as _;
+
+use intent_shared_control_core::scenario::ScenarioConfig;
+use intent_shared_control_core::sim::{run_episode, RunMetrics, ScenarioHumans, SimConfig, SimError};
+use serde::{Deserialize, Serialize};
+
+/// Distribution summary of a set of durations [s].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub count: usize,
+    pub mean: f64,
+    pub p50: f64,
+    pub p95: f64,
+    pub max: f64,
+}
+
+impl Summary {
+    /// Summary of `values` (all zero when empty).
+    pub fn of(values: &[f64]) -> Summary {
+        if values.is_empty() {
+            return Summary::default();
+        }
+        let mut v = values.to_vec();
+        v.sort_by(f64::total_cmp);
+        let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
+        Summary { count: v.len(), mean: v.iter().sum::<f64>() / v.len() as f64, p50: q(0.5), p95: q(0.95), max: q(1.0) }
+    }
+}
+
+/// Aggregated results of a batch.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub scenarios: usize,
+    pub first_seed: u64,
+    pub predictor: String,
+    pub careless_operators: usize,
+    /// Control cycles simulated with shared control.
+    pub cycles: u64,
+    /// Scenarios with at least one separation violation (shared control).
+    pub scenarios_with_violation: usize,
+    pub violation_cycles: u64,
+    /// Same with raw teleop (for contrast).
+    pub raw_scenarios_with_violation: usize,
+    pub raw_violation_cycles: u64,
+    /// Smallest true distance to a person the robot was approaching, over all runs [m].
+    pub min_distance_approaching_m: f64,
+    /// Share of `Stop` cycles that ground truth did not require [%].
+    pub false_stop_percent: f64,
+    pub stop_cycles: u64,
+    /// Share of all cycles in `Stop` [%].
+    pub stop_time_percent: f64,
+    /// Time from a predicted violation to standstill [s].
+    pub time_to_stop_s: Summary,
+    /// Runs that reached the goal: shared control, raw teleop.
+    pub completed: usize,
+    pub raw_completed: usize,
+    /// Completion time over runs that both modes completed [s].
+    pub completion_s: Summary,
+    pub raw_completion_s: Summary,
+    /// Median over those runs of shared / raw completion time.
+    pub completion_ratio_p50: f64,
+    /// Cycles in which assistance or safety changed the operator's command [%].
+    pub intervention_percent: f64,
+    /// Cycles with α > 0 [%].
+    pub assisted_percent: f64,
+    /// Seeds with a violation (to replay them).
+    pub violation_seeds: Vec<u64>,
+}
+
+/// Runs `count` seeded scenarios starting at `first_seed`.
+pub fn run_batch(sim: &SimConfig, scenario: &ScenarioConfig, first_seed: u64, count: usize) -> Result<(Report, Vec<RunMetrics>), SimError> {
+    let mut runs = Vec::with_capacity(count);
+    for seed in first_seed..first_seed + count as u64 {
+        let humans = ScenarioHumans::new(scenario.clone(), seed)?;
+        runs.push(run_episode(sim, humans, seed)?);
+    }
+    Ok((aggregate(sim, first_seed, &runs), runs))
+}
+
+/// Aggregates per-run metrics.
+pub fn aggregate(sim: &SimConfig, first_seed: u64, runs: &[RunMetrics]) -> Report {
+    let pct = |a: u64, b: u64| if b == 0 { 0.0 } else { 100.0 * a as f64 / b as f64 };
+    let cycles: u64 = runs.iter().map(|r| r.cycles).sum();
+    let stop_cycles: u64 = runs.iter().map(|r| r.stop_cycles).sum();
+    let both: Vec<(f64, f64)> = runs.iter().filter_map(|r| Some((r.completion_s?, r.raw_completion_s?))).collect();
+    let ratios: Vec<f64> = both.iter().map(|(s, r)| s / r).collect();
+    let tts: Vec<f64> = runs.iter().flat_map(|r| r.time_to_stop_s.iter().copied()).collect();
+    Report {
+        scenarios: runs.len(),
+        first_seed,
+        predictor: serde_json::to_string(&sim.predictor).unwrap_or_default(),
+        careless_operators: runs.iter().filter(|r| r.careless_operator).count(),
+        cycles,
+        scenarios_with_violation: runs.iter().filter(|r| r.violation_cycles > 0).count(),
+        violation_cycles: runs.iter().map(|r| r.violation_cycles).sum(),
+        raw_scenarios_with_violation: runs.iter().filter(|r| r.raw_violation_cycles > 0).count(),
+        raw_violation_cycles: runs.iter().map(|r| r.raw_violation_cycles).sum(),
+        min_distance_approaching_m: runs.iter().map(|r| r.min_distance_approaching).fold(f64::INFINITY, f64::min),
+        false_stop_percent: pct(runs.iter().map(|r| r.false_stop_cycles).sum(), stop_cycles),
+        stop_cycles,
+        stop_time_percent: pct(stop_cycles, cycles),
+        time_to_stop_s: Summary::of(&tts),
+        completed: runs.iter().filter(|r| r.completion_s.is_some()).count(),
+        raw_completed: runs.iter().filter(|r| r.raw_completion_s.is_some()).count(),
+        completion_s: Summary::of(&both.iter().map(|b| b.0).collect::<Vec<_>>()),
+        raw_completion_s: Summary::of(&both.iter().map(|b| b.1).collect::<Vec<_>>()),
+        completion_ratio_p50: Summary::of(&ratios).p50,
+        intervention_percent: pct(runs.iter().map(|r| r.intervention_cycles).sum(), cycles),
+        assisted_percent: pct(runs.iter().map(|r| r.assisted_cycles).sum(), cycles),
+        violation_seeds: runs.iter().filter(|r| r.violation_cycles > 0).map(|r| r.seed).collect(),
+    }
+}
+
+impl Report {
+    /// The report as a markdown page.
+    pub fn to_markdown(&self) -> String {
+        let mut s = String::new();
+        let s_ = |x: &Summary| format!("n = {}, mean {:.3}, p50 {:.3}, p95 {:.3}, max {:.3}", x.count, x.mean, x.p50, x.p95, x.max);
+        let _ = writeln!(s, "# Closed-loop shared-control simulation\n");
+        let _ = writeln!(s, "{} seeded scenarios from seed {}, predictor `{}`, {} careless operators.\n", self.scenarios, self.first_seed, self.predictor, self.careless_operators);
+        let _ = writeln!(s, "| metric | shared control | raw teleop |\n|---|---|---|");
+        let _ = writeln!(s, "| scenarios with a separation violation | {} / {} | {} / {} |", self.scenarios_with_violation, self.scenarios, self.raw_scenarios_with_violation, self.scenarios);
+        let _ = writeln!(s, "| violation cycles | {} | {} |", self.violation_cycles, self.raw_violation_cycles);
+        let _ = writeln!(s, "| goal reached | {} | {} |", self.completed, self.raw_completed);
+        let _ = writeln!(s, "| completion time [s] (runs both completed) | {} | {} |", s_(&self.completion_s), s_(&self.raw_completion_s));
+        let _ = writeln!(s, "\n| metric | value |\n|---|---|");
+        let _ = writeln!(s, "| completion time ratio shared / raw (p50) | {:.3} |", self.completion_ratio_p50);
+        let _ = writeln!(s, "| min true distance while approaching someone [m] | {:.3} |", self.min_distance_approaching_m);
+        let _ = writeln!(s, "| false stops (share of Stop cycles not required by ground truth) | {:.2} % |", self.false_stop_percent);
+        let _ = writeln!(s, "| time in Stop | {:.2} % |", self.stop_time_percent);
+        let _ = writeln!(s, "| time to stop after a predicted violation [s] | {} |", s_(&self.time_to_stop_s));
+        let _ = writeln!(s, "| intervention rate (cycles changed by assist or safety) | {:.2} % |", self.intervention_percent);
+        let _ = writeln!(s, "| assisted cycles (α > 0) | {:.2} % |", self.assisted_percent);
+        let _ = writeln!(s, "| control cycles | {} |", self.cycles);
+        if !self.violation_seeds.is_empty() {
+            let _ = writeln!(s, "\nSeeds with a violation: {:?}", self.violation_seeds);
+        }
+        let _ = writeln!(s, "\nDefinitions: see the `intent_shared_control_core::sim` module docs.");
+        s
+    }
+}
+
+/// The scenario settings of the standard batch: default humans, 25 s long (the task takes 10–20 s).
+pub fn standard_scenario() -> ScenarioConfig {
+    ScenarioConfig { duration_s: 25.0, ..ScenarioConfig::default() }
+}

@@ -1,0 +1,54 @@
+//! Closed-loop regression on a small seeded batch (seeds 1–16) with hard thresholds. The full batch is the
+//! `simulate` binary (`--scenarios 1000`, release build).
+
+use intent_shared_control_core::sim::{PredictorKind, SimConfig};
+use intent_shared_control_sim::{run_batch, standard_scenario, Report};
+
+const SEEDS: usize = 16;
+
+fn batch(predictor: PredictorKind, count: usize) -> Report {
+    let sim = SimConfig { predictor, ..SimConfig::default() };
+    let (report, runs) = run_batch(&sim, &standard_scenario(), 1, count).expect("valid set-up");
+    assert_eq!(runs.len(), count);
+    report
+}
+
+/// Safety and task thresholds shared by both predictors.
+fn check_common(r: &Report) {
+    // Shared control must cut separation violations drastically compared with the same operator on raw teleop.
+    assert!(r.raw_scenarios_with_violation >= 4, "the batch must contain dangerous situations: {r:#?}");
+    assert!(r.scenarios_with_violation <= 1, "separation violations: {r:#?}");
+    assert!(r.violation_cycles * 10 <= r.raw_violation_cycles, "violation cycles not reduced 10x: {r:#?}");
+    // Stops are fast once a violation is predicted.
+    assert!(r.time_to_stop_s.count > 0 && r.time_to_stop_s.p95 <= 0.3, "time to stop: {r:#?}");
+    // The task still gets done, not much slower than raw teleop.
+    assert!(r.completed >= 10, "goal reached in {} of {SEEDS} runs", r.completed);
+    assert!(r.completion_ratio_p50 > 0.9 && r.completion_ratio_p50 <= 1.25, "completion ratio {}", r.completion_ratio_p50);
+    assert!(r.intervention_percent < 90.0, "intervention rate {}", r.intervention_percent);
+}
+
+#[test]
+fn constant_velocity_predictor_batch_meets_thresholds() {
+    let r = batch(PredictorKind::ConstantVelocity, SEEDS);
+    check_common(&r);
+    // Uniform intents: no assistance.
+    assert_eq!(r.assisted_percent, 0.0);
+}
+
+#[test]
+fn oracle_predictor_batch_meets_thresholds_and_assists() {
+    let r = batch(PredictorKind::Oracle { confidence: 0.9 }, SEEDS);
+    check_common(&r);
+    assert_eq!(r.scenarios_with_violation, 0, "{r:#?}");
+    assert!(r.assisted_percent > 1.0, "assistance never engaged: {r:#?}");
+}
+
+#[test]
+fn report_renders_and_round_trips() {
+    let r = batch(PredictorKind::None, 2);
+    let md = r.to_markdown();
+    assert!(md.contains("separation violation") && md.contains("time to stop"));
+    let json = serde_json::to_string(&r).expect("serialisable");
+    let back: Report = serde_json::from_str(&json).expect("deserialisable");
+    assert_eq!(back.scenarios, 2);
+}

@@ -1,0 +1,85 @@
+"""Diagnostics content, rejection counters and the /metrics + /health endpoints of the running system."""
+import re
+import urllib.error
+import urllib.request
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from geometry_msgs.msg import Point
+from intent_shared_control_msgs.msg import HumanSkeleton, HumanSkeletonArray
+from lifecycle_msgs.srv import GetState
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Joy
+from std_msgs.msg import Header
+
+from ros.harness import PARAMS_FILE, call
+
+RELIABLE = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+
+
+def http(port, path):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def latest(diags, name):
+    for arr in reversed(diags):
+        for s in arr.status:
+            if s.name == name:
+                return s
+    return None
+
+
+def test_diagnostics_metrics_and_health(peer, launch):
+    diags = peer.subscribe(DiagnosticArray, "/diagnostics", RELIABLE)
+    proc = launch("shared_control_system", "--params-file", str(PARAMS_FILE), "-p", "metrics_port:=0")
+    peer.spin_until(lambda: re.search(r"http://127\.0\.0\.1:(\d+)/metrics", proc.log()), 20.0, "the metrics endpoint")
+    port = int(re.search(r"http://127\.0\.0\.1:(\d+)/metrics", proc.log()).group(1))
+
+    def state(node):
+        return call(peer, GetState, f"/{node}/get_state", GetState.Request(), timeout=5.0).current_state.label
+
+    peer.spin_until(lambda: state("shared_control") == "active" and state("intent_predictor") == "active", 40.0,
+                    "system active")
+    peer.spin_until(lambda: http(port, "/health/ready")[0] == 200, 10.0, "/health/ready = 200")
+    assert http(port, "/health/live")[0] == 200
+
+    # a flood of malformed skeleton arrays (wrong keypoint count) and oversized joy messages: counted, not used
+    skel_pub = peer.publisher(HumanSkeletonArray, "humans/skeletons")
+    joy_pub = peer.publisher(Joy, "joy")
+    bad = HumanSkeletonArray(header=Header(frame_id="base_link"),
+                             humans=[HumanSkeleton(id=1, keypoints=[Point()] * 5, confidence=[1.0] * 5)])
+
+    def flood():
+        bad.header.stamp = peer.now_msg()
+        skel_pub.publish(bad)
+        joy_pub.publish(Joy(header=Header(stamp=peer.now_msg()), axes=[0.0] * 100, buttons=[1] * 100))
+
+    peer.every(0.01, flood)
+    peer.spin_until(lambda: (s := latest(diags, "intent_predictor: inference")) is not None and any(
+        v.key == "rejected_keypoint_count" and int(v.value) > 10 for v in s.values), 15.0,
+        "intent_predictor diagnostics counting keypoint_count rejections")
+    peer.spin_until(lambda: (s := latest(diags, "shared_control: safety counters")) is not None and any(
+        v.key == "rejected_oversized_joy" and int(v.value) > 10 for v in s.values), 15.0,
+        "shared_control diagnostics counting oversized_joy rejections")
+
+    # every diagnostics status carries the documented keys
+    lc = latest(diags, "shared_control: lifecycle")
+    assert lc.level == DiagnosticStatus.OK and lc.message == "active"
+    model = latest(diags, "intent_predictor: model")
+    assert {v.key for v in model.values} >= {"model_version", "execution_provider"}
+    decision = latest(diags, "shared_control: decision")
+    assert {v.key for v in decision.values} >= {"decision_latency_p50_us", "decision_latency_p99_us", "alpha"}
+    sup = latest(diags, "supervisor: system")
+    assert sup is not None and sup.level == DiagnosticStatus.OK
+
+    code, text = http(port, "/metrics")
+    assert code == 200
+    assert re.search(r'intent_shared_control_rejections_total\{reason="keypoint_count"\} [1-9]', text), text[:2000]
+    assert re.search(r'intent_shared_control_rejections_total\{reason="oversized_joy"\} [1-9]', text)
+    assert 'intent_shared_control_lifecycle_state{node="shared_control"} 3' in text
+    assert "intent_shared_control_decision_latency_seconds_bucket" in text
+    assert "intent_shared_control_inference_latency_seconds_count" in text
+    assert http(port, "/nope")[0] == 404
