@@ -27,6 +27,9 @@ def generate_launch_description():
     overrides = {
         "use_sim_time": LaunchConfiguration("use_sim_time"),
     }
+    supervisor_overrides = {
+        "metrics_port": LaunchConfiguration("metrics_port"),
+    }
     predictor_overrides = {
         "model_path": LaunchConfiguration("model"),
         "model_card": LaunchConfiguration("model_card"),
@@ -49,13 +52,15 @@ def generate_launch_description():
                               description="Path (or dlopen name) of the ONNX Runtime shared library"),
         DeclareLaunchArgument("composed", default_value="true", choices=["true", "false"],
                               description="Run all nodes in one process (in-memory hand-off) or as separate processes"),
+        DeclareLaunchArgument("metrics_port", default_value="-1",
+                              description="Port of /metrics and /health on 127.0.0.1 served by the supervisor (-1 = off)"),
     ]
 
     composed_node = Node(
         package=PACKAGE,
         executable="shared_control_system",
         namespace=namespace,
-        parameters=[params_file, overrides, predictor_overrides],
+        parameters=[params_file, overrides, predictor_overrides, supervisor_overrides],
         output="screen",
         condition=IfCondition(composed),
     )
@@ -66,6 +71,7 @@ def generate_launch_description():
         Node(package=PACKAGE, executable="shared_control", name="shared_control", namespace=namespace,
              parameters=[params_file, overrides], output="screen", condition=UnlessCondition(composed)),
         Node(package=PACKAGE, executable="supervisor", name="supervisor", namespace=namespace,
-             parameters=[params_file, overrides], output="screen", condition=UnlessCondition(composed)),
+             parameters=[params_file, overrides, supervisor_overrides], output="screen",
+             condition=UnlessCondition(composed)),
     ]
     return LaunchDescription(args + [composed_node] + separate)
