@@ -72,8 +72,8 @@ def test_diagnostics_metrics_and_health(peer, launch):
     assert {v.key for v in model.values} >= {"model_version", "execution_provider"}
     decision = latest(diags, "shared_control: decision")
     assert {v.key for v in decision.values} >= {"decision_latency_p50_us", "decision_latency_p99_us", "alpha"}
-    sup = latest(diags, "supervisor: system")
-    assert sup is not None and sup.level == DiagnosticStatus.OK
+    peer.spin_until(lambda: (s := latest(diags, "supervisor: system")) is not None and s.level == DiagnosticStatus.OK,
+                    10.0, "supervisor system status OK")
 
     code, text = http(port, "/metrics")
     assert code == 200

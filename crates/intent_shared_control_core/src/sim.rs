@@ -6,10 +6,13 @@
 //! - **Humans**: any [`HumanSource`] (world-frame skeletons plus ground truth). [`ScenarioHumans`] plugs in the
 //!   seeded generator of [`crate::scenario`]; [`LinearHumans`] is a small scripted source for tests.
 //! - **Perception**: observed skeletons are moved into the robot frame at the robot's current pose and given to
-//!   the controller. Predictions come from [`Predictor`]: the constant-velocity model of [`crate::model`] run
-//!   through the real feature pipeline (its intents are uniform, so α stays 0 and separation monitoring uses the
-//!   conservative human speed), or an oracle (true intent with a set confidence and the true future motion) that
-//!   stands in for a well-trained model.
+//!   the controller. Predictions come from [`PredictorKind`]: the constant-velocity model of [`crate::model`]
+//!   run through [`IntentPredictor`] (its intents are uniform, so α stays 0 and separation monitoring uses the
+//!   conservative human speed), any [`IntentModel`] the caller supplies through [`IntentPredictor`]
+//!   ([`PredictorKind::Model`], [`run_episode_with_predictor`]; e.g. the shipped ONNX model), or an oracle (true
+//!   intent with a set confidence and the true future motion). The predictor sees the skeletons in the world
+//!   frame (an ego-motion-compensated tracker; the scenario's intents are defined relative to the robot's start
+//!   pose, as in the training data) and its predictions are moved into the robot frame at the current pose.
 //! - **Operator**: goal-seeking (turn toward the goal, forward when roughly facing it, turbo in the open, steer
 //!   around people it sees). A *careless* operator ignores people until the robot has been held still for
 //!   [`OperatorConfig::wake_up_s`].
@@ -18,9 +21,10 @@
 //! pad) for the completion-time comparison.
 //!
 //! Metrics ([`RunMetrics`]), all from ground truth:
-//! - **separation violation**: a cycle where the robot approaches someone's nearest keypoint
-//!   (`v_approach > violation_min_speed`) while the true surface distance is below `S_p(v_approach, v_h,true)`,
-//!   with the true closing speed of that person's body (torso, averaged over 0.2 s, floored at 0);
+//! - **separation violation**: a cycle where the robot approaches any true keypoint of someone
+//!   (`v_approach > violation_min_speed`, rotation included) while that keypoint's true surface distance is
+//!   below `S_p(v_approach, v_h,true)`, with the true closing speed of that person's body (torso, averaged over
+//!   0.2 s, floored at 0);
 //! - **false stop**: a `Stop` cycle in which the blended command would not have violated that same true `S_p`;
 //! - **time to stop**: from the first cycle the chain reports a predicted violation (`ssm_stop`/`zone_stop`)
 //!   to the first cycle with the output speed below 0.01 m/s;
@@ -34,12 +38,12 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::control::{ConfigError, Controller, ControllerConfig, Mode};
-use crate::features::{FeatureBatch, FeatureConfig, FeatureError, FeaturePipeline};
-use crate::model::{
-    ConstantVelocityConfig, ConstantVelocityModel, IntentModel, ModelError, ModelInput, ModelOutput, HORIZON_STEPS,
-    HORIZON_STEP_S,
-};
+use crate::features::{FeatureConfig, FeatureError};
+use crate::model::{ConstantVelocityConfig, ConstantVelocityModel, ModelError, HORIZON_STEPS, HORIZON_STEP_S};
+#[cfg(doc)]
+use crate::model::IntentModel;
 use crate::prediction::{HumanPrediction, Intent};
+use crate::predictor::IntentPredictor;
 use crate::safety::{SeparationConfig, SeparationMonitor};
 use crate::scenario::{Scenario, ScenarioConfig, ScenarioError};
 use crate::skeleton::{keypoint as kp, HumanId, HumanSkeleton, Keypoint, SkeletonFrame, NUM_KEYPOINTS};
@@ -60,6 +64,8 @@ pub enum SimError {
     Model(#[from] ModelError),
     #[error("`{field}` = {value} is out of range: allowed {allowed}")]
     OutOfRange { field: &'static str, value: f64, allowed: &'static str },
+    #[error("predictor `model` needs an IntentPredictor from the caller (run_episode_with_predictor)")]
+    MissingModel,
 }
 
 /// Ground truth of one human at one time (world frame).
@@ -212,6 +218,9 @@ pub enum PredictorKind {
     None,
     /// Constant-velocity model through the feature pipeline (uniform intents).
     ConstantVelocity,
+    /// The caller's [`IntentPredictor`] (features + any [`IntentModel`], e.g. the shipped ONNX model), given to
+    /// [`run_episode_with_predictor`].
+    Model,
     /// True intent with probability `confidence` and the true future motion.
     Oracle { confidence: f32 },
 }
@@ -407,29 +416,28 @@ impl Operator {
 /// Ground-truth separation check of `twist` at `pose`: returns whether it violates `S_p` for anyone, and the
 /// smallest true distance to a human being approached.
 ///
-/// Per human: `d` = true surface distance of the nearest keypoint, `v_r` = the robot's speed toward that
-/// keypoint, `v_h` = the true closing speed of the body (torso, averaged over the next `TRUTH_SPEED_WINDOW_S`:
-/// the body's speed, not a limb's swing). A violation is `v_r > min_speed` and `d < S_p(v_r, v_h)`.
+/// Per human and keypoint: `d` = true surface distance of the keypoint, `v_r` = the robot's speed toward it
+/// (rotation included: a turning robot sweeps its corners toward points that are not the nearest), `v_h` = the
+/// true closing speed of the body (torso, averaged over the next `TRUTH_SPEED_WINDOW_S`: the body's speed, not a
+/// limb's swing). A violation is any keypoint with `v_r > min_speed` and `d < S_p(v_r, v_h)`.
 fn true_risk(judge: &SeparationMonitor, pose: &Pose, twist: &Twist, now_truth: &[TrueHuman], later_truth: &[TrueHuman], min_speed: f64) -> (bool, f64) {
     let shape = &judge.config().robot;
     let torso = |k: &[Point3<f64>; NUM_KEYPOINTS]| pose.to_robot(&nalgebra::center(&k[kp::LEFT_HIP], &k[kp::RIGHT_HIP])).xy();
     let mut violated = false;
     let mut min_d = f64::INFINITY;
     for (i, h) in now_truth.iter().enumerate() {
-        let Some(nearest) = h.keypoints.iter().map(|p| pose.to_robot(p).xy()).min_by(|a, b| shape.closest(a).1.total_cmp(&shape.closest(b).1))
-        else {
-            continue;
-        };
-        let rel = shape.relation(twist, &nearest);
-        if rel.approach_speed <= min_speed {
-            continue;
-        }
-        min_d = min_d.min(rel.distance);
         let v_h = later_truth.get(i).map_or(0.0, |n| {
             ((shape.closest(&torso(&h.keypoints)).1 - shape.closest(&torso(&n.keypoints)).1) / TRUTH_SPEED_WINDOW_S).max(0.0)
         });
-        if rel.distance < judge.required_separation(rel.approach_speed, v_h) {
-            violated = true;
+        for p in &h.keypoints {
+            let rel = shape.relation(twist, &pose.to_robot(p).xy());
+            if rel.approach_speed <= min_speed {
+                continue;
+            }
+            min_d = min_d.min(rel.distance);
+            if rel.distance < judge.required_separation(rel.approach_speed, v_h) {
+                violated = true;
+            }
         }
     }
     (violated, min_d)
@@ -439,29 +447,35 @@ fn true_risk(judge: &SeparationMonitor, pose: &Pose, twist: &Twist, now_truth: &
 const TRUTH_SPEED_WINDOW_S: f64 = 0.2;
 
 /// Prediction front end for the simulator.
-struct Predictions {
+struct Predictions<'a> {
     kind: PredictorKind,
-    pipeline: FeaturePipeline,
-    batch: FeatureBatch,
-    model: ConstantVelocityModel,
-    input: ModelInput,
-    output: ModelOutput,
+    /// The feature pipeline + model of `ConstantVelocity` (own) or `Model` (the caller's).
+    predictor: Option<PredictorRef<'a>>,
     frames: usize,
     every: usize,
 }
 
-impl Predictions {
-    fn new(kind: PredictorKind, every: usize) -> Result<Self, SimError> {
-        Ok(Predictions {
-            kind,
-            pipeline: FeaturePipeline::new(FeatureConfig::default())?,
-            batch: FeatureBatch::with_capacity(16),
-            model: ConstantVelocityModel::new(ConstantVelocityConfig::default())?,
-            input: ModelInput::with_capacity(16),
-            output: ModelOutput::new(),
-            frames: 0,
-            every,
-        })
+enum PredictorRef<'a> {
+    Own(Box<IntentPredictor>),
+    Caller(&'a mut IntentPredictor),
+}
+
+impl Predictions<'_> {
+    /// `external` is used by `PredictorKind::Model` (reset first: no tracks carried over from another run).
+    fn new(kind: PredictorKind, every: usize, external: Option<&mut IntentPredictor>) -> Result<Predictions<'_>, SimError> {
+        let predictor = match kind {
+            PredictorKind::ConstantVelocity => {
+                let cv = ConstantVelocityModel::new(ConstantVelocityConfig::default())?;
+                Some(PredictorRef::Own(Box::new(IntentPredictor::new(FeatureConfig::default(), Box::new(cv), 16)?)))
+            }
+            PredictorKind::Model => {
+                let p = external.ok_or(SimError::MissingModel)?;
+                p.reset();
+                Some(PredictorRef::Caller(p))
+            }
+            PredictorKind::None | PredictorKind::Oracle { .. } => None,
+        };
+        Ok(Predictions { kind, predictor, frames: 0, every })
     }
 
     /// World-frame predictions for the frame just observed, or `None` when none are due this frame.
@@ -469,26 +483,18 @@ impl Predictions {
         self.frames += 1;
         match self.kind {
             PredictorKind::None => Ok(None),
-            PredictorKind::ConstantVelocity => {
-                self.pipeline.push(frame);
+            PredictorKind::ConstantVelocity | PredictorKind::Model => {
+                let predictor = match self.predictor.as_mut() {
+                    Some(PredictorRef::Own(p)) => &mut **p,
+                    Some(PredictorRef::Caller(p)) => &mut **p,
+                    None => return Err(SimError::MissingModel),
+                };
+                // Every frame goes through the predictor (as in the predictor node); the controller gets every
+                // `every`-th output.
+                let preds = predictor.predict(frame)?;
                 if !self.frames.is_multiple_of(self.every) {
                     return Ok(None);
                 }
-                self.pipeline.fill_batch(frame.stamp, &mut self.batch);
-                self.input.clear();
-                for r in 0..self.batch.len() {
-                    if let Some(w) = self.batch.window(r) {
-                        self.input.push_window(w)?;
-                    }
-                }
-                self.model.predict_into(&self.input, &mut self.output)?;
-                let preds = self
-                    .batch
-                    .rows()
-                    .iter()
-                    .zip(&self.output.rows)
-                    .filter_map(|(meta, row)| row.as_ref().ok().and_then(|r| HumanPrediction::from_model_row(meta, r, HORIZON_STEP_S)))
-                    .collect();
                 Ok(Some(preds))
             }
             PredictorKind::Oracle { confidence } => {
@@ -550,25 +556,49 @@ fn frame_to_robot(f: &SkeletonFrame, pose: &Pose, frame_id: &str) -> SkeletonFra
 }
 
 /// Runs one closed-loop episode with shared control and, with a fresh copy of the humans, with raw teleop.
+/// `PredictorKind::Model` needs [`run_episode_with_predictor`].
 pub fn run_episode<S: HumanSource + Clone>(config: &SimConfig, humans: S, seed: u64) -> Result<RunMetrics, SimError> {
+    run_episode_with_predictor(config, humans, seed, None)
+}
+
+/// [`run_episode`] with the caller's predictor for `PredictorKind::Model` (ignored by the other kinds). The
+/// predictor is reset at the start of the run, so one instance (one loaded model) serves a whole batch.
+pub fn run_episode_with_predictor<S: HumanSource + Clone>(
+    config: &SimConfig,
+    humans: S,
+    seed: u64,
+    model: Option<&mut IntentPredictor>,
+) -> Result<RunMetrics, SimError> {
     config.validate()?;
+    if config.predictor == PredictorKind::Model && model.is_none() {
+        return Err(SimError::MissingModel);
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let careless = rng.random_bool(config.operator.careless_probability);
     let mut m = RunMetrics { seed, careless_operator: careless, min_distance_approaching: f64::INFINITY, ..RunMetrics::default() };
-    let shared = simulate(config, humans.clone(), careless, true, &mut m)?;
+    let shared = simulate(config, humans.clone(), careless, true, &mut m, model)?;
     m.completion_s = shared;
     let mut raw = RunMetrics::default();
-    m.raw_completion_s = simulate(config, humans, careless, false, &mut raw)?;
+    m.raw_completion_s = simulate(config, humans, careless, false, &mut raw, None)?;
     m.raw_violation_cycles = raw.violation_cycles;
     Ok(m)
 }
 
 /// One pass; `shared = false` drives with raw teleop. Returns the completion time.
-fn simulate<S: HumanSource>(config: &SimConfig, mut humans: S, careless: bool, shared: bool, m: &mut RunMetrics) -> Result<Option<f64>, SimError> {
+fn simulate<S: HumanSource>(
+    config: &SimConfig,
+    mut humans: S,
+    careless: bool,
+    shared: bool,
+    m: &mut RunMetrics,
+    model: Option<&mut IntentPredictor>,
+) -> Result<Option<f64>, SimError> {
     let mut ctl = Controller::try_new(config.controller.clone())?;
     let judge = SeparationMonitor::new(SeparationConfig { robot: config.controller.safety.separation.robot.clone(), ..config.judge.clone() });
     let frame_id = config.controller.safety.validation.expected_frame.clone();
-    let mut preds = Predictions::new(config.predictor, config.predict_every_n_frames)?;
+    // Raw teleop uses no predictions.
+    let kind = if shared { config.predictor } else { PredictorKind::None };
+    let mut preds = Predictions::new(kind, config.predict_every_n_frames, model)?;
     let mut operator = Operator { config: config.operator.clone(), careless, still_since: None };
     let mut pose = Pose::default();
     let dt = 1.0 / config.control_rate_hz;
@@ -676,6 +706,40 @@ mod tests {
         assert!(m.raw_violation_cycles > 0, "raw teleop should run into the person");
         assert!(m.stop_cycles > 0 && m.completion_s.is_none(), "{m:?}");
         assert!(m.min_distance_approaching > 0.2, "{}", m.min_distance_approaching);
+    }
+
+    #[test]
+    fn caller_predictor_runs_like_the_built_in_one_and_is_required() {
+        let scfg = ScenarioConfig { duration_s: 12.0, ..ScenarioConfig::default() };
+        let cv_cfg = SimConfig { predictor: PredictorKind::ConstantVelocity, ..SimConfig::default() };
+        let model_cfg = SimConfig { predictor: PredictorKind::Model, ..SimConfig::default() };
+        let cv = ConstantVelocityModel::new(ConstantVelocityConfig::default()).expect("valid config");
+        let mut caller = IntentPredictor::new(FeatureConfig::default(), Box::new(cv), 16).expect("valid config");
+        // The same instance serves several runs (it is reset at the start of each).
+        for seed in [3, 4] {
+            let humans = ScenarioHumans::new(scfg.clone(), seed).expect("valid scenario");
+            let built_in = run_episode(&cv_cfg, humans.clone(), seed).expect("valid set-up");
+            let via_caller = run_episode_with_predictor(&model_cfg, humans, seed, Some(&mut caller)).expect("valid set-up");
+            assert_eq!(built_in, via_caller);
+        }
+        assert!(caller.counters().predictions > 0);
+        let humans = ScenarioHumans::new(scfg, 3).expect("valid scenario");
+        assert!(matches!(run_episode(&model_cfg, humans, 3), Err(SimError::MissingModel)));
+    }
+
+    #[test]
+    fn judge_checks_every_keypoint_not_only_the_nearest() {
+        let judge = SeparationMonitor::new(SimConfig::default().judge);
+        // Nearest keypoint beside the robot (not approached by a forward motion); another one ahead-left is.
+        let mut keypoints = [Point3::new(0.0, 0.35, 1.0); NUM_KEYPOINTS];
+        keypoints[kp::LEFT_WRIST] = Point3::new(0.45, 0.2, 1.0);
+        let h = vec![TrueHuman { tracker_id: 1, intent: Intent::Idle, keypoints }];
+        let (violated, min_d) = true_risk(&judge, &Pose::default(), &Twist::planar(0.5, 0.0, 0.0), &h, &h, 0.05);
+        assert!(violated);
+        assert!((min_d - (0.45f64.hypot(0.2) - 0.3)).abs() < 1e-9, "{min_d}");
+        // Moving away from both: no violation.
+        let (violated, _) = true_risk(&judge, &Pose::default(), &Twist::planar(-0.5, 0.0, 0.0), &h, &h, 0.05);
+        assert!(!violated);
     }
 
     #[test]

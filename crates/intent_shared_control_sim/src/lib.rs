@@ -3,12 +3,67 @@
 //!
 //! Each seed draws one scenario (humans carrying out intents, see `intent_shared_control_core::scenario`) and
 //! one operator (careful or careless); the run is made with shared control and again with raw teleop.
+//!
+//! The product predictor (`PredictorKind::Model`) is the shipped ONNX model on ONNX Runtime's CPU provider
+//! behind [`IntentPredictor`]; [`load_model_predictor`] builds it from a model card and the runtime library.
 
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
+use anyhow::Context as _;
+use intent_shared_control_core::features::FeatureConfig;
+use intent_shared_control_core::predictor::IntentPredictor;
 use intent_shared_control_core::scenario::ScenarioConfig;
-use intent_shared_control_core::sim::{run_episode, RunMetrics, ScenarioHumans, SimConfig, SimError};
+use intent_shared_control_core::sim::{run_episode_with_predictor, PredictorKind, RunMetrics, ScenarioHumans, SimConfig, SimError};
+use intent_shared_control_inference::{load_card, model_path_for_card, OrtIntentModel, OrtModelConfig, OrtRuntime};
 use serde::{Deserialize, Serialize};
+
+/// The workspace root (two levels above this crate).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The shipped model card: `models/intent_model.card.json` of the current directory when it exists (running
+/// from the workspace root), else of the workspace this crate was built in.
+pub fn default_model_card() -> PathBuf {
+    let rel = Path::new("models/intent_model.card.json");
+    if rel.is_file() {
+        rel.to_path_buf()
+    } else {
+        workspace_root().join(rel)
+    }
+}
+
+/// The ONNX Runtime library, found as the inference crate's tests find it: `$ISC_ORT_LIB`, else
+/// `<workspace>/.setup/onnxruntime/lib/libonnxruntime.so.1.31.1` (installed by `scripts/setup.sh`).
+pub fn default_ort_library() -> PathBuf {
+    match std::env::var_os("ISC_ORT_LIB") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => workspace_root().join(".setup/onnxruntime/lib/libonnxruntime.so.1.31.1"),
+    }
+}
+
+/// Most humans predicted per capture by the simulator's model predictor.
+pub const MODEL_MAX_BATCH: usize = 16;
+
+/// The model predictor: the card's ONNX model on ONNX Runtime's CPU provider (1 intra-op thread) behind the
+/// default feature pipeline. Returns the predictor and a one-line description (`name version on provider`).
+pub fn load_model_predictor(card_path: &Path, ort_library: &Path) -> anyhow::Result<(IntentPredictor, String)> {
+    let runtime = OrtRuntime::init(ort_library).with_context(|| format!("loading ONNX Runtime from {}", ort_library.display()))?;
+    let card = load_card(card_path).with_context(|| format!("model card {}", card_path.display()))?;
+    let model_path = model_path_for_card(card_path, &card);
+    let config = OrtModelConfig { max_batch: MODEL_MAX_BATCH, ..OrtModelConfig::cpu(model_path.clone()) };
+    let model = OrtIntentModel::load(&runtime, card, config).with_context(|| format!("loading {}", model_path.display()))?;
+    let description = format!(
+        "{} {} (sha256 {}…) on {}, 1 intra-op thread",
+        model.card().name,
+        model.card().version,
+        &model.card().sha256[..12.min(model.card().sha256.len())],
+        model.provider().active.as_str()
+    );
+    let predictor = IntentPredictor::new(FeatureConfig::default(), Box::new(model), MODEL_MAX_BATCH).context("feature pipeline")?;
+    Ok((predictor, description))
+}
 
 /// Distribution summary of a set of durations [s].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -39,6 +94,9 @@ pub struct Report {
     pub scenarios: usize,
     pub first_seed: u64,
     pub predictor: String,
+    /// The model behind `predictor = model` (name, version, hash prefix, execution provider).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
     pub careless_operators: usize,
     /// Control cycles simulated with shared control.
     pub cycles: u64,
@@ -75,12 +133,27 @@ pub struct Report {
 
 /// Runs `count` seeded scenarios starting at `first_seed`.
 pub fn run_batch(sim: &SimConfig, scenario: &ScenarioConfig, first_seed: u64, count: usize) -> Result<(Report, Vec<RunMetrics>), SimError> {
+    run_batch_with_predictor(sim, scenario, first_seed, count, None)
+}
+
+/// [`run_batch`] with the caller's predictor for `PredictorKind::Model` (reset before every run).
+pub fn run_batch_with_predictor(
+    sim: &SimConfig,
+    scenario: &ScenarioConfig,
+    first_seed: u64,
+    count: usize,
+    mut model: Option<&mut IntentPredictor>,
+) -> Result<(Report, Vec<RunMetrics>), SimError> {
     let mut runs = Vec::with_capacity(count);
     for seed in first_seed..first_seed + count as u64 {
         let humans = ScenarioHumans::new(scenario.clone(), seed)?;
-        runs.push(run_episode(sim, humans, seed)?);
+        runs.push(run_episode_with_predictor(sim, humans, seed, model.as_deref_mut())?);
     }
-    Ok((aggregate(sim, first_seed, &runs), runs))
+    let mut report = aggregate(sim, first_seed, &runs);
+    if sim.predictor == PredictorKind::Model {
+        report.model = model.map(|p| format!("{} {} on {}", p.info().name, p.info().version, p.info().provider));
+    }
+    Ok((report, runs))
 }
 
 /// Aggregates per-run metrics.
@@ -95,6 +168,7 @@ pub fn aggregate(sim: &SimConfig, first_seed: u64, runs: &[RunMetrics]) -> Repor
         scenarios: runs.len(),
         first_seed,
         predictor: serde_json::to_string(&sim.predictor).unwrap_or_default(),
+        model: None,
         careless_operators: runs.iter().filter(|r| r.careless_operator).count(),
         cycles,
         scenarios_with_violation: runs.iter().filter(|r| r.violation_cycles > 0).count(),
@@ -124,6 +198,9 @@ impl Report {
         let s_ = |x: &Summary| format!("n = {}, mean {:.3}, p50 {:.3}, p95 {:.3}, max {:.3}", x.count, x.mean, x.p50, x.p95, x.max);
         let _ = writeln!(s, "# Closed-loop shared-control simulation\n");
         let _ = writeln!(s, "{} seeded scenarios from seed {}, predictor `{}`, {} careless operators.\n", self.scenarios, self.first_seed, self.predictor, self.careless_operators);
+        if let Some(m) = &self.model {
+            let _ = writeln!(s, "Model: {m}.\n");
+        }
         let _ = writeln!(s, "| metric | shared control | raw teleop |\n|---|---|---|");
         let _ = writeln!(s, "| scenarios with a separation violation | {} / {} | {} / {} |", self.scenarios_with_violation, self.scenarios, self.raw_scenarios_with_violation, self.scenarios);
         let _ = writeln!(s, "| violation cycles | {} | {} |", self.violation_cycles, self.raw_violation_cycles);

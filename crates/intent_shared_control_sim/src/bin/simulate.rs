@@ -1,14 +1,21 @@
-//! `simulate`: runs N seeded closed-loop scenarios and writes `sim_report.json` (report + per-run metrics) and
-//! `sim_report.md`.
+//! `simulate`: runs N seeded closed-loop scenarios and writes `<stem>.json` (report, configuration, machine,
+//! reproduce command and per-run metrics) and `<stem>.md`.
+//!
+//! `--predictor model` (the default) is the product configuration: the shipped ONNX model
+//! (`--model-card`, default `models/intent_model.card.json`) on ONNX Runtime's CPU provider with 1 intra-op
+//! thread behind the feature pipeline; the library is `--ort-lib`, else `$ISC_ORT_LIB`, else
+//! `.setup/onnxruntime/lib/libonnxruntime.so.1.31.1` of the workspace.
 
 use std::path::PathBuf;
+use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use intent_shared_control_core::sim::{PredictorKind, SimConfig};
-use intent_shared_control_sim::{run_batch, standard_scenario};
+use intent_shared_control_inference::machine::MachineInfo;
+use intent_shared_control_sim::{default_model_card, default_ort_library, load_model_predictor, run_batch_with_predictor, standard_scenario};
 
-#[derive(Copy, Clone, Debug, ValueEnum)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 enum Predictor {
     /// No predictions.
     None,
@@ -16,6 +23,19 @@ enum Predictor {
     Cv,
     /// True intent and future motion with `--oracle-confidence`.
     Oracle,
+    /// The shipped ONNX model (CPU) through the feature pipeline: the product configuration.
+    Model,
+}
+
+impl Predictor {
+    fn name(self) -> &'static str {
+        match self {
+            Predictor::None => "none",
+            Predictor::Cv => "cv",
+            Predictor::Oracle => "oracle",
+            Predictor::Model => "model",
+        }
+    }
 }
 
 #[derive(Parser, Debug)]
@@ -28,17 +48,57 @@ struct Args {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Predictor feeding the controller.
-    #[arg(long, value_enum, default_value_t = Predictor::Cv)]
+    #[arg(long, value_enum, default_value_t = Predictor::Model)]
     predictor: Predictor,
     /// Confidence of the oracle predictor [0.2, 1].
     #[arg(long, default_value_t = 0.9)]
     oracle_confidence: f32,
+    /// Model card of `--predictor model` (the ONNX file is named by the card, next to it)
+    /// [default: models/intent_model.card.json of the workspace].
+    #[arg(long)]
+    model_card: Option<PathBuf>,
+    /// ONNX Runtime library (libonnxruntime.so.1.31.x) for `--predictor model`
+    /// [default: $ISC_ORT_LIB, else .setup/onnxruntime/lib/libonnxruntime.so.1.31.1 of the workspace].
+    #[arg(long)]
+    ort_lib: Option<PathBuf>,
     /// Simulator settings (YAML `SimConfig`; unknown keys are errors). Flags above override its predictor.
     #[arg(long)]
     config: Option<PathBuf>,
     /// Output directory.
     #[arg(long, default_value = "target/sim")]
     out_dir: PathBuf,
+    /// File name stem of the outputs (`<stem>.json`, `<stem>.md`).
+    #[arg(long, default_value = "sim_report")]
+    stem: String,
+}
+
+fn reproduce(args: &Args) -> String {
+    let mut cmd = String::new();
+    if args.predictor == Predictor::Model && args.ort_lib.is_none() {
+        cmd.push_str("ISC_ORT_LIB=<libonnxruntime.so.1.31.1> ");
+    }
+    cmd.push_str(&format!(
+        "cargo run --release -p intent_shared_control_sim --bin simulate -- --scenarios {} --seed {} --predictor {}",
+        args.scenarios,
+        args.seed,
+        args.predictor.name()
+    ));
+    if args.predictor == Predictor::Oracle {
+        cmd.push_str(&format!(" --oracle-confidence {}", args.oracle_confidence));
+    }
+    if args.predictor == Predictor::Model {
+        if let Some(c) = &args.model_card {
+            cmd.push_str(&format!(" --model-card {}", c.display()));
+        }
+        if args.ort_lib.is_some() {
+            cmd.push_str(" --ort-lib <libonnxruntime.so.1.31.1>");
+        }
+    }
+    if let Some(c) = &args.config {
+        cmd.push_str(&format!(" --config {}", c.display()));
+    }
+    cmd.push_str(&format!(" --out-dir {} --stem {}", args.out_dir.display(), args.stem));
+    cmd
 }
 
 fn main() -> anyhow::Result<()> {
@@ -54,16 +114,50 @@ fn main() -> anyhow::Result<()> {
         Predictor::None => PredictorKind::None,
         Predictor::Cv => PredictorKind::ConstantVelocity,
         Predictor::Oracle => PredictorKind::Oracle { confidence: args.oracle_confidence },
+        Predictor::Model => PredictorKind::Model,
     };
     sim.validate().context("simulator configuration")?;
-    let (report, runs) = run_batch(&sim, &standard_scenario(), args.seed, args.scenarios).context("running the batch")?;
+    let mut model = match args.predictor {
+        Predictor::Model => {
+            let card = args.model_card.clone().unwrap_or_else(default_model_card);
+            let lib = args.ort_lib.clone().unwrap_or_else(default_ort_library);
+            Some(load_model_predictor(&card, &lib)?)
+        }
+        _ => None,
+    };
+    let started = Instant::now();
+    let (mut report, runs) = run_batch_with_predictor(&sim, &standard_scenario(), args.seed, args.scenarios, model.as_mut().map(|m| &mut m.0))
+        .context("running the batch")?;
+    let wall_s = started.elapsed().as_secs_f64();
+    if let Some((predictor, description)) = &model {
+        report.model = Some(description.clone());
+        let c = predictor.counters();
+        eprintln!("model predictor: {} frames, {} predictions, {} rejected rows, {} model errors", c.frames, c.predictions, c.rejected_rows, c.model_errors);
+    }
+    let machine = MachineInfo::collect();
+    let command = reproduce(&args);
     std::fs::create_dir_all(&args.out_dir).with_context(|| format!("creating {}", args.out_dir.display()))?;
-    let json = serde_json::json!({ "report": report, "config": sim, "runs": runs });
-    let json_path = args.out_dir.join("sim_report.json");
+    let json = serde_json::json!({
+        "report": report,
+        "reproduce": command,
+        "machine": machine,
+        "build": if cfg!(debug_assertions) { "debug" } else { "release" },
+        "wall_time_s": wall_s,
+        "config": sim,
+        "runs": runs,
+    });
+    let json_path = args.out_dir.join(format!("{}.json", args.stem));
     std::fs::write(&json_path, serde_json::to_string_pretty(&json)?).with_context(|| format!("writing {}", json_path.display()))?;
-    let md_path = args.out_dir.join("sim_report.md");
-    std::fs::write(&md_path, report.to_markdown()).with_context(|| format!("writing {}", md_path.display()))?;
-    println!("{}", report.to_markdown());
+    let md = format!(
+        "{}\n## Reproduce\n\n```sh\n{command}\n```\n\nMachine: {}. Build: {}. Wall time {:.1} s.\n",
+        report.to_markdown(),
+        machine.describe(),
+        if cfg!(debug_assertions) { "debug" } else { "release" },
+        wall_s
+    );
+    let md_path = args.out_dir.join(format!("{}.md", args.stem));
+    std::fs::write(&md_path, &md).with_context(|| format!("writing {}", md_path.display()))?;
+    println!("{md}");
     println!("wrote {} and {}", json_path.display(), md_path.display());
     Ok(())
 }
