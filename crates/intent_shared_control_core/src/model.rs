@@ -408,6 +408,17 @@ pub struct ModelInfo {
     pub source: PredictionSource,
 }
 
+/// The checks every backend makes before running: `batch >= 1` and `windows.len() == batch * WINDOW_LEN`.
+pub fn check_batch(windows: &[f32], batch: usize) -> Result<(), ModelError> {
+    if batch == 0 {
+        return Err(ModelError::EmptyBatch);
+    }
+    if windows.len() != batch * WINDOW_LEN {
+        return Err(ModelError::InputLength { batch, expected: batch * WINDOW_LEN, got: windows.len() });
+    }
+    Ok(())
+}
+
 /// A predictor of intent and future motion for a batch of windows.
 pub trait IntentModel {
     /// Name, version, temperature and execution provider.

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use intent_shared_control_core::model::{
-    IntentModel, ModelCard, ModelError, ModelInfo, PredictionSource, RawOutput, FEATURES_PER_FRAME,
+    check_batch, IntentModel, ModelCard, ModelError, ModelInfo, PredictionSource, RawOutput, FEATURES_PER_FRAME,
     FUTURE_LEN, FUTURE_NAME, HORIZON_STEPS, INPUT_NAME, LOGITS_NAME, NUM_INTENTS,
     NUM_PREDICTED_POINTS, WINDOW_FRAMES, WINDOW_LEN,
 };
@@ -345,16 +345,7 @@ impl IntentModel for OrtIntentModel {
         batch: usize,
         raw: &mut RawOutput,
     ) -> Result<(), ModelError> {
-        if batch == 0 {
-            return Err(ModelError::EmptyBatch);
-        }
-        if windows.len() != batch * WINDOW_LEN {
-            return Err(ModelError::InputLength {
-                batch,
-                expected: batch * WINDOW_LEN,
-                got: windows.len(),
-            });
-        }
+        check_batch(windows, batch)?;
         raw.clear();
         self.run_rows(windows, batch, raw).map_err(ModelError::from)
     }

@@ -12,6 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
+    check_batch,
     feature_layout, IntentModel, ModelError, ModelInfo, PredictionSource, RawOutput,
     FEATURES_PER_FRAME, FUTURE_LEN, HORIZON_STEPS, HORIZON_STEP_S, MODEL_RATE_HZ, NUM_INTENTS,
     WINDOW_FRAMES, WINDOW_LEN,
@@ -153,16 +154,7 @@ impl IntentModel for ConstantVelocityModel {
         batch: usize,
         raw: &mut RawOutput,
     ) -> Result<(), ModelError> {
-        if batch == 0 {
-            return Err(ModelError::EmptyBatch);
-        }
-        if windows.len() != batch * WINDOW_LEN {
-            return Err(ModelError::InputLength {
-                batch,
-                expected: batch * WINDOW_LEN,
-                got: windows.len(),
-            });
-        }
+        check_batch(windows, batch)?;
         raw.clear();
         raw.logits.resize(batch * NUM_INTENTS, 0.0);
         raw.future.resize(batch * FUTURE_LEN, 0.0);
