@@ -261,6 +261,7 @@ pub async fn run_node(
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
+            biased;
             _ = &mut shutdown => break,
             req = lifecycle.next_change() => {
                 let req = req?;

@@ -312,6 +312,7 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
     tokio::pin!(shutdown);
     loop {
         let arrival = tokio::select! {
+            biased;
             _ = &mut shutdown => break,
             req = lifecycle.next_change() => {
                 let req = req?;
@@ -373,7 +374,8 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
                 Instant::now()
             }
             h = recv_handoff(&mut handoff) => {
-                let Some(h) = h else { bail!("in-memory hand-off from the predictor closed") };
+                // The predictor side ends first when the composed process shuts down: stop like on a signal.
+                let Some(h) = h else { info!("hand-off from the predictor closed"); break };
                 let Some(s) = state.as_mut().filter(|_| lifecycle.is_active()) else { continue };
                 let stamp = h.frame.stamp;
                 s.on_skeletons(&metrics, h.frame, clock.now()?);

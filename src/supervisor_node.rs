@@ -207,6 +207,7 @@ pub async fn run_node(mut node: r2r::Node, metrics: Arc<Metrics>, shutdown: impl
 
     loop {
         tokio::select! {
+            biased;
             _ = &mut shutdown => break,
             req = lifecycle.next_change() => {
                 let req = req?;

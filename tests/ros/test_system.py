@@ -96,8 +96,16 @@ def drv(peer):
 
 
 def test_composed_system(peer, launch, drv):
-    launch("shared_control_system", "--params-file", str(PARAMS_FILE))
+    proc = launch("shared_control_system", "--params-file", str(PARAMS_FILE))
     check_running_system(peer, drv)
+    # Ctrl-C as ros2 launch delivers it (SIGINT twice): clean exit, last command zero
+    n = len(drv.cmds)
+    proc.proc.send_signal(2)
+    proc.proc.send_signal(2)
+    peer.spin_until(lambda: proc.proc.poll() is not None, 15.0, "the composed process to exit")
+    assert proc.proc.returncode == 0, proc.log()[-3000:]
+    peer.spin_until(lambda: len(drv.cmds) > n and all(v == 0.0 for v in (
+        drv.cmds[-1].twist.linear.x, drv.cmds[-1].twist.angular.z)), 5.0, "a final zero command")
 
 
 def test_separate_processes(peer, launch, drv):

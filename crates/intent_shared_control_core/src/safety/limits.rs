@@ -16,7 +16,9 @@
 //!    bound is dropped for that cycle and (3) alone applies (`jerk_relaxed`). Braking for a person is therefore
 //!    never delayed by a jerk ramp; the separation monitor's braking deceleration is always available.
 //!
-//! `dt ≤ 0` (repeated or backwards stamp) holds the previous output (`limiter_dt_invalid`).
+//! `dt ≤ 0` (repeated or backwards stamp) holds the previous output (`limiter_dt_invalid`), except when the cycle is
+//! urgent: then one braking step toward the reduced command is taken as if `REPEATED_STAMP_DT` had passed, so a
+//! stop for a person is never held back by a clock that has not advanced (sim time between `/clock` ticks).
 
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +54,9 @@ impl Default for LimitsConfig {
         }
     }
 }
+
+/// Time step assumed for an urgent reduction at a repeated stamp [s].
+pub const REPEATED_STAMP_DT: f64 = 0.01;
 
 /// What the limiter did this cycle.
 #[derive(Clone, Debug, PartialEq)]
@@ -110,11 +115,22 @@ impl MotionLimiter {
         }
         let (prev_t, v0, a0) = self.last.unwrap_or((now, [0.0; 6], [0.0; 6]));
         let dt_raw = now.seconds_since(prev_t);
-        if self.last.is_some() && dt_raw <= 0.0 {
+        let repeated = self.last.is_some() && dt_raw <= 0.0;
+        if repeated {
             reasons.push("limiter_dt_invalid");
-            return LimitOutput { twist: Twist::from_array(v0), velocity_scale: vscale, reasons };
+            if !urgent {
+                return LimitOutput { twist: Twist::from_array(v0), velocity_scale: vscale, reasons };
+            }
         }
-        let dt = if self.last.is_none() { c.max_dt } else { dt_raw.min(c.max_dt) };
+        // A repeated stamp (e.g. several decisions between two /clock ticks) still lets a reduction demanded for a
+        // person through, one braking step of REPEATED_STAMP_DT at a time, instead of holding the previous command.
+        let dt = if self.last.is_none() {
+            c.max_dt
+        } else if repeated {
+            REPEATED_STAMP_DT.min(c.max_dt)
+        } else {
+            dt_raw.min(c.max_dt)
+        };
         // Acceleration bound on λ.
         let mut lam_acc: f64 = 1.0;
         for i in 0..6 {
@@ -250,5 +266,27 @@ mod tests {
         let b = l.step(at(20), &Twist::planar(1.0, 0.0, 0.0), false);
         assert_eq!(a, b.twist);
         assert!(b.reasons.contains(&"limiter_dt_invalid"));
+    }
+
+    #[test]
+    fn repeated_stamp_still_brakes_for_a_person() {
+        let mut l = MotionLimiter::new(LimitsConfig::default());
+        l.reset(at(0));
+        let mut v = 0.0;
+        for k in 1..=10 {
+            v = l.step(at(20 * k), &Twist::planar(1.0, 0.0, 0.0), false).twist.linear.x;
+        }
+        assert!(v > 0.15, "moving before the stop: {v}");
+        // the clock does not advance, but separation monitoring demands a stop: brake, one step at a time
+        let b = l.step(at(200), &Twist::ZERO, true);
+        assert!(b.reasons.contains(&"limiter_dt_invalid"));
+        let braked = b.twist.linear.x;
+        let expected = v - LimitsConfig::default().max_deceleration[0] * REPEATED_STAMP_DT;
+        assert!((braked - expected.max(0.0)).abs() < 1e-9, "{braked} vs {expected}");
+        let c = l.step(at(200), &Twist::ZERO, true).twist.linear.x;
+        assert!(c < braked || c == 0.0);
+        // a non-urgent command at the repeated stamp is held, never increased
+        let d = l.step(at(200), &Twist::planar(1.0, 0.0, 0.0), false).twist.linear.x;
+        assert_eq!(d, c);
     }
 }
