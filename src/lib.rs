@@ -4,6 +4,9 @@
 //! time taken from the node's clock or the message stamps, convert the result back and publish. All decisions
 //! live in `intent_shared_control_core`.
 
+pub mod bag;
+pub mod bag_scenarios;
+pub mod bag_types;
 pub mod controller_params;
 pub mod convert;
 pub mod diagnostics;
@@ -15,5 +18,6 @@ pub mod node_util;
 pub mod param_server;
 pub mod params;
 pub mod params_file;
+pub mod replay;
 pub mod shared_control_node;
 pub mod supervisor_node;

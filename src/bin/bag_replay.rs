@@ -1,0 +1,180 @@
+//! Offline replay of a rosbag2 MCAP bag through the shared-control core, without DDS.
+//!
+//! ```text
+//! bag_replay <bag> [--out DIR] [--predictions recorded|constant-velocity|model|none] [--step events|recorded]
+//!            [--params config/params.yaml] [--control-rate 50] [--namespace /robot1] [--no-progress]
+//! ```
+//! Writes `DIR/outputs/` (bag: cmd_vel + shared_control/status), `DIR/decisions.csv` and `DIR/metrics.json`
+//! (judge metrics, thresholds, failures, replay speed). Exit status 0 also when thresholds fail; `--strict`
+//! makes failed thresholds exit 2.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use clap::{Parser, ValueEnum};
+use intent_shared_control::bag::read_bag;
+use intent_shared_control::replay::{self, metrics_json, PredictionSource, ReplayOptions, StepMode, Thresholds};
+use intent_shared_control_core::features::FeatureConfig;
+use intent_shared_control_core::model::{ConstantVelocityConfig, ConstantVelocityModel, IntentModel};
+use intent_shared_control_core::predictor::IntentPredictor;
+use intent_shared_control_core::ControllerConfig;
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+enum Predictions {
+    /// The recorded humans/intent.
+    Recorded,
+    /// The constant-velocity predictor on the recorded skeletons.
+    ConstantVelocity,
+    /// The ONNX model (models/intent_model.card.json; ONNX Runtime from ISC_ORT_LIB) on the recorded skeletons.
+    Model,
+    /// No predictions.
+    None,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+enum Step {
+    Events,
+    Recorded,
+}
+
+#[derive(Parser, Debug)]
+#[command(about = "Replays a bag through the shared-control core offline (bag time, deterministic)")]
+struct Args {
+    /// Bag directory (metadata.yaml + .mcap) or .mcap file.
+    bag: PathBuf,
+    /// Output directory (created).
+    #[arg(long, default_value = "bag_replay_out")]
+    out: PathBuf,
+    #[arg(long, value_enum, default_value = "recorded")]
+    predictions: Predictions,
+    #[arg(long, value_enum, default_value = "events")]
+    step: Step,
+    /// Controller configuration: a YAML file in the ControllerConfig layout (defaults when absent).
+    #[arg(long)]
+    controller_config: Option<PathBuf>,
+    /// Periodic decision rate [Hz].
+    #[arg(long, default_value_t = 50.0)]
+    control_rate: f64,
+    /// Topic prefix of the recorded system.
+    #[arg(long, default_value = "")]
+    namespace: String,
+    /// Model card for `--predictions model`.
+    #[arg(long, default_value = "models/intent_model.card.json")]
+    model_card: PathBuf,
+    /// ONNX Runtime library for `--predictions model` (default: $ISC_ORT_LIB).
+    #[arg(long)]
+    ort_lib: Option<PathBuf>,
+    /// Skip the outputs bag (CSV and metrics only).
+    #[arg(long)]
+    no_bag: bool,
+    #[arg(long)]
+    no_progress: bool,
+    /// Exit 2 when a threshold fails.
+    #[arg(long)]
+    strict: bool,
+}
+
+fn load_model(args: &Args) -> anyhow::Result<Box<dyn IntentModel + Send>> {
+    use intent_shared_control_inference::{load_card, model_path_for_card, OrtIntentModel, OrtModelConfig, OrtRuntime};
+    let lib = match &args.ort_lib {
+        Some(p) => p.clone(),
+        None => PathBuf::from(std::env::var("ISC_ORT_LIB").context("--ort-lib or ISC_ORT_LIB is needed for --predictions model")?),
+    };
+    let runtime = OrtRuntime::init(&lib)?;
+    let card = load_card(&args.model_card)?;
+    let path = model_path_for_card(&args.model_card, &card);
+    let mut cfg = OrtModelConfig::cpu(path);
+    cfg.intra_threads = 1;
+    Ok(Box::new(OrtIntentModel::load(&runtime, card, cfg)?))
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let controller = match &args.controller_config {
+        Some(p) => ControllerConfig::from_yaml(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)?,
+        None => ControllerConfig::default(),
+    };
+    let mut options = ReplayOptions { controller, control_rate: args.control_rate, namespace: args.namespace.clone(), ..ReplayOptions::default() };
+    options.skeleton_limits.expected_frame = options.controller.safety.validation.expected_frame.clone();
+    options.step = match args.step {
+        Step::Events => StepMode::Events,
+        Step::Recorded => StepMode::Recorded,
+    };
+    let (source, model): (PredictionSource, Option<Box<dyn IntentModel + Send>>) = match args.predictions {
+        Predictions::Recorded => (PredictionSource::Recorded, None),
+        Predictions::None => (PredictionSource::None, None),
+        Predictions::ConstantVelocity => {
+            (PredictionSource::Predictor, Some(Box::new(ConstantVelocityModel::new(ConstantVelocityConfig::default())?)))
+        }
+        Predictions::Model => (PredictionSource::Predictor, Some(load_model(&args)?)),
+    };
+    options.predictions = source;
+    let predictor = model.map(|m| IntentPredictor::new(FeatureConfig::default(), m, 64)).transpose()?;
+
+    let t_read = Instant::now();
+    let messages = read_bag(&args.bag)?;
+    let read_s = t_read.elapsed().as_secs_f64();
+    let bar = if args.no_progress {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let b = indicatif::ProgressBar::new(messages.len() as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} replay [{bar:40}] {pos}/{len} msgs {per_sec} eta {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    };
+    let t0 = Instant::now();
+    let out = replay::replay(&messages, options.clone(), predictor, |n| bar.set_position(n as u64))?;
+    let replay_s = t0.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    if !args.no_bag {
+        let dir = args.out.join("outputs");
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        replay::write_outputs_bag(&dir, &out.cycles, &options.cmd_frame_id)?;
+    }
+    replay::write_csv(&args.out.join("decisions.csv"), &out.cycles)?;
+    let bag_s = match (messages.iter().map(|m| m.log_time).min(), messages.iter().map(|m| m.log_time).max()) {
+        (Some(a), Some(b)) => (b - a) as f64 * 1e-9,
+        _ => 0.0,
+    };
+    let thresholds = Thresholds::for_rate(args.control_rate);
+    let speed = if replay_s > 0.0 { bag_s / replay_s } else { f64::INFINITY };
+    // Wall-clock figures go to a separate file so metrics.json stays bit-identical between runs.
+    let timing = serde_json::json!({ "bag_s": bag_s, "messages": messages.len(), "read_s": read_s, "replay_s": replay_s, "x_real_time": speed });
+    let run = serde_json::json!({
+        "bag": args.bag.file_name().map(|s| s.to_string_lossy().into_owned()),
+        "predictions": format!("{:?}", args.predictions).to_lowercase(),
+        "step": format!("{:?}", args.step).to_lowercase(),
+        "control_rate_hz": args.control_rate,
+    });
+    let json = metrics_json(&out, &thresholds, run);
+    std::fs::write(args.out.join("metrics.json"), serde_json::to_string_pretty(&json)? + "\n")?;
+    std::fs::write(args.out.join("timing.json"), serde_json::to_string_pretty(&timing)? + "\n")?;
+    let failures = replay::check_thresholds(&out.metrics, &thresholds);
+    println!(
+        "{} messages, {:.1} s of bag time, {} decisions in {:.3} s ({:.0}x real time); judged on {}: {}",
+        messages.len(),
+        bag_s,
+        out.cycles.len(),
+        replay_s,
+        speed,
+        out.metrics.judged_on,
+        if failures.is_empty() { "all thresholds met".to_owned() } else { failures.join("; ") }
+    );
+    if let Some(a) = &out.agreement {
+        println!(
+            "agreement with the recorded decisions: {}/{} same mode, max |Δoutput| {:.3e}, {} output mismatches",
+            a.same_mode, a.compared, a.max_output_diff, a.output_mismatches
+        );
+    }
+    if args.strict && !failures.is_empty() {
+        std::process::exit(2);
+    }
+    Ok(())
+}
