@@ -52,6 +52,21 @@ pub fn check_contract(
     check_set("output", &card.outputs, outputs)
 }
 
+/// [`check_contract`] on a loaded session's inputs and outputs; a mismatch is an
+/// [`InferenceError::Contract`](crate::error::InferenceError::Contract) naming `model_path`.
+pub fn check_session(
+    card: &ModelCard,
+    session: &ort::session::Session,
+    model_path: &std::path::Path,
+) -> Result<(), crate::error::InferenceError> {
+    let inputs: Vec<TensorMeta> = session.inputs().iter().map(TensorMeta::from_outlet).collect();
+    let outputs: Vec<TensorMeta> = session.outputs().iter().map(TensorMeta::from_outlet).collect();
+    check_contract(card, &inputs, &outputs).map_err(|problem| crate::error::InferenceError::Contract {
+        path: model_path.to_path_buf(),
+        problem,
+    })
+}
+
 fn check_set(kind: &str, specs: &[TensorSpec], actual: &[TensorMeta]) -> Result<(), String> {
     let names = |m: &[TensorMeta]| m.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
     for spec in specs {

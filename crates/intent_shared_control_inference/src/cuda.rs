@@ -16,7 +16,7 @@ use ort::memory::{AllocationDevice, Allocator, AllocatorType, MemoryInfo, Memory
 use ort::session::{builder::GraphOptimizationLevel, IoBinding, Session};
 use ort::value::Tensor;
 
-use crate::contract::{check_contract, TensorMeta};
+use crate::contract::check_session;
 use crate::error::InferenceError;
 use crate::ort_model::OrtModelConfig;
 use crate::runtime::OrtRuntime;
@@ -54,22 +54,7 @@ impl CudaBuckets {
         for &rows in &config.cuda_buckets {
             let session = cuda_session(runtime, config, bytes)?;
             if buckets.is_empty() {
-                let inputs: Vec<TensorMeta> = session
-                    .inputs()
-                    .iter()
-                    .map(TensorMeta::from_outlet)
-                    .collect();
-                let outputs: Vec<TensorMeta> = session
-                    .outputs()
-                    .iter()
-                    .map(TensorMeta::from_outlet)
-                    .collect();
-                check_contract(card, &inputs, &outputs).map_err(|problem| {
-                    InferenceError::Contract {
-                        path: config.model_path.clone(),
-                        problem,
-                    }
-                })?;
+                check_session(card, &session, &config.model_path)?;
             }
             buckets.push(Bucket::new(session, rows, config.cuda_device_id)?);
         }

@@ -12,7 +12,7 @@ use ort::value::TensorRef;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::contract::{check_contract, TensorMeta};
+use crate::contract::check_session;
 use crate::error::InferenceError;
 use crate::runtime::OrtRuntime;
 
@@ -370,20 +370,7 @@ fn cpu_session(
         .map_err(|e| load(e.to_string()))?
         .commit_from_memory(bytes)
         .map_err(|e| load(e.to_string()))?;
-    let inputs: Vec<TensorMeta> = session
-        .inputs()
-        .iter()
-        .map(TensorMeta::from_outlet)
-        .collect();
-    let outputs: Vec<TensorMeta> = session
-        .outputs()
-        .iter()
-        .map(TensorMeta::from_outlet)
-        .collect();
-    check_contract(card, &inputs, &outputs).map_err(|problem| InferenceError::Contract {
-        path: config.model_path.clone(),
-        problem,
-    })?;
+    check_session(card, &session, &config.model_path)?;
     Ok(session)
 }
 
