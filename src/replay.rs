@@ -20,7 +20,8 @@ use std::path::Path;
 use anyhow::Context as _;
 use intent_shared_control_core::predictor::IntentPredictor;
 use intent_shared_control_core::prediction::HumanPrediction;
-use intent_shared_control_core::safety::{RobotShape, SeparationConfig, SeparationMonitor};
+use intent_shared_control_core::judge::{reference_separation, Judge as GroundTruthJudge, JudgedHuman, Verdict};
+use intent_shared_control_core::safety::RobotShape;
 use intent_shared_control_core::skeleton::{keypoint as kp, SkeletonFrame};
 use intent_shared_control_core::{Controller, ControllerConfig, Decision, Mode, Stamp, Twist};
 use nalgebra::Point2;
@@ -203,10 +204,11 @@ impl Thresholds {
 /// - *hold stop*: predicted-violation cycles after the standstill without approach / all of them after it;
 /// - *resume*: from the first cycle without predicted violation (the operator still commanding motion) to the
 ///   first cycle with an output speed above 0.01 m/s;
-/// - *separation violation*: approach faster than 0.05 m/s toward the nearest judged point while its distance is
-///   below `S_p(v_r, v_h)` of a reference monitor (reaction 0.1 s, human uncertainty 0.1 m, the robot's shape),
-///   `v_h` the judged human's closing speed (torso, robot motion removed);
-/// - *false stop*: a Stop cycle in which the blended command would not have violated that `S_p`.
+/// - *separation violation* and *false stop*: as in the closed-loop simulator, by the shared ground-truth judge
+///   ([`intent_shared_control_core::judge`]) on the judged points, `v_h` the judged human's closing speed (torso,
+///   robot motion removed): a violation breaks the reference `S_p` (reaction 0.1 s, human uncertainty 0.1 m);
+///   a false stop is a Stop cycle the configured chain would not have made knowing the truth. The false-stop
+///   fraction is over all cycles; `stops_beyond_physics` counts Stop cycles the reference `S_p` would not need.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct ReplayMetrics {
     pub judged_on: String,
@@ -227,6 +229,7 @@ pub struct ReplayMetrics {
     pub stop_cycles: u64,
     pub false_stop_cycles: u64,
     pub false_stop_fraction: f64,
+    pub stops_beyond_physics: u64,
     pub violation_cycles: u64,
     /// Smallest judged distance while approaching faster than 0.05 m/s [m] (null: never).
     pub min_distance_approaching: Option<f64>,
@@ -306,10 +309,7 @@ impl Replay {
             "prediction source `predictor` needs a predictor"
         );
         let controller = Controller::try_new(options.controller.clone()).context("invalid controller configuration")?;
-        let judge = Judge::new(
-            controller.robot_shape().clone(),
-            options.controller.safety.separation.braking_deceleration,
-        );
+        let judge = Judge::new(&options.controller);
         Ok(Replay {
             options,
             controller,
@@ -496,7 +496,7 @@ pub fn replay(
 /// Closing speed and positions of the judged humans.
 struct Judge {
     shape: RobotShape,
-    monitor: SeparationMonitor,
+    verdicts: GroundTruthJudge,
     /// Newest judged frame, the previous one, and closing speed per human id [m/s].
     frame: Option<SkeletonFrame>,
     closing: BTreeMap<u32, f64>,
@@ -524,16 +524,19 @@ const APPROACH_EPS: f64 = 0.01;
 const VIOLATION_MIN_SPEED: f64 = 0.05;
 
 impl Judge {
-    fn new(shape: RobotShape, braking_deceleration: f64) -> Self {
-        let monitor = SeparationMonitor::new(SeparationConfig {
-            robot: shape.clone(),
-            reaction_time: 0.1,
-            human_uncertainty: 0.1,
-            ..SeparationConfig::default()
-        });
+    fn new(config: &ControllerConfig) -> Self {
+        let separation = &config.safety.separation;
+        let shape = separation.robot.clone();
+        let verdicts = GroundTruthJudge::new(
+            reference_separation(shape.clone()),
+            separation.clone(),
+            config.safety.zones.clone(),
+            VIOLATION_MIN_SPEED,
+        );
+        let braking_deceleration = separation.braking_deceleration;
         Judge {
             shape,
-            monitor,
+            verdicts,
             frame: None,
             closing: BTreeMap::new(),
             last_torso: BTreeMap::new(),
@@ -593,35 +596,24 @@ impl Judge {
         self.frame = Some(frame);
     }
 
-    /// Largest approach speed of `twist` toward any judged point, and whether it violates the reference `S_p`
-    /// for the nearest point of any human.
-    fn assess(&self, twist: &Twist) -> (f64, bool, Option<f64>) {
-        let Some(f) = &self.frame else { return (0.0, false, None) };
-        let mut max_approach: f64 = 0.0;
-        let mut violated = false;
-        let mut min_d: Option<f64> = None;
-        for h in &f.humans {
-            let v_h = self.closing.get(&h.id).copied().unwrap_or(0.0);
-            let nearest = h
-                .keypoints
-                .iter()
-                .filter(|k| k.is_observed())
-                .map(|k| k.position.xy())
-                .min_by(|a, b| self.shape.closest(a).1.total_cmp(&self.shape.closest(b).1));
-            for k in h.keypoints.iter().filter(|k| k.is_observed()) {
-                max_approach = max_approach.max(self.shape.relation(twist, &k.position.xy()).approach_speed);
-            }
-            if let Some(p) = nearest {
-                let rel = self.shape.relation(twist, &p);
-                if rel.approach_speed > VIOLATION_MIN_SPEED {
-                    min_d = Some(min_d.map_or(rel.distance, |m: f64| m.min(rel.distance)));
-                    if rel.distance < self.monitor.required_separation(rel.approach_speed, v_h) {
-                        violated = true;
-                    }
-                }
-            }
-        }
-        (max_approach, violated, min_d)
+    /// Largest approach speed of `twist` toward any judged point, and the ground-truth verdict.
+    fn assess(&self, twist: &Twist) -> (f64, Verdict) {
+        let none = Verdict { violation: false, stop_needed: false, min_distance_approaching: f64::INFINITY };
+        let Some(f) = &self.frame else { return (0.0, none) };
+        let humans: Vec<JudgedHuman> = f
+            .humans
+            .iter()
+            .map(|h| JudgedHuman {
+                points: h.keypoints.iter().filter(|k| k.is_observed()).map(|k| k.position.xy()).collect(),
+                closing_speed: self.closing.get(&h.id).copied().unwrap_or(0.0),
+            })
+            .collect();
+        let max_approach = humans
+            .iter()
+            .flat_map(|h| h.points.iter())
+            .map(|p| self.shape.relation(twist, p).approach_speed)
+            .fold(0.0, f64::max);
+        (max_approach, self.verdicts.judge(twist, &humans))
     }
 
     fn on_decision(&mut self, d: &Decision) {
@@ -636,16 +628,18 @@ impl Judge {
         }
         let speed = d.output.linear.norm();
         self.m.max_output_speed = self.m.max_output_speed.max(speed);
-        let (approach, violated, min_d) = self.assess(&d.output);
+        let (approach, verdict) = self.assess(&d.output);
         let m = &mut self.m;
-        m.violation_cycles += u64::from(violated);
-        if let Some(md) = min_d {
+        m.violation_cycles += u64::from(verdict.violation);
+        let md = verdict.min_distance_approaching;
+        if md.is_finite() {
             m.min_distance_approaching = Some(m.min_distance_approaching.map_or(md, |x| x.min(md)));
         }
         if d.mode == Mode::Stop {
             m.stop_cycles += 1;
-            let (_, needed, _) = self.assess(&d.blended);
-            self.m.false_stop_cycles += u64::from(!needed);
+            let (_, asked) = self.assess(&d.blended);
+            self.m.false_stop_cycles += u64::from(!asked.stop_needed);
+            self.m.stops_beyond_physics += u64::from(!asked.violation);
         }
         let predicted = d.reasons.iter().any(|r| matches!(*r, "ssm_stop" | "zone_stop"));
         let m = &mut self.m;

@@ -149,6 +149,7 @@ impl ControllerConfig {
         pos("safety.validation.max_range", v.max_range)?;
         nonneg("safety.validation.max_future", v.max_future)?;
         pos("safety.validation.prediction_timeout", v.prediction_timeout)?;
+        unit("safety.validation.min_keypoint_confidence", v.min_keypoint_confidence)?;
 
         let p = &s.separation;
         p.robot.check().map_err(|reason| ConfigError::Invalid { field: "safety.separation.robot".into(), reason })?;
@@ -173,7 +174,14 @@ impl ControllerConfig {
         unit("safety.separation.min_confidence", p.min_confidence)?;
         nonneg("safety.separation.min_human_speed", p.min_human_speed)?;
         nonneg("safety.separation.prediction_uncertainty_rate", p.prediction_uncertainty_rate)?;
+        check(
+            "safety.separation.prediction_time_margin",
+            p.prediction_time_margin,
+            (0.0..=5.0).contains(&p.prediction_time_margin),
+            "[0, 5] s",
+        )?;
         check("safety.separation.standstill_speed", p.standstill_speed, (0.0..=0.1).contains(&p.standstill_speed), "[0, 0.1] m/s")?;
+        unit("safety.separation.min_away_fraction", p.min_away_fraction)?;
 
         let z = &s.zones;
         nonneg("safety.zones.stop_distance", z.stop_distance)?;

@@ -10,6 +10,7 @@ pub mod assist;
 pub mod control;
 pub mod features;
 pub mod health;
+pub mod judge;
 pub mod lifecycle;
 pub mod model;
 pub mod predictor;

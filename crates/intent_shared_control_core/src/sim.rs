@@ -20,12 +20,13 @@
 //! Each run is repeated with **raw teleop** (no assistance, no safety chain, only the velocity limits of the
 //! pad) for the completion-time comparison.
 //!
-//! Metrics ([`RunMetrics`]), all from ground truth:
-//! - **separation violation**: a cycle where the robot approaches any true keypoint of someone
-//!   (`v_approach > violation_min_speed`, rotation included) while that keypoint's true surface distance is
-//!   below `S_p(v_approach, v_h,true)`, with the true closing speed of that person's body (torso, averaged over
-//!   0.2 s, floored at 0);
-//! - **false stop**: a `Stop` cycle in which the blended command would not have violated that same true `S_p`;
+//! Metrics ([`RunMetrics`]), all from ground truth, judged by [`crate::judge::Judge`] on true keypoints with
+//! each person's true body closing speed (torso, averaged over the next 0.2 s, floored at 0):
+//! - **separation violation**: a cycle whose output violates the reference `S_p` (see [`crate::judge`]);
+//! - **false stop**: a `Stop` cycle whose blended command the configured chain would not have stopped had it
+//!   known the truth; **stop beyond physics**: a `Stop` cycle whose blended command would not have violated the
+//!   reference `S_p` either (includes the configured margins). False stops are broken down by the rule that
+//!   stopped ([`FalseStopCauses`]);
 //! - **time to stop**: from the first cycle the chain reports a predicted violation (`ssm_stop`/`zone_stop`)
 //!   to the first cycle with the output speed below 0.01 m/s;
 //! - **intervention**: a cycle in which assistance or safety changed the operator's command by more than
@@ -44,7 +45,8 @@ use crate::model::{ConstantVelocityConfig, ConstantVelocityModel, ModelError, HO
 use crate::model::IntentModel;
 use crate::prediction::{HumanPrediction, Intent};
 use crate::predictor::IntentPredictor;
-use crate::safety::{SeparationConfig, SeparationMonitor};
+use crate::judge::{JudgedHuman, Judge};
+use crate::safety::{planar_motion, RobotShape, SeparationConfig};
 use crate::scenario::{Scenario, ScenarioConfig, ScenarioError};
 use crate::skeleton::{keypoint as kp, HumanId, HumanSkeleton, Keypoint, SkeletonFrame, NUM_KEYPOINTS};
 use crate::teleop::{JoyInput, Teleop};
@@ -324,8 +326,12 @@ pub struct RunMetrics {
     pub min_distance_approaching: f64,
     /// Cycles in `Stop` mode.
     pub stop_cycles: u64,
-    /// `Stop` cycles that ground truth did not require.
+    /// `Stop` cycles the configured chain would not have made knowing the truth.
     pub false_stop_cycles: u64,
+    /// `Stop` cycles whose blended command would not have violated the reference `S_p`.
+    pub stops_beyond_physics: u64,
+    /// False stops by cause.
+    pub false_stop_causes: FalseStopCauses,
     /// Times from a predicted violation to standstill [s].
     pub time_to_stop_s: Vec<f64>,
     /// Cycles where assistance or safety changed the operator's command.
@@ -338,6 +344,43 @@ pub struct RunMetrics {
     pub raw_completion_s: Option<f64>,
     /// Raw teleop: cycles with a separation violation.
     pub raw_violation_cycles: u64,
+}
+
+/// False stops by the rule that stopped, first match in this order.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FalseStopCauses {
+    /// Stop zone (`zone_stop`) without `ssm_stop`.
+    pub zone: u64,
+    /// `ssm_stop` while someone was remembered after leaving the view.
+    pub occluded_memory: u64,
+    /// `ssm_stop` with the standard's conservative human speed for someone (no fresh, confident prediction).
+    pub conservative_speed: u64,
+    /// `ssm_stop` with predictions for everyone in view.
+    pub predicted: u64,
+}
+
+impl FalseStopCauses {
+    fn count(&mut self, reasons: &[&str]) {
+        let has = |r: &str| reasons.contains(&r);
+        let slot = if !has("ssm_stop") {
+            &mut self.zone
+        } else if has("occluded_human_remembered") {
+            &mut self.occluded_memory
+        } else if has("ssm_conservative_human_speed") {
+            &mut self.conservative_speed
+        } else {
+            &mut self.predicted
+        };
+        *slot += 1;
+    }
+
+    /// Adds `other`.
+    pub fn add(&mut self, other: &FalseStopCauses) {
+        self.zone += other.zone;
+        self.occluded_memory += other.occluded_memory;
+        self.conservative_speed += other.conservative_speed;
+        self.predicted += other.predicted;
+    }
 }
 
 /// Planar robot pose in the world.
@@ -354,11 +397,42 @@ impl Pose {
         Point3::new(v.x, v.y, p.z)
     }
 
+    /// Holds the body-frame twist `t` for `dt` seconds (exact for a constant twist).
     fn integrate(&mut self, t: &Twist, dt: f64) {
-        let v = Rotation2::new(self.yaw) * Vector2::new(t.linear.x, t.linear.y);
-        self.x += v.x * dt;
-        self.y += v.y * dt;
-        self.yaw += t.angular.z * dt;
+        let m = planar_motion(t, dt);
+        let v = Rotation2::new(self.yaw) * m.translation.vector;
+        self.x += v.x;
+        self.y += v.y;
+        self.yaw += m.rotation.angle();
+    }
+}
+
+/// The robot's recent poses, for moving observations into the robot frame at their capture stamp (as a
+/// perception pipeline on the robot reports them).
+#[derive(Default)]
+struct PoseHistory {
+    /// `(cycle time, pose at that time, twist held until the next cycle)`, oldest first.
+    entries: std::collections::VecDeque<(Stamp, Pose, Twist)>,
+}
+
+impl PoseHistory {
+    fn push(&mut self, t: Stamp, pose: Pose, twist: Twist) {
+        self.entries.push_back((t, pose, twist));
+        while self.entries.len() > 1 && t.seconds_since(self.entries[0].0) > 2.0 {
+            self.entries.pop_front();
+        }
+    }
+
+    /// Pose at `stamp` (`current` when `stamp` is not before the newest entry's end, i.e. now).
+    fn at(&self, stamp: Stamp, current: Pose) -> Pose {
+        match self.entries.iter().rev().find(|(t, _, _)| *t <= stamp) {
+            Some((t, pose, twist)) => {
+                let mut p = *pose;
+                p.integrate(twist, stamp.seconds_since(*t));
+                p
+            }
+            None => self.entries.front().map_or(current, |e| e.1),
+        }
     }
 }
 
@@ -413,34 +487,21 @@ impl Operator {
     }
 }
 
-/// Ground-truth separation check of `twist` at `pose`: returns whether it violates `S_p` for anyone, and the
-/// smallest true distance to a human being approached.
-///
-/// Per human and keypoint: `d` = true surface distance of the keypoint, `v_r` = the robot's speed toward it
-/// (rotation included: a turning robot sweeps its corners toward points that are not the nearest), `v_h` = the
-/// true closing speed of the body (torso, averaged over the next `TRUTH_SPEED_WINDOW_S`: the body's speed, not a
-/// limb's swing). A violation is any keypoint with `v_r > min_speed` and `d < S_p(v_r, v_h)`.
-fn true_risk(judge: &SeparationMonitor, pose: &Pose, twist: &Twist, now_truth: &[TrueHuman], later_truth: &[TrueHuman], min_speed: f64) -> (bool, f64) {
-    let shape = &judge.config().robot;
+/// The people as the judge sees them at `pose`: true keypoints in the robot frame and the true closing speed of
+/// the body (torso distance now vs `TRUTH_SPEED_WINDOW_S` later, floored at 0: the body's speed, not a limb's
+/// swing).
+fn judged_humans(shape: &RobotShape, pose: &Pose, now_truth: &[TrueHuman], later_truth: &[TrueHuman]) -> Vec<JudgedHuman> {
     let torso = |k: &[Point3<f64>; NUM_KEYPOINTS]| pose.to_robot(&nalgebra::center(&k[kp::LEFT_HIP], &k[kp::RIGHT_HIP])).xy();
-    let mut violated = false;
-    let mut min_d = f64::INFINITY;
-    for (i, h) in now_truth.iter().enumerate() {
-        let v_h = later_truth.get(i).map_or(0.0, |n| {
-            ((shape.closest(&torso(&h.keypoints)).1 - shape.closest(&torso(&n.keypoints)).1) / TRUTH_SPEED_WINDOW_S).max(0.0)
-        });
-        for p in &h.keypoints {
-            let rel = shape.relation(twist, &pose.to_robot(p).xy());
-            if rel.approach_speed <= min_speed {
-                continue;
-            }
-            min_d = min_d.min(rel.distance);
-            if rel.distance < judge.required_separation(rel.approach_speed, v_h) {
-                violated = true;
-            }
-        }
-    }
-    (violated, min_d)
+    now_truth
+        .iter()
+        .enumerate()
+        .map(|(i, h)| JudgedHuman {
+            points: h.keypoints.iter().map(|p| pose.to_robot(p).xy()).collect(),
+            closing_speed: later_truth.get(i).map_or(0.0, |n| {
+                ((shape.closest(&torso(&h.keypoints)).1 - shape.closest(&torso(&n.keypoints)).1) / TRUTH_SPEED_WINDOW_S).max(0.0)
+            }),
+        })
+        .collect()
 }
 
 /// Window over which the true body closing speed is averaged [s].
@@ -594,13 +655,20 @@ fn simulate<S: HumanSource>(
     model: Option<&mut IntentPredictor>,
 ) -> Result<Option<f64>, SimError> {
     let mut ctl = Controller::try_new(config.controller.clone())?;
-    let judge = SeparationMonitor::new(SeparationConfig { robot: config.controller.safety.separation.robot.clone(), ..config.judge.clone() });
+    let shape = config.controller.safety.separation.robot.clone();
+    let judge = Judge::new(
+        SeparationConfig { robot: shape.clone(), ..config.judge.clone() },
+        config.controller.safety.separation.clone(),
+        config.controller.safety.zones.clone(),
+        config.violation_min_speed,
+    );
     let frame_id = config.controller.safety.validation.expected_frame.clone();
     // Raw teleop uses no predictions.
     let kind = if shared { config.predictor } else { PredictorKind::None };
     let mut preds = Predictions::new(kind, config.predict_every_n_frames, model)?;
     let mut operator = Operator { config: config.operator.clone(), careless, still_since: None };
     let mut pose = Pose::default();
+    let mut poses = PoseHistory::default();
     let dt = 1.0 / config.control_rate_hz;
     let end = humans.end();
     let mut step: i64 = 0;
@@ -621,13 +689,15 @@ fn simulate<S: HumanSource>(
         }
         let truth = humans.truth(now);
         if let Some(frame) = humans.poll(now) {
+            // Observations are in the robot frame at their capture stamp.
+            let at_capture = poses.at(frame.stamp, pose);
             if let Some(world_preds) = preds.on_frame(&frame, &humans)? {
                 if shared {
-                    let robot_preds = world_preds.iter().map(|p| prediction_to_robot(p, &pose)).collect();
+                    let robot_preds = world_preds.iter().map(|p| prediction_to_robot(p, &at_capture)).collect();
                     ctl.on_predictions(frame.stamp, robot_preds);
                 }
             }
-            ctl.on_skeletons(frame_to_robot(&frame, &pose, &frame_id));
+            ctl.on_skeletons(frame_to_robot(&frame, &at_capture, &frame_id));
         }
         let (axes, buttons) = operator.joy(t, &pose, config.goal, &truth, output.linear.norm());
         let joy = JoyInput { stamp: now, axes, buttons };
@@ -639,13 +709,18 @@ fn simulate<S: HumanSource>(
             let d = ctl.step(now);
             output = d.output;
             m.cycles += 1;
-            let (violated, min_d) = true_risk(&judge, &pose, &output, &truth, &later_truth, config.violation_min_speed);
-            m.violation_cycles += u64::from(violated);
-            m.min_distance_approaching = m.min_distance_approaching.min(min_d);
+            let judged = judged_humans(&shape, &pose, &truth, &later_truth);
+            let v = judge.judge(&output, &judged);
+            m.violation_cycles += u64::from(v.violation);
+            m.min_distance_approaching = m.min_distance_approaching.min(v.min_distance_approaching);
             if d.mode == Mode::Stop {
                 m.stop_cycles += 1;
-                let (needed, _) = true_risk(&judge, &pose, &d.blended, &truth, &later_truth, config.violation_min_speed);
-                m.false_stop_cycles += u64::from(!needed);
+                let asked = judge.judge(&d.blended, &judged);
+                if !asked.stop_needed {
+                    m.false_stop_cycles += 1;
+                    m.false_stop_causes.count(&d.reasons);
+                }
+                m.stops_beyond_physics += u64::from(!asked.violation);
             }
             let predicted_violation = d.reasons.iter().any(|r| matches!(*r, "ssm_stop" | "zone_stop"));
             if predicted_violation && stop_started.is_none() && previous_speed > 0.01 {
@@ -667,9 +742,10 @@ fn simulate<S: HumanSource>(
             let user = raw_teleop.step(now).twist;
             let a = user.to_array();
             output = Twist::from_array(std::array::from_fn(|i| a[i].clamp(-raw_limits[i], raw_limits[i])));
-            let (violated, _) = true_risk(&judge, &pose, &output, &truth, &later_truth, config.violation_min_speed);
-            m.violation_cycles += u64::from(violated);
+            let v = judge.judge(&output, &judged_humans(&shape, &pose, &truth, &later_truth));
+            m.violation_cycles += u64::from(v.violation);
         }
+        poses.push(now, pose, output);
         pose.integrate(&output, dt);
     }
 }
@@ -729,17 +805,24 @@ mod tests {
 
     #[test]
     fn judge_checks_every_keypoint_not_only_the_nearest() {
-        let judge = SeparationMonitor::new(SimConfig::default().judge);
+        let c = SimConfig::default();
+        let shape = c.controller.safety.separation.robot.clone();
+        let judge = Judge::new(c.judge, c.controller.safety.separation, c.controller.safety.zones, c.violation_min_speed);
         // Nearest keypoint beside the robot (not approached by a forward motion); another one ahead-left is.
         let mut keypoints = [Point3::new(0.0, 0.35, 1.0); NUM_KEYPOINTS];
         keypoints[kp::LEFT_WRIST] = Point3::new(0.45, 0.2, 1.0);
         let h = vec![TrueHuman { tracker_id: 1, intent: Intent::Idle, keypoints }];
-        let (violated, min_d) = true_risk(&judge, &Pose::default(), &Twist::planar(0.5, 0.0, 0.0), &h, &h, 0.05);
-        assert!(violated);
+        let judged = judged_humans(&shape, &Pose::default(), &h, &h);
+        let v = judge.judge(&Twist::planar(0.5, 0.0, 0.0), &judged);
+        assert!(v.violation && v.stop_needed);
+        let min_d = v.min_distance_approaching;
         assert!((min_d - (0.45f64.hypot(0.2) - 0.3)).abs() < 1e-9, "{min_d}");
-        // Moving away from both: no violation.
-        let (violated, _) = true_risk(&judge, &Pose::default(), &Twist::planar(-0.5, 0.0, 0.0), &h, &h, 0.05);
-        assert!(!violated);
+        // Straight back is sideways to the person at the left: not a violation, but the configured chain stops it.
+        let v = judge.judge(&Twist::planar(-0.5, 0.0, 0.0), &judged);
+        assert!(!v.violation && v.stop_needed);
+        // Back and to the right, away from both points: neither.
+        let v = judge.judge(&Twist::planar(-0.3, -0.4, 0.0), &judged);
+        assert!(!v.violation && !v.stop_needed, "{v:?}");
     }
 
     #[test]

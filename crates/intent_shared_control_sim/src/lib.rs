@@ -14,7 +14,9 @@ use anyhow::Context as _;
 use intent_shared_control_core::features::FeatureConfig;
 use intent_shared_control_core::predictor::IntentPredictor;
 use intent_shared_control_core::scenario::ScenarioConfig;
-use intent_shared_control_core::sim::{run_episode_with_predictor, PredictorKind, RunMetrics, ScenarioHumans, SimConfig, SimError};
+use intent_shared_control_core::sim::{
+    run_episode_with_predictor, FalseStopCauses, PredictorKind, RunMetrics, ScenarioHumans, SimConfig, SimError,
+};
 use intent_shared_control_inference::{load_card, model_path_for_card, OrtIntentModel, OrtModelConfig, OrtRuntime};
 use serde::{Deserialize, Serialize};
 
@@ -108,8 +110,14 @@ pub struct Report {
     pub raw_violation_cycles: u64,
     /// Smallest true distance to a person the robot was approaching, over all runs [m].
     pub min_distance_approaching_m: f64,
-    /// Share of `Stop` cycles that ground truth did not require [%].
+    /// Share of `Stop` cycles the configured chain would not have made knowing the truth [%].
     pub false_stop_percent: f64,
+    /// The same false stops as a share of all cycles [%].
+    pub false_stop_time_percent: f64,
+    /// False stops by the rule that stopped.
+    pub false_stop_causes: FalseStopCauses,
+    /// Share of `Stop` cycles whose command would not have violated the reference `S_p` either [%].
+    pub stops_beyond_physics_percent: f64,
     pub stop_cycles: u64,
     /// Share of all cycles in `Stop` [%].
     pub stop_time_percent: f64,
@@ -177,6 +185,12 @@ pub fn aggregate(sim: &SimConfig, first_seed: u64, runs: &[RunMetrics]) -> Repor
         raw_violation_cycles: runs.iter().map(|r| r.raw_violation_cycles).sum(),
         min_distance_approaching_m: runs.iter().map(|r| r.min_distance_approaching).fold(f64::INFINITY, f64::min),
         false_stop_percent: pct(runs.iter().map(|r| r.false_stop_cycles).sum(), stop_cycles),
+        false_stop_time_percent: pct(runs.iter().map(|r| r.false_stop_cycles).sum(), cycles),
+        false_stop_causes: runs.iter().fold(FalseStopCauses::default(), |mut a, r| {
+            a.add(&r.false_stop_causes);
+            a
+        }),
+        stops_beyond_physics_percent: pct(runs.iter().map(|r| r.stops_beyond_physics).sum(), stop_cycles),
         stop_cycles,
         stop_time_percent: pct(stop_cycles, cycles),
         time_to_stop_s: Summary::of(&tts),
@@ -209,7 +223,18 @@ impl Report {
         let _ = writeln!(s, "\n| metric | value |\n|---|---|");
         let _ = writeln!(s, "| completion time ratio shared / raw (p50) | {:.3} |", self.completion_ratio_p50);
         let _ = writeln!(s, "| min true distance while approaching someone [m] | {:.3} |", self.min_distance_approaching_m);
-        let _ = writeln!(s, "| false stops (share of Stop cycles not required by ground truth) | {:.2} % |", self.false_stop_percent);
+        let c = &self.false_stop_causes;
+        let _ = writeln!(
+            s,
+            "| false stops (Stop cycles the configured chain would not have made knowing the truth) | {:.2} % of Stop cycles, {:.2} % of all cycles |",
+            self.false_stop_percent, self.false_stop_time_percent
+        );
+        let _ = writeln!(
+            s,
+            "| false stops by cause (cycles): prediction / conservative human speed / occluded person / stop zone | {} / {} / {} / {} |",
+            c.predicted, c.conservative_speed, c.occluded_memory, c.zone
+        );
+        let _ = writeln!(s, "| Stop cycles the reference physics would not need (incl. configured margins) | {:.2} % |", self.stops_beyond_physics_percent);
         let _ = writeln!(s, "| time in Stop | {:.2} % |", self.stop_time_percent);
         let _ = writeln!(s, "| time to stop after a predicted violation [s] | {} |", s_(&self.time_to_stop_s));
         let _ = writeln!(s, "| intervention rate (cycles changed by assist or safety) | {:.2} % |", self.intervention_percent);

@@ -30,8 +30,12 @@ pub struct PointRelation {
     /// Distance from the robot's surface to the point [m]; ≤ 0 when the point is inside the footprint.
     pub distance: f64,
     /// Speed of the robot's nearest surface point toward the human point [m/s]; > 0 approaching, < 0 moving
-    /// away. Inside the footprint (no direction) it is the full speed of that point (conservative).
+    /// away. For a point inside the footprint (contact, or a perception error) it is the surface's speed
+    /// outward, toward the point's side of the footprint (deeper into the person); with no direction at all
+    /// (the point on the surface) it is the full speed of that point (conservative).
     pub approach_speed: f64,
+    /// Speed of that nearest surface point [m/s] (≥ |approach_speed|).
+    pub surface_speed: f64,
 }
 
 impl RobotShape {
@@ -87,12 +91,23 @@ impl RobotShape {
         let (q, distance) = self.closest(p);
         let w = twist.angular.z;
         let vq = Vector2::new(twist.linear.x - w * q.y, twist.linear.y + w * q.x);
-        let approach_speed = if distance > 1e-9 {
-            (p - q).try_normalize(1e-12).map_or(vq.norm(), |n| vq.dot(&n))
-        } else {
-            vq.norm()
-        };
-        PointRelation { distance, approach_speed }
+        let toward = if distance > 1e-9 { p - q } else { q - p };
+        let approach_speed = toward.try_normalize(1e-9).map_or(vq.norm(), |n| vq.dot(&n));
+        PointRelation { distance, approach_speed, surface_speed: vq.norm() }
+    }
+
+    /// Highest speed of any point of the robot under `twist` (planar part) [m/s].
+    pub fn max_point_speed(&self, twist: &Twist) -> f64 {
+        let w = twist.angular.z;
+        let v = Vector2::new(twist.linear.x, twist.linear.y);
+        let at = |x: f64, y: f64| (v + Vector2::new(-w * y, w * x)).norm();
+        match self {
+            RobotShape::Radius { radius } => v.norm() + w.abs() * radius,
+            RobotShape::ControlPoints { points, radius } => {
+                points.iter().map(|c| at(c[0], c[1]) + w.abs() * radius).fold(0.0, f64::max)
+            }
+            RobotShape::Polygon { points } => points.iter().map(|c| at(c[0], c[1])).fold(0.0, f64::max),
+        }
     }
 
     /// Checks the shape's numbers: `Err(reason)` names what is wrong.
@@ -139,6 +154,14 @@ mod tests {
         // A point to the side of the front corner: turning left swings the front toward it.
         let r = s.relation(&Twist::planar(0.0, 0.0, 1.0), &Point2::new(0.5, 1.0));
         assert!(r.approach_speed > 0.4);
+        // A point inside the footprint: pushing further out toward its side approaches, backing off does not.
+        let inside = Point2::new(0.45, 0.0);
+        assert_relative_eq!(s.relation(&Twist::planar(0.2, 0.0, 0.0), &inside).approach_speed, 0.2);
+        assert_relative_eq!(s.relation(&Twist::planar(-0.2, 0.0, 0.0), &inside).approach_speed, -0.2);
+        // The fastest point: the tip of the footprint under rotation, the rim of a turning disc.
+        assert_relative_eq!(RobotShape::Radius { radius: 0.3 }.max_point_speed(&Twist::planar(0.3, 0.4, 1.0)), 0.8);
+        let square = RobotShape::Polygon { points: vec![[1.0, 1.0], [-1.0, 1.0], [-1.0, -1.0], [1.0, -1.0]] };
+        assert_relative_eq!(square.max_point_speed(&Twist::planar(0.0, 0.0, 1.0)), 2f64.sqrt());
     }
 
     #[test]

@@ -8,9 +8,13 @@
 //! 4. [`limits::MotionLimiter`]: velocity, acceleration and jerk limits per axis.
 //! 5. [`watchdog::StaleInputWatchdog`]: stale inputs, stalled or backwards cycles.
 //!
+//! Before stage 2, observed and predicted points are moved from the robot frame at their stamp into the robot
+//! frame now by the robot's own motion since ([`ego::EgoMotion`]).
+//!
 //! A *forced stop* (any fault of stages 1 and 5, or the operator's enable released) outputs an explicit
 //! [`Twist::ZERO`] at once and resets the limiter to rest; the drive's own emergency deceleration applies.
 
+pub mod ego;
 pub mod geometry;
 pub mod limits;
 pub mod separation;
@@ -20,6 +24,7 @@ pub mod zones;
 
 use serde::{Deserialize, Serialize};
 
+pub use ego::{planar_motion, EgoMotion};
 pub use geometry::RobotShape;
 pub use limits::{LimitsConfig, MotionLimiter};
 pub use separation::{HumanPoints, SeparationConfig, SeparationMonitor};
@@ -31,6 +36,9 @@ use crate::prediction::HumanPrediction;
 use crate::skeleton::{HumanId, SkeletonFrame};
 use crate::time::Stamp;
 use crate::twist::Twist;
+
+/// History kept for ego-motion compensation at least [s] (covers the oldest prediction still in use).
+const EGO_HISTORY_S: f64 = 1.5;
 
 /// Configuration of all stages.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -44,9 +52,13 @@ pub struct SafetyConfig {
     /// A human who leaves the view (occlusion, tracker loss) stays an obstacle at its last seen keypoints for
     /// this long [s] ...
     pub occlusion_memory: f64,
-    /// ... with its distances reduced by `occlusion_speed · age` [m/s] (conservative human speed plus the
-    /// robot's own motion since, which the remembered robot-frame points do not follow).
+    /// ... with its distances reduced by `occlusion_speed · age` [m/s] (the conservative human speed; the
+    /// robot's own motion is compensated when `ego_motion_compensation` is on, else add the robot's top speed).
     pub occlusion_speed: f64,
+    /// Move observed and predicted points into the robot frame of the cycle by the robot's own motion since
+    /// their stamp (dead-reckoned from the commands sent). Turn off only when the perception already publishes
+    /// points compensated to the time of use.
+    pub ego_motion_compensation: bool,
 }
 
 impl Default for SafetyConfig {
@@ -58,7 +70,8 @@ impl Default for SafetyConfig {
             limits: LimitsConfig::default(),
             watchdog: WatchdogConfig::default(),
             occlusion_memory: 1.0,
-            occlusion_speed: 2.6,
+            occlusion_speed: 2.0,
+            ego_motion_compensation: true,
         }
     }
 }
@@ -115,7 +128,9 @@ pub struct SafetyChain {
     watchdog: StaleInputWatchdog,
     occlusion_memory: f64,
     occlusion_speed: f64,
-    /// Last sighting per human: skeleton stamp and points.
+    /// The robot's own motion, from the outputs; `None` when compensation is off.
+    ego: Option<EgoMotion>,
+    /// Last sighting per human: skeleton stamp and points (robot frame at that stamp).
     last_seen: Vec<(Stamp, HumanPoints)>,
 }
 
@@ -130,11 +145,13 @@ impl SafetyChain {
             watchdog: StaleInputWatchdog::new(config.watchdog),
             occlusion_memory: config.occlusion_memory,
             occlusion_speed: config.occlusion_speed,
+            ego: config.ego_motion_compensation.then(|| EgoMotion::new(EGO_HISTORY_S.max(config.occlusion_memory + 0.5))),
             last_seen: Vec::new(),
         }
     }
 
-    /// Adds remembered humans that are not in the current frame, and updates the memory.
+    /// Adds remembered humans that are not in the current frame, updates the memory, and moves every human's
+    /// points into the robot frame at `now`.
     fn with_memory(&mut self, now: Stamp, frame_stamp: Option<Stamp>, humans: &mut Vec<HumanPoints>) {
         if let Some(stamp) = frame_stamp {
             for h in humans.iter() {
@@ -144,15 +161,53 @@ impl SafetyChain {
                     None => self.last_seen.push((stamp, h.clone())),
                 }
             }
+            self.compensate(stamp, now, humans);
         }
         let memory = self.occlusion_memory;
         self.last_seen.retain(|(s, _)| now.seconds_since(*s) <= memory);
+        let seen = humans.len();
         for (s, m) in &self.last_seen {
-            if !humans.iter().any(|h| h.id == m.id) {
+            if !humans[..seen].iter().any(|h| h.id == m.id) {
                 let age = now.seconds_since(*s).max(0.0);
-                humans.push(HumanPoints { id: m.id, points: m.points.clone(), inflation: self.occlusion_speed * age });
+                let mut h = HumanPoints { inflation: self.occlusion_speed * age, ..m.clone() };
+                if let Some(ego) = &self.ego {
+                    let to_now = ego.since(*s, now).inverse();
+                    h.map_points(|p| to_now * p);
+                }
+                humans.push(h);
             }
         }
+    }
+
+    /// Moves points observed at `from` into the robot frame at `now` (no-op when compensation is off).
+    fn compensate(&self, from: Stamp, now: Stamp, humans: &mut [HumanPoints]) {
+        if let Some(ego) = &self.ego {
+            let to_now = ego.since(from, now).inverse();
+            for h in humans {
+                h.map_points(|p| to_now * p);
+            }
+        }
+    }
+
+    /// Predictions moved into the robot frame at `now` (clones; unchanged when compensation is off).
+    fn compensated_predictions(&self, now: Stamp, predictions: &[&HumanPrediction]) -> Vec<HumanPrediction> {
+        predictions
+            .iter()
+            .map(|p| {
+                let mut p = (*p).clone();
+                if let Some(ego) = &self.ego {
+                    let to_now = ego.since(p.stamp, now).inverse();
+                    for step in &mut p.future {
+                        for q in step.iter_mut() {
+                            let xy = to_now * q.xy();
+                            q.x = xy.x;
+                            q.y = xy.y;
+                        }
+                    }
+                }
+                p
+            })
+            .collect()
     }
 
     /// The separation monitor (for `S_p` queries).
@@ -175,7 +230,9 @@ impl SafetyChain {
         let mut reasons: Vec<&'static str> = v.faults.clone();
         reasons.extend(v.notes.iter().copied());
         let age = input.skeletons.map_or(0.0, |f| now.seconds_since(f.stamp).max(0.0));
-        let ssm = self.separation.limit(now, &v.twist, &v.humans, &v.predictions, age);
+        let predictions = self.compensated_predictions(now, &v.predictions);
+        let predictions: Vec<&HumanPrediction> = predictions.iter().collect();
+        let ssm = self.separation.limit(now, &v.twist, &v.humans, &predictions, age);
         if ssm.scale < 1.0 {
             reasons.push(if ssm.scale == 0.0 { "ssm_stop" } else { "ssm_slowdown" });
         }
@@ -207,6 +264,9 @@ impl SafetyChain {
             }
             (Twist::ZERO, 0.0)
         };
+        if let Some(ego) = &mut self.ego {
+            ego.record(now, twist);
+        }
         let required_separation = match ssm.nearest {
             Some((id, _)) => v
                 .humans

@@ -20,8 +20,11 @@
 //! Human speed `v_h`:
 //! - with a fresh prediction of confidence ≥ `min_confidence`: the largest predicted closing speed of the
 //!   human's predicted points over the horizon, `max_k (d_now − d_k) / τ_k + prediction_uncertainty_rate`, at
-//!   least `min_human_speed`; every predicted point is also checked as an obstacle of its own, at distance
-//!   `d_k − prediction_uncertainty_rate · τ_k` with `v_h = 0` (its motion is already in its position);
+//!   least `min_human_speed`; every predicted point up to the command's stopping horizon is also checked as an
+//!   obstacle of its own, at distance `d_k − prediction_uncertainty_rate · τ_k` with `v_h = 0` (its motion is
+//!   already in its position). The stopping horizon is `T_r + v_max / a_s + prediction_time_margin`, `v_max`
+//!   the fastest point of the robot under the command: where the person will be after the robot could have
+//!   stopped does not bear on this command (the next cycles check their own commands against it);
 //! - otherwise the standard's conservative speed: 2.0 m/s when the human is within 0.5 m, 1.6 m/s beyond
 //!   (`human_speed_near`, `near_distance`, `human_speed_far`).
 //!
@@ -29,7 +32,10 @@
 //! `v_h · observation_age` (the sensing latency is part of the human's travel, not hidden in `T_r`).
 //! Admissible speeds below `standstill_speed` count as 0, so the robot stops instead of creeping ever closer.
 //! The command is scaled as a whole (direction kept) by `min(1, v_max / v_approach)` over every point it
-//! approaches; a command that moves away from everyone (`v_approach ≤ 0`) is never limited.
+//! approaches. A current keypoint already inside `S_p(0, v_h)` (no admissible approach speed at all) stops
+//! every motion except one clearly away from it: `v_approach ≤ −min_away_fraction · |v_q|`, `v_q` the velocity
+//! of the robot's nearest surface point (a person closing in on the side of a moving robot makes it stop; the
+//! robot may back off). Otherwise a command that does not approach a point is never limited by it.
 
 use nalgebra::Point2;
 use serde::{Deserialize, Serialize};
@@ -69,8 +75,14 @@ pub struct SeparationConfig {
     pub min_human_speed: f64,
     /// Growth of the predicted-position uncertainty with look-ahead time [m/s].
     pub prediction_uncertainty_rate: f64,
+    /// Predicted points are checked up to the command's stopping time plus this [s] (one prediction step by
+    /// default: the forecast is sampled every 0.1 s).
+    pub prediction_time_margin: f64,
     /// Admissible approach speeds below this become 0 (standstill instead of an endless creep) [m/s].
     pub standstill_speed: f64,
+    /// Inside `S_p(0, v_h)` of a current keypoint, a command counts as moving away only with at least this
+    /// share of its surface speed away from the point [0, 1].
+    pub min_away_fraction: f64,
 }
 
 impl Default for SeparationConfig {
@@ -88,7 +100,9 @@ impl Default for SeparationConfig {
             min_confidence: 0.6,
             min_human_speed: 0.3,
             prediction_uncertainty_rate: 0.3,
+            prediction_time_margin: 0.1,
             standstill_speed: 0.02,
+            min_away_fraction: 0.3,
         }
     }
 }
@@ -101,12 +115,21 @@ pub struct HumanPoints {
     /// Extra uncertainty of these points [m], subtracted from every distance: 0 for a human in the current
     /// frame, `occlusion_speed · age` for one remembered after it left the view.
     pub inflation: f64,
+    /// The observed positions of the keypoints a prediction forecasts, in its order (torso = hip midpoint, left
+    /// wrist, right wrist), when observed: the predicted closing speed compares each with its own forecast.
+    pub tracked: [Option<Point2<f64>>; 3],
 }
 
 impl HumanPoints {
     /// Points of a human in the current frame.
     pub fn current(id: HumanId, points: Vec<Point2<f64>>) -> Self {
-        HumanPoints { id, points, inflation: 0.0 }
+        HumanPoints { id, points, inflation: 0.0, tracked: [None; 3] }
+    }
+
+    /// Applies `f` to every point (e.g. a change of frame).
+    pub fn map_points(&mut self, f: impl Fn(Point2<f64>) -> Point2<f64>) {
+        self.points.iter_mut().for_each(|p| *p = f(*p));
+        self.tracked.iter_mut().flatten().for_each(|p| *p = f(*p));
     }
 
     /// Smallest surface distance of these points to `shape`, inflation subtracted [m].
@@ -202,19 +225,27 @@ impl SeparationMonitor {
         let mut scale: f64 = 1.0;
         let mut nearest: Option<(HumanId, f64, Point2<f64>, f64)> = None;
         let mut used = 0;
+        // `d_override`: a predicted point's distance (uncertainty already taken off); only current points stop
+        // sideways motion inside `S_p(0, v_h)`.
         let limit_point = |p: &Point2<f64>, d_override: Option<f64>, inflation: f64, v_h: f64, scale: &mut f64| {
             let rel = shape.relation(twist, p);
-            let d = d_override.unwrap_or(rel.distance);
-            let d = if d_override.is_none() { d - inflation } else { d };
-            if rel.approach_speed > 0.0 {
-                let v_max = self.max_approach_speed(d, v_h);
-                let v_max = if v_max < c.standstill_speed { 0.0 } else { v_max };
-                if rel.approach_speed > v_max {
-                    *scale = scale.min(v_max / rel.approach_speed);
-                }
+            let d = match d_override {
+                Some(d) => d,
+                None => rel.distance - inflation,
+            };
+            if rel.approach_speed <= 0.0 && (d_override.is_some() || rel.surface_speed <= 1e-9) {
+                return;
+            }
+            let v_max = self.max_approach_speed(d, v_h);
+            let v_max = if v_max < c.standstill_speed { 0.0 } else { v_max };
+            if rel.approach_speed > v_max {
+                *scale = scale.min(v_max / rel.approach_speed);
+            } else if v_max == 0.0 && rel.approach_speed > -c.min_away_fraction * rel.surface_speed {
+                *scale = 0.0;
             }
         };
         let mut predicted_ids = Vec::new();
+        let horizon = c.reaction_time + shape.max_point_speed(twist) / c.braking_deceleration + c.prediction_time_margin;
         for h in humans {
             let d_now = h.distance(shape);
             if !d_now.is_finite() {
@@ -227,7 +258,7 @@ impl SeparationMonitor {
                 Some(p) => {
                     used += 1;
                     predicted_ids.push(h.id);
-                    self.predicted_human_speed(now, d_now, p)
+                    self.predicted_human_speed(now, d_now, h, p)
                 }
                 None => self.conservative_human_speed(d_now),
             };
@@ -235,7 +266,7 @@ impl SeparationMonitor {
                 limit_point(p, None, h.inflation + v_h * age, v_h, &mut scale);
             }
             if let Some(p) = pred {
-                self.for_each_predicted_point(now, p, |q, d| limit_point(q, Some(d), 0.0, 0.0, &mut scale));
+                self.for_each_predicted_point(now, horizon, p, |q, d| limit_point(q, Some(d), 0.0, 0.0, &mut scale));
             }
             let closest =
                 h.points.iter().map(|p| (*p, shape.closest(p).1 - h.inflation)).min_by(|a, b| a.1.total_cmp(&b.1));
@@ -248,7 +279,7 @@ impl SeparationMonitor {
         // Confident predictions of humans not (or no longer) in the current frame still count as obstacles.
         for p in predictions {
             if f64::from(p.confidence) >= c.min_confidence && !predicted_ids.contains(&p.human_id) {
-                self.for_each_predicted_point(now, p, |q, d| limit_point(q, Some(d), 0.0, 0.0, &mut scale));
+                self.for_each_predicted_point(now, horizon, p, |q, d| limit_point(q, Some(d), 0.0, 0.0, &mut scale));
             }
         }
         let scale = if scale.is_finite() { scale.clamp(0.0, 1.0) } else { 0.0 };
@@ -267,28 +298,43 @@ impl SeparationMonitor {
         }
     }
 
-    /// Largest predicted closing speed of a human [m/s] (see the module docs).
-    fn predicted_human_speed(&self, now: Stamp, d_now: f64, p: &HumanPrediction) -> f64 {
+    /// Largest predicted closing speed of a human [m/s] (see the module docs): per forecast keypoint, its
+    /// observed distance now against its predicted distances; the human's nearest point `d_now` against the
+    /// nearest forecast point when none of them is observed now.
+    fn predicted_human_speed(&self, now: Stamp, d_now: f64, h: &HumanPoints, p: &HumanPrediction) -> f64 {
         let c = &self.config;
+        let dist = |q: &Point2<f64>| c.robot.closest(q).1;
+        let tracked: Vec<(usize, f64)> = h.tracked.iter().enumerate().filter_map(|(j, q)| Some((j, dist(q.as_ref()?)))).collect();
         let mut v: f64 = 0.0;
         for (k, step) in p.future.iter().enumerate() {
             let tau = p.step_time_from(k, now);
             if tau < 0.05 {
                 continue;
             }
-            let d_k = step.iter().map(|q| c.robot.closest(&q.xy()).1).fold(f64::INFINITY, f64::min);
-            v = v.max((d_now - d_k) / tau);
+            if tracked.is_empty() {
+                let d_k = step.iter().map(|q| dist(&q.xy())).fold(f64::INFINITY, f64::min);
+                v = v.max((d_now - d_k) / tau);
+            } else {
+                for &(j, d_j) in &tracked {
+                    if let Some(q) = step.get(j) {
+                        v = v.max((d_j - dist(&q.xy())) / tau);
+                    }
+                }
+            }
         }
         (v + c.prediction_uncertainty_rate).max(c.min_human_speed)
     }
 
-    /// Calls `f(point, distance − uncertainty)` for every predicted point still ahead of `now`.
-    fn for_each_predicted_point(&self, now: Stamp, p: &HumanPrediction, mut f: impl FnMut(&Point2<f64>, f64)) {
+    /// Calls `f(point, distance − uncertainty)` for every predicted point ahead of `now` by at most `horizon` [s].
+    fn for_each_predicted_point(&self, now: Stamp, horizon: f64, p: &HumanPrediction, mut f: impl FnMut(&Point2<f64>, f64)) {
         let c = &self.config;
         for (k, step) in p.future.iter().enumerate() {
             let tau = p.step_time_from(k, now);
             if tau <= 0.0 {
                 continue;
+            }
+            if tau > horizon {
+                break;
             }
             for q in step {
                 let q = q.xy();
@@ -341,6 +387,15 @@ mod tests {
         let close = [human(2, 0.6, 0.0)];
         assert_eq!(m.limit(Stamp(0), &Twist::planar(0.5, 0.0, 0.0), &close, &[], 0.0).scale, 0.0);
         assert_eq!(m.limit(Stamp(0), &Twist::planar(-0.2, 0.3, 0.0), &close, &[], 0.0).scale, 1.0);
+        // ... but sliding past (mostly sideways) is not moving away: stopped.
+        assert_eq!(m.limit(Stamp(0), &Twist::planar(-0.05, 0.5, 0.0), &close, &[], 0.0).scale, 0.0);
+        // Someone close beside the path of a robot driving forward: stopped; farther out, not limited.
+        let beside = [human(3, 0.0, 0.8)];
+        assert_eq!(m.limit(Stamp(0), &Twist::planar(0.5, 0.0, 0.0), &beside, &[], 0.0).scale, 0.0);
+        let beside_far = [human(3, 0.0, 1.5)];
+        assert_eq!(m.limit(Stamp(0), &Twist::planar(0.5, 0.0, 0.0), &beside_far, &[], 0.0).scale, 1.0);
+        // Standing still is never limited.
+        assert_eq!(m.limit(Stamp(0), &Twist::ZERO, &close, &[], 0.0).scale, 1.0);
     }
 
     #[test]

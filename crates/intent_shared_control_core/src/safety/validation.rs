@@ -11,13 +11,18 @@
 //! | keypoint with confidence > 0 (or NaN) and a non-finite or farther than `max_range` position | forced stop | `skeleton_invalid` |
 //! | prediction with NaN/Inf or probabilities outside [0, 1] | forced stop | `prediction_invalid` |
 //! | prediction older than `prediction_timeout` or from the future | dropped (conservative fallback) | `prediction_stale` |
+//!
+//! Keypoints with a confidence below `min_keypoint_confidence` are not obstacles (pose estimators report
+//! wrong, far-off joints with low scores; counting them would stop the robot for phantoms). The same
+//! threshold as the intent model's features (model card) is the default; the body surface beyond the joints
+//! is covered by the separation monitor's `human_uncertainty`.
 
 use nalgebra::Point2;
 use serde::{Deserialize, Serialize};
 
 use super::separation::HumanPoints;
 use crate::prediction::HumanPrediction;
-use crate::skeleton::SkeletonFrame;
+use crate::skeleton::{keypoint as kp, SkeletonFrame};
 use crate::time::Stamp;
 use crate::twist::Twist;
 
@@ -39,6 +44,8 @@ pub struct ValidationConfig {
     pub max_future: f64,
     /// A prediction older than this is not used [s].
     pub prediction_timeout: f64,
+    /// Keypoints with a lower confidence are ignored by the safety chain [0, 1].
+    pub min_keypoint_confidence: f64,
 }
 
 impl Default for ValidationConfig {
@@ -51,6 +58,7 @@ impl Default for ValidationConfig {
             require_skeletons: true,
             max_future: 0.1,
             prediction_timeout: 0.3,
+            min_keypoint_confidence: 0.3,
         }
     }
 }
@@ -119,12 +127,20 @@ impl InputValidator {
                         let finite = k.position.iter().all(|v| v.is_finite());
                         if k.confidence.is_nan() || (k.confidence > 0.0 && (!finite || k.position.coords.norm() > c.max_range)) {
                             invalid = true;
-                        } else if k.is_observed() {
+                        } else if k.is_observed() && f64::from(k.confidence) >= c.min_keypoint_confidence {
                             points.push(Point2::new(k.position.x, k.position.y));
                         }
                     }
                     if !points.is_empty() {
-                        out.humans.push(HumanPoints::current(h.id, points));
+                        let seen = |i: usize| {
+                            let k = &h.keypoints[i];
+                            (k.is_observed() && f64::from(k.confidence) >= c.min_keypoint_confidence)
+                                .then(|| Point2::new(k.position.x, k.position.y))
+                        };
+                        let torso = seen(kp::LEFT_HIP).zip(seen(kp::RIGHT_HIP)).map(|(l, r)| nalgebra::center(&l, &r));
+                        let mut human = HumanPoints::current(h.id, points);
+                        human.tracked = [torso, seen(kp::LEFT_WRIST), seen(kp::RIGHT_WRIST)];
+                        out.humans.push(human);
                     }
                 }
                 if invalid {
@@ -201,6 +217,22 @@ mod tests {
         let f = frame(Stamp(0), "base_link", Point3::new(1.0, 2.0, 0.9));
         assert!(f.humans[0].keypoints[0].position.x.is_nan());
         assert!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).faults.is_empty());
+    }
+
+    #[test]
+    fn low_confidence_keypoints_are_not_obstacles() {
+        let v = InputValidator::new(ValidationConfig::default());
+        let mut f = frame(Stamp(0), "base_link", Point3::new(2.0, 0.0, 0.9));
+        f.humans[0].keypoints[5] = Keypoint { position: Point3::new(0.4, 0.0, 0.9), confidence: 0.1 };
+        let out = v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]);
+        assert!(out.faults.is_empty());
+        assert_eq!(out.humans[0].points, vec![Point2::new(2.0, 0.0)]);
+        // At the threshold it counts.
+        f.humans[0].keypoints[5].confidence = 0.3;
+        assert_eq!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).humans[0].points.len(), 2);
+        // A low confidence does not excuse a non-finite position.
+        f.humans[0].keypoints[5] = Keypoint { position: Point3::new(f64::NAN, 0.0, 0.9), confidence: 0.1 };
+        assert_eq!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).faults, vec!["skeleton_invalid"]);
     }
 
     #[test]
