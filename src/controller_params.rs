@@ -63,6 +63,7 @@ fn description(key: &str) -> Option<&'static str> {
         "safety.validation.require_skeletons" => "stop while no skeleton capture was received yet (people cannot be seen)",
         "safety.validation.max_future" => "a stamp further than this ahead of the cycle time is invalid [s]",
         "safety.validation.prediction_timeout" => "a prediction older than this is not used by the safety chain [s]",
+        "safety.validation.hidden_hand_reach" => "reach of a hidden hand from the visible elbow, the visible shoulder of its arm, and the other shoulder; 0 turns a case off [m]",
         "safety.validation.min_keypoint_confidence" => "keypoints with a lower confidence are not obstacles for the safety chain [0, 1]",
         "safety.separation.robot.type" => "robot extent: radius | polygon | control_points",
         "safety.separation.robot.radius" => "disc radius (type radius) or radius around each control point [m]",

@@ -150,6 +150,9 @@ impl ControllerConfig {
         nonneg("safety.validation.max_future", v.max_future)?;
         pos("safety.validation.prediction_timeout", v.prediction_timeout)?;
         unit("safety.validation.min_keypoint_confidence", v.min_keypoint_confidence)?;
+        for (i, r) in v.hidden_hand_reach.iter().enumerate() {
+            check(&format!("safety.validation.hidden_hand_reach[{i}]"), *r, (0.0..=2.0).contains(r), "[0, 2] m")?;
+        }
 
         let p = &s.separation;
         p.robot.check().map_err(|reason| ConfigError::Invalid { field: "safety.separation.robot".into(), reason })?;

@@ -118,23 +118,30 @@ pub struct HumanPoints {
     /// The observed positions of the keypoints a prediction forecasts, in its order (torso = hip midpoint, left
     /// wrist, right wrist), when observed: the predicted closing speed compares each with its own forecast.
     pub tracked: [Option<Point2<f64>>; 3],
+    /// Where a hidden hand may be: `(anchor, reach)`, the hand anywhere within `reach` [m] of the visible
+    /// `anchor` (elbow or shoulder of an arm whose wrist is not seen).
+    pub reach: Vec<(Point2<f64>, f64)>,
 }
 
 impl HumanPoints {
     /// Points of a human in the current frame.
     pub fn current(id: HumanId, points: Vec<Point2<f64>>) -> Self {
-        HumanPoints { id, points, inflation: 0.0, tracked: [None; 3] }
+        HumanPoints { id, points, inflation: 0.0, tracked: [None; 3], reach: Vec::new() }
     }
 
     /// Applies `f` to every point (e.g. a change of frame).
     pub fn map_points(&mut self, f: impl Fn(Point2<f64>) -> Point2<f64>) {
         self.points.iter_mut().for_each(|p| *p = f(*p));
         self.tracked.iter_mut().flatten().for_each(|p| *p = f(*p));
+        self.reach.iter_mut().for_each(|(p, _)| *p = f(*p));
     }
 
-    /// Smallest surface distance of these points to `shape`, inflation subtracted [m].
+    /// Smallest surface distance of these points (and of the reach of hidden hands) to `shape`, inflation
+    /// subtracted [m].
     pub fn distance(&self, shape: &RobotShape) -> f64 {
-        self.points.iter().map(|p| shape.closest(p).1).fold(f64::INFINITY, f64::min) - self.inflation
+        let points = self.points.iter().map(|p| shape.closest(p).1);
+        let reach = self.reach.iter().map(|(a, r)| shape.closest(a).1 - r);
+        points.chain(reach).fold(f64::INFINITY, f64::min) - self.inflation
     }
 }
 
@@ -264,6 +271,9 @@ impl SeparationMonitor {
             };
             for p in &h.points {
                 limit_point(p, None, h.inflation + v_h * age, v_h, &mut scale);
+            }
+            for (a, r) in &h.reach {
+                limit_point(a, None, h.inflation + r + v_h * age, v_h, &mut scale);
             }
             if let Some(p) = pred {
                 self.for_each_predicted_point(now, horizon, p, |q, d| limit_point(q, Some(d), 0.0, 0.0, &mut scale));

@@ -12,6 +12,11 @@
 //! | prediction with NaN/Inf or probabilities outside [0, 1] | forced stop | `prediction_invalid` |
 //! | prediction older than `prediction_timeout` or from the future | dropped (conservative fallback) | `prediction_stale` |
 //!
+//! A hand that is not seen (wrist hidden or below the confidence threshold) may still be reaching toward the
+//! robot: it is reserved as a disc of `hidden_hand_reach[0]` around the arm's visible elbow, else
+//! `hidden_hand_reach[1]` around its visible shoulder, else `hidden_hand_reach[2]` around the other shoulder
+//! (the whole side hidden). A body without any of them gets nothing reserved.
+//!
 //! Keypoints with a confidence below `min_keypoint_confidence` are not obstacles (pose estimators report
 //! wrong, far-off joints with low scores; counting them would stop the robot for phantoms). The same
 //! threshold as the intent model's features (model card) is the default; the body surface beyond the joints
@@ -46,6 +51,9 @@ pub struct ValidationConfig {
     pub prediction_timeout: f64,
     /// Keypoints with a lower confidence are ignored by the safety chain [0, 1].
     pub min_keypoint_confidence: f64,
+    /// Reach of a hidden hand from the visible elbow, the visible shoulder of its arm, and the other shoulder
+    /// [m] (0 turns a case off).
+    pub hidden_hand_reach: [f64; 3],
 }
 
 impl Default for ValidationConfig {
@@ -59,6 +67,7 @@ impl Default for ValidationConfig {
             max_future: 0.1,
             prediction_timeout: 0.3,
             min_keypoint_confidence: 0.3,
+            hidden_hand_reach: [0.3, 0.6, 1.0],
         }
     }
 }
@@ -140,6 +149,21 @@ impl InputValidator {
                         let torso = seen(kp::LEFT_HIP).zip(seen(kp::RIGHT_HIP)).map(|(l, r)| nalgebra::center(&l, &r));
                         let mut human = HumanPoints::current(h.id, points);
                         human.tracked = [torso, seen(kp::LEFT_WRIST), seen(kp::RIGHT_WRIST)];
+                        let reach = &c.hidden_hand_reach;
+                        for (wrist, elbow, shoulder, other) in [
+                            (kp::LEFT_WRIST, kp::LEFT_ELBOW, kp::LEFT_SHOULDER, kp::RIGHT_SHOULDER),
+                            (kp::RIGHT_WRIST, kp::RIGHT_ELBOW, kp::RIGHT_SHOULDER, kp::LEFT_SHOULDER),
+                        ] {
+                            if seen(wrist).is_some() {
+                                continue;
+                            }
+                            let anchor = [(elbow, reach[0]), (shoulder, reach[1]), (other, reach[2])]
+                                .into_iter()
+                                .find_map(|(k, r)| Some((seen(k)?, r)));
+                            if let Some((a, r)) = anchor.filter(|(_, r)| *r > 0.0) {
+                                human.reach.push((a, r));
+                            }
+                        }
                         out.humans.push(human);
                     }
                 }
@@ -217,6 +241,25 @@ mod tests {
         let f = frame(Stamp(0), "base_link", Point3::new(1.0, 2.0, 0.9));
         assert!(f.humans[0].keypoints[0].position.x.is_nan());
         assert!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).faults.is_empty());
+    }
+
+    #[test]
+    fn hidden_hands_are_reserved_around_the_visible_arm() {
+        let v = InputValidator::new(ValidationConfig::default());
+        let mut f = frame(Stamp(0), "base_link", Point3::new(2.0, 0.0, 0.9));
+        let at = |x: f64, y: f64| Keypoint { position: Point3::new(x, y, 1.3), confidence: 0.9 };
+        f.humans[0].keypoints[kp::LEFT_SHOULDER] = at(2.0, 0.2);
+        f.humans[0].keypoints[kp::RIGHT_SHOULDER] = at(2.0, -0.2);
+        f.humans[0].keypoints[kp::LEFT_ELBOW] = at(1.9, 0.25);
+        f.humans[0].keypoints[kp::RIGHT_WRIST] = at(1.8, -0.3);
+        let h = &v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).humans[0];
+        // Left wrist hidden: reach from the left elbow. Right wrist seen: nothing reserved.
+        assert_eq!(h.reach, vec![(Point2::new(1.9, 0.25), 0.3)]);
+        // Left elbow hidden too: from the left shoulder; the whole left side hidden: from the right shoulder.
+        f.humans[0].keypoints[kp::LEFT_ELBOW] = Keypoint::MISSING;
+        assert_eq!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).humans[0].reach, vec![(Point2::new(2.0, 0.2), 0.6)]);
+        f.humans[0].keypoints[kp::LEFT_SHOULDER] = Keypoint::MISSING;
+        assert_eq!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).humans[0].reach, vec![(Point2::new(2.0, -0.2), 1.0)]);
     }
 
     #[test]

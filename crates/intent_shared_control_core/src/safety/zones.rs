@@ -86,9 +86,11 @@ impl ZoneLimiter {
         let approaching_within = |r: f64, away: f64| {
             let margin = away * twist.linear.norm();
             humans.iter().any(|h| {
-                h.points.iter().any(|p| {
+                let points = h.points.iter().map(|p| (p, 0.0));
+                let reach = h.reach.iter().map(|(a, extra)| (a, *extra));
+                points.chain(reach).any(|(p, extra)| {
                     let rel = shape.relation(twist, p);
-                    rel.distance - h.inflation <= r && rel.approach_speed > 1e-9 - margin && !twist.is_zero()
+                    rel.distance - extra - h.inflation <= r && rel.approach_speed > 1e-9 - margin && !twist.is_zero()
                 })
             })
         };
