@@ -260,6 +260,10 @@ pub async fn run_node(
 
     tokio::pin!(shutdown);
     loop {
+        // Let the other nodes of a composed process run between two messages: the subscription streams are not
+        // tokio resources (no cooperative budget), so a steady input flood would otherwise never return
+        // Pending and starve shared_control and the supervisor polled in the same task.
+        tokio::task::yield_now().await;
         tokio::select! {
             biased;
             _ = &mut shutdown => break,

@@ -107,11 +107,18 @@ impl LifecycleServer {
         }
     }
 
-    /// Runs a `~/change_state` request through the node's callbacks and answers it.
-    pub fn apply(&mut self, req: ServiceRequest<ChangeState::Service>, callbacks: impl FnMut(Callback) -> CallbackResult) {
+    /// Runs a `~/change_state` request through the node's callbacks and answers it. Like rclcpp_lifecycle,
+    /// `success` is true only when the transition's callback succeeded (a failed `on_configure` answers false).
+    pub fn apply(&mut self, req: ServiceRequest<ChangeState::Service>, mut callbacks: impl FnMut(Callback) -> CallbackResult) {
         let t = &req.message.transition;
-        let result = self.trigger(t.id, &t.label.clone(), callbacks);
-        if let Err(e) = req.respond(ChangeState::Response { success: result.is_ok() }) {
+        let mut first = None;
+        let result = self.trigger(t.id, &t.label.clone(), |cb| {
+            let r = callbacks(cb);
+            first.get_or_insert(r);
+            r
+        });
+        let success = result.is_ok() && first == Some(CallbackResult::Success);
+        if let Err(e) = req.respond(ChangeState::Response { success }) {
             warn!("change_state reply failed: {e}");
         }
     }

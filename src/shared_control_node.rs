@@ -113,6 +113,8 @@ struct Configured {
     rejections: std::collections::BTreeMap<&'static str, u64>,
     /// Control cycles changed by each rule.
     interventions: std::collections::BTreeMap<&'static str, u64>,
+    /// Clock time of the previous decision (to detect the clock jumping back).
+    last_cycle: Option<Stamp>,
 }
 
 impl Configured {
@@ -152,8 +154,29 @@ impl Configured {
             interventions: Default::default(),
             last_frame: None,
             last_predictions: Vec::new(),
+            last_cycle: None,
             params,
         }
+    }
+
+    /// The decision at `now`. When the clock went back (sim time reset or looped, system clock stepped), every
+    /// input kept is stamped on the old time line and would look fresh again once the clock catches up with
+    /// it (and newer inputs on the new time line would be dropped as out of order meanwhile): all inputs and
+    /// the motion state are dropped, this cycle is a fault zero, and decisions go on from inputs received
+    /// from now on.
+    fn decide(&mut self, now: Stamp) -> Decision {
+        let jumped_from = self.last_cycle.filter(|last| now < *last);
+        self.last_cycle = Some(now);
+        let Some(last) = jumped_from else { return self.controller.step(now) };
+        warn!("clock jumped back by {:.3} s: inputs dropped, zero command", last.seconds_since(now));
+        self.controller = Controller::new(self.params.controller.clone());
+        self.skeleton_age = StampAgeMonitor::new(0.2, 1.0);
+        self.last_frame = None;
+        self.last_predictions.clear();
+        let mut d = zero_decision(now, "clock_backwards");
+        d.mode = Mode::Fault;
+        d.reasons.push("forced_stop");
+        d
     }
 }
 
@@ -272,6 +295,7 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
                 Some(s) => {
                     // Motion state starts from rest: nothing moved while inactive.
                     s.controller = Controller::new(s.params.controller.clone());
+                    s.last_cycle = None;
                     CallbackResult::Success
                 }
                 None => CallbackResult::Failure,
@@ -311,6 +335,9 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
     let mut last_markers = Instant::now();
     tokio::pin!(shutdown);
     loop {
+        // Cooperative yield between two inputs (see intent_predictor_node): a steady input stream must not starve
+        // the other nodes of a composed process.
+        tokio::task::yield_now().await;
         let arrival = tokio::select! {
             biased;
             _ = &mut shutdown => break,
@@ -395,7 +422,7 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
         };
         let Some(s) = state.as_mut() else { continue };
         let now = clock.now()?;
-        let decision = s.controller.step(now);
+        let decision = s.decide(now);
         publish(&decision, &s.params.cmd_frame_id, arrival);
         let latency = arrival.elapsed();
         s.latency.record(latency);

@@ -104,6 +104,9 @@ struct Managed {
     lost: bool,
     /// Deactivated by the supervisor because a critical node was lost.
     held: bool,
+    /// The last transition the supervisor asked for failed (e.g. configure without its model): the node is
+    /// reachable but cannot be brought up; reported as ERROR until a transition succeeds.
+    failed: Option<&'static str>,
 }
 
 impl Managed {
@@ -124,6 +127,17 @@ async fn change_state(client: &r2r::Client<ChangeState::Service>, id: u8, timeou
     let req = ChangeState::Request { transition: TransitionMsg { id, label: String::new() } };
     let Ok(fut) = client.request(&req) else { return false };
     matches!(tokio::time::timeout(timeout, fut).await, Ok(Ok(resp)) if resp.success)
+}
+
+/// Label of a primary transition id (for logs and diagnostics).
+fn transition_label(id: u8) -> &'static str {
+    match id {
+        transition_id::CONFIGURE => "configure",
+        transition_id::ACTIVATE => "activate",
+        transition_id::DEACTIVATE => "deactivate",
+        transition_id::CLEANUP => "cleanup",
+        _ => "transition",
+    }
 }
 
 /// Next transition that moves `state` toward `target` (Active, or Inactive when held).
@@ -159,6 +173,7 @@ pub async fn run_node(mut node: r2r::Node, metrics: Arc<Metrics>, shutdown: impl
             last_answer: None,
             lost: false,
             held: false,
+            failed: None,
         });
     }
     let cmd_pub = node.create_publisher::<TwistStamped>("cmd_vel", command_qos())?;
@@ -272,12 +287,16 @@ pub async fn run_node(mut node: r2r::Node, metrics: Arc<Metrics>, shutdown: impl
                     let target = if m.held { State::Inactive } else { State::Active };
                     if let Some(id) = m.state.and_then(|s| step_toward(s, target)) {
                         let ok = change_state(&m.change_state, id, Duration::from_secs_f64(cfg.transition_timeout)).await;
-                        if !ok {
-                            warn!(node = %m.name, "transition {id} failed");
+                        if !ok && m.failed.is_none() {
+                            warn!(node = %m.name, "transition {id} failed (retrying every liveness period; see the node's log)");
                         }
+                        m.failed = if ok { None } else { Some(transition_label(id)) };
                         m.state = get_state(&m.get_state, period).await.or(m.state);
+                    } else {
+                        m.failed = None;
                     }
                 }
+                let failed: Vec<String> = managed.iter().filter(|m| !m.lost).filter_map(|m| m.failed.map(|t| format!("{} ({t} failed)", m.name))).collect();
                 let all_active = managed.iter().all(|m| m.state == Some(State::Active) && !m.lost);
                 metrics.set_ready(all_active);
                 // While anything is lost, hold the robot: zero on cmd_vel at stop_rate.
@@ -290,13 +309,13 @@ pub async fn run_node(mut node: r2r::Node, metrics: Arc<Metrics>, shutdown: impl
                 }
                 let now = clock.now().unwrap_or_default();
                 let mut statuses = vec![Status::new(NODE_NAME, "system",
-                    if fault_reason.is_some() { Level::Error } else if all_active { Level::Ok } else { Level::Warn },
-                    fault_reason.clone().unwrap_or_else(|| if all_active { "all managed nodes active".into() } else { "bringing nodes up".into() }))
+                    if fault_reason.is_some() || !failed.is_empty() { Level::Error } else if all_active { Level::Ok } else { Level::Warn },
+                    fault_reason.clone().unwrap_or_else(|| if !failed.is_empty() { format!("cannot bring up: {}", failed.join(", ")) } else if all_active { "all managed nodes active".into() } else { "bringing nodes up".into() }))
                     .kv("lifecycle_state", lifecycle.state().label())];
                 for m in &managed {
-                    let level = if m.lost { Level::Error } else if m.state == Some(State::Active) { Level::Ok } else { Level::Warn };
+                    let level = if m.lost || m.failed.is_some() { Level::Error } else if m.state == Some(State::Active) { Level::Ok } else { Level::Warn };
                     statuses.push(Status::new(NODE_NAME, &format!("node {}", m.name), level,
-                        if m.lost { "lost".to_owned() } else { m.state.map_or("not seen yet".to_owned(), |s| s.label().to_owned()) })
+                        if m.lost { "lost".to_owned() } else if let Some(t) = m.failed { format!("{t} failed, {}", m.state.map_or("?", |s| s.label())) } else { m.state.map_or("not seen yet".to_owned(), |s| s.label().to_owned()) })
                         .kv("state", m.state.map_or("unknown", |s| s.label()))
                         .kv("last_answer_age_s", m.last_answer.map_or("never".to_owned(), |t| format!("{:.3}", t.elapsed().as_secs_f64())))
                         .kv("critical", cfg.critical_nodes.contains(&m.name))
