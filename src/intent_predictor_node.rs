@@ -293,6 +293,11 @@ pub async fn run_node(
                         continue;
                     }
                 };
+                if let Some(tx) = &handoff {
+                    if tx.try_send(Handoff::Skeletons { frame: frame.clone(), arrival }).is_err() {
+                        metrics.reject("handoff_full");
+                    }
+                }
                 let mut predictions = Vec::new();
                 if let Some(s) = state.as_mut().filter(|_| active) {
                     s.rate.tick(clock.now()?);
@@ -316,10 +321,11 @@ pub async fn run_node(
                         inference_time: dt.as_secs_f32(),
                     };
                     if let Err(e) = intent_pub.publish(&out) { warn!("publishing humans/intent failed: {e}"); }
-                }
-                if let Some(tx) = &handoff {
-                    if tx.try_send(Handoff { frame, predictions, arrival }).is_err() {
-                        metrics.reject("handoff_full");
+                    if let Some(tx) = &handoff {
+                        let stamp = convert::stamp_from_msg(&msg.header.stamp);
+                        if tx.try_send(Handoff::Predictions { stamp, predictions, arrival }).is_err() {
+                            metrics.reject("handoff_full");
+                        }
                     }
                 }
             }

@@ -180,12 +180,16 @@ impl Configured {
     }
 }
 
-/// Skeletons and the predictions made from them, handed over in memory by the composed executable.
-pub struct Handoff {
-    pub frame: SkeletonFrame,
-    pub predictions: Vec<HumanPrediction>,
-    /// When the skeleton message arrived at the predictor (decision latency is measured from here).
-    pub arrival: Instant,
+/// What the predictor hands over in memory in the composed executable: each capture as soon as it is
+/// converted (the decision on it does not wait for inference, as with separate processes), then the
+/// predictions made from it.
+pub enum Handoff {
+    Skeletons {
+        frame: SkeletonFrame,
+        /// When the skeleton message arrived at the predictor (decision latency is measured from here).
+        arrival: Instant,
+    },
+    Predictions { stamp: Stamp, predictions: Vec<HumanPrediction>, arrival: Instant },
 }
 
 /// How the node is connected: as its own process (DDS for everything) or inside the composed executable.
@@ -404,10 +408,16 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
                 // The predictor side ends first when the composed process shuts down: stop like on a signal.
                 let Some(h) = h else { info!("hand-off from the predictor closed"); break };
                 let Some(s) = state.as_mut().filter(|_| lifecycle.is_active()) else { continue };
-                let stamp = h.frame.stamp;
-                s.on_skeletons(&metrics, h.frame, clock.now()?);
-                s.on_predictions(&metrics, stamp, h.predictions);
-                h.arrival
+                match h {
+                    Handoff::Skeletons { frame, arrival } => {
+                        s.on_skeletons(&metrics, frame, clock.now()?);
+                        arrival
+                    }
+                    Handoff::Predictions { stamp, predictions, arrival } => {
+                        s.on_predictions(&metrics, stamp, predictions);
+                        arrival
+                    }
+                }
             }
             tick = timer.tick() => {
                 tick.context("control timer")?;

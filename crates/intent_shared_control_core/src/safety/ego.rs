@@ -72,7 +72,12 @@ impl EgoMotion {
         if to <= from {
             return pose;
         }
-        for (i, (start, twist)) in self.history.iter().enumerate() {
+        // The last entry starting at or before `from` is the first one that matters.
+        let first = self.history.partition_point(|(s, _)| *s <= from).saturating_sub(1);
+        for (i, (start, twist)) in self.history.iter().enumerate().skip(first) {
+            if *start >= to {
+                break;
+            }
             let end = self.history.get(i + 1).map_or(to, |(s, _)| *s).min(to);
             let start = (*start).max(from);
             if end <= start {
