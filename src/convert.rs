@@ -224,7 +224,20 @@ pub fn status_msg(d: &Decision, frame_id: &str, decision_time_s: f64) -> isc::Sh
         blended_cmd: twist_to_msg(&d.blended),
         output_cmd: twist_to_msg(&d.output),
         decision_time: decision_time_s as f32,
+        joy_stamp: input_stamp(d.inputs.joy),
+        skeleton_stamp: input_stamp(d.inputs.skeletons),
+        prediction_stamp: input_stamp(d.inputs.predictions),
     }
+}
+
+/// An input stamp for the status message (zero: none).
+fn input_stamp(s: Option<Stamp>) -> Time {
+    s.map_or(Time { sec: 0, nanosec: 0 }, stamp_to_msg)
+}
+
+/// An input stamp from the status message (`None` for zero).
+pub fn input_stamp_from_msg(t: &Time) -> Option<Stamp> {
+    (t.sec != 0 || t.nanosec != 0).then(|| stamp_from_msg(t))
 }
 
 #[cfg(test)]

@@ -4,9 +4,12 @@
 //! Two ways to decide when the controller steps:
 //! - [`StepMode::Events`] (default) does what `shared_control` does: a decision after every accepted input,
 //!   stamped with that input's log time, and a periodic decision every control period of bag time.
-//! - [`StepMode::Recorded`] steps exactly at the stamps of the recorded `shared_control/status` messages,
-//!   with the inputs fed in file order (the recorder's arrival order); used to check that a recorded run
-//!   replays to the same decisions ([`Agreement`]).
+//! - [`StepMode::Recorded`] steps exactly at the stamps of the recorded `shared_control/status` messages, each
+//!   with the inputs that decision was based on: the status names the header stamps of the newest joystick
+//!   message, skeleton capture and prediction set the node had kept, so inputs the recorder received before
+//!   the status but the node after its decision are held back, and a status the recorder received before one
+//!   of its inputs waits for it. Used to check that a recorded run replays to the same decisions
+//!   ([`Agreement`]).
 //!
 //! The replay is a pure function of the bag and the options: the same bag replays to bit-identical outputs.
 //! A judge ([`ReplayMetrics`]) scores every replay on the thresholds of the scenario suite, on ground truth
@@ -136,6 +139,13 @@ pub struct Agreement {
     pub max_alpha_diff: f64,
     /// Cycles whose output differs by more than 1e-6 in some component.
     pub output_mismatches: u64,
+    /// Recorded decisions based on an input the bag does not have (the recorder missed it: best-effort
+    /// inputs under load); from the first of them on, the replay cannot be expected to agree exactly.
+    pub decisions_with_missing_inputs: u64,
+    /// Decisions compared before the first one with a missing input, and how many of them differ (mode or
+    /// output): 0 is the expectation.
+    pub compared_before_missing: u64,
+    pub mismatches_before_missing: u64,
 }
 
 impl Agreement {
@@ -294,6 +304,23 @@ pub struct Replay {
     predictions: Vec<HumanPrediction>,
     next_tick: Option<Stamp>,
     last_time: Option<Stamp>,
+    /// [`StepMode::Recorded`]: inputs not yet used by a recorded decision, in arrival order, with their
+    /// kind and header stamp.
+    held: std::collections::VecDeque<(Held, Stamp, BagMessage)>,
+    /// [`StepMode::Recorded`]: recorded decisions waiting for an input they were based on.
+    waiting: std::collections::VecDeque<(Stamp, [Option<Stamp>; 3], RecordedDecision)>,
+    /// Newest header stamp seen per held kind.
+    newest: [Option<Stamp>; 3],
+    /// Newest header stamp applied per held kind.
+    applied: [Option<Stamp>; 3],
+}
+
+/// Inputs whose use a recorded status reports (index into its stamps).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Held {
+    Joy = 0,
+    Skeletons = 1,
+    Predictions = 2,
 }
 
 impl Replay {
@@ -321,7 +348,52 @@ impl Replay {
             predictions: Vec::new(),
             next_tick: None,
             last_time: None,
+            held: Default::default(),
+            waiting: Default::default(),
+            newest: [None; 3],
+            applied: [None; 3],
         })
+    }
+
+    /// The kind and header stamp of an input a recorded status accounts for (`None`: not such an input, or
+    /// not decodable — then it is applied on arrival and rejected there).
+    fn held_kind(&self, m: &BagMessage) -> Option<(Held, Stamp)> {
+        let t = m.topic.as_str();
+        if t == self.topic(topics::JOY) {
+            Some((Held::Joy, convert::stamp_from_msg(&m.decode::<Joy>().ok()?.header.stamp)))
+        } else if t == self.topic(topics::SKELETONS) {
+            Some((Held::Skeletons, convert::stamp_from_msg(&m.decode::<isc::HumanSkeletonArray>().ok()?.header.stamp)))
+        } else if t == self.topic(topics::INTENT) && self.options.predictions == PredictionSource::Recorded {
+            Some((Held::Predictions, convert::stamp_from_msg(&m.decode::<isc::IntentPredictionArray>().ok()?.header.stamp)))
+        } else {
+            None
+        }
+    }
+
+    /// Steps the waiting recorded decisions whose inputs have all arrived (all of them when `flush`).
+    fn step_waiting(&mut self, flush: bool) -> anyhow::Result<()> {
+        while let Some((_, used, _)) = self.waiting.front() {
+            let ready = (0..3).all(|k| used[k].is_none_or(|u| self.newest[k].is_some_and(|n| n >= u)));
+            if !ready && !flush {
+                break;
+            }
+            let Some((stamp, used, rec)) = self.waiting.pop_front() else { break };
+            let held = std::mem::take(&mut self.held);
+            for (kind, t, m) in held {
+                if used[kind as usize].is_some_and(|u| t <= u) {
+                    self.apply(&m)?;
+                    let a = &mut self.applied[kind as usize];
+                    *a = Some(a.map_or(t, |x| x.max(t)));
+                } else {
+                    self.held.push_back((kind, t, m));
+                }
+            }
+            if (0..3).any(|k| used[k].is_some() && self.applied[k] != used[k]) {
+                self.agreement.decisions_with_missing_inputs += 1;
+            }
+            self.step(stamp, Some(rec));
+        }
+        Ok(())
     }
 
     fn topic(&self, name: &str) -> String {
@@ -334,6 +406,19 @@ impl Replay {
 
     /// Feeds one bag message (file order).
     pub fn push(&mut self, m: &BagMessage) -> anyhow::Result<()> {
+        if self.options.step == StepMode::Recorded {
+            if let Some((kind, stamp)) = self.held_kind(m) {
+                let newest = &mut self.newest[kind as usize];
+                *newest = Some(newest.map_or(stamp, |n| n.max(stamp)));
+                self.held.push_back((kind, stamp, m.clone()));
+                return self.step_waiting(false);
+            }
+        }
+        self.apply(m)
+    }
+
+    /// Feeds one message to the controller / judge (and decides after it in [`StepMode::Events`]).
+    fn apply(&mut self, m: &BagMessage) -> anyhow::Result<()> {
         let now = Stamp(m.log_time);
         if self.options.step == StepMode::Events {
             self.ticks_until(now);
@@ -417,7 +502,9 @@ impl Replay {
                 let msg = m.decode::<isc::SharedControlStatus>()?;
                 let stamp = convert::stamp_from_msg(&msg.header.stamp);
                 let rec = RecordedDecision { mode: msg.mode, alpha: msg.alpha, output: convert::twist_from_msg(&msg.output_cmd) };
-                self.step(stamp, Some(rec));
+                let used = [&msg.joy_stamp, &msg.skeleton_stamp, &msg.prediction_stamp].map(convert::input_stamp_from_msg);
+                self.waiting.push_back((stamp, used, rec));
+                self.step_waiting(false)?;
             }
             false
         } else {
@@ -460,6 +547,10 @@ impl Replay {
             a.max_output_diff = a.max_output_diff.max(diff);
             a.max_alpha_diff = a.max_alpha_diff.max((f64::from(r.alpha) - decision.alpha).abs());
             a.output_mismatches += u64::from(diff > 1e-6);
+            if a.decisions_with_missing_inputs == 0 {
+                a.compared_before_missing += 1;
+                a.mismatches_before_missing += u64::from(diff > 1e-6 || r.mode != decision.mode as u8);
+            }
         }
         let nearest_probabilities =
             decision.nearest_human.and_then(|(id, _)| self.predictions.iter().find(|p| p.human_id == id)).map(|p| p.probabilities);
@@ -468,7 +559,11 @@ impl Replay {
     }
 
     /// Ends the replay.
-    pub fn finish(self) -> ReplayOutput {
+    pub fn finish(mut self) -> ReplayOutput {
+        // Decisions whose inputs never arrived in the bag are replayed with what there is.
+        if let Err(e) = self.step_waiting(true) {
+            tracing::warn!("replaying the last recorded decisions: {e:#}");
+        }
         let metrics = self.judge.finish(&self.cycles);
         let agreement = (self.options.step == StepMode::Recorded).then_some(self.agreement);
         ReplayOutput { cycles: self.cycles, inputs: self.inputs, metrics, agreement }

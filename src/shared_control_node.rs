@@ -217,6 +217,7 @@ fn zero_decision(now: Stamp, reason: &'static str) -> Decision {
         assist_policy: AssistPolicy::None,
         zone: Zone::Clear,
         reasons: vec![reason],
+        inputs: Default::default(),
         user: Twist::ZERO,
         assist: Twist::ZERO,
         blended: Twist::ZERO,

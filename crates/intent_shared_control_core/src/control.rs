@@ -60,10 +60,21 @@ pub struct Decision {
     pub zone: Zone,
     /// Names of the rules that changed the command, in order of application.
     pub reasons: Vec<&'static str>,
+    /// Stamps of the newest inputs kept when deciding (what this decision is based on).
+    pub inputs: InputStamps,
     pub user: Twist,
     pub assist: Twist,
     pub blended: Twist,
     pub output: Twist,
+}
+
+/// Stamps of the newest joystick message, skeleton capture and prediction set a decision was based on
+/// (`None`: none received yet).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct InputStamps {
+    pub joy: Option<Stamp>,
+    pub skeletons: Option<Stamp>,
+    pub predictions: Option<Stamp>,
 }
 
 /// Configuration of the controller (YAML/JSON; unknown keys are errors, missing sections take defaults).
@@ -251,6 +262,7 @@ pub struct Controller {
     latest_humans: Option<SkeletonFrame>,
     predictions: Vec<HumanPrediction>,
     predictions_stamp: Option<Stamp>,
+    joy_stamp: Option<Stamp>,
 }
 
 impl Controller {
@@ -266,6 +278,7 @@ impl Controller {
             latest_humans: None,
             predictions: Vec::new(),
             predictions_stamp: None,
+            joy_stamp: None,
         }
     }
 
@@ -297,7 +310,12 @@ impl Controller {
 
     /// Stores a joystick message; `false` when it was dropped as out of order.
     pub fn on_joy(&mut self, joy: JoyInput) -> bool {
-        self.teleop.on_joy(joy)
+        let stamp = joy.stamp;
+        let kept = self.teleop.on_joy(joy);
+        if kept {
+            self.joy_stamp = Some(stamp);
+        }
+        kept
     }
 
     /// Stores a skeleton capture; `false` when it was dropped as older than the one kept.
@@ -406,6 +424,11 @@ impl Controller {
             assist_policy: if blend.alpha > 0.0 { assist.policy } else { AssistPolicy::None },
             zone: out.zone,
             reasons,
+            inputs: InputStamps {
+                joy: self.joy_stamp,
+                skeletons: self.latest_humans.as_ref().map(|f| f.stamp),
+                predictions: self.predictions_stamp,
+            },
             user: teleop.twist,
             assist: assist.twist,
             blended: blend.twist,
