@@ -142,3 +142,12 @@ def call(peer: "Peer", srv_type, name: str, request, timeout: float = 10.0):
         client.remove_pending_request(fut)
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout:.1f} s waiting for: reply from {name}")
+
+
+def latest_status(diags, name):
+    """The newest DiagnosticStatus called `name` in a list of received DiagnosticArray messages, or None."""
+    for arr in reversed(diags):
+        for s in arr.status:
+            if s.name == name:
+                return s
+    return None

@@ -23,7 +23,7 @@ from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Joy
 from std_msgs.msg import Header
 
-from ros.harness import PARAMS_FILE, REPO, call, stamp_s, twist_is_finite, twist_is_zero
+from ros.harness import PARAMS_FILE, REPO, call, latest_status, stamp_s, twist_is_finite, twist_is_zero
 from ros.test_system import human
 
 RELIABLE = QoSProfile(depth=5000, reliability=ReliabilityPolicy.RELIABLE)
@@ -41,20 +41,12 @@ def state(peer, node):
     return call(peer, GetState, f"/{node}/get_state", GetState.Request(), timeout=5.0).current_state.label
 
 
-def latest(diags, name):
-    for arr in reversed(diags):
-        for s in arr.status:
-            if s.name == name:
-                return s
-    return None
-
-
 def kv(status):
     return {v.key: v.value for v in status.values} if status is not None else {}
 
 
 def counter(diags, name, key):
-    return int(kv(latest(diags, name)).get(key, "0"))
+    return int(kv(latest_status(diags, name)).get(key, "0"))
 
 
 def assert_safe(cmds, limit=MAX_LINEAR):
@@ -124,7 +116,7 @@ def test_sigstop_shared_control_supervisor_stops_robot_and_resumed_node_uses_no_
            "-p", f"liveness_period:={LIVENESS_PERIOD}")
     peer.spin_until(lambda: state(peer, "shared_control") == "active", 30.0, "supervisor to activate shared_control")
     op.wait_motion("motion commands before the stall")
-    peer.spin_until(lambda: (s := latest(op.diags, "supervisor: system")) is not None and s.level == DiagnosticStatus.OK,
+    peer.spin_until(lambda: (s := latest_status(op.diags, "supervisor: system")) is not None and s.level == DiagnosticStatus.OK,
                     10.0, "supervisor diagnostics OK")
 
     # Stall the node mid-motion. The joystick goes silent for the stall too: whatever the node had received
@@ -138,7 +130,7 @@ def test_sigstop_shared_control_supervisor_stops_robot_and_resumed_node_uses_no_
         first_zero = next(i for i in range(n, len(op.cmds)) if twist_is_zero(op.cmds[i].twist))
         # judged on stamps (the supervisor stamps its zero with its clock), not on when the peer got to read it
         zero_latency = stamp_s(op.cmds[first_zero].header.stamp) - stop_stamp
-        peer.spin_until(lambda: (s := latest(op.diags, "supervisor: system")) is not None
+        peer.spin_until(lambda: (s := latest_status(op.diags, "supervisor: system")) is not None
                         and s.level == DiagnosticStatus.ERROR and "shared_control" in s.message, 5.0,
                         "supervisor diagnostics ERROR naming shared_control")
         # hold the stall well past the joystick timeout (0.5 s) while the supervisor keeps the robot stopped
@@ -154,7 +146,7 @@ def test_sigstop_shared_control_supervisor_stops_robot_and_resumed_node_uses_no_
     # Resumed: answers again as active, diagnostics recover, and its own decisions are zero (stale joystick).
     k, ks = len(op.cmds), len(op.status)
     peer.spin_until(lambda: state(peer, "shared_control") == "active", 10.0, "the resumed node answering as active")
-    peer.spin_until(lambda: (s := latest(op.diags, "supervisor: system")) is not None and s.level == DiagnosticStatus.OK,
+    peer.spin_until(lambda: (s := latest_status(op.diags, "supervisor: system")) is not None and s.level == DiagnosticStatus.OK,
                     10.0, "supervisor diagnostics OK after SIGCONT")
     peer.spin_until(lambda: len(op.status) >= ks + 20, 5.0, "decisions of the resumed node")
     resumed = [s for s in op.status[ks:] if stamp_s(s.header.stamp) > stop_stamp]
@@ -278,9 +270,9 @@ def test_missing_or_corrupt_model_refuses_to_configure(peer, launch, tmp_path):
 
     # the supervisor brings shared_control up, keeps trying the predictor and reports it
     peer.spin_until(lambda: state(peer, "shared_control") == "active", 30.0, "shared_control active without the predictor")
-    peer.spin_until(lambda: (s := latest(op.diags, "supervisor: node intent_predictor")) is not None
+    peer.spin_until(lambda: (s := latest_status(op.diags, "supervisor: node intent_predictor")) is not None
                     and s.level == DiagnosticStatus.ERROR, 10.0, "diagnostics ERROR for intent_predictor")
-    sysst = latest(op.diags, "supervisor: system")
+    sysst = latest_status(op.diags, "supervisor: system")
     assert sysst.level == DiagnosticStatus.ERROR and "intent_predictor" in sysst.message, sysst
     assert state(peer, "intent_predictor") == "unconfigured"
 

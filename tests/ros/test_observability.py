@@ -11,7 +11,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Joy
 from std_msgs.msg import Header
 
-from ros.harness import PARAMS_FILE, call
+from ros.harness import PARAMS_FILE, call, latest_status
 
 RELIABLE = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 
@@ -22,14 +22,6 @@ def http(port, path):
             return r.status, r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
-
-
-def latest(diags, name):
-    for arr in reversed(diags):
-        for s in arr.status:
-            if s.name == name:
-                return s
-    return None
 
 
 def test_diagnostics_metrics_and_health(peer, launch):
@@ -58,21 +50,21 @@ def test_diagnostics_metrics_and_health(peer, launch):
         joy_pub.publish(Joy(header=Header(stamp=peer.now_msg()), axes=[0.0] * 100, buttons=[1] * 100))
 
     peer.every(0.01, flood)
-    peer.spin_until(lambda: (s := latest(diags, "intent_predictor: inference")) is not None and any(
+    peer.spin_until(lambda: (s := latest_status(diags, "intent_predictor: inference")) is not None and any(
         v.key == "rejected_keypoint_count" and int(v.value) > 10 for v in s.values), 15.0,
         "intent_predictor diagnostics counting keypoint_count rejections")
-    peer.spin_until(lambda: (s := latest(diags, "shared_control: safety counters")) is not None and any(
+    peer.spin_until(lambda: (s := latest_status(diags, "shared_control: safety counters")) is not None and any(
         v.key == "rejected_oversized_joy" and int(v.value) > 10 for v in s.values), 15.0,
         "shared_control diagnostics counting oversized_joy rejections")
 
     # every diagnostics status carries the documented keys
-    lc = latest(diags, "shared_control: lifecycle")
+    lc = latest_status(diags, "shared_control: lifecycle")
     assert lc.level == DiagnosticStatus.OK and lc.message == "active"
-    model = latest(diags, "intent_predictor: model")
+    model = latest_status(diags, "intent_predictor: model")
     assert {v.key for v in model.values} >= {"model_version", "execution_provider"}
-    decision = latest(diags, "shared_control: decision")
+    decision = latest_status(diags, "shared_control: decision")
     assert {v.key for v in decision.values} >= {"decision_latency_p50_us", "decision_latency_p99_us", "alpha"}
-    peer.spin_until(lambda: (s := latest(diags, "supervisor: system")) is not None and s.level == DiagnosticStatus.OK,
+    peer.spin_until(lambda: (s := latest_status(diags, "supervisor: system")) is not None and s.level == DiagnosticStatus.OK,
                     10.0, "supervisor system status OK")
 
     code, text = http(port, "/metrics")
