@@ -17,7 +17,7 @@ fn batch(predictor: PredictorKind, count: usize) -> Report {
 fn check_common(r: &Report) {
     // Shared control must cut separation violations drastically compared with the same operator on raw teleop.
     assert!(r.raw_scenarios_with_violation >= 4, "the batch must contain dangerous situations: {r:#?}");
-    assert!(r.scenarios_with_violation <= 1, "separation violations: {r:#?}");
+    assert_eq!(r.scenarios_with_violation, 0, "separation violations: {r:#?}");
     assert!(r.violation_cycles * 10 <= r.raw_violation_cycles, "violation cycles not reduced 10x: {r:#?}");
     // Stops are fast once a violation is predicted.
     assert!(r.time_to_stop_s.count > 0 && r.time_to_stop_s.p95 <= 0.3, "time to stop: {r:#?}");
@@ -39,8 +39,10 @@ fn constant_velocity_predictor_batch_meets_thresholds() {
 fn oracle_predictor_batch_meets_thresholds_and_assists() {
     let r = batch(PredictorKind::Oracle { confidence: 0.9 }, SEEDS);
     check_common(&r);
-    assert_eq!(r.scenarios_with_violation, 0, "{r:#?}");
     assert!(r.assisted_percent > 1.0, "assistance never engaged: {r:#?}");
+    // With a perfect prediction most stops must be ones the configured chain needs (45 % on these seeds,
+    // 30 % over 1000; the chain before ego-motion compensation and the stopping horizon was above 70 %).
+    assert!(r.false_stop_percent <= 55.0, "false stops {:.1} % of Stop cycles: {r:#?}", r.false_stop_percent);
 }
 
 #[test]
