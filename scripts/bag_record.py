@@ -20,9 +20,9 @@ import rclpy
 from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy, DurabilityPolicy
 from rosbags.rosbag2 import StoragePlugin, Writer
-from rosbags.typesys import Stores, get_typestore, get_types_from_msg
 
-ROOT = Path(__file__).resolve().parent.parent
+from bag_types_gen import typestore  # scripts/ is on sys.path when run as a script
+
 
 # (relative topic, type, reliable?)
 TOPICS = [
@@ -34,15 +34,6 @@ TOPICS = [
     ("shared_control/status", "intent_shared_control_msgs/msg/SharedControlStatus", True),
     ("/clock", "rosgraph_msgs/msg/Clock", False),
 ]
-
-
-def typestore():
-    ts = get_typestore(Stores.ROS2_JAZZY)
-    add = {}
-    for p in sorted((ROOT / "msg" / "msg").glob("*.msg")):
-        add.update(get_types_from_msg(p.read_text(), f"intent_shared_control_msgs/msg/{p.stem}"))
-    ts.register(add)
-    return ts
 
 
 def msg_class(type_name: str):
