@@ -563,8 +563,6 @@ impl FeaturePipeline {
 
     /// Resamples, fills, normalises and appends the window of track `i`; false when skipped (counted).
     fn build_row(&mut self, i: usize, batch: &mut FeatureBatch) -> bool {
-        // Contiguous storage lets the resampler walk a plain slice (moves elements at most; never allocates).
-        self.tracks[i].history.make_contiguous();
         let track = &self.tracks[i];
         let (Some(oldest), Some(newest)) = (track.history.front(), track.history.back()) else {
             return false;
@@ -575,7 +573,7 @@ impl FeaturePipeline {
         }
         let max_gap_ns = (self.config.max_interpolation_gap_s * 1e9).round() as i64;
         let s = &mut *self.scratch;
-        resample(track.history.as_slices().0, newest.stamp, max_gap_ns, s);
+        resample(&track.history, newest.stamp, max_gap_ns, s);
         if !fill_torso(s) {
             self.stats.skipped_no_hip += 1;
             return false;
@@ -621,7 +619,8 @@ impl FeaturePipeline {
 }
 
 /// Resamples every keypoint of `history` (ascending stamps) at the window's frame times ending at `newest`.
-fn resample(history: &[RawPose], newest: Stamp, max_gap_ns: i64, s: &mut Scratch) {
+/// Walks the ring buffer in place: making it contiguous would move up to `history_capacity` poses per call.
+fn resample(history: &VecDeque<RawPose>, newest: Stamp, max_gap_ns: i64, s: &mut Scratch) {
     let hold_ns = (0.5 * SAMPLE_PERIOD_S * 1e9).round() as i64;
     let n = history.len();
     let mut times = [Stamp(0); WINDOW_FRAMES];
