@@ -49,7 +49,7 @@ pub fn param_specs() -> Vec<ParamSpec> {
         ParamSpec::new("model_card", "model card JSON (labels, tensor contract, sha256); relative paths are also looked up in the package share directory", Str("models/intent_model.card.json".into())).read_only(),
         ParamSpec::new("model_path", "ONNX model; empty = the card's onnx_file next to the card", Str(String::new())).read_only(),
         ParamSpec::new("onnxruntime_library", "ONNX Runtime shared library (path or dlopen name); empty = $ISC_ORT_LIB or libonnxruntime.so.1.31.1", Str(String::new())).read_only(),
-        ParamSpec::new("execution_provider", "cpu | cuda (fails if CUDA cannot load) | auto (CUDA, else CPU)", Str("cpu".into())).read_only(),
+        ParamSpec::new("execution_provider", "cpu | cuda (fails if CUDA cannot load) | auto (CPU and CUDA, each batch size on the one timed faster at configure; CPU only if CUDA cannot load)", Str("cpu".into())).read_only(),
         ParamSpec::new("intra_threads", "ONNX Runtime CPU threads per call [-]", Integer(1)).range(Range::Int(1, 64)).read_only(),
         ParamSpec::new("fallback", "what runs when the model cannot be loaded: none (stay unconfigured) | constant_velocity", Str("none".into())).read_only(),
         ParamSpec::new("max_humans", "most humans predicted per capture; larger arrays are rejected [-]", Integer(64)).range(Range::Int(1, 1024)).read_only(),
@@ -143,6 +143,16 @@ impl PredictorParams {
         if let Some(reason) = &model.provider().fallback_reason {
             warn!("execution provider `auto` runs on CPU: {reason}");
         }
+        if let Some(routing) = &model.provider().routing {
+            let us = |t: Option<f64>| t.map_or("-".to_owned(), |t| format!("{t:.0}"));
+            let measured = routing
+                .entries()
+                .iter()
+                .map(|e| format!("{} rows: cpu {} µs, cuda {} µs -> {}", e.rows, us(e.cpu_median_us), us(e.gpu_median_us), e.provider.as_str()))
+                .collect::<Vec<_>>()
+                .join("; ");
+            info!(routing = %routing, "execution provider `auto` routes each batch to the backend that was faster at its size (medians timed at load: {measured})");
+        }
         Ok((model, version))
     }
 }
@@ -151,7 +161,11 @@ struct Configured {
     params: PredictorParams,
     predictor: IntentPredictor,
     model_version: String,
+    /// The provider as configured: `cpu`, `cuda` (with `auto` routing: at least one batch size on CUDA) or
+    /// `constant_velocity`.
     provider: String,
+    /// With `auto` routing: `rows:provider` per batch-size bucket, e.g. `1:cpu 8:cpu 64:cuda`.
+    routing: Option<String>,
     source: PredictionSource,
     degraded: Option<String>,
     rate: RateMonitor,
@@ -161,9 +175,11 @@ struct Configured {
 
 fn configure(p: PredictorParams) -> Result<Configured, String> {
     let features = FeatureConfig { eviction_timeout_s: p.eviction_timeout, max_humans: p.limits.max_humans, ..FeatureConfig::default() };
+    let mut routing = None;
     let (model, version, provider, source, degraded): (Box<dyn IntentModel + Send>, String, String, PredictionSource, Option<String>) = match p.load_model() {
         Ok((m, version)) => {
             let provider = m.provider().active.as_str().to_owned();
+            routing = m.provider().routing.as_ref().map(ToString::to_string);
             (Box::new(m), version, provider, PredictionSource::Model, None)
         }
         Err(e) if p.fallback_constant_velocity => {
@@ -175,13 +191,14 @@ fn configure(p: PredictorParams) -> Result<Configured, String> {
         Err(e) => return Err(format!("{e:#}")),
     };
     let predictor = IntentPredictor::new(features, model, p.limits.max_humans).map_err(|e| e.to_string())?;
-    info!(model = %version, provider = %provider, "model loaded and warmed up");
+    info!(model = %version, provider = %provider, routing = routing.as_deref().unwrap_or("none"), "model loaded and warmed up");
     Ok(Configured {
         rate: RateMonitor::new(p.expected_skeleton_rate, p.rate_tolerance, 1.0),
         params: p,
         predictor,
         model_version: version,
         provider,
+        routing,
         source,
         degraded,
         latency: LatencyWindow::new(),
@@ -317,7 +334,11 @@ pub async fn run_node(
                         header: Header { stamp: msg.header.stamp.clone(), frame_id: msg.header.frame_id.clone() },
                         predictions: predictions.iter().map(|p| convert::prediction_to_msg(p, s.source)).collect(),
                         model_version: s.model_version.clone(),
-                        execution_provider: s.provider.clone(),
+                        // With `auto` routing the model names the backend of its latest call (this capture's, if it had rows).
+                        execution_provider: match s.source {
+                            PredictionSource::Model => s.predictor.info().provider.clone(),
+                            PredictionSource::ConstantVelocity => s.provider.clone(),
+                        },
                         inference_time: dt.as_secs_f32(),
                     };
                     if let Err(e) = intent_pub.publish(&out) { warn!("publishing humans/intent failed: {e}"); }
@@ -349,17 +370,19 @@ fn statuses(lifecycle: &LifecycleServer, state: Option<&mut Configured>, now: St
     let lc = lifecycle.state();
     let mut out = vec![Status::new(NODE_NAME, "lifecycle", if lifecycle.is_active() { Level::Ok } else { Level::Warn }, lc.label()).kv("state_id", lc.id())];
     let Some(s) = state else { return out };
-    out.push(
-        Status::new(
-            NODE_NAME,
-            "model",
-            if s.degraded.is_some() { Level::Warn } else { Level::Ok },
-            s.degraded.clone().unwrap_or_else(|| format!("{} on {}", s.model_version, s.provider)),
-        )
-        .kv("model_version", &s.model_version)
-        .kv("execution_provider", &s.provider)
-        .kv("requested_provider", format!("{:?}", s.params.execution_provider).to_lowercase()),
-    );
+    let mut model = Status::new(
+        NODE_NAME,
+        "model",
+        if s.degraded.is_some() { Level::Warn } else { Level::Ok },
+        s.degraded.clone().unwrap_or_else(|| format!("{} on {}", s.model_version, s.provider)),
+    )
+    .kv("model_version", &s.model_version)
+    .kv("execution_provider", &s.provider)
+    .kv("requested_provider", format!("{:?}", s.params.execution_provider).to_lowercase());
+    if let Some(routing) = &s.routing {
+        model = model.kv("routing", routing);
+    }
+    out.push(model);
     if lifecycle.is_active() {
         let rate = s.rate.check(now);
         let (n, p50, p99) = s.latency.take();

@@ -5,7 +5,8 @@
 //! buffers: pinned host input → device input (bound) → device outputs (bound) → pinned host outputs. A batch is
 //! padded with zero rows to the smallest bucket that holds it; batches above the largest bucket are split.
 //! The CUDA provider is registered with `error_on_failure()`, so a missing CUDA library is an error here
-//! (`ProviderUnavailable`), never a silent CPU fallback.
+//! (`ProviderUnavailable`), never a silent CPU fallback. With `auto` these buckets sit next to a CPU session,
+//! and the bucket sizes are also the batch sizes at which the two are timed (see `crate::routing`).
 
 use intent_shared_control_core::model::{
     ModelCard, RawOutput, FEATURES_PER_FRAME, FUTURE_LEN, FUTURE_NAME, HORIZON_STEPS, INPUT_NAME,
@@ -19,6 +20,7 @@ use ort::value::Tensor;
 use crate::contract::check_session;
 use crate::error::InferenceError;
 use crate::ort_model::OrtModelConfig;
+use crate::routing::smallest_holding;
 use crate::runtime::OrtRuntime;
 
 /// One session + CUDA graph + buffers per batch-size bucket, ascending by size.
@@ -71,11 +73,8 @@ impl CudaBuckets {
         let mut done = 0;
         while done < batch {
             let left = batch - done;
-            let index = self
-                .buckets
-                .iter()
-                .position(|b| b.rows >= left)
-                .unwrap_or(self.buckets.len() - 1);
+            let index = smallest_holding(self.buckets.iter().map(|b| b.rows), left)
+                .ok_or_else(|| InferenceError::Run("no CUDA bucket".into()))?;
             let bucket = &mut self.buckets[index];
             let n = left.min(bucket.rows);
             bucket.run(&windows[done * WINDOW_LEN..(done + n) * WINDOW_LEN], n, raw)?;

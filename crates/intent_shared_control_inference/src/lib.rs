@@ -27,6 +27,7 @@ pub mod error;
 pub mod machine;
 pub mod metrics;
 pub mod ort_model;
+pub mod routing;
 pub mod runtime;
 
 pub use error::InferenceError;
@@ -34,4 +35,5 @@ pub use ort_model::{
     load_card, model_path_for_card, sha256_hex, ActiveProvider, ExecutionProviderKind,
     OrtIntentModel, OrtModelConfig, ProviderReport,
 };
+pub use routing::{RouteEntry, RoutingTable};
 pub use runtime::OrtRuntime;

@@ -134,6 +134,26 @@ fn contract_mismatches_are_errors() {
 }
 
 #[test]
+fn auto_returns_the_models_own_errors() {
+    // `auto` falls back to CPU only for CUDA problems; a model that breaks the contract fails as on `cpu`.
+    let path = fixture("model_bad_dims.onnx");
+    let bytes = std::fs::read(&path).expect("fixture");
+    let config = OrtModelConfig {
+        execution_provider: ExecutionProviderKind::Auto,
+        ..OrtModelConfig::cpu(path)
+    };
+    match OrtIntentModel::load(&runtime(), card_for_bytes(&bytes), config) {
+        Err(InferenceError::Contract { problem, .. }) => {
+            assert!(
+                problem.contains("axis 1 is 29, the card says 30"),
+                "{problem}"
+            )
+        }
+        other => panic!("expected Contract, got {other:?}"),
+    }
+}
+
+#[test]
 fn invalid_card_and_config_are_errors() {
     let mut card = tiny_card();
     card.window = 31;
@@ -272,6 +292,7 @@ fn providers_are_reported() {
     let model = tiny();
     assert_eq!(model.provider().active, ActiveProvider::Cpu);
     assert_eq!(model.provider().fallback_reason, None);
+    assert_eq!(model.provider().routing, None);
 
     // The CPU library has no CUDA provider: `cuda` fails loudly, `auto` says why it runs on CPU.
     let cuda = OrtModelConfig {
@@ -297,5 +318,8 @@ fn providers_are_reported() {
         .fallback_reason
         .as_deref()
         .is_some_and(|r| !r.is_empty()));
+    assert_eq!(model.provider().routing, None);
+    assert_eq!(model.provider().provider_for(64), ActiveProvider::Cpu);
+    assert_eq!(model.provider().summary(), "cpu");
     assert_eq!(model.info().provider, "cpu");
 }

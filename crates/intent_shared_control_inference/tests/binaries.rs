@@ -65,7 +65,10 @@ fn bench_writes_a_report() {
         );
         assert!(p50 > 0.0 && p99 >= p50, "{b}");
         assert!(b["python_run"].is_null());
+        assert_eq!(b["provider"], "cpu");
     }
+    // Only `auto` with both backends loaded has a routing table.
+    assert!(report["routing"].is_null());
     assert!(std::fs::read_to_string(out.join("bench_intent.md"))
         .expect("md")
         .contains("| 64 |"));

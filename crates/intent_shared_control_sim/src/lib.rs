@@ -61,7 +61,7 @@ pub fn load_model_predictor(card_path: &Path, ort_library: &Path) -> anyhow::Res
         model.card().name,
         model.card().version,
         &model.card().sha256[..12.min(model.card().sha256.len())],
-        model.provider().active.as_str()
+        model.provider().summary()
     );
     let predictor = IntentPredictor::new(FeatureConfig::default(), Box::new(model), MODEL_MAX_BATCH).context("feature pipeline")?;
     Ok((predictor, description))

@@ -6,7 +6,8 @@
 //! - `python_run`: Python onnxruntime `session.run` (script `scripts/bench_python_ort.py`),
 //!
 //! in `rounds` alternating rounds, and writes `<stem>.json` and `<stem>.md` (default `bench_intent`) to `--out`
-//! (the input file and the Python side's raw samples go to a temporary directory).
+//! (the input file and the Python side's raw samples go to a temporary directory). With `--provider auto` and
+//! both backends loaded, the report also has the routing table measured at load and the backend of each batch.
 //! Percentiles come from HDR histograms [µs]. This is a report, not a pass/fail test.
 
 use std::path::{Path, PathBuf};
@@ -20,8 +21,10 @@ use intent_shared_control_core::model::{
     IntentModel, ModelInput, ModelOutput, RawOutput, WINDOW_LEN,
 };
 use intent_shared_control_inference::machine::MachineInfo;
+use intent_shared_control_inference::ort_model::ROUTING_TIMED_RUNS;
 use intent_shared_control_inference::{
-    load_card, ExecutionProviderKind, OrtIntentModel, OrtModelConfig, OrtRuntime,
+    load_card, ActiveProvider, ExecutionProviderKind, OrtIntentModel, OrtModelConfig, OrtRuntime,
+    RoutingTable,
 };
 use serde::Serialize;
 
@@ -104,6 +107,8 @@ struct Summary {
 #[derive(Serialize, Debug)]
 struct BatchReport {
     batch: usize,
+    /// The backend that ran this batch size.
+    provider: ActiveProvider,
     rust_run: Summary,
     rust_predict: Summary,
     python_run: Option<Summary>,
@@ -118,8 +123,11 @@ struct Report {
     model: String,
     model_version: String,
     provider_requested: ExecutionProviderKind,
+    /// With `auto` routing: `cuda` when at least one batch size runs on CUDA.
     provider_active: String,
     fallback_reason: Option<String>,
+    /// `auto` with both backends: medians per CUDA bucket measured at load and the backend chosen for each.
+    routing: Option<RoutingTable>,
     python_onnxruntime: Option<String>,
     iters_per_round: usize,
     rounds: usize,
@@ -127,7 +135,8 @@ struct Report {
     batches: Vec<BatchReport>,
     /// Target: CPU, batch 1, `rust_predict` p99 <= this [µs].
     target_cpu_b1_p99_us: f64,
-    /// Whether `rust_predict` at batch 1 meets the target (`None` without batch 1 or off the CPU).
+    /// Whether `rust_predict` at batch 1 meets the target (`None` without batch 1 or when batch 1 does not run
+    /// on the CPU).
     target_cpu_b1_p99_met: Option<bool>,
     /// Whether this binary was built with the `cuda` feature (CUDA graphs + IO binding).
     cuda_feature_built: bool,
@@ -321,6 +330,7 @@ fn main() -> Result<()> {
             let py = (!python_run[i].is_empty()).then(|| summary(&python_run[i]));
             BatchReport {
                 batch,
+                provider: model.provider().provider_for(batch),
                 python_over_rust_p50: py.as_ref().map(|p| p.p50_us / r.p50_us),
                 python_over_rust_p99: py.as_ref().map(|p| p.p99_us / r.p99_us),
                 rust_run: r,
@@ -330,11 +340,10 @@ fn main() -> Result<()> {
         })
         .collect();
     std::fs::remove_dir_all(&scratch).ok();
-    let on_cpu = model.provider().active.as_str() == "cpu";
     let target_met = batches
         .iter()
         .find(|b| b.batch == 1)
-        .filter(|_| on_cpu)
+        .filter(|b| b.provider == ActiveProvider::Cpu)
         .map(|b| b.rust_predict.p99_us <= TARGET_CPU_B1_P99_US);
     let report = Report {
         model: model.card().name.clone(),
@@ -342,6 +351,7 @@ fn main() -> Result<()> {
         provider_requested: args.provider,
         provider_active: model.provider().active.as_str().into(),
         fallback_reason: model.provider().fallback_reason.clone(),
+        routing: model.provider().routing.clone(),
         python_onnxruntime: python_version,
         iters_per_round: args.iters,
         rounds: args.rounds,
@@ -381,6 +391,9 @@ fn markdown(r: &Report) -> String {
         if r.cuda_feature_built { "yes" } else { "no" },
         r.reproduce,
     );
+    if let Some(routing) = &r.routing {
+        s.push_str(&routing_markdown(routing));
+    }
     s.push_str("| batch | rust run p50 / p99 µs | rust predict p50 / p99 µs | python run p50 / p99 µs | python/rust p50 | python/rust p99 |\n");
     s.push_str("|---|---|---|---|---|---|\n");
     let opt = |x: Option<f64>| x.map_or("–".to_string(), |v| format!("{v:.2}"));
@@ -410,4 +423,41 @@ fn markdown(r: &Report) -> String {
         }
     ));
     s
+}
+
+/// The `auto` routing table as a Markdown section.
+fn routing_markdown(routing: &RoutingTable) -> String {
+    let mut s = format!(
+        "Routing of `auto` (`{routing}`), measured at load: median of {ROUTING_TIMED_RUNS} calls per backend and \
+         bucket size; a batch uses the smallest bucket that holds it (above the largest, the largest).\n\n\
+         | bucket rows | cpu median µs | cuda median µs | runs on |\n|---|---|---|---|\n"
+    );
+    let us = |x: Option<f64>| x.map_or("–".to_string(), |v| format!("{v:.1}"));
+    for e in routing.entries() {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            e.rows,
+            us(e.cpu_median_us),
+            us(e.gpu_median_us),
+            e.provider.as_str()
+        ));
+    }
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use intent_shared_control_inference::routing::route_table;
+
+    #[test]
+    fn routing_section_lists_every_bucket() {
+        let table = route_table(&[1, 8, 64], &[40.0, 90.0, 700.0], &[85.0, f64::NAN, 120.0]);
+        let md = routing_markdown(&table);
+        assert!(md.contains("`1:cpu 8:cpu 64:cuda`"), "{md}");
+        assert!(md.contains("| 1 | 40.0 | 85.0 | cpu |"), "{md}");
+        assert!(md.contains("| 8 | 90.0 | – | cpu |"), "{md}");
+        assert!(md.contains("| 64 | 700.0 | 120.0 | cuda |"), "{md}");
+    }
 }

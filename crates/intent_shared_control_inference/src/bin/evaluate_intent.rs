@@ -172,6 +172,7 @@ struct Report {
     model: String,
     model_version: String,
     model_sha256: String,
+    /// `cpu`, `cuda`, or with `auto` routing the table, e.g. `auto (1:cpu 8:cpu 64:cuda)`.
     provider: String,
     base_seed: u64,
     scenario_seed_rule: &'static str,
@@ -412,7 +413,7 @@ fn main() -> Result<()> {
         model: model.card().name.clone(),
         model_version: model.card().version.clone(),
         model_sha256: model.card().sha256.clone(),
-        provider: model.provider().active.as_str().into(),
+        provider: model.provider().summary(),
         base_seed: args.seed,
         scenario_seed_rule: "base_seed * 1000000 + scenario_index",
         seeds: [
