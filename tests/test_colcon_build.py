@@ -1,5 +1,6 @@
 """`colcon build` of the workspace (interface package + ament_cargo package) works in the set-up environment and
 installs what `ros2 run` / `ros2 launch` need: the ament index entry, lib/<pkg>/<executables>, share files."""
+import hashlib
 import os
 import re
 import shutil
@@ -19,6 +20,15 @@ def idl_filter() -> str:
     return m.group(1)
 
 
+def interfaces_digest() -> str:
+    h = hashlib.sha256(idl_filter().encode())
+    for f in sorted((REPO / "msg").rglob("*")):
+        if f.is_file():
+            h.update(str(f.relative_to(REPO)).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
 @pytest.fixture(scope="module")
 def colcon_install(tmp_path_factory):
     if shutil.which("colcon") is None or shutil.which("cargo-ament-build") is None:
@@ -27,6 +37,14 @@ def colcon_install(tmp_path_factory):
     # Build and install directories are kept under .setup so repeated runs are incremental (CMake caches the
     # install prefix in its build directory, so the two must stay together).
     base = Path(os.environ.get("ISC_SETUP_DIR", REPO / ".setup")) / "colcon_test"
+    # r2r's build script caches its generated message bindings and does not notice a changed .msg file: start
+    # over whenever the interface definitions (or the filter) differ from those of the cached build.
+    stamp = base / "interfaces.sha256"
+    digest = interfaces_digest()
+    if base.exists() and (not stamp.is_file() or stamp.read_text() != digest):
+        shutil.rmtree(base)
+    base.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(digest)
     build_base, install = base / "build", base / "install"
     env = dict(os.environ, IDL_PACKAGE_FILTER=idl_filter())
     cmd = ["colcon", "--log-base", str(ws / "log"), "build", "--base-paths", str(REPO / "msg"), str(REPO),
