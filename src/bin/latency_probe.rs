@@ -23,9 +23,19 @@
 //! may be the joy's decision). Decisions of the nodes' periodic timer (50 Hz) that fall between a send and its
 //! answer are indistinguishable with the current messages (they can only make a sample shorter).
 //!
+//! ### Exact matching by input stamps (the Rust systems)
+//! `shared_control` publishes a `shared_control/status` per decision, stamped like its `cmd_vel`, naming the
+//! header stamps of the newest skeleton capture and prediction set the decision used (`skeleton_stamp`,
+//! `prediction_stamp`). For `composed` and `separate` the probe also subscribes to it and joins each status with
+//! its `cmd_vel` by decision stamp, giving two exact latencies per skeleton *k*: **pose used**, the receive time
+//! of the first command whose decision used *k* (or a newer capture) as its skeletons, and **with its
+//! prediction**, the first command whose decision used the predictions made from *k* (or newer): pose → feature
+//! window → model → decision. Timer and joy decisions cannot shorten these. A `cmd_vel` without its status (or the
+//! reverse) for 2 s is counted as unjoined.
+//!
 //! Each system runs in a child process of the probe (`--worker`), so each gets a fresh ROS context on its own
 //! domain id.
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -38,7 +48,7 @@ use hdrhistogram::Histogram;
 use intent_shared_control::node_util::sensor_qos;
 use r2r::builtin_interfaces::msg::Time;
 use r2r::geometry_msgs::msg::{Point, TwistStamped};
-use r2r::intent_shared_control_msgs::msg::{HumanSkeleton, HumanSkeletonArray};
+use r2r::intent_shared_control_msgs::msg::{HumanSkeleton, HumanSkeletonArray, SharedControlStatus};
 use r2r::sensor_msgs::msg::Joy;
 use r2r::std_msgs::msg::Header;
 use r2r::QosProfile;
@@ -83,6 +93,11 @@ impl System {
             System::Python => "(d) rclpy + onnxruntime-python baseline, one process",
         }
     }
+    /// Publishes `shared_control/status` with the input stamps of each decision (exact matching).
+    fn publishes_status(self) -> bool {
+        matches!(self, System::Separate | System::Composed)
+    }
+
     /// Skeleton subscribers that must be matched before measuring.
     fn skeleton_subscribers(self) -> usize {
         match self {
@@ -277,6 +292,131 @@ struct SystemResult {
     /// Every latency sample [ns] (merged over rounds by the orchestrator; not in the report).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     samples_ns: Vec<u64>,
+    /// Exact matching by the input stamps of `shared_control/status` (systems that publish it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    exact: Option<ExactResult>,
+}
+
+/// Latencies by exact matching (see the module docs).
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+struct ExactResult {
+    /// Skeleton → first command whose decision used it (or a newer capture).
+    pose_used: Summary,
+    /// Skeleton → first command whose decision used the predictions made from it (or newer).
+    with_prediction: Summary,
+    /// Measured skeletons no decision used / whose predictions no decision used, by the end.
+    pose_unused: u64,
+    prediction_unused: u64,
+    /// Decisions joined (cmd_vel + status) during the measurement, and parts left without their partner.
+    joined: u64,
+    unjoined: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pose_samples_ns: Vec<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    prediction_samples_ns: Vec<u64>,
+}
+
+/// One decision's two halves: the `cmd_vel` receive time and the status's input stamps [ns, 0 = none].
+#[derive(Default)]
+struct DecisionParts {
+    cmd_recv_ns: Option<i64>,
+    inputs: Option<(i64, i64)>,
+}
+
+/// Joins `cmd_vel` and `shared_control/status` by decision stamp and charges each skeleton to the first joined
+/// decision that used it (and, separately, its predictions).
+#[derive(Default)]
+struct ExactMatcher {
+    decisions: BTreeMap<i64, DecisionParts>,
+    pose: VecDeque<(i64, bool)>,
+    prediction: VecDeque<(i64, bool)>,
+    pose_samples: Vec<u64>,
+    prediction_samples: Vec<u64>,
+    joined: u64,
+    unjoined: u64,
+}
+
+impl ExactMatcher {
+    /// Halves older than this (by decision stamp, behind the newest) are dropped as unjoined [ns].
+    const JOIN_WINDOW_NS: i64 = 2_000_000_000;
+
+    fn sent(&mut self, send_ns: i64, measured: bool) {
+        self.pose.push_back((send_ns, measured));
+        self.prediction.push_back((send_ns, measured));
+        for q in [&mut self.pose, &mut self.prediction] {
+            if q.len() > 100_000 {
+                q.pop_front();
+            }
+        }
+    }
+
+    fn on_cmd(&mut self, decision_ns: i64, recv_ns: i64) {
+        self.decisions.entry(decision_ns).or_default().cmd_recv_ns = Some(recv_ns);
+        self.try_join(decision_ns);
+    }
+
+    fn on_status(&mut self, decision_ns: i64, skeleton_ns: i64, prediction_ns: i64) {
+        self.decisions.entry(decision_ns).or_default().inputs = Some((skeleton_ns, prediction_ns));
+        self.try_join(decision_ns);
+    }
+
+    fn try_join(&mut self, decision_ns: i64) {
+        if let Some(DecisionParts { cmd_recv_ns: Some(recv), inputs: Some((skeleton, prediction)) }) = self.decisions.get(&decision_ns) {
+            let (recv, skeleton, prediction) = (*recv, *skeleton, *prediction);
+            self.decisions.remove(&decision_ns);
+            self.joined += 1;
+            charge(&mut self.pose, skeleton, recv, &mut self.pose_samples);
+            charge(&mut self.prediction, prediction, recv, &mut self.prediction_samples);
+        }
+        let horizon = decision_ns - Self::JOIN_WINDOW_NS;
+        while self.decisions.first_key_value().is_some_and(|(&k, _)| k < horizon) {
+            self.decisions.pop_first();
+            self.unjoined += 1;
+        }
+    }
+
+    /// Measured skeletons still waiting at the end: (pose unused, prediction unused).
+    fn unused(&self) -> (u64, u64) {
+        let count = |q: &VecDeque<(i64, bool)>| q.iter().filter(|(_, m)| *m).count() as u64;
+        (count(&self.pose), count(&self.prediction))
+    }
+
+    fn result(&self) -> ExactResult {
+        let (pose_unused, prediction_unused) = self.unused();
+        ExactResult {
+            pose_used: summarise_samples(&self.pose_samples),
+            with_prediction: summarise_samples(&self.prediction_samples),
+            pose_unused,
+            prediction_unused,
+            joined: self.joined,
+            unjoined: self.unjoined + self.decisions.len() as u64,
+            pose_samples_ns: self.pose_samples.clone(),
+            prediction_samples_ns: self.prediction_samples.clone(),
+        }
+    }
+}
+
+/// Charges every waiting skeleton sent at or before `used_ns` (an input stamp; 0 = none) to a command received
+/// at `recv_ns`; only measured ones are recorded.
+fn charge(queue: &mut VecDeque<(i64, bool)>, used_ns: i64, recv_ns: i64, samples: &mut Vec<u64>) {
+    if used_ns <= 0 {
+        return;
+    }
+    while queue.front().is_some_and(|&(send, _)| send <= used_ns) {
+        if let Some((send, measured)) = queue.pop_front() {
+            if measured {
+                samples.push((recv_ns - send).max(1) as u64);
+            }
+        }
+    }
+}
+
+fn summarise_samples(samples: &[u64]) -> Summary {
+    let mut h = histogram();
+    for &v in samples {
+        let _ = h.record(v);
+    }
+    summarise(&h)
 }
 
 fn realtime_ns() -> i64 {
@@ -473,6 +613,12 @@ fn measure(cli: &Cli, system: System, sut: &mut Sut, t_start: Instant, domain_id
     let joy_pub = node.create_publisher::<Joy>("joy", sensor_qos())?;
     // Reliable like the SUT's publisher; a deep queue so the probe never drops an answer itself.
     let mut cmd_sub = node.subscribe::<TwistStamped>("cmd_vel", QosProfile::default().keep_last(1000).reliable())?;
+    let mut status_sub = if system.publishes_status() {
+        Some(node.subscribe::<SharedControlStatus>("shared_control/status", QosProfile::default().keep_last(1000).reliable())?)
+    } else {
+        None
+    };
+    let mut exact = ExactMatcher::default();
 
     let rate = cli.rate();
     let period = Duration::from_secs_f64(1.0 / rate);
@@ -574,6 +720,7 @@ fn measure(cli: &Cli, system: System, sut: &mut Sut, t_start: Instant, domain_id
                     None => (false, 0),
                 };
                 pending.push_back(Pending { send_ns, measured, bucket, joy_overlap: false });
+                exact.sent(send_ns, measured);
                 if pending.len() > 100_000 {
                     pending.pop_front();
                 }
@@ -591,8 +738,14 @@ fn measure(cli: &Cli, system: System, sut: &mut Sut, t_start: Instant, domain_id
         let timeout = wake.saturating_duration_since(Instant::now()).min(Duration::from_millis(5));
         node.spin_once(timeout);
         let recv_ns = realtime_ns();
+        if let Some(sub) = status_sub.as_mut() {
+            while let Some(Some(st)) = sub.next().now_or_never() {
+                exact.on_status(stamp_ns(&st.header.stamp), stamp_ns(&st.skeleton_stamp), stamp_ns(&st.prediction_stamp));
+            }
+        }
         while let Some(Some(cmd)) = cmd_sub.next().now_or_never() {
             let decided = stamp_ns(&cmd.header.stamp);
+            exact.on_cmd(decided, recv_ns);
             if measure_start.is_some() {
                 cmd_received += 1;
             }
@@ -654,6 +807,7 @@ fn measure(cli: &Cli, system: System, sut: &mut Sut, t_start: Instant, domain_id
         rss_last_kib: rss.last().copied().unwrap_or(0),
         rss_max_kib: rss.iter().copied().max().unwrap_or(0),
         samples_ns: samples,
+        exact: system.publishes_status().then(|| exact.result()),
     })
 }
 
@@ -663,6 +817,10 @@ fn merge(mut rounds: Vec<SystemResult>) -> Option<SystemResult> {
     if n == 1 {
         return rounds.pop().map(|mut r| {
             r.samples_ns.clear();
+            if let Some(e) = r.exact.as_mut() {
+                e.pose_samples_ns.clear();
+                e.prediction_samples_ns.clear();
+            }
             r
         });
     }
@@ -690,7 +848,28 @@ fn merge(mut rounds: Vec<SystemResult>) -> Option<SystemResult> {
     m.per_second = Vec::new();
     m.resources = Vec::new();
     m.samples_ns.clear();
+    m.exact = merge_exact(&rounds);
     Some(m)
+}
+
+/// Merges the exact-matching results of the rounds (samples pooled, counts summed).
+fn merge_exact(rounds: &[SystemResult]) -> Option<ExactResult> {
+    let parts: Vec<&ExactResult> = rounds.iter().filter_map(|r| r.exact.as_ref()).collect();
+    if parts.is_empty() {
+        return None;
+    }
+    let pose: Vec<u64> = parts.iter().flat_map(|e| e.pose_samples_ns.iter().copied()).collect();
+    let prediction: Vec<u64> = parts.iter().flat_map(|e| e.prediction_samples_ns.iter().copied()).collect();
+    Some(ExactResult {
+        pose_used: summarise_samples(&pose),
+        with_prediction: summarise_samples(&prediction),
+        pose_unused: parts.iter().map(|e| e.pose_unused).sum(),
+        prediction_unused: parts.iter().map(|e| e.prediction_unused).sum(),
+        joined: parts.iter().map(|e| e.joined).sum(),
+        unjoined: parts.iter().map(|e| e.unjoined).sum(),
+        pose_samples_ns: Vec::new(),
+        prediction_samples_ns: Vec::new(),
+    })
 }
 
 // ---------------------------------------------------------------- the orchestrator and the reports
@@ -831,7 +1010,9 @@ const METHOD: &str = "Each skeleton is stamped with its send time (system clock)
 The latency of skeleton k is the receive time of the first cmd_vel whose decision stamp is >= the send time of k, minus that send time. \
 A command answering several queued skeletons counts for each; a skeleton never answered is counted as unanswered. \
 Joy (deadman held) is sent half a skeleton period after a skeleton; an answer that may be the joy's decision is counted in joy_overlap. \
-Decisions of the nodes' 50 Hz timer between a send and its answer cannot be told apart with the current messages.";
+Decisions of the nodes' 50 Hz timer between a send and its answer cannot be told apart by time alone: for the systems that publish shared_control/status, \
+the exact matching by the input stamps each decision names (skeleton_stamp, prediction_stamp) gives the latency to the first command that used the skeleton, \
+and to the first that used the predictions made from it.";
 
 fn chrono_like_now() -> String {
     Command::new("date").args(["-u", "+%Y-%m-%dT%H:%M:%SZ"]).output().ok().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default()
@@ -918,6 +1099,27 @@ fn latency_markdown(report: &serde_json::Value, results: &[SystemResult]) -> Str
             r.rss_max_kib as f64 / 1024.0,
             r.joy_overlap,
         );
+    }
+    if results.iter().any(|r| r.exact.is_some()) {
+        s += "\n## Exact matching by input stamps (`shared_control/status`)\n\n";
+        s += "*Pose used*: skeleton → first `cmd_vel` whose decision used that capture (separation monitoring on the new keypoints). *With its prediction*: skeleton → first `cmd_vel` whose decision used the predictions made from it (feature window + model + decision).\n\n";
+        s += "| system | pose used p50 / p99 / p99.9 / max µs | with its prediction p50 / p99 / p99.9 / max µs | < 10 ms (with prediction) | not used by the end (pose / prediction) | decisions joined / unjoined |\n|---|---|---|---|---|---|\n";
+        for r in results {
+            if let Some(e) = &r.exact {
+                let q = |l: &Summary| format!("{:.0} / {:.0} / {:.0} / {:.0}", l.p50_us, l.p99_us, l.p999_us, l.max_us);
+                s += &format!(
+                    "| {} | {} | {} | {:.2} % | {} / {} | {} / {} |\n",
+                    r.system.name(),
+                    q(&e.pose_used),
+                    q(&e.with_prediction),
+                    e.with_prediction.under_10ms * 100.0,
+                    e.pose_unused,
+                    e.prediction_unused,
+                    e.joined,
+                    e.unjoined
+                );
+            }
+        }
     }
     s += "\n## Targets (ARCHITECTURE.md, 200 Hz)\n\n| target | measured | verdict |\n|---|---|---|\n";
     let composed = find(results, System::Composed);
@@ -1013,5 +1215,59 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         None => run_all(&cli),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: i64 = 1_000_000;
+
+    #[test]
+    fn skeleton_is_charged_to_the_first_decision_that_used_it() {
+        let mut m = ExactMatcher::default();
+        m.sent(10 * MS, true);
+        // A timer decision after the send that still used the previous capture answers nothing.
+        m.on_cmd(11 * MS, 11 * MS + 300_000);
+        m.on_status(11 * MS, 5 * MS, 5 * MS);
+        assert!(m.pose_samples.is_empty());
+        // The decision on the new capture: pose used; its prediction is still the old one.
+        m.on_status(12 * MS, 10 * MS, 5 * MS);
+        m.on_cmd(12 * MS, 12 * MS + 500_000);
+        assert_eq!(m.pose_samples, vec![(2 * MS + 500_000) as u64]);
+        assert!(m.prediction_samples.is_empty());
+        // The decision on the prediction made from it.
+        m.on_cmd(13 * MS, 13 * MS + 200_000);
+        m.on_status(13 * MS, 10 * MS, 10 * MS);
+        assert_eq!(m.prediction_samples, vec![(3 * MS + 200_000) as u64]);
+        let r = m.result();
+        assert_eq!((r.joined, r.unjoined, r.pose_unused, r.prediction_unused), (3, 0, 0, 0));
+    }
+
+    #[test]
+    fn newer_capture_answers_skipped_ones_and_warm_up_is_not_recorded() {
+        let mut m = ExactMatcher::default();
+        m.sent(MS, false);
+        m.sent(2 * MS, true);
+        m.sent(3 * MS, true);
+        m.on_status(4 * MS, 3 * MS, 0);
+        m.on_cmd(4 * MS, 5 * MS);
+        assert_eq!(m.pose_samples, vec![(3 * MS) as u64, (2 * MS) as u64]);
+        // A zero stamp (no predictions yet) charges nothing.
+        assert_eq!(m.result().prediction_unused, 2);
+    }
+
+    #[test]
+    fn halves_without_their_partner_are_dropped_as_unjoined() {
+        let mut m = ExactMatcher::default();
+        m.sent(MS, true);
+        m.on_cmd(2 * MS, 2 * MS);
+        m.on_status(3 * MS, MS, MS);
+        m.on_cmd(2 * MS + ExactMatcher::JOIN_WINDOW_NS + 1, 0);
+        let r = m.result();
+        assert!(m.pose_samples.is_empty());
+        // the early cmd is dropped; the lone status and the last cmd still wait: all three are unjoined
+        assert_eq!((r.joined, r.unjoined, r.pose_unused), (0, 3, 1));
     }
 }
