@@ -5,7 +5,7 @@
 #   scripts/bench.sh                      # latency: relay, composed, separate processes, python baseline at 200 Hz
 #   scripts/bench.sh latency --duration 60
 #   scripts/bench.sh load                 # composed system at 1 kHz for 60 s: backlog, RSS, CPU
-#   scripts/bench.sh load --duration 900  # the 15 min profile
+#   scripts/bench.sh load --duration 900 --out reports/load_15min  # the 15 min profile
 #   scripts/bench.sh fuzz                 # the fuzz tests with 1 000 000 cases each (long)
 #
 # Needs scripts/setup.sh to have run once (it is not run from here). Other arguments go to latency_probe
