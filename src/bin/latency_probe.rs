@@ -68,6 +68,10 @@ enum Mode {
 enum System {
     /// Empty r2r relay (skeletons → cmd_vel, nothing else): the DDS floor.
     Relay,
+    /// The relay with the nodes' threading: r2r spinner thread → async runtime thread (`latency_relay --hops 1`).
+    Relay1,
+    /// As `relay1` plus an in-memory hand-over to a second runtime thread (`latency_relay --hops 2`).
+    Relay2,
     /// intent_predictor, shared_control and supervisor as separate processes.
     Separate,
     /// shared_control_system (all nodes in one process).
@@ -80,6 +84,8 @@ impl System {
     fn name(self) -> &'static str {
         match self {
             System::Relay => "relay",
+            System::Relay1 => "relay1",
+            System::Relay2 => "relay2",
             System::Separate => "separate",
             System::Composed => "composed",
             System::Python => "python",
@@ -88,6 +94,8 @@ impl System {
     fn description(self) -> &'static str {
         match self {
             System::Relay => "(a) empty r2r relay latency_relay: skeletons -> cmd_vel, nothing else (DDS floor)",
+            System::Relay1 => "(a1) the relay with one thread hop: spinner thread -> runtime thread (latency_relay --hops 1)",
+            System::Relay2 => "(a2) the relay with two thread hops: spinner -> runtime -> second runtime (latency_relay --hops 2)",
             System::Separate => "(b) intent_predictor + shared_control + supervisor, three processes",
             System::Composed => "(c) shared_control_system, all nodes in one process",
             System::Python => "(d) rclpy + onnxruntime-python baseline, one process",
@@ -493,6 +501,8 @@ impl Sut {
         let node = |exe: &str| -> (PathBuf, Vec<String>) { (bin_dir.join(exe), vec!["--ros-args".into(), "--params-file".into(), params.clone()]) };
         let specs: Vec<(PathBuf, Vec<String>)> = match system {
             System::Relay => vec![(bin_dir.join("latency_relay"), vec![])],
+            System::Relay1 => vec![(bin_dir.join("latency_relay"), vec!["--hops".into(), "1".into()])],
+            System::Relay2 => vec![(bin_dir.join("latency_relay"), vec!["--hops".into(), "2".into()])],
             System::Composed => vec![node("shared_control_system")],
             System::Separate => vec![node("intent_predictor"), node("shared_control"), node("supervisor")],
             System::Python => vec![(
