@@ -1180,6 +1180,16 @@ fn load_markdown(report: &serde_json::Value, results: &[SystemResult]) -> String
             r.probe_cpu_share * 100.0,
             r.rss_first_kib as f64 / 1024.0, r.rss_last_kib as f64 / 1024.0, r.rss_max_kib as f64 / 1024.0,
         );
+        if let Some(e) = &r.exact {
+            s += "Exact matching by the input stamps of `shared_control/status`:\n\n| | p50 / p99 / p99.9 / max µs | under 10 ms | not used by the end |\n|---|---|---|---|\n";
+            for (name, l, unused) in [("pose used", &e.pose_used, e.pose_unused), ("with its prediction", &e.with_prediction, e.prediction_unused)] {
+                s += &format!(
+                    "| {} | {:.0} / {:.0} / {:.0} / {:.0} | {:.4} % | {} |\n",
+                    name, l.p50_us, l.p99_us, l.p999_us, l.max_us, l.under_10ms * 100.0, unused
+                );
+            }
+            s += &format!("\nDecisions joined / unjoined: {} / {}.\n\n", e.joined, e.unjoined);
+        }
         s += "Latency by quarter of the run (skeletons grouped by send time):\n\n| quarter | n | p50 µs | p99 µs | max µs |\n|---|---|---|---|---|\n";
         for (i, x) in q.iter().enumerate() {
             s += &format!("| {} | {} | {:.0} | {:.0} | {:.0} |\n", i + 1, x.count, x.p50_us, x.p99_us, x.max_us);
