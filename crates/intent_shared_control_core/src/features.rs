@@ -30,7 +30,7 @@
 
 use std::collections::VecDeque;
 
-use nalgebra::{Point3, Vector3};
+use nalgebra::{Isometry2, Point2, Point3, Vector3};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -236,6 +236,12 @@ impl RowMeta {
     }
 }
 
+/// `iso` applied to the horizontal coordinates of `p`, its height kept.
+pub fn transform_planar(iso: &Isometry2<f64>, p: &Point3<f64>) -> Point3<f64> {
+    let q = iso * Point2::new(p.x, p.y);
+    Point3::new(q.x, q.y, p.z)
+}
+
 /// Rotation by `−angle` about z.
 fn rotate_by_minus(angle: f64, v: &Vector3<f64>) -> Vector3<f64> {
     rotate_by_minus_sc(angle.sin_cos(), v)
@@ -402,10 +408,18 @@ impl FeaturePipeline {
         self.newest_seen = None;
     }
 
-    /// Adds the skeletons of one frame (stamp = capture time; positions in the robot frame [m]).
+    /// Adds the skeletons of one frame (stamp = capture time; positions in the robot frame [m]), kept in that
+    /// frame: right for a robot that does not move, see [`FeaturePipeline::push_in`] for one that does.
     ///
     /// Evicts humans not seen within [`FeatureConfig::eviction_timeout_s`] of the newest stamp seen so far.
     pub fn push(&mut self, frame: &SkeletonFrame) -> PushSummary {
+        self.push_in(frame, &Isometry2::identity())
+    }
+
+    /// Adds the skeletons of one frame, moved into a fixed frame by `fixed_from_frame` (e.g. `odom ← base_link`
+    /// at the capture stamp; planar: x, y and the rotation about z, heights kept). A pipeline must be fed in one
+    /// frame only: either always [`FeaturePipeline::push`] or always this.
+    pub fn push_in(&mut self, frame: &SkeletonFrame, fixed_from_frame: &Isometry2<f64>) -> PushSummary {
         self.stats.frames += 1;
         let mut summary = PushSummary::default();
         if self.newest_seen.is_none_or(|s| frame.stamp > s) {
@@ -413,7 +427,7 @@ impl FeaturePipeline {
         }
         summary.evicted += self.evict_stale();
         for human in &frame.humans {
-            match self.push_skeleton(frame.stamp, human) {
+            match self.push_skeleton(frame.stamp, human, fixed_from_frame) {
                 Ok(evicted) => {
                     summary.accepted += 1;
                     summary.evicted += evicted;
@@ -444,7 +458,7 @@ impl FeaturePipeline {
     }
 
     /// Adds one skeleton; `Err(())` when rejected (counted), `Ok(evicted)` otherwise.
-    fn push_skeleton(&mut self, stamp: Stamp, human: &HumanSkeleton) -> Result<usize, ()> {
+    fn push_skeleton(&mut self, stamp: Stamp, human: &HumanSkeleton, fixed_from_frame: &Isometry2<f64>) -> Result<usize, ()> {
         let mut evicted = 0;
         let slot = match self
             .tracks
@@ -484,7 +498,7 @@ impl FeaturePipeline {
             let finite = kp.position.iter().all(|v| v.is_finite());
             if kp.confidence >= min_conf && kp.confidence.is_finite() {
                 if finite {
-                    pose.points[k] = kp.position;
+                    pose.points[k] = transform_planar(fixed_from_frame, &kp.position);
                     pose.observed[k] = true;
                 } else {
                     self.stats.non_finite_keypoints += 1;
@@ -533,6 +547,14 @@ impl FeaturePipeline {
     /// (i.e. the humans of the frame just pushed), in track order, up to the batch's `max_rows`.
     /// Returns the number of windows written.
     pub fn fill_batch(&mut self, stamp: Stamp, batch: &mut FeatureBatch) -> usize {
+        self.fill_batch_in(stamp, &Isometry2::identity(), batch)
+    }
+
+    /// [`FeaturePipeline::fill_batch`] for a pipeline fed with [`FeaturePipeline::push_in`]: every window is
+    /// built (and so normalised, and its predictions expressed) in the frame `view_from_fixed` maps to, e.g.
+    /// `base_link ← odom` at `stamp`, the robot frame of the newest capture. The history then carries no
+    /// ego-motion, and the bearing and distance of the normalisation are those from the robot where it is now.
+    pub fn fill_batch_in(&mut self, stamp: Stamp, view_from_fixed: &Isometry2<f64>, batch: &mut FeatureBatch) -> usize {
         batch.clear();
         for i in 0..self.tracks.len() {
             let t = &self.tracks[i];
@@ -543,7 +565,7 @@ impl FeaturePipeline {
                 self.stats.skipped_batch_full += 1;
                 continue;
             }
-            self.build_row(i, batch);
+            self.build_row(i, view_from_fixed, batch);
         }
         batch.len()
     }
@@ -556,13 +578,13 @@ impl FeaturePipeline {
             return false;
         }
         match self.tracks.iter().position(|t| t.active && t.id == id) {
-            Some(i) => self.build_row(i, batch),
+            Some(i) => self.build_row(i, &Isometry2::identity(), batch),
             None => false,
         }
     }
 
     /// Resamples, fills, normalises and appends the window of track `i`; false when skipped (counted).
-    fn build_row(&mut self, i: usize, batch: &mut FeatureBatch) -> bool {
+    fn build_row(&mut self, i: usize, view_from_fixed: &Isometry2<f64>, batch: &mut FeatureBatch) -> bool {
         let track = &self.tracks[i];
         let (Some(oldest), Some(newest)) = (track.history.front(), track.history.back()) else {
             return false;
@@ -574,6 +596,13 @@ impl FeaturePipeline {
         let max_gap_ns = (self.config.max_interpolation_gap_s * 1e9).round() as i64;
         let s = &mut *self.scratch;
         resample(&track.history, newest.stamp, max_gap_ns, s);
+        if *view_from_fixed != Isometry2::identity() {
+            for (points, present) in s.points.iter_mut().zip(&s.present) {
+                for (p, _) in points.iter_mut().zip(present).filter(|(_, &on)| on) {
+                    *p = transform_planar(view_from_fixed, p);
+                }
+            }
+        }
         if !fill_torso(s) {
             self.stats.skipped_no_hip += 1;
             return false;
@@ -1091,6 +1120,46 @@ mod tests {
         assert_eq!(batch.rows()[0].human_id, 3);
         assert!(p.fill_one(2, &mut batch));
         assert!(!p.fill_one(99, &mut batch));
+    }
+
+    #[test]
+    fn odometry_removes_the_robots_own_motion() {
+        // A person standing 3 m ahead in odom, seen from a robot that drives at 1 m/s and turns at 0.5 rad/s.
+        let person = Point3::new(3.0, 0.5, 0.0);
+        let pose = |t: f64| Isometry2::new(nalgebra::Vector2::new(t, 0.2 * t), 0.5 * t);
+        let (mut plain, mut compensated, mut still) = (pipeline(), pipeline(), pipeline());
+        let mut last = Stamp(0);
+        for i in 0..40 {
+            let t = f64::from(i) / 30.0;
+            last = Stamp::from_secs_f64(t);
+            let seen = transform_planar(&pose(t).inverse(), &person);
+            plain.push(&frame(last.0, vec![skeleton(1, seen)]));
+            compensated.push_in(&frame(last.0, vec![skeleton(1, seen)]), &pose(t));
+        }
+        // The same person as a robot standing where this one is now sees it.
+        let now = transform_planar(&pose(last.seconds_since(Stamp(0))).inverse(), &person);
+        for i in 0..40 {
+            still.push(&frame(Stamp::from_secs_f64(f64::from(i) / 30.0).0, vec![skeleton(1, now)]));
+        }
+        let (mut a, mut b, mut c) = (FeatureBatch::with_capacity(1), FeatureBatch::with_capacity(1), FeatureBatch::with_capacity(1));
+        assert_eq!(plain.fill_batch(last, &mut a), 1);
+        assert_eq!(compensated.fill_batch_in(last, &pose(last.seconds_since(Stamp(0))).inverse(), &mut b), 1);
+        assert_eq!(still.fill_batch(last, &mut c), 1);
+        let diff = |x: &FeatureBatch, y: &FeatureBatch| {
+            x.as_slice().iter().zip(y.as_slice()).map(|(u, v)| (u - v).abs()).fold(0.0f32, f32::max)
+        };
+        // Skeletons here are not rotated with the person, so compare the torso track (translation only).
+        let torso_track = |x: &FeatureBatch| (0..WINDOW_FRAMES).map(|f| [at(x.as_slice(), f, TORSO), at(x.as_slice(), f, TORSO + 1)]).collect::<Vec<_>>();
+        let (tb, tc) = (torso_track(&b), torso_track(&c));
+        for (u, v) in tb.iter().zip(&tc) {
+            assert!((u[0] - v[0]).abs() < 1e-5 && (u[1] - v[1]).abs() < 1e-5, "{u:?} vs {v:?}");
+        }
+        // Without odometry the standing person seems to walk toward the robot (and around it).
+        let ta = torso_track(&a);
+        assert!((ta[0][0] - ta[WINDOW_FRAMES - 1][0]).abs() > 0.5, "{:?}", ta[0]);
+        assert!(diff(&a, &c) > 0.5);
+        // The reference point (and so the predictions) are in the robot frame of the newest capture.
+        assert!((b.rows()[0].reference.xy() - c.rows()[0].reference.xy()).norm() < 1e-9);
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod health;
 pub mod judge;
 pub mod lifecycle;
 pub mod model;
+pub mod odometry;
 pub mod predictor;
 pub mod prediction;
 pub mod safety;

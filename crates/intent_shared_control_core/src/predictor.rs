@@ -3,6 +3,8 @@
 //! nodes, the constant-velocity baseline as fallback), so the pipeline runs the same on live data, in tests and
 //! in offline replay. All buffers are kept between calls.
 
+use nalgebra::Isometry2;
+
 use crate::features::{FeatureBatch, FeatureConfig, FeatureError, FeaturePipeline, FeatureStats};
 use crate::model::{IntentModel, ModelError, ModelInfo, ModelInput, ModelOutput, HORIZON_STEP_S};
 use crate::prediction::HumanPrediction;
@@ -69,10 +71,21 @@ impl IntentPredictor {
 
     /// Adds one capture and predicts every human in it that has a usable window. Humans whose rows are
     /// rejected (non-finite values) are counted and left out; a failing model call is an error and counted.
+    /// The tracks are kept in the capture's frame: for a robot that does not move (else see
+    /// [`IntentPredictor::predict_in`]).
     pub fn predict(&mut self, frame: &SkeletonFrame) -> Result<Vec<HumanPrediction>, ModelError> {
+        self.predict_in(frame, &Isometry2::identity())
+    }
+
+    /// [`IntentPredictor::predict`] for a moving robot: `odom_from_robot` is the robot's pose in a fixed frame
+    /// (odometry) at the capture stamp. Tracks are kept in the fixed frame, so the robot's own motion does not
+    /// show as human motion; each window is built in the robot frame of its newest capture, so the predictions
+    /// come out in the capture's frame as with [`IntentPredictor::predict`]. Feed one predictor either always
+    /// through this or never.
+    pub fn predict_in(&mut self, frame: &SkeletonFrame, odom_from_robot: &Isometry2<f64>) -> Result<Vec<HumanPrediction>, ModelError> {
         self.counters.frames += 1;
-        self.features.push(frame);
-        self.features.fill_batch(frame.stamp, &mut self.batch);
+        self.features.push_in(frame, odom_from_robot);
+        self.features.fill_batch_in(frame.stamp, &odom_from_robot.inverse(), &mut self.batch);
         self.input.clear();
         for row in 0..self.batch.len() {
             if let Some(window) = self.batch.window(row) {
