@@ -9,7 +9,9 @@
 //! arc). A stamp after the newest pose is extrapolated with the last two poses' velocity by at most
 //! [`OdometryConfig::max_extrapolation_s`]; anything older than the history or further ahead is an error, as in
 //! tf2 (no guessing where the robot was). Poses that are non-finite, repeated or older than the newest are
-//! rejected and counted; odometry is continuous by definition (REP 105), so a jump is not looked for.
+//! rejected and counted, except a stamp more than [`OdometryConfig::history_s`] before the newest: that is the
+//! clock jumping back (a bag loop, a restarted simulator), and the history starts again from it. Odometry is
+//! continuous by definition (REP 105), so a jump in position is not looked for.
 
 use std::collections::VecDeque;
 
@@ -56,6 +58,8 @@ pub struct OdometryStats {
     pub accepted: u64,
     pub rejected_non_finite: u64,
     pub rejected_out_of_order: u64,
+    /// Histories restarted by a stamp far before the newest.
+    pub clock_jumps: u64,
 }
 
 /// Recent `odom ← base_link` poses; see the module docs.
@@ -100,6 +104,10 @@ impl OdometryHistory {
         if !(x.is_finite() && y.is_finite() && yaw.is_finite()) {
             self.stats.rejected_non_finite += 1;
             return false;
+        }
+        if self.newest().is_some_and(|n| n.seconds_since(stamp) > self.config.history_s) {
+            self.poses.clear();
+            self.stats.clock_jumps += 1;
         }
         if self.newest().is_some_and(|n| stamp <= n) {
             self.stats.rejected_out_of_order += 1;
@@ -192,7 +200,7 @@ mod tests {
         assert!(!h.push(Stamp(10), 1.0, 0.0, 0.0));
         assert!(!h.push(Stamp(5), 1.0, 0.0, 0.0));
         assert!(!h.push(Stamp(20), f64::NAN, 0.0, 0.0));
-        assert_eq!(h.stats(), OdometryStats { accepted: 1, rejected_non_finite: 1, rejected_out_of_order: 2 });
+        assert_eq!(h.stats(), OdometryStats { accepted: 1, rejected_non_finite: 1, rejected_out_of_order: 2, clock_jumps: 0 });
         for i in 1..100 {
             h.push(Stamp(10 + i * 1_000_000), 0.0, 0.0, 0.0);
         }
@@ -200,6 +208,10 @@ mod tests {
         // Poses beyond `history_s` go too.
         h.push(Stamp::from_secs_f64(10.0), 0.0, 0.0, 0.0);
         assert_eq!(h.poses.len(), 1);
+        // A clock jump back restarts the history.
+        assert!(h.push(Stamp::from_secs_f64(5.0), 1.0, 0.0, 0.0));
+        assert_eq!(h.stats().clock_jumps, 1);
+        assert_eq!(h.newest(), Some(Stamp::from_secs_f64(5.0)));
         assert!(OdometryHistory::new(OdometryConfig { capacity: 1, ..OdometryConfig::default() }).is_err());
         assert!(OdometryHistory::new(OdometryConfig { history_s: f64::NAN, ..OdometryConfig::default() }).is_err());
     }

@@ -6,9 +6,21 @@
 use nalgebra::Isometry2;
 
 use crate::features::{FeatureBatch, FeatureConfig, FeatureError, FeaturePipeline, FeatureStats};
+use crate::odometry::{OdometryConfig, OdometryError, OdometryHistory, OdometryStats};
 use crate::model::{IntentModel, ModelError, ModelInfo, ModelInput, ModelOutput, HORIZON_STEP_S};
 use crate::prediction::HumanPrediction;
 use crate::skeleton::SkeletonFrame;
+use crate::time::Stamp;
+
+/// Why a capture was not predicted.
+#[derive(Debug, thiserror::Error)]
+pub enum PredictError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// With odometry: no robot pose at the capture stamp (the capture is not added to the tracks either).
+    #[error("no robot pose at the capture stamp: {0}")]
+    NoPose(#[from] OdometryError),
+}
 
 /// Running totals of the pipeline (for diagnostics).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -19,6 +31,8 @@ pub struct PredictorCounters {
     pub predictions: u64,
     /// Rows refused before or after the model (non-finite input or output).
     pub rejected_rows: u64,
+    /// Captures not predicted for want of a robot pose (with odometry).
+    pub no_pose: u64,
     /// Model calls that failed as a whole.
     pub model_errors: u64,
 }
@@ -31,6 +45,7 @@ pub struct IntentPredictor {
     output: ModelOutput,
     model: Box<dyn IntentModel + Send>,
     counters: PredictorCounters,
+    odometry: Option<OdometryHistory>,
 }
 
 impl IntentPredictor {
@@ -43,7 +58,50 @@ impl IntentPredictor {
             output: ModelOutput::new(),
             model,
             counters: PredictorCounters::default(),
+            odometry: None,
         })
+    }
+
+    /// From now on, tracks are kept in the odometry frame: [`IntentPredictor::predict_capture`] moves each
+    /// capture there with the pose from [`IntentPredictor::push_odometry`] at its stamp.
+    pub fn use_odometry(&mut self, config: OdometryConfig) -> Result<(), OdometryError> {
+        self.odometry = Some(OdometryHistory::new(config)?);
+        self.features.reset();
+        Ok(())
+    }
+
+    /// Whether captures are moved into the odometry frame.
+    pub fn uses_odometry(&self) -> bool {
+        self.odometry.is_some()
+    }
+
+    /// One odometry pose (base_link in odom, planar); false when rejected or when odometry is not used.
+    pub fn push_odometry(&mut self, stamp: Stamp, x: f64, y: f64, yaw: f64) -> bool {
+        self.odometry.as_mut().is_some_and(|o| o.push(stamp, x, y, yaw))
+    }
+
+    pub fn odometry_stats(&self) -> Option<OdometryStats> {
+        self.odometry.as_ref().map(OdometryHistory::stats)
+    }
+
+    /// Stamp of the newest odometry pose.
+    pub fn newest_odometry(&self) -> Option<Stamp> {
+        self.odometry.as_ref().and_then(OdometryHistory::newest)
+    }
+
+    /// The capture through [`IntentPredictor::predict_in`] at its odometry pose when odometry is used, else
+    /// through [`IntentPredictor::predict`]. Without a pose at the stamp the capture is skipped and counted.
+    pub fn predict_capture(&mut self, frame: &SkeletonFrame) -> Result<Vec<HumanPrediction>, PredictError> {
+        let Some(odometry) = &self.odometry else {
+            return Ok(self.predict(frame)?);
+        };
+        match odometry.at(frame.stamp) {
+            Ok(pose) => Ok(self.predict_in(frame, &pose)?),
+            Err(e) => {
+                self.counters.no_pose += 1;
+                Err(e.into())
+            }
+        }
     }
 
     /// What runs the predictions.
@@ -64,9 +122,12 @@ impl IntentPredictor {
         self.features.tracked_humans()
     }
 
-    /// Forgets every track (e.g. after a clock jump backwards).
+    /// Forgets every track and odometry pose (e.g. after a clock jump backwards).
     pub fn reset(&mut self) {
         self.features.reset();
+        if let Some(o) = &mut self.odometry {
+            o.reset();
+        }
     }
 
     /// Adds one capture and predicts every human in it that has a usable window. Humans whose rows are
@@ -144,5 +205,33 @@ mod tests {
         assert!((pred.future[9][0].x - (now_x - 1.0)).abs() < 0.15, "{:?}", pred.future[9][0]);
         assert_eq!(p.counters().model_errors, 0);
         assert_eq!(p.tracked_humans(), 1);
+    }
+
+    #[test]
+    fn odometry_keeps_a_standing_person_standing_for_a_moving_robot() {
+        let cv = || Box::new(ConstantVelocityModel::new(ConstantVelocityConfig::default()).expect("valid config"));
+        let mut plain = IntentPredictor::new(FeatureConfig::default(), cv(), 8).expect("valid config");
+        let mut odom = IntentPredictor::new(FeatureConfig::default(), cv(), 8).expect("valid config");
+        odom.use_odometry(crate::odometry::OdometryConfig::default()).expect("valid config");
+        assert!(odom.uses_odometry() && !plain.uses_odometry());
+        // Nothing before the first pose.
+        assert!(matches!(odom.predict_capture(&frame(0.0, 4.0)), Err(PredictError::NoPose(_))));
+        assert_eq!(odom.counters().no_pose, 1);
+        // The robot drives at 1 m/s toward a person standing 4 m ahead of its start; odometry at 50 Hz.
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for i in 0..45 {
+            let t = i as f64 / 30.0;
+            for j in 0..2 {
+                let to = t + j as f64 * 0.02;
+                odom.push_odometry(Stamp::from_secs_f64(to), to, 0.0, 0.0);
+            }
+            a = plain.predict_capture(&frame(t, 4.0 - t)).expect("prediction");
+            b = odom.predict_capture(&frame(t, 4.0 - t)).expect("prediction");
+        }
+        let now_x = 4.0 - 44.0 / 30.0;
+        // In the capture's frame: without odometry the person seems to come 1 m closer in 1 s; with it, stays.
+        assert!((a[0].future[9][0].x - (now_x - 1.0)).abs() < 0.15, "{:?}", a[0].future[9][0]);
+        assert!((b[0].future[9][0].x - now_x).abs() < 0.05, "{:?}", b[0].future[9][0]);
+        assert_eq!(odom.counters().no_pose, 1);
     }
 }
