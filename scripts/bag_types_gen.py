@@ -17,6 +17,7 @@ TYPES = [
     "geometry_msgs/msg/Twist",
     "geometry_msgs/msg/TwistStamped",
     "rosgraph_msgs/msg/Clock",
+    "nav_msgs/msg/Odometry",
     "intent_shared_control_msgs/msg/HumanSkeletonArray",
     "intent_shared_control_msgs/msg/IntentPredictionArray",
     "intent_shared_control_msgs/msg/SharedControlStatus",

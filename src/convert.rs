@@ -32,6 +32,8 @@ pub enum InputError {
     BadPrediction { id: u32, what: String },
     #[error("prediction array has {count} entries, more than the allowed {max}")]
     TooManyPredictions { count: usize, max: usize },
+    #[error("odometry: {what}")]
+    BadOdometry { what: String },
 }
 
 impl InputError {
@@ -46,8 +48,53 @@ impl InputError {
             InputError::OversizedJoy { .. } => "oversized_joy",
             InputError::BadPrediction { .. } => "bad_prediction",
             InputError::TooManyPredictions { .. } => "too_many_predictions",
+            InputError::BadOdometry { .. } => "bad_odometry",
         }
     }
+}
+
+/// One planar robot pose from odometry: base_link in the odometry frame at `stamp`.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct PlanarPose {
+    pub stamp: Stamp,
+    pub x: f64,
+    pub y: f64,
+    /// Heading about z [rad].
+    pub yaw: f64,
+}
+
+/// `nav_msgs/Odometry` → planar pose of `child_frame_id` in `header.frame_id`. `robot_frame`: the frame the
+/// skeletons are in, which must be the odometry's child frame. The orientation is normalised (a zero or
+/// non-finite quaternion, a non-finite position or a zero stamp is rejected); roll and pitch are dropped.
+pub fn odometry_from_msg(msg: &r2r::nav_msgs::msg::Odometry, robot_frame: &str) -> Result<PlanarPose, InputError> {
+    let bad = |what: String| Err(InputError::BadOdometry { what });
+    if msg.child_frame_id != robot_frame {
+        return bad(format!("child_frame_id `{}` is not the robot frame `{robot_frame}`", msg.child_frame_id));
+    }
+    let Some(stamp) = input_stamp_from_msg(&msg.header.stamp) else { return bad("zero stamp".into()) };
+    let (p, q) = (&msg.pose.pose.position, &msg.pose.pose.orientation);
+    let n = (q.x * q.x + q.y * q.y + q.z * q.z + q.w * q.w).sqrt();
+    if !(p.x.is_finite() && p.y.is_finite() && n.is_finite() && n > 1e-9) {
+        return bad("non-finite position or invalid orientation".into());
+    }
+    let (x, y, z, w) = (q.x / n, q.y / n, q.z / n, q.w / n);
+    let yaw = (2.0 * (w * z + x * y)).atan2(1.0 - 2.0 * (y * y + z * z));
+    Ok(PlanarPose { stamp, x: p.x, y: p.y, yaw })
+}
+
+/// Planar pose → `nav_msgs/Odometry` (`odom_frame` ← `robot_frame`), with the body-frame `twist`; covariances 0.
+pub fn odometry_to_msg(pose: &PlanarPose, odom_frame: &str, robot_frame: &str, twist: &Twist) -> r2r::nav_msgs::msg::Odometry {
+    let mut msg = r2r::nav_msgs::msg::Odometry {
+        header: Header { stamp: stamp_to_msg(pose.stamp), frame_id: odom_frame.to_owned() },
+        child_frame_id: robot_frame.to_owned(),
+        ..Default::default()
+    };
+    msg.pose.pose.position.x = pose.x;
+    msg.pose.pose.position.y = pose.y;
+    msg.pose.pose.orientation.z = (0.5 * pose.yaw).sin();
+    msg.pose.pose.orientation.w = (0.5 * pose.yaw).cos();
+    msg.twist.twist = twist_to_msg(twist);
+    msg
 }
 
 /// `builtin_interfaces/Time` → core stamp.
@@ -322,5 +369,25 @@ mod tests {
     fn oversized_joy_is_rejected() {
         let joy = Joy { header: Header::default(), axes: vec![0.0; 65], buttons: vec![] };
         assert!(joy_from_msg(&joy).is_err());
+    }
+
+    #[test]
+    fn odometry_round_trip_and_validation() {
+        let pose = PlanarPose { stamp: Stamp::from_secs_f64(3.5), x: 1.0, y: -2.0, yaw: 2.5 };
+        let msg = odometry_to_msg(&pose, "odom", "base_link", &Twist::planar(0.3, 0.0, 0.1));
+        let back = odometry_from_msg(&msg, "base_link").expect("valid");
+        assert_eq!(back.stamp, pose.stamp);
+        assert!((back.yaw - 2.5).abs() < 1e-12 && back.x == 1.0 && back.y == -2.0);
+        assert_eq!(odometry_from_msg(&msg, "base_footprint").unwrap_err().reason(), "bad_odometry");
+        let mut nan = msg.clone();
+        nan.pose.pose.position.x = f64::NAN;
+        assert!(odometry_from_msg(&nan, "base_link").is_err());
+        let mut zero_q = msg.clone();
+        zero_q.pose.pose.orientation = Default::default();
+        zero_q.pose.pose.orientation.w = 0.0;
+        assert!(odometry_from_msg(&zero_q, "base_link").is_err());
+        let mut unstamped = msg;
+        unstamped.header.stamp = Default::default();
+        assert!(odometry_from_msg(&unstamped, "base_link").is_err());
     }
 }

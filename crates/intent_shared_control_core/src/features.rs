@@ -172,6 +172,9 @@ pub struct FeatureStats {
     pub skipped_short_history: u64,
     /// Windows not built because the batch was full.
     pub skipped_batch_full: u64,
+    /// Frames older than the newest stamp seen by more than the eviction timeout: the clock jumped back (a bag
+    /// loop, a restarted simulator); every track was forgotten and the frame starts afresh.
+    pub clock_jumps: u64,
 }
 
 /// What happened to one frame in [`FeaturePipeline::push`].
@@ -422,6 +425,11 @@ impl FeaturePipeline {
     pub fn push_in(&mut self, frame: &SkeletonFrame, fixed_from_frame: &Isometry2<f64>) -> PushSummary {
         self.stats.frames += 1;
         let mut summary = PushSummary::default();
+        if self.newest_seen.is_some_and(|s| s.seconds_since(frame.stamp) > self.config.eviction_timeout_s) {
+            let stats = self.stats;
+            self.reset();
+            self.stats = FeatureStats { clock_jumps: stats.clock_jumps + 1, ..stats };
+        }
         if self.newest_seen.is_none_or(|s| frame.stamp > s) {
             self.newest_seen = Some(frame.stamp);
         }
@@ -1029,6 +1037,12 @@ mod tests {
             (2, 1, 2)
         );
         assert_eq!(p.newest_stamp(1), Some(Stamp(200)));
+        // A jump back by more than the eviction timeout is a clock jump: the tracks start afresh.
+        let later = Stamp::from_secs_f64(5.0).0;
+        assert_eq!(p.push(&frame(later, vec![s.clone()])).accepted, 1);
+        assert_eq!(p.push(&frame(later - 2_000_000_000, vec![s])).accepted, 1);
+        assert_eq!(p.stats().clock_jumps, 1);
+        assert_eq!(p.newest_stamp(1), Some(Stamp(later - 2_000_000_000)));
     }
 
     #[test]
