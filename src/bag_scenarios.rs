@@ -2,10 +2,12 @@
 //! the simulator's [`ScenarioHumans`]) recorded as the live system would record them, for the bag suite.
 //!
 //! Per control tick (50 Hz) the generator: integrates the robot's pose with the previous output (planar,
-//! exact), polls the humans and moves the observed skeletons into the robot frame, runs the constant-velocity
-//! [`IntentPredictor`] on them, publishes the scripted joystick, steps the [`Controller`] and records
-//! `joy`, `humans/skeletons`, `humans/intent`, `cmd_vel`, `shared_control/status`, `/clock` and
-//! `/ground_truth/humans` (true keypoints of every human in the robot frame, for the judge). The log time of
+//! exact) and publishes it as odometry, polls the humans and moves the observed skeletons into the robot frame
+//! at their capture stamp, runs the [`IntentPredictor`] on them as the predictor node does (the shipped ONNX
+//! model by default, tracks kept in the odometry frame), publishes the scripted joystick, steps the
+//! [`Controller`] and records `odom`, `joy`, `humans/skeletons`, `humans/intent`, `cmd_vel`,
+//! `shared_control/status`, `/clock` and `/ground_truth/humans` (true keypoints of every human in the robot
+//! frame, for the judge). The log time of
 //! every message is the tick's time plus a fixed arrival delay per topic (skeleton stamps are the capture
 //! times, up to one frame older); the generator decides 4 ms after the tick. Each kind adds its disturbance (dropout, NaN burst, joystick loss, clock jump).
 
@@ -13,7 +15,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use intent_shared_control_core::features::FeatureConfig;
-use intent_shared_control_core::model::{ConstantVelocityConfig, ConstantVelocityModel, PredictionSource};
+use intent_shared_control_core::model::{ConstantVelocityConfig, ConstantVelocityModel, IntentModel, PredictionSource};
+use intent_shared_control_core::odometry::{OdometryConfig, OdometryHistory};
 use intent_shared_control_core::predictor::IntentPredictor;
 use intent_shared_control_core::scenario::{NoiseConfig, ScenarioConfig};
 use intent_shared_control_core::sim::{HumanSource, ScenarioHumans};
@@ -130,6 +133,24 @@ pub struct GeneratorOptions {
     pub noise: NoiseConfig,
     /// frame_id of the skeletons and commands.
     pub frame_id: String,
+    /// What predicts the humans' intents.
+    pub predictor: GeneratorPredictor,
+}
+
+/// The predictor of a generated bag.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GeneratorPredictor {
+    /// The constant-velocity baseline (uniform intents, so the chain uses the conservative human speed).
+    ConstantVelocity,
+    /// An ONNX model on CPU: its card, and the ONNX Runtime library (`None`: `$ISC_ORT_LIB`).
+    Model { card: PathBuf, ort_lib: Option<PathBuf> },
+}
+
+impl GeneratorPredictor {
+    /// The shipped model (`models/intent_model.card.json` of this package).
+    pub fn shipped_model() -> Self {
+        GeneratorPredictor::Model { card: Path::new(env!("CARGO_MANIFEST_DIR")).join("models/intent_model.card.json"), ort_lib: None }
+    }
 }
 
 impl Default for GeneratorOptions {
@@ -139,12 +160,14 @@ impl Default for GeneratorOptions {
             control_rate: 50.0,
             noise: NoiseConfig::default(),
             frame_id: "base_link".into(),
+            predictor: GeneratorPredictor::shipped_model(),
         }
     }
 }
 
 /// Arrival of each input after the tick [s]: distinct receive times, as a recorder sees them (a decision
 /// taken twice at one stamp holds the previous output in the motion limiter).
+const ARRIVAL_ODOM_S: f64 = 0.0005;
 const ARRIVAL_SKELETONS_S: f64 = 0.001;
 const ARRIVAL_INTENT_S: f64 = 0.002;
 const ARRIVAL_JOY_S: f64 = 0.003;
@@ -170,8 +193,23 @@ pub fn generate(kind: ScenarioKind, seed: u64, options: &GeneratorOptions) -> an
     let duration = scfg.duration_s;
     let mut humans = ScenarioHumans::new(scfg, seed).context("scenario")?;
     let mut controller = Controller::try_new(options.controller.clone()).context("controller configuration")?;
-    let cv = ConstantVelocityModel::new(ConstantVelocityConfig::default()).context("constant-velocity model")?;
-    let mut predictor = IntentPredictor::new(FeatureConfig::default(), Box::new(cv), 64).context("feature pipeline")?;
+    let (model, source, version): (Box<dyn IntentModel + Send>, PredictionSource, String) = match &options.predictor {
+        GeneratorPredictor::ConstantVelocity => (
+            Box::new(ConstantVelocityModel::new(ConstantVelocityConfig::default()).context("constant-velocity model")?),
+            PredictionSource::ConstantVelocity,
+            "constant_velocity".into(),
+        ),
+        GeneratorPredictor::Model { card, ort_lib } => {
+            let m = crate::replay::load_cpu_model(card, ort_lib.as_deref()).context("intent model")?;
+            let version = format!("{} {}", m.info().name, m.info().version);
+            (m, PredictionSource::Model, version)
+        }
+    };
+    let provider = if source == PredictionSource::Model { "cpu" } else { "constant_velocity" };
+    let mut predictor = IntentPredictor::new(FeatureConfig::default(), model, 64).context("feature pipeline")?;
+    predictor.use_odometry(OdometryConfig::default()).context("odometry")?;
+    // The robot's true poses (nominal time), to put each observation in the robot frame at its capture stamp.
+    let mut true_poses = OdometryHistory::new(OdometryConfig::default()).context("pose history")?;
     let dt = 1.0 / options.control_rate;
     let (mut x, mut y, mut yaw) = (0.0_f64, 0.0_f64, 0.0_f64);
     let mut output = Twist::ZERO;
@@ -200,6 +238,12 @@ pub fn generate(kind: ScenarioKind, seed: u64, options: &GeneratorOptions) -> an
         let shift = if kind == ScenarioKind::ClockJump && t >= 5.0 { -2.0 } else { 0.0 };
         let now = nominal.add_secs(shift);
         out.push(encode(topics::CLOCK, topics::CLOCK_TYPE, now, &Clock { clock: time(now) })?);
+        true_poses.push(nominal, x, y, yaw);
+        let odom = convert::odometry_to_msg(&convert::PlanarPose { stamp: now, x, y, yaw }, "odom", frame_id, &output);
+        out.push(encode(topics::ODOM, topics::ODOM_TYPE, now.add_secs(ARRIVAL_ODOM_S), &odom)?);
+        if let Ok(o) = convert::odometry_from_msg(&odom, frame_id) {
+            predictor.push_odometry(o.stamp, o.x, o.y, o.yaw);
+        }
 
         // Ground truth (robot frame).
         let truth = humans.truth(nominal);
@@ -221,6 +265,8 @@ pub fn generate(kind: ScenarioKind, seed: u64, options: &GeneratorOptions) -> an
             let dropout = kind == ScenarioKind::SkeletonDropout && (4.0..4.6).contains(&t);
             if !dropout {
                 let stamp = frame.stamp.add_secs(shift);
+                let at = true_poses.at(frame.stamp).context("robot pose at a capture")?;
+                let (cx, cy, cyaw) = (at.translation.vector.x, at.translation.vector.y, at.rotation.angle());
                 let robot = SkeletonFrame {
                     stamp,
                     frame_id: frame_id.to_owned(),
@@ -230,7 +276,7 @@ pub fn generate(kind: ScenarioKind, seed: u64, options: &GeneratorOptions) -> an
                         .map(|h| HumanSkeleton {
                             id: h.id,
                             keypoints: h.keypoints.map(|kp| {
-                                if kp.is_observed() { Keypoint { position: to_robot(&kp.position, x, y, yaw), ..kp } } else { kp }
+                                if kp.is_observed() { Keypoint { position: to_robot(&kp.position, cx, cy, cyaw), ..kp } } else { kp }
                             }),
                         })
                         .collect(),
@@ -248,12 +294,12 @@ pub fn generate(kind: ScenarioKind, seed: u64, options: &GeneratorOptions) -> an
                 let limits = convert::SkeletonLimits { max_humans: 64, expected_frame: frame_id.to_owned() };
                 out.push(encode(topics::SKELETONS, topics::SKELETONS_TYPE, now.add_secs(ARRIVAL_SKELETONS_S), &msg)?);
                 if let Ok(seen) = convert::skeletons_from_msg(&msg, &limits) {
-                    let preds = predictor.predict(&seen).unwrap_or_default();
+                    let preds = predictor.predict_capture(&seen).unwrap_or_default();
                     let arr = isc::IntentPredictionArray {
                         header: Header { stamp: time(stamp), frame_id: frame_id.to_owned() },
-                        predictions: preds.iter().map(|p| convert::prediction_to_msg(p, PredictionSource::ConstantVelocity)).collect(),
-                        model_version: "constant_velocity".into(),
-                        execution_provider: "constant_velocity".into(),
+                        predictions: preds.iter().map(|p| convert::prediction_to_msg(p, source)).collect(),
+                        model_version: version.clone(),
+                        execution_provider: provider.into(),
                         inference_time: 0.0,
                     };
                     out.push(encode(topics::INTENT, topics::INTENT_TYPE, now.add_secs(ARRIVAL_INTENT_S), &arr)?);

@@ -79,6 +79,7 @@ fn description(key: &str) -> Option<&'static str> {
         "safety.separation.min_confidence" => "a prediction is used only when its confidence is at least this [0, 1]",
         "safety.separation.min_human_speed" => "lowest human speed assumed from a prediction [m/s]",
         "safety.separation.prediction_uncertainty_rate" => "growth of the predicted-position uncertainty with look-ahead time [m/s]",
+        "safety.separation.closing_speed_min_lookahead" => "the predicted closing speed is taken over look-aheads of at least this (shorter ones turn keypoint noise into speed) [s]",
         "safety.separation.prediction_time_margin" => "predicted points are checked up to the command's stopping time (reaction + braking) plus this [s]",
         "safety.separation.standstill_speed" => "admissible approach speeds below this count as 0, so the robot stops instead of creeping closer [m/s]",
         "safety.separation.min_away_fraction" => "inside S_p(0, v_h) of someone, a command counts as moving away only with at least this share of its speed away from them [0, 1]",

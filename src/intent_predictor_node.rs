@@ -6,6 +6,13 @@
 //! against its card (sha256, tensor contract) and warms it up; any failure leaves the node unconfigured with
 //! the reason, unless `fallback` is `constant_velocity` (then the constant-velocity predictor runs and the
 //! diagnostics say so).
+//!
+//! On a moving robot (`use_odometry`), the node also subscribes to `odom` (`nav_msgs/Odometry`, child frame =
+//! the skeletons' frame) and keeps the humans' tracks in the odometry frame, so the robot's own motion does
+//! not look like human motion to the model; the predictions still come out in the skeletons' frame. A capture
+//! with no odometry pose at its stamp (none yet, too old, or more than `odometry_tolerance` newer than the
+//! newest pose) gets no predictions (an empty array: the safety chain falls back to the standard's human
+//! speed) and is counted.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -20,10 +27,12 @@ use intent_shared_control_core::health::{Level, RateMonitor};
 use intent_shared_control_core::lifecycle::{transition_id, Callback, CallbackResult};
 use intent_shared_control_core::model::constant_velocity::{ConstantVelocityConfig, ConstantVelocityModel};
 use intent_shared_control_core::model::{IntentModel, PredictionSource};
-use intent_shared_control_core::predictor::IntentPredictor;
+use intent_shared_control_core::odometry::OdometryConfig;
+use intent_shared_control_core::predictor::{IntentPredictor, PredictError};
 use intent_shared_control_core::Stamp;
 use intent_shared_control_inference::{load_card, model_path_for_card, ExecutionProviderKind, OrtIntentModel, OrtModelConfig, OrtRuntime};
 use r2r::intent_shared_control_msgs::msg::{HumanSkeletonArray, IntentPredictionArray};
+use r2r::nav_msgs::msg::Odometry;
 use r2r::std_msgs::msg::Header;
 use r2r::ParameterValue;
 use tokio::sync::mpsc;
@@ -54,6 +63,8 @@ pub fn param_specs() -> Vec<ParamSpec> {
         ParamSpec::new("fallback", "what runs when the model cannot be loaded: none (stay unconfigured) | constant_velocity", Str("none".into())).read_only(),
         ParamSpec::new("max_humans", "most humans predicted per capture; larger arrays are rejected [-]", Integer(64)).range(Range::Int(1, 1024)).read_only(),
         ParamSpec::new("skeleton_frame_id", "frame the skeleton keypoints must be in", Str("base_link".into())).read_only(),
+        ParamSpec::new("use_odometry", "keep the humans' tracks in the odometry frame (subscribes to `odom`, nav_msgs/Odometry); needed on a robot that moves", Bool(false)).read_only(),
+        ParamSpec::new("odometry_tolerance", "longest extrapolation of the newest odometry pose to a newer skeleton stamp [s]", Double(0.1)).range(Range::Float(0.0, 1.0)).read_only(),
         ParamSpec::new("eviction_timeout", "a human not seen for this long is forgotten [s]", Double(1.0)).range(Range::Float(0.05, 60.0)).read_only(),
         ParamSpec::new("expected_skeleton_rate", "skeleton rate the diagnostics expect [Hz]", Double(30.0)).range(Range::Float(0.1, 10000.0)),
         ParamSpec::new("rate_tolerance", "allowed relative deviation from the expected rate [-]", Double(0.3)).range(Range::Float(0.0, 1.0)),
@@ -72,6 +83,8 @@ pub struct PredictorParams {
     pub fallback_constant_velocity: bool,
     pub limits: SkeletonLimits,
     pub eviction_timeout: f64,
+    /// `Some`: tracks kept in the odometry frame.
+    pub odometry: Option<OdometryConfig>,
     pub expected_skeleton_rate: f64,
     pub rate_tolerance: f64,
 }
@@ -124,6 +137,11 @@ impl PredictorParams {
             fallback_constant_velocity,
             limits: SkeletonLimits { max_humans: p.index_or("max_humans", 64).map_err(e)?, expected_frame: p.string_or("skeleton_frame_id", "base_link").map_err(e)? },
             eviction_timeout: p.f64_or("eviction_timeout", 1.0).map_err(e)?,
+            odometry: if p.bool_or("use_odometry", false).map_err(e)? {
+                Some(OdometryConfig { max_extrapolation_s: p.f64_or("odometry_tolerance", 0.1).map_err(e)?, ..OdometryConfig::default() })
+            } else {
+                None
+            },
             expected_skeleton_rate: p.f64_or("expected_skeleton_rate", 30.0).map_err(e)?,
             rate_tolerance: p.f64_or("rate_tolerance", 0.3).map_err(e)?,
         })
@@ -190,7 +208,10 @@ fn configure(p: PredictorParams) -> Result<Configured, String> {
         }
         Err(e) => return Err(format!("{e:#}")),
     };
-    let predictor = IntentPredictor::new(features, model, p.limits.max_humans).map_err(|e| e.to_string())?;
+    let mut predictor = IntentPredictor::new(features, model, p.limits.max_humans).map_err(|e| e.to_string())?;
+    if let Some(o) = &p.odometry {
+        predictor.use_odometry(o.clone()).map_err(|e| e.to_string())?;
+    }
     info!(model = %version, provider = %provider, routing = routing.as_deref().unwrap_or("none"), "model loaded and warmed up");
     Ok(Configured {
         rate: RateMonitor::new(p.expected_skeleton_rate, p.rate_tolerance, 1.0),
@@ -226,6 +247,13 @@ pub async fn run_node(
     crate::node_util::apply_use_sim_time(&mut node, &params.params())?;
     let mut lifecycle = LifecycleServer::new(&mut node, clock.clone())?;
     let mut skeleton_sub = node.subscribe::<HumanSkeletonArray>("humans/skeletons", sensor_qos())?;
+    // Only a node that uses odometry subscribes to it (the parameter is read-only).
+    let mut odom_sub: std::pin::Pin<Box<dyn futures::Stream<Item = Odometry> + Send>> =
+        if params.params().bool_or("use_odometry", false).unwrap_or(false) {
+            Box::pin(node.subscribe::<Odometry>("odom", sensor_qos())?)
+        } else {
+            Box::pin(futures::stream::pending())
+        };
     let intent_pub = node.create_publisher::<IntentPredictionArray>("humans/intent", sensor_qos())?;
     let mut diagnostics = DiagnosticsPublisher::new(&mut node, NODE_NAME, Duration::from_secs(1))?;
     let mut diag_timer = node.create_wall_timer(Duration::from_millis(100))?;
@@ -319,12 +347,17 @@ pub async fn run_node(
                 if let Some(s) = state.as_mut().filter(|_| active) {
                     s.rate.tick(clock.now()?);
                     let t0 = Instant::now();
-                    match s.predictor.predict(&frame) {
+                    match s.predictor.predict_capture(&frame) {
                         Ok(p) => predictions = p,
-                        Err(e) => {
+                        Err(PredictError::Model(e)) => {
                             metrics.reject("model_error");
                             *s.rejections.entry("model_error").or_default() += 1;
                             warn!("prediction failed: {e}");
+                        }
+                        Err(PredictError::NoPose(e)) => {
+                            metrics.reject("no_odometry_pose");
+                            *s.rejections.entry("no_odometry_pose").or_default() += 1;
+                            warn!("capture not predicted: {e}");
                         }
                     }
                     let dt = t0.elapsed();
@@ -347,6 +380,23 @@ pub async fn run_node(
                         if tx.try_send(Handoff::Predictions { stamp, predictions, arrival }).is_err() {
                             metrics.reject("handoff_full");
                         }
+                    }
+                }
+            }
+            msg = odom_sub.next() => {
+                let Some(msg) = msg else { bail!("odometry subscription closed") };
+                let Some(s) = state.as_mut().filter(|s| s.predictor.uses_odometry()) else { continue };
+                match convert::odometry_from_msg(&msg, &s.params.limits.expected_frame) {
+                    Ok(o) => {
+                        if !s.predictor.push_odometry(o.stamp, o.x, o.y, o.yaw) {
+                            metrics.reject("odometry_out_of_order");
+                            *s.rejections.entry("odometry_out_of_order").or_default() += 1;
+                        }
+                    }
+                    Err(e) => {
+                        metrics.reject(e.reason());
+                        *s.rejections.entry(e.reason()).or_default() += 1;
+                        warn!("odometry rejected: {e}");
                     }
                 }
             }
@@ -397,11 +447,29 @@ fn statuses(lifecycle: &LifecycleServer, state: Option<&mut Configured>, now: St
             .kv("rejected_rows", c.rejected_rows)
             .kv("model_errors", c.model_errors)
             .kv("tracked_humans", s.predictor.tracked_humans())
+            .kv("captures_without_odometry_pose", c.no_pose)
             .kv("rejections_total", total);
         for (k, v) in &s.rejections {
             st = st.kv(&format!("rejected_{k}"), v);
         }
         out.push(st);
+        if s.predictor.uses_odometry() {
+            let age = s.predictor.newest_odometry().map(|t| now.seconds_since(t));
+            let (level, message) = match age {
+                None => (Level::Warn, "no odometry received: no predictions".to_owned()),
+                Some(a) if a > s.params.odometry.as_ref().map_or(0.1, |o| o.max_extrapolation_s) + 0.1 => (Level::Warn, format!("odometry {a:.2} s old: captures are not predicted")),
+                Some(a) => (Level::Ok, format!("odometry {:.0} ms old", a * 1e3)),
+            };
+            let stats = s.predictor.odometry_stats().unwrap_or_default();
+            out.push(
+                Status::new(NODE_NAME, "odometry", level, message)
+                    .kv("odometry_age_s", age.map_or("none".to_owned(), |a| format!("{a:.3}")))
+                    .kv("poses_accepted", stats.accepted)
+                    .kv("poses_rejected_non_finite", stats.rejected_non_finite)
+                    .kv("poses_rejected_out_of_order", stats.rejected_out_of_order)
+                    .kv("captures_without_pose", c.no_pose),
+            );
+        }
     }
     out
 }

@@ -18,15 +18,15 @@
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use intent_shared_control_core::predictor::IntentPredictor;
+use intent_shared_control_core::predictor::{IntentPredictor, PredictError};
 use intent_shared_control_core::prediction::HumanPrediction;
 use intent_shared_control_core::judge::{reference_separation, Judge as GroundTruthJudge, JudgedHuman, Verdict};
 use intent_shared_control_core::safety::RobotShape;
 use intent_shared_control_core::skeleton::{keypoint as kp, SkeletonFrame};
-use intent_shared_control_core::{Controller, ControllerConfig, Decision, Mode, Stamp, Twist};
+use intent_shared_control_core::{Controller, ControllerConfig, Decision, IntentModel, Mode, Stamp, Twist};
 use nalgebra::Point2;
 use r2r::geometry_msgs::msg as geo;
 use r2r::intent_shared_control_msgs::msg as isc;
@@ -46,6 +46,8 @@ pub mod topics {
     pub const CMD_VEL: &str = "/cmd_vel";
     pub const STATUS: &str = "/shared_control/status";
     pub const CLOCK: &str = "/clock";
+    /// Robot odometry (`odom` ← `base_link`): the predictor keeps the humans' tracks in `odom` with it.
+    pub const ODOM: &str = "/odom";
     /// True keypoints of every human (robot frame), written by the scenario generator for the judge.
     pub const TRUTH: &str = "/ground_truth/humans";
 
@@ -55,6 +57,7 @@ pub mod topics {
     pub const TWIST_STAMPED_TYPE: &str = "geometry_msgs/msg/TwistStamped";
     pub const STATUS_TYPE: &str = "intent_shared_control_msgs/msg/SharedControlStatus";
     pub const CLOCK_TYPE: &str = "rosgraph_msgs/msg/Clock";
+    pub const ODOM_TYPE: &str = "nav_msgs/msg/Odometry";
 }
 
 /// When the controller decides.
@@ -162,6 +165,7 @@ pub struct InputCounts {
     pub skeletons: u64,
     pub predictions: u64,
     pub assist: u64,
+    pub odometry: u64,
     pub truth: u64,
     pub recorded_status: u64,
     pub other: u64,
@@ -442,12 +446,13 @@ impl Replay {
                 Ok(frame) => {
                     if self.options.predictions == PredictionSource::Predictor {
                         if let Some(p) = self.predictor.as_mut() {
-                            match p.predict(&frame) {
+                            match p.predict_capture(&frame) {
                                 Ok(preds) => {
                                     self.predictions.clone_from(&preds);
                                     self.controller.on_predictions(frame.stamp, preds);
                                 }
-                                Err(_) => self.reject("model_error"),
+                                Err(PredictError::Model(_)) => self.reject("model_error"),
+                                Err(PredictError::NoPose(_)) => self.reject("no_odometry_pose"),
                             }
                         }
                     }
@@ -483,6 +488,20 @@ impl Replay {
                 self.reject("assist_out_of_order");
             }
             true
+        } else if t == self.topic(topics::ODOM) {
+            self.inputs.odometry += 1;
+            if let Some(p) = self.predictor.as_mut().filter(|p| p.uses_odometry()) {
+                let msg = m.decode::<r2r::nav_msgs::msg::Odometry>()?;
+                match convert::odometry_from_msg(&msg, &self.options.skeleton_limits.expected_frame) {
+                    Ok(o) => {
+                        if !p.push_odometry(o.stamp, o.x, o.y, o.yaw) {
+                            self.reject("odometry_out_of_order");
+                        }
+                    }
+                    Err(e) => self.reject(e.reason()),
+                }
+            }
+            false
         } else if t == self.topic(topics::TRUTH) {
             self.inputs.truth += 1;
             let msg = m.decode::<isc::HumanSkeletonArray>()?;
@@ -586,6 +605,27 @@ pub fn replay(
     }
     progress(messages.len());
     Ok(r.finish())
+}
+
+/// The ONNX model of `card` on CPU (one thread), ONNX Runtime from `ort_lib` or `$ISC_ORT_LIB`.
+pub fn load_cpu_model(card: &Path, ort_lib: Option<&Path>) -> anyhow::Result<Box<dyn IntentModel + Send>> {
+    use intent_shared_control_inference::{load_card, model_path_for_card, OrtIntentModel, OrtModelConfig, OrtRuntime};
+    let lib = match ort_lib {
+        Some(p) => p.to_path_buf(),
+        None => PathBuf::from(std::env::var("ISC_ORT_LIB").context("ISC_ORT_LIB (or an explicit ONNX Runtime library) is needed for the model")?),
+    };
+    let runtime = OrtRuntime::init(&lib)?;
+    let loaded = load_card(card)?;
+    let path = model_path_for_card(card, &loaded);
+    let mut cfg = OrtModelConfig::cpu(path);
+    cfg.intra_threads = 1;
+    Ok(Box::new(OrtIntentModel::load(&runtime, loaded, cfg)?))
+}
+
+/// Whether the bag has odometry for the predictor (topic `/odom` under `namespace`).
+pub fn has_odometry(messages: &[BagMessage], namespace: &str) -> bool {
+    let topic = format!("{namespace}{}", topics::ODOM);
+    messages.iter().any(|m| m.topic == topic)
 }
 
 /// Closing speed and positions of the judged humans.

@@ -17,6 +17,7 @@ use intent_shared_control::bag::read_bag;
 use intent_shared_control::replay::{self, metrics_json, PredictionSource, ReplayOptions, StepMode, Thresholds};
 use intent_shared_control_core::features::FeatureConfig;
 use intent_shared_control_core::model::{ConstantVelocityConfig, ConstantVelocityModel, IntentModel};
+use intent_shared_control_core::odometry::OdometryConfig;
 use intent_shared_control_core::predictor::IntentPredictor;
 use intent_shared_control_core::ControllerConfig;
 
@@ -75,20 +76,6 @@ struct Args {
     strict: bool,
 }
 
-fn load_model(args: &Args) -> anyhow::Result<Box<dyn IntentModel + Send>> {
-    use intent_shared_control_inference::{load_card, model_path_for_card, OrtIntentModel, OrtModelConfig, OrtRuntime};
-    let lib = match &args.ort_lib {
-        Some(p) => p.clone(),
-        None => PathBuf::from(std::env::var("ISC_ORT_LIB").context("--ort-lib or ISC_ORT_LIB is needed for --predictions model")?),
-    };
-    let runtime = OrtRuntime::init(&lib)?;
-    let card = load_card(&args.model_card)?;
-    let path = model_path_for_card(&args.model_card, &card);
-    let mut cfg = OrtModelConfig::cpu(path);
-    cfg.intra_threads = 1;
-    Ok(Box::new(OrtIntentModel::load(&runtime, card, cfg)?))
-}
-
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let controller = match &args.controller_config {
@@ -107,14 +94,18 @@ fn main() -> anyhow::Result<()> {
         Predictions::ConstantVelocity => {
             (PredictionSource::Predictor, Some(Box::new(ConstantVelocityModel::new(ConstantVelocityConfig::default())?)))
         }
-        Predictions::Model => (PredictionSource::Predictor, Some(load_model(&args)?)),
+        Predictions::Model => (PredictionSource::Predictor, Some(replay::load_cpu_model(&args.model_card, args.ort_lib.as_deref())?)),
     };
     options.predictions = source;
-    let predictor = model.map(|m| IntentPredictor::new(FeatureConfig::default(), m, 64)).transpose()?;
+    let mut predictor = model.map(|m| IntentPredictor::new(FeatureConfig::default(), m, 64)).transpose()?;
 
     let t_read = Instant::now();
     let messages = read_bag(&args.bag)?;
     let read_s = t_read.elapsed().as_secs_f64();
+    // As the predictor node: the humans' tracks in the odometry frame when the robot's odometry is there.
+    if let Some(p) = predictor.as_mut().filter(|_| replay::has_odometry(&messages, &options.namespace)) {
+        p.use_odometry(OdometryConfig::default())?;
+    }
     let bar = if args.no_progress {
         indicatif::ProgressBar::hidden()
     } else {

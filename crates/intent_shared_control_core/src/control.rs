@@ -189,6 +189,12 @@ impl ControllerConfig {
         nonneg("safety.separation.min_human_speed", p.min_human_speed)?;
         nonneg("safety.separation.prediction_uncertainty_rate", p.prediction_uncertainty_rate)?;
         check(
+            "safety.separation.closing_speed_min_lookahead",
+            p.closing_speed_min_lookahead,
+            (0.0..=1.0).contains(&p.closing_speed_min_lookahead),
+            "[0, 1] s",
+        )?;
+        check(
             "safety.separation.prediction_time_margin",
             p.prediction_time_margin,
             (0.0..=5.0).contains(&p.prediction_time_margin),
