@@ -32,6 +32,7 @@ TOPICS = [
     ("assist/cmd_vel", "geometry_msgs/msg/TwistStamped", False),
     ("cmd_vel", "geometry_msgs/msg/TwistStamped", True),
     ("shared_control/status", "intent_shared_control_msgs/msg/SharedControlStatus", True),
+    ("odom", "nav_msgs/msg/Odometry", False),
     ("/clock", "rosgraph_msgs/msg/Clock", False),
 ]
 

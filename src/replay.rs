@@ -521,7 +521,11 @@ impl Replay {
                 let msg = m.decode::<isc::SharedControlStatus>()?;
                 let stamp = convert::stamp_from_msg(&msg.header.stamp);
                 let rec = RecordedDecision { mode: msg.mode, alpha: msg.alpha, output: convert::twist_from_msg(&msg.output_cmd) };
-                let used = [&msg.joy_stamp, &msg.skeleton_stamp, &msg.prediction_stamp].map(convert::input_stamp_from_msg);
+                let mut used = [&msg.joy_stamp, &msg.skeleton_stamp, &msg.prediction_stamp].map(convert::input_stamp_from_msg);
+                if self.options.predictions != PredictionSource::Recorded {
+                    // The replay's own predictor predicts when the skeletons it is based on are applied.
+                    used[Held::Predictions as usize] = None;
+                }
                 self.waiting.push_back((stamp, used, rec));
                 self.step_waiting(false)?;
             }
