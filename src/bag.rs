@@ -26,6 +26,12 @@ pub struct BagMessage {
 }
 
 impl BagMessage {
+    /// `msg` as CDR on `topic`, received at `log_time` [ns].
+    pub fn encode<T: WrappedTypesupport>(topic: &str, msg_type: &str, log_time: i64, msg: &T) -> anyhow::Result<Self> {
+        let data = msg.to_serialized_bytes().map_err(|e| anyhow::anyhow!("serializing {msg_type}: {e}"))?;
+        Ok(BagMessage { topic: topic.to_owned(), msg_type: msg_type.to_owned(), log_time, data })
+    }
+
     /// Decodes the CDR payload as `T`.
     pub fn decode<T: WrappedTypesupport>(&self) -> anyhow::Result<T> {
         T::from_serialized_bytes(&self.data).map_err(|e| anyhow::anyhow!("{}: cannot decode {}: {e}", self.topic, self.msg_type))

@@ -176,8 +176,7 @@ const DECISION_S: f64 = 0.004;
 
 /// `log_time`: when the recorder received it (the tick time; header stamps may be older).
 fn encode<T: WrappedTypesupport>(topic: &str, msg_type: &str, log_time: Stamp, msg: &T) -> anyhow::Result<BagMessage> {
-    let data = msg.to_serialized_bytes().map_err(|e| anyhow::anyhow!("serializing {msg_type}: {e}"))?;
-    Ok(BagMessage { topic: topic.to_owned(), msg_type: msg_type.to_owned(), log_time: log_time.0, data })
+    BagMessage::encode(topic, msg_type, log_time.0, msg)
 }
 
 fn time(s: Stamp) -> Time {

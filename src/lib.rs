@@ -12,6 +12,7 @@ pub mod convert;
 pub mod diagnostics;
 pub mod intent_predictor_node;
 pub mod lifecycle;
+pub mod lookahead;
 pub mod markers;
 pub mod metrics;
 pub mod node_util;

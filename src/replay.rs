@@ -14,7 +14,7 @@
 //! The replay is a pure function of the bag and the options: the same bag replays to bit-identical outputs.
 //! A judge ([`ReplayMetrics`]) scores every replay on the thresholds of the scenario suite, on ground truth
 //! (`/ground_truth/humans`, written by the scenario generator) when the bag has it, else on the observed
-//! skeletons.
+//! skeletons; [`replay`] lets it read the whole bag first, so that it knows where each person went next.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use intent_shared_control_core::predictor::{IntentPredictor, PredictError};
 use intent_shared_control_core::prediction::HumanPrediction;
-use intent_shared_control_core::judge::{reference_separation, Judge as GroundTruthJudge, JudgedHuman, Verdict};
+use intent_shared_control_core::judge::{reference_separation, Judge as GroundTruthJudge, JudgedHuman, Verdict, FUTURE_STEP_S};
 use intent_shared_control_core::safety::RobotShape;
 use intent_shared_control_core::skeleton::{keypoint as kp, SkeletonFrame};
 use intent_shared_control_core::{Controller, ControllerConfig, Decision, IntentModel, Mode, Stamp, Twist};
@@ -36,6 +36,7 @@ use serde::Serialize;
 
 use crate::bag::{BagMessage, BagWriter};
 use crate::convert::{self, SkeletonLimits};
+use crate::lookahead::{tracked_points, EpochCounter, Lookahead};
 
 /// Topic names as the nodes resolve them in the root namespace, and their types.
 pub mod topics {
@@ -78,8 +79,20 @@ pub enum PredictionSource {
     Recorded,
     /// The predictor given to [`Replay::new`], run on every skeleton message (recorded predictions ignored).
     Predictor,
+    /// The recorded `humans/intent` with each forecast replaced by where the person really went (the bag's
+    /// ground truth, else its observed skeletons, moved with `/odom` or the recorded `cmd_vel`; see
+    /// [`crate::lookahead`]): the intents as recorded, a perfect forecast. What the chain would have done
+    /// with a perfect predictor: the false stops left are the price of perception, not of prediction.
+    TrueFuture,
     /// No predictions.
     None,
+}
+
+impl PredictionSource {
+    /// Whether the recorded `humans/intent` drives the controller.
+    pub fn uses_recorded(self) -> bool {
+        matches!(self, PredictionSource::Recorded | PredictionSource::TrueFuture)
+    }
 }
 
 /// Replay options.
@@ -221,8 +234,11 @@ impl Thresholds {
 /// - *separation violation* and *false stop*: as in the closed-loop simulator, by the shared ground-truth judge
 ///   ([`intent_shared_control_core::judge`]) on the judged points, `v_h` the judged human's closing speed (torso,
 ///   robot motion removed): a violation breaks the reference `S_p` (reaction 0.1 s, human uncertainty 0.1 m);
-///   a false stop is a Stop cycle the configured chain would not have made knowing the truth. The false-stop
-///   fraction is over all cycles; `stops_beyond_physics` counts Stop cycles the reference `S_p` would not need.
+///   a false stop is a Stop cycle the configured chain would not have made knowing the truth: the judged
+///   points now and, read ahead in the bag ([`Replay::read_ahead`], [`crate::lookahead`]), each person's torso
+///   and wrists over the next second as a fully confident forecast (every configured margin still applies).
+///   The false-stop fraction is over all cycles; `stops_beyond_physics` counts Stop cycles the reference `S_p`
+///   would not need.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct ReplayMetrics {
     pub judged_on: String,
@@ -367,7 +383,7 @@ impl Replay {
             Some((Held::Joy, convert::stamp_from_msg(&m.decode::<Joy>().ok()?.header.stamp)))
         } else if t == self.topic(topics::SKELETONS) {
             Some((Held::Skeletons, convert::stamp_from_msg(&m.decode::<isc::HumanSkeletonArray>().ok()?.header.stamp)))
-        } else if t == self.topic(topics::INTENT) && self.options.predictions == PredictionSource::Recorded {
+        } else if t == self.topic(topics::INTENT) && self.options.predictions.uses_recorded() {
             Some((Held::Predictions, convert::stamp_from_msg(&m.decode::<isc::IntentPredictionArray>().ok()?.header.stamp)))
         } else {
             None
@@ -410,6 +426,7 @@ impl Replay {
 
     /// Feeds one bag message (file order).
     pub fn push(&mut self, m: &BagMessage) -> anyhow::Result<()> {
+        self.judge.epochs.see(Stamp(m.log_time));
         if self.options.step == StepMode::Recorded {
             if let Some((kind, stamp)) = self.held_kind(m) {
                 let newest = &mut self.newest[kind as usize];
@@ -466,10 +483,13 @@ impl Replay {
             true
         } else if t == self.topic(topics::INTENT) {
             self.inputs.predictions += 1;
-            if self.options.predictions == PredictionSource::Recorded {
+            if self.options.predictions.uses_recorded() {
                 let msg = m.decode::<isc::IntentPredictionArray>()?;
                 match convert::predictions_from_msg(&msg, self.options.skeleton_limits.max_humans) {
-                    Ok(preds) => {
+                    Ok(mut preds) => {
+                        if self.options.predictions == PredictionSource::TrueFuture {
+                            self.judge.true_forecasts(&mut preds);
+                        }
                         self.predictions.clone_from(&preds);
                         if !self.controller.on_predictions(convert::stamp_from_msg(&msg.header.stamp), preds) {
                             self.reject("predictions_out_of_order");
@@ -522,7 +542,7 @@ impl Replay {
                 let stamp = convert::stamp_from_msg(&msg.header.stamp);
                 let rec = RecordedDecision { mode: msg.mode, alpha: msg.alpha, output: convert::twist_from_msg(&msg.output_cmd) };
                 let mut used = [&msg.joy_stamp, &msg.skeleton_stamp, &msg.prediction_stamp].map(convert::input_stamp_from_msg);
-                if self.options.predictions != PredictionSource::Recorded {
+                if !self.options.predictions.uses_recorded() {
                     // The replay's own predictor predicts when the skeletons it is based on are applied.
                     used[Held::Predictions as usize] = None;
                 }
@@ -581,6 +601,17 @@ impl Replay {
         self.cycles.push(Cycle { decision, nearest_probabilities, recorded });
     }
 
+    /// Gives the judge the whole bag (`messages`, file order) before it is pushed, so that it knows each
+    /// person's true future after a decision ([`crate::lookahead`]): from the ground truth when the bag has
+    /// it, else from the observed skeletons.
+    pub fn read_ahead(&mut self, messages: &[BagMessage]) {
+        let truth = self.topic(topics::TRUTH);
+        let judged = if messages.iter().any(|m| m.topic == truth) { truth } else { self.topic(topics::SKELETONS) };
+        let frame = &self.options.skeleton_limits.expected_frame;
+        self.judge.lookahead =
+            Some(Lookahead::scan(messages, &judged, &self.topic(topics::ODOM), &self.topic(topics::CMD_VEL), frame));
+    }
+
     /// Ends the replay.
     pub fn finish(mut self) -> ReplayOutput {
         // Decisions whose inputs never arrived in the bag are replayed with what there is.
@@ -601,6 +632,7 @@ pub fn replay(
     mut progress: impl FnMut(usize),
 ) -> anyhow::Result<ReplayOutput> {
     let mut r = Replay::new(options, predictor)?;
+    r.read_ahead(messages);
     for (i, m) in messages.iter().enumerate() {
         r.push(m)?;
         if i % 1024 == 0 {
@@ -655,6 +687,9 @@ struct Judge {
     resume_from: Option<Stamp>,
     first: Option<Stamp>,
     last: Option<Stamp>,
+    /// The bag's future, when the whole bag was given ([`Replay::read_ahead`]).
+    lookahead: Option<Lookahead>,
+    epochs: EpochCounter,
 }
 
 /// Approach speeds above this count as motion toward a human [m/s].
@@ -693,6 +728,8 @@ impl Judge {
             resume_from: None,
             first: None,
             last: None,
+            lookahead: None,
+            epochs: EpochCounter::default(),
         }
     }
 
@@ -735,24 +772,47 @@ impl Judge {
         self.frame = Some(frame);
     }
 
-    /// Largest approach speed of `twist` toward any judged point, and the ground-truth verdict.
-    fn assess(&self, twist: &Twist) -> (f64, Verdict) {
-        let none = Verdict { violation: false, stop_needed: false, min_distance_approaching: f64::INFINITY };
-        let Some(f) = &self.frame else { return (0.0, none) };
-        let humans: Vec<JudgedHuman> = f
-            .humans
+    /// The judged humans of the newest frame, with their true future when the bag was read ahead.
+    fn judged_humans(&self) -> Vec<JudgedHuman> {
+        let Some(f) = &self.frame else { return Vec::new() };
+        f.humans
             .iter()
             .map(|h| JudgedHuman {
                 points: h.keypoints.iter().filter(|k| k.is_observed()).map(|k| k.position.xy()).collect(),
                 closing_speed: self.closing.get(&h.id).copied().unwrap_or(0.0),
+                tracked: tracked_points(h).map_or([None; 3], |t| t.map(Some)),
+                future: self.lookahead.as_ref().map_or_else(Vec::new, |l| l.future(self.epochs.current(), f.stamp, h.id)),
             })
-            .collect();
+            .collect()
+    }
+
+    /// Replaces the forecast of every prediction in `preds` by the person's true future after the prediction's
+    /// stamp, as far as the bag knows it (steps beyond that keep the forecast).
+    fn true_forecasts(&self, preds: &mut [HumanPrediction]) {
+        let Some(l) = &self.lookahead else { return };
+        for p in preds {
+            let future = l.future(self.epochs.current(), p.stamp, p.human_id);
+            // The lookahead's steps are FUTURE_STEP_S apart; a forecast on another grid keeps its own points (the
+            // message carries the step as float32).
+            if (p.horizon_step - FUTURE_STEP_S).abs() > 1e-6 {
+                continue;
+            }
+            for (predicted, truth) in p.future.iter_mut().zip(future) {
+                for (q, t) in predicted.iter_mut().zip(truth) {
+                    *q = nalgebra::Point3::new(t.x, t.y, q.z);
+                }
+            }
+        }
+    }
+
+    /// Largest approach speed of `twist` toward any of `humans`' points, and the ground-truth verdict.
+    fn assess(&self, twist: &Twist, humans: &[JudgedHuman]) -> (f64, Verdict) {
         let max_approach = humans
             .iter()
             .flat_map(|h| h.points.iter())
             .map(|p| self.shape.relation(twist, p).approach_speed)
             .fold(0.0, f64::max);
-        (max_approach, self.verdicts.judge(twist, &humans))
+        (max_approach, self.verdicts.judge(twist, humans))
     }
 
     fn on_decision(&mut self, d: &Decision) {
@@ -767,7 +827,8 @@ impl Judge {
         }
         let speed = d.output.linear.norm();
         self.m.max_output_speed = self.m.max_output_speed.max(speed);
-        let (approach, verdict) = self.assess(&d.output);
+        let humans = self.judged_humans();
+        let (approach, verdict) = self.assess(&d.output, &humans);
         let m = &mut self.m;
         m.violation_cycles += u64::from(verdict.violation);
         let md = verdict.min_distance_approaching;
@@ -776,7 +837,7 @@ impl Judge {
         }
         if d.mode == Mode::Stop {
             m.stop_cycles += 1;
-            let (_, asked) = self.assess(&d.blended);
+            let (_, asked) = self.assess(&d.blended, &humans);
             self.m.false_stop_cycles += u64::from(!asked.stop_needed);
             self.m.stops_beyond_physics += u64::from(!asked.violation);
         }

@@ -29,6 +29,9 @@ enum Predictions {
     ConstantVelocity,
     /// The ONNX model (models/intent_model.card.json; ONNX Runtime from ISC_ORT_LIB) on the recorded skeletons.
     Model,
+    /// The recorded humans/intent with each forecast replaced by the person's true future (ground truth, else
+    /// the observed skeletons, moved with /odom or the recorded cmd_vel): a perfect forecast, for comparison.
+    TrueFuture,
     /// No predictions.
     None,
 }
@@ -90,6 +93,7 @@ fn main() -> anyhow::Result<()> {
     };
     let (source, model): (PredictionSource, Option<Box<dyn IntentModel + Send>>) = match args.predictions {
         Predictions::Recorded => (PredictionSource::Recorded, None),
+        Predictions::TrueFuture => (PredictionSource::TrueFuture, None),
         Predictions::None => (PredictionSource::None, None),
         Predictions::ConstantVelocity => {
             (PredictionSource::Predictor, Some(Box::new(ConstantVelocityModel::new(ConstantVelocityConfig::default())?)))

@@ -1,22 +1,35 @@
 //! Ground-truth judging of commands, shared by the closed-loop simulator and the offline bag replay.
 //!
-//! Two questions, each on true keypoints (robot frame of the cycle) and each person's true closing speed:
+//! Two questions, each on true keypoints (robot frame of the cycle), each person's true closing speed and,
+//! when known, each person's true motion over the next second:
 //! - **separation violation**: does the command approach a keypoint (`v_approach > min_speed`, rotation
 //!   included) whose surface distance is below the *reference* `S_p(v_approach, v_h)`? The reference monitor
 //!   stands for the physics (fixed parameters, independent of the controller's tuning: reaction 0.1 s, human
 //!   uncertainty 0.1 m, otherwise the defaults and the robot's shape).
 //! - **stop needed**: would the controller's *configured* chain have stopped the command had it known the truth
-//!   (true positions now, true speeds, no sensing delay)? That is, a keypoint where the configured monitor
-//!   admits no approach speed (below its standstill speed) and the command does not clearly move away from it
-//!   (`v_approach > −min_away_fraction · |v_q|`, robot moving faster than `min_speed`), or an approached keypoint
-//!   inside the configured stop zone (`stop_distance + hysteresis`). A `Stop` the configured chain would not have made with
-//!   the truth is a **false stop**: the price of perception and prediction uncertainty, not of the configured
-//!   margins. Stops that the reference physics would not need are reported separately.
+//!   (true positions now, no sensing delay, and a perfect forecast: the person's true torso and wrist positions
+//!   over the horizon, fully confident)? With a known future that is the configured monitor
+//!   ([`SeparationMonitor::limit`], every configured margin included: `min_human_speed`,
+//!   `prediction_uncertainty_rate`, the stopping horizon) scaling the command to zero for that person. Without
+//!   one (the end of a recording, a person the truth does not follow), a keypoint where the configured monitor
+//!   admits no approach speed at the true closing speed (below its standstill speed) and the command does not
+//!   clearly move away from it (`v_approach > −min_away_fraction · |v_q|`, robot moving faster than
+//!   `min_speed`). Either way also an approached keypoint inside the configured stop zone
+//!   (`stop_distance + hysteresis`). A `Stop` the configured chain would not have made with the truth is a
+//!   **false stop**: the price of perception and prediction error, not of the configured margins. Stops that
+//!   the reference physics would not need are reported separately.
 
 use nalgebra::Point2;
 
-use crate::safety::{RobotShape, SeparationConfig, SeparationMonitor, ZoneConfig};
+use crate::prediction::HumanPrediction;
+use crate::safety::{HumanPoints, RobotShape, SeparationConfig, SeparationMonitor, ZoneConfig};
+use crate::time::Stamp;
 use crate::twist::Twist;
+
+/// Spacing of [`JudgedHuman::future`] [s] (the model's forecast step).
+pub const FUTURE_STEP_S: f64 = 0.1;
+/// Number of steps of [`JudgedHuman::future`] the judge uses (the model's horizon, 1 s).
+pub const FUTURE_STEPS: usize = 10;
 
 /// One person as the judge sees it.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,6 +38,18 @@ pub struct JudgedHuman {
     pub points: Vec<Point2<f64>>,
     /// True closing speed of the body toward the robot (robot motion removed), ≥ 0 [m/s].
     pub closing_speed: f64,
+    /// True torso (hip midpoint), left and right wrist now, as a forecast names them (robot frame of the cycle).
+    pub tracked: [Option<Point2<f64>>; 3],
+    /// True torso, left and right wrist [`FUTURE_STEP_S`] · (k + 1) after the cycle, in the robot frame of the
+    /// cycle (the robot's own later motion removed), for k = 0, 1, …; empty when the future is not known.
+    pub future: Vec<[Point2<f64>; 3]>,
+}
+
+impl JudgedHuman {
+    /// A person whose future is not known.
+    pub fn present(points: Vec<Point2<f64>>, closing_speed: f64) -> Self {
+        JudgedHuman { points, closing_speed, tracked: [None; 3], future: Vec::new() }
+    }
 }
 
 /// The judge's answer for one command.
@@ -67,8 +92,6 @@ impl Judge {
     /// Judges `twist` against `humans`.
     pub fn judge(&self, twist: &Twist, humans: &[JudgedHuman]) -> Verdict {
         let shape = &self.configured.config().robot;
-        let standstill = self.configured.config().standstill_speed;
-        let away = self.configured.config().min_away_fraction;
         let zone_reach = self.zones.stop_distance + self.zones.hysteresis;
         let nearest = humans
             .iter()
@@ -78,13 +101,15 @@ impl Judge {
         let in_stop_zone = nearest < zone_reach;
         let mut v = Verdict { violation: false, stop_needed: false, min_distance_approaching: f64::INFINITY };
         for h in humans {
+            if !h.future.is_empty() && !h.points.is_empty() {
+                v.stop_needed |= self.configured_stops_for_known_future(twist, h);
+            }
             for p in &h.points {
                 let rel = shape.relation(twist, p);
                 if rel.surface_speed <= self.min_speed {
                     continue;
                 }
-                let admissible = self.configured.max_approach_speed(rel.distance, h.closing_speed);
-                if admissible < standstill && rel.approach_speed > -away * rel.surface_speed {
+                if h.future.is_empty() && self.configured_stops_at_true_speed(rel, h.closing_speed) {
                     v.stop_needed = true;
                 }
                 if rel.approach_speed <= self.min_speed {
@@ -101,6 +126,35 @@ impl Judge {
         }
         v
     }
+
+    /// The configured monitor, at the true closing speed `v_h`, admits no approach to a point the command
+    /// does not clearly leave.
+    fn configured_stops_at_true_speed(&self, rel: crate::safety::PointRelation, v_h: f64) -> bool {
+        let c = self.configured.config();
+        self.configured.max_approach_speed(rel.distance, v_h) < c.standstill_speed
+            && rel.approach_speed > -c.min_away_fraction * rel.surface_speed
+    }
+
+    /// The configured monitor, given `h`'s true present and future as a fully confident forecast made now,
+    /// scales `twist` to zero (ignores commands slower than `min_speed`, as the other questions do).
+    fn configured_stops_for_known_future(&self, twist: &Twist, h: &JudgedHuman) -> bool {
+        if self.configured.config().robot.max_point_speed(twist) <= self.min_speed {
+            return false;
+        }
+        let now = Stamp(0);
+        let mut probabilities = [0.0; crate::model::NUM_INTENTS];
+        probabilities[0] = 1.0;
+        let forecast = HumanPrediction {
+            human_id: 0,
+            stamp: now,
+            probabilities,
+            confidence: 1.0,
+            horizon_step: FUTURE_STEP_S,
+            future: h.future.iter().take(FUTURE_STEPS).map(|s| s.map(|q| nalgebra::Point3::new(q.x, q.y, 0.0))).collect(),
+        };
+        let points = HumanPoints { id: 0, points: h.points.clone(), inflation: 0.0, tracked: h.tracked, reach: Vec::new() };
+        self.configured.limit(now, twist, &[points], &[&forecast], 0.0).scale == 0.0
+    }
 }
 
 #[cfg(test)]
@@ -113,7 +167,7 @@ mod tests {
     }
 
     fn at(x: f64, v_h: f64) -> JudgedHuman {
-        JudgedHuman { points: vec![Point2::new(x, 0.0)], closing_speed: v_h }
+        JudgedHuman::present(vec![Point2::new(x, 0.0)], v_h)
     }
 
     #[test]
@@ -143,6 +197,57 @@ mod tests {
             let v = j.judge(&twist, &[at(0.4, 1.0)]);
             assert!(!v.violation && !v.stop_needed, "{twist:?}");
         }
+    }
+
+    /// A person walking `vel` [m/s] from `(x, y)`: present point and true future (torso and both wrists on the
+    /// body's path).
+    fn walking(x: f64, y: f64, vel: [f64; 2]) -> JudgedHuman {
+        let at = |t: f64| Point2::new(x + vel[0] * t, y + vel[1] * t);
+        JudgedHuman {
+            points: vec![at(0.0)],
+            closing_speed: 0.0,
+            tracked: [Some(at(0.0)); 3],
+            future: (1..=FUTURE_STEPS).map(|k| [at(k as f64 * FUTURE_STEP_S); 3]).collect(),
+        }
+    }
+
+    #[test]
+    fn a_known_future_decides_the_stop_as_the_configured_chain_would() {
+        let j = judge();
+        let cmd = Twist::planar(0.5, 0.0, 0.0);
+        // Beside the path, 0.84 m from the surface: standing there needs no stop ...
+        assert!(!j.judge(&cmd, &[walking(0.7, 0.9, [0.0, 0.0])]).stop_needed);
+        // ... walking into the path does (the present alone would not say so: closing speed 0).
+        assert!(!j.judge(&cmd, &[at_point(0.7, 0.9)]).stop_needed);
+        assert!(j.judge(&cmd, &[walking(0.7, 0.9, [0.0, -1.5])]).stop_needed);
+        // Walking away from a point where the present alone (0.3 m ahead, closing 0) calls for a stop: the
+        // configured margins still stop it (min_human_speed, the prediction uncertainty).
+        assert!(j.judge(&Twist::planar(0.2, 0.0, 0.0), &[walking(0.6, 0.0, [1.0, 0.0])]).stop_needed);
+        // Far ahead and leaving: nothing needed; backing off from a near person: nothing either.
+        assert!(!j.judge(&cmd, &[walking(2.5, 0.0, [1.0, 0.0])]).stop_needed);
+        assert!(!j.judge(&Twist::planar(-0.3, 0.0, 0.0), &[walking(0.6, 0.0, [-0.5, 0.0])]).stop_needed);
+        // The verdict is the configured monitor's, given the truth as a confident forecast.
+        let h = walking(1.0, 0.6, [0.0, -1.0]);
+        let monitor = SeparationMonitor::new(SeparationConfig::default());
+        for v in [0.1, 0.3, 0.6, 1.0] {
+            let cmd = Twist::planar(v, 0.0, 0.0);
+            assert_eq!(j.judge(&cmd, &[h.clone()]).stop_needed, j.configured_stops_for_known_future(&cmd, &h), "{v}");
+            let forecast = HumanPrediction {
+                human_id: 0,
+                stamp: Stamp(0),
+                probabilities: [1.0, 0.0, 0.0, 0.0, 0.0],
+                confidence: 1.0,
+                horizon_step: FUTURE_STEP_S,
+                future: h.future.iter().map(|s| s.map(|q| nalgebra::Point3::new(q.x, q.y, 0.0))).collect(),
+            };
+            let points = HumanPoints { id: 0, points: h.points.clone(), inflation: 0.0, tracked: h.tracked, reach: vec![] };
+            let r = monitor.limit(Stamp(0), &cmd, &[points], &[&forecast], 0.0);
+            assert_eq!(j.judge(&cmd, &[h.clone()]).stop_needed, r.scale == 0.0, "{v}");
+        }
+    }
+
+    fn at_point(x: f64, y: f64) -> JudgedHuman {
+        JudgedHuman::present(vec![Point2::new(x, y)], 0.0)
     }
 
     #[test]

@@ -21,10 +21,11 @@
 //! pad) for the completion-time comparison.
 //!
 //! Metrics ([`RunMetrics`]), all from ground truth, judged by [`crate::judge::Judge`] on true keypoints with
-//! each person's true body closing speed (torso, averaged over the next 0.2 s, floored at 0):
+//! each person's true body closing speed (torso, averaged over the next 0.2 s, floored at 0) and true torso and
+//! wrists over the next second (the perfect forecast of the false-stop question):
 //! - **separation violation**: a cycle whose output violates the reference `S_p` (see [`crate::judge`]);
 //! - **false stop**: a `Stop` cycle whose blended command the configured chain would not have stopped had it
-//!   known the truth; **stop beyond physics**: a `Stop` cycle whose blended command would not have violated the
+//!   known the truth, present and future; **stop beyond physics**: a `Stop` cycle whose blended command would not have violated the
 //!   reference `S_p` either (includes the configured margins). False stops are broken down by the rule that
 //!   stopped ([`FalseStopCauses`]);
 //! - **time to stop**: from the first cycle the chain reports a predicted violation (`ssm_stop`/`zone_stop`)
@@ -45,7 +46,7 @@ use crate::model::{ConstantVelocityConfig, ConstantVelocityModel, ModelError, HO
 use crate::model::IntentModel;
 use crate::prediction::{HumanPrediction, Intent};
 use crate::predictor::IntentPredictor;
-use crate::judge::{JudgedHuman, Judge};
+use crate::judge::{JudgedHuman, Judge, FUTURE_STEPS, FUTURE_STEP_S};
 use crate::safety::{planar_motion, RobotShape, SeparationConfig};
 use crate::scenario::{Scenario, ScenarioConfig, ScenarioError};
 use crate::skeleton::{keypoint as kp, HumanId, HumanSkeleton, Keypoint, SkeletonFrame, NUM_KEYPOINTS};
@@ -487,21 +488,42 @@ impl Operator {
     }
 }
 
-/// The people as the judge sees them at `pose`: true keypoints in the robot frame and the true closing speed of
+/// The people as the judge sees them at `pose`: true keypoints in the robot frame, the true closing speed of
 /// the body (torso distance now vs `TRUTH_SPEED_WINDOW_S` later, floored at 0: the body's speed, not a limb's
-/// swing).
-fn judged_humans(shape: &RobotShape, pose: &Pose, now_truth: &[TrueHuman], later_truth: &[TrueHuman]) -> Vec<JudgedHuman> {
-    let torso = |k: &[Point3<f64>; NUM_KEYPOINTS]| pose.to_robot(&nalgebra::center(&k[kp::LEFT_HIP], &k[kp::RIGHT_HIP])).xy();
+/// swing) and the true torso and wrists over the forecast horizon (`future_truth`, one entry per
+/// [`crate::judge::FUTURE_STEP_S`]), all in the robot frame at `pose`.
+fn judged_humans(
+    shape: &RobotShape,
+    pose: &Pose,
+    now_truth: &[TrueHuman],
+    later_truth: &[TrueHuman],
+    future_truth: &[Vec<TrueHuman>],
+) -> Vec<JudgedHuman> {
+    let tracked = |k: &[Point3<f64>; NUM_KEYPOINTS]| {
+        [nalgebra::center(&k[kp::LEFT_HIP], &k[kp::RIGHT_HIP]), k[kp::LEFT_WRIST], k[kp::RIGHT_WRIST]].map(|p| pose.to_robot(&p).xy())
+    };
+    // Index i is the same human at every stamp (`HumanSource::truth`).
+    let find = |truth: &'_ [TrueHuman], i: usize| truth.get(i).map(|t| t.keypoints);
     now_truth
         .iter()
         .enumerate()
-        .map(|(i, h)| JudgedHuman {
-            points: h.keypoints.iter().map(|p| pose.to_robot(p).xy()).collect(),
-            closing_speed: later_truth.get(i).map_or(0.0, |n| {
-                ((shape.closest(&torso(&h.keypoints)).1 - shape.closest(&torso(&n.keypoints)).1) / TRUTH_SPEED_WINDOW_S).max(0.0)
-            }),
+        .map(|(i, h)| {
+            let now = tracked(&h.keypoints);
+            JudgedHuman {
+                points: h.keypoints.iter().map(|p| pose.to_robot(p).xy()).collect(),
+                closing_speed: find(later_truth, i).map_or(0.0, |n| {
+                    ((shape.closest(&now[0]).1 - shape.closest(&tracked(&n)[0]).1) / TRUTH_SPEED_WINDOW_S).max(0.0)
+                }),
+                tracked: now.map(Some),
+                future: future_truth.iter().map_while(|step| find(step, i).map(|k| tracked(&k))).collect(),
+            }
         })
         .collect()
+}
+
+/// The truth over the judge's forecast horizon after `now`.
+fn future_truth<S: HumanSource>(humans: &S, now: Stamp) -> Vec<Vec<TrueHuman>> {
+    (1..=FUTURE_STEPS).map(|k| humans.truth(now.add_secs(k as f64 * FUTURE_STEP_S))).collect()
 }
 
 /// Window over which the true body closing speed is averaged [s].
@@ -704,12 +726,13 @@ fn simulate<S: HumanSource>(
         raw_teleop.on_joy(joy.clone());
         ctl.on_joy(joy);
         let later_truth = humans.truth(now.add_secs(TRUTH_SPEED_WINDOW_S));
+        let future = future_truth(&humans, now);
         let previous_speed = output.linear.norm() + output.angular.norm();
         if shared {
             let d = ctl.step(now);
             output = d.output;
             m.cycles += 1;
-            let judged = judged_humans(&shape, &pose, &truth, &later_truth);
+            let judged = judged_humans(&shape, &pose, &truth, &later_truth, &future);
             let v = judge.judge(&output, &judged);
             m.violation_cycles += u64::from(v.violation);
             m.min_distance_approaching = m.min_distance_approaching.min(v.min_distance_approaching);
@@ -742,7 +765,7 @@ fn simulate<S: HumanSource>(
             let user = raw_teleop.step(now).twist;
             let a = user.to_array();
             output = Twist::from_array(std::array::from_fn(|i| a[i].clamp(-raw_limits[i], raw_limits[i])));
-            let v = judge.judge(&output, &judged_humans(&shape, &pose, &truth, &later_truth));
+            let v = judge.judge(&output, &judged_humans(&shape, &pose, &truth, &later_truth, &future));
             m.violation_cycles += u64::from(v.violation);
         }
         poses.push(now, pose, output);
@@ -812,7 +835,7 @@ mod tests {
         let mut keypoints = [Point3::new(0.0, 0.35, 1.0); NUM_KEYPOINTS];
         keypoints[kp::LEFT_WRIST] = Point3::new(0.45, 0.2, 1.0);
         let h = vec![TrueHuman { tracker_id: 1, intent: Intent::Idle, keypoints }];
-        let judged = judged_humans(&shape, &Pose::default(), &h, &h);
+        let judged = judged_humans(&shape, &Pose::default(), &h, &h, &[]);
         let v = judge.judge(&Twist::planar(0.5, 0.0, 0.0), &judged);
         assert!(v.violation && v.stop_needed);
         let min_d = v.min_distance_approaching;

@@ -25,7 +25,7 @@ pub mod zones;
 use serde::{Deserialize, Serialize};
 
 pub use ego::{planar_motion, EgoMotion};
-pub use geometry::RobotShape;
+pub use geometry::{PointRelation, RobotShape};
 pub use limits::{LimitsConfig, MotionLimiter};
 pub use separation::{HumanPoints, SeparationConfig, SeparationMonitor};
 pub use validation::{InputValidator, ValidationConfig};
