@@ -73,14 +73,14 @@ fn model_predictions_are_reproduced_from_skeletons_and_odometry() {
     assert!(out.metrics.stop_cycles > 0, "the scenario must exercise the safety chain");
 }
 
-/// Every scenario meets every threshold except the false-stop rate (printed; asserted by the ignored
-/// `all_scenarios_meet_every_threshold`, see docs/bags.md): zero separation violations, braking within one
-/// control period, standstill within the braking bound, hold stop 100 %, resume within 0.5 s, finite outputs.
-/// With a perfect forecast (the recorded intents, each forecast replaced by the person's true future) every
-/// scenario meets every threshold, false stops included: the judge asks what the configured chain would have
-/// done with the truth, so what is left is the price of perception (noise, latency).
+/// Every scenario meets every threshold (docs/bags.md): zero separation violations, braking within one control
+/// period, standstill within the braking bound, hold stop 100 %, resume within 0.5 s, finite outputs, false
+/// stops ≤ 2 % of cycles. Twice: as recorded (the shipped model's forecasts), and with a perfect forecast (the
+/// recorded intents, each forecast replaced by the person's true future). The judge asks what the configured
+/// chain would have done with the truth, so with a perfect forecast the false stops left are the price of
+/// perception (noise, latency), and the gap between the two runs is the price of the model's forecast error.
 #[test]
-fn scenario_suite_is_safe() {
+fn scenario_suite_meets_every_threshold() {
     let t = Thresholds::for_rate(50.0);
     let mut bad = Vec::new();
     for kind in ScenarioKind::ALL {
@@ -104,27 +104,10 @@ fn scenario_suite_is_safe() {
                 if failures.is_empty() { "ok".to_owned() } else { failures.join("; ") }
             );
             assert_eq!(m.judged_on, "ground_truth");
-            let hard: Vec<&String> =
-                failures.iter().filter(|f| source == PredictionSource::TrueFuture || !f.starts_with("false stops")).collect();
-            if !hard.is_empty() {
-                bad.push(format!("{} ({source:?}): {hard:?}", kind.name()));
+            assert!(m.cycles > 1000, "{}: {} cycles", kind.name(), m.cycles);
+            if !failures.is_empty() {
+                bad.push(format!("{} ({source:?}): {failures:?}", kind.name()));
             }
-        }
-    }
-    assert!(bad.is_empty(), "{bad:#?}");
-}
-
-#[test]
-#[ignore = "known gap, see docs/bags.md: false stops above 2 % in 3 of 9 bags (the shipped model's wrist forecasts)"]
-fn all_scenarios_meet_every_threshold() {
-    let t = Thresholds::for_rate(50.0);
-    let mut bad = Vec::new();
-    for kind in ScenarioKind::ALL {
-        let messages = generate(kind, SEED, &GeneratorOptions::default()).expect("generator");
-        let out = replay::replay(&messages, ReplayOptions::default(), None, |_| {}).expect("replay");
-        let f = check_thresholds(&out.metrics, &t);
-        if !f.is_empty() {
-            bad.push(format!("{}: {f:?}", kind.name()));
         }
     }
     assert!(bad.is_empty(), "{bad:#?}");

@@ -14,9 +14,9 @@ TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 DATA="training/data"
 
 TRAIN_SEED=1
-TRAIN_SCENARIOS=300
+TRAIN_SCENARIOS=900
 VAL_SEED=2
-VAL_SCENARIOS=100
+VAL_SCENARIOS=150
 STRIDE=3
 TRAIN_RANDOM_SEED=0
 EVAL_SEED=3
@@ -29,7 +29,8 @@ EXPORT="$TARGET/release/export_training_data"
 "$EXPORT" --seed "$TRAIN_SEED" --scenarios "$TRAIN_SCENARIOS" --stride "$STRIDE" --out "$DATA/train"
 "$EXPORT" --seed "$VAL_SEED" --scenarios "$VAL_SCENARIOS" --stride "$STRIDE" --out "$DATA/val"
 
-"$PYTHON" training/train.py --train "$DATA/train" --val "$DATA/val" --out-dir models --seed "$TRAIN_RANDOM_SEED"
+"$PYTHON" training/train.py --train "$DATA/train" --val "$DATA/val" --out-dir models --seed "$TRAIN_RANDOM_SEED" \
+    --epochs 80 --patience 8 --max-minutes 30 --version 0.2.0
 "$PYTHON" crates/intent_shared_control_inference/fixtures/make_parity_fixture.py --data "$DATA/val" \
     --model models/intent_model.onnx --card models/intent_model.card.json --name intent_parity
 
