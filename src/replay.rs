@@ -772,8 +772,9 @@ impl Judge {
         self.frame = Some(frame);
     }
 
-    /// The judged humans of the newest frame, with their true future when the bag was read ahead.
-    fn judged_humans(&self) -> Vec<JudgedHuman> {
+    /// The judged humans of the newest frame, with their true future when `with_future` and the bag was read
+    /// ahead (only the false-stop question needs it).
+    fn judged_humans(&self, with_future: bool) -> Vec<JudgedHuman> {
         let Some(f) = &self.frame else { return Vec::new() };
         f.humans
             .iter()
@@ -781,7 +782,10 @@ impl Judge {
                 points: h.keypoints.iter().filter(|k| k.is_observed()).map(|k| k.position.xy()).collect(),
                 closing_speed: self.closing.get(&h.id).copied().unwrap_or(0.0),
                 tracked: tracked_points(h).map_or([None; 3], |t| t.map(Some)),
-                future: self.lookahead.as_ref().map_or_else(Vec::new, |l| l.future(self.epochs.current(), f.stamp, h.id)),
+                future: match &self.lookahead {
+                    Some(l) if with_future => l.future(self.epochs.current(), f.stamp, h.id),
+                    _ => Vec::new(),
+                },
             })
             .collect()
     }
@@ -827,8 +831,7 @@ impl Judge {
         }
         let speed = d.output.linear.norm();
         self.m.max_output_speed = self.m.max_output_speed.max(speed);
-        let humans = self.judged_humans();
-        let (approach, verdict) = self.assess(&d.output, &humans);
+        let (approach, verdict) = self.assess(&d.output, &self.judged_humans(false));
         let m = &mut self.m;
         m.violation_cycles += u64::from(verdict.violation);
         let md = verdict.min_distance_approaching;
@@ -837,7 +840,7 @@ impl Judge {
         }
         if d.mode == Mode::Stop {
             m.stop_cycles += 1;
-            let (_, asked) = self.assess(&d.blended, &humans);
+            let (_, asked) = self.assess(&d.blended, &self.judged_humans(true));
             self.m.false_stop_cycles += u64::from(!asked.stop_needed);
             self.m.stops_beyond_physics += u64::from(!asked.violation);
         }

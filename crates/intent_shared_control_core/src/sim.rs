@@ -726,18 +726,18 @@ fn simulate<S: HumanSource>(
         raw_teleop.on_joy(joy.clone());
         ctl.on_joy(joy);
         let later_truth = humans.truth(now.add_secs(TRUTH_SPEED_WINDOW_S));
-        let future = future_truth(&humans, now);
         let previous_speed = output.linear.norm() + output.angular.norm();
         if shared {
             let d = ctl.step(now);
             output = d.output;
             m.cycles += 1;
-            let judged = judged_humans(&shape, &pose, &truth, &later_truth, &future);
-            let v = judge.judge(&output, &judged);
+            // The output is judged for violations only; the true future matters to the false-stop question.
+            let v = judge.judge(&output, &judged_humans(&shape, &pose, &truth, &later_truth, &[]));
             m.violation_cycles += u64::from(v.violation);
             m.min_distance_approaching = m.min_distance_approaching.min(v.min_distance_approaching);
             if d.mode == Mode::Stop {
                 m.stop_cycles += 1;
+                let judged = judged_humans(&shape, &pose, &truth, &later_truth, &future_truth(&humans, now));
                 let asked = judge.judge(&d.blended, &judged);
                 if !asked.stop_needed {
                     m.false_stop_cycles += 1;
@@ -765,7 +765,7 @@ fn simulate<S: HumanSource>(
             let user = raw_teleop.step(now).twist;
             let a = user.to_array();
             output = Twist::from_array(std::array::from_fn(|i| a[i].clamp(-raw_limits[i], raw_limits[i])));
-            let v = judge.judge(&output, &judged_humans(&shape, &pose, &truth, &later_truth, &future));
+            let v = judge.judge(&output, &judged_humans(&shape, &pose, &truth, &later_truth, &[]));
             m.violation_cycles += u64::from(v.violation);
         }
         poses.push(now, pose, output);
