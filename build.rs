@@ -36,9 +36,8 @@ fn main() {
         let pyver: String = version.split('.').take(2).collect::<Vec<_>>().join(".");
         let pylib = PathBuf::from(get("home")).parent().expect("python home has a parent").join("lib");
         let site = venv.join(format!("lib/python{pyver}/site-packages"));
-        let mut vendored: Vec<PathBuf> = fs::read_dir(&site)
-            .map(|rd| rd.flatten().map(|e| e.path()).collect())
-            .unwrap_or_default();
+        let mut vendored: Vec<PathBuf> =
+            fs::read_dir(&site).map(|rd| rd.flatten().map(|e| e.path()).collect()).unwrap_or_default();
         vendored.retain(|p| {
             let n = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             n.starts_with("ros_") && n.ends_with(".libs")

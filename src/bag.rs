@@ -34,7 +34,8 @@ impl BagMessage {
 
     /// Decodes the CDR payload as `T`.
     pub fn decode<T: WrappedTypesupport>(&self) -> anyhow::Result<T> {
-        T::from_serialized_bytes(&self.data).map_err(|e| anyhow::anyhow!("{}: cannot decode {}: {e}", self.topic, self.msg_type))
+        T::from_serialized_bytes(&self.data)
+            .map_err(|e| anyhow::anyhow!("{}: cannot decode {}: {e}", self.topic, self.msg_type))
     }
 }
 
@@ -46,7 +47,8 @@ pub fn mcap_path(path: &Path) -> anyhow::Result<PathBuf> {
     }
     let meta = path.join("metadata.yaml");
     if let Ok(text) = std::fs::read_to_string(&meta) {
-        let v: serde_yaml::Value = serde_yaml::from_str(&text).with_context(|| format!("parsing {}", meta.display()))?;
+        let v: serde_yaml::Value =
+            serde_yaml::from_str(&text).with_context(|| format!("parsing {}", meta.display()))?;
         if let Some(files) = v["rosbag2_bagfile_information"]["relative_file_paths"].as_sequence() {
             if files.len() > 1 {
                 bail!("{}: split bags ({} files) are not supported", path.display(), files.len());
@@ -114,14 +116,24 @@ impl BagWriter {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let stem = dir.file_name().and_then(|s| s.to_str()).filter(|s| !s.is_empty()).unwrap_or("bag");
         let file_name = format!("{stem}.mcap");
-        let f = File::create(dir.join(&file_name)).with_context(|| format!("creating {}", dir.join(&file_name).display()))?;
+        let f = File::create(dir.join(&file_name))
+            .with_context(|| format!("creating {}", dir.join(&file_name).display()))?;
         let mcap = mcap::WriteOptions::new()
             .profile("ros2")
             .library("intent_shared_control")
             .compression(None)
             .create(BufWriter::new(f))
             .context("starting the MCAP file")?;
-        Ok(BagWriter { dir: dir.to_owned(), file_name, mcap, topics: BTreeMap::new(), sequence: 0, first: None, last: None, count: 0 })
+        Ok(BagWriter {
+            dir: dir.to_owned(),
+            file_name,
+            mcap,
+            topics: BTreeMap::new(),
+            sequence: 0,
+            first: None,
+            last: None,
+            count: 0,
+        })
     }
 
     /// Writes CDR bytes on `topic` of type `msg_type` (`pkg/msg/Name`, must be in the type table).
@@ -141,7 +153,12 @@ impl BagWriter {
         };
         let t = u64::try_from(log_time).context("negative log time")?;
         self.mcap.write_to_known_channel(
-            &mcap::records::MessageHeader { channel_id: channel, sequence: self.sequence, log_time: t, publish_time: t },
+            &mcap::records::MessageHeader {
+                channel_id: channel,
+                sequence: self.sequence,
+                log_time: t,
+                publish_time: t,
+            },
             data,
         )?;
         self.sequence = self.sequence.wrapping_add(1);
@@ -155,7 +172,13 @@ impl BagWriter {
     }
 
     /// Serializes `msg` and writes it.
-    pub fn write<T: WrappedTypesupport>(&mut self, topic: &str, msg_type: &str, log_time: i64, msg: &T) -> anyhow::Result<()> {
+    pub fn write<T: WrappedTypesupport>(
+        &mut self,
+        topic: &str,
+        msg_type: &str,
+        log_time: i64,
+        msg: &T,
+    ) -> anyhow::Result<()> {
         let data = msg.to_serialized_bytes().map_err(|e| anyhow::anyhow!("serializing {msg_type}: {e}"))?;
         self.write_raw(topic, msg_type, log_time, &data)
     }
@@ -181,7 +204,10 @@ impl BagWriter {
         s.push_str(&format!("  duration:\n    nanoseconds: {duration}\n"));
         s.push_str("  files:\n");
         s.push_str(&format!("  - duration:\n      nanoseconds: {duration}\n    message_count: {}\n", self.count));
-        s.push_str(&format!("    path: {}\n    starting_time:\n      nanoseconds_since_epoch: {start}\n", self.file_name));
+        s.push_str(&format!(
+            "    path: {}\n    starting_time:\n      nanoseconds_since_epoch: {start}\n",
+            self.file_name
+        ));
         s.push_str(&format!("  message_count: {}\n", self.count));
         s.push_str(&format!("  relative_file_paths:\n  - {}\n", self.file_name));
         s.push_str("  ros_distro: jazzy\n");
@@ -191,7 +217,9 @@ impl BagWriter {
         for (name, t) in &self.topics {
             let hash = bag_type(&t.msg_type).map_or("", |b| b.hash);
             s.push_str(&format!("  - message_count: {}\n    topic_metadata:\n", t.count));
-            s.push_str(&format!("      name: {name}\n      offered_qos_profiles: []\n      serialization_format: cdr\n"));
+            s.push_str(&format!(
+                "      name: {name}\n      offered_qos_profiles: []\n      serialization_format: cdr\n"
+            ));
             s.push_str(&format!("      type: {}\n      type_description_hash: {hash}\n", t.msg_type));
         }
         s.push_str("  version: 9\n");

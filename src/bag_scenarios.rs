@@ -115,10 +115,9 @@ impl ScenarioKind {
             }
             ScenarioKind::HandOver => (ScenarioConfig { intent_weights: only(3), ..base }, 0.3),
             ScenarioKind::Retreat => (ScenarioConfig { intent_weights: only(4), ..base }, 0.6),
-            ScenarioKind::SeveralHumans => (
-                ScenarioConfig { humans: [4, 4], max_start_bearing_rad: 1.3, onset_s: [1.0, 5.0], ..base },
-                0.6,
-            ),
+            ScenarioKind::SeveralHumans => {
+                (ScenarioConfig { humans: [4, 4], max_start_bearing_rad: 1.3, onset_s: [1.0, 5.0], ..base }, 0.6)
+            }
         }
     }
 }
@@ -149,7 +148,10 @@ pub enum GeneratorPredictor {
 impl GeneratorPredictor {
     /// The shipped model (`models/intent_model.card.json` of this package).
     pub fn shipped_model() -> Self {
-        GeneratorPredictor::Model { card: Path::new(env!("CARGO_MANIFEST_DIR")).join("models/intent_model.card.json"), ort_lib: None }
+        GeneratorPredictor::Model {
+            card: Path::new(env!("CARGO_MANIFEST_DIR")).join("models/intent_model.card.json"),
+            ort_lib: None,
+        }
     }
 }
 
@@ -275,7 +277,11 @@ pub fn generate(kind: ScenarioKind, seed: u64, options: &GeneratorOptions) -> an
                         .map(|h| HumanSkeleton {
                             id: h.id,
                             keypoints: h.keypoints.map(|kp| {
-                                if kp.is_observed() { Keypoint { position: to_robot(&kp.position, cx, cy, cyaw), ..kp } } else { kp }
+                                if kp.is_observed() {
+                                    Keypoint { position: to_robot(&kp.position, cx, cy, cyaw), ..kp }
+                                } else {
+                                    kp
+                                }
                             }),
                         })
                         .collect(),
@@ -316,7 +322,11 @@ pub fn generate(kind: ScenarioKind, seed: u64, options: &GeneratorOptions) -> an
             let fwd = if kind == ScenarioKind::NanBurst && (5.0..5.1).contains(&t) { f32::NAN } else { forward };
             let mut buttons = vec![0; 8];
             buttons[4] = 1;
-            let joy = Joy { header: Header { stamp: time(now), frame_id: String::new() }, axes: vec![0.0, fwd, 0.0, 0.0], buttons };
+            let joy = Joy {
+                header: Header { stamp: time(now), frame_id: String::new() },
+                axes: vec![0.0, fwd, 0.0, 0.0],
+                buttons,
+            };
             out.push(encode(topics::JOY, topics::JOY_TYPE, now.add_secs(ARRIVAL_JOY_S), &joy)?);
             if let Ok(j) = convert::joy_from_msg(&joy) {
                 controller.on_joy(j);

@@ -167,9 +167,22 @@ pub fn defaults() -> BTreeMap<String, ParameterValue> {
     // robot shape: always the three parameters, whatever the default variant
     out.retain(|k, _| !k.starts_with(ROBOT));
     let shape = serde_yaml::to_value(&ControllerConfig::default().safety.separation.robot).unwrap_or(Value::Null);
-    out.insert(format!("{ROBOT}.type"), ParameterValue::String(shape.get("type").and_then(Value::as_str).unwrap_or("radius").to_owned()));
-    out.insert(format!("{ROBOT}.radius"), ParameterValue::Double(shape.get("radius").and_then(Value::as_f64).unwrap_or(0.3)));
-    out.insert(format!("{ROBOT}.points"), ParameterValue::String(shape.get("points").map_or("[]".to_owned(), |p| serde_yaml::to_string(p).unwrap_or_default().trim().to_owned())));
+    out.insert(
+        format!("{ROBOT}.type"),
+        ParameterValue::String(shape.get("type").and_then(Value::as_str).unwrap_or("radius").to_owned()),
+    );
+    out.insert(
+        format!("{ROBOT}.radius"),
+        ParameterValue::Double(shape.get("radius").and_then(Value::as_f64).unwrap_or(0.3)),
+    );
+    out.insert(
+        format!("{ROBOT}.points"),
+        ParameterValue::String(
+            shape
+                .get("points")
+                .map_or("[]".to_owned(), |p| serde_yaml::to_string(p).unwrap_or_default().trim().to_owned()),
+        ),
+    );
     out
 }
 
@@ -228,7 +241,8 @@ pub fn from_params(p: &Params) -> Result<ControllerConfig, String> {
     let kind = p.string_or(&format!("{ROBOT}.type"), "radius").map_err(|e| e.to_string())?;
     let radius = p.f64_or(&format!("{ROBOT}.radius"), 0.3).map_err(|e| e.to_string())?;
     let points_text = p.string_or(&format!("{ROBOT}.points"), "[]").map_err(|e| e.to_string())?;
-    let points: Value = serde_yaml::from_str(&points_text).map_err(|e| format!("`{ROBOT}.points` is not a YAML list of [x, y]: {e}"))?;
+    let points: Value = serde_yaml::from_str(&points_text)
+        .map_err(|e| format!("`{ROBOT}.points` is not a YAML list of [x, y]: {e}"))?;
     let mut shape = Mapping::new();
     shape.insert("type".into(), Value::String(kind.clone()));
     match kind.as_str() {
@@ -245,7 +259,8 @@ pub fn from_params(p: &Params) -> Result<ControllerConfig, String> {
         other => return Err(format!("`{ROBOT}.type` must be radius, polygon or control_points, got `{other}`")),
     }
     insert_path(&mut root, ROBOT, Value::Mapping(shape));
-    let cfg: ControllerConfig = serde_yaml::from_value(Value::Mapping(root)).map_err(|e| format!("controller parameters: {e}"))?;
+    let cfg: ControllerConfig =
+        serde_yaml::from_value(Value::Mapping(root)).map_err(|e| format!("controller parameters: {e}"))?;
     cfg.validate().map_err(|e| e.to_string())?;
     Ok(cfg)
 }
@@ -282,21 +297,28 @@ mod tests {
             ("teleop.linear_y.axis", ParameterValue::Integer(3)),
             ("teleop.linear_y.scale", ParameterValue::Double(0.2)),
             ("safety.separation.robot.type", ParameterValue::String("polygon".into())),
-            ("safety.separation.robot.points", ParameterValue::String("[[0.4, 0.3], [-0.4, 0.3], [-0.4, -0.3], [0.4, -0.3]]".into())),
+            (
+                "safety.separation.robot.points",
+                ParameterValue::String("[[0.4, 0.3], [-0.4, 0.3], [-0.4, -0.3], [0.4, -0.3]]".into()),
+            ),
         ]))
         .expect("valid");
         assert_eq!(cfg.safety.zones.stop_distance, 0.5);
         assert_eq!(cfg.safety.zones.slowdown_distance, 2.0);
         assert!(cfg.teleop.linear_x.is_none());
         assert_eq!(cfg.teleop.linear_y.as_ref().map(|b| b.axis), Some(3));
-        assert!(matches!(cfg.safety.separation.robot, intent_shared_control_core::safety::RobotShape::Polygon { ref points } if points.len() == 4));
+        assert!(
+            matches!(cfg.safety.separation.robot, intent_shared_control_core::safety::RobotShape::Polygon { ref points } if points.len() == 4)
+        );
     }
 
     #[test]
     fn unsafe_values_are_rejected_with_the_field_name() {
-        let e = from_params(&params(&[("safety.separation.human_speed_far", ParameterValue::Double(1.0))])).expect_err("unsafe");
+        let e = from_params(&params(&[("safety.separation.human_speed_far", ParameterValue::Double(1.0))]))
+            .expect_err("unsafe");
         assert!(e.contains("safety.separation.human_speed_far"), "{e}");
-        let e = from_params(&params(&[("safety.separation.robot.type", ParameterValue::String("blob".into()))])).expect_err("bad shape");
+        let e = from_params(&params(&[("safety.separation.robot.type", ParameterValue::String("blob".into()))]))
+            .expect_err("bad shape");
         assert!(e.contains("robot.type"), "{e}");
     }
 }

@@ -83,7 +83,12 @@ pub fn odometry_from_msg(msg: &r2r::nav_msgs::msg::Odometry, robot_frame: &str) 
 }
 
 /// Planar pose → `nav_msgs/Odometry` (`odom_frame` ← `robot_frame`), with the body-frame `twist`; covariances 0.
-pub fn odometry_to_msg(pose: &PlanarPose, odom_frame: &str, robot_frame: &str, twist: &Twist) -> r2r::nav_msgs::msg::Odometry {
+pub fn odometry_to_msg(
+    pose: &PlanarPose,
+    odom_frame: &str,
+    robot_frame: &str,
+    twist: &Twist,
+) -> r2r::nav_msgs::msg::Odometry {
     let mut msg = r2r::nav_msgs::msg::Odometry {
         header: Header { stamp: stamp_to_msg(pose.stamp), frame_id: odom_frame.to_owned() },
         child_frame_id: robot_frame.to_owned(),
@@ -124,7 +129,10 @@ pub fn skeletons_from_msg(msg: &isc::HumanSkeletonArray, limits: &SkeletonLimits
         return Err(InputError::TooManyHumans { count: msg.humans.len(), max: limits.max_humans });
     }
     if !limits.expected_frame.is_empty() && msg.header.frame_id != limits.expected_frame {
-        return Err(InputError::WrongFrame { got: msg.header.frame_id.clone(), expected: limits.expected_frame.clone() });
+        return Err(InputError::WrongFrame {
+            got: msg.header.frame_id.clone(),
+            expected: limits.expected_frame.clone(),
+        });
     }
     let mut humans: Vec<HumanSkeleton> = Vec::with_capacity(msg.humans.len());
     for h in &msg.humans {
@@ -132,7 +140,11 @@ pub fn skeletons_from_msg(msg: &isc::HumanSkeletonArray, limits: &SkeletonLimits
             return Err(InputError::KeypointCount { id: h.id, count: h.keypoints.len(), expected: NUM_KEYPOINTS });
         }
         if h.confidence.len() != h.keypoints.len() {
-            return Err(InputError::ConfidenceCount { id: h.id, count: h.confidence.len(), keypoints: h.keypoints.len() });
+            return Err(InputError::ConfidenceCount {
+                id: h.id,
+                count: h.confidence.len(),
+                keypoints: h.keypoints.len(),
+            });
         }
         if humans.iter().any(|o| o.id == h.id) {
             return Err(InputError::DuplicateId { id: h.id });
@@ -156,7 +168,11 @@ pub const MAX_JOY_CHANNELS: usize = 64;
 /// named reason), oversized messages are rejected.
 pub fn joy_from_msg(msg: &Joy) -> Result<JoyInput, InputError> {
     if msg.axes.len() > MAX_JOY_CHANNELS || msg.buttons.len() > MAX_JOY_CHANNELS {
-        return Err(InputError::OversizedJoy { axes: msg.axes.len(), buttons: msg.buttons.len(), max: MAX_JOY_CHANNELS });
+        return Err(InputError::OversizedJoy {
+            axes: msg.axes.len(),
+            buttons: msg.buttons.len(),
+            max: MAX_JOY_CHANNELS,
+        });
     }
     Ok(JoyInput { stamp: stamp_from_msg(&msg.header.stamp), axes: msg.axes.clone(), buttons: msg.buttons.clone() })
 }
@@ -198,7 +214,10 @@ fn prediction_from_msg(m: &isc::IntentPrediction) -> Result<HumanPrediction, Inp
         .try_into()
         .map_err(|_| bad(format!("{} probabilities, expected {NUM_INTENTS}", m.probabilities.len())))?;
     if m.predicted_keypoints != PREDICTED_KEYPOINTS {
-        return Err(bad(format!("predicted_keypoints {:?}, expected {:?}", m.predicted_keypoints, PREDICTED_KEYPOINTS)));
+        return Err(bad(format!(
+            "predicted_keypoints {:?}, expected {:?}",
+            m.predicted_keypoints, PREDICTED_KEYPOINTS
+        )));
     }
     let k = PREDICTED_KEYPOINTS.len();
     if m.future_positions.is_empty() || m.future_positions.len() % k != 0 || m.future_positions.len() > 1000 * k {
@@ -207,7 +226,13 @@ fn prediction_from_msg(m: &isc::IntentPrediction) -> Result<HumanPrediction, Inp
     let future = m
         .future_positions
         .chunks_exact(k)
-        .map(|c| [Point3::new(c[0].x, c[0].y, c[0].z), Point3::new(c[1].x, c[1].y, c[1].z), Point3::new(c[2].x, c[2].y, c[2].z)])
+        .map(|c| {
+            [
+                Point3::new(c[0].x, c[0].y, c[0].z),
+                Point3::new(c[1].x, c[1].y, c[1].z),
+                Point3::new(c[2].x, c[2].y, c[2].z),
+            ]
+        })
         .collect();
     let p = HumanPrediction {
         human_id: m.human_id,
@@ -334,8 +359,14 @@ mod tests {
         let mut h = human(1, 17);
         h.confidence.pop();
         assert_eq!(skeletons_from_msg(&array(vec![h]), &l).unwrap_err().reason(), "confidence_count");
-        assert_eq!(skeletons_from_msg(&array(vec![human(1, 17), human(1, 17)]), &l).unwrap_err().reason(), "duplicate_id");
-        assert_eq!(skeletons_from_msg(&array((0..5).map(|i| human(i, 17)).collect()), &l).unwrap_err().reason(), "too_many_humans");
+        assert_eq!(
+            skeletons_from_msg(&array(vec![human(1, 17), human(1, 17)]), &l).unwrap_err().reason(),
+            "duplicate_id"
+        );
+        assert_eq!(
+            skeletons_from_msg(&array((0..5).map(|i| human(i, 17)).collect()), &l).unwrap_err().reason(),
+            "too_many_humans"
+        );
         let mut a = array(vec![]);
         a.header.frame_id = "map".into();
         assert_eq!(skeletons_from_msg(&a, &l).unwrap_err().reason(), "wrong_frame");
@@ -349,7 +380,11 @@ mod tests {
             probabilities: [0.1, 0.1, 0.6, 0.1, 0.1],
             confidence: 0.6,
             horizon_step: 0.1,
-            future: (0..10).map(|i| [Point3::new(i as f64, 0.0, 1.0), Point3::new(0.0, i as f64, 1.2), Point3::new(0.0, 0.0, i as f64)]).collect(),
+            future: (0..10)
+                .map(|i| {
+                    [Point3::new(i as f64, 0.0, 1.0), Point3::new(0.0, i as f64, 1.2), Point3::new(0.0, 0.0, i as f64)]
+                })
+                .collect(),
         };
         let m = prediction_to_msg(&p, PredictionSource::Model);
         assert_eq!(m.intent, 2);
@@ -359,10 +394,19 @@ mod tests {
         assert_eq!(back[0].stamp, p.stamp);
         let mut nan = m.clone();
         nan.future_positions[4].y = f64::NAN;
-        assert_eq!(predictions_from_msg(&isc::IntentPredictionArray { predictions: vec![nan], ..Default::default() }, 8).unwrap_err().reason(), "bad_prediction");
+        assert_eq!(
+            predictions_from_msg(&isc::IntentPredictionArray { predictions: vec![nan], ..Default::default() }, 8)
+                .unwrap_err()
+                .reason(),
+            "bad_prediction"
+        );
         let mut short = m;
         short.probabilities.pop();
-        assert!(predictions_from_msg(&isc::IntentPredictionArray { predictions: vec![short], ..Default::default() }, 8).is_err());
+        assert!(predictions_from_msg(
+            &isc::IntentPredictionArray { predictions: vec![short], ..Default::default() },
+            8
+        )
+        .is_err());
     }
 
     #[test]

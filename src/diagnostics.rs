@@ -51,7 +51,8 @@ impl DiagnosticsPublisher {
     /// `period`: regular publishing period (1 s in ROS convention).
     pub fn new(node: &mut r2r::Node, hardware_id: &str, period: Duration) -> anyhow::Result<Self> {
         Ok(DiagnosticsPublisher {
-            publisher: node.create_publisher::<DiagnosticArray>("/diagnostics", QosProfile::default().keep_last(10).reliable())?,
+            publisher: node
+                .create_publisher::<DiagnosticArray>("/diagnostics", QosProfile::default().keep_last(10).reliable())?,
             hardware_id: hardware_id.to_owned(),
             period,
             last_publish: None,
@@ -110,7 +111,10 @@ impl Default for LatencyWindow {
 impl LatencyWindow {
     pub fn new() -> Self {
         // 1 µs .. 10 s, 3 significant digits; the bounds are constants, so creation cannot fail.
-        LatencyWindow { hist: hdrhistogram::Histogram::new_with_bounds(1, 10_000_000, 3).expect("constant histogram bounds are valid") }
+        LatencyWindow {
+            hist: hdrhistogram::Histogram::new_with_bounds(1, 10_000_000, 3)
+                .expect("constant histogram bounds are valid"),
+        }
     }
 
     pub fn record(&mut self, d: Duration) {

@@ -30,7 +30,9 @@ use intent_shared_control_core::model::{IntentModel, PredictionSource};
 use intent_shared_control_core::odometry::OdometryConfig;
 use intent_shared_control_core::predictor::{IntentPredictor, PredictError};
 use intent_shared_control_core::Stamp;
-use intent_shared_control_inference::{load_card, model_path_for_card, ExecutionProviderKind, OrtIntentModel, OrtModelConfig, OrtRuntime};
+use intent_shared_control_inference::{
+    load_card, model_path_for_card, ExecutionProviderKind, OrtIntentModel, OrtModelConfig, OrtRuntime,
+};
 use r2r::intent_shared_control_msgs::msg::{HumanSkeletonArray, IntentPredictionArray};
 use r2r::nav_msgs::msg::Odometry;
 use r2r::std_msgs::msg::Header;
@@ -135,10 +137,16 @@ impl PredictorParams {
             execution_provider,
             intra_threads: p.index_or("intra_threads", 1).map_err(e)?,
             fallback_constant_velocity,
-            limits: SkeletonLimits { max_humans: p.index_or("max_humans", 64).map_err(e)?, expected_frame: p.string_or("skeleton_frame_id", "base_link").map_err(e)? },
+            limits: SkeletonLimits {
+                max_humans: p.index_or("max_humans", 64).map_err(e)?,
+                expected_frame: p.string_or("skeleton_frame_id", "base_link").map_err(e)?,
+            },
             eviction_timeout: p.f64_or("eviction_timeout", 1.0).map_err(e)?,
             odometry: if p.bool_or("use_odometry", false).map_err(e)? {
-                Some(OdometryConfig { max_extrapolation_s: p.f64_or("odometry_tolerance", 0.1).map_err(e)?, ..OdometryConfig::default() })
+                Some(OdometryConfig {
+                    max_extrapolation_s: p.f64_or("odometry_tolerance", 0.1).map_err(e)?,
+                    ..OdometryConfig::default()
+                })
             } else {
                 None
             },
@@ -166,7 +174,15 @@ impl PredictorParams {
             let measured = routing
                 .entries()
                 .iter()
-                .map(|e| format!("{} rows: cpu {} µs, cuda {} µs -> {}", e.rows, us(e.cpu_median_us), us(e.gpu_median_us), e.provider.as_str()))
+                .map(|e| {
+                    format!(
+                        "{} rows: cpu {} µs, cuda {} µs -> {}",
+                        e.rows,
+                        us(e.cpu_median_us),
+                        us(e.gpu_median_us),
+                        e.provider.as_str()
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("; ");
             info!(routing = %routing, "execution provider `auto` routes each batch to the backend that was faster at its size (medians timed at load: {measured})");
@@ -192,9 +208,19 @@ struct Configured {
 }
 
 fn configure(p: PredictorParams) -> Result<Configured, String> {
-    let features = FeatureConfig { eviction_timeout_s: p.eviction_timeout, max_humans: p.limits.max_humans, ..FeatureConfig::default() };
+    let features = FeatureConfig {
+        eviction_timeout_s: p.eviction_timeout,
+        max_humans: p.limits.max_humans,
+        ..FeatureConfig::default()
+    };
     let mut routing = None;
-    let (model, version, provider, source, degraded): (Box<dyn IntentModel + Send>, String, String, PredictionSource, Option<String>) = match p.load_model() {
+    let (model, version, provider, source, degraded): (
+        Box<dyn IntentModel + Send>,
+        String,
+        String,
+        PredictionSource,
+        Option<String>,
+    ) = match p.load_model() {
         Ok((m, version)) => {
             let provider = m.provider().active.as_str().to_owned();
             routing = m.provider().routing.as_ref().map(ToString::to_string);
@@ -204,7 +230,13 @@ fn configure(p: PredictorParams) -> Result<Configured, String> {
             let reason = format!("model not loaded ({e:#}); running the constant-velocity fallback");
             warn!("{reason}");
             let cv = ConstantVelocityModel::new(ConstantVelocityConfig::default()).map_err(|e| e.to_string())?;
-            (Box::new(cv), "constant_velocity".into(), "constant_velocity".into(), PredictionSource::ConstantVelocity, Some(reason))
+            (
+                Box::new(cv),
+                "constant_velocity".into(),
+                "constant_velocity".into(),
+                PredictionSource::ConstantVelocity,
+                Some(reason),
+            )
         }
         Err(e) => return Err(format!("{e:#}")),
     };
@@ -268,7 +300,9 @@ pub async fn run_node(
         }
     }
     // Limits used for forwarding while not configured (composed wiring).
-    let default_limits = PredictorParams::from_params(&start_params).map(|p| p.limits).unwrap_or(SkeletonLimits { max_humans: 64, expected_frame: "base_link".into() });
+    let default_limits = PredictorParams::from_params(&start_params)
+        .map(|p| p.limits)
+        .unwrap_or(SkeletonLimits { max_humans: 64, expected_frame: "base_link".into() });
 
     let mut state: Option<Configured> = None;
     let callbacks = |cb: Callback, state: &mut Option<Configured>, params: &ParamServer| -> CallbackResult {
@@ -418,7 +452,13 @@ pub async fn run_node(
 
 fn statuses(lifecycle: &LifecycleServer, state: Option<&mut Configured>, now: Stamp) -> Vec<Status> {
     let lc = lifecycle.state();
-    let mut out = vec![Status::new(NODE_NAME, "lifecycle", if lifecycle.is_active() { Level::Ok } else { Level::Warn }, lc.label()).kv("state_id", lc.id())];
+    let mut out = vec![Status::new(
+        NODE_NAME,
+        "lifecycle",
+        if lifecycle.is_active() { Level::Ok } else { Level::Warn },
+        lc.label(),
+    )
+    .kv("state_id", lc.id())];
     let Some(s) = state else { return out };
     let mut model = Status::new(
         NODE_NAME,
@@ -438,17 +478,22 @@ fn statuses(lifecycle: &LifecycleServer, state: Option<&mut Configured>, now: St
         let (n, p50, p99) = s.latency.take();
         let c = s.predictor.counters();
         let total: u64 = s.rejections.values().sum();
-        let mut st = Status::new(NODE_NAME, "inference", rate.level.max(if c.model_errors > 0 { Level::Warn } else { Level::Ok }), format!("skeletons {}", rate.message))
-            .kv("skeleton_rate_hz", format!("{:.1}", s.rate.rate(now)))
-            .kv("inferences_in_window", n)
-            .kv("inference_latency_p50_us", p50)
-            .kv("inference_latency_p99_us", p99)
-            .kv("predictions_total", c.predictions)
-            .kv("rejected_rows", c.rejected_rows)
-            .kv("model_errors", c.model_errors)
-            .kv("tracked_humans", s.predictor.tracked_humans())
-            .kv("captures_without_odometry_pose", c.no_pose)
-            .kv("rejections_total", total);
+        let mut st = Status::new(
+            NODE_NAME,
+            "inference",
+            rate.level.max(if c.model_errors > 0 { Level::Warn } else { Level::Ok }),
+            format!("skeletons {}", rate.message),
+        )
+        .kv("skeleton_rate_hz", format!("{:.1}", s.rate.rate(now)))
+        .kv("inferences_in_window", n)
+        .kv("inference_latency_p50_us", p50)
+        .kv("inference_latency_p99_us", p99)
+        .kv("predictions_total", c.predictions)
+        .kv("rejected_rows", c.rejected_rows)
+        .kv("model_errors", c.model_errors)
+        .kv("tracked_humans", s.predictor.tracked_humans())
+        .kv("captures_without_odometry_pose", c.no_pose)
+        .kv("rejections_total", total);
         for (k, v) in &s.rejections {
             st = st.kv(&format!("rejected_{k}"), v);
         }
@@ -457,7 +502,9 @@ fn statuses(lifecycle: &LifecycleServer, state: Option<&mut Configured>, now: St
             let age = s.predictor.newest_odometry().map(|t| now.seconds_since(t));
             let (level, message) = match age {
                 None => (Level::Warn, "no odometry received: no predictions".to_owned()),
-                Some(a) if a > s.params.odometry.as_ref().map_or(0.1, |o| o.max_extrapolation_s) + 0.1 => (Level::Warn, format!("odometry {a:.2} s old: captures are not predicted")),
+                Some(a) if a > s.params.odometry.as_ref().map_or(0.1, |o| o.max_extrapolation_s) + 0.1 => {
+                    (Level::Warn, format!("odometry {a:.2} s old: captures are not predicted"))
+                }
                 Some(a) => (Level::Ok, format!("odometry {:.0} ms old", a * 1e3)),
             };
             let stats = s.predictor.odometry_stats().unwrap_or_default();

@@ -11,7 +11,9 @@ use std::pin::Pin;
 
 use anyhow::Context as _;
 use futures::{Stream, StreamExt};
-use intent_shared_control_core::lifecycle::{Callback, CallbackResult, LifecycleError, LifecycleMachine, State, Transition, TRANSITIONS};
+use intent_shared_control_core::lifecycle::{
+    Callback, CallbackResult, LifecycleError, LifecycleMachine, State, Transition, TRANSITIONS,
+};
 use r2r::lifecycle_msgs::msg as lm;
 use r2r::lifecycle_msgs::srv::{ChangeState, GetAvailableStates, GetAvailableTransitions, GetState};
 use r2r::{QosProfile, ServiceRequest};
@@ -54,13 +56,20 @@ impl LifecycleServer {
         Ok(LifecycleServer {
             change_state: Box::pin(node.create_service::<ChangeState::Service>("~/change_state", qos.clone())?),
             get_state: Box::pin(node.create_service::<GetState::Service>("~/get_state", qos.clone())?),
-            get_available_states: Box::pin(node.create_service::<GetAvailableStates::Service>("~/get_available_states", qos.clone())?),
+            get_available_states: Box::pin(
+                node.create_service::<GetAvailableStates::Service>("~/get_available_states", qos.clone())?,
+            ),
             get_available_transitions: Box::pin(
                 node.create_service::<GetAvailableTransitions::Service>("~/get_available_transitions", qos.clone())?,
             ),
-            get_transition_graph: Box::pin(node.create_service::<GetAvailableTransitions::Service>("~/get_transition_graph", qos)?),
+            get_transition_graph: Box::pin(
+                node.create_service::<GetAvailableTransitions::Service>("~/get_transition_graph", qos)?,
+            ),
             events: node
-                .create_publisher::<lm::TransitionEvent>("~/transition_event", QosProfile::default().keep_last(10).reliable())
+                .create_publisher::<lm::TransitionEvent>(
+                    "~/transition_event",
+                    QosProfile::default().keep_last(10).reliable(),
+                )
                 .context("creating ~/transition_event")?,
             machine: LifecycleMachine::new(),
             clock,
@@ -109,7 +118,11 @@ impl LifecycleServer {
 
     /// Runs a `~/change_state` request through the node's callbacks and answers it. Like rclcpp_lifecycle,
     /// `success` is true only when the transition's callback succeeded (a failed `on_configure` answers false).
-    pub fn apply(&mut self, req: ServiceRequest<ChangeState::Service>, mut callbacks: impl FnMut(Callback) -> CallbackResult) {
+    pub fn apply(
+        &mut self,
+        req: ServiceRequest<ChangeState::Service>,
+        mut callbacks: impl FnMut(Callback) -> CallbackResult,
+    ) {
         let t = &req.message.transition;
         let mut first = None;
         let result = self.trigger(t.id, &t.label.clone(), |cb| {

@@ -91,7 +91,13 @@ pub fn tracked_points(h: &HumanSkeleton) -> Option<[Point2<f64>; 3]> {
 impl Lookahead {
     /// Reads `messages` (file order): the frames of `judged_topic`, `/odom` poses whose child frame is
     /// `robot_frame` from `odom_topic`, and the commands of `cmd_topic`.
-    pub fn scan(messages: &[BagMessage], judged_topic: &str, odom_topic: &str, cmd_topic: &str, robot_frame: &str) -> Self {
+    pub fn scan(
+        messages: &[BagMessage],
+        judged_topic: &str,
+        odom_topic: &str,
+        cmd_topic: &str,
+        robot_frame: &str,
+    ) -> Self {
         let mut epochs = EpochCounter::default();
         let mut frames: Vec<Vec<SkeletonFrame>> = Vec::new();
         let mut poses: Vec<Vec<convert::PlanarPose>> = Vec::new();
@@ -105,11 +111,19 @@ impl Lookahead {
                 commands.push(Vec::new());
             }
             if m.topic == judged_topic {
-                if let Some(f) = m.decode::<isc::HumanSkeletonArray>().ok().and_then(|msg| convert::skeletons_from_msg(&msg, &limits).ok()) {
+                if let Some(f) = m
+                    .decode::<isc::HumanSkeletonArray>()
+                    .ok()
+                    .and_then(|msg| convert::skeletons_from_msg(&msg, &limits).ok())
+                {
                     frames[e].push(f);
                 }
             } else if m.topic == odom_topic {
-                if let Some(p) = m.decode::<r2r::nav_msgs::msg::Odometry>().ok().and_then(|msg| convert::odometry_from_msg(&msg, robot_frame).ok()) {
+                if let Some(p) = m
+                    .decode::<r2r::nav_msgs::msg::Odometry>()
+                    .ok()
+                    .and_then(|msg| convert::odometry_from_msg(&msg, robot_frame).ok())
+                {
                     poses[e].push(p);
                 }
             } else if m.topic == cmd_topic {
@@ -133,7 +147,8 @@ impl Lookahead {
                     RobotMotion::Commands(ego)
                 } else {
                     poses.sort_by_key(|p| p.stamp);
-                    let config = OdometryConfig { history_s: 1e9, capacity: poses.len().max(2), ..OdometryConfig::default() };
+                    let config =
+                        OdometryConfig { history_s: 1e9, capacity: poses.len().max(2), ..OdometryConfig::default() };
                     let mut h = OdometryHistory::new(config).expect("valid odometry config");
                     for p in poses {
                         h.push(p.stamp, p.x, p.y, p.yaw);
@@ -181,7 +196,8 @@ mod tests {
     fn frame(stamp: Stamp, robot_x: f64, person: [f64; 2]) -> SkeletonFrame {
         let mut keypoints = [Keypoint::MISSING; NUM_KEYPOINTS];
         for i in [kp::LEFT_HIP, kp::RIGHT_HIP, kp::LEFT_WRIST, kp::RIGHT_WRIST] {
-            keypoints[i] = Keypoint { position: nalgebra::Point3::new(person[0] - robot_x, person[1], 1.0), confidence: 1.0 };
+            keypoints[i] =
+                Keypoint { position: nalgebra::Point3::new(person[0] - robot_x, person[1], 1.0), confidence: 1.0 };
         }
         SkeletonFrame { stamp, frame_id: "base_link".into(), humans: vec![HumanSkeleton { id: 4, keypoints }] }
     }
@@ -202,7 +218,8 @@ mod tests {
                 let m = convert::odometry_to_msg(&pose, "odom", "base_link", &twist);
                 out.push(BagMessage::encode(topics::ODOM, topics::ODOM_TYPE, t.0, &m).unwrap());
             } else {
-                let header = r2r::std_msgs::msg::Header { stamp: convert::stamp_to_msg(t), frame_id: "base_link".into() };
+                let header =
+                    r2r::std_msgs::msg::Header { stamp: convert::stamp_to_msg(t), frame_id: "base_link".into() };
                 let m = geo::TwistStamped { header, twist: convert::twist_to_msg(&twist) };
                 out.push(BagMessage::encode(topics::CMD_VEL, topics::TWIST_STAMPED_TYPE, t.0, &m).unwrap());
             }

@@ -63,11 +63,23 @@ impl Metrics {
         let lifecycle_state = Family::<NodeLabel, Gauge>::default();
         let mut registry = Registry::with_prefix("intent_shared_control");
         registry.register("decision_latency_seconds", "Input arrival to cmd_vel publication", decision_latency.clone());
-        registry.register("inference_latency_seconds", "Feature extraction and model call per skeleton capture", inference_latency.clone());
+        registry.register(
+            "inference_latency_seconds",
+            "Feature extraction and model call per skeleton capture",
+            inference_latency.clone(),
+        );
         registry.register("rejections", "Inputs rejected before reaching the core, by reason", rejections.clone());
-        registry.register("safety_interventions", "Control cycles in which a safety rule changed the command, by rule", interventions.clone());
+        registry.register(
+            "safety_interventions",
+            "Control cycles in which a safety rule changed the command, by rule",
+            interventions.clone(),
+        );
         registry.register("stops", "Control cycles ending in a protective stop", stops.clone());
-        registry.register("lifecycle_state", "Lifecycle state id (lifecycle_msgs/State) per node", lifecycle_state.clone());
+        registry.register(
+            "lifecycle_state",
+            "Lifecycle state id (lifecycle_msgs/State) per node",
+            lifecycle_state.clone(),
+        );
         Metrics {
             registry: Mutex::new(registry),
             decision_latency,
@@ -125,7 +137,9 @@ impl Metrics {
 /// Serves the endpoints on `127.0.0.1:port` from a background thread (port 0 picks a free one). Returns the
 /// bound port.
 pub fn serve(metrics: Arc<Metrics>, port: u16, liveness_timeout: Duration) -> anyhow::Result<u16> {
-    let server = tiny_http::Server::http(("127.0.0.1", port)).map_err(|e| anyhow::anyhow!("{e}")).with_context(|| format!("binding 127.0.0.1:{port}"))?;
+    let server = tiny_http::Server::http(("127.0.0.1", port))
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("binding 127.0.0.1:{port}"))?;
     let bound = server.server_addr().to_ip().map(|a| a.port()).unwrap_or(port);
     info!("metrics and health on http://127.0.0.1:{bound}/metrics, /health/live, /health/ready");
     std::thread::Builder::new().name("metrics-http".into()).spawn(move || {

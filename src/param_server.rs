@@ -11,7 +11,9 @@ use std::pin::Pin;
 use anyhow::Context as _;
 use futures::{Stream, StreamExt};
 use r2r::rcl_interfaces::msg as rm;
-use r2r::rcl_interfaces::srv::{DescribeParameters, GetParameterTypes, GetParameters, ListParameters, SetParameters, SetParametersAtomically};
+use r2r::rcl_interfaces::srv::{
+    DescribeParameters, GetParameterTypes, GetParameters, ListParameters, SetParameters, SetParametersAtomically,
+};
 use r2r::{ParameterValue, QosProfile, ServiceRequest};
 use tracing::{info, warn};
 
@@ -54,7 +56,12 @@ impl ParamSpec {
 
 /// The standard `use_sim_time` parameter every node declares.
 pub fn use_sim_time_spec() -> ParamSpec {
-    ParamSpec::new("use_sim_time", "follow /clock instead of the system clock (bag replay, simulation)", ParameterValue::Bool(false)).read_only()
+    ParamSpec::new(
+        "use_sim_time",
+        "follow /clock instead of the system clock (bag replay, simulation)",
+        ParameterValue::Bool(false),
+    )
+    .read_only()
 }
 
 fn type_id(v: &ParameterValue) -> u8 {
@@ -127,8 +134,12 @@ pub fn check_value(spec: &ParamSpec, value: &ParameterValue) -> Result<Parameter
 /// Resolves declared parameters against the overrides a node was started with (params file, `-p`).
 /// Unknown names and wrongly typed or out-of-range values are errors that say what to fix; the valid
 /// overrides are applied either way (so e.g. `autostart` still takes effect and the node reports the error).
-pub fn resolve(specs: &[ParamSpec], overrides: &BTreeMap<String, ParameterValue>) -> (BTreeMap<String, ParameterValue>, Result<(), String>) {
-    let mut values: BTreeMap<String, ParameterValue> = specs.iter().map(|s| (s.name.clone(), s.default.clone())).collect();
+pub fn resolve(
+    specs: &[ParamSpec],
+    overrides: &BTreeMap<String, ParameterValue>,
+) -> (BTreeMap<String, ParameterValue>, Result<(), String>) {
+    let mut values: BTreeMap<String, ParameterValue> =
+        specs.iter().map(|s| (s.name.clone(), s.default.clone())).collect();
     let mut errors = Vec::new();
     for (name, v) in overrides {
         match specs.iter().find(|s| s.name == *name) {
@@ -169,7 +180,11 @@ impl ParamServer {
     /// Declares `specs` on `node` and resolves the start-up overrides (params file, `-p`). Returns the server
     /// and the outcome of that resolution: on error the server holds the defaults for the invalid entries and
     /// the node must refuse to configure, reporting the error (it says what to fix).
-    pub fn new(node: &mut r2r::Node, specs: Vec<ParamSpec>, clock: NodeClock) -> anyhow::Result<(Self, Result<(), String>)> {
+    pub fn new(
+        node: &mut r2r::Node,
+        specs: Vec<ParamSpec>,
+        clock: NodeClock,
+    ) -> anyhow::Result<(Self, Result<(), String>)> {
         let overrides: BTreeMap<String, ParameterValue> = match node.params.lock() {
             Ok(p) => p.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect(),
             Err(poisoned) => poisoned.into_inner().iter().map(|(k, v)| (k.clone(), v.value.clone())).collect(),
@@ -178,9 +193,13 @@ impl ParamServer {
         let qos = QosProfile::services_default();
         let server = ParamServer {
             get: Box::pin(node.create_service::<GetParameters::Service>("~/get_parameters", qos.clone())?),
-            get_types: Box::pin(node.create_service::<GetParameterTypes::Service>("~/get_parameter_types", qos.clone())?),
+            get_types: Box::pin(
+                node.create_service::<GetParameterTypes::Service>("~/get_parameter_types", qos.clone())?,
+            ),
             set: Box::pin(node.create_service::<SetParameters::Service>("~/set_parameters", qos.clone())?),
-            set_atomically: Box::pin(node.create_service::<SetParametersAtomically::Service>("~/set_parameters_atomically", qos.clone())?),
+            set_atomically: Box::pin(
+                node.create_service::<SetParametersAtomically::Service>("~/set_parameters_atomically", qos.clone())?,
+            ),
             list: Box::pin(node.create_service::<ListParameters::Service>("~/list_parameters", qos.clone())?),
             describe: Box::pin(node.create_service::<DescribeParameters::Service>("~/describe_parameters", qos)?),
             events: node
@@ -211,8 +230,12 @@ impl ParamServer {
             ..Default::default()
         };
         match spec.range {
-            Some(Range::Float(lo, hi)) => d.floating_point_range = vec![rm::FloatingPointRange { from_value: lo, to_value: hi, step: 0.0 }],
-            Some(Range::Int(lo, hi)) => d.integer_range = vec![rm::IntegerRange { from_value: lo, to_value: hi, step: 0 }],
+            Some(Range::Float(lo, hi)) => {
+                d.floating_point_range = vec![rm::FloatingPointRange { from_value: lo, to_value: hi, step: 0.0 }]
+            }
+            Some(Range::Int(lo, hi)) => {
+                d.integer_range = vec![rm::IntegerRange { from_value: lo, to_value: hi, step: 0 }]
+            }
             None => {}
         }
         d
@@ -223,7 +246,11 @@ impl ParamServer {
     pub fn try_set(&mut self, changes: &[(String, ParameterValue)], validate: Validator) -> Result<(), String> {
         let mut candidate = self.values.clone();
         for (name, value) in changes {
-            let spec = self.specs.iter().find(|s| s.name == *name).ok_or_else(|| format!("parameter `{name}` is not declared"))?;
+            let spec = self
+                .specs
+                .iter()
+                .find(|s| s.name == *name)
+                .ok_or_else(|| format!("parameter `{name}` is not declared"))?;
             if spec.read_only {
                 return Err(format!("parameter `{name}` is read-only (set it in the params file and restart)"));
             }
@@ -237,7 +264,12 @@ impl ParamServer {
             .collect();
         self.values = candidate;
         let stamp = self.clock.now().map(stamp_to_msg).unwrap_or_default();
-        let ev = rm::ParameterEvent { stamp, node: self.node_fqn.clone(), changed_parameters: changed, ..Default::default() };
+        let ev = rm::ParameterEvent {
+            stamp,
+            node: self.node_fqn.clone(),
+            changed_parameters: changed,
+            ..Default::default()
+        };
         if let Err(e) = self.events.publish(&ev) {
             warn!("publishing /parameter_events failed: {e}");
         }
@@ -349,7 +381,13 @@ mod tests {
 
     #[test]
     fn value_msg_round_trip() {
-        for v in [ParameterValue::Bool(true), ParameterValue::Integer(-3), ParameterValue::Double(0.5), ParameterValue::String("a".into()), ParameterValue::StringArray(vec!["x".into()])] {
+        for v in [
+            ParameterValue::Bool(true),
+            ParameterValue::Integer(-3),
+            ParameterValue::Double(0.5),
+            ParameterValue::String("a".into()),
+            ParameterValue::StringArray(vec!["x".into()]),
+        ] {
             assert_eq!(value_from_msg(&value_to_msg(&v)), v);
         }
     }

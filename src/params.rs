@@ -66,7 +66,8 @@ impl Params {
     /// A non-negative index parameter (axis or button number).
     pub fn index_or(&self, name: &str, default: usize) -> Result<usize, ParamError> {
         let v = self.i64_or(name, default as i64)?;
-        usize::try_from(v).map_err(|_| ParamError::Invalid { name: name.into(), reason: format!("must be >= 0, got {v}") })
+        usize::try_from(v)
+            .map_err(|_| ParamError::Invalid { name: name.into(), reason: format!("must be >= 0, got {v}") })
     }
 
     /// A string-array parameter.
@@ -108,7 +109,8 @@ impl Params {
             Ok(Some(AxisBinding {
                 axis: axis as usize,
                 scale: self.f64_or(&format!("teleop.{key}.scale"), def.as_ref().map_or(0.0, |b| b.scale))?,
-                scale_turbo: self.f64_or(&format!("teleop.{key}.scale_turbo"), def.as_ref().map_or(0.0, |b| b.scale_turbo))?,
+                scale_turbo: self
+                    .f64_or(&format!("teleop.{key}.scale_turbo"), def.as_ref().map_or(0.0, |b| b.scale_turbo))?,
             }))
         };
         let cfg = TeleopConfig {
@@ -159,8 +161,17 @@ mod tests {
 
     #[test]
     fn wrong_type_and_invalid_value_are_errors() {
-        assert!(matches!(params(&[("teleop.timeout", ParameterValue::String("x".into()))]).teleop(), Err(ParamError::WrongType { .. })));
-        assert!(matches!(params(&[("teleop.timeout", ParameterValue::Double(-1.0))]).teleop(), Err(ParamError::Invalid { .. })));
-        assert!(matches!(params(&[("teleop.deadman_button", ParameterValue::Integer(-3))]).teleop(), Err(ParamError::Invalid { .. })));
+        assert!(matches!(
+            params(&[("teleop.timeout", ParameterValue::String("x".into()))]).teleop(),
+            Err(ParamError::WrongType { .. })
+        ));
+        assert!(matches!(
+            params(&[("teleop.timeout", ParameterValue::Double(-1.0))]).teleop(),
+            Err(ParamError::Invalid { .. })
+        ));
+        assert!(matches!(
+            params(&[("teleop.deadman_button", ParameterValue::Integer(-3))]).teleop(),
+            Err(ParamError::Invalid { .. })
+        ));
     }
 }

@@ -12,7 +12,11 @@ use crate::param_server::ParamSpec;
 fn value(v: &ParameterValue) -> String {
     let float = |x: f64| if x.fract() == 0.0 && x.abs() < 1e15 { format!("{x:.1}") } else { format!("{x}") };
     let string = |s: &str| {
-        if s.is_empty() || s.contains([':', '#', '[', ']', '{', '}', ',', '"', '\'']) || s.parse::<f64>().is_ok() || matches!(s, "true" | "false" | "null") {
+        if s.is_empty()
+            || s.contains([':', '#', '[', ']', '{', '}', ',', '"', '\''])
+            || s.parse::<f64>().is_ok()
+            || matches!(s, "true" | "false" | "null")
+        {
             format!("{s:?}")
         } else {
             s.to_owned()
@@ -24,7 +28,9 @@ fn value(v: &ParameterValue) -> String {
         ParameterValue::Double(d) => float(*d),
         ParameterValue::String(s) => string(s),
         ParameterValue::DoubleArray(a) => format!("[{}]", a.iter().map(|x| float(*x)).collect::<Vec<_>>().join(", ")),
-        ParameterValue::IntegerArray(a) => format!("[{}]", a.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")),
+        ParameterValue::IntegerArray(a) => {
+            format!("[{}]", a.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "))
+        }
         ParameterValue::StringArray(a) => format!("[{}]", a.iter().map(|x| string(x)).collect::<Vec<_>>().join(", ")),
         ParameterValue::BoolArray(a) => format!("[{}]", a.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")),
         ParameterValue::ByteArray(_) | ParameterValue::NotSet => "null".into(),
@@ -40,7 +46,12 @@ struct Tree<'a> {
 fn render_tree(t: &Tree, indent: usize, out: &mut String) {
     let pad = " ".repeat(indent);
     for (name, spec) in &t.leaves {
-        let _ = writeln!(out, "{pad}# {}{}", spec.description, if spec.read_only { " (read-only at run time)" } else { "" });
+        let _ = writeln!(
+            out,
+            "{pad}# {}{}",
+            spec.description,
+            if spec.read_only { " (read-only at run time)" } else { "" }
+        );
         let _ = writeln!(out, "{pad}{name}: {}", value(&spec.default));
     }
     for (name, child) in &t.children {

@@ -21,9 +21,11 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use intent_shared_control_core::predictor::{IntentPredictor, PredictError};
+use intent_shared_control_core::judge::{
+    reference_separation, Judge as GroundTruthJudge, JudgedHuman, Verdict, FUTURE_STEP_S,
+};
 use intent_shared_control_core::prediction::HumanPrediction;
-use intent_shared_control_core::judge::{reference_separation, Judge as GroundTruthJudge, JudgedHuman, Verdict, FUTURE_STEP_S};
+use intent_shared_control_core::predictor::{IntentPredictor, PredictError};
 use intent_shared_control_core::safety::RobotShape;
 use intent_shared_control_core::skeleton::{keypoint as kp, SkeletonFrame};
 use intent_shared_control_core::{Controller, ControllerConfig, Decision, IntentModel, Mode, Stamp, Twist};
@@ -167,7 +169,11 @@ pub struct Agreement {
 impl Agreement {
     /// Fraction of compared cycles with the same mode (1 when none were compared).
     pub fn mode_fraction(&self) -> f64 {
-        if self.compared == 0 { 1.0 } else { self.same_mode as f64 / self.compared as f64 }
+        if self.compared == 0 {
+            1.0
+        } else {
+            self.same_mode as f64 / self.compared as f64
+        }
     }
 }
 
@@ -384,7 +390,10 @@ impl Replay {
         } else if t == self.topic(topics::SKELETONS) {
             Some((Held::Skeletons, convert::stamp_from_msg(&m.decode::<isc::HumanSkeletonArray>().ok()?.header.stamp)))
         } else if t == self.topic(topics::INTENT) && self.options.predictions.uses_recorded() {
-            Some((Held::Predictions, convert::stamp_from_msg(&m.decode::<isc::IntentPredictionArray>().ok()?.header.stamp)))
+            Some((
+                Held::Predictions,
+                convert::stamp_from_msg(&m.decode::<isc::IntentPredictionArray>().ok()?.header.stamp),
+            ))
         } else {
             None
         }
@@ -504,7 +513,10 @@ impl Replay {
         } else if t == self.topic(topics::ASSIST) {
             self.inputs.assist += 1;
             let msg = m.decode::<geo::TwistStamped>()?;
-            if !self.controller.on_assist(convert::stamp_from_msg(&msg.header.stamp), convert::twist_from_msg(&msg.twist)) {
+            if !self
+                .controller
+                .on_assist(convert::stamp_from_msg(&msg.header.stamp), convert::twist_from_msg(&msg.twist))
+            {
                 self.reject("assist_out_of_order");
             }
             true
@@ -540,8 +552,13 @@ impl Replay {
             if self.options.step == StepMode::Recorded {
                 let msg = m.decode::<isc::SharedControlStatus>()?;
                 let stamp = convert::stamp_from_msg(&msg.header.stamp);
-                let rec = RecordedDecision { mode: msg.mode, alpha: msg.alpha, output: convert::twist_from_msg(&msg.output_cmd) };
-                let mut used = [&msg.joy_stamp, &msg.skeleton_stamp, &msg.prediction_stamp].map(convert::input_stamp_from_msg);
+                let rec = RecordedDecision {
+                    mode: msg.mode,
+                    alpha: msg.alpha,
+                    output: convert::twist_from_msg(&msg.output_cmd),
+                };
+                let mut used =
+                    [&msg.joy_stamp, &msg.skeleton_stamp, &msg.prediction_stamp].map(convert::input_stamp_from_msg);
                 if !self.options.predictions.uses_recorded() {
                     // The replay's own predictor predicts when the skeletons it is based on are applied.
                     used[Held::Predictions as usize] = None;
@@ -586,7 +603,13 @@ impl Replay {
             let a = &mut self.agreement;
             a.compared += 1;
             a.same_mode += u64::from(r.mode == decision.mode as u8);
-            let diff = r.output.to_array().iter().zip(decision.output.to_array()).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+            let diff = r
+                .output
+                .to_array()
+                .iter()
+                .zip(decision.output.to_array())
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0, f64::max);
             a.max_output_diff = a.max_output_diff.max(diff);
             a.max_alpha_diff = a.max_alpha_diff.max((f64::from(r.alpha) - decision.alpha).abs());
             a.output_mismatches += u64::from(diff > 1e-6);
@@ -595,8 +618,10 @@ impl Replay {
                 a.mismatches_before_missing += u64::from(diff > 1e-6 || r.mode != decision.mode as u8);
             }
         }
-        let nearest_probabilities =
-            decision.nearest_human.and_then(|(id, _)| self.predictions.iter().find(|p| p.human_id == id)).map(|p| p.probabilities);
+        let nearest_probabilities = decision
+            .nearest_human
+            .and_then(|(id, _)| self.predictions.iter().find(|p| p.human_id == id))
+            .map(|p| p.probabilities);
         self.judge.on_decision(&decision);
         self.cycles.push(Cycle { decision, nearest_probabilities, recorded });
     }
@@ -648,7 +673,10 @@ pub fn load_cpu_model(card: &Path, ort_lib: Option<&Path>) -> anyhow::Result<Box
     use intent_shared_control_inference::{load_card, model_path_for_card, OrtIntentModel, OrtModelConfig, OrtRuntime};
     let lib = match ort_lib {
         Some(p) => p.to_path_buf(),
-        None => PathBuf::from(std::env::var("ISC_ORT_LIB").context("ISC_ORT_LIB (or an explicit ONNX Runtime library) is needed for the model")?),
+        None => PathBuf::from(
+            std::env::var("ISC_ORT_LIB")
+                .context("ISC_ORT_LIB (or an explicit ONNX Runtime library) is needed for the model")?,
+        ),
     };
     let runtime = OrtRuntime::init(&lib)?;
     let loaded = load_card(card)?;
@@ -910,7 +938,8 @@ impl Judge {
             (Some(a), Some(b)) => b.seconds_since(a),
             _ => 0.0,
         };
-        m.hold_stop_fraction = if m.hold_stop_cycles == 0 { 1.0 } else { m.hold_stop_ok as f64 / m.hold_stop_cycles as f64 };
+        m.hold_stop_fraction =
+            if m.hold_stop_cycles == 0 { 1.0 } else { m.hold_stop_ok as f64 / m.hold_stop_cycles as f64 };
         m.false_stop_fraction = if m.cycles == 0 { 0.0 } else { m.false_stop_cycles as f64 / m.cycles as f64 };
         m
     }
@@ -978,7 +1007,8 @@ pub fn write_csv(path: &Path, cycles: &[Cycle]) -> anyhow::Result<()> {
     writeln!(w, "{CSV_HEADER}")?;
     for c in cycles {
         let d = &c.decision;
-        let (id, dist) = d.nearest_human.map_or((String::new(), String::new()), |(i, x)| (i.to_string(), x.to_string()));
+        let (id, dist) =
+            d.nearest_human.map_or((String::new(), String::new()), |(i, x)| (i.to_string(), x.to_string()));
         let p = c.nearest_probabilities.map_or_else(|| ",,,,".to_owned(), |p| p.map(|v| v.to_string()).join(","));
         write!(
             w,
@@ -1038,10 +1068,19 @@ mod tests {
         use intent_shared_control_core::skeleton::{HumanSkeleton, Keypoint};
         let mut keypoints = [Keypoint::MISSING; intent_shared_control_core::NUM_KEYPOINTS];
         keypoints[0] = Keypoint { position: nalgebra::Point3::new(1.0, 2.0, 3.0), confidence: 0.5 };
-        let f = SkeletonFrame { stamp: Stamp(42), frame_id: "base_link".into(), humans: vec![HumanSkeleton { id: 3, keypoints }] };
+        let f = SkeletonFrame {
+            stamp: Stamp(42),
+            frame_id: "base_link".into(),
+            humans: vec![HumanSkeleton { id: 3, keypoints }],
+        };
         let msg = skeletons_to_msg(&f);
-        let back = convert::skeletons_from_msg(&msg, &SkeletonLimits { max_humans: 4, expected_frame: "base_link".into() }).expect("valid");
-        assert_eq!((back.stamp, back.frame_id.as_str(), back.humans.len(), back.humans[0].id), (Stamp(42), "base_link", 1, 3));
+        let back =
+            convert::skeletons_from_msg(&msg, &SkeletonLimits { max_humans: 4, expected_frame: "base_link".into() })
+                .expect("valid");
+        assert_eq!(
+            (back.stamp, back.frame_id.as_str(), back.humans.len(), back.humans[0].id),
+            (Stamp(42), "base_link", 1, 3)
+        );
         assert_eq!(back.humans[0].keypoints[0], f.humans[0].keypoints[0]);
         assert!(back.humans[0].keypoints[1..].iter().all(|k| !k.is_observed()));
     }

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use futures::StreamExt;
-use intent_shared_control_core::health::{Level, RateMonitor, StampAgeMonitor};
 use intent_shared_control_core::assist::AssistPolicy;
+use intent_shared_control_core::health::{Level, RateMonitor, StampAgeMonitor};
 use intent_shared_control_core::lifecycle::{transition_id, Callback, CallbackResult, State as LifecycleState};
 use intent_shared_control_core::prediction::HumanPrediction;
 use intent_shared_control_core::safety::Zone;
@@ -25,8 +25,8 @@ use r2r::geometry_msgs::msg::TwistStamped;
 use r2r::intent_shared_control_msgs::msg::{HumanSkeletonArray, IntentPredictionArray, SharedControlStatus};
 use r2r::sensor_msgs::msg::Joy;
 use r2r::visualization_msgs::msg::MarkerArray;
-use tokio::sync::mpsc;
 use r2r::ParameterValue;
+use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
 use crate::convert::{self, SkeletonLimits};
@@ -48,14 +48,31 @@ pub fn param_specs() -> Vec<ParamSpec> {
     let mut specs = vec![
         use_sim_time_spec(),
         ParamSpec::new("autostart", "configure and activate at start-up without a supervisor", Bool(false)).read_only(),
-        ParamSpec::new("control_rate", "periodic decision rate when no input arrives, also the watchdog rate [Hz]", Double(50.0)).range(Range::Float(1.0, 1000.0)).read_only(),
+        ParamSpec::new(
+            "control_rate",
+            "periodic decision rate when no input arrives, also the watchdog rate [Hz]",
+            Double(50.0),
+        )
+        .range(Range::Float(1.0, 1000.0))
+        .read_only(),
         ParamSpec::new("cmd_frame_id", "frame_id stamped on cmd_vel and status", Str("base_link".into())),
-        ParamSpec::new("max_humans", "larger skeleton or prediction arrays are rejected and counted [-]", Integer(64)).range(Range::Int(1, 1024)),
-        ParamSpec::new("expected_joy_rate", "joystick rate the diagnostics expect [Hz]", Double(50.0)).range(Range::Float(0.1, 10000.0)),
-        ParamSpec::new("expected_skeleton_rate", "skeleton rate the diagnostics expect [Hz]", Double(30.0)).range(Range::Float(0.1, 10000.0)),
-        ParamSpec::new("rate_tolerance", "allowed relative deviation from the expected rates [-]", Double(0.3)).range(Range::Float(0.0, 1.0)),
-        ParamSpec::new("markers_rate", "rate of shared_control/markers for rviz, 0 = off [Hz]", Double(10.0)).range(Range::Float(0.0, 100.0)),
-        ParamSpec::new("metrics_port", "port of /metrics and /health on 127.0.0.1 (0 = any free port, -1 = off)", Integer(-1)).range(Range::Int(-1, 65535)).read_only(),
+        ParamSpec::new("max_humans", "larger skeleton or prediction arrays are rejected and counted [-]", Integer(64))
+            .range(Range::Int(1, 1024)),
+        ParamSpec::new("expected_joy_rate", "joystick rate the diagnostics expect [Hz]", Double(50.0))
+            .range(Range::Float(0.1, 10000.0)),
+        ParamSpec::new("expected_skeleton_rate", "skeleton rate the diagnostics expect [Hz]", Double(30.0))
+            .range(Range::Float(0.1, 10000.0)),
+        ParamSpec::new("rate_tolerance", "allowed relative deviation from the expected rates [-]", Double(0.3))
+            .range(Range::Float(0.0, 1.0)),
+        ParamSpec::new("markers_rate", "rate of shared_control/markers for rviz, 0 = off [Hz]", Double(10.0))
+            .range(Range::Float(0.0, 100.0)),
+        ParamSpec::new(
+            "metrics_port",
+            "port of /metrics and /health on 127.0.0.1 (0 = any free port, -1 = off)",
+            Integer(-1),
+        )
+        .range(Range::Int(-1, 65535))
+        .read_only(),
     ];
     specs.extend(crate::controller_params::specs());
     specs
@@ -189,7 +206,11 @@ pub enum Handoff {
         /// When the skeleton message arrived at the predictor (decision latency is measured from here).
         arrival: Instant,
     },
-    Predictions { stamp: Stamp, predictions: Vec<HumanPrediction>, arrival: Instant },
+    Predictions {
+        stamp: Stamp,
+        predictions: Vec<HumanPrediction>,
+        arrival: Instant,
+    },
 }
 
 /// How the node is connected: as its own process (DDS for everything) or inside the composed executable.
@@ -240,13 +261,14 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
     let mut lifecycle = LifecycleServer::new(&mut node, clock.clone())?;
     let mut joy_sub = node.subscribe::<Joy>("joy", sensor_qos())?;
     let mut assist_sub = node.subscribe::<TwistStamped>("assist/cmd_vel", sensor_qos())?;
-    let (mut skeleton_sub, mut prediction_sub): (BoxStream<HumanSkeletonArray>, BoxStream<IntentPredictionArray>) = match wiring.handoff {
-        Some(_) => (Box::pin(futures::stream::pending()), Box::pin(futures::stream::pending())),
-        None => (
-            Box::pin(node.subscribe::<HumanSkeletonArray>("humans/skeletons", sensor_qos())?),
-            Box::pin(node.subscribe::<IntentPredictionArray>("humans/intent", sensor_qos())?),
-        ),
-    };
+    let (mut skeleton_sub, mut prediction_sub): (BoxStream<HumanSkeletonArray>, BoxStream<IntentPredictionArray>) =
+        match wiring.handoff {
+            Some(_) => (Box::pin(futures::stream::pending()), Box::pin(futures::stream::pending())),
+            None => (
+                Box::pin(node.subscribe::<HumanSkeletonArray>("humans/skeletons", sensor_qos())?),
+                Box::pin(node.subscribe::<IntentPredictionArray>("humans/intent", sensor_qos())?),
+            ),
+        };
     let mut handoff = wiring.handoff;
     let cmd_pub = node.create_publisher::<TwistStamped>("cmd_vel", command_qos())?;
     let status_pub = node.create_publisher::<SharedControlStatus>("shared_control/status", command_qos())?;
@@ -277,57 +299,58 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
     };
 
     // The lifecycle callbacks, shared by service requests and autostart.
-    let callbacks = |cb: Callback, state: &mut Option<Configured>, params: &ParamServer, now: Stamp| -> CallbackResult {
-        match cb {
-            Callback::Configure => {
-                if let Err(e) = &startup {
-                    error!("cannot configure: invalid parameters: {e}");
-                    return CallbackResult::Failure;
+    let callbacks =
+        |cb: Callback, state: &mut Option<Configured>, params: &ParamServer, now: Stamp| -> CallbackResult {
+            match cb {
+                Callback::Configure => {
+                    if let Err(e) = &startup {
+                        error!("cannot configure: invalid parameters: {e}");
+                        return CallbackResult::Failure;
+                    }
+                    match SharedControlParams::from_params(&params.params()) {
+                        Ok(p) => {
+                            info!("configured");
+                            *state = Some(Configured::new(p));
+                            CallbackResult::Success
+                        }
+                        Err(e) => {
+                            error!("cannot configure: {e}");
+                            CallbackResult::Failure
+                        }
+                    }
                 }
-                match SharedControlParams::from_params(&params.params()) {
-                    Ok(p) => {
-                        info!("configured");
-                        *state = Some(Configured::new(p));
+                Callback::Activate => match state.as_mut() {
+                    Some(s) => {
+                        // Motion state starts from rest: nothing moved while inactive.
+                        s.controller = Controller::new(s.params.controller.clone());
+                        s.last_cycle = None;
                         CallbackResult::Success
                     }
-                    Err(e) => {
-                        error!("cannot configure: {e}");
-                        CallbackResult::Failure
-                    }
-                }
-            }
-            Callback::Activate => match state.as_mut() {
-                Some(s) => {
-                    // Motion state starts from rest: nothing moved while inactive.
-                    s.controller = Controller::new(s.params.controller.clone());
-                    s.last_cycle = None;
+                    None => CallbackResult::Failure,
+                },
+                Callback::Deactivate => {
+                    let frame = state.as_ref().map_or("base_link".to_owned(), |s| s.params.cmd_frame_id.clone());
+                    publish(&zero_decision(now, "deactivated"), &frame, Instant::now());
                     CallbackResult::Success
                 }
-                None => CallbackResult::Failure,
-            },
-            Callback::Deactivate => {
-                let frame = state.as_ref().map_or("base_link".to_owned(), |s| s.params.cmd_frame_id.clone());
-                publish(&zero_decision(now, "deactivated"), &frame, Instant::now());
-                CallbackResult::Success
-            }
-            Callback::Cleanup => {
-                *state = None;
-                CallbackResult::Success
-            }
-            Callback::Shutdown(from) => {
-                if from == LifecycleState::Active {
-                    let frame = state.as_ref().map_or("base_link".to_owned(), |s| s.params.cmd_frame_id.clone());
-                    publish(&zero_decision(now, "shutdown"), &frame, Instant::now());
+                Callback::Cleanup => {
+                    *state = None;
+                    CallbackResult::Success
                 }
-                *state = None;
-                CallbackResult::Success
+                Callback::Shutdown(from) => {
+                    if from == LifecycleState::Active {
+                        let frame = state.as_ref().map_or("base_link".to_owned(), |s| s.params.cmd_frame_id.clone());
+                        publish(&zero_decision(now, "shutdown"), &frame, Instant::now());
+                    }
+                    *state = None;
+                    CallbackResult::Success
+                }
+                Callback::Error(_) => {
+                    *state = None;
+                    CallbackResult::Success
+                }
             }
-            Callback::Error(_) => {
-                *state = None;
-                CallbackResult::Success
-            }
-        }
-    };
+        };
 
     if start_params.bool_or("autostart", false).unwrap_or(false) {
         for id in [transition_id::CONFIGURE, transition_id::ACTIVATE] {
@@ -448,7 +471,14 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
         s.decisions += 1;
         if s.params.markers_rate > 0.0 && last_markers.elapsed().as_secs_f64() >= 1.0 / s.params.markers_rate {
             last_markers = Instant::now();
-            let m = markers::build(now, &s.params.cmd_frame_id, s.last_frame.as_ref(), &s.last_predictions, Some(&decision), 0.5);
+            let m = markers::build(
+                now,
+                &s.params.cmd_frame_id,
+                s.last_frame.as_ref(),
+                &s.last_predictions,
+                Some(&decision),
+                0.5,
+            );
             if let Err(e) = markers_pub.publish(&m) {
                 warn!("publishing markers failed: {e}");
             }
@@ -480,7 +510,13 @@ async fn recv_handoff(rx: &mut Option<mpsc::Receiver<Handoff>>) -> Option<Handof
 
 fn statuses(lifecycle: &LifecycleServer, state: Option<&mut Configured>, now: Stamp) -> Vec<Status> {
     let lc = lifecycle.state();
-    let mut out = vec![Status::new(NODE_NAME, "lifecycle", if lifecycle.is_active() { Level::Ok } else { Level::Warn }, lc.label()).kv("state_id", lc.id())];
+    let mut out = vec![Status::new(
+        NODE_NAME,
+        "lifecycle",
+        if lifecycle.is_active() { Level::Ok } else { Level::Warn },
+        lc.label(),
+    )
+    .kv("state_id", lc.id())];
     let Some(s) = state else { return out };
     if !lifecycle.is_active() {
         return out;
@@ -490,10 +526,15 @@ fn statuses(lifecycle: &LifecycleServer, state: Option<&mut Configured>, now: St
     let age = s.skeleton_age.check(now);
     let level = joy.level.max(skel.level).max(age.level);
     out.push(
-        Status::new(NODE_NAME, "inputs", level, format!("joy {}; skeletons {}; {}", joy.message, skel.message, age.message))
-            .kv("joy_rate_hz", format!("{:.1}", s.joy_rate.rate(now)))
-            .kv("skeleton_rate_hz", format!("{:.1}", s.skeleton_rate.rate(now)))
-            .kv("skeleton_stamp_age_s", s.skeleton_age.age(now).map_or("none".into(), |a| format!("{a:.3}"))),
+        Status::new(
+            NODE_NAME,
+            "inputs",
+            level,
+            format!("joy {}; skeletons {}; {}", joy.message, skel.message, age.message),
+        )
+        .kv("joy_rate_hz", format!("{:.1}", s.joy_rate.rate(now)))
+        .kv("skeleton_rate_hz", format!("{:.1}", s.skeleton_rate.rate(now)))
+        .kv("skeleton_stamp_age_s", s.skeleton_age.age(now).map_or("none".into(), |a| format!("{a:.3}"))),
     );
     let (n, p50, p99) = s.latency.take();
     let d = s.last_decision.as_ref();

@@ -37,16 +37,46 @@ pub const NODE_NAME: &str = "supervisor";
 pub fn param_specs() -> Vec<ParamSpec> {
     vec![
         use_sim_time_spec(),
-        ParamSpec::new("managed_nodes", "nodes to bring up, in order (names relative to the supervisor's namespace)", ParameterValue::StringArray(vec!["intent_predictor".into(), "shared_control".into()])).read_only(),
-        ParamSpec::new("critical_nodes", "nodes whose loss deactivates all others (the rest run degraded without them)", ParameterValue::StringArray(vec!["shared_control".into()])).read_only(),
-        ParamSpec::new("autostart", "configure and activate itself and the managed nodes at start-up", ParameterValue::Bool(true)).read_only(),
-        ParamSpec::new("liveness_period", "period of the get_state liveness probe [s]", ParameterValue::Double(0.1)).range(Range::Float(0.01, 5.0)),
-        ParamSpec::new("liveness_timeout", "a node silent for longer is lost [s]", ParameterValue::Double(0.5)).range(Range::Float(0.05, 30.0)),
-        ParamSpec::new("transition_timeout", "longest wait for a change_state answer [s]", ParameterValue::Double(5.0)).range(Range::Float(0.1, 60.0)),
-        ParamSpec::new("stop_rate", "rate of the zero commands published while the system is faulted [Hz]", ParameterValue::Double(20.0)).range(Range::Float(1.0, 1000.0)),
+        ParamSpec::new(
+            "managed_nodes",
+            "nodes to bring up, in order (names relative to the supervisor's namespace)",
+            ParameterValue::StringArray(vec!["intent_predictor".into(), "shared_control".into()]),
+        )
+        .read_only(),
+        ParamSpec::new(
+            "critical_nodes",
+            "nodes whose loss deactivates all others (the rest run degraded without them)",
+            ParameterValue::StringArray(vec!["shared_control".into()]),
+        )
+        .read_only(),
+        ParamSpec::new(
+            "autostart",
+            "configure and activate itself and the managed nodes at start-up",
+            ParameterValue::Bool(true),
+        )
+        .read_only(),
+        ParamSpec::new("liveness_period", "period of the get_state liveness probe [s]", ParameterValue::Double(0.1))
+            .range(Range::Float(0.01, 5.0)),
+        ParamSpec::new("liveness_timeout", "a node silent for longer is lost [s]", ParameterValue::Double(0.5))
+            .range(Range::Float(0.05, 30.0)),
+        ParamSpec::new("transition_timeout", "longest wait for a change_state answer [s]", ParameterValue::Double(5.0))
+            .range(Range::Float(0.1, 60.0)),
+        ParamSpec::new(
+            "stop_rate",
+            "rate of the zero commands published while the system is faulted [Hz]",
+            ParameterValue::Double(20.0),
+        )
+        .range(Range::Float(1.0, 1000.0)),
         ParamSpec::new("cmd_frame_id", "frame_id of the zero commands", ParameterValue::String("base_link".into())),
-        ParamSpec::new("diagnostics_period", "period of /diagnostics [s]", ParameterValue::Double(1.0)).range(Range::Float(0.1, 60.0)),
-        ParamSpec::new("metrics_port", "port of /metrics and /health on 127.0.0.1 (0 = any free port, -1 = off)", ParameterValue::Integer(-1)).range(Range::Int(-1, 65535)).read_only(),
+        ParamSpec::new("diagnostics_period", "period of /diagnostics [s]", ParameterValue::Double(1.0))
+            .range(Range::Float(0.1, 60.0)),
+        ParamSpec::new(
+            "metrics_port",
+            "port of /metrics and /health on 127.0.0.1 (0 = any free port, -1 = off)",
+            ParameterValue::Integer(-1),
+        )
+        .range(Range::Int(-1, 65535))
+        .read_only(),
     ]
 }
 
@@ -87,7 +117,10 @@ impl SupervisorConfig {
             return Err(format!("`critical_nodes` entry `{c}` is not in `managed_nodes`"));
         }
         if cfg.liveness_timeout < cfg.liveness_period {
-            return Err(format!("`liveness_timeout` ({}) must be >= `liveness_period` ({})", cfg.liveness_timeout, cfg.liveness_period));
+            return Err(format!(
+                "`liveness_timeout` ({}) must be >= `liveness_period` ({})",
+                cfg.liveness_timeout, cfg.liveness_period
+            ));
         }
         Ok(cfg)
     }
@@ -157,7 +190,11 @@ pub async fn run(ctx: r2r::Context) -> anyhow::Result<()> {
 }
 
 /// Runs the supervisor until `shutdown`; serves /metrics and /health from `metrics` when `metrics_port` >= 0.
-pub async fn run_node(mut node: r2r::Node, metrics: Arc<Metrics>, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+pub async fn run_node(
+    mut node: r2r::Node,
+    metrics: Arc<Metrics>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     let clock = NodeClock::new(&node);
     let (mut params, startup) = ParamServer::new(&mut node, param_specs(), clock.clone())?;
     let mut lifecycle = LifecycleServer::new(&mut node, clock.clone())?;
@@ -167,8 +204,12 @@ pub async fn run_node(mut node: r2r::Node, metrics: Arc<Metrics>, shutdown: impl
     for name in &names {
         managed.push(Managed {
             name: name.clone(),
-            get_state: node.create_client::<GetState::Service>(&format!("{name}/get_state"), QosProfile::services_default())?,
-            change_state: node.create_client::<ChangeState::Service>(&format!("{name}/change_state"), QosProfile::services_default())?,
+            get_state: node
+                .create_client::<GetState::Service>(&format!("{name}/get_state"), QosProfile::services_default())?,
+            change_state: node.create_client::<ChangeState::Service>(
+                &format!("{name}/change_state"),
+                QosProfile::services_default(),
+            )?,
             state: None,
             last_answer: None,
             lost: false,
@@ -216,7 +257,11 @@ pub async fn run_node(mut node: r2r::Node, metrics: Arc<Metrics>, shutdown: impl
 
     if let Some(c) = &config {
         if c.metrics_port >= 0 {
-            metrics::serve(metrics.clone(), c.metrics_port as u16, Duration::from_secs_f64(c.liveness_timeout.max(1.0) * 2.0))?;
+            metrics::serve(
+                metrics.clone(),
+                c.metrics_port as u16,
+                Duration::from_secs_f64(c.liveness_timeout.max(1.0) * 2.0),
+            )?;
         }
     }
 

@@ -65,7 +65,11 @@ fn model_predictions_are_reproduced_from_skeletons_and_odometry() {
     let model = replay::load_cpu_model(&card, None).expect("model (ISC_ORT_LIB)");
     let mut predictor = IntentPredictor::new(FeatureConfig::default(), model, 64).expect("predictor");
     predictor.use_odometry(OdometryConfig::default()).expect("odometry");
-    let options = ReplayOptions { step: StepMode::Recorded, predictions: replay::PredictionSource::Predictor, ..ReplayOptions::default() };
+    let options = ReplayOptions {
+        step: StepMode::Recorded,
+        predictions: replay::PredictionSource::Predictor,
+        ..ReplayOptions::default()
+    };
     let out = replay::replay(&messages, options, Some(predictor), |_| {}).expect("replay");
     let a = out.agreement.expect("agreement in recorded mode");
     assert!(a.compared > 400, "{a:?}");

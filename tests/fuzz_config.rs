@@ -84,7 +84,8 @@ fn yaml_value() -> impl Strategy<Value = Value> {
     leaf.prop_recursive(2, 8, 4, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..7).prop_map(Value::Sequence),
-            prop::collection::vec(("[a-z_]{1,10}", inner), 0..3).prop_map(|kv| Value::Mapping(kv.into_iter().map(|(k, v)| (Value::String(k), v)).collect())),
+            prop::collection::vec(("[a-z_]{1,10}", inner), 0..3)
+                .prop_map(|kv| Value::Mapping(kv.into_iter().map(|(k, v)| (Value::String(k), v)).collect())),
         ]
     })
 }
@@ -122,16 +123,17 @@ fn default_yaml() -> Value {
 fn mutated_config() -> impl Strategy<Value = String> {
     let mut paths = Vec::new();
     leaf_paths(&default_yaml(), &mut Vec::new(), &mut paths);
-    (prop::collection::vec((prop::sample::select(paths), yaml_value()), 1..4), prop::option::of("[a-z_]{1,12}")).prop_map(|(changes, extra)| {
-        let mut v = default_yaml();
-        for (path, new) in changes {
-            set_path(&mut v, &path, new);
-        }
-        if let (Some(k), Some(m)) = (extra, v.as_mapping_mut()) {
-            m.insert(Value::String(k), Value::Number(1.into()));
-        }
-        serde_yaml::to_string(&v).unwrap_or_default()
-    })
+    (prop::collection::vec((prop::sample::select(paths), yaml_value()), 1..4), prop::option::of("[a-z_]{1,12}"))
+        .prop_map(|(changes, extra)| {
+            let mut v = default_yaml();
+            for (path, new) in changes {
+                set_path(&mut v, &path, new);
+            }
+            if let (Some(k), Some(m)) = (extra, v.as_mapping_mut()) {
+                m.insert(Value::String(k), Value::Number(1.into()));
+            }
+            serde_yaml::to_string(&v).unwrap_or_default()
+        })
 }
 
 proptest! {

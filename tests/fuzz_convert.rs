@@ -57,7 +57,11 @@ fn len_around(expected: usize, max: usize) -> impl Strategy<Value = usize> {
 }
 
 /// A vector whose length is usually `expected`, sometimes anything up to `max`.
-fn vec_around<S: Strategy + Clone + 'static>(element: S, expected: usize, max: usize) -> impl Strategy<Value = Vec<S::Value>> {
+fn vec_around<S: Strategy + Clone + 'static>(
+    element: S,
+    expected: usize,
+    max: usize,
+) -> impl Strategy<Value = Vec<S::Value>> {
     len_around(expected, max).prop_flat_map(move |n| prop::collection::vec(element.clone(), n))
 }
 
@@ -71,12 +75,16 @@ fn human() -> impl Strategy<Value = isc::HumanSkeleton> {
 }
 
 fn skeleton_array() -> impl Strategy<Value = isc::HumanSkeletonArray> {
-    (header(), prop::collection::vec(human(), 0..8)).prop_map(|(header, humans)| isc::HumanSkeletonArray { header, humans })
+    (header(), prop::collection::vec(human(), 0..8))
+        .prop_map(|(header, humans)| isc::HumanSkeletonArray { header, humans })
 }
 
 fn joy() -> impl Strategy<Value = Joy> {
-    (header(), vec_around(f32_any(), 8, 80), vec_around(any::<i32>(), 12, 80))
-        .prop_map(|(header, axes, buttons)| Joy { header, axes, buttons })
+    (header(), vec_around(f32_any(), 8, 80), vec_around(any::<i32>(), 12, 80)).prop_map(|(header, axes, buttons)| Joy {
+        header,
+        axes,
+        buttons,
+    })
 }
 
 fn prediction() -> impl Strategy<Value = isc::IntentPrediction> {
@@ -91,25 +99,43 @@ fn prediction() -> impl Strategy<Value = isc::IntentPrediction> {
         prop_oneof![3 => (1usize..12).prop_map(|s| s * 3), 1 => 0usize..50],
         time_any(),
     )
-        .prop_flat_map(|(human_id, intent, probabilities, confidence, source, horizon_step, predicted_keypoints, n, source_stamp)| {
-            prop::collection::vec(point(), n).prop_map(move |future_positions| isc::IntentPrediction {
+        .prop_flat_map(
+            |(
                 human_id,
                 intent,
-                probabilities: probabilities.clone(),
+                probabilities,
                 confidence,
                 source,
                 horizon_step,
-                predicted_keypoints: predicted_keypoints.clone(),
-                future_positions,
-                source_stamp: source_stamp.clone(),
-            })
-        })
+                predicted_keypoints,
+                n,
+                source_stamp,
+            )| {
+                prop::collection::vec(point(), n).prop_map(move |future_positions| isc::IntentPrediction {
+                    human_id,
+                    intent,
+                    probabilities: probabilities.clone(),
+                    confidence,
+                    source,
+                    horizon_step,
+                    predicted_keypoints: predicted_keypoints.clone(),
+                    future_positions,
+                    source_stamp: source_stamp.clone(),
+                })
+            },
+        )
 }
 
 fn prediction_array() -> impl Strategy<Value = isc::IntentPredictionArray> {
-    (header(), prop::collection::vec(prediction(), 0..5), ".{0,8}", f32_any()).prop_map(|(header, predictions, model_version, inference_time)| {
-        isc::IntentPredictionArray { header, predictions, model_version, inference_time, ..Default::default() }
-    })
+    (header(), prop::collection::vec(prediction(), 0..5), ".{0,8}", f32_any()).prop_map(
+        |(header, predictions, model_version, inference_time)| isc::IntentPredictionArray {
+            header,
+            predictions,
+            model_version,
+            inference_time,
+            ..Default::default()
+        },
+    )
 }
 
 fn limits() -> impl Strategy<Value = SkeletonLimits> {

@@ -82,10 +82,17 @@ struct Args {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let controller = match &args.controller_config {
-        Some(p) => ControllerConfig::from_yaml(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)?,
+        Some(p) => ControllerConfig::from_yaml(
+            &std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+        )?,
         None => ControllerConfig::default(),
     };
-    let mut options = ReplayOptions { controller, control_rate: args.control_rate, namespace: args.namespace.clone(), ..ReplayOptions::default() };
+    let mut options = ReplayOptions {
+        controller,
+        control_rate: args.control_rate,
+        namespace: args.namespace.clone(),
+        ..ReplayOptions::default()
+    };
     options.skeleton_limits.expected_frame = options.controller.safety.validation.expected_frame.clone();
     options.step = match args.step {
         Step::Events => StepMode::Events,
@@ -95,10 +102,13 @@ fn main() -> anyhow::Result<()> {
         Predictions::Recorded => (PredictionSource::Recorded, None),
         Predictions::TrueFuture => (PredictionSource::TrueFuture, None),
         Predictions::None => (PredictionSource::None, None),
-        Predictions::ConstantVelocity => {
-            (PredictionSource::Predictor, Some(Box::new(ConstantVelocityModel::new(ConstantVelocityConfig::default())?)))
+        Predictions::ConstantVelocity => (
+            PredictionSource::Predictor,
+            Some(Box::new(ConstantVelocityModel::new(ConstantVelocityConfig::default())?)),
+        ),
+        Predictions::Model => {
+            (PredictionSource::Predictor, Some(replay::load_cpu_model(&args.model_card, args.ort_lib.as_deref())?))
         }
-        Predictions::Model => (PredictionSource::Predictor, Some(replay::load_cpu_model(&args.model_card, args.ort_lib.as_deref())?)),
     };
     options.predictions = source;
     let mut predictor = model.map(|m| IntentPredictor::new(FeatureConfig::default(), m, 64)).transpose()?;

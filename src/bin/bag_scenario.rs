@@ -40,7 +40,10 @@ fn main() -> anyhow::Result<()> {
     let kinds: Vec<ScenarioKind> = if args.kind.iter().any(|k| k == "all") {
         ScenarioKind::ALL.to_vec()
     } else {
-        args.kind.iter().map(|k| ScenarioKind::from_name(k).with_context(|| format!("unknown scenario kind `{k}`"))).collect::<Result<_, _>>()?
+        args.kind
+            .iter()
+            .map(|k| ScenarioKind::from_name(k).with_context(|| format!("unknown scenario kind `{k}`")))
+            .collect::<Result<_, _>>()?
     };
     std::fs::create_dir_all(&args.out)?;
     let mut options = GeneratorOptions::default();

@@ -15,10 +15,12 @@ use clap::Parser;
 use futures::StreamExt;
 use intent_shared_control::convert::stamp_to_msg;
 use intent_shared_control::node_util::{command_qos, init_logging, sensor_qos, spawn_spinner, NodeClock};
-use r2r::geometry_msgs::msg::{Point, TwistStamped};
 use intent_shared_control_core::scenario::{Scenario, ScenarioConfig};
 use intent_shared_control_core::{SkeletonFrame, Stamp};
-use r2r::intent_shared_control_msgs::msg::{HumanSkeleton, HumanSkeletonArray, IntentPredictionArray, SharedControlStatus};
+use r2r::geometry_msgs::msg::{Point, TwistStamped};
+use r2r::intent_shared_control_msgs::msg::{
+    HumanSkeleton, HumanSkeletonArray, IntentPredictionArray, SharedControlStatus,
+};
 use r2r::sensor_msgs::msg::Joy;
 use r2r::std_msgs::msg::Header;
 
@@ -56,7 +58,11 @@ fn skeletons_to_msg(frame: &SkeletonFrame, stamp: Stamp) -> HumanSkeletonArray {
             .iter()
             .map(|h| HumanSkeleton {
                 id: h.id,
-                keypoints: h.keypoints.iter().map(|k| Point { x: k.position.x, y: k.position.y, z: k.position.z }).collect(),
+                keypoints: h
+                    .keypoints
+                    .iter()
+                    .map(|k| Point { x: k.position.x, y: k.position.y, z: k.position.z })
+                    .collect(),
                 confidence: h.keypoints.iter().map(|k| k.confidence).collect(),
             })
             .collect(),
@@ -109,8 +115,13 @@ async fn main() -> anyhow::Result<()> {
     // Wait for the system to be discovered before the clock of the script starts.
     let discovery_deadline = Instant::now() + Duration::from_secs_f64(args.discovery_timeout);
     let spinner = spawn_spinner(node, stop.clone());
-    while joy_pub.get_inter_process_subscription_count()? == 0 || skel_pub.get_inter_process_subscription_count()? == 0 {
-        anyhow::ensure!(Instant::now() < discovery_deadline, "no shared_control subscribed to joy / humans/skeletons within {} s", args.discovery_timeout);
+    while joy_pub.get_inter_process_subscription_count()? == 0 || skel_pub.get_inter_process_subscription_count()? == 0
+    {
+        anyhow::ensure!(
+            Instant::now() < discovery_deadline,
+            "no shared_control subscribed to joy / humans/skeletons within {} s",
+            args.discovery_timeout
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     println!("demo: system discovered, running the scripted operator and human for {:.0} s", args.duration);
@@ -209,16 +220,29 @@ async fn main() -> anyhow::Result<()> {
     }
     let elapsed = start.elapsed().as_secs_f64();
     println!("\n=== demo report ===");
-    println!("cmd_vel messages: {cmds} ({:.1} Hz), non-finite: {nonfinite}, max planar speed: {max_speed:.2} m/s", cmds as f64 / elapsed);
-    println!("decision latency (input arrival -> cmd_vel): p50 {:.0} us, p99 {:.0} us, max {:.0} us",
-        percentile(&mut all_latency_us, 0.5), percentile(&mut all_latency_us, 0.99), percentile(&mut all_latency_us, 1.0));
-    println!("closest approach of any human to the robot: {}", if min_separation.is_finite() { format!("{min_separation:.2} m") } else { "-".into() });
+    println!(
+        "cmd_vel messages: {cmds} ({:.1} Hz), non-finite: {nonfinite}, max planar speed: {max_speed:.2} m/s",
+        cmds as f64 / elapsed
+    );
+    println!(
+        "decision latency (input arrival -> cmd_vel): p50 {:.0} us, p99 {:.0} us, max {:.0} us",
+        percentile(&mut all_latency_us, 0.5),
+        percentile(&mut all_latency_us, 0.99),
+        percentile(&mut all_latency_us, 1.0)
+    );
+    println!(
+        "closest approach of any human to the robot: {}",
+        if min_separation.is_finite() { format!("{min_separation:.2} m") } else { "-".into() }
+    );
     println!("predicted intents (per human and capture): {intents_seen:?}");
     println!("modes (status messages): {mode_counts:?}");
     println!("reasons: {reason_counts:?}");
     if let Some(c) = &last_cmd {
         let stopped = [c.twist.linear.x, c.twist.linear.y, c.twist.angular.z].iter().all(|v| *v == 0.0);
-        println!("final command (joystick silent): {}", if stopped { "zero — the robot stopped by itself" } else { "NOT zero" });
+        println!(
+            "final command (joystick silent): {}",
+            if stopped { "zero — the robot stopped by itself" } else { "NOT zero" }
+        );
     }
     stop.store(true, Ordering::Relaxed);
     let _ = spinner.join();

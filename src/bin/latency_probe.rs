@@ -94,8 +94,12 @@ impl System {
     fn description(self) -> &'static str {
         match self {
             System::Relay => "(a) empty r2r relay latency_relay: skeletons -> cmd_vel, nothing else (DDS floor)",
-            System::Relay1 => "(a1) the relay with one thread hop: spinner thread -> runtime thread (latency_relay --hops 1)",
-            System::Relay2 => "(a2) the relay with two thread hops: spinner -> runtime -> second runtime (latency_relay --hops 2)",
+            System::Relay1 => {
+                "(a1) the relay with one thread hop: spinner thread -> runtime thread (latency_relay --hops 1)"
+            }
+            System::Relay2 => {
+                "(a2) the relay with two thread hops: spinner -> runtime -> second runtime (latency_relay --hops 2)"
+            }
             System::Separate => "(b) intent_predictor + shared_control + supervisor, three processes",
             System::Composed => "(c) shared_control_system, all nodes in one process",
             System::Python => "(d) rclpy + onnxruntime-python baseline, one process",
@@ -369,7 +373,9 @@ impl ExactMatcher {
     }
 
     fn try_join(&mut self, decision_ns: i64) {
-        if let Some(DecisionParts { cmd_recv_ns: Some(recv), inputs: Some((skeleton, prediction)) }) = self.decisions.get(&decision_ns) {
+        if let Some(DecisionParts { cmd_recv_ns: Some(recv), inputs: Some((skeleton, prediction)) }) =
+            self.decisions.get(&decision_ns)
+        {
             let (recv, skeleton, prediction) = (*recv, *skeleton, *prediction);
             self.decisions.remove(&decision_ns);
             self.joined += 1;
@@ -468,7 +474,15 @@ fn skeleton_msg(t_s: f64, stamp: i64) -> HumanSkeletonArray {
         .iter()
         .enumerate()
         .map(|(k, o)| {
-            let s = if k >= 13 { if k % 2 == 1 { swing } else { -swing } } else { 0.0 };
+            let s = if k >= 13 {
+                if k % 2 == 1 {
+                    swing
+                } else {
+                    -swing
+                }
+            } else {
+                0.0
+            };
             Point { x: cx + o[0] + s, y: cy + o[1], z: cz + o[2] }
         })
         .collect();
@@ -481,7 +495,11 @@ fn skeleton_msg(t_s: f64, stamp: i64) -> HumanSkeletonArray {
 fn joy_msg(stamp: i64) -> Joy {
     let mut buttons = vec![0; 12];
     buttons[4] = 1; // deadman (config/params.yaml teleop.deadman_button)
-    Joy { header: Header { stamp: time_msg(stamp), frame_id: "joy".into() }, axes: vec![0.0, 0.4, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], buttons }
+    Joy {
+        header: Header { stamp: time_msg(stamp), frame_id: "joy".into() },
+        axes: vec![0.0, 0.4, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        buttons,
+    }
 }
 
 // ---------------------------------------------------------------- processes under test
@@ -498,7 +516,9 @@ impl Sut {
             None => std::env::current_exe()?.parent().context("probe has no directory")?.to_path_buf(),
         };
         let params = cli.params_file.to_string_lossy().into_owned();
-        let node = |exe: &str| -> (PathBuf, Vec<String>) { (bin_dir.join(exe), vec!["--ros-args".into(), "--params-file".into(), params.clone()]) };
+        let node = |exe: &str| -> (PathBuf, Vec<String>) {
+            (bin_dir.join(exe), vec!["--ros-args".into(), "--params-file".into(), params.clone()])
+        };
         let specs: Vec<(PathBuf, Vec<String>)> = match system {
             System::Relay => vec![(bin_dir.join("latency_relay"), vec![])],
             System::Relay1 => vec![(bin_dir.join("latency_relay"), vec!["--hops".into(), "1".into()])],
@@ -507,14 +527,21 @@ impl Sut {
             System::Separate => vec![node("intent_predictor"), node("shared_control"), node("supervisor")],
             System::Python => vec![(
                 PathBuf::from(&cli.python),
-                vec!["bench/python_baseline/baseline_node.py".into(), "--model".into(), "models/intent_model.onnx".into()],
+                vec![
+                    "bench/python_baseline/baseline_node.py".into(),
+                    "--model".into(),
+                    "models/intent_model.onnx".into(),
+                ],
             )],
         };
         let mut sut = Sut { children: Vec::new(), commands: Vec::new() };
         for (i, (exe, args)) in specs.into_iter().enumerate() {
             let name = exe.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let log = std::fs::File::create(log_dir.join(format!("{}-{i}-{name}.log", system.name())))?;
-            let shown = std::iter::once(if system == System::Python { name.clone() } else { format!("<bin>/{name}") }).chain(args.iter().cloned()).collect::<Vec<_>>().join(" ");
+            let shown = std::iter::once(if system == System::Python { name.clone() } else { format!("<bin>/{name}") })
+                .chain(args.iter().cloned())
+                .collect::<Vec<_>>()
+                .join(" ");
             let child = Command::new(&exe)
                 .args(&args)
                 .current_dir(&cli.repo)
@@ -590,7 +617,10 @@ fn cpu_ticks(pid: &str) -> Option<u64> {
 
 fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 // ---------------------------------------------------------------- the worker: one system
@@ -624,7 +654,10 @@ fn measure(cli: &Cli, system: System, sut: &mut Sut, t_start: Instant, domain_id
     // Reliable like the SUT's publisher; a deep queue so the probe never drops an answer itself.
     let mut cmd_sub = node.subscribe::<TwistStamped>("cmd_vel", QosProfile::default().keep_last(1000).reliable())?;
     let mut status_sub = if system.publishes_status() {
-        Some(node.subscribe::<SharedControlStatus>("shared_control/status", QosProfile::default().keep_last(1000).reliable())?)
+        Some(node.subscribe::<SharedControlStatus>(
+            "shared_control/status",
+            QosProfile::default().keep_last(1000).reliable(),
+        )?)
     } else {
         None
     };
@@ -667,7 +700,8 @@ fn measure(cli: &Cli, system: System, sut: &mut Sut, t_start: Instant, domain_id
         // Phase changes.
         match (ready_at, measure_start, send_end) {
             (None, _, _) => {
-                let matched = skel_pub.get_inter_process_subscription_count().unwrap_or(0) >= system.skeleton_subscribers();
+                let matched =
+                    skel_pub.get_inter_process_subscription_count().unwrap_or(0) >= system.skeleton_subscribers();
                 if matched && answers_before_measure >= (rate as u64).max(20) {
                     ready_at = Some(now);
                 } else if now > discovery_deadline {
@@ -691,7 +725,12 @@ fn measure(cli: &Cli, system: System, sut: &mut Sut, t_start: Instant, domain_id
             (Some(_), Some(m), None) if now >= m + duration => {
                 send_end = Some(now);
             }
-            (Some(_), Some(_), Some(e)) if now >= e + Duration::from_millis(500) || (pending.is_empty() && now >= e + Duration::from_millis(50)) => break,
+            (Some(_), Some(_), Some(e))
+                if now >= e + Duration::from_millis(500)
+                    || (pending.is_empty() && now >= e + Duration::from_millis(50)) =>
+            {
+                break
+            }
             _ => {}
         }
         if now.duration_since(last_alive_check) > Duration::from_millis(200) {
@@ -705,10 +744,18 @@ fn measure(cli: &Cli, system: System, sut: &mut Sut, t_start: Instant, domain_id
                 let ticks = sut_ticks();
                 let cpu = last_ticks.map_or(0.0, |(t0, k0)| {
                     let dt = now.duration_since(t0).as_secs_f64();
-                    if dt > 0.0 { (ticks.saturating_sub(k0)) as f64 / USER_HZ / dt } else { 0.0 }
+                    if dt > 0.0 {
+                        (ticks.saturating_sub(k0)) as f64 / USER_HZ / dt
+                    } else {
+                        0.0
+                    }
                 });
                 last_ticks = Some((now, ticks));
-                resources.push(ResourceSample { t_s: now.duration_since(m).as_secs_f64(), rss_kib: pids.iter().filter_map(|&p| rss_kib(p)).sum(), cpu_share: cpu });
+                resources.push(ResourceSample {
+                    t_s: now.duration_since(m).as_secs_f64(),
+                    rss_kib: pids.iter().filter_map(|&p| rss_kib(p)).sum(),
+                    cpu_share: cpu,
+                });
             }
         }
         // Sends.
@@ -750,7 +797,11 @@ fn measure(cli: &Cli, system: System, sut: &mut Sut, t_start: Instant, domain_id
         let recv_ns = realtime_ns();
         if let Some(sub) = status_sub.as_mut() {
             while let Some(Some(st)) = sub.next().now_or_never() {
-                exact.on_status(stamp_ns(&st.header.stamp), stamp_ns(&st.skeleton_stamp), stamp_ns(&st.prediction_stamp));
+                exact.on_status(
+                    stamp_ns(&st.header.stamp),
+                    stamp_ns(&st.skeleton_stamp),
+                    stamp_ns(&st.prediction_stamp),
+                );
             }
         }
         while let Some(Some(cmd)) = cmd_sub.next().now_or_never() {
@@ -784,7 +835,9 @@ fn measure(cli: &Cli, system: System, sut: &mut Sut, t_start: Instant, domain_id
     let end = send_end.unwrap_or_else(Instant::now);
     let wall = end.duration_since(measure_start).as_secs_f64();
     let cpu_share = first_ticks.map_or(0.0, |(_, k0)| sut_ticks().saturating_sub(k0) as f64 / USER_HZ / wall);
-    let probe_cpu_share = probe_first.and_then(|(_, k0)| cpu_ticks("self").map(|k| k.saturating_sub(k0) as f64 / USER_HZ / wall)).unwrap_or(0.0);
+    let probe_cpu_share = probe_first
+        .and_then(|(_, k0)| cpu_ticks("self").map(|k| k.saturating_sub(k0) as f64 / USER_HZ / wall))
+        .unwrap_or(0.0);
     let unanswered = pending.iter().filter(|p| p.measured).count() as u64;
     let rss: Vec<u64> = resources.iter().map(|r| r.rss_kib).collect();
     Ok(SystemResult {
@@ -808,7 +861,13 @@ fn measure(cli: &Cli, system: System, sut: &mut Sut, t_start: Instant, domain_id
             .iter()
             .enumerate()
             .filter(|(_, h)| !h.is_empty())
-            .map(|(t, h)| SecondStats { t_s: t as u64, count: h.len(), p50_us: h.value_at_quantile(0.5) as f64 / 1000.0, p99_us: h.value_at_quantile(0.99) as f64 / 1000.0, max_us: h.max() as f64 / 1000.0 })
+            .map(|(t, h)| SecondStats {
+                t_s: t as u64,
+                count: h.len(),
+                p50_us: h.value_at_quantile(0.5) as f64 / 1000.0,
+                p99_us: h.value_at_quantile(0.99) as f64 / 1000.0,
+                max_us: h.max() as f64 / 1000.0,
+            })
             .collect(),
         resources,
         cpu_share,
@@ -896,9 +955,16 @@ struct Machine {
 
 fn machine() -> Machine {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cpu_model = cpuinfo.lines().find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())).unwrap_or_else(|| "unknown".into());
+    let cpu_model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned()))
+        .unwrap_or_else(|| "unknown".into());
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let memory_total_kib = meminfo.lines().find_map(|l| l.strip_prefix("MemTotal:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0);
+    let memory_total_kib = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0);
     Machine {
         cpu_model,
         cpus_online: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
@@ -911,7 +977,12 @@ fn machine() -> Machine {
 
 /// /proc/loadavg's 1, 5 and 15 min load averages (background load on the shared machine).
 fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg").unwrap_or_default().split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn git_commit(repo: &Path) -> String {
@@ -945,7 +1016,12 @@ fn run_all(cli: &Cli) -> anyhow::Result<()> {
             }
             let domain = (base + i as u32) % 101;
             let result_file = tmp.join(format!("{}-{round}.json", system.name()));
-            eprintln!("[{}] round {}/{}: measuring on ROS_DOMAIN_ID={domain} ...", system.name(), round + 1, cli.rounds());
+            eprintln!(
+                "[{}] round {}/{}: measuring on ROS_DOMAIN_ID={domain} ...",
+                system.name(),
+                round + 1,
+                cli.rounds()
+            );
             let status = Command::new(&exe)
                 .args(&args)
                 .args(["--worker", system.name(), "--result-file"])
@@ -973,12 +1049,17 @@ fn run_all(cli: &Cli) -> anyhow::Result<()> {
         }
     }
     let results: Vec<SystemResult> = rounds.into_iter().filter_map(merge).collect();
-    let out = cli.out.clone().unwrap_or_else(|| PathBuf::from(match cli.mode {
-        Mode::Latency => "reports/latency",
-        Mode::Load => "reports/load",
-    }));
+    let out = cli.out.clone().unwrap_or_else(|| {
+        PathBuf::from(match cli.mode {
+            Mode::Latency => "reports/latency",
+            Mode::Load => "reports/load",
+        })
+    });
     let command = cli.command_line.clone().unwrap_or_else(|| {
-        std::iter::once("latency_probe".to_owned()).chain(args.iter().filter(|a| !a.starts_with("--command-line")).cloned()).collect::<Vec<_>>().join(" ")
+        std::iter::once("latency_probe".to_owned())
+            .chain(args.iter().filter(|a| !a.starts_with("--command-line")).cloned())
+            .collect::<Vec<_>>()
+            .join(" ")
     });
     let report = serde_json::json!({
         "mode": cli.mode,
@@ -1025,7 +1106,12 @@ the exact matching by the input stamps each decision names (skeleton_stamp, pred
 and to the first that used the predictions made from it.";
 
 fn chrono_like_now() -> String {
-    Command::new("date").args(["-u", "+%Y-%m-%dT%H:%M:%SZ"]).output().ok().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default()
+    Command::new("date")
+        .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
 }
 
 fn find(results: &[SystemResult], s: System) -> Option<&SystemResult> {
@@ -1135,30 +1221,59 @@ fn latency_markdown(report: &serde_json::Value, results: &[SystemResult]) -> Str
     let composed = find(results, System::Composed);
     let separate = find(results, System::Separate);
     if let Some(c) = composed {
-        s += &format!("| composed p99 ≤ 500 µs | {:.0} µs | {} |\n", c.latency.p99_us, verdict(c.latency.p99_us <= 500.0));
+        s += &format!(
+            "| composed p99 ≤ 500 µs | {:.0} µs | {} |\n",
+            c.latency.p99_us,
+            verdict(c.latency.p99_us <= 500.0)
+        );
     }
     if let Some(b) = separate {
-        s += &format!("| separate processes p99 ≤ 1000 µs | {:.0} µs | {} |\n", b.latency.p99_us, verdict(b.latency.p99_us <= 1000.0));
+        s += &format!(
+            "| separate processes p99 ≤ 1000 µs | {:.0} µs | {} |\n",
+            b.latency.p99_us,
+            verdict(b.latency.p99_us <= 1000.0)
+        );
     }
     if let Some(a) = relay {
         for r in [composed, separate].into_iter().flatten() {
             let d = r.latency.p99_us - a.latency.p99_us;
-            s += &format!("| {} p99 ≤ relay p99 + 150 µs | {:+.0} µs | {} |\n", r.system.name(), d, verdict(d <= 150.0));
+            s +=
+                &format!("| {} p99 ≤ relay p99 + 150 µs | {:+.0} µs | {} |\n", r.system.name(), d, verdict(d <= 150.0));
         }
     }
     if let Some(d) = python {
         for r in [composed, separate].into_iter().flatten() {
             let x = d.latency.p99_us / r.latency.p99_us;
-            s += &format!("| {} p99 ≥ 10× lower than python p99 | {:.1}× | {} |\n", r.system.name(), x, verdict(x >= 10.0));
+            s += &format!(
+                "| {} p99 ≥ 10× lower than python p99 | {:.1}× | {} |\n",
+                r.system.name(),
+                x,
+                verdict(x >= 10.0)
+            );
         }
     }
     for r in [composed, separate].into_iter().flatten() {
         let all = r.latency.under_10ms >= 1.0 && r.unanswered == 0;
-        s += &format!("| {}: 100 % of decisions under 10 ms | {:.3} % ({} unanswered) | {} |\n", r.system.name(), r.latency.under_10ms * 100.0, r.unanswered, verdict(all));
+        s += &format!(
+            "| {}: 100 % of decisions under 10 ms | {:.3} % ({} unanswered) | {} |\n",
+            r.system.name(),
+            r.latency.under_10ms * 100.0,
+            r.unanswered,
+            verdict(all)
+        );
     }
-    s += &format!("\n## Method\n\n{}\n\nSystems under test (started by the probe, working directory = repository root):\n\n", METHOD);
+    s += &format!(
+        "\n## Method\n\n{}\n\nSystems under test (started by the probe, working directory = repository root):\n\n",
+        METHOD
+    );
     for r in results {
-        s += &format!("- {}: `{}` (ROS_DOMAIN_ID {}, ready after {:.1} s)\n", r.system.name(), r.commands.join("` + `"), r.domain_id, r.ready_s);
+        s += &format!(
+            "- {}: `{}` (ROS_DOMAIN_ID {}, ready after {:.1} s)\n",
+            r.system.name(),
+            r.commands.join("` + `"),
+            r.domain_id,
+            r.ready_s
+        );
     }
     s
 }
@@ -1182,10 +1297,19 @@ fn load_markdown(report: &serde_json::Value, results: &[SystemResult]) -> String
         );
         if let Some(e) = &r.exact {
             s += "Exact matching by the input stamps of `shared_control/status`:\n\n| | p50 / p99 / p99.9 / max µs | under 10 ms | not used by the end |\n|---|---|---|---|\n";
-            for (name, l, unused) in [("pose used", &e.pose_used, e.pose_unused), ("with its prediction", &e.with_prediction, e.prediction_unused)] {
+            for (name, l, unused) in [
+                ("pose used", &e.pose_used, e.pose_unused),
+                ("with its prediction", &e.with_prediction, e.prediction_unused),
+            ] {
                 s += &format!(
                     "| {} | {:.0} / {:.0} / {:.0} / {:.0} | {:.4} % | {} |\n",
-                    name, l.p50_us, l.p99_us, l.p999_us, l.max_us, l.under_10ms * 100.0, unused
+                    name,
+                    l.p50_us,
+                    l.p99_us,
+                    l.p999_us,
+                    l.max_us,
+                    l.under_10ms * 100.0,
+                    unused
                 );
             }
             s += &format!("\nDecisions joined / unjoined: {} / {}.\n\n", e.joined, e.unjoined);

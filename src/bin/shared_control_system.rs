@@ -30,8 +30,10 @@ where
 fn main() -> anyhow::Result<()> {
     init_logging();
     let ctx = r2r::Context::create().context("initialising ROS 2")?;
-    let predictor = r2r::Node::create(ctx.clone(), intent_predictor_node::NODE_NAME, "").context("creating intent_predictor")?;
-    let control = r2r::Node::create(ctx.clone(), shared_control_node::NODE_NAME, "").context("creating shared_control")?;
+    let predictor =
+        r2r::Node::create(ctx.clone(), intent_predictor_node::NODE_NAME, "").context("creating intent_predictor")?;
+    let control =
+        r2r::Node::create(ctx.clone(), shared_control_node::NODE_NAME, "").context("creating shared_control")?;
     let supervisor = r2r::Node::create(ctx, supervisor_node::NODE_NAME, "").context("creating supervisor")?;
 
     let metrics = Arc::new(Metrics::new());
@@ -46,11 +48,20 @@ fn main() -> anyhow::Result<()> {
 
     let (m1, m2, s1, s2, s3) = (metrics.clone(), metrics.clone(), stopped.clone(), stopped.clone(), stopped);
     let threads = [
-        ("intent_predictor", node_thread("intent_predictor", move || intent_predictor_node::run_node(predictor, Some(tx), m1, false, s1()))?),
+        (
+            "intent_predictor",
+            node_thread("intent_predictor", move || {
+                intent_predictor_node::run_node(predictor, Some(tx), m1, false, s1())
+            })?,
+        ),
         (
             "shared_control",
             node_thread("shared_control", move || {
-                shared_control_node::run_node(control, Wiring { handoff: Some(rx), metrics: m2, serve_metrics: false }, s2())
+                shared_control_node::run_node(
+                    control,
+                    Wiring { handoff: Some(rx), metrics: m2, serve_metrics: false },
+                    s2(),
+                )
             })?,
         ),
         ("supervisor", node_thread("supervisor", move || supervisor_node::run_node(supervisor, metrics, s3()))?),

@@ -136,7 +136,8 @@ pub struct AssistOutput {
 
 impl AssistOutput {
     /// No assistance.
-    pub const NONE: AssistOutput = AssistOutput { twist: Twist::ZERO, policy: AssistPolicy::None, confidence: 0.0, human: None };
+    pub const NONE: AssistOutput =
+        AssistOutput { twist: Twist::ZERO, policy: AssistPolicy::None, confidence: 0.0, human: None };
 }
 
 /// Assistance policy selector; holds the latest external assist command.
@@ -203,7 +204,8 @@ impl Assist {
             let better = match &best {
                 None => true,
                 Some((b, d)) => {
-                    policy.priority() > b.policy.priority() || (policy.priority() == b.policy.priority() && distance < *d)
+                    policy.priority() > b.policy.priority()
+                        || (policy.priority() == b.policy.priority() && distance < *d)
                 }
             };
             if better {
@@ -239,7 +241,11 @@ impl Assist {
                 let wz = (c.yaw_gain * bearing).clamp(-c.max_yaw_rate, c.max_yaw_rate);
                 // Creep only while roughly facing the hand (|bearing| < 45°), so the robot turns first.
                 let facing = bearing.abs() < std::f64::consts::FRAC_PI_4;
-                let v = if facing { (c.handover_gain * (d - c.handover_standoff)).clamp(0.0, c.handover_speed) } else { 0.0 };
+                let v = if facing {
+                    (c.handover_gain * (d - c.handover_standoff)).clamp(0.0, c.handover_speed)
+                } else {
+                    0.0
+                };
                 let dir = hand / d * v;
                 Some((Twist::planar(dir.x, dir.y, wz), AssistPolicy::ApproachHandover, d))
             }

@@ -153,7 +153,10 @@ impl ControllerConfig {
         let s = &self.safety;
         let v = &s.validation;
         if v.expected_frame.is_empty() {
-            return Err(ConfigError::Invalid { field: "safety.validation.expected_frame".into(), reason: "must not be empty" });
+            return Err(ConfigError::Invalid {
+                field: "safety.validation.expected_frame".into(),
+                reason: "must not be empty",
+            });
         }
         pos("safety.validation.max_linear", v.max_linear)?;
         pos("safety.validation.max_angular", v.max_angular)?;
@@ -177,7 +180,12 @@ impl ControllerConfig {
         nonneg("safety.separation.intrusion_distance", p.intrusion_distance)?;
         nonneg("safety.separation.human_uncertainty", p.human_uncertainty)?;
         nonneg("safety.separation.robot_uncertainty", p.robot_uncertainty)?;
-        check("safety.separation.human_speed_far", p.human_speed_far, p.human_speed_far >= 1.6, ">= 1.6 m/s (ISO 13855)")?;
+        check(
+            "safety.separation.human_speed_far",
+            p.human_speed_far,
+            p.human_speed_far >= 1.6,
+            ">= 1.6 m/s (ISO 13855)",
+        )?;
         check(
             "safety.separation.human_speed_near",
             p.human_speed_near,
@@ -200,7 +208,12 @@ impl ControllerConfig {
             (0.0..=5.0).contains(&p.prediction_time_margin),
             "[0, 5] s",
         )?;
-        check("safety.separation.standstill_speed", p.standstill_speed, (0.0..=0.1).contains(&p.standstill_speed), "[0, 0.1] m/s")?;
+        check(
+            "safety.separation.standstill_speed",
+            p.standstill_speed,
+            (0.0..=0.1).contains(&p.standstill_speed),
+            "[0, 0.1] m/s",
+        )?;
         unit("safety.separation.min_away_fraction", p.min_away_fraction)?;
 
         let z = &s.zones;
@@ -398,9 +411,10 @@ impl Controller {
             inhibit,
         });
         reasons.extend(out.reasons.iter().copied());
-        let limited_by_safety = out.reasons.iter().any(|r| {
-            matches!(*r, "ssm_stop" | "ssm_slowdown" | "zone_stop" | "zone_slowdown" | "velocity_limit")
-        });
+        let limited_by_safety = out
+            .reasons
+            .iter()
+            .any(|r| matches!(*r, "ssm_stop" | "ssm_slowdown" | "zone_stop" | "zone_slowdown" | "velocity_limit"));
         let mode = match teleop.state {
             TeleopState::Stale | TeleopState::Invalid => Mode::Fault,
             _ if out.fault => Mode::Fault,
@@ -535,7 +549,14 @@ mod tests {
         let mut probabilities = [0.025; 5];
         probabilities[Intent::ApproachRobot.index()] = 0.9;
         let future = (1..=10).map(|k| [Point3::new(1.5 - 0.05 * k as f64, 0.1, 0.9); 3]).collect();
-        let p = HumanPrediction { human_id: 1, stamp: Stamp::from_secs_f64(0.5), probabilities, confidence: 0.9, horizon_step: 0.1, future };
+        let p = HumanPrediction {
+            human_id: 1,
+            stamp: Stamp::from_secs_f64(0.5),
+            probabilities,
+            confidence: 0.9,
+            horizon_step: 0.1,
+            future,
+        };
         assert!(c.on_predictions(Stamp::from_secs_f64(0.5), vec![p]));
         c.on_joy(joy(0.52, 0.0, true));
         c.on_skeletons(frame(0.52, &[(1, 1.5, 0.0)]));
@@ -557,7 +578,11 @@ mod tests {
     fn nan_command_path_is_zero() {
         let mut c = Controller::new(ControllerConfig::default());
         run(&mut c, 0.0, 1.0, 1.0, &[]);
-        c.on_joy(JoyInput { stamp: Stamp::from_secs_f64(1.02), axes: vec![0.0, f32::NAN], buttons: vec![0, 0, 0, 0, 1] });
+        c.on_joy(JoyInput {
+            stamp: Stamp::from_secs_f64(1.02),
+            axes: vec![0.0, f32::NAN],
+            buttons: vec![0, 0, 0, 0, 1],
+        });
         c.on_skeletons(frame(1.02, &[]));
         let d = c.step(Stamp::from_secs_f64(1.02));
         assert_eq!((d.mode, d.output), (Mode::Fault, Twist::ZERO));
@@ -577,7 +602,9 @@ mod tests {
         }
         let mut c = ControllerConfig::default();
         c.safety.separation.human_speed_far = 1.0;
-        assert!(matches!(c.validate(), Err(ConfigError::OutOfRange { field, .. }) if field == "safety.separation.human_speed_far"));
+        assert!(
+            matches!(c.validate(), Err(ConfigError::OutOfRange { field, .. }) if field == "safety.separation.human_speed_far")
+        );
         let mut c = ControllerConfig::default();
         c.safety.limits.max_deceleration[0] = 1.0;
         assert!(c.validate().is_err());

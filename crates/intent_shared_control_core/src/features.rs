@@ -35,8 +35,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::model::{
-    feature_layout, FEATURES_PER_FRAME, FUTURE_LEN, HORIZON_STEPS, MODEL_RATE_HZ,
-    NUM_PREDICTED_POINTS, WINDOW_FRAMES, WINDOW_LEN,
+    feature_layout, FEATURES_PER_FRAME, FUTURE_LEN, HORIZON_STEPS, MODEL_RATE_HZ, NUM_PREDICTED_POINTS, WINDOW_FRAMES,
+    WINDOW_LEN,
 };
 use crate::skeleton::{keypoint, HumanId, HumanSkeleton, SkeletonFrame, NUM_KEYPOINTS};
 use crate::time::Stamp;
@@ -55,11 +55,7 @@ pub fn sample_offset_ns(k: usize) -> i64 {
 pub enum FeatureError {
     /// A configuration value is out of its valid range.
     #[error("feature config `{field}` = {value} is invalid: {reason}")]
-    InvalidConfig {
-        field: &'static str,
-        value: String,
-        reason: &'static str,
-    },
+    InvalidConfig { field: &'static str, value: String, reason: &'static str },
 }
 
 /// Feature pipeline settings (YAML/JSON; unknown keys are errors).
@@ -98,47 +94,23 @@ impl Default for FeatureConfig {
 impl FeatureConfig {
     /// Checks every value; the pipeline refuses an invalid config.
     pub fn validate(&self) -> Result<(), FeatureError> {
-        fn bad(
-            field: &'static str,
-            value: impl ToString,
-            reason: &'static str,
-        ) -> Result<(), FeatureError> {
-            Err(FeatureError::InvalidConfig {
-                field,
-                value: value.to_string(),
-                reason,
-            })
+        fn bad(field: &'static str, value: impl ToString, reason: &'static str) -> Result<(), FeatureError> {
+            Err(FeatureError::InvalidConfig { field, value: value.to_string(), reason })
         }
         if !(0.0..=1.0).contains(&self.min_keypoint_confidence) {
-            return bad(
-                "min_keypoint_confidence",
-                self.min_keypoint_confidence,
-                "must be in [0, 1]",
-            );
+            return bad("min_keypoint_confidence", self.min_keypoint_confidence, "must be in [0, 1]");
         }
         if !(self.eviction_timeout_s.is_finite() && self.eviction_timeout_s > 0.0) {
-            return bad(
-                "eviction_timeout_s",
-                self.eviction_timeout_s,
-                "must be finite and > 0",
-            );
+            return bad("eviction_timeout_s", self.eviction_timeout_s, "must be finite and > 0");
         }
         if self.max_humans == 0 || self.max_humans > 4096 {
             return bad("max_humans", self.max_humans, "must be in [1, 4096]");
         }
         if !(2..=4096).contains(&self.history_capacity) {
-            return bad(
-                "history_capacity",
-                self.history_capacity,
-                "must be in [2, 4096]",
-            );
+            return bad("history_capacity", self.history_capacity, "must be in [2, 4096]");
         }
         if !(self.max_interpolation_gap_s.is_finite() && self.max_interpolation_gap_s >= 0.0) {
-            return bad(
-                "max_interpolation_gap_s",
-                self.max_interpolation_gap_s,
-                "must be finite and >= 0",
-            );
+            return bad("max_interpolation_gap_s", self.max_interpolation_gap_s, "must be finite and >= 0");
         }
         if !(0.0..=1.0).contains(&self.min_history_s) {
             return bad("min_history_s", self.min_history_s, "must be in [0, 1]");
@@ -227,11 +199,7 @@ impl RowMeta {
         for (s, step) in out.iter_mut().enumerate() {
             for (j, p) in step.iter_mut().enumerate() {
                 let i = (s * NUM_PREDICTED_POINTS + j) * 3;
-                let y = Vector3::new(
-                    f64::from(future[i]),
-                    f64::from(future[i + 1]),
-                    f64::from(future[i + 2]),
-                );
+                let y = Vector3::new(f64::from(future[i]), f64::from(future[i + 1]), f64::from(future[i + 2]));
                 *p = self.to_robot_frame(&y);
             }
         }
@@ -268,11 +236,7 @@ pub struct FeatureBatch {
 impl FeatureBatch {
     /// An empty batch that holds at most `max_rows` windows (memory reserved up front).
     pub fn with_capacity(max_rows: usize) -> Self {
-        Self {
-            data: Vec::with_capacity(max_rows * WINDOW_LEN),
-            rows: Vec::with_capacity(max_rows),
-            max_rows,
-        }
+        Self { data: Vec::with_capacity(max_rows * WINDOW_LEN), rows: Vec::with_capacity(max_rows), max_rows }
     }
 
     /// Removes all rows, keeping the memory.
@@ -396,10 +360,7 @@ impl FeaturePipeline {
 
     /// Newest stamp of the track of `id`, if tracked.
     pub fn newest_stamp(&self, id: HumanId) -> Option<Stamp> {
-        self.tracks
-            .iter()
-            .find(|t| t.active && t.id == id)
-            .and_then(Track::newest)
+        self.tracks.iter().find(|t| t.active && t.id == id).and_then(Track::newest)
     }
 
     /// Forgets every human.
@@ -466,13 +427,14 @@ impl FeaturePipeline {
     }
 
     /// Adds one skeleton; `Err(())` when rejected (counted), `Ok(evicted)` otherwise.
-    fn push_skeleton(&mut self, stamp: Stamp, human: &HumanSkeleton, fixed_from_frame: &Isometry2<f64>) -> Result<usize, ()> {
+    fn push_skeleton(
+        &mut self,
+        stamp: Stamp,
+        human: &HumanSkeleton,
+        fixed_from_frame: &Isometry2<f64>,
+    ) -> Result<usize, ()> {
         let mut evicted = 0;
-        let slot = match self
-            .tracks
-            .iter()
-            .position(|t| t.active && t.id == human.id)
-        {
+        let slot = match self.tracks.iter().position(|t| t.active && t.id == human.id) {
             Some(i) => {
                 if let Some(newest) = self.tracks[i].newest() {
                     if stamp == newest {
@@ -497,11 +459,7 @@ impl FeaturePipeline {
             }
         };
         let min_conf = self.config.min_keypoint_confidence;
-        let mut pose = RawPose {
-            stamp,
-            points: [Point3::origin(); NUM_KEYPOINTS],
-            observed: [false; NUM_KEYPOINTS],
-        };
+        let mut pose = RawPose { stamp, points: [Point3::origin(); NUM_KEYPOINTS], observed: [false; NUM_KEYPOINTS] };
         for (k, kp) in human.keypoints.iter().enumerate() {
             let finite = kp.position.iter().all(|v| v.is_finite());
             if kp.confidence >= min_conf && kp.confidence.is_finite() {
@@ -629,14 +587,10 @@ impl FeaturePipeline {
             let torso = s.torso[f].unwrap_or(c);
             for k in 0..NUM_KEYPOINTS {
                 let v = rotate_by_minus_sc(sc, &(s.points[f][k] - c));
-                batch
-                    .data
-                    .extend_from_slice(&[v.x as f32, v.y as f32, v.z as f32]);
+                batch.data.extend_from_slice(&[v.x as f32, v.y as f32, v.z as f32]);
             }
             let t = rotate_by_minus_sc(sc, &torso.coords);
-            batch
-                .data
-                .extend_from_slice(&[t.x as f32, t.y as f32, t.z as f32]);
+            batch.data.extend_from_slice(&[t.x as f32, t.y as f32, t.z as f32]);
             for k in 0..NUM_KEYPOINTS {
                 batch.data.push(if s.present[f][k] { 1.0 } else { 0.0 });
             }
@@ -665,10 +619,7 @@ fn resample(history: &VecDeque<RawPose>, newest: Stamp, max_gap_ns: i64, s: &mut
         *t = Stamp(newest.0.saturating_sub(sample_offset_ns(f)));
     }
     // Skeletons older than the first frame time minus the interpolation gap and the hold can never contribute.
-    let oldest_useful = newest
-        .0
-        .saturating_sub(sample_offset_ns(0))
-        .saturating_sub(max_gap_ns.max(hold_ns));
+    let oldest_useful = newest.0.saturating_sub(sample_offset_ns(0)).saturating_sub(max_gap_ns.max(hold_ns));
     let first = history.partition_point(|p| p.stamp.0 < oldest_useful);
     for k in 0..NUM_KEYPOINTS {
         // Two pointers: `i` walks the history; `prev` is the last observation of k at or before the sample time.
@@ -775,10 +726,7 @@ mod tests {
 
     /// A skeleton whose keypoint k sits at `base + (0.01·k, 0, 0.1·k)`; hips at base ± 0.1 y.
     fn skeleton(id: HumanId, base: Point3<f64>) -> HumanSkeleton {
-        let mut kps = [Keypoint {
-            position: Point3::origin(),
-            confidence: 0.9,
-        }; NUM_KEYPOINTS];
+        let mut kps = [Keypoint { position: Point3::origin(), confidence: 0.9 }; NUM_KEYPOINTS];
         for (k, kp) in kps.iter_mut().enumerate() {
             kp.position = base + Vector3::new(0.01 * k as f64, 0.0, 0.1 * k as f64);
         }
@@ -788,11 +736,7 @@ mod tests {
     }
 
     fn frame(stamp_ns: i64, humans: Vec<HumanSkeleton>) -> SkeletonFrame {
-        SkeletonFrame {
-            stamp: Stamp(stamp_ns),
-            frame_id: "base_link".into(),
-            humans,
-        }
+        SkeletonFrame { stamp: Stamp(stamp_ns), frame_id: "base_link".into(), humans }
     }
 
     fn at(window: &[f32], f: usize, i: usize) -> f32 {
@@ -804,13 +748,7 @@ mod tests {
     }
 
     /// Pushes a human at 30 Hz walking at `vel` [m/s] from `start` for `n` frames; returns the last stamp.
-    fn walk(
-        p: &mut FeaturePipeline,
-        id: HumanId,
-        start: Point3<f64>,
-        vel: Vector3<f64>,
-        n: usize,
-    ) -> Stamp {
+    fn walk(p: &mut FeaturePipeline, id: HumanId, start: Point3<f64>, vel: Vector3<f64>, n: usize) -> Stamp {
         let mut last = Stamp(0);
         for i in 0..n {
             let t = i as f64 / 30.0;
@@ -823,26 +761,11 @@ mod tests {
     #[test]
     fn config_validation_and_unknown_keys() {
         assert!(FeatureConfig::default().validate().is_ok());
-        let bad = FeatureConfig {
-            max_humans: 0,
-            ..FeatureConfig::default()
-        };
-        assert!(matches!(
-            FeaturePipeline::new(bad),
-            Err(FeatureError::InvalidConfig {
-                field: "max_humans",
-                ..
-            })
-        ));
-        let bad = FeatureConfig {
-            eviction_timeout_s: f64::NAN,
-            ..FeatureConfig::default()
-        };
+        let bad = FeatureConfig { max_humans: 0, ..FeatureConfig::default() };
+        assert!(matches!(FeaturePipeline::new(bad), Err(FeatureError::InvalidConfig { field: "max_humans", .. })));
+        let bad = FeatureConfig { eviction_timeout_s: f64::NAN, ..FeatureConfig::default() };
         assert!(bad.validate().is_err());
-        let bad = FeatureConfig {
-            history_capacity: 1,
-            ..FeatureConfig::default()
-        };
+        let bad = FeatureConfig { history_capacity: 1, ..FeatureConfig::default() };
         assert!(bad.validate().is_err());
         assert!(serde_yaml::from_str::<FeatureConfig>("max_humans: 3\nmax_human: 4\n").is_err());
         let ok: FeatureConfig = serde_yaml::from_str("max_humans: 3\n").expect("parse");
@@ -901,19 +824,11 @@ mod tests {
             let t = last.as_secs_f64() - sample_offset_ns(f) as f64 * 1e-9;
             let expected = meta.to_model_frame(&(start + v * t + Vector3::new(0.0, 0.0, 0.9)));
             let torso_rel = Vector3::new(
-                f64::from(at(w, f, keypoint::LEFT_HIP * 3) + at(w, f, keypoint::RIGHT_HIP * 3))
-                    / 2.0,
-                f64::from(
-                    at(w, f, keypoint::LEFT_HIP * 3 + 1) + at(w, f, keypoint::RIGHT_HIP * 3 + 1),
-                ) / 2.0,
-                f64::from(
-                    at(w, f, keypoint::LEFT_HIP * 3 + 2) + at(w, f, keypoint::RIGHT_HIP * 3 + 2),
-                ) / 2.0,
+                f64::from(at(w, f, keypoint::LEFT_HIP * 3) + at(w, f, keypoint::RIGHT_HIP * 3)) / 2.0,
+                f64::from(at(w, f, keypoint::LEFT_HIP * 3 + 1) + at(w, f, keypoint::RIGHT_HIP * 3 + 1)) / 2.0,
+                f64::from(at(w, f, keypoint::LEFT_HIP * 3 + 2) + at(w, f, keypoint::RIGHT_HIP * 3 + 2)) / 2.0,
             );
-            assert!(
-                (torso_rel - expected).norm() < 1e-5,
-                "frame {f}: {torso_rel} vs {expected}"
-            );
+            assert!((torso_rel - expected).norm() < 1e-5, "frame {f}: {torso_rel} vs {expected}");
         }
     }
 
@@ -929,17 +844,12 @@ mod tests {
             }
             let t = i as f64 / 30.0;
             last = Stamp::from_secs_f64(t);
-            p.push(&frame(
-                last.0,
-                vec![skeleton(1, start + Vector3::new(0.0, t, 0.0))],
-            ));
+            p.push(&frame(last.0, vec![skeleton(1, start + Vector3::new(0.0, t, 0.0))]));
         }
         let mut batch = FeatureBatch::with_capacity(1);
         assert_eq!(p.fill_batch(last, &mut batch), 1);
         let w = batch.window(0).expect("row");
-        let gap_frames: Vec<usize> = (0..WINDOW_FRAMES)
-            .filter(|&f| at(w, f, VIS) == 0.0)
-            .collect();
+        let gap_frames: Vec<usize> = (0..WINDOW_FRAMES).filter(|&f| at(w, f, VIS) == 0.0).collect();
         // Window frame f is at raw frame f + 7 (30 Hz grid); raw frames 16..=26 are missing → f = 9..=19.
         assert_eq!(gap_frames, (9..=19).collect::<Vec<_>>());
         // Forward fill: missing frames repeat the last present value.
@@ -965,18 +875,11 @@ mod tests {
         }
         assert_eq!(p.stats().non_finite_keypoints, 30);
         let mut batch = FeatureBatch::with_capacity(1);
-        assert_eq!(
-            p.fill_batch(Stamp::from_secs_f64(29.0 / 30.0), &mut batch),
-            1
-        );
+        assert_eq!(p.fill_batch(Stamp::from_secs_f64(29.0 / 30.0), &mut batch), 1);
         let w = batch.window(0).expect("row");
         for f in 0..WINDOW_FRAMES {
             let nose_present = (10..=14).contains(&f);
-            assert_eq!(
-                at(w, f, VIS + keypoint::NOSE),
-                if nose_present { 1.0 } else { 0.0 },
-                "frame {f}"
-            );
+            assert_eq!(at(w, f, VIS + keypoint::NOSE), if nose_present { 1.0 } else { 0.0 }, "frame {f}");
             if f < 10 {
                 assert_eq!(at(w, f, 0), at(w, 10, 0));
             }
@@ -993,8 +896,7 @@ mod tests {
                 assert!((at(w, f, e + d) - mid).abs() < 1e-6);
             }
         }
-        let expected = (WINDOW_FRAMES * NUM_KEYPOINTS - 25 - 30) as f32
-            / (WINDOW_FRAMES * NUM_KEYPOINTS) as f32;
+        let expected = (WINDOW_FRAMES * NUM_KEYPOINTS - 25 - 30) as f32 / (WINDOW_FRAMES * NUM_KEYPOINTS) as f32;
         assert!((batch.rows()[0].visible_fraction - expected).abs() < 1e-6);
         assert!(batch.as_slice().iter().all(|v| v.is_finite()));
     }
@@ -1028,14 +930,7 @@ mod tests {
         let r = p.push(&frame(200, vec![s.clone(), s.clone()]));
         assert_eq!((r.accepted, r.rejected), (1, 1));
         let st = p.stats();
-        assert_eq!(
-            (
-                st.rejected_duplicate,
-                st.rejected_out_of_order,
-                st.skeletons_accepted
-            ),
-            (2, 1, 2)
-        );
+        assert_eq!((st.rejected_duplicate, st.rejected_out_of_order, st.skeletons_accepted), (2, 1, 2));
         assert_eq!(p.newest_stamp(1), Some(Stamp(200)));
         // A jump back by more than the eviction timeout is a clock jump: the tracks start afresh.
         let later = Stamp::from_secs_f64(5.0).0;
@@ -1047,11 +942,7 @@ mod tests {
 
     #[test]
     fn stale_humans_are_evicted_and_capacity_is_bounded() {
-        let config = FeatureConfig {
-            max_humans: 3,
-            eviction_timeout_s: 0.5,
-            ..FeatureConfig::default()
-        };
+        let config = FeatureConfig { max_humans: 3, eviction_timeout_s: 0.5, ..FeatureConfig::default() };
         let mut p = FeaturePipeline::new(config).expect("config");
         let base = Point3::new(2.0, 0.0, 0.0);
         p.push(&frame(0, vec![skeleton(1, base), skeleton(2, base)]));
@@ -1062,10 +953,7 @@ mod tests {
         assert_eq!(p.stats().evicted_timeout, 1);
         // A flood of new ids never holds more than max_humans tracks; the least recently seen goes first.
         for i in 0..1000u32 {
-            p.push(&frame(
-                700_000_000 + i64::from(i),
-                vec![skeleton(100 + i, base)],
-            ));
+            p.push(&frame(700_000_000 + i64::from(i), vec![skeleton(100 + i, base)]));
             assert!(p.tracked_humans() <= 3);
         }
         assert!(p.is_tracked(1099) && p.is_tracked(1098) && p.is_tracked(1097) && !p.is_tracked(2));
@@ -1075,11 +963,7 @@ mod tests {
 
     #[test]
     fn history_is_bounded_and_short_history_can_be_required() {
-        let config = FeatureConfig {
-            history_capacity: 8,
-            min_history_s: 0.5,
-            ..FeatureConfig::default()
-        };
+        let config = FeatureConfig { history_capacity: 8, min_history_s: 0.5, ..FeatureConfig::default() };
         let mut p = FeaturePipeline::new(config).expect("config");
         let last = walk(&mut p, 1, Point3::new(2.0, 0.0, 0.0), Vector3::zeros(), 12);
         assert_eq!(p.tracks[0].history.len(), 8);
@@ -1092,13 +976,7 @@ mod tests {
     #[test]
     fn short_history_is_back_filled() {
         let mut p = pipeline();
-        let last = walk(
-            &mut p,
-            1,
-            Point3::new(2.0, 0.0, 0.0),
-            Vector3::new(0.3, 0.0, 0.0),
-            5,
-        );
+        let last = walk(&mut p, 1, Point3::new(2.0, 0.0, 0.0), Vector3::new(0.3, 0.0, 0.0), 5);
         let mut batch = FeatureBatch::with_capacity(1);
         assert_eq!(p.fill_batch(last, &mut batch), 1);
         let w = batch.window(0).expect("row");
@@ -1116,9 +994,7 @@ mod tests {
         let cap = batch.as_slice().as_ptr();
         for i in 0..60 {
             let stamp = Stamp::from_secs_f64(i as f64 / 30.0);
-            let humans = (1..=3)
-                .map(|id| skeleton(id, Point3::new(2.0, f64::from(id), 0.0)))
-                .collect();
+            let humans = (1..=3).map(|id| skeleton(id, Point3::new(2.0, f64::from(id), 0.0))).collect();
             p.push(&frame(stamp.0, humans));
             assert_eq!(p.fill_batch(stamp, &mut batch), 2);
             assert_eq!(batch.as_slice().len(), 2 * WINDOW_LEN);
@@ -1126,10 +1002,7 @@ mod tests {
         }
         assert_eq!(p.stats().skipped_batch_full, 60);
         // Humans not in the newest frame are not in its batch.
-        p.push(&frame(
-            Stamp::from_secs_f64(2.0).0,
-            vec![skeleton(3, Point3::new(2.0, 3.0, 0.0))],
-        ));
+        p.push(&frame(Stamp::from_secs_f64(2.0).0, vec![skeleton(3, Point3::new(2.0, 3.0, 0.0))]));
         assert_eq!(p.fill_batch(Stamp::from_secs_f64(2.0), &mut batch), 1);
         assert_eq!(batch.rows()[0].human_id, 3);
         assert!(p.fill_one(2, &mut batch));
@@ -1155,7 +1028,8 @@ mod tests {
         for i in 0..40 {
             still.push(&frame(Stamp::from_secs_f64(f64::from(i) / 30.0).0, vec![skeleton(1, now)]));
         }
-        let (mut a, mut b, mut c) = (FeatureBatch::with_capacity(1), FeatureBatch::with_capacity(1), FeatureBatch::with_capacity(1));
+        let (mut a, mut b, mut c) =
+            (FeatureBatch::with_capacity(1), FeatureBatch::with_capacity(1), FeatureBatch::with_capacity(1));
         assert_eq!(plain.fill_batch(last, &mut a), 1);
         assert_eq!(compensated.fill_batch_in(last, &pose(last.seconds_since(Stamp(0))).inverse(), &mut b), 1);
         assert_eq!(still.fill_batch(last, &mut c), 1);
@@ -1163,7 +1037,9 @@ mod tests {
             x.as_slice().iter().zip(y.as_slice()).map(|(u, v)| (u - v).abs()).fold(0.0f32, f32::max)
         };
         // Skeletons here are not rotated with the person, so compare the torso track (translation only).
-        let torso_track = |x: &FeatureBatch| (0..WINDOW_FRAMES).map(|f| [at(x.as_slice(), f, TORSO), at(x.as_slice(), f, TORSO + 1)]).collect::<Vec<_>>();
+        let torso_track = |x: &FeatureBatch| {
+            (0..WINDOW_FRAMES).map(|f| [at(x.as_slice(), f, TORSO), at(x.as_slice(), f, TORSO + 1)]).collect::<Vec<_>>()
+        };
         let (tb, tc) = (torso_track(&b), torso_track(&c));
         for (u, v) in tb.iter().zip(&tc) {
             assert!((u[0] - v[0]).abs() < 1e-5 && (u[1] - v[1]).abs() < 1e-5, "{u:?} vs {v:?}");

@@ -102,8 +102,12 @@ impl StampAgeMonitor {
     pub fn check(&self, now: Stamp) -> Health {
         match self.age(now) {
             None => Health { level: Level::Error, message: "no message received".into() },
-            Some(age) if age > self.error_s => Health { level: Level::Error, message: format!("stamp age {age:.3} s > {:.3} s", self.error_s) },
-            Some(age) if age > self.warn_s || age < -self.warn_s => Health { level: Level::Warn, message: format!("stamp age {age:.3} s") },
+            Some(age) if age > self.error_s => {
+                Health { level: Level::Error, message: format!("stamp age {age:.3} s > {:.3} s", self.error_s) }
+            }
+            Some(age) if age > self.warn_s || age < -self.warn_s => {
+                Health { level: Level::Warn, message: format!("stamp age {age:.3} s") }
+            }
             Some(age) => Health::ok(format!("stamp age {age:.3} s")),
         }
     }

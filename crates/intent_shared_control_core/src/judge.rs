@@ -81,7 +81,12 @@ impl Judge {
     /// A judge with the `reference` physics, the controller's `configured` separation and `zones`, counting
     /// approaches faster than `min_speed` [m/s].
     pub fn new(reference: SeparationConfig, configured: SeparationConfig, zones: ZoneConfig, min_speed: f64) -> Self {
-        Judge { reference: SeparationMonitor::new(reference), configured: SeparationMonitor::new(configured), zones, min_speed }
+        Judge {
+            reference: SeparationMonitor::new(reference),
+            configured: SeparationMonitor::new(configured),
+            zones,
+            min_speed,
+        }
     }
 
     /// The reference monitor.
@@ -93,11 +98,8 @@ impl Judge {
     pub fn judge(&self, twist: &Twist, humans: &[JudgedHuman]) -> Verdict {
         let shape = &self.configured.config().robot;
         let zone_reach = self.zones.stop_distance + self.zones.hysteresis;
-        let nearest = humans
-            .iter()
-            .flat_map(|h| h.points.iter())
-            .map(|p| shape.closest(p).1)
-            .fold(f64::INFINITY, f64::min);
+        let nearest =
+            humans.iter().flat_map(|h| h.points.iter()).map(|p| shape.closest(p).1).fold(f64::INFINITY, f64::min);
         let in_stop_zone = nearest < zone_reach;
         let mut v = Verdict { violation: false, stop_needed: false, min_distance_approaching: f64::INFINITY };
         for h in humans {
@@ -150,9 +152,15 @@ impl Judge {
             probabilities,
             confidence: 1.0,
             horizon_step: FUTURE_STEP_S,
-            future: h.future.iter().take(FUTURE_STEPS).map(|s| s.map(|q| nalgebra::Point3::new(q.x, q.y, 0.0))).collect(),
+            future: h
+                .future
+                .iter()
+                .take(FUTURE_STEPS)
+                .map(|s| s.map(|q| nalgebra::Point3::new(q.x, q.y, 0.0)))
+                .collect(),
         };
-        let points = HumanPoints { id: 0, points: h.points.clone(), inflation: 0.0, tracked: h.tracked, reach: Vec::new() };
+        let points =
+            HumanPoints { id: 0, points: h.points.clone(), inflation: 0.0, tracked: h.tracked, reach: Vec::new() };
         self.configured.limit(now, twist, &[points], &[&forecast], 0.0).scale == 0.0
     }
 }
@@ -240,7 +248,8 @@ mod tests {
                 horizon_step: FUTURE_STEP_S,
                 future: h.future.iter().map(|s| s.map(|q| nalgebra::Point3::new(q.x, q.y, 0.0))).collect(),
             };
-            let points = HumanPoints { id: 0, points: h.points.clone(), inflation: 0.0, tracked: h.tracked, reach: vec![] };
+            let points =
+                HumanPoints { id: 0, points: h.points.clone(), inflation: 0.0, tracked: h.tracked, reach: vec![] };
             let r = monitor.limit(Stamp(0), &cmd, &[points], &[&forecast], 0.0);
             assert_eq!(j.judge(&cmd, &[h.clone()]).stop_needed, r.scale == 0.0, "{v}");
         }

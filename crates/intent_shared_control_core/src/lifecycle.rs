@@ -201,11 +201,8 @@ impl LifecycleMachine {
         if !self.state.is_primary() {
             return Err(LifecycleError::Busy { state: self.state.label() });
         }
-        let found = if id != 0 {
-            self.available().find(|t| t.id == id)
-        } else {
-            self.available().find(|t| t.label == label)
-        };
+        let found =
+            if id != 0 { self.available().find(|t| t.id == id) } else { self.available().find(|t| t.label == label) };
         found.ok_or_else(|| LifecycleError::NotAvailable {
             requested: if id != 0 { format!("id {id}") } else { format!("`{label}`") },
             state: self.state.label(),

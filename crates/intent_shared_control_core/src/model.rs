@@ -50,8 +50,7 @@ pub const FUTURE_NAME: &str = "future_positions";
 /// Normalisation the model expects (model card field `normalisation`).
 pub const NORMALISATION: &str = "torso_centred_bearing_aligned";
 /// Names of the predicted points, in output order (model card field `predicted_points`).
-pub const PREDICTED_POINT_NAMES: [&str; NUM_PREDICTED_POINTS] =
-    ["torso", "left_wrist", "right_wrist"];
+pub const PREDICTED_POINT_NAMES: [&str; NUM_PREDICTED_POINTS] = ["torso", "left_wrist", "right_wrist"];
 
 /// Feature index ranges within one frame of the window.
 pub mod feature_layout {
@@ -78,21 +77,10 @@ pub enum Intent {
 
 impl Intent {
     /// All intents in logit order.
-    pub const ALL: [Intent; NUM_INTENTS] = [
-        Intent::Idle,
-        Intent::PassBy,
-        Intent::ApproachRobot,
-        Intent::ReachHandover,
-        Intent::Retreat,
-    ];
+    pub const ALL: [Intent; NUM_INTENTS] =
+        [Intent::Idle, Intent::PassBy, Intent::ApproachRobot, Intent::ReachHandover, Intent::Retreat];
     /// Labels in logit order (model card field `labels`).
-    pub const LABELS: [&'static str; NUM_INTENTS] = [
-        "idle",
-        "pass_by",
-        "approach_robot",
-        "reach_handover",
-        "retreat",
-    ];
+    pub const LABELS: [&'static str; NUM_INTENTS] = ["idle", "pass_by", "approach_robot", "reach_handover", "retreat"];
 
     /// Index in the logits.
     pub fn index(self) -> usize {
@@ -140,19 +128,10 @@ pub enum ModelError {
     EmptyBatch,
     /// A backend's windows slice does not match the stated batch size.
     #[error("batch of {batch} rows needs {expected} input values, got {got}")]
-    InputLength {
-        batch: usize,
-        expected: usize,
-        got: usize,
-    },
+    InputLength { batch: usize, expected: usize, got: usize },
     /// A backend returned an output of the wrong size.
     #[error("output `{output}` has {got} values, expected {expected} for a batch of {batch}")]
-    OutputLength {
-        output: &'static str,
-        batch: usize,
-        expected: usize,
-        got: usize,
-    },
+    OutputLength { output: &'static str, batch: usize, expected: usize, got: usize },
     /// The model card is invalid or does not match the contract.
     #[error(transparent)]
     Card(#[from] CardError),
@@ -209,19 +188,13 @@ impl ModelInput {
 
     /// An empty batch with room for `rows` windows.
     pub fn with_capacity(rows: usize) -> Self {
-        Self {
-            data: Vec::with_capacity(rows * WINDOW_LEN),
-            rows: Vec::with_capacity(rows),
-        }
+        Self { data: Vec::with_capacity(rows * WINDOW_LEN), rows: Vec::with_capacity(rows) }
     }
 
     /// A batch from a flat row-major `[batch, 30, 71]` slice.
     pub fn from_flat(flat: &[f32]) -> Result<Self, ModelError> {
         if !flat.len().is_multiple_of(WINDOW_LEN) {
-            return Err(ModelError::BatchLength {
-                window: WINDOW_LEN,
-                got: flat.len(),
-            });
+            return Err(ModelError::BatchLength { window: WINDOW_LEN, got: flat.len() });
         }
         let mut input = Self::with_capacity(flat.len() / WINDOW_LEN);
         for window in flat.chunks_exact(WINDOW_LEN) {
@@ -243,10 +216,7 @@ impl ModelInput {
     /// length is an error.
     pub fn push_window(&mut self, window: &[f32]) -> Result<usize, ModelError> {
         if window.len() != WINDOW_LEN {
-            return Err(ModelError::WindowLength {
-                expected: WINDOW_LEN,
-                got: window.len(),
-            });
+            return Err(ModelError::WindowLength { expected: WINDOW_LEN, got: window.len() });
         }
         let slot = match window.iter().position(|v| !v.is_finite()) {
             Some(i) => RowSlot::Rejected(RowRejection::NonFiniteInput {
@@ -350,18 +320,12 @@ impl ModelOutput {
 
     /// Rows rejected before inference for a non-finite input.
     pub fn rejected_non_finite_input(&self) -> usize {
-        self.rows
-            .iter()
-            .filter(|r| matches!(r, Err(RowRejection::NonFiniteInput { .. })))
-            .count()
+        self.rows.iter().filter(|r| matches!(r, Err(RowRejection::NonFiniteInput { .. }))).count()
     }
 
     /// Rows rejected after inference for a non-finite output.
     pub fn rejected_non_finite_output(&self) -> usize {
-        self.rows
-            .iter()
-            .filter(|r| matches!(r, Err(RowRejection::NonFiniteOutput)))
-            .count()
+        self.rows.iter().filter(|r| matches!(r, Err(RowRejection::NonFiniteOutput))).count()
     }
 
     /// The raw logits and future positions of the valid rows of the last call (before softmax and screening).
@@ -429,21 +393,12 @@ pub trait IntentModel {
     ///
     /// Callers use [`IntentModel::predict_into`]; implementations must still refuse `batch == 0`
     /// ([`ModelError::EmptyBatch`]) and a length mismatch ([`ModelError::InputLength`]).
-    fn run_valid(
-        &mut self,
-        windows: &[f32],
-        batch: usize,
-        raw: &mut RawOutput,
-    ) -> Result<(), ModelError>;
+    fn run_valid(&mut self, windows: &[f32], batch: usize, raw: &mut RawOutput) -> Result<(), ModelError>;
 
     /// Predicts every row of `input` into `out` (cleared first; its buffers are reused).
     ///
     /// Rejected rows never reach the backend; when no row is valid, the backend is not called.
-    fn predict_into(
-        &mut self,
-        input: &ModelInput,
-        out: &mut ModelOutput,
-    ) -> Result<(), ModelError> {
+    fn predict_into(&mut self, input: &ModelInput, out: &mut ModelOutput) -> Result<(), ModelError> {
         out.rows.clear();
         out.raw.clear();
         let batch = input.valid_rows();
@@ -502,14 +457,8 @@ pub fn softmax_with_temperature(logits: &[f32], temperature: f32) -> Option<Vec<
         return None;
     }
     let t = f64::from(temperature);
-    let max = logits
-        .iter()
-        .map(|&l| f64::from(l) / t)
-        .fold(f64::NEG_INFINITY, f64::max);
-    let exps: Vec<f64> = logits
-        .iter()
-        .map(|&l| (f64::from(l) / t - max).exp())
-        .collect();
+    let max = logits.iter().map(|&l| f64::from(l) / t).fold(f64::NEG_INFINITY, f64::max);
+    let exps: Vec<f64> = logits.iter().map(|&l| (f64::from(l) / t - max).exp()).collect();
     let sum: f64 = exps.iter().sum();
     Some(exps.iter().map(|e| (e / sum) as f32).collect())
 }
@@ -523,8 +472,7 @@ fn row_prediction(
     if future.iter().any(|v| !v.is_finite()) {
         return Err(RowRejection::NonFiniteOutput);
     }
-    let probs =
-        softmax_with_temperature(logits, temperature).ok_or(RowRejection::NonFiniteOutput)?;
+    let probs = softmax_with_temperature(logits, temperature).ok_or(RowRejection::NonFiniteOutput)?;
     let mut probabilities = [0.0_f32; NUM_INTENTS];
     probabilities.copy_from_slice(&probs);
     let mut best = 0;
@@ -541,13 +489,7 @@ fn row_prediction(
             point.copy_from_slice(&future[base..base + 3]);
         }
     }
-    Ok(RowPrediction {
-        probabilities,
-        intent,
-        confidence: probabilities[best],
-        future: out,
-        source,
-    })
+    Ok(RowPrediction { probabilities, intent, confidence: probabilities[best], future: out, source })
 }
 
 /// Errors of the model card.
@@ -562,10 +504,7 @@ pub enum CardError {
 }
 
 fn invalid(field: impl Into<String>, reason: impl Into<String>) -> CardError {
-    CardError::Invalid {
-        field: field.into(),
-        reason: reason.into(),
-    }
+    CardError::Invalid { field: field.into(), reason: reason.into() }
 }
 
 /// One dimension of a tensor shape in the card: a fixed size or the name of a dynamic axis (`"batch"`).
@@ -597,33 +536,18 @@ pub struct TensorSpec {
 impl TensorSpec {
     fn check_against(&self, field: &str, name: &str, fixed: &[u64]) -> Result<(), CardError> {
         if self.name != name {
-            return Err(invalid(
-                format!("{field}.name"),
-                format!("is `{}`, the contract says `{name}`", self.name),
-            ));
+            return Err(invalid(format!("{field}.name"), format!("is `{}`, the contract says `{name}`", self.name)));
         }
         if self.dtype != "float32" {
-            return Err(invalid(
-                format!("{field}.dtype"),
-                format!("is `{}`, the contract says `float32`", self.dtype),
-            ));
+            return Err(invalid(format!("{field}.dtype"), format!("is `{}`, the contract says `float32`", self.dtype)));
         }
         let mut expected = vec![CardDim::Dynamic("batch".into())];
         expected.extend(fixed.iter().map(|&d| CardDim::Fixed(d)));
         if self.shape != expected {
-            let show = |s: &[CardDim]| {
-                s.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
+            let show = |s: &[CardDim]| s.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
             return Err(invalid(
                 format!("{field}.shape"),
-                format!(
-                    "is [{}], the contract says [{}]",
-                    show(&self.shape),
-                    show(&expected)
-                ),
+                format!("is [{}], the contract says [{}]", show(&self.shape), show(&expected)),
             ));
         }
         Ok(())
@@ -650,9 +574,7 @@ impl FeatureRange {
     /// `(start, end)`, end exclusive.
     pub fn bounds(&self) -> (usize, usize) {
         match *self {
-            FeatureRange::Pair([s, e]) | FeatureRange::Named(NamedRange { start: s, end: e }) => {
-                (s, e)
-            }
+            FeatureRange::Pair([s, e]) | FeatureRange::Named(NamedRange { start: s, end: e }) => (s, e),
         }
     }
 }
@@ -712,8 +634,7 @@ pub struct ModelCard {
 impl ModelCard {
     /// Parses and validates a card.
     pub fn from_json_str(json: &str) -> Result<ModelCard, CardError> {
-        let card: ModelCard =
-            serde_json::from_str(json).map_err(|e| CardError::Parse(e.to_string()))?;
+        let card: ModelCard = serde_json::from_str(json).map_err(|e| CardError::Parse(e.to_string()))?;
         card.validate()?;
         Ok(card)
     }
@@ -729,92 +650,46 @@ impl ModelCard {
         if self.onnx_file.trim().is_empty() {
             return Err(invalid("onnx_file", "is empty"));
         }
-        if self.sha256.len() != 64
-            || !self
-                .sha256
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
+        if self.sha256.len() != 64 || !self.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
             return Err(invalid("sha256", "must be 64 lower-case hex characters"));
         }
         if self.opset == 0 {
             return Err(invalid("opset", "must be > 0"));
         }
         if self.labels.iter().map(String::as_str).ne(Intent::LABELS) {
-            return Err(invalid(
-                "labels",
-                format!(
-                    "are {:?}, the contract says {:?}",
-                    self.labels,
-                    Intent::LABELS
-                ),
-            ));
+            return Err(invalid("labels", format!("are {:?}, the contract says {:?}", self.labels, Intent::LABELS)));
         }
         if !(self.temperature.is_finite() && self.temperature > 0.0) {
-            return Err(invalid(
-                "temperature",
-                format!("{} is not finite and > 0", self.temperature),
-            ));
+            return Err(invalid("temperature", format!("{} is not finite and > 0", self.temperature)));
         }
         if (self.rate_hz - MODEL_RATE_HZ).abs() > 1e-9 {
-            return Err(invalid(
-                "rate_hz",
-                format!("{} Hz, the contract says {MODEL_RATE_HZ} Hz", self.rate_hz),
-            ));
+            return Err(invalid("rate_hz", format!("{} Hz, the contract says {MODEL_RATE_HZ} Hz", self.rate_hz)));
         }
         if self.window != WINDOW_FRAMES {
-            return Err(invalid(
-                "window",
-                format!("{}, the contract says {WINDOW_FRAMES}", self.window),
-            ));
+            return Err(invalid("window", format!("{}, the contract says {WINDOW_FRAMES}", self.window)));
         }
         if (self.horizon_step_s - HORIZON_STEP_S).abs() > 1e-9 {
             return Err(invalid(
                 "horizon_step_s",
-                format!(
-                    "{} s, the contract says {HORIZON_STEP_S} s",
-                    self.horizon_step_s
-                ),
+                format!("{} s, the contract says {HORIZON_STEP_S} s", self.horizon_step_s),
             ));
         }
         if self.horizon_steps != HORIZON_STEPS {
-            return Err(invalid(
-                "horizon_steps",
-                format!("{}, the contract says {HORIZON_STEPS}", self.horizon_steps),
-            ));
+            return Err(invalid("horizon_steps", format!("{}, the contract says {HORIZON_STEPS}", self.horizon_steps)));
         }
-        if self
-            .predicted_points
-            .iter()
-            .map(String::as_str)
-            .ne(PREDICTED_POINT_NAMES)
-        {
+        if self.predicted_points.iter().map(String::as_str).ne(PREDICTED_POINT_NAMES) {
             return Err(invalid(
                 "predicted_points",
-                format!(
-                    "are {:?}, the contract says {:?}",
-                    self.predicted_points, PREDICTED_POINT_NAMES
-                ),
+                format!("are {:?}, the contract says {:?}", self.predicted_points, PREDICTED_POINT_NAMES),
             ));
         }
-        self.input.check_against(
-            "input",
-            INPUT_NAME,
-            &[WINDOW_FRAMES as u64, FEATURES_PER_FRAME as u64],
-        )?;
+        self.input.check_against("input", INPUT_NAME, &[WINDOW_FRAMES as u64, FEATURES_PER_FRAME as u64])?;
         if self.outputs.len() != 2 {
-            return Err(invalid(
-                "outputs",
-                format!("has {} entries, the contract has 2", self.outputs.len()),
-            ));
+            return Err(invalid("outputs", format!("has {} entries, the contract has 2", self.outputs.len())));
         }
-        let logits = self
-            .output(LOGITS_NAME)
-            .ok_or_else(|| invalid("outputs", format!("no `{LOGITS_NAME}`")))?;
+        let logits = self.output(LOGITS_NAME).ok_or_else(|| invalid("outputs", format!("no `{LOGITS_NAME}`")))?;
         logits.check_against("outputs[intent_logits]", LOGITS_NAME, &[NUM_INTENTS as u64])?;
-        let future = self
-            .output(FUTURE_NAME)
-            .ok_or_else(|| invalid("outputs", format!("no `{FUTURE_NAME}`")))?;
+        let future = self.output(FUTURE_NAME).ok_or_else(|| invalid("outputs", format!("no `{FUTURE_NAME}`")))?;
         future.check_against(
             "outputs[future_positions]",
             FUTURE_NAME,
@@ -824,10 +699,7 @@ impl ModelCard {
         if self.normalisation != NORMALISATION {
             return Err(invalid(
                 "normalisation",
-                format!(
-                    "is `{}`, the contract says `{NORMALISATION}`",
-                    self.normalisation
-                ),
+                format!("is `{}`, the contract says `{NORMALISATION}`", self.normalisation),
             ));
         }
         if !(0.0..=1.0).contains(&self.min_keypoint_confidence) {
@@ -850,19 +722,13 @@ impl ModelCard {
     }
 
     fn validate_feature_layout(&self) -> Result<(), CardError> {
-        let mut ranges: Vec<(usize, usize, &str)> = self
-            .feature_layout
-            .iter()
-            .map(|(k, r)| (r.bounds().0, r.bounds().1, k.as_str()))
-            .collect();
+        let mut ranges: Vec<(usize, usize, &str)> =
+            self.feature_layout.iter().map(|(k, r)| (r.bounds().0, r.bounds().1, k.as_str())).collect();
         ranges.sort_unstable();
         let mut next = 0;
         for (start, end, name) in ranges {
             if start >= end {
-                return Err(invalid(
-                    format!("feature_layout.{name}"),
-                    format!("[{start}, {end}) is empty"),
-                ));
+                return Err(invalid(format!("feature_layout.{name}"), format!("[{start}, {end}) is empty")));
             }
             if start != next {
                 return Err(invalid(
@@ -934,38 +800,16 @@ pub(crate) mod tests {
             ("/sha256", serde_json::json!("ABC"), "sha256"),
             (
                 "/labels",
-                serde_json::json!([
-                    "idle",
-                    "pass_by",
-                    "approach_robot",
-                    "retreat",
-                    "reach_handover"
-                ]),
+                serde_json::json!(["idle", "pass_by", "approach_robot", "retreat", "reach_handover"]),
                 "labels",
             ),
-            (
-                "/input/shape",
-                serde_json::json!(["batch", 30, 51]),
-                "input.shape",
-            ),
+            ("/input/shape", serde_json::json!(["batch", 30, 51]), "input.shape"),
             ("/input/name", serde_json::json!("pose"), "input.name"),
             ("/input/dtype", serde_json::json!("float64"), "input.dtype"),
-            (
-                "/outputs/1/shape",
-                serde_json::json!(["batch", 10, 3]),
-                "outputs[future_positions].shape",
-            ),
-            (
-                "/feature_layout/torso",
-                serde_json::json!([52, 54]),
-                "feature_layout.torso",
-            ),
+            ("/outputs/1/shape", serde_json::json!(["batch", 10, 3]), "outputs[future_positions].shape"),
+            ("/feature_layout/torso", serde_json::json!([52, 54]), "feature_layout.torso"),
             ("/normalisation", serde_json::json!("none"), "normalisation"),
-            (
-                "/min_keypoint_confidence",
-                serde_json::json!(1.5),
-                "min_keypoint_confidence",
-            ),
+            ("/min_keypoint_confidence", serde_json::json!(1.5), "min_keypoint_confidence"),
         ];
         for (pointer, value, field) in cases {
             let mut v = card_json();
@@ -992,34 +836,16 @@ pub(crate) mod tests {
         assert_eq!(input.push_window(&bad).expect("ok"), 1);
         assert_eq!(input.push_window(&inf).expect("ok"), 2);
         assert_eq!(input.push_window(&window(0.2)).expect("ok"), 3);
-        assert_eq!(
-            (input.len(), input.valid_rows(), input.rejected_rows()),
-            (4, 2, 2)
-        );
+        assert_eq!((input.len(), input.valid_rows(), input.rejected_rows()), (4, 2, 2));
         assert_eq!(input.valid_data().len(), 2 * WINDOW_LEN);
         assert!(input.valid_data().iter().all(|v| v.is_finite()));
-        assert_eq!(
-            input.rejection(1),
-            Some(RowRejection::NonFiniteInput {
-                frame: 3,
-                feature: 7
-            })
-        );
+        assert_eq!(input.rejection(1), Some(RowRejection::NonFiniteInput { frame: 3, feature: 7 }));
         assert_eq!(
             input.rejection(2),
-            Some(RowRejection::NonFiniteInput {
-                frame: WINDOW_FRAMES - 1,
-                feature: FEATURES_PER_FRAME - 1
-            })
+            Some(RowRejection::NonFiniteInput { frame: WINDOW_FRAMES - 1, feature: FEATURES_PER_FRAME - 1 })
         );
-        assert!(matches!(
-            input.push_window(&[0.0; 10]),
-            Err(ModelError::WindowLength { got: 10, .. })
-        ));
-        assert!(matches!(
-            ModelInput::from_flat(&[0.0; WINDOW_LEN + 1]),
-            Err(ModelError::BatchLength { .. })
-        ));
+        assert!(matches!(input.push_window(&[0.0; 10]), Err(ModelError::WindowLength { got: 10, .. })));
+        assert!(matches!(ModelInput::from_flat(&[0.0; WINDOW_LEN + 1]), Err(ModelError::BatchLength { .. })));
         input.clear();
         assert!(input.is_empty());
     }
@@ -1036,16 +862,8 @@ pub(crate) mod tests {
         fn info(&self) -> &ModelInfo {
             &self.info
         }
-        fn run_valid(
-            &mut self,
-            windows: &[f32],
-            batch: usize,
-            raw: &mut RawOutput,
-        ) -> Result<(), ModelError> {
-            assert!(
-                windows.iter().all(|v| v.is_finite()),
-                "non-finite input reached the backend"
-            );
+        fn run_valid(&mut self, windows: &[f32], batch: usize, raw: &mut RawOutput) -> Result<(), ModelError> {
+            assert!(windows.iter().all(|v| v.is_finite()), "non-finite input reached the backend");
             self.calls.push(batch);
             for _ in 0..batch {
                 raw.logits.extend_from_slice(&self.logits);
@@ -1078,18 +896,11 @@ pub(crate) mod tests {
         let mut m = scripted(vec![0.0, 2.0, 0.0, 0.0, 0.0]);
         let mut bad = window(0.0);
         bad[0] = f32::NEG_INFINITY;
-        let input =
-            ModelInput::from_flat(&[window(0.0), bad, window(1.0)].concat()).expect("input");
+        let input = ModelInput::from_flat(&[window(0.0), bad, window(1.0)].concat()).expect("input");
         let out = m.predict(&input).expect("predict");
         assert_eq!(m.calls, vec![2]);
         assert_eq!((out.predicted(), out.rejected_non_finite_input()), (2, 1));
-        assert!(matches!(
-            out.rows[1],
-            Err(RowRejection::NonFiniteInput {
-                frame: 0,
-                feature: 0
-            })
-        ));
+        assert!(matches!(out.rows[1], Err(RowRejection::NonFiniteInput { frame: 0, feature: 0 })));
         let p = out.rows[0].as_ref().expect("row 0");
         // softmax([0, 1, 0, 0, 0]) with T = 2: e / (e + 4).
         let e = std::f32::consts::E;
@@ -1105,20 +916,12 @@ pub(crate) mod tests {
         let mut m = scripted(vec![0.0; 5]);
         let mut bad = window(0.0);
         bad[100] = f32::NAN;
-        let out = m
-            .predict(&ModelInput::from_flat(&[bad.clone(), bad].concat()).expect("input"))
-            .expect("predict");
+        let out = m.predict(&ModelInput::from_flat(&[bad.clone(), bad].concat()).expect("input")).expect("predict");
         assert!(m.calls.is_empty());
         assert_eq!(out.rejected_non_finite_input(), 2);
         let mut counters = PredictionCounters::default();
         counters.record(&out);
-        assert_eq!(
-            counters,
-            PredictionCounters {
-                rejected_non_finite_input: 2,
-                ..Default::default()
-            }
-        );
+        assert_eq!(counters, PredictionCounters { rejected_non_finite_input: 2, ..Default::default() });
         let out = m.predict(&ModelInput::new()).expect("empty");
         assert!(m.calls.is_empty() && out.rows.is_empty());
     }
@@ -1127,9 +930,7 @@ pub(crate) mod tests {
     fn non_finite_outputs_are_rejected_per_row() {
         let mut m = scripted(vec![0.0; 5]);
         m.nan_future_row = Some(1);
-        let out = m
-            .predict(&ModelInput::from_flat(&[window(0.0), window(0.0)].concat()).expect("in"))
-            .expect("p");
+        let out = m.predict(&ModelInput::from_flat(&[window(0.0), window(0.0)].concat()).expect("in")).expect("p");
         assert!(out.rows[0].is_ok());
         assert_eq!(out.rows[1], Err(RowRejection::NonFiniteOutput));
         assert_eq!(out.rejected_non_finite_output(), 1);
@@ -1146,9 +947,7 @@ pub(crate) mod tests {
             }
         );
         let mut m = scripted(vec![0.0, f32::NAN, 0.0, 0.0, 0.0]);
-        let out = m
-            .predict(&ModelInput::from_flat(&window(0.0)).expect("in"))
-            .expect("p");
+        let out = m.predict(&ModelInput::from_flat(&window(0.0)).expect("in")).expect("p");
         assert_eq!(out.rows[0], Err(RowRejection::NonFiniteOutput));
     }
 
@@ -1159,37 +958,20 @@ pub(crate) mod tests {
             fn info(&self) -> &ModelInfo {
                 &self.0
             }
-            fn run_valid(
-                &mut self,
-                _: &[f32],
-                batch: usize,
-                raw: &mut RawOutput,
-            ) -> Result<(), ModelError> {
+            fn run_valid(&mut self, _: &[f32], batch: usize, raw: &mut RawOutput) -> Result<(), ModelError> {
                 raw.logits.resize(batch * NUM_INTENTS, 0.0);
                 raw.future.resize(batch * FUTURE_LEN - 1, 0.0);
                 Ok(())
             }
         }
         let mut m = Short(scripted(vec![]).info);
-        let err = m
-            .predict(&ModelInput::from_flat(&window(0.0)).expect("in"))
-            .expect_err("short output");
-        assert!(
-            matches!(
-                err,
-                ModelError::OutputLength {
-                    output: FUTURE_NAME,
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        let err = m.predict(&ModelInput::from_flat(&window(0.0)).expect("in")).expect_err("short output");
+        assert!(matches!(err, ModelError::OutputLength { output: FUTURE_NAME, .. }), "{err}");
     }
 
     #[test]
     fn softmax_is_stable_and_refuses_bad_input() {
-        let p =
-            softmax_with_temperature(&[1000.0, 1000.0, -1000.0, 0.0, 0.0], 1.0).expect("finite");
+        let p = softmax_with_temperature(&[1000.0, 1000.0, -1000.0, 0.0, 0.0], 1.0).expect("finite");
         assert!((p[0] - 0.5).abs() < 1e-6 && (p[1] - 0.5).abs() < 1e-6);
         assert!(softmax_with_temperature(&[0.0; 5], 0.0).is_none());
         assert!(softmax_with_temperature(&[f32::NAN; 5], 1.0).is_none());

@@ -200,7 +200,10 @@ mod tests {
         assert!(!h.push(Stamp(10), 1.0, 0.0, 0.0));
         assert!(!h.push(Stamp(5), 1.0, 0.0, 0.0));
         assert!(!h.push(Stamp(20), f64::NAN, 0.0, 0.0));
-        assert_eq!(h.stats(), OdometryStats { accepted: 1, rejected_non_finite: 1, rejected_out_of_order: 2, clock_jumps: 0 });
+        assert_eq!(
+            h.stats(),
+            OdometryStats { accepted: 1, rejected_non_finite: 1, rejected_out_of_order: 2, clock_jumps: 0 }
+        );
         for i in 1..100 {
             h.push(Stamp(10 + i * 1_000_000), 0.0, 0.0, 0.0);
         }

@@ -6,8 +6,8 @@
 use nalgebra::Isometry2;
 
 use crate::features::{FeatureBatch, FeatureConfig, FeatureError, FeaturePipeline, FeatureStats};
-use crate::odometry::{OdometryConfig, OdometryError, OdometryHistory, OdometryStats};
 use crate::model::{IntentModel, ModelError, ModelInfo, ModelInput, ModelOutput, HORIZON_STEP_S};
+use crate::odometry::{OdometryConfig, OdometryError, OdometryHistory, OdometryStats};
 use crate::prediction::HumanPrediction;
 use crate::skeleton::SkeletonFrame;
 use crate::time::Stamp;
@@ -50,7 +50,11 @@ pub struct IntentPredictor {
 
 impl IntentPredictor {
     /// `max_batch`: most humans predicted per capture (the rest are counted as skipped by the features).
-    pub fn new(features: FeatureConfig, model: Box<dyn IntentModel + Send>, max_batch: usize) -> Result<Self, FeatureError> {
+    pub fn new(
+        features: FeatureConfig,
+        model: Box<dyn IntentModel + Send>,
+        max_batch: usize,
+    ) -> Result<Self, FeatureError> {
         Ok(IntentPredictor {
             features: FeaturePipeline::new(features)?,
             batch: FeatureBatch::with_capacity(max_batch.max(1)),
@@ -143,7 +147,11 @@ impl IntentPredictor {
     /// show as human motion; each window is built in the robot frame of its newest capture, so the predictions
     /// come out in the capture's frame as with [`IntentPredictor::predict`]. Feed one predictor either always
     /// through this or never.
-    pub fn predict_in(&mut self, frame: &SkeletonFrame, odom_from_robot: &Isometry2<f64>) -> Result<Vec<HumanPrediction>, ModelError> {
+    pub fn predict_in(
+        &mut self,
+        frame: &SkeletonFrame,
+        odom_from_robot: &Isometry2<f64>,
+    ) -> Result<Vec<HumanPrediction>, ModelError> {
         self.counters.frames += 1;
         self.features.push_in(frame, odom_from_robot);
         self.features.fill_batch_in(frame.stamp, &odom_from_robot.inverse(), &mut self.batch);
@@ -185,7 +193,11 @@ mod tests {
         for (k, kp) in keypoints.iter_mut().enumerate() {
             *kp = Keypoint { position: Point3::new(x, 0.1 * (k % 3) as f64, 0.1 * (17 - k) as f64), confidence: 0.9 };
         }
-        SkeletonFrame { stamp: Stamp::from_secs_f64(t), frame_id: "base_link".into(), humans: vec![HumanSkeleton { id: 5, keypoints }] }
+        SkeletonFrame {
+            stamp: Stamp::from_secs_f64(t),
+            frame_id: "base_link".into(),
+            humans: vec![HumanSkeleton { id: 5, keypoints }],
+        }
     }
 
     #[test]

@@ -36,9 +36,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::model::{Intent, NUM_INTENTS};
-use crate::skeleton::{
-    keypoint as kp, HumanId, HumanSkeleton, Keypoint, SkeletonFrame, NUM_KEYPOINTS,
-};
+use crate::skeleton::{keypoint as kp, HumanId, HumanSkeleton, Keypoint, SkeletonFrame, NUM_KEYPOINTS};
 use crate::time::Stamp;
 
 /// Internal integration step of the human motion [s] (120 Hz).
@@ -61,11 +59,7 @@ const ARM_SWING: f64 = 0.32;
 pub enum ScenarioError {
     /// A configuration value is out of its valid range.
     #[error("scenario config `{field}` = {value} is invalid: {reason}")]
-    InvalidConfig {
-        field: &'static str,
-        value: String,
-        reason: &'static str,
-    },
+    InvalidConfig { field: &'static str, value: String, reason: &'static str },
 }
 
 /// Sensor imperfections (all drawn from the scenario's seed).
@@ -197,25 +191,13 @@ impl Default for ScenarioConfig {
     }
 }
 
-fn invalid(
-    field: &'static str,
-    value: impl std::fmt::Debug,
-    reason: &'static str,
-) -> ScenarioError {
-    ScenarioError::InvalidConfig {
-        field,
-        value: format!("{value:?}"),
-        reason,
-    }
+fn invalid(field: &'static str, value: impl std::fmt::Debug, reason: &'static str) -> ScenarioError {
+    ScenarioError::InvalidConfig { field, value: format!("{value:?}"), reason }
 }
 
 fn check_range(field: &'static str, r: [f64; 2], lo: f64, hi: f64) -> Result<(), ScenarioError> {
     if !(r[0].is_finite() && r[1].is_finite() && r[0] <= r[1] && r[0] >= lo && r[1] <= hi) {
-        return Err(invalid(
-            field,
-            r,
-            "must be finite, min <= max, within the allowed bounds",
-        ));
+        return Err(invalid(field, r, "must be finite, min <= max, within the allowed bounds"));
     }
     Ok(())
 }
@@ -227,26 +209,14 @@ impl ScenarioConfig {
             return Err(invalid("rate_hz", self.rate_hz, "must be in [1, 1000] Hz"));
         }
         if !(self.duration_s.is_finite() && self.duration_s > 0.0 && self.duration_s <= 3600.0) {
-            return Err(invalid(
-                "duration_s",
-                self.duration_s,
-                "must be in (0, 3600] s",
-            ));
+            return Err(invalid("duration_s", self.duration_s, "must be in (0, 3600] s"));
         }
         if self.humans[0] == 0 || self.humans[0] > self.humans[1] || self.humans[1] > 64 {
-            return Err(invalid(
-                "humans",
-                self.humans,
-                "must satisfy 1 <= min <= max <= 64",
-            ));
+            return Err(invalid("humans", self.humans, "must satisfy 1 <= min <= max <= 64"));
         }
         let w = &self.intent_weights;
         if w.iter().any(|v| !v.is_finite() || *v < 0.0) || w.iter().sum::<f64>() <= 0.0 {
-            return Err(invalid(
-                "intent_weights",
-                w,
-                "must be finite, >= 0 and not all 0",
-            ));
+            return Err(invalid("intent_weights", w, "must be finite, >= 0 and not all 0"));
         }
         check_range("onset_s", self.onset_s, 0.0, 3600.0)?;
         check_range("height_m", self.height_m, 1.0, 2.3)?;
@@ -254,24 +224,10 @@ impl ScenarioConfig {
         check_range("start_distance_m", self.start_distance_m, 0.3, 50.0)?;
         check_range("pass_distance_m", self.pass_distance_m, 0.3, 50.0)?;
         check_range("stop_distance_m", self.stop_distance_m, 0.3, 10.0)?;
-        check_range(
-            "handover_start_distance_m",
-            self.handover_start_distance_m,
-            0.3,
-            10.0,
-        )?;
-        check_range(
-            "retreat_start_distance_m",
-            self.retreat_start_distance_m,
-            0.3,
-            50.0,
-        )?;
+        check_range("handover_start_distance_m", self.handover_start_distance_m, 0.3, 10.0)?;
+        check_range("retreat_start_distance_m", self.retreat_start_distance_m, 0.3, 50.0)?;
         if !(self.max_start_bearing_rad > 0.0 && self.max_start_bearing_rad <= PI) {
-            return Err(invalid(
-                "max_start_bearing_rad",
-                self.max_start_bearing_rad,
-                "must be in (0, pi]",
-            ));
+            return Err(invalid("max_start_bearing_rad", self.max_start_bearing_rad, "must be in (0, pi]"));
         }
         let n = &self.noise;
         for (field, v) in [
@@ -287,11 +243,7 @@ impl ScenarioConfig {
         }
         for (field, v, hi) in [
             ("noise.dropout_prob", n.dropout_prob, 1.0),
-            (
-                "noise.full_occlusion_fraction",
-                n.full_occlusion_fraction,
-                1.0,
-            ),
+            ("noise.full_occlusion_fraction", n.full_occlusion_fraction, 1.0),
             ("noise.frame_drop_prob", n.frame_drop_prob, 0.9),
             ("noise.stamp_jitter_s", n.stamp_jitter_s, 0.1),
         ] {
@@ -299,12 +251,7 @@ impl ScenarioConfig {
                 return Err(invalid(field, v, "is out of its range"));
             }
         }
-        check_range(
-            "noise.occlusion_duration_s",
-            n.occlusion_duration_s,
-            1e-3,
-            60.0,
-        )?;
+        check_range("noise.occlusion_duration_s", n.occlusion_duration_s, 1e-3, 60.0)?;
         Ok(())
     }
 }
@@ -369,11 +316,7 @@ struct ArmAngles {
 }
 
 impl ArmAngles {
-    const REST: ArmAngles = ArmAngles {
-        flex: 0.04,
-        abd: 0.07,
-        elbow: 0.15,
-    };
+    const REST: ArmAngles = ArmAngles { flex: 0.04, abd: 0.07, elbow: 0.15 };
 
     fn lerp(&self, o: &ArmAngles, s: f64) -> ArmAngles {
         ArmAngles {
@@ -472,27 +415,10 @@ struct GridState {
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Plan {
     Idle,
-    PassBy {
-        dir: Vector2<f64>,
-        speed: f64,
-        glance_robot: bool,
-    },
-    Approach {
-        aim: Vector2<f64>,
-        speed: f64,
-        stop: f64,
-    },
-    Handover {
-        reach_distance: f64,
-        speed: f64,
-        label_end: f64,
-    },
-    Retreat {
-        heading: f64,
-        speed: f64,
-        back_step_s: f64,
-        back_speed: f64,
-    },
+    PassBy { dir: Vector2<f64>, speed: f64, glance_robot: bool },
+    Approach { aim: Vector2<f64>, speed: f64, stop: f64 },
+    Handover { reach_distance: f64, speed: f64, label_end: f64 },
+    Retreat { heading: f64, speed: f64, back_step_s: f64, back_speed: f64 },
 }
 
 /// Idle repositioning: a few slow steps or a turn in place.
@@ -642,11 +568,7 @@ impl Scenario {
 
     /// True (noise-free) keypoints of `human` at `stamp`, robot frame [m]; `None` when the human does not exist
     /// or `stamp` is before the start or after [`Scenario::horizon_end_s`].
-    pub fn true_keypoints(
-        &self,
-        human: usize,
-        stamp: Stamp,
-    ) -> Option<[Point3<f64>; NUM_KEYPOINTS]> {
+    pub fn true_keypoints(&self, human: usize, stamp: Stamp) -> Option<[Point3<f64>; NUM_KEYPOINTS]> {
         let t = self.time_of(stamp);
         self.humans.get(human).and_then(|h| h.keypoints_at(t))
     }
@@ -655,11 +577,7 @@ impl Scenario {
     /// predicted points, in that order).
     pub fn true_torso_wrists(&self, human: usize, stamp: Stamp) -> Option<[Point3<f64>; 3]> {
         let k = self.true_keypoints(human, stamp)?;
-        Some([
-            nalgebra::center(&k[kp::LEFT_HIP], &k[kp::RIGHT_HIP]),
-            k[kp::LEFT_WRIST],
-            k[kp::RIGHT_WRIST],
-        ])
+        Some([nalgebra::center(&k[kp::LEFT_HIP], &k[kp::RIGHT_HIP]), k[kp::LEFT_WRIST], k[kp::RIGHT_WRIST]])
     }
 
     /// Current intent label and the onset of the current non-idle intent of `human` at `stamp`.
@@ -681,13 +599,11 @@ impl Scenario {
             self.frame_index += 1;
             let noise = &self.config.noise;
             let jitter = if noise.stamp_jitter_s > 0.0 {
-                (gauss(&mut self.noise_rng) * noise.stamp_jitter_s)
-                    .clamp(-0.3 * period, 0.3 * period)
+                (gauss(&mut self.noise_rng) * noise.stamp_jitter_s).clamp(-0.3 * period, 0.3 * period)
             } else {
                 0.0
             };
-            let dropped =
-                noise.frame_drop_prob > 0.0 && self.noise_rng.random_bool(noise.frame_drop_prob);
+            let dropped = noise.frame_drop_prob > 0.0 && self.noise_rng.random_bool(noise.frame_drop_prob);
             // A dropped frame is still rendered, so the noise of later frames does not depend on which were dropped.
             let t = (t_nom + jitter).max(0.0);
             let out = self.render(t);
@@ -706,33 +622,17 @@ impl Scenario {
             frame_id: self.config.frame_id.clone(),
             humans: Vec::with_capacity(self.humans.len()),
         };
-        let mut truth = GroundTruth {
-            stamp,
-            humans: Vec::with_capacity(self.humans.len()),
-        };
+        let mut truth = GroundTruth { stamp, humans: Vec::with_capacity(self.humans.len()) };
         for (i, h) in self.humans.iter().enumerate() {
             let (Some(state), Some(keypoints)) = (h.state_at(t), h.keypoints_at(t)) else {
                 continue;
             };
-            let occlusion = h
-                .occlusions
-                .iter()
-                .find(|(a, b, _)| t >= *a && t < *b)
-                .map(|o| o.2);
+            let occlusion = h.occlusions.iter().find(|(a, b, _)| t >= *a && t < *b).map(|o| o.2);
             let published = !matches!(occlusion, Some(None));
             let head_yaw = state.yaw + state.head;
-            let observed = observe(
-                &keypoints,
-                occlusion.flatten(),
-                head_yaw,
-                &self.config.noise,
-                &mut self.noise_rng,
-            );
+            let observed = observe(&keypoints, occlusion.flatten(), head_yaw, &self.config.noise, &mut self.noise_rng);
             if published {
-                frame.humans.push(HumanSkeleton {
-                    id: self.tracker_ids[i],
-                    keypoints: observed,
-                });
+                frame.humans.push(HumanSkeleton { id: self.tracker_ids[i], keypoints: observed });
             }
             truth.humans.push(HumanTruth {
                 human: i,
@@ -802,45 +702,11 @@ fn uniform(rng: &mut ChaCha8Rng, r: [f64; 2]) -> f64 {
 
 /// Body-part groups that a partial occlusion hides.
 const OCCLUSION_GROUPS: [&[usize]; 5] = [
-    &[
-        kp::LEFT_HIP,
-        kp::RIGHT_HIP,
-        kp::LEFT_KNEE,
-        kp::RIGHT_KNEE,
-        kp::LEFT_ANKLE,
-        kp::RIGHT_ANKLE,
-    ],
-    &[
-        kp::LEFT_KNEE,
-        kp::RIGHT_KNEE,
-        kp::LEFT_ANKLE,
-        kp::RIGHT_ANKLE,
-    ],
-    &[
-        kp::LEFT_SHOULDER,
-        kp::LEFT_ELBOW,
-        kp::LEFT_WRIST,
-        kp::LEFT_HIP,
-        kp::LEFT_KNEE,
-        kp::LEFT_ANKLE,
-    ],
-    &[
-        kp::RIGHT_SHOULDER,
-        kp::RIGHT_ELBOW,
-        kp::RIGHT_WRIST,
-        kp::RIGHT_HIP,
-        kp::RIGHT_KNEE,
-        kp::RIGHT_ANKLE,
-    ],
-    &[
-        kp::NOSE,
-        kp::LEFT_EYE,
-        kp::RIGHT_EYE,
-        kp::LEFT_EAR,
-        kp::RIGHT_EAR,
-        kp::LEFT_SHOULDER,
-        kp::RIGHT_SHOULDER,
-    ],
+    &[kp::LEFT_HIP, kp::RIGHT_HIP, kp::LEFT_KNEE, kp::RIGHT_KNEE, kp::LEFT_ANKLE, kp::RIGHT_ANKLE],
+    &[kp::LEFT_KNEE, kp::RIGHT_KNEE, kp::LEFT_ANKLE, kp::RIGHT_ANKLE],
+    &[kp::LEFT_SHOULDER, kp::LEFT_ELBOW, kp::LEFT_WRIST, kp::LEFT_HIP, kp::LEFT_KNEE, kp::LEFT_ANKLE],
+    &[kp::RIGHT_SHOULDER, kp::RIGHT_ELBOW, kp::RIGHT_WRIST, kp::RIGHT_HIP, kp::RIGHT_KNEE, kp::RIGHT_ANKLE],
+    &[kp::NOSE, kp::LEFT_EYE, kp::RIGHT_EYE, kp::LEFT_EAR, kp::RIGHT_EAR, kp::LEFT_SHOULDER, kp::RIGHT_SHOULDER],
 ];
 
 /// Sensor model: noise, dropouts, partial occlusion and face self-occlusion of one human's true keypoints.
@@ -855,19 +721,13 @@ fn observe(
     let head = truth[kp::NOSE];
     let to_robot = Vector2::new(-head.x, -head.y);
     let facing = Vector2::new(head_yaw.cos(), head_yaw.sin());
-    let face_hidden = noise.face_self_occlusion
-        && to_robot.norm() > 1e-6
-        && facing.dot(&to_robot.normalize()) < -0.2;
+    let face_hidden = noise.face_self_occlusion && to_robot.norm() > 1e-6 && facing.dot(&to_robot.normalize()) < -0.2;
     for (k, p) in truth.iter().enumerate() {
         let ray = Vector3::new(p.x, p.y, p.z);
         let dist = ray.norm();
         let mut noisy = *p
             + Vector3::new(gauss(rng), gauss(rng), gauss(rng)) * noise.keypoint_sigma_m
-            + if dist > 1e-6 {
-                ray / dist * (gauss(rng) * noise.depth_sigma_per_m * dist)
-            } else {
-                Vector3::zeros()
-            };
+            + if dist > 1e-6 { ray / dist * (gauss(rng) * noise.depth_sigma_per_m * dist) } else { Vector3::zeros() };
         let dropped = noise.dropout_prob > 0.0 && rng.random_bool(noise.dropout_prob);
         let hidden = occluded_group.is_some_and(|g| OCCLUSION_GROUPS[usize::from(g)].contains(&k))
             || (face_hidden && matches!(k, kp::NOSE | kp::LEFT_EYE | kp::RIGHT_EYE));
@@ -876,22 +736,13 @@ fn observe(
         let conf: f32 = rng.random_range(0.55..1.0);
         if dropped || hidden {
             if garbage_nan {
-                out[k] = Keypoint {
-                    position: Point3::new(f64::NAN, f64::NAN, f64::NAN),
-                    confidence: 0.0,
-                };
+                out[k] = Keypoint { position: Point3::new(f64::NAN, f64::NAN, f64::NAN), confidence: 0.0 };
             } else {
                 noisy += Vector3::new(gauss(rng), gauss(rng), gauss(rng)) * 0.3;
-                out[k] = Keypoint {
-                    position: noisy,
-                    confidence: low_conf,
-                };
+                out[k] = Keypoint { position: noisy, confidence: low_conf };
             }
         } else {
-            out[k] = Keypoint {
-                position: noisy,
-                confidence: conf,
-            };
+            out[k] = Keypoint { position: noisy, confidence: conf };
         }
     }
     out
@@ -904,11 +755,7 @@ impl Human {
         let total: f64 = config.intent_weights.iter().sum();
         let mut pick = rng.random_range(0.0..total);
         // The last intent with a weight is the fallback should rounding leave `pick` past every weight.
-        let last = config
-            .intent_weights
-            .iter()
-            .rposition(|w| *w > 0.0)
-            .unwrap_or(0);
+        let last = config.intent_weights.iter().rposition(|w| *w > 0.0).unwrap_or(0);
         let mut intent = Intent::from_index(last).unwrap_or(Intent::Idle);
         for (i, w) in config.intent_weights.iter().enumerate() {
             if *w > 0.0 && pick < *w {
@@ -919,8 +766,7 @@ impl Human {
         }
         let height = uniform(&mut rng, config.height_m);
         let body = Body::from_height(height, || 1.0 + (rng.random_range(-0.05..0.05)));
-        let bearing =
-            rng.random_range(-config.max_start_bearing_rad..=config.max_start_bearing_rad);
+        let bearing = rng.random_range(-config.max_start_bearing_rad..=config.max_start_bearing_rad);
         let radial = Vector2::new(bearing.cos(), bearing.sin());
         let to_robot_yaw = wrap(bearing + PI);
         let onset = (intent != Intent::Idle).then(|| uniform(&mut rng, config.onset_s));
@@ -931,13 +777,7 @@ impl Human {
         let mut look_at_robot_from = None;
         let (start, yaw0, plan) = match intent {
             Intent::Idle => {
-                let d = uniform(
-                    &mut rng,
-                    [
-                        config.stop_distance_m[0].max(1.0),
-                        config.start_distance_m[1],
-                    ],
-                );
+                let d = uniform(&mut rng, [config.stop_distance_m[0].max(1.0), config.start_distance_m[1]]);
                 (radial * d, rng.random_range(-PI..PI), Plan::Idle)
             }
             Intent::PassBy => {
@@ -949,15 +789,7 @@ impl Human {
                 let before = uniform(&mut rng, [1.0, 4.5]);
                 let start = q - dir * before;
                 let yaw0 = wrap(dir.y.atan2(dir.x) + rng.random_range(-FRAC_PI_2..FRAC_PI_2));
-                (
-                    start,
-                    yaw0,
-                    Plan::PassBy {
-                        dir,
-                        speed,
-                        glance_robot: rng.random_bool(0.5),
-                    },
-                )
+                (start, yaw0, Plan::PassBy { dir, speed, glance_robot: rng.random_bool(0.5) })
             }
             Intent::ApproachRobot => {
                 let d = uniform(&mut rng, config.start_distance_m);
@@ -965,15 +797,7 @@ impl Human {
                 let stop = uniform(&mut rng, config.stop_distance_m);
                 look_at_robot_from = onset.map(|o| o - rng.random_range(0.0..0.6));
                 let yaw0 = wrap(to_robot_yaw + rng.random_range(-2.0..2.0));
-                (
-                    radial * d,
-                    yaw0,
-                    Plan::Approach {
-                        aim,
-                        speed: speed.min(1.5),
-                        stop,
-                    },
-                )
+                (radial * d, yaw0, Plan::Approach { aim, speed: speed.min(1.5), stop })
             }
             Intent::ReachHandover => {
                 let d = uniform(&mut rng, config.handover_start_distance_m);
@@ -981,16 +805,8 @@ impl Human {
                 let walk_speed = rng.random_range(0.4..0.75);
                 let o = onset.unwrap_or(0.0);
                 let walk = (d - reach_distance).max(0.0);
-                let walk_time = if walk > 0.25 {
-                    walk / walk_speed + walk_speed / MAX_ACCEL
-                } else {
-                    0.0
-                };
-                let side = if rng.random_bool(0.7) {
-                    Side::Right
-                } else {
-                    Side::Left
-                };
+                let walk_time = if walk > 0.25 { walk / walk_speed + walk_speed / MAX_ACCEL } else { 0.0 };
+                let side = if rng.random_bool(0.7) { Side::Right } else { Side::Left };
                 handover_side = Some(side);
                 let g = Gesture {
                     side,
@@ -1009,35 +825,18 @@ impl Human {
                 gestures.push(g);
                 look_at_robot_from = Some(o - rng.random_range(0.0..0.6));
                 let yaw0 = wrap(to_robot_yaw + rng.random_range(-1.6..1.6));
-                (
-                    radial * d,
-                    yaw0,
-                    Plan::Handover {
-                        reach_distance,
-                        speed: walk_speed,
-                        label_end,
-                    },
-                )
+                (radial * d, yaw0, Plan::Handover { reach_distance, speed: walk_speed, label_end })
             }
             Intent::Retreat => {
                 let d = uniform(&mut rng, config.retreat_start_distance_m);
-                let back_step_s = if rng.random_bool(0.35) {
-                    rng.random_range(0.5..1.0)
-                } else {
-                    0.0
-                };
+                let back_step_s = if rng.random_bool(0.35) { rng.random_range(0.5..1.0) } else { 0.0 };
                 let heading = wrap(bearing + rng.random_range(-0.6..0.6));
                 let yaw0 = wrap(to_robot_yaw + rng.random_range(-0.8..0.8));
                 look_at_robot_from = Some(0.0);
                 (
                     radial * d,
                     yaw0,
-                    Plan::Retreat {
-                        heading,
-                        speed,
-                        back_step_s,
-                        back_speed: rng.random_range(0.3..0.5),
-                    },
+                    Plan::Retreat { heading, speed, back_step_s, back_speed: rng.random_range(0.3..0.5) },
                 )
             }
         };
@@ -1046,37 +845,16 @@ impl Human {
         let mut t = rng.random_range(0.0..3.0);
         while t < idle_end {
             let (target, hold) = match rng.random_range(0..3) {
-                0 => (
-                    ArmAngles {
-                        flex: rng.random_range(0.5..0.8),
-                        abd: 0.3,
-                        elbow: rng.random_range(1.9..2.3),
-                    },
-                    1.5,
-                ),
-                1 => (
-                    ArmAngles {
-                        flex: rng.random_range(0.25..0.6),
-                        abd: 0.1,
-                        elbow: rng.random_range(1.2..1.7),
-                    },
-                    3.0,
-                ),
-                _ => (
-                    ArmAngles {
-                        flex: 0.2,
-                        abd: rng.random_range(0.9..1.4),
-                        elbow: rng.random_range(0.05..0.5),
-                    },
-                    1.2,
-                ),
+                0 => (ArmAngles { flex: rng.random_range(0.5..0.8), abd: 0.3, elbow: rng.random_range(1.9..2.3) }, 1.5),
+                1 => {
+                    (ArmAngles { flex: rng.random_range(0.25..0.6), abd: 0.1, elbow: rng.random_range(1.2..1.7) }, 3.0)
+                }
+                _ => {
+                    (ArmAngles { flex: 0.2, abd: rng.random_range(0.9..1.4), elbow: rng.random_range(0.05..0.5) }, 1.2)
+                }
             };
             let g = Gesture {
-                side: if rng.random_bool(0.5) {
-                    Side::Left
-                } else {
-                    Side::Right
-                },
+                side: if rng.random_bool(0.5) { Side::Left } else { Side::Right },
                 start: t,
                 rise: rng.random_range(0.4..0.9),
                 hold: rng.random_range(0.3..hold),
@@ -1100,26 +878,14 @@ impl Human {
                 let s = Shuffle {
                     start: t,
                     duration: rng.random_range(0.6..1.6),
-                    velocity: if is_turn {
-                        Vector2::zeros()
-                    } else {
-                        Vector2::new(dir.cos(), dir.sin()) * step_speed
-                    },
-                    turn: if is_turn {
-                        rng.random_range(-1.8..1.8)
-                    } else {
-                        0.0
-                    },
+                    velocity: if is_turn { Vector2::zeros() } else { Vector2::new(dir.cos(), dir.sin()) * step_speed },
+                    turn: if is_turn { rng.random_range(-1.8..1.8) } else { 0.0 },
                 };
                 shuffles.push(s);
                 t += s.duration + rng.random_range(1.5..5.0);
             }
         }
-        let glance = [
-            rng.random_range(0.15..0.7),
-            rng.random_range(0.05..0.25),
-            rng.random_range(0.0..TAU),
-        ];
+        let glance = [rng.random_range(0.15..0.7), rng.random_range(0.05..0.25), rng.random_range(0.0..TAU)];
         let sway = [
             rng.random_range(0.005..0.02),
             rng.random_range(0.15..0.4),
@@ -1152,13 +918,7 @@ impl Human {
             }
             id_switches.push(t);
         }
-        let episode = Episode {
-            intent,
-            onset_s: onset,
-            body,
-            start: [start.x, start.y],
-            handover_side,
-        };
+        let episode = Episode { intent, onset_s: onset, body, start: [start.x, start.y], handover_side };
         let mut human = Human {
             episode,
             plan,
@@ -1216,11 +976,7 @@ impl Human {
                             yaw_des = Some(to_aim.y.atan2(to_aim.x));
                         }
                     }
-                    Plan::Handover {
-                        reach_distance,
-                        speed,
-                        label_end,
-                    } => {
+                    Plan::Handover { reach_distance, speed, label_end } => {
                         let remaining = pos.norm() - reach_distance;
                         yaw_des = Some(to_robot_yaw);
                         if remaining > 0.02 && pos.norm() > 1e-6 {
@@ -1231,18 +987,9 @@ impl Human {
                             done_at = Some(t);
                         }
                     }
-                    Plan::Retreat {
-                        heading,
-                        speed,
-                        back_step_s,
-                        back_speed,
-                    } => {
+                    Plan::Retreat { heading, speed, back_step_s, back_speed } => {
                         let away = Vector2::new(pos.x, pos.y);
-                        let away = if away.norm() > 1e-6 {
-                            away.normalize()
-                        } else {
-                            Vector2::new(1.0, 0.0)
-                        };
+                        let away = if away.norm() > 1e-6 { away.normalize() } else { Vector2::new(1.0, 0.0) };
                         if t - o < back_step_s {
                             v_des = away * back_speed;
                             yaw_des = Some(to_robot_yaw);
@@ -1255,11 +1002,7 @@ impl Human {
             } else if done_at.is_some() {
                 yaw_des = Some(to_robot_yaw);
             } else if self.episode.intent == Intent::Idle {
-                if let Some(s) = self
-                    .shuffles
-                    .iter()
-                    .find(|s| t >= s.start && t < s.start + s.duration)
-                {
+                if let Some(s) = self.shuffles.iter().find(|s| t >= s.start && t < s.start + s.duration) {
                     v_des = s.velocity;
                     if s.turn != 0.0 {
                         yaw_des = Some(yaw + s.turn.signum() * MAX_YAW_RATE * 0.5);
@@ -1272,18 +1015,10 @@ impl Human {
             // Acceleration-limited velocity and turn-rate-limited yaw.
             let dv = v_des - vel;
             let max_dv = MAX_ACCEL * GRID_DT_S;
-            vel += if dv.norm() > max_dv {
-                dv * (max_dv / dv.norm())
-            } else {
-                dv
-            };
+            vel += if dv.norm() > max_dv { dv * (max_dv / dv.norm()) } else { dv };
             if let Some(target) = yaw_des {
                 let err = wrap(target - yaw);
-                let max_turn = if matches!(self.plan, Plan::Idle) {
-                    MAX_YAW_RATE * 0.5
-                } else {
-                    MAX_YAW_RATE
-                };
+                let max_turn = if matches!(self.plan, Plan::Idle) { MAX_YAW_RATE * 0.5 } else { MAX_YAW_RATE };
                 yaw += err.clamp(-max_turn * GRID_DT_S, max_turn * GRID_DT_S);
             }
             let speed = vel.norm();
@@ -1303,11 +1038,7 @@ impl Human {
                             w *= 1.0 - ((t - o - back_step_s) / 0.3).clamp(0.0, 1.0);
                         }
                     }
-                    if let Plan::PassBy {
-                        glance_robot: false,
-                        ..
-                    } = self.plan
-                    {
+                    if let Plan::PassBy { glance_robot: false, .. } = self.plan {
                         w = 0.0;
                     }
                     w
@@ -1319,15 +1050,7 @@ impl Human {
             let head_target = look * at_robot + (1.0 - look) * glance * (1.0 - 0.6 * gait.min(1.0));
             head += (head_target - head) * (GRID_DT_S / 0.15).min(1.0);
             pos += vel * GRID_DT_S;
-            self.grid.push(GridState {
-                pos,
-                yaw,
-                phase,
-                gait,
-                head,
-                intent,
-                onset: label_onset,
-            });
+            self.grid.push(GridState { pos, yaw, phase, gait, head, intent, onset: label_onset });
         }
     }
 
@@ -1377,22 +1100,8 @@ impl Human {
             0.0,
         );
         for (y, hip, knee, ki, ai, hi) in [
-            (
-                b.hip_half_width,
-                lh,
-                lk,
-                kp::LEFT_KNEE,
-                kp::LEFT_ANKLE,
-                kp::LEFT_HIP,
-            ),
-            (
-                -b.hip_half_width,
-                rh,
-                rk,
-                kp::RIGHT_KNEE,
-                kp::RIGHT_ANKLE,
-                kp::RIGHT_HIP,
-            ),
+            (b.hip_half_width, lh, lk, kp::LEFT_KNEE, kp::LEFT_ANKLE, kp::LEFT_HIP),
+            (-b.hip_half_width, rh, rk, kp::RIGHT_KNEE, kp::RIGHT_ANKLE, kp::RIGHT_HIP),
         ] {
             let h = Vector3::new(0.0, y, pelvis_z) + sway;
             let k = h + Vector3::new(hip.sin(), 0.0, -hip.cos()) * b.thigh;
@@ -1478,12 +1187,7 @@ mod tests {
     fn only(intent: Intent) -> ScenarioConfig {
         let mut w = [0.0; NUM_INTENTS];
         w[intent.index()] = 1.0;
-        ScenarioConfig {
-            intent_weights: w,
-            humans: [1, 1],
-            noise: NoiseConfig::none(),
-            ..ScenarioConfig::default()
-        }
+        ScenarioConfig { intent_weights: w, humans: [1, 1], noise: NoiseConfig::none(), ..ScenarioConfig::default() }
     }
 
     fn bits(frame: &SkeletonFrame) -> Vec<u64> {
@@ -1505,11 +1209,7 @@ mod tests {
     #[test]
     fn same_seed_same_frames_other_seed_other_frames() {
         let config = ScenarioConfig {
-            noise: NoiseConfig {
-                id_switch_rate_hz: 0.2,
-                id_swap_rate_hz: 0.2,
-                ..NoiseConfig::default()
-            },
+            noise: NoiseConfig { id_switch_rate_hz: 0.2, id_swap_rate_hz: 0.2, ..NoiseConfig::default() },
             ..ScenarioConfig::default()
         };
         let a: Vec<_> = Scenario::new(config.clone(), 42).expect("config").collect();
@@ -1521,103 +1221,56 @@ mod tests {
             assert_eq!(bits(fa), bits(fb));
             assert_eq!(ga, gb);
         }
-        let differs = a
-            .iter()
-            .zip(&c)
-            .any(|((fa, _), (fc, _))| bits(fa) != bits(fc));
+        let differs = a.iter().zip(&c).any(|((fa, _), (fc, _))| bits(fa) != bits(fc));
         assert!(differs || a.len() != c.len());
     }
 
     #[test]
     fn config_is_validated_and_refuses_unknown_keys() {
         assert!(ScenarioConfig::default().validate().is_ok());
-        let bad = ScenarioConfig {
-            humans: [2, 1],
-            ..ScenarioConfig::default()
-        };
-        assert!(matches!(
-            Scenario::new(bad, 0),
-            Err(ScenarioError::InvalidConfig {
-                field: "humans",
-                ..
-            })
-        ));
-        let bad = ScenarioConfig {
-            intent_weights: [0.0; NUM_INTENTS],
-            ..ScenarioConfig::default()
-        };
+        let bad = ScenarioConfig { humans: [2, 1], ..ScenarioConfig::default() };
+        assert!(matches!(Scenario::new(bad, 0), Err(ScenarioError::InvalidConfig { field: "humans", .. })));
+        let bad = ScenarioConfig { intent_weights: [0.0; NUM_INTENTS], ..ScenarioConfig::default() };
         assert!(bad.validate().is_err());
-        let bad = ScenarioConfig {
-            rate_hz: f64::NAN,
-            ..ScenarioConfig::default()
-        };
+        let bad = ScenarioConfig { rate_hz: f64::NAN, ..ScenarioConfig::default() };
         assert!(bad.validate().is_err());
         let mut bad = ScenarioConfig::default();
         bad.noise.dropout_prob = 1.5;
         assert!(bad.validate().is_err());
-        assert!(
-            serde_yaml::from_str::<ScenarioConfig>("rate_hz: 15\nnoise:\n  dropout: 0.1\n")
-                .is_err()
-        );
-        let ok: ScenarioConfig =
-            serde_yaml::from_str("rate_hz: 15\nnoise:\n  dropout_prob: 0.1\n").expect("yaml");
+        assert!(serde_yaml::from_str::<ScenarioConfig>("rate_hz: 15\nnoise:\n  dropout: 0.1\n").is_err());
+        let ok: ScenarioConfig = serde_yaml::from_str("rate_hz: 15\nnoise:\n  dropout_prob: 0.1\n").expect("yaml");
         assert_eq!((ok.rate_hz, ok.noise.dropout_prob), (15.0, 0.1));
     }
 
     #[test]
     fn frames_at_the_configured_rate_with_increasing_stamps() {
-        let config = ScenarioConfig {
-            rate_hz: 15.0,
-            duration_s: 4.0,
-            ..ScenarioConfig::default()
-        };
-        let frames: Vec<_> = Scenario::new(config, 3)
-            .expect("config")
-            .map(|(f, _)| f.stamp)
-            .collect();
+        let config = ScenarioConfig { rate_hz: 15.0, duration_s: 4.0, ..ScenarioConfig::default() };
+        let frames: Vec<_> = Scenario::new(config, 3).expect("config").map(|(f, _)| f.stamp).collect();
         assert!(frames.windows(2).all(|w| w[1] > w[0]));
-        let mean_dt =
-            frames.last().expect("frames").seconds_since(frames[0]) / (frames.len() - 1) as f64;
+        let mean_dt = frames.last().expect("frames").seconds_since(frames[0]) / (frames.len() - 1) as f64;
         assert!((mean_dt - 1.0 / 15.0).abs() < 0.01, "{mean_dt}");
     }
 
     #[test]
     fn bone_lengths_are_constant_and_speeds_plausible() {
         for seed in 0..20 {
-            let s = Scenario::new(
-                ScenarioConfig {
-                    humans: [2, 2],
-                    ..ScenarioConfig::default()
-                },
-                seed,
-            )
-            .expect("ok");
+            let s = Scenario::new(ScenarioConfig { humans: [2, 2], ..ScenarioConfig::default() }, seed).expect("ok");
             for h in 0..s.num_humans() {
                 let body = s.episode(h).expect("human").body;
                 assert!((1.52..=1.95).contains(&body.height));
                 let mut prev: Option<Point3<f64>> = None;
                 let dt = 1.0 / 30.0;
                 for i in 0..300 {
-                    let k = s
-                        .true_keypoints(h, s.stamp_at(i as f64 * dt))
-                        .expect("in range");
+                    let k = s.true_keypoints(h, s.stamp_at(i as f64 * dt)).expect("in range");
                     let bone = |a: usize, b: usize| (k[a] - k[b]).norm();
                     assert!((bone(kp::LEFT_HIP, kp::LEFT_KNEE) - body.thigh).abs() < 1e-9);
                     assert!((bone(kp::RIGHT_KNEE, kp::RIGHT_ANKLE) - body.shank).abs() < 1e-9);
-                    assert!(
-                        (bone(kp::LEFT_SHOULDER, kp::LEFT_ELBOW) - body.upper_arm).abs() < 1e-9
-                    );
+                    assert!((bone(kp::LEFT_SHOULDER, kp::LEFT_ELBOW) - body.upper_arm).abs() < 1e-9);
                     assert!((bone(kp::RIGHT_ELBOW, kp::RIGHT_WRIST) - body.forearm).abs() < 1e-9);
-                    assert!(
-                        (bone(kp::LEFT_HIP, kp::RIGHT_HIP) - 2.0 * body.hip_half_width).abs()
-                            < 1e-9
-                    );
+                    assert!((bone(kp::LEFT_HIP, kp::RIGHT_HIP) - 2.0 * body.hip_half_width).abs() < 1e-9);
                     // Feet stay near the ground, the head above the shoulders.
                     let low = k[kp::LEFT_ANKLE].z.min(k[kp::RIGHT_ANKLE].z);
-                    assert!(
-                        (low - body.ankle_height).abs() < 1e-9,
-                        "lowest ankle at {low}"
-                    );
+                    assert!((low - body.ankle_height).abs() < 1e-9, "lowest ankle at {low}");
                     assert!(k[kp::NOSE].z > k[kp::LEFT_SHOULDER].z);
                     let t = torso(&k);
                     if let Some(p) = prev {
@@ -1636,10 +1289,7 @@ mod tests {
         let traj = (0..=300)
             .map(|i| {
                 let t = i as f64 / 30.0;
-                (
-                    t,
-                    torso(&s.true_keypoints(0, s.stamp_at(t)).expect("in range")),
-                )
+                (t, torso(&s.true_keypoints(0, s.stamp_at(t)).expect("in range")))
             })
             .collect();
         (s, traj)
@@ -1656,29 +1306,15 @@ mod tests {
             let onset = s.episode(0).and_then(|e| e.onset_s).expect("onset");
             let at = |t: f64| traj[(t * 30.0).round() as usize].1;
             let before = at(onset);
-            assert!(
-                (radial(&at(onset - 0.5)) - radial(&before)).abs() < 0.1,
-                "stands before the onset"
-            );
+            assert!((radial(&at(onset - 0.5)) - radial(&before)).abs() < 0.1, "stands before the onset");
             let later = at((onset + 2.0).min(10.0));
-            assert!(
-                radial(&before) - radial(&later) > 0.8,
-                "seed {seed}: {} → {}",
-                radial(&before),
-                radial(&later)
-            );
-            let min = traj
-                .iter()
-                .map(|(_, p)| radial(p))
-                .fold(f64::INFINITY, f64::min);
+            assert!(radial(&before) - radial(&later) > 0.8, "seed {seed}: {} → {}", radial(&before), radial(&later));
+            let min = traj.iter().map(|(_, p)| radial(p)).fold(f64::INFINITY, f64::min);
             assert!(min > 0.5, "never walks into the robot: {min}");
             let (label, label_onset) = s.label_at(0, s.stamp_at(onset + 0.5)).expect("label");
             assert_eq!(label, Intent::ApproachRobot);
             assert_eq!(label_onset, Some(s.stamp_at(onset)));
-            assert_eq!(
-                s.label_at(0, s.stamp_at(onset - 0.1)).expect("label").0,
-                Intent::Idle
-            );
+            assert_eq!(s.label_at(0, s.stamp_at(onset - 0.1)).expect("label").0, Intent::Idle);
         }
     }
 
@@ -1690,18 +1326,12 @@ mod tests {
             let i0 = (onset * 30.0) as usize;
             let end = traj.len() - 1;
             if end > i0 + 75 {
-                assert!(
-                    radial(&traj[i0 + 75].1) - radial(&traj[i0].1) > 1.0,
-                    "seed {seed}: walks away"
-                );
+                assert!(radial(&traj[i0 + 75].1) - radial(&traj[i0].1) > 1.0, "seed {seed}: walks away");
             }
             let (s, traj) = trajectory(Intent::PassBy, seed);
             let onset = s.episode(0).and_then(|e| e.onset_s).expect("onset");
             let i0 = (onset * 30.0) as usize;
-            let min = traj
-                .iter()
-                .map(|(_, p)| radial(p))
-                .fold(f64::INFINITY, f64::min);
+            let min = traj.iter().map(|(_, p)| radial(p)).fold(f64::INFINITY, f64::min);
             assert!(min > 1.0, "seed {seed}: passes at {min} m");
             if end > i0 + 60 {
                 let (a, b) = (traj[i0].1, traj[i0 + 60].1);
@@ -1718,11 +1348,7 @@ mod tests {
         for seed in 0..15 {
             let s = Scenario::new(only(Intent::ReachHandover), seed).expect("config");
             let e = s.episode(0).expect("human").clone();
-            let wrist = if e.handover_side == Some(Side::Left) {
-                kp::LEFT_WRIST
-            } else {
-                kp::RIGHT_WRIST
-            };
+            let wrist = if e.handover_side == Some(Side::Left) { kp::LEFT_WRIST } else { kp::RIGHT_WRIST };
             let mut best_reach = f64::NEG_INFINITY;
             let mut labelled = 0;
             for i in 0..=300 {
@@ -1739,10 +1365,7 @@ mod tests {
                     labelled += 1;
                 }
             }
-            assert!(
-                best_reach > 0.35,
-                "seed {seed}: wrist reaches {best_reach} m toward the robot"
-            );
+            assert!(best_reach > 0.35, "seed {seed}: wrist reaches {best_reach} m toward the robot");
             assert!(labelled > 20, "seed {seed}: labelled for {labelled} frames");
         }
     }
@@ -1753,14 +1376,9 @@ mod tests {
             let (s, traj) = trajectory(Intent::Idle, seed);
             assert!(s.episode(0).expect("human").onset_s.is_none());
             let start = traj[0].1;
-            let max = traj
-                .iter()
-                .map(|(_, p)| (p - start).norm())
-                .fold(0.0, f64::max);
+            let max = traj.iter().map(|(_, p)| (p - start).norm()).fold(0.0, f64::max);
             assert!(max < 2.0, "seed {seed}: idle drifts {max} m");
-            assert!(traj
-                .iter()
-                .all(|(t, _)| s.label_at(0, s.stamp_at(*t)).expect("l").0 == Intent::Idle));
+            assert!(traj.iter().all(|(t, _)| s.label_at(0, s.stamp_at(*t)).expect("l").0 == Intent::Idle));
         }
     }
 
@@ -1796,23 +1414,13 @@ mod tests {
         assert!((rate - 0.2).abs() < 0.03, "dropout rate {rate}");
         assert!(ids.len() >= 2, "id switches happen: {ids:?}");
         let mean_err = err / (total - missing) as f64;
-        assert!(
-            mean_err > 0.01 && mean_err < 0.15,
-            "mean keypoint error {mean_err}"
-        );
+        assert!(mean_err > 0.01 && mean_err < 0.15, "mean keypoint error {mean_err}");
 
         let mut config = only(Intent::Idle);
-        config.noise = NoiseConfig {
-            occlusion_rate_hz: 2.0,
-            full_occlusion_fraction: 1.0,
-            ..NoiseConfig::none()
-        };
+        config.noise = NoiseConfig { occlusion_rate_hz: 2.0, full_occlusion_fraction: 1.0, ..NoiseConfig::none() };
         let frames: Vec<_> = Scenario::new(config, 5).expect("config").collect();
         let absent = frames.iter().filter(|(f, _)| f.humans.is_empty()).count();
-        assert!(
-            absent > 10,
-            "full occlusions remove the human ({absent} frames)"
-        );
+        assert!(absent > 10, "full occlusions remove the human ({absent} frames)");
         assert!(frames.iter().all(|(_, g)| g.humans.len() == 1));
         assert!(frames.iter().any(|(_, g)| !g.humans[0].published));
     }
@@ -1821,11 +1429,7 @@ mod tests {
     fn noise_free_frames_equal_the_truth() {
         let s = Scenario::new(only(Intent::ApproachRobot), 1).expect("config");
         for (frame, truth) in s {
-            for (obs, tru) in frame.humans[0]
-                .keypoints
-                .iter()
-                .zip(&truth.humans[0].keypoints)
-            {
+            for (obs, tru) in frame.humans[0].keypoints.iter().zip(&truth.humans[0].keypoints) {
                 assert_eq!(obs.position, *tru);
                 assert!(obs.confidence >= 0.55);
             }

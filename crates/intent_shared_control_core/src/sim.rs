@@ -41,12 +41,12 @@ use thiserror::Error;
 
 use crate::control::{ConfigError, Controller, ControllerConfig, Mode};
 use crate::features::{FeatureConfig, FeatureError};
-use crate::model::{ConstantVelocityConfig, ConstantVelocityModel, ModelError, HORIZON_STEPS, HORIZON_STEP_S};
+use crate::judge::{Judge, JudgedHuman, FUTURE_STEPS, FUTURE_STEP_S};
 #[cfg(doc)]
 use crate::model::IntentModel;
+use crate::model::{ConstantVelocityConfig, ConstantVelocityModel, ModelError, HORIZON_STEPS, HORIZON_STEP_S};
 use crate::prediction::{HumanPrediction, Intent};
 use crate::predictor::IntentPredictor;
-use crate::judge::{JudgedHuman, Judge, FUTURE_STEPS, FUTURE_STEP_S};
 use crate::safety::{planar_motion, RobotShape, SeparationConfig};
 use crate::scenario::{Scenario, ScenarioConfig, ScenarioError};
 use crate::skeleton::{keypoint as kp, HumanId, HumanSkeleton, Keypoint, SkeletonFrame, NUM_KEYPOINTS};
@@ -246,7 +246,13 @@ pub struct OperatorConfig {
 
 impl Default for OperatorConfig {
     fn default() -> Self {
-        OperatorConfig { careless_probability: 0.3, wake_up_s: 2.0, heading_gain: 1.5, caution_distance: 1.5, use_turbo: true }
+        OperatorConfig {
+            careless_probability: 0.3,
+            wake_up_s: 2.0,
+            heading_gain: 1.5,
+            caution_distance: 1.5,
+            use_turbo: true,
+        }
     }
 }
 
@@ -461,7 +467,10 @@ impl Operator {
         let mut nearest = f64::INFINITY;
         if !self.careless {
             for h in humans {
-                let c = pose.to_robot(&nalgebra::center(&h.keypoints[kp::LEFT_HIP], &h.keypoints[kp::RIGHT_HIP])).xy().coords;
+                let c = pose
+                    .to_robot(&nalgebra::center(&h.keypoints[kp::LEFT_HIP], &h.keypoints[kp::RIGHT_HIP]))
+                    .xy()
+                    .coords;
                 let d = c.norm();
                 nearest = nearest.min(d);
                 if d < self.config.caution_distance && d > 1e-6 {
@@ -500,7 +509,8 @@ fn judged_humans(
     future_truth: &[Vec<TrueHuman>],
 ) -> Vec<JudgedHuman> {
     let tracked = |k: &[Point3<f64>; NUM_KEYPOINTS]| {
-        [nalgebra::center(&k[kp::LEFT_HIP], &k[kp::RIGHT_HIP]), k[kp::LEFT_WRIST], k[kp::RIGHT_WRIST]].map(|p| pose.to_robot(&p).xy())
+        [nalgebra::center(&k[kp::LEFT_HIP], &k[kp::RIGHT_HIP]), k[kp::LEFT_WRIST], k[kp::RIGHT_WRIST]]
+            .map(|p| pose.to_robot(&p).xy())
     };
     // Index i is the same human at every stamp (`HumanSource::truth`).
     let find = |truth: &'_ [TrueHuman], i: usize| truth.get(i).map(|t| t.keypoints);
@@ -545,7 +555,11 @@ enum PredictorRef<'a> {
 
 impl Predictions<'_> {
     /// `external` is used by `PredictorKind::Model` (reset first: no tracks carried over from another run).
-    fn new(kind: PredictorKind, every: usize, external: Option<&mut IntentPredictor>) -> Result<Predictions<'_>, SimError> {
+    fn new(
+        kind: PredictorKind,
+        every: usize,
+        external: Option<&mut IntentPredictor>,
+    ) -> Result<Predictions<'_>, SimError> {
         let predictor = match kind {
             PredictorKind::ConstantVelocity => {
                 let cv = ConstantVelocityModel::new(ConstantVelocityConfig::default())?;
@@ -562,7 +576,11 @@ impl Predictions<'_> {
     }
 
     /// World-frame predictions for the frame just observed, or `None` when none are due this frame.
-    fn on_frame(&mut self, frame: &SkeletonFrame, source: &dyn HumanSource) -> Result<Option<Vec<HumanPrediction>>, SimError> {
+    fn on_frame(
+        &mut self,
+        frame: &SkeletonFrame,
+        source: &dyn HumanSource,
+    ) -> Result<Option<Vec<HumanPrediction>>, SimError> {
         self.frames += 1;
         match self.kind {
             PredictorKind::None => Ok(None),
@@ -585,8 +603,9 @@ impl Predictions<'_> {
                     return Ok(None);
                 }
                 let now = source.truth(frame.stamp);
-                let futures: Vec<Vec<TrueHuman>> =
-                    (1..=HORIZON_STEPS).map(|k| source.truth(frame.stamp.add_secs(k as f64 * HORIZON_STEP_S))).collect();
+                let futures: Vec<Vec<TrueHuman>> = (1..=HORIZON_STEPS)
+                    .map(|k| source.truth(frame.stamp.add_secs(k as f64 * HORIZON_STEP_S)))
+                    .collect();
                 let preds = frame
                     .humans
                     .iter()
@@ -599,7 +618,11 @@ impl Predictions<'_> {
                             .map(|step| {
                                 let s = step.iter().find(|s| s.tracker_id == h.id).unwrap_or(t);
                                 let k = &s.keypoints;
-                                [nalgebra::center(&k[kp::LEFT_HIP], &k[kp::RIGHT_HIP]), k[kp::LEFT_WRIST], k[kp::RIGHT_WRIST]]
+                                [
+                                    nalgebra::center(&k[kp::LEFT_HIP], &k[kp::RIGHT_HIP]),
+                                    k[kp::LEFT_WRIST],
+                                    k[kp::RIGHT_WRIST],
+                                ]
                             })
                             .collect();
                         Some(HumanPrediction {
@@ -632,7 +655,13 @@ fn frame_to_robot(f: &SkeletonFrame, pose: &Pose, frame_id: &str) -> SkeletonFra
             .iter()
             .map(|h| HumanSkeleton {
                 id: h.id,
-                keypoints: h.keypoints.map(|k| if k.confidence > 0.0 { Keypoint { position: pose.to_robot(&k.position), ..k } } else { k }),
+                keypoints: h.keypoints.map(|k| {
+                    if k.confidence > 0.0 {
+                        Keypoint { position: pose.to_robot(&k.position), ..k }
+                    } else {
+                        k
+                    }
+                }),
             })
             .collect(),
     }
@@ -658,7 +687,12 @@ pub fn run_episode_with_predictor<S: HumanSource + Clone>(
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let careless = rng.random_bool(config.operator.careless_probability);
-    let mut m = RunMetrics { seed, careless_operator: careless, min_distance_approaching: f64::INFINITY, ..RunMetrics::default() };
+    let mut m = RunMetrics {
+        seed,
+        careless_operator: careless,
+        min_distance_approaching: f64::INFINITY,
+        ..RunMetrics::default()
+    };
     let shared = simulate(config, humans.clone(), careless, true, &mut m, model)?;
     m.completion_s = shared;
     let mut raw = RunMetrics::default();
@@ -757,7 +791,8 @@ fn simulate<S: HumanSource>(
                     stop_started = None;
                 }
             }
-            let changed = (d.output.linear - d.user.linear).norm() > 0.01 || (d.output.angular - d.user.angular).norm() > 0.01;
+            let changed =
+                (d.output.linear - d.user.linear).norm() > 0.01 || (d.output.angular - d.user.angular).norm() > 0.01;
             m.intervention_cycles += u64::from(changed);
             m.assisted_cycles += u64::from(d.alpha > 0.0);
         } else {
@@ -773,15 +808,17 @@ fn simulate<S: HumanSource>(
     }
 }
 
-
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn free_space_run_reaches_the_goal_without_interventions() {
-        let cfg = SimConfig { predictor: PredictorKind::None, operator: OperatorConfig { careless_probability: 0.0, ..OperatorConfig::default() }, ..SimConfig::default() };
+        let cfg = SimConfig {
+            predictor: PredictorKind::None,
+            operator: OperatorConfig { careless_probability: 0.0, ..OperatorConfig::default() },
+            ..SimConfig::default()
+        };
         let humans = LinearHumans::new(vec![(1, [0.0, 30.0], [0.0, 0.0], Intent::Idle)], 1.0 / 30.0, 30.0);
         let m = run_episode(&cfg, humans, 1).expect("valid set-up");
         let t = m.completion_s.expect("goal reached");
@@ -818,7 +855,8 @@ mod tests {
         for seed in [3, 4] {
             let humans = ScenarioHumans::new(scfg.clone(), seed).expect("valid scenario");
             let built_in = run_episode(&cv_cfg, humans.clone(), seed).expect("valid set-up");
-            let via_caller = run_episode_with_predictor(&model_cfg, humans, seed, Some(&mut caller)).expect("valid set-up");
+            let via_caller =
+                run_episode_with_predictor(&model_cfg, humans, seed, Some(&mut caller)).expect("valid set-up");
             assert_eq!(built_in, via_caller);
         }
         assert!(caller.counters().predictions > 0);
@@ -830,7 +868,8 @@ mod tests {
     fn judge_checks_every_keypoint_not_only_the_nearest() {
         let c = SimConfig::default();
         let shape = c.controller.safety.separation.robot.clone();
-        let judge = Judge::new(c.judge, c.controller.safety.separation, c.controller.safety.zones, c.violation_min_speed);
+        let judge =
+            Judge::new(c.judge, c.controller.safety.separation, c.controller.safety.zones, c.violation_min_speed);
         // Nearest keypoint beside the robot (not approached by a forward motion); another one ahead-left is.
         let mut keypoints = [Point3::new(0.0, 0.35, 1.0); NUM_KEYPOINTS];
         keypoints[kp::LEFT_WRIST] = Point3::new(0.45, 0.2, 1.0);

@@ -151,7 +151,11 @@ impl TeleopConfig {
     /// Checks every value; the same check serves the parameter file and runtime changes.
     pub fn validate(&self) -> Result<(), TeleopConfigError> {
         let range = |name, value: f64, ok: bool, expected| {
-            if ok && value.is_finite() { Ok(()) } else { Err(TeleopConfigError::OutOfRange { name, value, expected }) }
+            if ok && value.is_finite() {
+                Ok(())
+            } else {
+                Err(TeleopConfigError::OutOfRange { name, value, expected })
+            }
         };
         range("deadzone", self.deadzone, (0.0..1.0).contains(&self.deadzone), "in [0, 1)")?;
         range("timeout", self.timeout, self.timeout > 0.0, "> 0 s")?;

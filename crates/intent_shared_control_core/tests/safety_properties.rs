@@ -87,7 +87,10 @@ fn frame(stamp: Stamp, humans: &[(f64, f64)], poison: Option<f64>) -> SkeletonFr
                 let mut keypoints = [Keypoint::MISSING; 17];
                 for (k, kp) in keypoints.iter_mut().enumerate() {
                     let a = k as f64 * 0.37;
-                    *kp = Keypoint { position: Point3::new(x + 0.2 * a.cos(), y + 0.2 * a.sin(), 0.1 * k as f64), confidence: 0.9 };
+                    *kp = Keypoint {
+                        position: Point3::new(x + 0.2 * a.cos(), y + 0.2 * a.sin(), 0.1 * k as f64),
+                        confidence: 0.9,
+                    };
                 }
                 if let (Some(v), 0) = (poison, i) {
                     keypoints[5].position.y = v;
@@ -135,7 +138,14 @@ fn simulate(cycles: &[Cycle], humans: &[(f64, f64)]) -> Run {
                     poisoned = true;
                 }
                 let confidence = probabilities.iter().copied().fold(0.0, f32::max);
-                let p = HumanPrediction { human_id: h as HumanId + 1, stamp: now, probabilities, confidence, horizon_step: 0.1, future };
+                let p = HumanPrediction {
+                    human_id: h as HumanId + 1,
+                    stamp: now,
+                    probabilities,
+                    confidence,
+                    horizon_step: 0.1,
+                    future,
+                };
                 c.on_predictions(now, vec![p]);
             }
         }

@@ -102,38 +102,28 @@ fn top_level_value_span(text: &str, key: &str) -> Option<(usize, usize)> {
 /// top-level field). Every other field keeps its bytes; the result is checked to parse as a valid
 /// [`ModelCard`] whose other fields equal the original's and whose `metrics` equals `metrics`.
 pub fn replace_metrics(card_text: &str, metrics: &Value) -> Result<String, CardUpdateError> {
-    let original: Value =
-        serde_json::from_str(card_text).map_err(|e| CardUpdateError::Structure(e.to_string()))?;
+    let original: Value = serde_json::from_str(card_text).map_err(|e| CardUpdateError::Structure(e.to_string()))?;
     if original.get("metrics").is_none() {
-        return Err(CardUpdateError::Structure(
-            "no top-level `metrics` field".into(),
-        ));
+        return Err(CardUpdateError::Structure("no top-level `metrics` field".into()));
     }
     let (start, end) = top_level_value_span(card_text, "metrics")
         .ok_or_else(|| CardUpdateError::Structure("`metrics` not found in the text".into()))?;
-    let pretty = serde_json::to_string_pretty(metrics)
-        .map_err(|e| CardUpdateError::Structure(e.to_string()))?;
+    let pretty = serde_json::to_string_pretty(metrics).map_err(|e| CardUpdateError::Structure(e.to_string()))?;
     // What a reader of the written text gets (float parsing may differ from `metrics` in the last bit).
-    let written: Value =
-        serde_json::from_str(&pretty).map_err(|e| CardUpdateError::Structure(e.to_string()))?;
+    let written: Value = serde_json::from_str(&pretty).map_err(|e| CardUpdateError::Structure(e.to_string()))?;
     let pretty = pretty.replace('\n', "\n  ");
     let updated = format!("{}{}{}", &card_text[..start], pretty, &card_text[end..]);
 
-    let parsed: Value =
-        serde_json::from_str(&updated).map_err(|e| CardUpdateError::Invalid(e.to_string()))?;
+    let parsed: Value = serde_json::from_str(&updated).map_err(|e| CardUpdateError::Invalid(e.to_string()))?;
     let (Value::Object(mut a), Value::Object(mut b)) = (original, parsed) else {
         return Err(CardUpdateError::Structure("not a JSON object".into()));
     };
     if b.remove("metrics").as_ref() != Some(&written) {
-        return Err(CardUpdateError::Invalid(
-            "metrics differ after the update".into(),
-        ));
+        return Err(CardUpdateError::Invalid("metrics differ after the update".into()));
     }
     a.remove("metrics");
     if a != b {
-        return Err(CardUpdateError::Invalid(
-            "fields other than metrics changed".into(),
-        ));
+        return Err(CardUpdateError::Invalid("fields other than metrics changed".into()));
     }
     ModelCard::from_json_str(&updated).map_err(|e| CardUpdateError::Invalid(e.to_string()))?;
     Ok(updated)
@@ -143,10 +133,7 @@ pub fn replace_metrics(card_text: &str, metrics: &Value) -> Result<String, CardU
 mod tests {
     use super::*;
 
-    const CARD: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/fixtures/model_tiny.card.json"
-    );
+    const CARD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/model_tiny.card.json");
 
     #[test]
     fn replaces_only_the_metrics_block() {

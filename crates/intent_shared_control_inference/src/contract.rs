@@ -19,11 +19,7 @@ impl TensorMeta {
             ValueType::Tensor { ty, shape, .. } => (dtype_name(*ty), shape.to_vec()),
             other => (format!("non-tensor ({other})"), Vec::new()),
         };
-        TensorMeta {
-            name: outlet.name().to_string(),
-            dtype,
-            dims,
-        }
+        TensorMeta { name: outlet.name().to_string(), dtype, dims }
     }
 }
 
@@ -43,11 +39,7 @@ fn dtype_name(ty: TensorElementType) -> String {
 /// A fixed dimension in the card must be that fixed size in the model, or dynamic (then the warm-up run checks
 /// the actual size); the card's named (dynamic) batch axis must be dynamic in the model. Returns the first
 /// problem found, in words.
-pub fn check_contract(
-    card: &ModelCard,
-    inputs: &[TensorMeta],
-    outputs: &[TensorMeta],
-) -> Result<(), String> {
+pub fn check_contract(card: &ModelCard, inputs: &[TensorMeta], outputs: &[TensorMeta]) -> Result<(), String> {
     check_set("input", std::slice::from_ref(&card.input), inputs)?;
     check_set("output", &card.outputs, outputs)
 }
@@ -61,27 +53,18 @@ pub fn check_session(
 ) -> Result<(), crate::error::InferenceError> {
     let inputs: Vec<TensorMeta> = session.inputs().iter().map(TensorMeta::from_outlet).collect();
     let outputs: Vec<TensorMeta> = session.outputs().iter().map(TensorMeta::from_outlet).collect();
-    check_contract(card, &inputs, &outputs).map_err(|problem| crate::error::InferenceError::Contract {
-        path: model_path.to_path_buf(),
-        problem,
-    })
+    check_contract(card, &inputs, &outputs)
+        .map_err(|problem| crate::error::InferenceError::Contract { path: model_path.to_path_buf(), problem })
 }
 
 fn check_set(kind: &str, specs: &[TensorSpec], actual: &[TensorMeta]) -> Result<(), String> {
     let names = |m: &[TensorMeta]| m.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
     for spec in specs {
         let Some(meta) = actual.iter().find(|m| m.name == spec.name) else {
-            return Err(format!(
-                "the model has no {kind} `{}` (its {kind}s: {:?})",
-                spec.name,
-                names(actual)
-            ));
+            return Err(format!("the model has no {kind} `{}` (its {kind}s: {:?})", spec.name, names(actual)));
         };
         if meta.dtype != spec.dtype {
-            return Err(format!(
-                "{kind} `{}` is {}, the card says {}",
-                spec.name, meta.dtype, spec.dtype
-            ));
+            return Err(format!("{kind} `{}` is {}, the card says {}", spec.name, meta.dtype, spec.dtype));
         }
         if meta.dims.len() != spec.shape.len() {
             return Err(format!(
@@ -95,10 +78,7 @@ fn check_set(kind: &str, specs: &[TensorSpec], actual: &[TensorMeta]) -> Result<
         for (axis, (dim, want)) in meta.dims.iter().zip(&spec.shape).enumerate() {
             match want {
                 CardDim::Fixed(n) if *dim >= 0 && *dim as u64 != *n => {
-                    return Err(format!(
-                        "{kind} `{}` axis {axis} is {dim}, the card says {n}",
-                        spec.name
-                    ));
+                    return Err(format!("{kind} `{}` axis {axis} is {dim}, the card says {n}", spec.name));
                 }
                 CardDim::Dynamic(axis_name) if *dim >= 0 => {
                     return Err(format!(
@@ -110,14 +90,8 @@ fn check_set(kind: &str, specs: &[TensorSpec], actual: &[TensorMeta]) -> Result<
             }
         }
     }
-    if let Some(extra) = actual
-        .iter()
-        .find(|m| !specs.iter().any(|s| s.name == m.name))
-    {
-        return Err(format!(
-            "the model has an {kind} `{}` that the card does not list",
-            extra.name
-        ));
+    if let Some(extra) = actual.iter().find(|m| !specs.iter().any(|s| s.name == m.name)) {
+        return Err(format!("the model has an {kind} `{}` that the card does not list", extra.name));
     }
     Ok(())
 }
@@ -132,20 +106,13 @@ mod tests {
     }
 
     fn meta(name: &str, dtype: &str, dims: &[i64]) -> TensorMeta {
-        TensorMeta {
-            name: name.into(),
-            dtype: dtype.into(),
-            dims: dims.to_vec(),
-        }
+        TensorMeta { name: name.into(), dtype: dtype.into(), dims: dims.to_vec() }
     }
 
     fn good() -> (Vec<TensorMeta>, Vec<TensorMeta>) {
         (
             vec![meta("pose_window", "float32", &[-1, 30, 71])],
-            vec![
-                meta("intent_logits", "float32", &[-1, 5]),
-                meta("future_positions", "float32", &[-1, 10, 3, 3]),
-            ],
+            vec![meta("intent_logits", "float32", &[-1, 5]), meta("future_positions", "float32", &[-1, 10, 3, 3])],
         )
     }
 
@@ -154,10 +121,8 @@ mod tests {
         let (i, o) = good();
         check_contract(&card(), &i, &o).expect("matches");
         // Dynamic where the card is fixed is left to the warm-up check.
-        let o2 = vec![
-            meta("intent_logits", "float32", &[-1, -1]),
-            meta("future_positions", "float32", &[-1, 10, 3, 3]),
-        ];
+        let o2 =
+            vec![meta("intent_logits", "float32", &[-1, -1]), meta("future_positions", "float32", &[-1, 10, 3, 3])];
         check_contract(&card(), &i, &o2).expect("dynamic inner dims pass");
     }
 
@@ -165,30 +130,15 @@ mod tests {
     fn each_mismatch_is_reported() {
         type Mutation = Box<dyn Fn(&mut Vec<TensorMeta>, &mut Vec<TensorMeta>)>;
         let cases: Vec<(Mutation, &str)> = vec![
-            (
-                Box::new(|i, _| i[0].name = "pose".into()),
-                "no input `pose_window`",
-            ),
+            (Box::new(|i, _| i[0].name = "pose".into()), "no input `pose_window`"),
             (Box::new(|i, _| i[0].dtype = "float64".into()), "is float64"),
-            (
-                Box::new(|i, _| i[0].dims = vec![-1, 29, 71]),
-                "axis 1 is 29",
-            ),
+            (Box::new(|i, _| i[0].dims = vec![-1, 29, 71]), "axis 1 is 29"),
             (Box::new(|i, _| i[0].dims = vec![-1, 2130]), "rank 2"),
             (Box::new(|i, _| i[0].dims = vec![1, 30, 71]), "fixed at 1"),
-            (
-                Box::new(|_, o| o[0].name = "logits".into()),
-                "no output `intent_logits`",
-            ),
+            (Box::new(|_, o| o[0].name = "logits".into()), "no output `intent_logits`"),
             (Box::new(|_, o| o[1].dims = vec![-1, 10, 3]), "rank 3"),
-            (
-                Box::new(|_, o| o.push(meta("extra", "float32", &[1]))),
-                "`extra` that the card does not list",
-            ),
-            (
-                Box::new(|i, _| i.push(meta("mask", "float32", &[1]))),
-                "`mask` that the card does not list",
-            ),
+            (Box::new(|_, o| o.push(meta("extra", "float32", &[1]))), "`extra` that the card does not list"),
+            (Box::new(|i, _| i.push(meta("mask", "float32", &[1]))), "`mask` that the card does not list"),
         ];
         for (mutate, needle) in cases {
             let (mut i, mut o) = good();

@@ -9,8 +9,8 @@
 //! and the bucket sizes are also the batch sizes at which the two are timed (see `crate::routing`).
 
 use intent_shared_control_core::model::{
-    ModelCard, RawOutput, FEATURES_PER_FRAME, FUTURE_LEN, FUTURE_NAME, HORIZON_STEPS, INPUT_NAME,
-    LOGITS_NAME, NUM_INTENTS, NUM_PREDICTED_POINTS, WINDOW_FRAMES, WINDOW_LEN,
+    ModelCard, RawOutput, FEATURES_PER_FRAME, FUTURE_LEN, FUTURE_NAME, HORIZON_STEPS, INPUT_NAME, LOGITS_NAME,
+    NUM_INTENTS, NUM_PREDICTED_POINTS, WINDOW_FRAMES, WINDOW_LEN,
 };
 use ort::ep;
 use ort::memory::{AllocationDevice, Allocator, AllocatorType, MemoryInfo, MemoryType};
@@ -64,12 +64,7 @@ impl CudaBuckets {
     }
 
     /// Runs `batch >= 1` windows and appends the outputs to `raw`.
-    pub(crate) fn run(
-        &mut self,
-        windows: &[f32],
-        batch: usize,
-        raw: &mut RawOutput,
-    ) -> Result<(), InferenceError> {
+    pub(crate) fn run(&mut self, windows: &[f32], batch: usize, raw: &mut RawOutput) -> Result<(), InferenceError> {
         let mut done = 0;
         while done < batch {
             let left = batch - done;
@@ -84,96 +79,56 @@ impl CudaBuckets {
     }
 }
 
-fn cuda_session(
-    runtime: &OrtRuntime,
-    config: &OrtModelConfig,
-    bytes: &[u8],
-) -> Result<Session, InferenceError> {
-    let load = |message: String| InferenceError::ModelLoad {
-        path: config.model_path.clone(),
-        message,
-    };
-    let cuda = ep::CUDA::default()
-        .with_device_id(config.cuda_device_id)
-        .with_cuda_graph(true)
-        .build()
-        .error_on_failure();
+fn cuda_session(runtime: &OrtRuntime, config: &OrtModelConfig, bytes: &[u8]) -> Result<Session, InferenceError> {
+    let load = |message: String| InferenceError::ModelLoad { path: config.model_path.clone(), message };
+    let cuda =
+        ep::CUDA::default().with_device_id(config.cuda_device_id).with_cuda_graph(true).build().error_on_failure();
     Session::builder(runtime.environment())
         .map_err(|e| load(e.to_string()))?
         .with_optimization_level(GraphOptimizationLevel::Level3)
         .map_err(|e| load(e.to_string()))?
         .with_execution_providers([cuda])
-        .map_err(|e| InferenceError::ProviderUnavailable {
-            provider: "cuda",
-            message: e.to_string(),
-        })?
+        .map_err(|e| InferenceError::ProviderUnavailable { provider: "cuda", message: e.to_string() })?
         .commit_from_memory(bytes)
         .map_err(|e| load(e.to_string()))
 }
 
 impl Bucket {
     fn new(session: Session, rows: usize, device: i32) -> Result<Self, InferenceError> {
-        let unavailable = |e: ort::Error| InferenceError::ProviderUnavailable {
-            provider: "cuda",
-            message: e.to_string(),
-        };
+        let unavailable =
+            |e: ort::Error| InferenceError::ProviderUnavailable { provider: "cuda", message: e.to_string() };
         let device_alloc = Allocator::new(
             &session,
-            MemoryInfo::new(
-                AllocationDevice::CUDA,
-                device,
-                AllocatorType::Device,
-                MemoryType::Default,
-            )
-            .map_err(unavailable)?,
+            MemoryInfo::new(AllocationDevice::CUDA, device, AllocatorType::Device, MemoryType::Default)
+                .map_err(unavailable)?,
         )
         .map_err(unavailable)?;
         let pinned_in = Allocator::new(
             &session,
-            MemoryInfo::new(
-                AllocationDevice::CUDA_PINNED,
-                device,
-                AllocatorType::Device,
-                MemoryType::CPUInput,
-            )
-            .map_err(unavailable)?,
+            MemoryInfo::new(AllocationDevice::CUDA_PINNED, device, AllocatorType::Device, MemoryType::CPUInput)
+                .map_err(unavailable)?,
         )
         .map_err(unavailable)?;
         let pinned_out = Allocator::new(
             &session,
-            MemoryInfo::new(
-                AllocationDevice::CUDA_PINNED,
-                device,
-                AllocatorType::Device,
-                MemoryType::CPUOutput,
-            )
-            .map_err(unavailable)?,
+            MemoryInfo::new(AllocationDevice::CUDA_PINNED, device, AllocatorType::Device, MemoryType::CPUOutput)
+                .map_err(unavailable)?,
         )
         .map_err(unavailable)?;
         let input_shape = [rows, WINDOW_FRAMES, FEATURES_PER_FRAME];
         let logits_shape = [rows, NUM_INTENTS];
         let future_shape = [rows, HORIZON_STEPS, NUM_PREDICTED_POINTS, 3];
         let mut host_input = Tensor::<f32>::new(&pinned_in, input_shape).map_err(run_err)?;
-        host_input
-            .try_extract_tensor_mut::<f32>()
-            .map_err(run_err)?
-            .1
-            .fill(0.0);
+        host_input.try_extract_tensor_mut::<f32>().map_err(run_err)?.1.fill(0.0);
         let device_input = Tensor::<f32>::new(&device_alloc, input_shape).map_err(run_err)?;
         let mut device_logits = Tensor::<f32>::new(&device_alloc, logits_shape).map_err(run_err)?;
         let mut device_future = Tensor::<f32>::new(&device_alloc, future_shape).map_err(run_err)?;
         let host_logits = Tensor::<f32>::new(&pinned_out, logits_shape).map_err(run_err)?;
         let host_future = Tensor::<f32>::new(&pinned_out, future_shape).map_err(run_err)?;
         let mut binding = session.create_binding().map_err(run_err)?;
-        binding
-            .bind_input(INPUT_NAME, &device_input)
-            .map_err(run_err)?;
-        binding
-            .bind_output(LOGITS_NAME, &mut device_logits)
-            .map_err(run_err)?;
-        binding
-            .bind_output(FUTURE_NAME, &mut device_future)
-            .map_err(run_err)?;
+        binding.bind_input(INPUT_NAME, &device_input).map_err(run_err)?;
+        binding.bind_output(LOGITS_NAME, &mut device_logits).map_err(run_err)?;
+        binding.bind_output(FUTURE_NAME, &mut device_future).map_err(run_err)?;
         Ok(Self {
             rows,
             binding,
@@ -188,39 +143,19 @@ impl Bucket {
     }
 
     /// Runs `n <= rows` windows, padded with zero rows, and appends the first `n` rows of output to `raw`.
-    fn run(
-        &mut self,
-        windows: &[f32],
-        n: usize,
-        raw: &mut RawOutput,
-    ) -> Result<(), InferenceError> {
+    fn run(&mut self, windows: &[f32], n: usize, raw: &mut RawOutput) -> Result<(), InferenceError> {
         {
-            let (_, host) = self
-                .host_input
-                .try_extract_tensor_mut::<f32>()
-                .map_err(run_err)?;
+            let (_, host) = self.host_input.try_extract_tensor_mut::<f32>().map_err(run_err)?;
             host[..n * WINDOW_LEN].copy_from_slice(windows);
             host[n * WINDOW_LEN..].fill(0.0);
         }
-        self.host_input
-            .copy_into(&mut self.device_input)
-            .map_err(run_err)?;
+        self.host_input.copy_into(&mut self.device_input).map_err(run_err)?;
         drop(self.session.run_binding(&self.binding).map_err(run_err)?);
-        self.device_logits
-            .copy_into(&mut self.host_logits)
-            .map_err(run_err)?;
-        self.device_future
-            .copy_into(&mut self.host_future)
-            .map_err(run_err)?;
-        let (_, logits) = self
-            .host_logits
-            .try_extract_tensor::<f32>()
-            .map_err(run_err)?;
+        self.device_logits.copy_into(&mut self.host_logits).map_err(run_err)?;
+        self.device_future.copy_into(&mut self.host_future).map_err(run_err)?;
+        let (_, logits) = self.host_logits.try_extract_tensor::<f32>().map_err(run_err)?;
         raw.logits.extend_from_slice(&logits[..n * NUM_INTENTS]);
-        let (_, future) = self
-            .host_future
-            .try_extract_tensor::<f32>()
-            .map_err(run_err)?;
+        let (_, future) = self.host_future.try_extract_tensor::<f32>().map_err(run_err)?;
         raw.future.extend_from_slice(&future[..n * FUTURE_LEN]);
         Ok(())
     }

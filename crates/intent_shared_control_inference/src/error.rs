@@ -13,11 +13,7 @@ pub enum InferenceError {
     LibraryNotFound { path: PathBuf, reason: String },
     /// The library exists but could not be loaded (not ONNX Runtime, wrong version, missing dependencies).
     #[error("loading ONNX Runtime from `{path}` failed: {message}{}", cause.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
-    LibraryLoad {
-        path: PathBuf,
-        message: String,
-        cause: Option<String>,
-    },
+    LibraryLoad { path: PathBuf, message: String, cause: Option<String> },
     /// A different library is already loaded in this process; ONNX Runtime cannot be swapped at run time.
     #[error("ONNX Runtime is already loaded from `{loaded}` in this process; cannot switch to `{requested}`")]
     LibraryMismatch { loaded: PathBuf, requested: PathBuf },
@@ -26,20 +22,13 @@ pub enum InferenceError {
     Environment(String),
     /// A file (model or card) could not be read.
     #[error("reading `{path}` failed: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     /// The model card is invalid.
     #[error("model card `{path}`: {source}")]
     Card { path: PathBuf, source: CardError },
     /// The model file is not the one the card describes.
     #[error("model `{path}` has sha256 {actual}, the card says {expected}")]
-    Sha256Mismatch {
-        path: PathBuf,
-        expected: String,
-        actual: String,
-    },
+    Sha256Mismatch { path: PathBuf, expected: String, actual: String },
     /// ONNX Runtime could not create a session from the file (corrupt, empty, unsupported IR version…).
     #[error("loading model `{path}` failed: {message}")]
     ModelLoad { path: PathBuf, message: String },
@@ -48,10 +37,7 @@ pub enum InferenceError {
     Contract { path: PathBuf, problem: String },
     /// The requested execution provider could not be used.
     #[error("execution provider `{provider}` is not available: {message}")]
-    ProviderUnavailable {
-        provider: &'static str,
-        message: String,
-    },
+    ProviderUnavailable { provider: &'static str, message: String },
     /// The configuration is invalid.
     #[error("inference configuration `{field}`: {reason}")]
     Config { field: &'static str, reason: String },
@@ -62,9 +48,6 @@ pub enum InferenceError {
 
 impl From<InferenceError> for ModelError {
     fn from(e: InferenceError) -> Self {
-        ModelError::Backend {
-            backend: "onnxruntime".into(),
-            message: e.to_string(),
-        }
+        ModelError::Backend { backend: "onnxruntime".into(), message: e.to_string() }
     }
 }

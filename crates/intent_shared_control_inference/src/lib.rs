@@ -32,8 +32,8 @@ pub mod runtime;
 
 pub use error::InferenceError;
 pub use ort_model::{
-    load_card, model_path_for_card, sha256_hex, ActiveProvider, ExecutionProviderKind,
-    OrtIntentModel, OrtModelConfig, ProviderReport,
+    load_card, model_path_for_card, sha256_hex, ActiveProvider, ExecutionProviderKind, OrtIntentModel, OrtModelConfig,
+    ProviderReport,
 };
 pub use routing::{RouteEntry, RoutingTable};
 pub use runtime::OrtRuntime;

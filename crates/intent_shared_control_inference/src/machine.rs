@@ -37,9 +37,6 @@ impl MachineInfo {
 
     /// One line for the markdown reports.
     pub fn describe(&self) -> String {
-        format!(
-            "{} logical CPU(s), {}, {}",
-            self.logical_cpus, self.cpu, self.os
-        )
+        format!("{} logical CPU(s), {}, {}", self.logical_cpus, self.cpu, self.os)
     }
 }

@@ -25,8 +25,7 @@ impl ConfusionMatrix {
     /// Fraction of correct samples; `None` without samples.
     pub fn accuracy(&self) -> Option<f64> {
         let total = self.total();
-        (total > 0)
-            .then(|| (0..NUM_INTENTS).map(|i| self.counts[i][i]).sum::<u64>() as f64 / total as f64)
+        (total > 0).then(|| (0..NUM_INTENTS).map(|i| self.counts[i][i]).sum::<u64>() as f64 / total as f64)
     }
 
     /// F1 of each class; `None` for a class that is neither in the truth nor predicted.
@@ -60,12 +59,7 @@ pub fn ade_fde(predicted: &[[f32; 3]], truth: &[[f32; 3]]) -> Option<(f64, f64)>
     let dists: Vec<f64> = predicted
         .iter()
         .zip(truth)
-        .map(|(p, t)| {
-            (0..3)
-                .map(|d| (f64::from(p[d]) - f64::from(t[d])).powi(2))
-                .sum::<f64>()
-                .sqrt()
-        })
+        .map(|(p, t)| (0..3).map(|d| (f64::from(p[d]) - f64::from(t[d])).powi(2)).sum::<f64>().sqrt())
         .collect();
     if dists.iter().any(|d| !d.is_finite()) {
         return None;
@@ -103,11 +97,7 @@ impl DisplacementStats {
 
 /// Expected calibration error with `bins` equal-width confidence bins on [0, 1]:
 /// `Σ_b (n_b / n) · |accuracy_b − mean confidence_b|`. `None` when empty, lengths differ or `bins == 0`.
-pub fn expected_calibration_error(
-    confidence: &[f32],
-    correct: &[bool],
-    bins: usize,
-) -> Option<f64> {
+pub fn expected_calibration_error(confidence: &[f32], correct: &[bool], bins: usize) -> Option<f64> {
     if confidence.is_empty() || confidence.len() != correct.len() || bins == 0 {
         return None;
     }
@@ -125,10 +115,7 @@ pub fn expected_calibration_error(
     Some(
         (0..bins)
             .filter(|&b| n[b] > 0)
-            .map(|b| {
-                (n[b] as f64 / total)
-                    * (hits[b] as f64 / n[b] as f64 - conf_sum[b] / n[b] as f64).abs()
-            })
+            .map(|b| (n[b] as f64 / total) * (hits[b] as f64 / n[b] as f64 - conf_sum[b] / n[b] as f64).abs())
             .sum(),
     )
 }
@@ -214,9 +201,7 @@ mod tests {
     #[test]
     fn ade_fde_of_a_straight_offset() {
         let truth: Vec<[f32; 3]> = (1..=10).map(|s| [s as f32 * 0.1, 0.0, 0.0]).collect();
-        let pred: Vec<[f32; 3]> = (1..=10)
-            .map(|s| [s as f32 * 0.1, s as f32 * 0.02, 0.0])
-            .collect();
+        let pred: Vec<[f32; 3]> = (1..=10).map(|s| [s as f32 * 0.1, s as f32 * 0.02, 0.0]).collect();
         let (ade, fde) = ade_fde(&pred, &truth).expect("same length");
         assert!((ade - 0.11).abs() < 1e-6, "{ade}");
         assert!((fde - 0.2).abs() < 1e-6, "{fde}");
@@ -257,17 +242,11 @@ mod tests {
         let latency = recognition_latency(&times, &pred, PassBy, 1.0, 0.3).expect("recognised");
         assert!((latency - 0.5).abs() < 1e-9, "{latency}");
         // Never correct.
-        assert_eq!(
-            recognition_latency(&times, &[Idle; 30], Retreat, 1.0, 0.3),
-            None
-        );
+        assert_eq!(recognition_latency(&times, &[Idle; 30], Retreat, 1.0, 0.3), None);
         // Correct only in the last frame: counted from there (the sequence ended).
         let mut late = vec![Idle; 30];
         late[29] = Retreat;
-        assert!(
-            (recognition_latency(&times, &late, Retreat, 1.0, 0.3).unwrap_or(0.0) - 1.9).abs()
-                < 1e-9
-        );
+        assert!((recognition_latency(&times, &late, Retreat, 1.0, 0.3).unwrap_or(0.0) - 1.9).abs() < 1e-9);
     }
 
     #[test]

@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use intent_shared_control_core::model::{
-    check_batch, IntentModel, ModelCard, ModelError, ModelInfo, PredictionSource, RawOutput,
-    FEATURES_PER_FRAME, FUTURE_LEN, FUTURE_NAME, HORIZON_STEPS, INPUT_NAME, LOGITS_NAME,
-    NUM_INTENTS, NUM_PREDICTED_POINTS, WINDOW_FRAMES, WINDOW_LEN,
+    check_batch, IntentModel, ModelCard, ModelError, ModelInfo, PredictionSource, RawOutput, FEATURES_PER_FRAME,
+    FUTURE_LEN, FUTURE_NAME, HORIZON_STEPS, INPUT_NAME, LOGITS_NAME, NUM_INTENTS, NUM_PREDICTED_POINTS, WINDOW_FRAMES,
+    WINDOW_LEN,
 };
 use ort::session::{builder::GraphOptimizationLevel, Session};
 use ort::value::TensorRef;
@@ -75,9 +75,7 @@ pub struct ProviderReport {
 impl ProviderReport {
     /// The backend that runs a batch of `rows` rows.
     pub fn provider_for(&self, rows: usize) -> ActiveProvider {
-        self.routing
-            .as_ref()
-            .map_or(self.active, |table| table.provider_for(rows))
+        self.routing.as_ref().map_or(self.active, |table| table.provider_for(rows))
     }
 
     /// One line for logs and reports: `cpu`, `cuda`, or with routing e.g. `auto (1:cpu 8:cpu 64:cuda)`.
@@ -129,12 +127,7 @@ impl OrtModelConfig {
 
     /// Checks the ranges documented on the fields.
     pub fn validate(&self) -> Result<(), InferenceError> {
-        let bad = |field, reason: &str| {
-            Err(InferenceError::Config {
-                field,
-                reason: reason.into(),
-            })
-        };
+        let bad = |field, reason: &str| Err(InferenceError::Config { field, reason: reason.into() });
         if self.intra_threads == 0 {
             return bad("intra_threads", "must be >= 1");
         }
@@ -142,10 +135,7 @@ impl OrtModelConfig {
             return bad("max_batch", "must be >= 1");
         }
         if self.warmup_runs == 0 {
-            return bad(
-                "warmup_runs",
-                "must be >= 1 (the first run checks the output shapes)",
-            );
+            return bad("warmup_runs", "must be >= 1 (the first run checks the output shapes)");
         }
         if self.cuda_device_id < 0 {
             return bad("cuda_device_id", "must be >= 0");
@@ -154,10 +144,7 @@ impl OrtModelConfig {
             || self.cuda_buckets[0] == 0
             || self.cuda_buckets.windows(2).any(|w| w[0] >= w[1])
         {
-            return bad(
-                "cuda_buckets",
-                "must be non-empty, >= 1 and strictly ascending",
-            );
+            return bad("cuda_buckets", "must be non-empty, >= 1 and strictly ascending");
         }
         Ok(())
     }
@@ -165,30 +152,19 @@ impl OrtModelConfig {
 
 /// Lower-case hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Reads, parses and validates a model card file.
 pub fn load_card(path: &Path) -> Result<ModelCard, InferenceError> {
-    let text = std::fs::read_to_string(path).map_err(|source| InferenceError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    ModelCard::from_json_str(&text).map_err(|source| InferenceError::Card {
-        path: path.to_path_buf(),
-        source,
-    })
+    let text =
+        std::fs::read_to_string(path).map_err(|source| InferenceError::Read { path: path.to_path_buf(), source })?;
+    ModelCard::from_json_str(&text).map_err(|source| InferenceError::Card { path: path.to_path_buf(), source })
 }
 
 /// The ONNX file a card names, relative to the card's directory.
 pub fn model_path_for_card(card_path: &Path, card: &ModelCard) -> PathBuf {
-    card_path
-        .parent()
-        .unwrap_or_else(|| Path::new(""))
-        .join(&card.onnx_file)
+    card_path.parent().unwrap_or_else(|| Path::new("")).join(&card.onnx_file)
 }
 
 /// The intent model on ONNX Runtime.
@@ -218,12 +194,7 @@ enum CudaBuckets {}
 
 #[cfg(not(feature = "cuda"))]
 impl CudaBuckets {
-    fn run(
-        &mut self,
-        _windows: &[f32],
-        _batch: usize,
-        _raw: &mut RawOutput,
-    ) -> Result<(), InferenceError> {
+    fn run(&mut self, _windows: &[f32], _batch: usize, _raw: &mut RawOutput) -> Result<(), InferenceError> {
         match *self {}
     }
 }
@@ -239,28 +210,14 @@ impl std::fmt::Debug for OrtIntentModel {
 
 impl OrtIntentModel {
     /// Loads, checks and warms up the model of `card` from `config.model_path` on `runtime`.
-    pub fn load(
-        runtime: &OrtRuntime,
-        card: ModelCard,
-        config: OrtModelConfig,
-    ) -> Result<Self, InferenceError> {
+    pub fn load(runtime: &OrtRuntime, card: ModelCard, config: OrtModelConfig) -> Result<Self, InferenceError> {
         config.validate()?;
         let path = config.model_path.clone();
-        card.validate().map_err(|source| InferenceError::Card {
-            path: path.clone(),
-            source,
-        })?;
-        let bytes = std::fs::read(&path).map_err(|source| InferenceError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        card.validate().map_err(|source| InferenceError::Card { path: path.clone(), source })?;
+        let bytes = std::fs::read(&path).map_err(|source| InferenceError::Read { path: path.clone(), source })?;
         let actual = sha256_hex(&bytes);
         if actual != card.sha256 {
-            return Err(InferenceError::Sha256Mismatch {
-                path,
-                expected: card.sha256.clone(),
-                actual,
-            });
+            return Err(InferenceError::Sha256Mismatch { path, expected: card.sha256.clone(), actual });
         }
 
         match config.execution_provider {
@@ -310,11 +267,8 @@ impl OrtIntentModel {
         };
         match routing {
             Ok(table) => {
-                model.provider.active = if table.uses(ActiveProvider::Cuda) {
-                    ActiveProvider::Cuda
-                } else {
-                    ActiveProvider::Cpu
-                };
+                model.provider.active =
+                    if table.uses(ActiveProvider::Cuda) { ActiveProvider::Cuda } else { ActiveProvider::Cpu };
                 model.provider.routing = Some(table);
             }
             Err(cuda_error) => {
@@ -327,23 +281,10 @@ impl OrtIntentModel {
     }
 
     /// Wraps the loaded backends (not yet warmed up); the active provider is CUDA when it is the only one.
-    fn assemble(
-        card: ModelCard,
-        config: OrtModelConfig,
-        cpu: Option<Session>,
-        cuda: Option<CudaBuckets>,
-    ) -> Self {
-        let active = if cpu.is_none() && cuda.is_some() {
-            ActiveProvider::Cuda
-        } else {
-            ActiveProvider::Cpu
-        };
-        let provider = ProviderReport {
-            requested: config.execution_provider,
-            active,
-            fallback_reason: None,
-            routing: None,
-        };
+    fn assemble(card: ModelCard, config: OrtModelConfig, cpu: Option<Session>, cuda: Option<CudaBuckets>) -> Self {
+        let active = if cpu.is_none() && cuda.is_some() { ActiveProvider::Cuda } else { ActiveProvider::Cpu };
+        let provider =
+            ProviderReport { requested: config.execution_provider, active, fallback_reason: None, routing: None };
         let info = ModelInfo {
             name: card.name.clone(),
             version: card.version.clone(),
@@ -351,14 +292,7 @@ impl OrtIntentModel {
             provider: active.as_str().to_string(),
             source: PredictionSource::Model,
         };
-        OrtIntentModel {
-            info,
-            card,
-            config,
-            provider,
-            cpu,
-            cuda,
-        }
+        OrtIntentModel { info, card, config, provider, cpu, cuda }
     }
 
     /// The card the model was checked against.
@@ -413,9 +347,7 @@ impl OrtIntentModel {
                     let start = Instant::now();
                     let result = self.run_on(side, windows, rows, &mut raw);
                     let elapsed_us = start.elapsed().as_secs_f64() * 1e6;
-                    result
-                        .and_then(|()| check_output_sizes(&raw, rows))
-                        .map_err(|e| (side, self.at_load(e)))?;
+                    result.and_then(|()| check_output_sizes(&raw, rows)).map_err(|e| (side, self.at_load(e)))?;
                     if run >= untimed {
                         times.push(elapsed_us);
                     }
@@ -441,12 +373,7 @@ impl OrtIntentModel {
     }
 
     /// Runs `batch >= 1` windows on the backend their batch size goes to and appends the outputs to `raw`.
-    fn run_rows(
-        &mut self,
-        windows: &[f32],
-        batch: usize,
-        raw: &mut RawOutput,
-    ) -> Result<(), InferenceError> {
+    fn run_rows(&mut self, windows: &[f32], batch: usize, raw: &mut RawOutput) -> Result<(), InferenceError> {
         let provider = self.provider.provider_for(batch);
         if self.info.provider != provider.as_str() {
             // Only `auto` with routing switches backends between calls; the string's buffer is reused.
@@ -465,8 +392,7 @@ impl OrtIntentModel {
         raw: &mut RawOutput,
     ) -> Result<(), InferenceError> {
         debug_assert_eq!(windows.len(), batch * WINDOW_LEN);
-        let not_loaded =
-            || InferenceError::Run(format!("no {} backend is loaded", provider.as_str()));
+        let not_loaded = || InferenceError::Run(format!("no {} backend is loaded", provider.as_str()));
         match provider {
             ActiveProvider::Cpu => {
                 let session = self.cpu.as_mut().ok_or_else(not_loaded)?;
@@ -475,11 +401,7 @@ impl OrtIntentModel {
                 }
                 Ok(())
             }
-            ActiveProvider::Cuda => self
-                .cuda
-                .as_mut()
-                .ok_or_else(not_loaded)?
-                .run(windows, batch, raw),
+            ActiveProvider::Cuda => self.cuda.as_mut().ok_or_else(not_loaded)?.run(windows, batch, raw),
         }
     }
 }
@@ -487,9 +409,7 @@ impl OrtIntentModel {
 /// Checks that `raw` holds the outputs of exactly `batch` rows.
 fn check_output_sizes(raw: &RawOutput, batch: usize) -> Result<(), InferenceError> {
     if raw.logits.len() != batch * NUM_INTENTS || raw.future.len() != batch * FUTURE_LEN {
-        return Err(InferenceError::Run(format!(
-            "warm-up batch {batch} gave wrong output sizes"
-        )));
+        return Err(InferenceError::Run(format!("warm-up batch {batch} gave wrong output sizes")));
     }
     Ok(())
 }
@@ -499,12 +419,7 @@ impl IntentModel for OrtIntentModel {
         &self.info
     }
 
-    fn run_valid(
-        &mut self,
-        windows: &[f32],
-        batch: usize,
-        raw: &mut RawOutput,
-    ) -> Result<(), ModelError> {
+    fn run_valid(&mut self, windows: &[f32], batch: usize, raw: &mut RawOutput) -> Result<(), ModelError> {
         check_batch(windows, batch)?;
         raw.clear();
         self.run_rows(windows, batch, raw).map_err(ModelError::from)
@@ -518,10 +433,7 @@ fn cpu_session(
     config: &OrtModelConfig,
     bytes: &[u8],
 ) -> Result<Session, InferenceError> {
-    let load = |message: String| InferenceError::ModelLoad {
-        path: config.model_path.clone(),
-        message,
-    };
+    let load = |message: String| InferenceError::ModelLoad { path: config.model_path.clone(), message };
     let session = Session::builder(runtime.environment())
         .map_err(|e| load(e.to_string()))?
         .with_optimization_level(GraphOptimizationLevel::Level3)
@@ -558,43 +470,19 @@ fn cuda_backend(
 }
 
 /// One CPU `run` of `n` rows; appends to `raw` after checking the output shapes.
-fn run_cpu_chunk(
-    session: &mut Session,
-    windows: &[f32],
-    n: usize,
-    raw: &mut RawOutput,
-) -> Result<(), InferenceError> {
+fn run_cpu_chunk(session: &mut Session, windows: &[f32], n: usize, raw: &mut RawOutput) -> Result<(), InferenceError> {
     let run = |e: ort::Error| InferenceError::Run(e.to_string());
-    let input = TensorRef::from_array_view(([n, WINDOW_FRAMES, FEATURES_PER_FRAME], windows))
-        .map_err(run)?;
-    let outputs = session
-        .run(ort::inputs![INPUT_NAME => input])
-        .map_err(run)?;
+    let input = TensorRef::from_array_view(([n, WINDOW_FRAMES, FEATURES_PER_FRAME], windows)).map_err(run)?;
+    let outputs = session.run(ort::inputs![INPUT_NAME => input]).map_err(run)?;
     for (name, dims, dest) in [
-        (
-            LOGITS_NAME,
-            &[n as i64, NUM_INTENTS as i64][..],
-            &mut raw.logits,
-        ),
-        (
-            FUTURE_NAME,
-            &[
-                n as i64,
-                HORIZON_STEPS as i64,
-                NUM_PREDICTED_POINTS as i64,
-                3,
-            ][..],
-            &mut raw.future,
-        ),
+        (LOGITS_NAME, &[n as i64, NUM_INTENTS as i64][..], &mut raw.logits),
+        (FUTURE_NAME, &[n as i64, HORIZON_STEPS as i64, NUM_PREDICTED_POINTS as i64, 3][..], &mut raw.future),
     ] {
-        let value = outputs
-            .get(name)
-            .ok_or_else(|| InferenceError::Run(format!("the model gave no output `{name}`")))?;
+        let value =
+            outputs.get(name).ok_or_else(|| InferenceError::Run(format!("the model gave no output `{name}`")))?;
         let (shape, data) = value.try_extract_tensor::<f32>().map_err(run)?;
         if &shape[..] != dims {
-            return Err(InferenceError::Run(format!(
-                "output `{name}` has shape {shape}, expected {dims:?}"
-            )));
+            return Err(InferenceError::Run(format!("output `{name}` has shape {shape}, expected {dims:?}")));
         }
         dest.extend_from_slice(data);
     }
@@ -614,10 +502,7 @@ mod tests {
 
     #[test]
     fn sha256_matches_a_known_digest() {
-        assert_eq!(
-            sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[test]
@@ -625,34 +510,10 @@ mod tests {
         let ok = OrtModelConfig::cpu("m.onnx");
         ok.validate().expect("defaults are valid");
         for (bad, field) in [
-            (
-                OrtModelConfig {
-                    warmup_runs: 0,
-                    ..ok.clone()
-                },
-                "warmup_runs",
-            ),
-            (
-                OrtModelConfig {
-                    cuda_device_id: -1,
-                    ..ok.clone()
-                },
-                "cuda_device_id",
-            ),
-            (
-                OrtModelConfig {
-                    cuda_buckets: vec![],
-                    ..ok.clone()
-                },
-                "cuda_buckets",
-            ),
-            (
-                OrtModelConfig {
-                    cuda_buckets: vec![0, 8],
-                    ..ok.clone()
-                },
-                "cuda_buckets",
-            ),
+            (OrtModelConfig { warmup_runs: 0, ..ok.clone() }, "warmup_runs"),
+            (OrtModelConfig { cuda_device_id: -1, ..ok.clone() }, "cuda_device_id"),
+            (OrtModelConfig { cuda_buckets: vec![], ..ok.clone() }, "cuda_buckets"),
+            (OrtModelConfig { cuda_buckets: vec![0, 8], ..ok.clone() }, "cuda_buckets"),
         ] {
             match bad.validate() {
                 Err(InferenceError::Config { field: f, .. }) => assert_eq!(f, field),

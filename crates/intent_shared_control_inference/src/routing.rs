@@ -54,12 +54,7 @@ pub fn route_table(buckets: &[usize], cpu_us: &[f64], gpu_us: &[f64]) -> Routing
                 (Some(c), Some(g)) if g < c => ActiveProvider::Cuda,
                 _ => ActiveProvider::Cpu,
             };
-            RouteEntry {
-                rows,
-                cpu_median_us: cpu,
-                gpu_median_us: gpu,
-                provider,
-            }
+            RouteEntry { rows, cpu_median_us: cpu, gpu_median_us: gpu, provider }
         })
         .collect();
     RoutingTable { entries }
@@ -73,10 +68,7 @@ pub fn bucket_index(buckets: &[usize], rows: usize) -> Option<usize> {
 }
 
 /// [`bucket_index`] over an iterator of ascending bucket sizes.
-pub(crate) fn smallest_holding(
-    mut sizes: impl ExactSizeIterator<Item = usize>,
-    rows: usize,
-) -> Option<usize> {
+pub(crate) fn smallest_holding(mut sizes: impl ExactSizeIterator<Item = usize>, rows: usize) -> Option<usize> {
     let last = sizes.len().checked_sub(1);
     sizes.position(|size| size >= rows).or(last)
 }
@@ -159,11 +151,7 @@ mod tests {
 
     #[test]
     fn nan_infinite_negative_or_missing_timings_stay_on_cpu() {
-        let t = route_table(
-            &BUCKETS,
-            &[50.0, f64::NAN, 300.0],
-            &[f64::NAN, 10.0, f64::INFINITY],
-        );
+        let t = route_table(&BUCKETS, &[50.0, f64::NAN, 300.0], &[f64::NAN, 10.0, f64::INFINITY]);
         assert_eq!(providers(&t), [Cpu, Cpu, Cpu]);
         assert_eq!(t.entries()[0].gpu_median_us, None);
         assert_eq!(t.entries()[1].cpu_median_us, None);

@@ -24,9 +24,7 @@ pub struct OrtRuntime {
 
 impl std::fmt::Debug for OrtRuntime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OrtRuntime")
-            .field("library", &self.library)
-            .finish_non_exhaustive()
+        f.debug_struct("OrtRuntime").field("library", &self.library).finish_non_exhaustive()
     }
 }
 
@@ -42,30 +40,21 @@ impl OrtRuntime {
             if runtime.library == requested {
                 return Ok(runtime.clone());
             }
-            return Err(InferenceError::LibraryMismatch {
-                loaded: runtime.library.clone(),
-                requested,
-            });
+            return Err(InferenceError::LibraryMismatch { loaded: runtime.library.clone(), requested });
         }
         let builder = ort::init_from(&requested).map_err(|e| load_error(&requested, &e))?;
         let env = builder
             .with_name("intent_shared_control")
             .build()
             .map_err(|e| InferenceError::Environment(e.to_string()))?;
-        let runtime = OrtRuntime {
-            env,
-            library: requested,
-        };
+        let runtime = OrtRuntime { env, library: requested };
         *slot = Some(runtime.clone());
         Ok(runtime)
     }
 
     /// The runtime of this process, if one was initialised.
     pub fn current() -> Option<OrtRuntime> {
-        RUNTIME
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        RUNTIME.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// The library this runtime was loaded from (canonical path, or the bare name given).
@@ -86,22 +75,13 @@ fn resolve(library: &Path) -> Result<PathBuf, InferenceError> {
     }
     library
         .canonicalize()
-        .map_err(|e| InferenceError::LibraryNotFound {
-            path: library.to_path_buf(),
-            reason: e.to_string(),
-        })
+        .map_err(|e| InferenceError::LibraryNotFound { path: library.to_path_buf(), reason: e.to_string() })
 }
 
 fn load_error(path: &Path, e: &ort::LoadDynamicError) -> InferenceError {
     let cause = match e {
-        ort::LoadDynamicError::Dlopen { error, .. } => {
-            std::error::Error::source(error).map(ToString::to_string)
-        }
+        ort::LoadDynamicError::Dlopen { error, .. } => std::error::Error::source(error).map(ToString::to_string),
         _ => None,
     };
-    InferenceError::LibraryLoad {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-        cause,
-    }
+    InferenceError::LibraryLoad { path: path.to_path_buf(), message: e.to_string(), cause }
 }

@@ -8,8 +8,7 @@ use intent_shared_control_core::model::{
     IntentModel, ModelError, ModelInput, RawOutput, RowRejection, FEATURES_PER_FRAME, WINDOW_LEN,
 };
 use intent_shared_control_inference::{
-    ActiveProvider, ExecutionProviderKind, InferenceError, OrtIntentModel, OrtModelConfig,
-    OrtRuntime,
+    ActiveProvider, ExecutionProviderKind, InferenceError, OrtIntentModel, OrtModelConfig, OrtRuntime,
 };
 
 fn load(
@@ -20,8 +19,7 @@ fn load(
 }
 
 fn tiny() -> OrtIntentModel {
-    load(tiny_card(), fixture("model_tiny.onnx"))
-        .unwrap_or_else(|e| panic!("tiny model loads: {e}"))
+    load(tiny_card(), fixture("model_tiny.onnx")).unwrap_or_else(|e| panic!("tiny model loads: {e}"))
 }
 
 /// The parity fixture's windows: realistic, finite.
@@ -76,19 +74,13 @@ fn corrupt_models_are_errors() {
             (state >> 24) as u8
         })
         .collect();
-    for (name, bytes, needle) in [
-        ("random.onnx", random, "protobuf parsing failed"),
-        ("empty.onnx", Vec::new(), ""),
-    ] {
+    for (name, bytes, needle) in [("random.onnx", random, "protobuf parsing failed"), ("empty.onnx", Vec::new(), "")] {
         let path = dir.join(name);
         std::fs::write(&path, &bytes).expect("write");
         match load(card_for_bytes(&bytes), path.clone()) {
             Err(InferenceError::ModelLoad { path: p, message }) => {
                 assert_eq!(p, path);
-                assert!(
-                    !message.is_empty() && message.to_lowercase().contains(needle),
-                    "{name}: {message}"
-                );
+                assert!(!message.is_empty() && message.to_lowercase().contains(needle), "{name}: {message}");
             }
             other => panic!("{name}: expected ModelLoad, got {other:?}"),
         }
@@ -101,9 +93,7 @@ fn sha_mismatch_is_an_error() {
     let real = card.sha256.clone();
     card.sha256 = "0".repeat(64);
     match load(card, fixture("model_tiny.onnx")) {
-        Err(InferenceError::Sha256Mismatch {
-            expected, actual, ..
-        }) => {
+        Err(InferenceError::Sha256Mismatch { expected, actual, .. }) => {
             assert_eq!(expected, "0".repeat(64));
             assert_eq!(actual, real);
         }
@@ -117,10 +107,7 @@ fn contract_mismatches_are_errors() {
         ("model_bad_dims.onnx", "axis 1 is 29, the card says 30"),
         ("model_bad_names.onnx", "no input `pose_window`"),
         ("model_bad_dtype.onnx", "is float64, the card says float32"),
-        (
-            "model_fixed_batch.onnx",
-            "fixed at 1, the card says dynamic `batch`",
-        ),
+        ("model_fixed_batch.onnx", "fixed at 1, the card says dynamic `batch`"),
     ] {
         let path = fixture(file);
         let bytes = std::fs::read(&path).expect("fixture");
@@ -138,16 +125,10 @@ fn auto_returns_the_models_own_errors() {
     // `auto` falls back to CPU only for CUDA problems; a model that breaks the contract fails as on `cpu`.
     let path = fixture("model_bad_dims.onnx");
     let bytes = std::fs::read(&path).expect("fixture");
-    let config = OrtModelConfig {
-        execution_provider: ExecutionProviderKind::Auto,
-        ..OrtModelConfig::cpu(path)
-    };
+    let config = OrtModelConfig { execution_provider: ExecutionProviderKind::Auto, ..OrtModelConfig::cpu(path) };
     match OrtIntentModel::load(&runtime(), card_for_bytes(&bytes), config) {
         Err(InferenceError::Contract { problem, .. }) => {
-            assert!(
-                problem.contains("axis 1 is 29, the card says 30"),
-                "{problem}"
-            )
+            assert!(problem.contains("axis 1 is 29, the card says 30"), "{problem}")
         }
         other => panic!("expected Contract, got {other:?}"),
     }
@@ -157,10 +138,7 @@ fn auto_returns_the_models_own_errors() {
 fn invalid_card_and_config_are_errors() {
     let mut card = tiny_card();
     card.window = 31;
-    assert!(matches!(
-        load(card, fixture("model_tiny.onnx")),
-        Err(InferenceError::Card { .. })
-    ));
+    assert!(matches!(load(card, fixture("model_tiny.onnx")), Err(InferenceError::Card { .. })));
 
     let bad_card = scratch("card").join("bad.card.json");
     std::fs::write(&bad_card, r#"{"name": "x"}"#).expect("write");
@@ -172,23 +150,11 @@ fn invalid_card_and_config_are_errors() {
     }
 
     for config in [
-        OrtModelConfig {
-            intra_threads: 0,
-            ..OrtModelConfig::cpu(fixture("model_tiny.onnx"))
-        },
-        OrtModelConfig {
-            max_batch: 0,
-            ..OrtModelConfig::cpu(fixture("model_tiny.onnx"))
-        },
-        OrtModelConfig {
-            cuda_buckets: vec![8, 1],
-            ..OrtModelConfig::cpu(fixture("model_tiny.onnx"))
-        },
+        OrtModelConfig { intra_threads: 0, ..OrtModelConfig::cpu(fixture("model_tiny.onnx")) },
+        OrtModelConfig { max_batch: 0, ..OrtModelConfig::cpu(fixture("model_tiny.onnx")) },
+        OrtModelConfig { cuda_buckets: vec![8, 1], ..OrtModelConfig::cpu(fixture("model_tiny.onnx")) },
     ] {
-        assert!(matches!(
-            OrtIntentModel::load(&runtime(), tiny_card(), config),
-            Err(InferenceError::Config { .. })
-        ));
+        assert!(matches!(OrtIntentModel::load(&runtime(), tiny_card(), config), Err(InferenceError::Config { .. })));
     }
 }
 
@@ -208,57 +174,25 @@ fn non_finite_windows_are_rejected_per_row_and_never_run() {
     }
     let out = model.predict(&input).expect("predict");
     assert_eq!((out.predicted(), out.rejected_non_finite_input()), (2, 2));
-    assert_eq!(
-        out.rows[1],
-        Err(RowRejection::NonFiniteInput {
-            frame: 5,
-            feature: 2
-        })
-    );
-    assert_eq!(
-        out.rows[3],
-        Err(RowRejection::NonFiniteInput {
-            frame: 0,
-            feature: 0
-        })
-    );
+    assert_eq!(out.rows[1], Err(RowRejection::NonFiniteInput { frame: 5, feature: 2 }));
+    assert_eq!(out.rows[3], Err(RowRejection::NonFiniteInput { frame: 0, feature: 0 }));
 
     // The valid rows get exactly what they get without the rejected ones in the batch.
-    let alone = model
-        .predict(&ModelInput::from_flat(&w[..2 * WINDOW_LEN]).expect("input"))
-        .expect("predict");
+    let alone = model.predict(&ModelInput::from_flat(&w[..2 * WINDOW_LEN]).expect("input")).expect("predict");
     assert_eq!(out.rows[0], alone.rows[0]);
     assert_eq!(out.rows[2], alone.rows[1]);
 
     // Only rejected rows, or none: the model is not run (a batch of 0 would abort ONNX Runtime's GRU).
-    let all_bad = model
-        .predict(&ModelInput::from_flat(&[nan.clone(), inf.clone()].concat()).expect("in"))
-        .expect("p");
-    assert_eq!(
-        (all_bad.predicted(), all_bad.rejected_non_finite_input()),
-        (0, 2)
-    );
+    let all_bad = model.predict(&ModelInput::from_flat(&[nan.clone(), inf.clone()].concat()).expect("in")).expect("p");
+    assert_eq!((all_bad.predicted(), all_bad.rejected_non_finite_input()), (0, 2));
     assert!(all_bad.raw().logits.is_empty());
-    assert!(model
-        .predict(&ModelInput::new())
-        .expect("empty")
-        .rows
-        .is_empty());
+    assert!(model.predict(&ModelInput::new()).expect("empty").rows.is_empty());
 
     // Called directly, the backend refuses an empty batch and a length mismatch.
     let mut raw = RawOutput::default();
-    assert!(matches!(
-        model.run_valid(&[], 0, &mut raw),
-        Err(ModelError::EmptyBatch)
-    ));
-    assert!(matches!(
-        model.run_valid(a, 2, &mut raw),
-        Err(ModelError::InputLength { .. })
-    ));
-    assert!(matches!(
-        input.push_window(&a[1..]),
-        Err(ModelError::WindowLength { .. })
-    ));
+    assert!(matches!(model.run_valid(&[], 0, &mut raw), Err(ModelError::EmptyBatch)));
+    assert!(matches!(model.run_valid(a, 2, &mut raw), Err(ModelError::InputLength { .. })));
+    assert!(matches!(input.push_window(&a[1..]), Err(ModelError::WindowLength { .. })));
 }
 
 #[test]
@@ -269,10 +203,7 @@ fn large_batches_are_split_without_changing_results() {
     let mut split = OrtIntentModel::load(
         &runtime(),
         tiny_card(),
-        OrtModelConfig {
-            max_batch: 4,
-            ..OrtModelConfig::cpu(fixture("model_tiny.onnx"))
-        },
+        OrtModelConfig { max_batch: 4, ..OrtModelConfig::cpu(fixture("model_tiny.onnx")) },
     )
     .expect("load");
     let input = ModelInput::from_flat(&w).expect("input");
@@ -300,24 +231,14 @@ fn providers_are_reported() {
         ..OrtModelConfig::cpu(fixture("model_tiny.onnx"))
     };
     match OrtIntentModel::load(&runtime(), tiny_card(), cuda.clone()) {
-        Err(InferenceError::ProviderUnavailable {
-            provider: "cuda",
-            message,
-        }) => assert!(!message.is_empty()),
+        Err(InferenceError::ProviderUnavailable { provider: "cuda", message }) => assert!(!message.is_empty()),
         other => panic!("expected ProviderUnavailable, got {other:?}"),
     }
-    let auto = OrtModelConfig {
-        execution_provider: ExecutionProviderKind::Auto,
-        ..cuda
-    };
+    let auto = OrtModelConfig { execution_provider: ExecutionProviderKind::Auto, ..cuda };
     let model = OrtIntentModel::load(&runtime(), tiny_card(), auto).expect("auto falls back");
     assert_eq!(model.provider().active, ActiveProvider::Cpu);
     assert_eq!(model.provider().requested, ExecutionProviderKind::Auto);
-    assert!(model
-        .provider()
-        .fallback_reason
-        .as_deref()
-        .is_some_and(|r| !r.is_empty()));
+    assert!(model.provider().fallback_reason.as_deref().is_some_and(|r| !r.is_empty()));
     assert_eq!(model.provider().routing, None);
     assert_eq!(model.provider().provider_for(64), ActiveProvider::Cpu);
     assert_eq!(model.provider().summary(), "cpu");

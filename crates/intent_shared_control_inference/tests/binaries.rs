@@ -13,78 +13,41 @@ fn run(bin: &str, extra: &[&str], out: &std::path::Path) {
     let card = fixture("model_tiny.card.json");
     let lib = ort_library();
     let output = Command::new(bin)
-        .args([
-            "--model",
-            &model.to_string_lossy(),
-            "--card",
-            &card.to_string_lossy(),
-        ])
-        .args([
-            "--ort-lib",
-            &lib.to_string_lossy(),
-            "--out",
-            &out.to_string_lossy(),
-        ])
+        .args(["--model", &model.to_string_lossy(), "--card", &card.to_string_lossy()])
+        .args(["--ort-lib", &lib.to_string_lossy(), "--out", &out.to_string_lossy()])
         .args(extra)
         .output()
         .expect("binary starts");
-    assert!(
-        output.status.success(),
-        "{bin} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{bin} failed: {}", String::from_utf8_lossy(&output.stderr));
 }
 
 #[test]
 fn bench_writes_a_report() {
     let out = scratch("bench");
-    run(
-        env!("CARGO_BIN_EXE_bench_intent"),
-        &[
-            "--iters", "20", "--warmup", "2", "--rounds", "1", "--python", "",
-        ],
-        &out,
-    );
-    let report: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("bench_intent.json")).expect("json"),
-    )
-    .expect("parses");
+    run(env!("CARGO_BIN_EXE_bench_intent"), &["--iters", "20", "--warmup", "2", "--rounds", "1", "--python", ""], &out);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("bench_intent.json")).expect("json")).expect("parses");
     let batches = report["batches"].as_array().expect("batches");
-    assert_eq!(
-        batches
-            .iter()
-            .map(|b| b["batch"].as_u64().unwrap_or(0))
-            .collect::<Vec<_>>(),
-        [1, 8, 64]
-    );
+    assert_eq!(batches.iter().map(|b| b["batch"].as_u64().unwrap_or(0)).collect::<Vec<_>>(), [1, 8, 64]);
     for b in batches {
         assert_eq!(b["rust_run"]["samples"].as_u64(), Some(20));
-        let (p50, p99) = (
-            b["rust_run"]["p50_us"].as_f64().unwrap_or(-1.0),
-            b["rust_run"]["p99_us"].as_f64().unwrap_or(-1.0),
-        );
+        let (p50, p99) =
+            (b["rust_run"]["p50_us"].as_f64().unwrap_or(-1.0), b["rust_run"]["p99_us"].as_f64().unwrap_or(-1.0));
         assert!(p50 > 0.0 && p99 >= p50, "{b}");
         assert!(b["python_run"].is_null());
         assert_eq!(b["provider"], "cpu");
     }
     // Only `auto` with both backends loaded has a routing table.
     assert!(report["routing"].is_null());
-    assert!(std::fs::read_to_string(out.join("bench_intent.md"))
-        .expect("md")
-        .contains("| 64 |"));
+    assert!(std::fs::read_to_string(out.join("bench_intent.md")).expect("md").contains("| 64 |"));
 }
 
 #[test]
 fn evaluation_writes_a_report() {
     let out = scratch("evaluate");
-    run(
-        env!("CARGO_BIN_EXE_evaluate_intent"),
-        &["--scenarios", "2", "--seed", "4242"],
-        &out,
-    );
+    run(env!("CARGO_BIN_EXE_evaluate_intent"), &["--scenarios", "2", "--seed", "4242"], &out);
     let r: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("evaluation.json")).expect("json"))
-            .expect("parses");
+        serde_json::from_str(&std::fs::read_to_string(out.join("evaluation.json")).expect("json")).expect("parses");
     let predictions = r["predictions"].as_u64().expect("predictions");
     assert!(predictions > 0);
     let confusion_total: u64 = r["confusion"]
@@ -100,13 +63,9 @@ fn evaluation_writes_a_report() {
     let ece = r["ece"].as_f64().expect("ece");
     assert!((0.0..=1.0).contains(&ece));
     // The constant-velocity baseline on walking humans: finite and well under a metre on average.
-    let cv = r["future"]["torso"]["constant_velocity_ade_m"]
-        .as_f64()
-        .expect("cv ade");
+    let cv = r["future"]["torso"]["constant_velocity_ade_m"].as_f64().expect("cv ade");
     assert!(cv.is_finite() && cv < 1.0, "{cv}");
-    assert!(std::fs::read_to_string(out.join("evaluation.md"))
-        .expect("md")
-        .contains("macro-F1"));
+    assert!(std::fs::read_to_string(out.join("evaluation.md")).expect("md").contains("macro-F1"));
 }
 
 /// The keys of `v`, recursively (`a.b.c`), with the JSON kind of each leaf; `null` leaves (a metric that was
@@ -138,17 +97,9 @@ fn same_structure(a: &serde_json::Value, b: &serde_json::Value) -> Result<(), St
     shape(b, "", &mut y);
     let keys = |v: &[(String, &str)]| v.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
     if keys(&x) != keys(&y) {
-        let only_a: Vec<_> = keys(&x)
-            .into_iter()
-            .filter(|k| !keys(&y).contains(k))
-            .collect();
-        let only_b: Vec<_> = keys(&y)
-            .into_iter()
-            .filter(|k| !keys(&x).contains(k))
-            .collect();
-        return Err(format!(
-            "keys differ: only in the first {only_a:?}, only in the second {only_b:?}"
-        ));
+        let only_a: Vec<_> = keys(&x).into_iter().filter(|k| !keys(&y).contains(k)).collect();
+        let only_b: Vec<_> = keys(&y).into_iter().filter(|k| !keys(&x).contains(k)).collect();
+        return Err(format!("keys differ: only in the first {only_a:?}, only in the second {only_b:?}"));
     }
     for ((k, ta), (_, tb)) in x.iter().zip(&y) {
         if ta != tb && *ta != "null" && *tb != "null" {
@@ -175,14 +126,8 @@ fn card_metrics_are_the_rust_evaluation() {
         "the card's metrics must come from the Rust evaluation: run evaluate_intent --update-card \
          models/intent_model.card.json (docs/inference.md)"
     );
-    assert_eq!(
-        metrics["model_sha256"], card["sha256"],
-        "metrics of another model"
-    );
-    assert!(
-        metrics["base_seed"].as_u64().is_some_and(|s| s >= 3),
-        "held-out seeds"
-    );
+    assert_eq!(metrics["model_sha256"], card["sha256"], "metrics of another model");
+    assert!(metrics["base_seed"].as_u64().is_some_and(|s| s >= 3), "held-out seeds");
 
     let out = scratch("card_metrics");
     let card_copy = out.join("card.json");
@@ -197,23 +142,14 @@ fn card_metrics_are_the_rust_evaluation() {
         .args(["--update-card", &card_copy.to_string_lossy()])
         .output()
         .expect("binary starts");
-    assert!(
-        output.status.success(),
-        "evaluate_intent failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "evaluate_intent failed: {}", String::from_utf8_lossy(&output.stderr));
     let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("evaluation.json")).expect("json"))
-            .expect("parses");
+        serde_json::from_str(&std::fs::read_to_string(out.join("evaluation.json")).expect("json")).expect("parses");
     same_structure(&report, metrics).unwrap_or_else(|e| panic!("card metrics vs evaluation: {e}"));
 
     let updated: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&card_copy).expect("updated card"))
-            .expect("updated json");
-    assert_eq!(
-        updated["metrics"], report,
-        "--update-card writes the report"
-    );
+        serde_json::from_str(&std::fs::read_to_string(&card_copy).expect("updated card")).expect("updated json");
+    assert_eq!(updated["metrics"], report, "--update-card writes the report");
     let (mut a, mut b) = (card.clone(), updated);
     a.as_object_mut().expect("object").remove("metrics");
     b.as_object_mut().expect("object").remove("metrics");
@@ -224,14 +160,7 @@ fn card_metrics_are_the_rust_evaluation() {
         .args(["--model", &model_path.to_string_lossy()])
         .args(["--card", &card_path.to_string_lossy()])
         .args(["--ort-lib", &lib.to_string_lossy()])
-        .args([
-            "--out",
-            &out.to_string_lossy(),
-            "--scenarios",
-            "1",
-            "--seed",
-            "1",
-        ])
+        .args(["--out", &out.to_string_lossy(), "--scenarios", "1", "--seed", "1"])
         .output()
         .expect("binary starts");
     assert!(!refused.status.success(), "seed 1 is the training seed");

@@ -15,17 +15,13 @@ fn a_file_that_is_not_onnx_runtime_is_an_error_and_is_not_remembered() {
             let text = e.to_string();
             assert!(text.contains("model_tiny.card.json"), "{text}");
             if let InferenceError::LibraryLoad { cause, .. } = &e {
-                assert!(
-                    cause.is_some(),
-                    "the dynamic loader's reason is kept: {text}"
-                );
+                assert!(cause.is_some(), "the dynamic loader's reason is kept: {text}");
             }
         }
         other => panic!("expected LibraryLoad, got {other:?}"),
     }
     assert!(OrtRuntime::current().is_none());
     // The failure is not cached: the right library still loads.
-    let runtime =
-        OrtRuntime::init(&ort_library()).expect("the real library loads after a failed attempt");
+    let runtime = OrtRuntime::init(&ort_library()).expect("the real library loads after a failed attempt");
     assert!(OrtRuntime::current().is_some_and(|r| r.library() == runtime.library()));
 }

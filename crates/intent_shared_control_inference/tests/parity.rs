@@ -47,22 +47,16 @@ struct Manifest {
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "output lengths differ");
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
 }
 
 /// Loads the manifest's model and compares, for the whole batch and row by row.
 fn check_parity(manifest_path: &Path) {
     let root = workspace_root();
-    let text = std::fs::read_to_string(manifest_path)
-        .unwrap_or_else(|e| panic!("{}: {e}", manifest_path.display()));
-    let m: Manifest =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", manifest_path.display()));
+    let text = std::fs::read_to_string(manifest_path).unwrap_or_else(|e| panic!("{}: {e}", manifest_path.display()));
+    let m: Manifest = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", manifest_path.display()));
     let tolerance = m.max_abs_diff.min(MAX_ABS_DIFF);
-    let model_bytes =
-        std::fs::read(root.join(&m.model)).unwrap_or_else(|e| panic!("{}: {e}", m.model.display()));
+    let model_bytes = std::fs::read(root.join(&m.model)).unwrap_or_else(|e| panic!("{}: {e}", m.model.display()));
     assert_eq!(
         m.model_sha256,
         sha256_hex(&model_bytes),
@@ -71,12 +65,8 @@ fn check_parity(manifest_path: &Path) {
         m.model.display()
     );
     let card = load_card(&root.join(&m.card)).unwrap_or_else(|e| panic!("{e}"));
-    let mut model = OrtIntentModel::load(
-        &runtime(),
-        card.clone(),
-        OrtModelConfig::cpu(root.join(&m.model)),
-    )
-    .unwrap_or_else(|e| panic!("{}: {e}", manifest_path.display()));
+    let mut model = OrtIntentModel::load(&runtime(), card.clone(), OrtModelConfig::cpu(root.join(&m.model)))
+        .unwrap_or_else(|e| panic!("{}: {e}", manifest_path.display()));
 
     let input = read_f32(&root.join(&m.files.input));
     let logits = read_f32(&root.join(&m.files.intent_logits));
@@ -85,18 +75,9 @@ fn check_parity(manifest_path: &Path) {
     assert_eq!(logits.len(), m.batch * NUM_INTENTS, "logits size");
     assert_eq!(future.len(), m.batch * FUTURE_LEN, "future size");
 
-    let out = model
-        .predict(&ModelInput::from_flat(&input).expect("input"))
-        .expect("predict");
-    assert_eq!(
-        out.predicted(),
-        m.batch,
-        "every parity row is finite and must be predicted"
-    );
-    let (dl, df) = (
-        max_abs_diff(&out.raw().logits, &logits),
-        max_abs_diff(&out.raw().future, &future),
-    );
+    let out = model.predict(&ModelInput::from_flat(&input).expect("input")).expect("predict");
+    assert_eq!(out.predicted(), m.batch, "every parity row is finite and must be predicted");
+    let (dl, df) = (max_abs_diff(&out.raw().logits, &logits), max_abs_diff(&out.raw().future, &future));
     eprintln!(
         "{}: batch {}, python onnxruntime {} ({}): max |diff| logits {dl:e}, future {df:e}",
         manifest_path.display(),
@@ -104,44 +85,24 @@ fn check_parity(manifest_path: &Path) {
         m.onnxruntime_version,
         m.execution_provider
     );
-    assert!(
-        dl <= tolerance,
-        "intent_logits differ by {dl} > {tolerance}"
-    );
-    assert!(
-        df <= tolerance,
-        "future_positions differ by {df} > {tolerance}"
-    );
+    assert!(dl <= tolerance, "intent_logits differ by {dl} > {tolerance}");
+    assert!(df <= tolerance, "future_positions differ by {df} > {tolerance}");
 
     // The probabilities are softmax(python logits / temperature), and rows do not depend on the batch.
     for (r, row) in out.rows.iter().enumerate() {
         let row = row.as_ref().expect("predicted");
-        let expect = softmax_with_temperature(
-            &logits[r * NUM_INTENTS..(r + 1) * NUM_INTENTS],
-            card.temperature_f32(),
-        )
-        .expect("finite logits");
-        assert!(
-            max_abs_diff(&row.probabilities, &expect) <= tolerance,
-            "row {r} probabilities"
-        );
+        let expect = softmax_with_temperature(&logits[r * NUM_INTENTS..(r + 1) * NUM_INTENTS], card.temperature_f32())
+            .expect("finite logits");
+        assert!(max_abs_diff(&row.probabilities, &expect) <= tolerance, "row {r} probabilities");
         let single = model
-            .predict(
-                &ModelInput::from_flat(&input[r * WINDOW_LEN..(r + 1) * WINDOW_LEN]).expect("in"),
-            )
+            .predict(&ModelInput::from_flat(&input[r * WINDOW_LEN..(r + 1) * WINDOW_LEN]).expect("in"))
             .expect("p");
         assert!(
-            max_abs_diff(
-                &single.raw().logits,
-                &logits[r * NUM_INTENTS..(r + 1) * NUM_INTENTS]
-            ) <= tolerance,
+            max_abs_diff(&single.raw().logits, &logits[r * NUM_INTENTS..(r + 1) * NUM_INTENTS]) <= tolerance,
             "row {r} alone"
         );
         assert!(
-            max_abs_diff(
-                &single.raw().future,
-                &future[r * FUTURE_LEN..(r + 1) * FUTURE_LEN]
-            ) <= tolerance,
+            max_abs_diff(&single.raw().future, &future[r * FUTURE_LEN..(r + 1) * FUTURE_LEN]) <= tolerance,
             "row {r} alone"
         );
     }
@@ -168,10 +129,7 @@ fn shipped_model_matches_python_onnxruntime() {
     manifests.sort();
     let shipped = root.join("models/intent_model.onnx");
     if !shipped.exists() {
-        assert!(
-            manifests.is_empty(),
-            "parity fixtures {manifests:?} exist but models/intent_model.onnx does not"
-        );
+        assert!(manifests.is_empty(), "parity fixtures {manifests:?} exist but models/intent_model.onnx does not");
         eprintln!("models/intent_model.onnx is not there yet: only the fixture model is checked");
         return;
     }

@@ -51,11 +51,13 @@ pub const MODEL_MAX_BATCH: usize = 16;
 /// The model predictor: the card's ONNX model on ONNX Runtime's CPU provider (1 intra-op thread) behind the
 /// default feature pipeline. Returns the predictor and a one-line description (`name version on provider`).
 pub fn load_model_predictor(card_path: &Path, ort_library: &Path) -> anyhow::Result<(IntentPredictor, String)> {
-    let runtime = OrtRuntime::init(ort_library).with_context(|| format!("loading ONNX Runtime from {}", ort_library.display()))?;
+    let runtime = OrtRuntime::init(ort_library)
+        .with_context(|| format!("loading ONNX Runtime from {}", ort_library.display()))?;
     let card = load_card(card_path).with_context(|| format!("model card {}", card_path.display()))?;
     let model_path = model_path_for_card(card_path, &card);
     let config = OrtModelConfig { max_batch: MODEL_MAX_BATCH, ..OrtModelConfig::cpu(model_path.clone()) };
-    let model = OrtIntentModel::load(&runtime, card, config).with_context(|| format!("loading {}", model_path.display()))?;
+    let model =
+        OrtIntentModel::load(&runtime, card, config).with_context(|| format!("loading {}", model_path.display()))?;
     let description = format!(
         "{} {} (sha256 {}…) on {}, 1 intra-op thread",
         model.card().name,
@@ -63,7 +65,8 @@ pub fn load_model_predictor(card_path: &Path, ort_library: &Path) -> anyhow::Res
         &model.card().sha256[..12.min(model.card().sha256.len())],
         model.provider().summary()
     );
-    let predictor = IntentPredictor::new(FeatureConfig::default(), Box::new(model), MODEL_MAX_BATCH).context("feature pipeline")?;
+    let predictor =
+        IntentPredictor::new(FeatureConfig::default(), Box::new(model), MODEL_MAX_BATCH).context("feature pipeline")?;
     Ok((predictor, description))
 }
 
@@ -140,7 +143,12 @@ pub struct Report {
 }
 
 /// Runs `count` seeded scenarios starting at `first_seed`.
-pub fn run_batch(sim: &SimConfig, scenario: &ScenarioConfig, first_seed: u64, count: usize) -> Result<(Report, Vec<RunMetrics>), SimError> {
+pub fn run_batch(
+    sim: &SimConfig,
+    scenario: &ScenarioConfig,
+    first_seed: u64,
+    count: usize,
+) -> Result<(Report, Vec<RunMetrics>), SimError> {
     run_batch_with_predictor(sim, scenario, first_seed, count, None)
 }
 
@@ -209,20 +217,36 @@ impl Report {
     /// The report as a markdown page.
     pub fn to_markdown(&self) -> String {
         let mut s = String::new();
-        let s_ = |x: &Summary| format!("n = {}, mean {:.3}, p50 {:.3}, p95 {:.3}, max {:.3}", x.count, x.mean, x.p50, x.p95, x.max);
+        let s_ = |x: &Summary| {
+            format!("n = {}, mean {:.3}, p50 {:.3}, p95 {:.3}, max {:.3}", x.count, x.mean, x.p50, x.p95, x.max)
+        };
         let _ = writeln!(s, "# Closed-loop shared-control simulation\n");
-        let _ = writeln!(s, "{} seeded scenarios from seed {}, predictor `{}`, {} careless operators.\n", self.scenarios, self.first_seed, self.predictor, self.careless_operators);
+        let _ = writeln!(
+            s,
+            "{} seeded scenarios from seed {}, predictor `{}`, {} careless operators.\n",
+            self.scenarios, self.first_seed, self.predictor, self.careless_operators
+        );
         if let Some(m) = &self.model {
             let _ = writeln!(s, "Model: {m}.\n");
         }
         let _ = writeln!(s, "| metric | shared control | raw teleop |\n|---|---|---|");
-        let _ = writeln!(s, "| scenarios with a separation violation | {} / {} | {} / {} |", self.scenarios_with_violation, self.scenarios, self.raw_scenarios_with_violation, self.scenarios);
+        let _ = writeln!(
+            s,
+            "| scenarios with a separation violation | {} / {} | {} / {} |",
+            self.scenarios_with_violation, self.scenarios, self.raw_scenarios_with_violation, self.scenarios
+        );
         let _ = writeln!(s, "| violation cycles | {} | {} |", self.violation_cycles, self.raw_violation_cycles);
         let _ = writeln!(s, "| goal reached | {} | {} |", self.completed, self.raw_completed);
-        let _ = writeln!(s, "| completion time [s] (runs both completed) | {} | {} |", s_(&self.completion_s), s_(&self.raw_completion_s));
+        let _ = writeln!(
+            s,
+            "| completion time [s] (runs both completed) | {} | {} |",
+            s_(&self.completion_s),
+            s_(&self.raw_completion_s)
+        );
         let _ = writeln!(s, "\n| metric | value |\n|---|---|");
         let _ = writeln!(s, "| completion time ratio shared / raw (p50) | {:.3} |", self.completion_ratio_p50);
-        let _ = writeln!(s, "| min true distance while approaching someone [m] | {:.3} |", self.min_distance_approaching_m);
+        let _ =
+            writeln!(s, "| min true distance while approaching someone [m] | {:.3} |", self.min_distance_approaching_m);
         let c = &self.false_stop_causes;
         let _ = writeln!(
             s,
@@ -234,10 +258,18 @@ impl Report {
             "| false stops by cause (cycles): prediction / conservative human speed / occluded person / stop zone | {} / {} / {} / {} |",
             c.predicted, c.conservative_speed, c.occluded_memory, c.zone
         );
-        let _ = writeln!(s, "| Stop cycles the reference physics would not need (incl. configured margins) | {:.2} % |", self.stops_beyond_physics_percent);
+        let _ = writeln!(
+            s,
+            "| Stop cycles the reference physics would not need (incl. configured margins) | {:.2} % |",
+            self.stops_beyond_physics_percent
+        );
         let _ = writeln!(s, "| time in Stop | {:.2} % |", self.stop_time_percent);
         let _ = writeln!(s, "| time to stop after a predicted violation [s] | {} |", s_(&self.time_to_stop_s));
-        let _ = writeln!(s, "| intervention rate (cycles changed by assist or safety) | {:.2} % |", self.intervention_percent);
+        let _ = writeln!(
+            s,
+            "| intervention rate (cycles changed by assist or safety) | {:.2} % |",
+            self.intervention_percent
+        );
         let _ = writeln!(s, "| assisted cycles (α > 0) | {:.2} % |", self.assisted_percent);
         let _ = writeln!(s, "| control cycles | {} |", self.cycles);
         if !self.violation_seeds.is_empty() {

@@ -23,7 +23,11 @@ fn check_common(r: &Report) {
     assert!(r.time_to_stop_s.count > 0 && r.time_to_stop_s.p95 <= 0.3, "time to stop: {r:#?}");
     // The task still gets done, not much slower than raw teleop.
     assert!(r.completed >= 10, "goal reached in {} of {SEEDS} runs", r.completed);
-    assert!(r.completion_ratio_p50 > 0.9 && r.completion_ratio_p50 <= 1.25, "completion ratio {}", r.completion_ratio_p50);
+    assert!(
+        r.completion_ratio_p50 > 0.9 && r.completion_ratio_p50 <= 1.25,
+        "completion ratio {}",
+        r.completion_ratio_p50
+    );
     assert!(r.intervention_percent < 90.0, "intervention rate {}", r.intervention_percent);
 }
 

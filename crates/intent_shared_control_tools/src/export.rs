@@ -18,12 +18,10 @@ use std::io::BufWriter;
 use std::path::Path;
 
 use anyhow::{ensure, Context, Result};
-use intent_shared_control_core::features::{
-    FeatureBatch, FeatureConfig, FeaturePipeline, FeatureStats,
-};
+use intent_shared_control_core::features::{FeatureBatch, FeatureConfig, FeaturePipeline, FeatureStats};
 use intent_shared_control_core::model::{
-    Intent, FEATURES_PER_FRAME, FUTURE_LEN, HORIZON_STEPS, HORIZON_STEP_S, NUM_PREDICTED_POINTS,
-    WINDOW_FRAMES, WINDOW_LEN,
+    Intent, FEATURES_PER_FRAME, FUTURE_LEN, HORIZON_STEPS, HORIZON_STEP_S, NUM_PREDICTED_POINTS, WINDOW_FRAMES,
+    WINDOW_LEN,
 };
 use intent_shared_control_core::scenario::{Scenario, ScenarioConfig};
 use npyz::WriterBuilder;
@@ -107,19 +105,9 @@ impl Dataset {
     pub fn write_npy_dir(&self, dir: &Path, config: &ExportConfig) -> Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let n = self.len() as u64;
-        write_npy(
-            dir,
-            "inputs",
-            &[n, WINDOW_FRAMES as u64, FEATURES_PER_FRAME as u64],
-            &self.inputs,
-        )?;
+        write_npy(dir, "inputs", &[n, WINDOW_FRAMES as u64, FEATURES_PER_FRAME as u64], &self.inputs)?;
         write_npy(dir, "labels", &[n], &self.labels)?;
-        write_npy(
-            dir,
-            "futures",
-            &[n, HORIZON_STEPS as u64, NUM_PREDICTED_POINTS as u64, 3],
-            &self.futures,
-        )?;
+        write_npy(dir, "futures", &[n, HORIZON_STEPS as u64, NUM_PREDICTED_POINTS as u64, 3], &self.futures)?;
         write_npy(dir, "scenario", &[n], &self.scenario)?;
         write_npy(dir, "scenario_seed", &[n], &self.scenario_seed)?;
         write_npy(dir, "human", &[n], &self.human)?;
@@ -127,12 +115,7 @@ impl Dataset {
         write_npy(dir, "episode_intent", &[n], &self.episode_intent)?;
         write_npy(dir, "stamp_ns", &[n], &self.stamp_ns)?;
         write_npy(dir, "time_since_onset_s", &[n], &self.time_since_onset_s)?;
-        write_npy(
-            dir,
-            "time_since_episode_onset_s",
-            &[n],
-            &self.time_since_episode_onset_s,
-        )?;
+        write_npy(dir, "time_since_episode_onset_s", &[n], &self.time_since_episode_onset_s)?;
         write_npy(dir, "visible_fraction", &[n], &self.visible_fraction)?;
         let meta = serde_json::json!({
             "format": "intent_shared_control training export v1",
@@ -155,18 +138,9 @@ impl Dataset {
 }
 
 /// Writes one little-endian `.npy` array of `shape` (row-major).
-pub fn write_npy<T: npyz::AutoSerialize>(
-    dir: &Path,
-    name: &str,
-    shape: &[u64],
-    data: &[T],
-) -> Result<()> {
+pub fn write_npy<T: npyz::AutoSerialize>(dir: &Path, name: &str, shape: &[u64], data: &[T]) -> Result<()> {
     let expected: u64 = shape.iter().product();
-    ensure!(
-        expected == data.len() as u64,
-        "{name}: shape {shape:?} needs {expected} values, got {}",
-        data.len()
-    );
+    ensure!(expected == data.len() as u64, "{name}: shape {shape:?} needs {expected} values, got {}", data.len());
     let path = dir.join(format!("{name}.npy"));
     let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
     let mut writer = npyz::WriteOptions::new()
@@ -175,12 +149,8 @@ pub fn write_npy<T: npyz::AutoSerialize>(
         .writer(BufWriter::new(file))
         .begin_nd()
         .with_context(|| format!("writing the header of {}", path.display()))?;
-    writer
-        .extend(data.iter())
-        .with_context(|| format!("writing {}", path.display()))?;
-    writer
-        .finish()
-        .with_context(|| format!("finishing {}", path.display()))?;
+    writer.extend(data.iter()).with_context(|| format!("writing {}", path.display()))?;
+    writer.finish().with_context(|| format!("finishing {}", path.display()))?;
     Ok(())
 }
 
@@ -193,8 +163,8 @@ pub fn generate(config: &ExportConfig) -> Result<Dataset> {
     let mut batch = FeatureBatch::with_capacity(config.features.max_humans);
     for index in 0..config.scenarios {
         let seed = scenario_seed(config.seed, index);
-        let mut scenario = Scenario::new(config.scenario.clone(), seed)
-            .with_context(|| format!("scenario {index} (seed {seed})"))?;
+        let mut scenario =
+            Scenario::new(config.scenario.clone(), seed).with_context(|| format!("scenario {index} (seed {seed})"))?;
         let mut pipeline = FeaturePipeline::new(config.features.clone())?;
         let mut frame_no = 0usize;
         while let Some((frame, truth)) = scenario.step() {
@@ -206,11 +176,7 @@ pub fn generate(config: &ExportConfig) -> Result<Dataset> {
             }
             pipeline.fill_batch(frame.stamp, &mut batch);
             for (row, meta) in batch.rows().iter().enumerate() {
-                let Some(gt) = truth
-                    .humans
-                    .iter()
-                    .find(|h| h.published && h.tracker_id == meta.human_id)
-                else {
+                let Some(gt) = truth.humans.iter().find(|h| h.published && h.tracker_id == meta.human_id) else {
                     continue;
                 };
                 let Some(window) = batch.window(row) else {
@@ -246,8 +212,7 @@ pub fn generate(config: &ExportConfig) -> Result<Dataset> {
                 data.episode_intent.push(gt.episode_intent.index() as i64);
                 data.stamp_ns.push(frame.stamp.0);
                 data.time_since_onset_s.push(since(gt.onset));
-                data.time_since_episode_onset_s
-                    .push(since(gt.episode_onset));
+                data.time_since_episode_onset_s.push(since(gt.episode_onset));
                 data.visible_fraction.push(meta.visible_fraction);
             }
         }
@@ -279,11 +244,7 @@ mod tests {
             seed,
             scenarios: 3,
             stride: 5,
-            scenario: ScenarioConfig {
-                duration_s: 6.0,
-                noise,
-                ..ScenarioConfig::default()
-            },
+            scenario: ScenarioConfig { duration_s: 6.0, noise, ..ScenarioConfig::default() },
             features: FeatureConfig::default(),
         }
     }
@@ -329,28 +290,19 @@ mod tests {
 
     #[test]
     fn npy_files_round_trip() {
-        let d = generate(&ExportConfig {
-            scenarios: 1,
-            ..config(1, NoiseConfig::default())
-        })
-        .expect("export");
+        let d = generate(&ExportConfig { scenarios: 1, ..config(1, NoiseConfig::default()) }).expect("export");
         let dir = std::env::temp_dir().join(format!("isc_export_test_{}", std::process::id()));
-        d.write_npy_dir(&dir, &config(1, NoiseConfig::default()))
-            .expect("write");
+        d.write_npy_dir(&dir, &config(1, NoiseConfig::default())).expect("write");
         let bytes = std::fs::read(dir.join("inputs.npy")).expect("read");
         let npy = npyz::NpyFile::new(&bytes[..]).expect("npy");
         assert_eq!(npy.shape(), &[d.len() as u64, 30, 71]);
         let back: Vec<f32> = npy.into_vec().expect("data");
         assert_eq!(back, d.inputs);
         let bytes = std::fs::read(dir.join("labels.npy")).expect("read");
-        let labels: Vec<i64> = npyz::NpyFile::new(&bytes[..])
-            .expect("npy")
-            .into_vec()
-            .expect("data");
+        let labels: Vec<i64> = npyz::NpyFile::new(&bytes[..]).expect("npy").into_vec().expect("data");
         assert_eq!(labels, d.labels);
         let meta: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("meta.json")).expect("meta"))
-                .expect("json");
+            serde_json::from_str(&std::fs::read_to_string(dir.join("meta.json")).expect("meta")).expect("json");
         assert_eq!(meta["samples"], d.len() as u64);
         assert!(write_npy(&dir, "bad", &[3], &[1.0f32, 2.0]).is_err());
         std::fs::remove_dir_all(&dir).expect("cleanup");

@@ -12,10 +12,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    check_batch,
-    feature_layout, IntentModel, ModelError, ModelInfo, PredictionSource, RawOutput,
-    FEATURES_PER_FRAME, FUTURE_LEN, HORIZON_STEPS, HORIZON_STEP_S, MODEL_RATE_HZ, NUM_INTENTS,
-    WINDOW_FRAMES, WINDOW_LEN,
+    check_batch, feature_layout, IntentModel, ModelError, ModelInfo, PredictionSource, RawOutput, FEATURES_PER_FRAME,
+    FUTURE_LEN, HORIZON_STEPS, HORIZON_STEP_S, MODEL_RATE_HZ, NUM_INTENTS, WINDOW_FRAMES, WINDOW_LEN,
 };
 use crate::skeleton::keypoint;
 
@@ -33,11 +31,7 @@ pub struct ConstantVelocityConfig {
 
 impl Default for ConstantVelocityConfig {
     fn default() -> Self {
-        Self {
-            velocity_frames: 6,
-            rate_hz: MODEL_RATE_HZ,
-            horizon_step_s: HORIZON_STEP_S,
-        }
+        Self { velocity_frames: 6, rate_hz: MODEL_RATE_HZ, horizon_step_s: HORIZON_STEP_S }
     }
 }
 
@@ -45,28 +39,16 @@ impl ConstantVelocityConfig {
     /// Checks the ranges documented on the fields.
     pub fn validate(&self) -> Result<(), ModelError> {
         let bad = |field: &str, reason: String| {
-            ModelError::Card(super::CardError::Invalid {
-                field: format!("constant_velocity.{field}"),
-                reason,
-            })
+            ModelError::Card(super::CardError::Invalid { field: format!("constant_velocity.{field}"), reason })
         };
         if !(2..=WINDOW_FRAMES).contains(&self.velocity_frames) {
-            return Err(bad(
-                "velocity_frames",
-                format!("{} is not in [2, {WINDOW_FRAMES}]", self.velocity_frames),
-            ));
+            return Err(bad("velocity_frames", format!("{} is not in [2, {WINDOW_FRAMES}]", self.velocity_frames)));
         }
         if !(self.rate_hz.is_finite() && self.rate_hz > 0.0) {
-            return Err(bad(
-                "rate_hz",
-                format!("{} is not finite and > 0", self.rate_hz),
-            ));
+            return Err(bad("rate_hz", format!("{} is not finite and > 0", self.rate_hz)));
         }
         if !(self.horizon_step_s.is_finite() && self.horizon_step_s > 0.0) {
-            return Err(bad(
-                "horizon_step_s",
-                format!("{} is not finite and > 0", self.horizon_step_s),
-            ));
+            return Err(bad("horizon_step_s", format!("{} is not finite and > 0", self.horizon_step_s)));
         }
         Ok(())
     }
@@ -104,14 +86,10 @@ impl ConstantVelocityModel {
         let newest = frame(WINDOW_FRAMES - 1);
         // Torso relative to the newest torso: R·torso(t) − R·c.
         let torso = |t: usize, d: usize| {
-            f64::from(frame(t)[feature_layout::TORSO.start + d])
-                - f64::from(newest[feature_layout::TORSO.start + d])
+            f64::from(frame(t)[feature_layout::TORSO.start + d]) - f64::from(newest[feature_layout::TORSO.start + d])
         };
-        let keypoint_at = |k: usize| {
-            move |t: usize, d: usize| {
-                f64::from(frame(t)[feature_layout::KEYPOINTS.start + 3 * k + d])
-            }
-        };
+        let keypoint_at =
+            |k: usize| move |t: usize, d: usize| f64::from(frame(t)[feature_layout::KEYPOINTS.start + 3 * k + d]);
         let left = keypoint_at(keypoint::LEFT_WRIST);
         let right = keypoint_at(keypoint::RIGHT_WRIST);
         let points: [&dyn Fn(usize, usize) -> f64; 3] = [&torso, &left, &right];
@@ -127,11 +105,7 @@ impl ConstantVelocityModel {
             for d in 0..3 {
                 let ys: Vec<f64> = (0..n).map(|i| point(first + i, d)).collect();
                 let y_mean = ys.iter().sum::<f64>() / n as f64;
-                let s_ty: f64 = taus
-                    .iter()
-                    .zip(&ys)
-                    .map(|(t, y)| (t - tau_mean) * (y - y_mean))
-                    .sum();
+                let s_ty: f64 = taus.iter().zip(&ys).map(|(t, y)| (t - tau_mean) * (y - y_mean)).sum();
                 let v = s_ty / s_tt;
                 let y_now = y_mean - v * tau_mean;
                 for s in 0..HORIZON_STEPS {
@@ -148,20 +122,12 @@ impl IntentModel for ConstantVelocityModel {
         &self.info
     }
 
-    fn run_valid(
-        &mut self,
-        windows: &[f32],
-        batch: usize,
-        raw: &mut RawOutput,
-    ) -> Result<(), ModelError> {
+    fn run_valid(&mut self, windows: &[f32], batch: usize, raw: &mut RawOutput) -> Result<(), ModelError> {
         check_batch(windows, batch)?;
         raw.clear();
         raw.logits.resize(batch * NUM_INTENTS, 0.0);
         raw.future.resize(batch * FUTURE_LEN, 0.0);
-        for (window, out) in windows
-            .chunks_exact(WINDOW_LEN)
-            .zip(raw.future.chunks_exact_mut(FUTURE_LEN))
-        {
+        for (window, out) in windows.chunks_exact(WINDOW_LEN).zip(raw.future.chunks_exact_mut(FUTURE_LEN)) {
             self.extrapolate(window, out);
         }
         Ok(())
@@ -197,17 +163,13 @@ mod tests {
     #[test]
     fn extrapolates_linear_motion_exactly() {
         let mut m = ConstantVelocityModel::new(ConstantVelocityConfig::default()).expect("config");
-        let input = ModelInput::from_flat(&moving_window([-1.2, 0.4, 0.0], [0.5, 0.0, 0.8]))
-            .expect("input");
+        let input = ModelInput::from_flat(&moving_window([-1.2, 0.4, 0.0], [0.5, 0.0, 0.8])).expect("input");
         let out = m.predict(&input).expect("predict");
         let row = out.rows[0].as_ref().expect("row");
         for s in 0..HORIZON_STEPS {
             let t = (s + 1) as f32 * 0.1;
-            let expect = [
-                [-1.2 * t, 0.4 * t, 0.0],
-                [0.3 + 0.5 * t, 0.3, 0.3 + 0.8 * t],
-                [-0.3 - 1.2 * t, -0.3 + 0.4 * t, -0.3],
-            ];
+            let expect =
+                [[-1.2 * t, 0.4 * t, 0.0], [0.3 + 0.5 * t, 0.3, 0.3 + 0.8 * t], [-0.3 - 1.2 * t, -0.3 + 0.4 * t, -0.3]];
             for p in 0..3 {
                 for d in 0..3 {
                     assert!(
@@ -223,9 +185,7 @@ mod tests {
     #[test]
     fn intent_is_uniform_idle_with_the_lowest_confidence() {
         let mut m = ConstantVelocityModel::new(ConstantVelocityConfig::default()).expect("config");
-        let out = m
-            .predict(&ModelInput::from_flat(&moving_window([0.0; 3], [0.0; 3])).expect("in"))
-            .expect("p");
+        let out = m.predict(&ModelInput::from_flat(&moving_window([0.0; 3], [0.0; 3])).expect("in")).expect("p");
         let row = out.rows[0].as_ref().expect("row");
         assert_eq!(row.intent, Intent::Idle);
         assert_eq!(row.source, PredictionSource::ConstantVelocity);
@@ -238,31 +198,13 @@ mod tests {
     #[test]
     fn refuses_empty_batches_and_bad_config() {
         let mut m = ConstantVelocityModel::new(ConstantVelocityConfig::default()).expect("config");
-        assert!(matches!(
-            m.run_valid(&[], 0, &mut RawOutput::default()),
-            Err(ModelError::EmptyBatch)
-        ));
-        assert!(matches!(
-            m.run_valid(&[0.0; 3], 1, &mut RawOutput::default()),
-            Err(ModelError::InputLength { .. })
-        ));
+        assert!(matches!(m.run_valid(&[], 0, &mut RawOutput::default()), Err(ModelError::EmptyBatch)));
+        assert!(matches!(m.run_valid(&[0.0; 3], 1, &mut RawOutput::default()), Err(ModelError::InputLength { .. })));
         for bad in [
-            ConstantVelocityConfig {
-                velocity_frames: 1,
-                ..Default::default()
-            },
-            ConstantVelocityConfig {
-                velocity_frames: 31,
-                ..Default::default()
-            },
-            ConstantVelocityConfig {
-                rate_hz: 0.0,
-                ..Default::default()
-            },
-            ConstantVelocityConfig {
-                horizon_step_s: f64::NAN,
-                ..Default::default()
-            },
+            ConstantVelocityConfig { velocity_frames: 1, ..Default::default() },
+            ConstantVelocityConfig { velocity_frames: 31, ..Default::default() },
+            ConstantVelocityConfig { rate_hz: 0.0, ..Default::default() },
+            ConstantVelocityConfig { horizon_step_s: f64::NAN, ..Default::default() },
         ] {
             assert!(ConstantVelocityModel::new(bad).is_err());
         }

@@ -124,7 +124,11 @@ mod tests {
         // A point to the left moves to the right side of the frame after turning left by 90°.
         let mut t = EgoMotion::new(2.0);
         t.record(Stamp::from_secs_f64(0.0), Twist::planar(0.0, 0.0, 1.0));
-        let q = t.to_current(Stamp::from_secs_f64(0.0), Stamp::from_secs_f64(std::f64::consts::FRAC_PI_2), &Point2::new(0.0, 1.0));
+        let q = t.to_current(
+            Stamp::from_secs_f64(0.0),
+            Stamp::from_secs_f64(std::f64::consts::FRAC_PI_2),
+            &Point2::new(0.0, 1.0),
+        );
         assert_relative_eq!(q, Point2::new(1.0, 0.0), epsilon = 1e-9);
     }
 
@@ -135,10 +139,18 @@ mod tests {
         e.record(Stamp::from_secs_f64(1.0), Twist::planar(1.0, 0.0, 0.0));
         assert_eq!(e.since(Stamp::from_secs_f64(2.0), Stamp::from_secs_f64(1.5)), Isometry2::identity());
         // Motion only from the first record on.
-        assert_relative_eq!(e.since(Stamp::from_secs_f64(0.0), Stamp::from_secs_f64(1.5)).translation.x, 0.5, epsilon = 1e-12);
+        assert_relative_eq!(
+            e.since(Stamp::from_secs_f64(0.0), Stamp::from_secs_f64(1.5)).translation.x,
+            0.5,
+            epsilon = 1e-12
+        );
         // Clock reset: history cleared, the new command starts from rest.
         e.record(Stamp::from_secs_f64(0.2), Twist::planar(0.1, 0.0, 0.0));
-        assert_relative_eq!(e.since(Stamp::from_secs_f64(0.0), Stamp::from_secs_f64(1.2)).translation.x, 0.1, epsilon = 1e-12);
+        assert_relative_eq!(
+            e.since(Stamp::from_secs_f64(0.0), Stamp::from_secs_f64(1.2)).translation.x,
+            0.1,
+            epsilon = 1e-12
+        );
         // Non-finite commands count as no motion.
         e.record(Stamp::from_secs_f64(1.2), Twist::planar(f64::NAN, 0.0, 0.0));
         assert_relative_eq!(e.since(Stamp::from_secs_f64(1.2), Stamp::from_secs_f64(2.0)).translation.x, 0.0);

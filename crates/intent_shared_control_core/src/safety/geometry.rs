@@ -68,7 +68,11 @@ impl RobotShape {
                     let a = Point2::new(points[i][0], points[i][1]);
                     let b = Point2::new(points[(i + 1) % n][0], points[(i + 1) % n][1]);
                     let ab = b - a;
-                    let t = if ab.norm_squared() > 0.0 { ((p - a).dot(&ab) / ab.norm_squared()).clamp(0.0, 1.0) } else { 0.0 };
+                    let t = if ab.norm_squared() > 0.0 {
+                        ((p - a).dot(&ab) / ab.norm_squared()).clamp(0.0, 1.0)
+                    } else {
+                        0.0
+                    };
                     let q = a + ab * t;
                     let d = (p - q).norm();
                     if d < best.1 {

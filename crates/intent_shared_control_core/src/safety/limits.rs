@@ -197,7 +197,12 @@ mod tests {
 
     #[test]
     fn velocity_is_scaled_uniformly() {
-        let mut l = MotionLimiter::new(LimitsConfig { max_acceleration: [1e9; 6], max_deceleration: [1e9; 6], max_jerk: [1e12; 6], ..LimitsConfig::default() });
+        let mut l = MotionLimiter::new(LimitsConfig {
+            max_acceleration: [1e9; 6],
+            max_deceleration: [1e9; 6],
+            max_jerk: [1e12; 6],
+            ..LimitsConfig::default()
+        });
         let out = l.step(at(0), &Twist::planar(2.0, 0.5, 0.0), false);
         assert!((out.twist.linear.x - 1.0).abs() < 1e-12 && (out.twist.linear.y - 0.25).abs() < 1e-12);
         assert!(out.reasons.contains(&"velocity_limit"));

@@ -145,7 +145,9 @@ impl SafetyChain {
             watchdog: StaleInputWatchdog::new(config.watchdog),
             occlusion_memory: config.occlusion_memory,
             occlusion_speed: config.occlusion_speed,
-            ego: config.ego_motion_compensation.then(|| EgoMotion::new(EGO_HISTORY_S.max(config.occlusion_memory + 0.5))),
+            ego: config
+                .ego_motion_compensation
+                .then(|| EgoMotion::new(EGO_HISTORY_S.max(config.occlusion_memory + 0.5))),
             last_seen: Vec::new(),
         }
     }
@@ -278,7 +280,9 @@ impl SafetyChain {
                         .map(|p| self.separation.config().robot.relation(&twist, p))
                         .min_by(|a, b| a.distance.total_cmp(&b.distance))
                 })
-                .map_or(ssm.required_separation, |rel| self.separation.required_separation(rel.approach_speed, ssm.human_speed)),
+                .map_or(ssm.required_separation, |rel| {
+                    self.separation.required_separation(rel.approach_speed, ssm.human_speed)
+                }),
             None => 0.0,
         };
         SafetyOutput {

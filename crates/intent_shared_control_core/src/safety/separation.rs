@@ -257,15 +257,14 @@ impl SeparationMonitor {
             }
         };
         let mut predicted_ids = Vec::new();
-        let horizon = c.reaction_time + shape.max_point_speed(twist) / c.braking_deceleration + c.prediction_time_margin;
+        let horizon =
+            c.reaction_time + shape.max_point_speed(twist) / c.braking_deceleration + c.prediction_time_margin;
         for h in humans {
             let d_now = h.distance(shape);
             if !d_now.is_finite() {
                 continue;
             }
-            let pred = predictions
-                .iter()
-                .find(|p| p.human_id == h.id && f64::from(p.confidence) >= c.min_confidence);
+            let pred = predictions.iter().find(|p| p.human_id == h.id && f64::from(p.confidence) >= c.min_confidence);
             let v_h = match pred {
                 Some(p) => {
                     used += 1;
@@ -319,7 +318,8 @@ impl SeparationMonitor {
     fn predicted_human_speed(&self, now: Stamp, d_now: f64, h: &HumanPoints, p: &HumanPrediction) -> f64 {
         let c = &self.config;
         let dist = |q: &Point2<f64>| c.robot.closest(q).1;
-        let tracked: Vec<(usize, f64)> = h.tracked.iter().enumerate().filter_map(|(j, q)| Some((j, dist(q.as_ref()?)))).collect();
+        let tracked: Vec<(usize, f64)> =
+            h.tracked.iter().enumerate().filter_map(|(j, q)| Some((j, dist(q.as_ref()?)))).collect();
         let mut v: f64 = 0.0;
         for (k, step) in p.future.iter().enumerate() {
             let tau = p.step_time_from(k, now);
@@ -341,7 +341,13 @@ impl SeparationMonitor {
     }
 
     /// Calls `f(point, distance − uncertainty)` for every predicted point ahead of `now` by at most `horizon` [s].
-    fn for_each_predicted_point(&self, now: Stamp, horizon: f64, p: &HumanPrediction, mut f: impl FnMut(&Point2<f64>, f64)) {
+    fn for_each_predicted_point(
+        &self,
+        now: Stamp,
+        horizon: f64,
+        p: &HumanPrediction,
+        mut f: impl FnMut(&Point2<f64>, f64),
+    ) {
         let c = &self.config;
         for (k, step) in p.future.iter().enumerate() {
             let tau = p.step_time_from(k, now);
@@ -428,7 +434,14 @@ mod tests {
                 [p, p, p]
             })
             .collect();
-        HumanPrediction { human_id: id, stamp: Stamp(0), probabilities: [0.2; 5], confidence, horizon_step: 0.1, future }
+        HumanPrediction {
+            human_id: id,
+            stamp: Stamp(0),
+            probabilities: [0.2; 5],
+            confidence,
+            horizon_step: 0.1,
+            future,
+        }
     }
 
     #[test]

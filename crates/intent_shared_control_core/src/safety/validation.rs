@@ -116,7 +116,9 @@ impl InputValidator {
         if !command.is_finite() {
             out.faults.push("cmd_non_finite");
             out.twist = Twist::ZERO;
-        } else if command.linear.iter().any(|v| v.abs() > c.max_linear) || command.angular.iter().any(|v| v.abs() > c.max_angular) {
+        } else if command.linear.iter().any(|v| v.abs() > c.max_linear)
+            || command.angular.iter().any(|v| v.abs() > c.max_angular)
+        {
             out.faults.push("cmd_out_of_bounds");
             out.twist = Twist::ZERO;
         }
@@ -134,7 +136,9 @@ impl InputValidator {
                     let mut points = Vec::with_capacity(h.keypoints.len());
                     for k in &h.keypoints {
                         let finite = k.position.iter().all(|v| v.is_finite());
-                        if k.confidence.is_nan() || (k.confidence > 0.0 && (!finite || k.position.coords.norm() > c.max_range)) {
+                        if k.confidence.is_nan()
+                            || (k.confidence > 0.0 && (!finite || k.position.coords.norm() > c.max_range))
+                        {
                             invalid = true;
                         } else if k.is_observed() && f64::from(k.confidence) >= c.min_keypoint_confidence {
                             points.push(Point2::new(k.position.x, k.position.y));
@@ -257,9 +261,15 @@ mod tests {
         assert_eq!(h.reach, vec![(Point2::new(1.9, 0.25), 0.3)]);
         // Left elbow hidden too: from the left shoulder; the whole left side hidden: from the right shoulder.
         f.humans[0].keypoints[kp::LEFT_ELBOW] = Keypoint::MISSING;
-        assert_eq!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).humans[0].reach, vec![(Point2::new(2.0, 0.2), 0.6)]);
+        assert_eq!(
+            v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).humans[0].reach,
+            vec![(Point2::new(2.0, 0.2), 0.6)]
+        );
         f.humans[0].keypoints[kp::LEFT_SHOULDER] = Keypoint::MISSING;
-        assert_eq!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).humans[0].reach, vec![(Point2::new(2.0, -0.2), 1.0)]);
+        assert_eq!(
+            v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).humans[0].reach,
+            vec![(Point2::new(2.0, -0.2), 1.0)]
+        );
     }
 
     #[test]

@@ -73,7 +73,12 @@ impl ZoneLimiter {
     }
 
     /// Updates the zone from `humans` and limits `twist`; returns the twist, the scale applied and the reason.
-    pub fn limit(&mut self, shape: &RobotShape, twist: &Twist, humans: &[HumanPoints]) -> (Twist, f64, Option<&'static str>) {
+    pub fn limit(
+        &mut self,
+        shape: &RobotShape,
+        twist: &Twist,
+        humans: &[HumanPoints],
+    ) -> (Twist, f64, Option<&'static str>) {
         let c = &self.config;
         let d = humans.iter().map(|h| h.distance(shape)).fold(f64::INFINITY, f64::min);
         self.zone = match self.zone {

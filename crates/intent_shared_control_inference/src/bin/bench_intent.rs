@@ -17,14 +17,11 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use hdrhistogram::Histogram;
-use intent_shared_control_core::model::{
-    IntentModel, ModelInput, ModelOutput, RawOutput, WINDOW_LEN,
-};
+use intent_shared_control_core::model::{IntentModel, ModelInput, ModelOutput, RawOutput, WINDOW_LEN};
 use intent_shared_control_inference::machine::MachineInfo;
 use intent_shared_control_inference::ort_model::ROUTING_TIMED_RUNS;
 use intent_shared_control_inference::{
-    load_card, ActiveProvider, ExecutionProviderKind, OrtIntentModel, OrtModelConfig, OrtRuntime,
-    RoutingTable,
+    load_card, ActiveProvider, ExecutionProviderKind, OrtIntentModel, OrtModelConfig, OrtRuntime, RoutingTable,
 };
 use serde::Serialize;
 
@@ -176,15 +173,8 @@ fn synthetic_windows(n: usize, seed: u64) -> Vec<f32> {
     for _ in 0..n {
         let v = [uniform() * 2.0 - 1.0, uniform() * 2.0 - 1.0, 0.0];
         let start = [1.0 + 4.0 * uniform(), 0.0, 0.0];
-        let offsets: Vec<[f64; 3]> = (0..17)
-            .map(|k| {
-                [
-                    0.2 * (uniform() - 0.5),
-                    0.4 * (uniform() - 0.5),
-                    1.6 - 0.1 * k as f64,
-                ]
-            })
-            .collect();
+        let offsets: Vec<[f64; 3]> =
+            (0..17).map(|k| [0.2 * (uniform() - 0.5), 0.4 * (uniform() - 0.5), 1.6 - 0.1 * k as f64]).collect();
         for t in 0..30 {
             let tau = (t as f64 - 29.0) / 30.0;
             for o in &offsets {
@@ -208,47 +198,19 @@ struct PythonResult {
 }
 
 fn run_python(args: &Args, input: &Path, out: &Path) -> Result<PythonResult> {
-    let batches = args
-        .batches
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
-    let provider = if matches!(args.provider, ExecutionProviderKind::Cuda) {
-        "cuda"
-    } else {
-        "cpu"
-    };
+    let batches = args.batches.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+    let provider = if matches!(args.provider, ExecutionProviderKind::Cuda) { "cuda" } else { "cpu" };
     let status = Command::new(&args.python)
         .arg(&args.python_script)
-        .args([
-            "--model",
-            &args.model.to_string_lossy(),
-            "--input",
-            &input.to_string_lossy(),
-        ])
-        .args([
-            "--batches",
-            &batches,
-            "--iters",
-            &args.iters.to_string(),
-            "--warmup",
-            &args.warmup.to_string(),
-        ])
+        .args(["--model", &args.model.to_string_lossy(), "--input", &input.to_string_lossy()])
+        .args(["--batches", &batches, "--iters", &args.iters.to_string(), "--warmup", &args.warmup.to_string()])
         .args(["--provider", provider, "--out", &out.to_string_lossy()])
         .status()
-        .with_context(|| {
-            format!(
-                "starting `{}` on {}",
-                args.python,
-                args.python_script.display()
-            )
-        })?;
+        .with_context(|| format!("starting `{}` on {}", args.python, args.python_script.display()))?;
     if !status.success() {
         bail!("the Python benchmark failed ({status})");
     }
-    let text =
-        std::fs::read_to_string(out).with_context(|| format!("reading {}", out.display()))?;
+    let text = std::fs::read_to_string(out).with_context(|| format!("reading {}", out.display()))?;
     serde_json::from_str(&text).with_context(|| format!("parsing {}", out.display()))
 }
 
@@ -257,14 +219,10 @@ fn main() -> Result<()> {
     if args.iters == 0 || args.rounds == 0 || args.batches.is_empty() || args.batches.contains(&0) {
         bail!("--iters, --rounds and every batch size must be >= 1");
     }
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let runtime = OrtRuntime::init(&args.ort_lib).context("loading ONNX Runtime")?;
     let card = load_card(&args.card).context("loading the model card")?;
-    let config = OrtModelConfig {
-        execution_provider: args.provider,
-        ..OrtModelConfig::cpu(&args.model)
-    };
+    let config = OrtModelConfig { execution_provider: args.provider, ..OrtModelConfig::cpu(&args.model) };
     let mut model = OrtIntentModel::load(&runtime, card, config).context("loading the model")?;
 
     let max_batch = args.batches.iter().copied().max().unwrap_or(1);
@@ -273,8 +231,7 @@ fn main() -> Result<()> {
     std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
     let input_path = scratch.join("bench_input.f32");
     let bytes: Vec<u8> = windows.iter().flat_map(|v| v.to_le_bytes()).collect();
-    std::fs::write(&input_path, bytes)
-        .with_context(|| format!("writing {}", input_path.display()))?;
+    std::fs::write(&input_path, bytes).with_context(|| format!("writing {}", input_path.display()))?;
 
     let mut rust_run = Vec::new();
     let mut rust_predict = Vec::new();
@@ -306,11 +263,7 @@ fn main() -> Result<()> {
             }
         }
         if !args.python.is_empty() {
-            let result = run_python(
-                &args,
-                &input_path,
-                &scratch.join(format!("bench_python_round{round}.json")),
-            )?;
+            let result = run_python(&args, &input_path, &scratch.join(format!("bench_python_round{round}.json")))?;
             for (i, b) in args.batches.iter().enumerate() {
                 for &ns in result.samples_ns.get(&b.to_string()).into_iter().flatten() {
                     python_run[i].saturating_record(ns.max(1));
@@ -405,10 +358,7 @@ fn markdown(r: &Report) -> String {
             b.rust_run.p99_us,
             b.rust_predict.p50_us,
             b.rust_predict.p99_us,
-            b.python_run.as_ref().map_or("–".into(), |p| format!(
-                "{:.1} / {:.1}",
-                p.p50_us, p.p99_us
-            )),
+            b.python_run.as_ref().map_or("–".into(), |p| format!("{:.1} / {:.1}", p.p50_us, p.p99_us)),
             opt(b.python_over_rust_p50),
             opt(b.python_over_rust_p99),
         ));

@@ -21,19 +21,16 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use intent_shared_control_core::features::{FeatureBatch, FeatureConfig, FeaturePipeline};
 use intent_shared_control_core::model::{
-    ConstantVelocityConfig, ConstantVelocityModel, Intent, IntentModel, ModelInput, ModelOutput,
-    FUTURE_LEN, HORIZON_STEPS, HORIZON_STEP_S, NUM_PREDICTED_POINTS, PREDICTED_POINT_NAMES,
+    ConstantVelocityConfig, ConstantVelocityModel, Intent, IntentModel, ModelInput, ModelOutput, FUTURE_LEN,
+    HORIZON_STEPS, HORIZON_STEP_S, NUM_PREDICTED_POINTS, PREDICTED_POINT_NAMES,
 };
 use intent_shared_control_core::scenario::{Scenario, ScenarioConfig};
 use intent_shared_control_inference::card_update::{replace_metrics, RUST_EVALUATION_SOURCE};
 use intent_shared_control_inference::machine::MachineInfo;
 use intent_shared_control_inference::metrics::{
-    ade_fde, expected_calibration_error, percentile, recognition_latency, ConfusionMatrix,
-    DisplacementStats,
+    ade_fde, expected_calibration_error, percentile, recognition_latency, ConfusionMatrix, DisplacementStats,
 };
-use intent_shared_control_inference::{
-    load_card, ExecutionProviderKind, OrtIntentModel, OrtModelConfig, OrtRuntime,
-};
+use intent_shared_control_inference::{load_card, ExecutionProviderKind, OrtIntentModel, OrtModelConfig, OrtRuntime};
 use nalgebra::Point3;
 use serde::Serialize;
 
@@ -121,11 +118,7 @@ fn reproduce_command(args: &Args) -> String {
     if let Some(path) = &args.scenario_config {
         cmd.push_str(&format!(" --scenario-config {}", path.display()));
     }
-    cmd.push_str(&format!(
-        " --out {} --stem {}",
-        args.out.display(),
-        args.stem
-    ));
+    cmd.push_str(&format!(" --out {} --stem {}", args.out.display(), args.stem));
     if let Some(path) = &args.update_card {
         cmd.push_str(&format!(" --update-card {}", path.display()));
     }
@@ -146,13 +139,7 @@ struct Target {
 impl Target {
     fn new(metric: &'static str, value: Option<f64>, op: &'static str, target: f64) -> Self {
         let met = value.is_some_and(|v| if op == "<=" { v <= target } else { v >= target });
-        Self {
-            metric,
-            value,
-            op,
-            target,
-            met,
-        }
+        Self { metric, value, op, target, met }
     }
 }
 
@@ -220,23 +207,17 @@ fn main() -> Result<()> {
     if args.eval_every == 0 || args.scenarios == 0 || args.ece_bins == 0 {
         bail!("--eval-every, --scenarios and --ece-bins must be >= 1");
     }
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let scenario_config = match &args.scenario_config {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            serde_yaml::from_str::<ScenarioConfig>(&text)
-                .with_context(|| format!("parsing {}", path.display()))?
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            serde_yaml::from_str::<ScenarioConfig>(&text).with_context(|| format!("parsing {}", path.display()))?
         }
         None => ScenarioConfig::default(),
     };
     let runtime = OrtRuntime::init(&args.ort_lib).context("loading ONNX Runtime")?;
     let card = load_card(&args.card).context("loading the model card")?;
-    let config = OrtModelConfig {
-        execution_provider: args.provider,
-        ..OrtModelConfig::cpu(&args.model)
-    };
+    let config = OrtModelConfig { execution_provider: args.provider, ..OrtModelConfig::cpu(&args.model) };
     let mut used_seeds = Vec::new();
     card_data_seeds(&card.data, &mut used_seeds);
     if used_seeds.contains(&args.seed) {
@@ -251,8 +232,7 @@ fn main() -> Result<()> {
         min_keypoint_confidence: model.card().min_keypoint_confidence as f32,
         ..FeatureConfig::default()
     };
-    let mut baseline =
-        ConstantVelocityModel::new(ConstantVelocityConfig::default()).context("baseline")?;
+    let mut baseline = ConstantVelocityModel::new(ConstantVelocityConfig::default()).context("baseline")?;
 
     let mut confusion = ConfusionMatrix::default();
     let mut confidences = Vec::new();
@@ -260,36 +240,26 @@ fn main() -> Result<()> {
     let mut model_err = vec![DisplacementStats::default(); NUM_PREDICTED_POINTS];
     let mut cv_err = vec![DisplacementStats::default(); NUM_PREDICTED_POINTS];
     let mut latencies = Vec::new();
-    let (mut episodes_with_onset, mut not_recognised, mut predictions, mut rejected) =
-        (0u64, 0u64, 0u64, 0u64);
+    let (mut episodes_with_onset, mut not_recognised, mut predictions, mut rejected) = (0u64, 0u64, 0u64, 0u64);
 
     let mut batch = FeatureBatch::with_capacity(64);
     let mut input = ModelInput::with_capacity(64);
     let (mut out_model, mut out_cv) = (ModelOutput::new(), ModelOutput::new());
     for index in 0..args.scenarios {
         let seed = scenario_seed(args.seed, index);
-        let mut scenario = Scenario::new(scenario_config.clone(), seed)
-            .with_context(|| format!("scenario {seed}"))?;
-        let mut pipeline =
-            FeaturePipeline::new(feature_config.clone()).context("feature pipeline")?;
+        let mut scenario = Scenario::new(scenario_config.clone(), seed).with_context(|| format!("scenario {seed}"))?;
+        let mut pipeline = FeaturePipeline::new(feature_config.clone()).context("feature pipeline")?;
         let mut traces: Vec<Option<EpisodeTrace>> = (0..scenario.num_humans())
             .map(|h| {
                 let e = scenario.episode(h)?;
-                Some(EpisodeTrace {
-                    intent: e.intent,
-                    onset_s: e.onset_s?,
-                    times: Vec::new(),
-                    predicted: Vec::new(),
-                })
+                Some(EpisodeTrace { intent: e.intent, onset_s: e.onset_s?, times: Vec::new(), predicted: Vec::new() })
             })
             .collect();
         let mut frame_index = 0usize;
         while let Some((frame, truth)) = scenario.step() {
             frame_index += 1;
             pipeline.push(&frame);
-            if !frame_index.is_multiple_of(args.eval_every)
-                || pipeline.fill_batch(frame.stamp, &mut batch) == 0
-            {
+            if !frame_index.is_multiple_of(args.eval_every) || pipeline.fill_batch(frame.stamp, &mut batch) == 0 {
                 continue;
             }
             input.clear();
@@ -297,18 +267,10 @@ fn main() -> Result<()> {
                 let window = batch.window(r).context("feature batch row")?;
                 input.push_window(window).context("window")?;
             }
-            model
-                .predict_into(&input, &mut out_model)
-                .context("model prediction")?;
-            baseline
-                .predict_into(&input, &mut out_cv)
-                .context("baseline prediction")?;
+            model.predict_into(&input, &mut out_model).context("model prediction")?;
+            baseline.predict_into(&input, &mut out_cv).context("baseline prediction")?;
             for (r, meta) in batch.rows().iter().enumerate() {
-                let Some(human) = truth
-                    .humans
-                    .iter()
-                    .find(|h| h.published && h.tracker_id == meta.human_id)
-                else {
+                let Some(human) = truth.humans.iter().find(|h| h.published && h.tracker_id == meta.human_id) else {
                     continue;
                 };
                 let (Ok(pm), Ok(pc)) = (&out_model.rows[r], &out_cv.rows[r]) else {
@@ -331,12 +293,7 @@ fn main() -> Result<()> {
                 }
                 // True torso / wrists at the horizon steps, robot frame, `[step][point]`.
                 let truth_steps: Option<Vec<[Point3<f64>; 3]>> = (1..=HORIZON_STEPS)
-                    .map(|s| {
-                        scenario.true_torso_wrists(
-                            human.human,
-                            meta.stamp.add_secs(s as f64 * HORIZON_STEP_S),
-                        )
-                    })
+                    .map(|s| scenario.true_torso_wrists(human.human, meta.stamp.add_secs(s as f64 * HORIZON_STEP_S)))
                     .collect();
                 let Some(truth_steps) = truth_steps else {
                     continue;
@@ -349,8 +306,7 @@ fn main() -> Result<()> {
                     };
                     for p in 0..NUM_PREDICTED_POINTS {
                         let traj: Vec<[f32; 3]> = robot.iter().map(|pts| to_f32(&pts[p])).collect();
-                        let truth_traj: Vec<[f32; 3]> =
-                            truth_steps.iter().map(|pts| to_f32(&pts[p])).collect();
+                        let truth_traj: Vec<[f32; 3]> = truth_steps.iter().map(|pts| to_f32(&pts[p])).collect();
                         if let Some((ade, fde)) = ade_fde(&traj, &truth_traj) {
                             stats[p].add(ade, fde);
                         }
@@ -360,13 +316,7 @@ fn main() -> Result<()> {
         }
         for trace in traces.into_iter().flatten() {
             episodes_with_onset += 1;
-            match recognition_latency(
-                &trace.times,
-                &trace.predicted,
-                trace.intent,
-                trace.onset_s,
-                args.stable_s,
-            ) {
+            match recognition_latency(&trace.times, &trace.predicted, trace.intent, trace.onset_s, args.stable_s) {
                 Some(l) => latencies.push(l),
                 None => not_recognised += 1,
             }
@@ -416,10 +366,7 @@ fn main() -> Result<()> {
         provider: model.provider().summary(),
         base_seed: args.seed,
         scenario_seed_rule: "base_seed * 1000000 + scenario_index",
-        seeds: [
-            scenario_seed(args.seed, 0),
-            scenario_seed(args.seed, args.scenarios - 1),
-        ],
+        seeds: [scenario_seed(args.seed, 0), scenario_seed(args.seed, args.scenarios - 1)],
         scenarios: args.scenarios,
         eval_every: args.eval_every,
         predictions,
@@ -451,22 +398,17 @@ fn main() -> Result<()> {
     };
     let report_json = serde_json::to_value(&report)?;
     let json_path = args.out.join(format!("{}.json", args.stem));
-    std::fs::write(
-        &json_path,
-        serde_json::to_string_pretty(&report_json)? + "\n",
-    )
-    .with_context(|| format!("writing {}", json_path.display()))?;
+    std::fs::write(&json_path, serde_json::to_string_pretty(&report_json)? + "\n")
+        .with_context(|| format!("writing {}", json_path.display()))?;
     let md = markdown(&report);
     let md_path = args.out.join(format!("{}.md", args.stem));
     std::fs::write(&md_path, &md).with_context(|| format!("writing {}", md_path.display()))?;
     print!("{md}");
     if let Some(card_path) = &args.update_card {
-        let text = std::fs::read_to_string(card_path)
-            .with_context(|| format!("reading {}", card_path.display()))?;
-        let updated = replace_metrics(&text, &report_json)
-            .with_context(|| format!("updating {}", card_path.display()))?;
-        std::fs::write(card_path, updated)
-            .with_context(|| format!("writing {}", card_path.display()))?;
+        let text = std::fs::read_to_string(card_path).with_context(|| format!("reading {}", card_path.display()))?;
+        let updated =
+            replace_metrics(&text, &report_json).with_context(|| format!("updating {}", card_path.display()))?;
+        std::fs::write(card_path, updated).with_context(|| format!("writing {}", card_path.display()))?;
         eprintln!("wrote the metrics block of {}", card_path.display());
     }
     Ok(())
@@ -524,12 +466,7 @@ fn markdown(r: &Report) -> String {
     ));
     for (t, row) in r.confusion.iter().enumerate() {
         let cells: Vec<String> = row.iter().map(ToString::to_string).collect();
-        s.push_str(&format!(
-            "| {} (F1 {}) | {} |\n",
-            r.labels[t],
-            fmt(r.per_class_f1[t], 3),
-            cells.join(" | ")
-        ));
+        s.push_str(&format!("| {} (F1 {}) | {} |\n", r.labels[t], fmt(r.per_class_f1[t], 3), cells.join(" | ")));
     }
     s.push_str("\n## Future positions (ADE over 0.1–1.0 s, FDE at 1.0 s) [m]\n\n| point | model ADE | model FDE | const-vel ADE | const-vel FDE | trajectories |\n|---|---|---|---|---|---|\n");
     for name in PREDICTED_POINT_NAMES {

@@ -39,8 +39,7 @@ pub fn runtime() -> OrtRuntime {
 
 /// The tiny fixture card.
 pub fn tiny_card() -> ModelCard {
-    intent_shared_control_inference::load_card(&fixture("model_tiny.card.json"))
-        .expect("fixture card loads")
+    intent_shared_control_inference::load_card(&fixture("model_tiny.card.json")).expect("fixture card loads")
 }
 
 /// The tiny card with `sha256` set to that of `bytes`, so that a test reaches the check after the hash.
@@ -53,16 +52,8 @@ pub fn card_for_bytes(bytes: &[u8]) -> ModelCard {
 /// Reads `len` little-endian f32 values from a fixture file.
 pub fn read_f32(path: &Path) -> Vec<f32> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    assert_eq!(
-        bytes.len() % 4,
-        0,
-        "{} is not a float32 file",
-        path.display()
-    );
-    bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
+    assert_eq!(bytes.len() % 4, 0, "{} is not a float32 file", path.display());
+    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
 }
 
 /// A scratch directory for this test binary.

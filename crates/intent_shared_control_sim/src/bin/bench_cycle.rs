@@ -109,8 +109,15 @@ struct Captures {
 
 impl Captures {
     fn new(humans: usize, seed: u64) -> anyhow::Result<Self> {
-        let noise = NoiseConfig { occlusion_rate_hz: 0.0, frame_drop_prob: 0.0, stamp_jitter_s: 0.0, ..NoiseConfig::default() };
-        let config = ScenarioConfig { rate_hz: CAPTURE_HZ, duration_s: 60.0, humans: [humans, humans], noise, ..ScenarioConfig::default() };
+        let noise =
+            NoiseConfig { occlusion_rate_hz: 0.0, frame_drop_prob: 0.0, stamp_jitter_s: 0.0, ..NoiseConfig::default() };
+        let config = ScenarioConfig {
+            rate_hz: CAPTURE_HZ,
+            duration_s: 60.0,
+            humans: [humans, humans],
+            noise,
+            ..ScenarioConfig::default()
+        };
         let mut scenario = Scenario::new(config, seed).context("benchmark scenario")?;
         let mut frames = Vec::new();
         while let Some((frame, _)) = scenario.step() {
@@ -310,9 +317,17 @@ fn main() -> anyhow::Result<()> {
         if !args.no_model {
             let (predictor, description) = load_model_predictor(&card, &lib)?;
             model_description = Some(description);
-            benches.push(Bench::new("whole cycle, model", n, Kind::Whole { predictor: Box::new(predictor), captures: Captures::new(n, 7)? })?);
+            benches.push(Bench::new(
+                "whole cycle, model",
+                n,
+                Kind::Whole { predictor: Box::new(predictor), captures: Captures::new(n, 7)? },
+            )?);
         }
-        benches.push(Bench::new("whole cycle, cv (baseline)", n, Kind::Whole { predictor: cv_predictor()?, captures: Captures::new(n, 7)? })?);
+        benches.push(Bench::new(
+            "whole cycle, cv (baseline)",
+            n,
+            Kind::Whole { predictor: cv_predictor()?, captures: Captures::new(n, 7)? },
+        )?);
         benches.push(Bench::new("controller only", n, Kind::Controller)?);
     }
     for b in &mut benches {

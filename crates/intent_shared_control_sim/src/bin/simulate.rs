@@ -13,7 +13,9 @@ use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use intent_shared_control_core::sim::{PredictorKind, SimConfig};
 use intent_shared_control_inference::machine::MachineInfo;
-use intent_shared_control_sim::{default_model_card, default_ort_library, load_model_predictor, run_batch_with_predictor, standard_scenario};
+use intent_shared_control_sim::{
+    default_model_card, default_ort_library, load_model_predictor, run_batch_with_predictor, standard_scenario,
+};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 enum Predictor {
@@ -126,13 +128,22 @@ fn main() -> anyhow::Result<()> {
         _ => None,
     };
     let started = Instant::now();
-    let (mut report, runs) = run_batch_with_predictor(&sim, &standard_scenario(), args.seed, args.scenarios, model.as_mut().map(|m| &mut m.0))
-        .context("running the batch")?;
+    let (mut report, runs) = run_batch_with_predictor(
+        &sim,
+        &standard_scenario(),
+        args.seed,
+        args.scenarios,
+        model.as_mut().map(|m| &mut m.0),
+    )
+    .context("running the batch")?;
     let wall_s = started.elapsed().as_secs_f64();
     if let Some((predictor, description)) = &model {
         report.model = Some(description.clone());
         let c = predictor.counters();
-        eprintln!("model predictor: {} frames, {} predictions, {} rejected rows, {} model errors", c.frames, c.predictions, c.rejected_rows, c.model_errors);
+        eprintln!(
+            "model predictor: {} frames, {} predictions, {} rejected rows, {} model errors",
+            c.frames, c.predictions, c.rejected_rows, c.model_errors
+        );
     }
     let machine = MachineInfo::collect();
     let command = reproduce(&args);
@@ -147,7 +158,8 @@ fn main() -> anyhow::Result<()> {
         "runs": runs,
     });
     let json_path = args.out_dir.join(format!("{}.json", args.stem));
-    std::fs::write(&json_path, serde_json::to_string_pretty(&json)?).with_context(|| format!("writing {}", json_path.display()))?;
+    std::fs::write(&json_path, serde_json::to_string_pretty(&json)?)
+        .with_context(|| format!("writing {}", json_path.display()))?;
     let md = format!(
         "{}\n## Reproduce\n\n```sh\n{command}\n```\n\nMachine: {}. Build: {}. Wall time {:.1} s.\n",
         report.to_markdown(),

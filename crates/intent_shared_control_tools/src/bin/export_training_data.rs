@@ -42,8 +42,7 @@ fn read_yaml<T: serde::de::DeserializeOwned + Default>(path: Option<&PathBuf>) -
     match path {
         None => Ok(T::default()),
         Some(p) => {
-            let text =
-                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
             serde_yaml::from_str(&text).with_context(|| format!("parsing {}", p.display()))
         }
     }
@@ -62,11 +61,7 @@ fn main() -> Result<()> {
     let data = generate(&config)?;
     data.write_npy_dir(&args.out, &config)?;
     let counts = data.class_counts();
-    let summary: Vec<String> = Intent::LABELS
-        .iter()
-        .zip(counts)
-        .map(|(l, c)| format!("{l}={c}"))
-        .collect();
+    let summary: Vec<String> = Intent::LABELS.iter().zip(counts).map(|(l, c)| format!("{l}={c}")).collect();
     println!(
         "wrote {} samples from {} scenarios (seed {}) to {} in {:.1} s: {}",
         data.len(),
