@@ -5,6 +5,14 @@
 //! (α, blend) → safety chain (validation → separation monitoring → zones → limits → watchdog) → output`.
 //! The operator's enable (deadman) gates everything: without it the output is an explicit zero, assistance
 //! included.
+//!
+//! **Re-arm.** After a stop caused by a fault (a stale or invalid joystick, a fault of the safety chain: missing,
+//! stale or invalid skeletons, a stalled cycle, ...), after a restart of the controller (a new process, a
+//! lifecycle activation, a clock jump) the output stays an explicit zero, with the reason `awaiting_rearm`,
+//! until an accepted Joy with the deadman *released* has been seen after the cause cleared, followed by one
+//! with it pressed: as enabling devices require, a fault never ends in motion the operator did not ask for
+//! again. A joystick driver that publishes at a steady rate (as `joy` and `joy_linux` do) shows the release
+//! as soon as the operator lets go.
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -12,9 +20,12 @@ use thiserror::Error;
 use crate::arbitration::{ArbitrationConfig, Arbitrator};
 use crate::assist::{Assist, AssistConfig, AssistPolicy};
 use crate::prediction::HumanPrediction;
-use crate::safety::{RobotShape, SafetyChain, SafetyConfig, SafetyInput, Zone};
+use crate::safety::{SafetyChain, SafetyConfig, SafetyInput, Zone};
 use crate::skeleton::{HumanId, SkeletonFrame};
-use crate::teleop::{JoyInput, Teleop, TeleopConfig, TeleopConfigError, TeleopState};
+use crate::teleop::{Deadman, JoyInput, Teleop, TeleopConfig, TeleopConfigError, TeleopState};
+
+/// Reason named while motion waits for the operator to re-arm.
+pub const REARM_REASON: &str = "awaiting_rearm";
 use crate::time::Stamp;
 use crate::twist::Twist;
 
@@ -60,12 +71,40 @@ pub struct Decision {
     pub zone: Zone,
     /// Names of the rules that changed the command, in order of application.
     pub reasons: Vec<&'static str>,
+    /// Motion waits for the operator to release and press the deadman again (see the module docs).
+    pub awaiting_rearm: bool,
     /// Stamps of the newest inputs kept when deciding (what this decision is based on).
     pub inputs: InputStamps,
     pub user: Twist,
     pub assist: Twist,
     pub blended: Twist,
     pub output: Twist,
+}
+
+impl Decision {
+    /// An explicit zero at `now` for `reason`, with nothing else known (deactivation, shutdown, clock jump).
+    pub fn zero(now: Stamp, mode: Mode, reason: &'static str) -> Decision {
+        Decision {
+            stamp: now,
+            mode,
+            alpha: 0.0,
+            speed_scale: 0.0,
+            nearest_human: None,
+            required_separation: 0.0,
+            human_speed: 0.0,
+            humans_seen: 0,
+            predictions_used: 0,
+            assist_policy: AssistPolicy::None,
+            zone: Zone::Clear,
+            reasons: vec![reason],
+            awaiting_rearm: false,
+            inputs: InputStamps::default(),
+            user: Twist::ZERO,
+            assist: Twist::ZERO,
+            blended: Twist::ZERO,
+            output: Twist::ZERO,
+        }
+    }
 }
 
 /// Stamps of the newest joystick message, skeleton capture and prediction set a decision was based on
@@ -279,9 +318,21 @@ pub struct Controller {
     arbitrator: Arbitrator,
     safety: SafetyChain,
     latest_humans: Option<SkeletonFrame>,
+    /// When the kept skeleton frame arrived (node clock).
+    humans_arrival: Option<Stamp>,
     predictions: Vec<HumanPrediction>,
     predictions_stamp: Option<Stamp>,
     joy_stamp: Option<Stamp>,
+    rearm: Rearm,
+}
+
+/// The re-arm latch (see the module docs).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+struct Rearm {
+    /// Motion is inhibited until the operator re-arms.
+    latched: bool,
+    /// An accepted Joy with the deadman released was seen since the latch was last set.
+    released_seen: bool,
 }
 
 impl Controller {
@@ -295,10 +346,23 @@ impl Controller {
             safety: SafetyChain::new(config.safety.clone()),
             config,
             latest_humans: None,
+            humans_arrival: None,
             predictions: Vec::new(),
             predictions_stamp: None,
             joy_stamp: None,
+            // A new controller is a restart: the operator re-arms first.
+            rearm: Rearm { latched: true, released_seen: false },
         }
+    }
+
+    /// Inhibits motion until the operator re-arms (a lifecycle activation, a clock jump, ...).
+    pub fn latch_rearm(&mut self) {
+        self.rearm = Rearm { latched: true, released_seen: false };
+    }
+
+    /// True while motion waits for a re-arm.
+    pub fn awaiting_rearm(&self) -> bool {
+        self.rearm.latched
     }
 
     /// Validates `config`, then builds the controller.
@@ -321,29 +385,73 @@ impl Controller {
         let stamp = self.predictions_stamp;
         let mut next = Self::new(config);
         next.latest_humans = humans;
+        next.humans_arrival = self.humans_arrival;
         next.predictions = preds;
         next.predictions_stamp = stamp;
+        // A parameter change is no restart: the operator's arming state carries over.
+        next.rearm = self.rearm;
         *self = next;
         Ok(())
     }
 
-    /// Stores a joystick message; `false` when it was dropped as out of order.
-    pub fn on_joy(&mut self, joy: JoyInput) -> bool {
+    /// Stores a joystick message that arrived at `arrival` (node clock); `false` when it was dropped as out of
+    /// order. Stamp checks are [`crate::input::InputHandler`]'s.
+    pub fn on_joy(&mut self, joy: JoyInput, arrival: Stamp) -> bool {
         let stamp = joy.stamp;
-        let kept = self.teleop.on_joy(joy);
+        let deadman = self.teleop.deadman(&joy);
+        let kept = self.teleop.on_joy(joy, arrival);
         if kept {
             self.joy_stamp = Some(stamp);
+            if self.rearm.latched {
+                match deadman {
+                    Deadman::Released => self.rearm.released_seen = true,
+                    Deadman::Pressed if self.rearm.released_seen => self.rearm.latched = false,
+                    _ => {}
+                }
+            }
         }
         kept
     }
 
-    /// Stores a skeleton capture; `false` when it was dropped as older than the one kept.
-    pub fn on_skeletons(&mut self, frame: SkeletonFrame) -> bool {
+    /// A rejected Joy read a released deadman: the robot stops as for an accepted release (but a rejected Joy
+    /// never re-arms).
+    pub fn on_rejected_release(&mut self) {
+        self.teleop.on_rejected_release();
+    }
+
+    /// The teleop stage (its map tells where the deadman is).
+    pub fn teleop(&self) -> &Teleop {
+        &self.teleop
+    }
+
+    /// Stores a skeleton capture that arrived at `arrival`; `false` when it was dropped as older than the one
+    /// kept.
+    pub fn on_skeletons(&mut self, frame: SkeletonFrame, arrival: Stamp) -> bool {
         if self.latest_humans.as_ref().is_some_and(|f| frame.stamp < f.stamp) {
             return false;
         }
         self.latest_humans = Some(frame);
+        self.humans_arrival = Some(arrival);
         true
+    }
+
+    /// The newest skeleton frame kept.
+    pub fn latest_skeletons(&self) -> Option<&SkeletonFrame> {
+        self.latest_humans.as_ref()
+    }
+
+    /// The newest predictions kept.
+    pub fn predictions(&self) -> &[HumanPrediction] {
+        &self.predictions
+    }
+
+    /// Newest input stamps kept.
+    pub fn input_stamps(&self) -> InputStamps {
+        InputStamps {
+            joy: self.joy_stamp,
+            skeletons: self.latest_humans.as_ref().map(|f| f.stamp),
+            predictions: self.predictions_stamp,
+        }
     }
 
     /// Replaces the predictions with those of one predictor output stamped `stamp` (the skeleton stamp they
@@ -365,11 +473,6 @@ impl Controller {
     /// The `S_p` formula of the configured separation monitor [m] (for status displays and tests).
     pub fn required_separation(&self, robot_approach_speed: f64, human_speed: f64) -> f64 {
         self.safety.separation().required_separation(robot_approach_speed, human_speed)
-    }
-
-    /// The robot's shape used by separation monitoring.
-    pub fn robot_shape(&self) -> &RobotShape {
-        &self.config.safety.separation.robot
     }
 
     /// Decides the command at `now`.
@@ -399,7 +502,12 @@ impl Controller {
         if blend.operator_override {
             reasons.push("operator_override");
         }
+        let waiting = teleop.state == TeleopState::Active && self.rearm.latched;
+        if waiting {
+            reasons.push(REARM_REASON);
+        }
         let inhibit = match teleop.state {
+            TeleopState::Active if waiting => Some(REARM_REASON),
             TeleopState::Active => None,
             s => Some(s.reason().unwrap_or("teleop_inactive")),
         };
@@ -407,9 +515,15 @@ impl Controller {
             now,
             command: blend.twist,
             skeletons: self.latest_humans.as_ref(),
+            skeletons_arrival: self.humans_arrival,
             predictions: preds,
             inhibit,
         });
+        // A fault this cycle (or a joystick that is stale or invalid) sets the latch again; the release must
+        // come after the cause cleared.
+        if out.fault || matches!(teleop.state, TeleopState::Stale | TeleopState::Invalid) {
+            self.latch_rearm();
+        }
         reasons.extend(out.reasons.iter().copied());
         let limited_by_safety = out
             .reasons
@@ -419,6 +533,7 @@ impl Controller {
             TeleopState::Stale | TeleopState::Invalid => Mode::Fault,
             _ if out.fault => Mode::Fault,
             TeleopState::DeadmanReleased | TeleopState::NoInput => Mode::Idle,
+            TeleopState::Active if waiting => Mode::Idle,
             TeleopState::Active => {
                 if limited_by_safety && out.reasons.iter().any(|r| matches!(*r, "ssm_stop" | "zone_stop")) {
                     Mode::Stop
@@ -444,11 +559,8 @@ impl Controller {
             assist_policy: if blend.alpha > 0.0 { assist.policy } else { AssistPolicy::None },
             zone: out.zone,
             reasons,
-            inputs: InputStamps {
-                joy: self.joy_stamp,
-                skeletons: self.latest_humans.as_ref().map(|f| f.stamp),
-                predictions: self.predictions_stamp,
-            },
+            awaiting_rearm: self.rearm.latched,
+            inputs: self.input_stamps(),
             user: teleop.twist,
             assist: assist.twist,
             blended: blend.twist,
@@ -463,6 +575,53 @@ mod tests {
     use crate::prediction::Intent;
     use crate::skeleton::{HumanSkeleton, Keypoint};
     use nalgebra::Point3;
+
+    /// Inputs as arriving at their own stamps.
+    trait Feed {
+        fn joy_now(&mut self, j: JoyInput) -> bool;
+        fn skel_now(&mut self, f: SkeletonFrame) -> bool;
+    }
+
+    impl Feed for Controller {
+        fn joy_now(&mut self, j: JoyInput) -> bool {
+            let arrival = j.stamp;
+            self.on_joy(j, arrival)
+        }
+        fn skel_now(&mut self, f: SkeletonFrame) -> bool {
+            let arrival = f.stamp;
+            self.on_skeletons(f, arrival)
+        }
+    }
+
+    /// A controller the operator has armed (deadman seen released before the first cycle at t = 0).
+    fn armed(config: ControllerConfig) -> Controller {
+        let mut c = Controller::try_new(config).expect("valid config");
+        assert!(c.awaiting_rearm());
+        c.joy_now(joy(-0.04, 0.0, false));
+        c
+    }
+
+    #[test]
+    fn a_new_controller_waits_for_the_deadman_released_then_pressed() {
+        let mut c = Controller::new(ControllerConfig::default());
+        let d = run(&mut c, 0.0, 0.5, 1.0, &[]);
+        assert_eq!((d.mode, d.output), (Mode::Idle, Twist::ZERO));
+        assert!(d.awaiting_rearm && d.reasons.contains(&REARM_REASON));
+        c.joy_now(joy(0.52, 0.0, false));
+        let d = run(&mut c, 0.54, 1.5, 1.0, &[]);
+        assert!(!d.awaiting_rearm && d.output.linear.x > 0.4, "{d:?}");
+        // A stale joystick (a fault) latches again.
+        c.skel_now(frame(2.2, &[]));
+        let d = c.step(Stamp::from_secs_f64(2.2));
+        assert_eq!(d.mode, Mode::Fault);
+        let d = run(&mut c, 2.22, 3.0, 1.0, &[]);
+        assert!(d.awaiting_rearm && d.output == Twist::ZERO, "{d:?}");
+        // A parameter change is no restart.
+        c.joy_now(joy(3.02, 0.0, false));
+        run(&mut c, 3.04, 3.5, 1.0, &[]);
+        c.set_config(ControllerConfig::default()).expect("valid");
+        assert!(!c.awaiting_rearm());
+    }
 
     fn joy(t: f64, forward: f32, deadman: bool) -> JoyInput {
         let mut buttons = vec![0; 8];
@@ -490,8 +649,8 @@ mod tests {
         let mut t = from;
         let mut last = None;
         while t <= to + 1e-9 {
-            c.on_joy(joy(t, forward, true));
-            c.on_skeletons(frame(t, humans));
+            c.joy_now(joy(t, forward, true));
+            c.skel_now(frame(t, humans));
             last = Some(c.step(Stamp::from_secs_f64(t)));
             t += 0.02;
         }
@@ -500,7 +659,7 @@ mod tests {
 
     #[test]
     fn manual_drive_in_free_space_reaches_the_command() {
-        let mut c = Controller::try_new(ControllerConfig::default()).expect("defaults are valid");
+        let mut c = armed(ControllerConfig::default());
         let d = run(&mut c, 0.0, 2.0, 1.0, &[]);
         assert_eq!(d.mode, Mode::Manual);
         assert!((d.output.linear.x - 0.5).abs() < 1e-9, "{:?}", d.output);
@@ -509,15 +668,15 @@ mod tests {
 
     #[test]
     fn deadman_released_and_no_skeletons_are_explicit_zero() {
-        let mut c = Controller::new(ControllerConfig::default());
+        let mut c = armed(ControllerConfig::default());
         run(&mut c, 0.0, 1.0, 1.0, &[]);
-        c.on_joy(joy(1.02, 1.0, false));
-        c.on_skeletons(frame(1.02, &[]));
+        c.joy_now(joy(1.02, 1.0, false));
+        c.skel_now(frame(1.02, &[]));
         let d = c.step(Stamp::from_secs_f64(1.02));
         assert_eq!((d.mode, d.output), (Mode::Idle, Twist::ZERO));
         assert!(d.reasons.contains(&"deadman_released"));
-        let mut c = Controller::new(ControllerConfig::default());
-        c.on_joy(joy(0.0, 1.0, true));
+        let mut c = armed(ControllerConfig::default());
+        c.joy_now(joy(0.0, 1.0, true));
         let d = c.step(Stamp(0));
         assert_eq!((d.mode, d.output), (Mode::Fault, Twist::ZERO));
         assert!(d.reasons.contains(&"skeletons_missing"));
@@ -525,7 +684,7 @@ mod tests {
 
     #[test]
     fn human_ahead_slows_then_stops_and_reports_separation() {
-        let mut c = Controller::new(ControllerConfig::default());
+        let mut c = armed(ControllerConfig::default());
         let d = run(&mut c, 0.0, 2.0, 1.0, &[(1, 1.3, 0.0)]);
         assert_eq!(d.mode, Mode::Slowdown);
         let (id, dist) = d.nearest_human.expect("human in view");
@@ -544,7 +703,7 @@ mod tests {
 
     #[test]
     fn confident_approach_prediction_blends_in_back_off() {
-        let mut c = Controller::new(ControllerConfig::default());
+        let mut c = armed(ControllerConfig::default());
         run(&mut c, 0.0, 0.5, 0.0, &[(1, 1.5, 0.0)]);
         let mut probabilities = [0.025; 5];
         probabilities[Intent::ApproachRobot.index()] = 0.9;
@@ -558,8 +717,8 @@ mod tests {
             future,
         };
         assert!(c.on_predictions(Stamp::from_secs_f64(0.5), vec![p]));
-        c.on_joy(joy(0.52, 0.0, true));
-        c.on_skeletons(frame(0.52, &[(1, 1.5, 0.0)]));
+        c.joy_now(joy(0.52, 0.0, true));
+        c.skel_now(frame(0.52, &[(1, 1.5, 0.0)]));
         let d = c.step(Stamp::from_secs_f64(0.52));
         assert_eq!(d.mode, Mode::Assisted);
         assert!((d.alpha - 0.9).abs() < 1e-6, "{}", d.alpha);
@@ -567,8 +726,8 @@ mod tests {
         assert!(d.blended.linear.x < 0.0 && d.output.linear.x < 0.0);
         assert_eq!(d.predictions_used, 1);
         // Stale prediction: α = 0.
-        c.on_joy(joy(1.0, 0.0, true));
-        c.on_skeletons(frame(1.0, &[(1, 1.5, 0.0)]));
+        c.joy_now(joy(1.0, 0.0, true));
+        c.skel_now(frame(1.0, &[(1, 1.5, 0.0)]));
         let d = c.step(Stamp::from_secs_f64(1.0));
         assert_eq!(d.alpha, 0.0);
         assert!(d.reasons.contains(&"prediction_stale"));
@@ -576,14 +735,14 @@ mod tests {
 
     #[test]
     fn nan_command_path_is_zero() {
-        let mut c = Controller::new(ControllerConfig::default());
+        let mut c = armed(ControllerConfig::default());
         run(&mut c, 0.0, 1.0, 1.0, &[]);
-        c.on_joy(JoyInput {
+        c.joy_now(JoyInput {
             stamp: Stamp::from_secs_f64(1.02),
             axes: vec![0.0, f32::NAN],
             buttons: vec![0, 0, 0, 0, 1],
         });
-        c.on_skeletons(frame(1.02, &[]));
+        c.skel_now(frame(1.02, &[]));
         let d = c.step(Stamp::from_secs_f64(1.02));
         assert_eq!((d.mode, d.output), (Mode::Fault, Twist::ZERO));
     }
@@ -612,7 +771,7 @@ mod tests {
         c.teleop.timeout = -1.0;
         assert!(matches!(c.validate(), Err(ConfigError::OutOfRange { field, .. }) if field == "teleop.timeout"));
         let mut c = ControllerConfig::default();
-        c.safety.separation.robot = RobotShape::Polygon { points: vec![[0.0, 0.0]] };
+        c.safety.separation.robot = crate::safety::RobotShape::Polygon { points: vec![[0.0, 0.0]] };
         assert!(matches!(c.validate(), Err(ConfigError::Invalid { .. })));
     }
 
@@ -630,7 +789,7 @@ mod tests {
 
     #[test]
     fn set_config_validates_then_swaps() {
-        let mut c = Controller::new(ControllerConfig::default());
+        let mut c = armed(ControllerConfig::default());
         let mut bad = ControllerConfig::default();
         bad.safety.watchdog.skeleton_timeout = 0.0;
         assert!(c.set_config(bad).is_err());

@@ -10,6 +10,7 @@ pub mod assist;
 pub mod control;
 pub mod features;
 pub mod health;
+pub mod input;
 pub mod judge;
 pub mod lifecycle;
 pub mod model;
@@ -25,6 +26,7 @@ pub mod time;
 pub mod twist;
 
 pub use control::{ConfigError, Controller, ControllerConfig, Decision, Mode};
+pub use input::InputHandler;
 pub use model::{IntentModel, ModelCard, ModelError, ModelInput, ModelOutput};
 pub use prediction::{HumanPrediction, Intent};
 pub use skeleton::{HumanId, HumanSkeleton, Keypoint, SkeletonFrame, NUM_KEYPOINTS};

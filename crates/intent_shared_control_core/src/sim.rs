@@ -39,8 +39,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::control::{ConfigError, Controller, ControllerConfig, Mode};
+use crate::control::{ConfigError, ControllerConfig, Mode};
 use crate::features::{FeatureConfig, FeatureError};
+use crate::input::InputHandler;
 use crate::judge::{Judge, JudgedHuman, FUTURE_STEPS, FUTURE_STEP_S};
 #[cfg(doc)]
 use crate::model::IntentModel;
@@ -242,6 +243,11 @@ pub struct OperatorConfig {
     pub caution_distance: f64,
     /// Uses the turbo button when nobody is within `2 · caution_distance`.
     pub use_turbo: bool,
+    /// When the robot waits for a re-arm (status `awaiting_rearm`), the operator notices after this long,
+    /// releases the deadman for `rearm_release_s`, then presses it again [s].
+    pub rearm_reaction_s: f64,
+    /// How long the operator lets go of the deadman to re-arm [s].
+    pub rearm_release_s: f64,
 }
 
 impl Default for OperatorConfig {
@@ -252,6 +258,8 @@ impl Default for OperatorConfig {
             heading_gain: 1.5,
             caution_distance: 1.5,
             use_turbo: true,
+            rearm_reaction_s: 0.3,
+            rearm_release_s: 0.1,
         }
     }
 }
@@ -448,9 +456,27 @@ struct Operator {
     config: OperatorConfig,
     careless: bool,
     still_since: Option<f64>,
+    /// Since when the robot has been waiting for a re-arm, as the operator sees it on the status.
+    waiting_since: Option<f64>,
 }
 
 impl Operator {
+    /// Follows the status: a robot waiting for a re-arm gets the deadman released after the reaction time,
+    /// then pressed again. Returns whether the deadman is held now.
+    fn deadman(&mut self, t: f64, awaiting_rearm: bool) -> bool {
+        if !awaiting_rearm {
+            self.waiting_since = None;
+            return true;
+        }
+        let since = *self.waiting_since.get_or_insert(t);
+        let release_at = since + self.config.rearm_reaction_s;
+        if t >= release_at + self.config.rearm_release_s {
+            // Pressed again; if the robot still waits (the release was not seen), try once more.
+            self.waiting_since = Some(t);
+        }
+        !(release_at..release_at + self.config.rearm_release_s).contains(&t)
+    }
+
     /// Axes and buttons for the default pad map (axis 1 forward, axis 0 yaw, button 4 deadman, 5 turbo).
     fn joy(&mut self, t: f64, pose: &Pose, goal: [f64; 2], humans: &[TrueHuman], speed: f64) -> (Vec<f32>, Vec<i32>) {
         if speed < 0.01 {
@@ -710,7 +736,7 @@ fn simulate<S: HumanSource>(
     m: &mut RunMetrics,
     model: Option<&mut IntentPredictor>,
 ) -> Result<Option<f64>, SimError> {
-    let mut ctl = Controller::try_new(config.controller.clone())?;
+    let mut ctl = InputHandler::new(config.controller.clone())?;
     let shape = config.controller.safety.separation.robot.clone();
     let judge = Judge::new(
         SeparationConfig { robot: shape.clone(), ..config.judge.clone() },
@@ -722,7 +748,8 @@ fn simulate<S: HumanSource>(
     // Raw teleop uses no predictions.
     let kind = if shared { config.predictor } else { PredictorKind::None };
     let mut preds = Predictions::new(kind, config.predict_every_n_frames, model)?;
-    let mut operator = Operator { config: config.operator.clone(), careless, still_since: None };
+    let mut operator = Operator { config: config.operator.clone(), careless, still_since: None, waiting_since: None };
+    let mut awaiting_rearm = true;
     let mut pose = Pose::default();
     let mut poses = PoseHistory::default();
     let dt = 1.0 / config.control_rate_hz;
@@ -750,20 +777,25 @@ fn simulate<S: HumanSource>(
             if let Some(world_preds) = preds.on_frame(&frame, &humans)? {
                 if shared {
                     let robot_preds = world_preds.iter().map(|p| prediction_to_robot(p, &at_capture)).collect();
-                    ctl.on_predictions(frame.stamp, robot_preds);
+                    // Counted by the handler when rejected, as in the node.
+                    let _ = ctl.on_predictions(now, frame.stamp, robot_preds);
                 }
             }
-            ctl.on_skeletons(frame_to_robot(&frame, &at_capture, &frame_id));
+            let _ = ctl.on_skeletons(now, frame_to_robot(&frame, &at_capture, &frame_id));
         }
-        let (axes, buttons) = operator.joy(t, &pose, config.goal, &truth, output.linear.norm());
+        let (axes, mut buttons) = operator.joy(t, &pose, config.goal, &truth, output.linear.norm());
+        if shared {
+            buttons[4] = i32::from(operator.deadman(t, awaiting_rearm));
+        }
         let joy = JoyInput { stamp: now, axes, buttons };
-        raw_teleop.on_joy(joy.clone());
-        ctl.on_joy(joy);
+        raw_teleop.on_joy(joy.clone(), now);
+        let _ = ctl.on_joy(now, joy);
         let later_truth = humans.truth(now.add_secs(TRUTH_SPEED_WINDOW_S));
         let previous_speed = output.linear.norm() + output.angular.norm();
         if shared {
-            let d = ctl.step(now);
+            let d = ctl.decide(now);
             output = d.output;
+            awaiting_rearm = d.awaiting_rearm;
             m.cycles += 1;
             // The output is judged for violations only; the true future matters to the false-stop question.
             let v = judge.judge(&output, &judged_humans(&shape, &pose, &truth, &later_truth, &[]));

@@ -1,8 +1,10 @@
 //! Teleop: joystick state → operator twist, with deadman (enable) button, deadzone, scale and turbo.
 //!
 //! Safety rule of this stage: the output is an explicit [`Twist::ZERO`] whenever the deadman button is not held,
-//! the joystick message is older than `timeout` (by stamps), its stamp lies in the future beyond `max_future`,
-//! or it is malformed (non-finite axes). Silence is never an output.
+//! the joystick message is older than `timeout` (by its stamp or by its arrival, whichever is older), its stamp
+//! lies in the future beyond `max_future`, or it is malformed (non-finite axes). A Joy that was rejected (see
+//! [`crate::input::InputHandler`]) but reads a released deadman still releases ([`Teleop::on_rejected_release`]):
+//! a release is fail-safe information whatever else is wrong with the message. Silence is never an output.
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -216,16 +218,45 @@ pub struct TeleopOutput {
     pub state: TeleopState,
 }
 
+/// Largest joystick accepted (axes and buttons each).
+pub const MAX_JOY_CHANNELS: usize = 64;
+
+/// What a joystick message says about the deadman button.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Deadman {
+    Pressed,
+    Released,
+    /// The message has no such button.
+    Unknown,
+}
+
 /// Joystick → operator twist.
 #[derive(Clone, Debug)]
 pub struct Teleop {
     config: TeleopConfig,
-    last: Option<JoyInput>,
+    /// The newest accepted Joy and its arrival time.
+    last: Option<(JoyInput, Stamp)>,
+    /// A rejected Joy read a released deadman after the newest accepted one.
+    released_by_rejected: bool,
 }
 
 impl Teleop {
     pub fn new(config: TeleopConfig) -> Self {
-        Teleop { config, last: None }
+        Teleop { config, last: None, released_by_rejected: false }
+    }
+
+    /// The deadman state `joy` reports under this map.
+    pub fn deadman(&self, joy: &JoyInput) -> Deadman {
+        match joy.buttons.get(self.config.deadman_button) {
+            None => Deadman::Unknown,
+            Some(0) => Deadman::Released,
+            Some(_) => Deadman::Pressed,
+        }
+    }
+
+    /// Stamp of the newest accepted Joy.
+    pub fn newest_stamp(&self) -> Option<Stamp> {
+        self.last.as_ref().map(|(j, _)| j.stamp)
     }
 
     pub fn config(&self) -> &TeleopConfig {
@@ -237,33 +268,44 @@ impl Teleop {
         self.config = config;
     }
 
-    /// Stores the newest joystick message. Out-of-order messages (older stamp than the kept one) are ignored and
-    /// reported as `false`.
-    pub fn on_joy(&mut self, joy: JoyInput) -> bool {
-        if let Some(last) = &self.last {
-            if joy.stamp < last.stamp {
-                return false;
-            }
+    /// Stores a joystick message that arrived at `arrival` (node clock) and was accepted by the caller
+    /// (ordering and stamp checks are [`crate::input::InputHandler`]'s). Out-of-order messages (older stamp than
+    /// the kept one) are still ignored here and reported as `false`.
+    pub fn on_joy(&mut self, joy: JoyInput, arrival: Stamp) -> bool {
+        if self.last.as_ref().is_some_and(|(last, _)| joy.stamp < last.stamp) {
+            return false;
         }
-        self.last = Some(joy);
+        self.last = Some((joy, arrival));
+        self.released_by_rejected = false;
         true
+    }
+
+    /// A Joy that was rejected read a released deadman: the operator's enable counts as released until the next
+    /// accepted Joy.
+    pub fn on_rejected_release(&mut self) {
+        self.released_by_rejected = true;
     }
 
     /// The operator command at time `now`.
     pub fn step(&self, now: Stamp) -> TeleopOutput {
         let zero = |state| TeleopOutput { twist: Twist::ZERO, state };
-        let Some(joy) = &self.last else { return zero(TeleopState::NoInput) };
+        let Some((joy, arrival)) = &self.last else {
+            return zero(if self.released_by_rejected { TeleopState::DeadmanReleased } else { TeleopState::NoInput });
+        };
         let age = now.seconds_since(joy.stamp);
         if age < -self.config.max_future || joy.axes.iter().any(|a| !a.is_finite()) {
             return zero(TeleopState::Invalid);
         }
-        if age > self.config.timeout {
+        // A Joy is used at most `timeout` after its stamp and after its arrival: a stamp slightly ahead of the
+        // clock cannot stretch its life.
+        if age.max(now.seconds_since(*arrival)) > self.config.timeout {
             return zero(TeleopState::Stale);
         }
-        match joy.buttons.get(self.config.deadman_button) {
-            None => return zero(TeleopState::Invalid),
-            Some(0) => return zero(TeleopState::DeadmanReleased),
-            Some(_) => {}
+        match self.deadman(joy) {
+            Deadman::Unknown => return zero(TeleopState::Invalid),
+            Deadman::Released => return zero(TeleopState::DeadmanReleased),
+            Deadman::Pressed if self.released_by_rejected => return zero(TeleopState::DeadmanReleased),
+            Deadman::Pressed => {}
         }
         let turbo = self.config.turbo_button.and_then(|i| joy.buttons.get(i)).is_some_and(|&b| b != 0);
         let mut out = [0.0; 6];
@@ -292,6 +334,12 @@ mod tests {
     use super::*;
     use approx::assert_relative_eq;
 
+    /// Stores `j` as arriving at its own stamp.
+    fn on(t: &mut Teleop, j: JoyInput) -> bool {
+        let arrival = j.stamp;
+        t.on_joy(j, arrival)
+    }
+
     fn joy(t: f64, axes: &[f32], deadman: bool) -> JoyInput {
         let mut buttons = vec![0; 8];
         buttons[4] = i32::from(deadman);
@@ -301,7 +349,7 @@ mod tests {
     #[test]
     fn deadman_held_maps_axes() {
         let mut t = Teleop::new(TeleopConfig::default());
-        t.on_joy(joy(1.0, &[0.5, 1.0], true));
+        on(&mut t, joy(1.0, &[0.5, 1.0], true));
         let out = t.step(Stamp::from_secs_f64(1.01));
         assert_eq!(out.state, TeleopState::Active);
         assert_relative_eq!(out.twist.linear.x, 0.5);
@@ -311,7 +359,7 @@ mod tests {
     #[test]
     fn deadman_released_is_zero() {
         let mut t = Teleop::new(TeleopConfig::default());
-        t.on_joy(joy(1.0, &[0.5, 1.0], false));
+        on(&mut t, joy(1.0, &[0.5, 1.0], false));
         let out = t.step(Stamp::from_secs_f64(1.01));
         assert_eq!(out, TeleopOutput { twist: Twist::ZERO, state: TeleopState::DeadmanReleased });
     }
@@ -319,7 +367,7 @@ mod tests {
     #[test]
     fn stale_joy_is_zero() {
         let mut t = Teleop::new(TeleopConfig::default());
-        t.on_joy(joy(1.0, &[0.5, 1.0], true));
+        on(&mut t, joy(1.0, &[0.5, 1.0], true));
         assert_eq!(t.step(Stamp::from_secs_f64(1.49)).state, TeleopState::Active);
         let out = t.step(Stamp::from_secs_f64(1.51));
         assert_eq!(out, TeleopOutput { twist: Twist::ZERO, state: TeleopState::Stale });
@@ -328,25 +376,49 @@ mod tests {
     #[test]
     fn nan_axis_and_future_stamp_are_invalid() {
         let mut t = Teleop::new(TeleopConfig::default());
-        t.on_joy(joy(1.0, &[f32::NAN, 1.0], true));
+        on(&mut t, joy(1.0, &[f32::NAN, 1.0], true));
         assert_eq!(t.step(Stamp::from_secs_f64(1.0)).state, TeleopState::Invalid);
         let mut t = Teleop::new(TeleopConfig::default());
-        t.on_joy(joy(5.0, &[0.5, 1.0], true));
+        on(&mut t, joy(5.0, &[0.5, 1.0], true));
         assert_eq!(t.step(Stamp::from_secs_f64(1.0)).twist, Twist::ZERO);
+    }
+
+    #[test]
+    fn staleness_counts_from_the_arrival_too() {
+        // Stamped 0.1 s ahead of its arrival: still used at most `timeout` after it arrived.
+        let mut t = Teleop::new(TeleopConfig::default());
+        t.on_joy(joy(1.1, &[0.5, 1.0], true), Stamp::from_secs_f64(1.0));
+        assert_eq!(t.step(Stamp::from_secs_f64(1.49)).state, TeleopState::Active);
+        assert_eq!(t.step(Stamp::from_secs_f64(1.51)).state, TeleopState::Stale);
+    }
+
+    #[test]
+    fn a_rejected_release_releases_until_the_next_accepted_joy() {
+        let mut t = Teleop::new(TeleopConfig::default());
+        on(&mut t, joy(1.0, &[0.0, 1.0], true));
+        t.on_rejected_release();
+        assert_eq!(
+            t.step(Stamp::from_secs_f64(1.01)),
+            TeleopOutput { twist: Twist::ZERO, state: TeleopState::DeadmanReleased }
+        );
+        on(&mut t, joy(1.02, &[0.0, 1.0], true));
+        assert_eq!(t.step(Stamp::from_secs_f64(1.02)).state, TeleopState::Active);
+        assert_eq!(t.deadman(&joy(0.0, &[], false)), Deadman::Released);
+        assert_eq!(t.deadman(&JoyInput { stamp: Stamp(0), axes: vec![], buttons: vec![1] }), Deadman::Unknown);
     }
 
     #[test]
     fn out_of_order_joy_is_ignored() {
         let mut t = Teleop::new(TeleopConfig::default());
-        assert!(t.on_joy(joy(2.0, &[0.0, 1.0], true)));
-        assert!(!t.on_joy(joy(1.0, &[0.0, 0.0], false)));
+        assert!(on(&mut t, joy(2.0, &[0.0, 1.0], true)));
+        assert!(!on(&mut t, joy(1.0, &[0.0, 0.0], false)));
         assert_eq!(t.step(Stamp::from_secs_f64(2.0)).state, TeleopState::Active);
     }
 
     #[test]
     fn empty_buttons_is_invalid_not_panic() {
         let mut t = Teleop::new(TeleopConfig::default());
-        t.on_joy(JoyInput { stamp: Stamp(0), axes: vec![], buttons: vec![] });
+        on(&mut t, JoyInput { stamp: Stamp(0), axes: vec![], buttons: vec![] });
         assert_eq!(t.step(Stamp(0)).state, TeleopState::Invalid);
     }
 
@@ -368,15 +440,15 @@ mod tests {
                 // Left stick fully up: forward at the normal scale.
                 let mut axes = vec![0.0; 8];
                 axes[1] = 1.0;
-                t.on_joy(pad_joy(0.0, &axes, &[c.deadman_button]));
+                on(&mut t, pad_joy(0.0, &axes, &[c.deadman_button]));
                 let out = t.step(Stamp(0));
                 assert_eq!(out.state, TeleopState::Active);
                 assert_relative_eq!(out.twist.linear.x, 0.5);
                 assert_eq!(out.twist.linear.y, 0.0);
                 // Turbo raises the speed; releasing the deadman gives zero.
-                t.on_joy(pad_joy(0.01, &axes, &[c.deadman_button, c.turbo_button.unwrap_or(0)]));
+                on(&mut t, pad_joy(0.01, &axes, &[c.deadman_button, c.turbo_button.unwrap_or(0)]));
                 assert_relative_eq!(t.step(Stamp::from_secs_f64(0.01)).twist.linear.x, 1.0);
-                t.on_joy(pad_joy(0.02, &axes, &[]));
+                on(&mut t, pad_joy(0.02, &axes, &[]));
                 assert_eq!(t.step(Stamp::from_secs_f64(0.02)).twist, Twist::ZERO);
             }
         }
@@ -387,7 +459,7 @@ mod tests {
         let c = TeleopConfig::preset(GamepadPreset::Xbox, TwistProfile::Full6Dof);
         let mut t = Teleop::new(c);
         let axes = [0.0, 0.0, 0.0, 1.0, -1.0, 0.0, 1.0, 1.0];
-        t.on_joy(pad_joy(0.0, &axes, &[4]));
+        on(&mut t, pad_joy(0.0, &axes, &[4]));
         let tw = t.step(Stamp(0)).twist;
         assert_relative_eq!(tw.angular.z, 1.0);
         assert_relative_eq!(tw.linear.z, -0.5);
@@ -414,12 +486,12 @@ mod tests {
     #[test]
     fn deadzone_is_continuous_and_scaled() {
         let mut t = Teleop::new(TeleopConfig::default());
-        t.on_joy(joy(1.0, &[0.0, 0.04], true));
+        on(&mut t, joy(1.0, &[0.0, 0.04], true));
         assert_eq!(t.step(Stamp::from_secs_f64(1.0)).twist.linear.x, 0.0);
-        t.on_joy(joy(1.1, &[0.0, 0.0501], true));
+        on(&mut t, joy(1.1, &[0.0, 0.0501], true));
         let v = t.step(Stamp::from_secs_f64(1.1)).twist.linear.x;
         assert!(v > 0.0 && v < 1e-3);
-        t.on_joy(joy(1.2, &[0.0, 2.0], true));
+        on(&mut t, joy(1.2, &[0.0, 2.0], true));
         assert_relative_eq!(t.step(Stamp::from_secs_f64(1.2)).twist.linear.x, 0.5);
     }
 

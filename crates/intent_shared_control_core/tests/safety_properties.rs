@@ -108,6 +108,9 @@ struct Run {
 fn simulate(cycles: &[Cycle], humans: &[(f64, f64)]) -> Run {
     let mut c = Controller::new(ControllerConfig::default());
     let mut now = Stamp::from_secs_f64(100.0);
+    // The operator armed the controller before the first cycle (deadman seen released); later faults latch it
+    // again and a released deadman in the random cycles re-arms it, as on the robot.
+    c.on_joy(JoyInput { stamp: Stamp(now.0 - 20_000_000), axes: vec![0.0; 6], buttons: vec![0; 8] }, now);
     let mut decisions = Vec::with_capacity(cycles.len());
     for cy in cycles {
         now = Stamp(now.0 + cy.dt_ms * 1_000_000);
@@ -121,13 +124,13 @@ fn simulate(cycles: &[Cycle], humans: &[(f64, f64)]) -> Run {
         let mut buttons = vec![0; 8];
         buttons[4] = i32::from(cy.deadman);
         buttons[5] = i32::from(cy.turbo);
-        c.on_joy(JoyInput { stamp: now, axes, buttons });
+        c.on_joy(JoyInput { stamp: now, axes, buttons }, now);
         let kp_poison = match cy.poison {
             Poison::Keypoint(v) => Some(v),
             _ => None,
         };
         // An out-of-order frame is dropped by the controller, so its poison never reaches the chain.
-        let accepted = c.on_skeletons(frame(Stamp(now.0 - cy.skeleton_age_ms * 1_000_000), humans, kp_poison));
+        let accepted = c.on_skeletons(frame(Stamp(now.0 - cy.skeleton_age_ms * 1_000_000), humans, kp_poison), now);
         poisoned |= accepted && kp_poison.is_some() && !humans.is_empty();
         if let Some((h, probabilities, vx, vy)) = cy.prediction {
             if let Some(&(x, y)) = humans.get(h) {

@@ -85,6 +85,9 @@ pub struct SafetyInput<'a> {
     pub command: Twist,
     /// Newest skeleton frame (robot frame).
     pub skeletons: Option<&'a SkeletonFrame>,
+    /// When that frame arrived (node clock): the frame goes stale `skeleton_timeout` after its stamp or its
+    /// arrival, whichever is earlier.
+    pub skeletons_arrival: Option<Stamp>,
     /// Newest predictions (robot frame).
     pub predictions: &'a [HumanPrediction],
     /// A reason from outside the chain that forces a stop (e.g. the operator's enable released), if any.
@@ -246,7 +249,8 @@ impl SafetyChain {
         }
         let (zoned, zone_scale, zone_reason) = self.zones.limit(&self.separation.config().robot, &ssm.twist, &v.humans);
         reasons.extend(zone_reason);
-        let mut watchdog = self.watchdog.check(now, input.skeletons.map(|f| f.stamp));
+        let freshness = input.skeletons.map(|f| input.skeletons_arrival.map_or(f.stamp, |a| a.min(f.stamp)));
+        let mut watchdog = self.watchdog.check(now, freshness);
         let mut forced: Vec<&'static str> = v.faults.clone();
         forced.append(&mut watchdog.clone());
         let fault = !forced.is_empty();

@@ -1,0 +1,378 @@
+//! The one place that decides which inputs the controller gets: the shared_control node, the offline bag replay,
+//! the bag generator and the closed-loop simulator all drive an [`InputHandler`], so a bag or simulator test
+//! tests what the node does.
+//!
+//! Every input comes with its header stamp and `now`, the node's clock when it arrived (wall, sim or bag time).
+//!
+//! | rule | effect | counted as |
+//! |---|---|---|
+//! | stamp more than the tolerance ahead of `now` (`teleop.max_future` for Joy, `safety.validation.max_future` for the rest) | rejected, never stored | `<input>_future_stamp` |
+//! | stamp older than the newest kept one of its kind | rejected | `<input>_out_of_order` |
+//! | Joy with more than [`MAX_JOY_CHANNELS`] axes or buttons | rejected | `oversized_joy` |
+//! | a rejected Joy that reads the deadman released | the robot stops as for a released deadman | (as above) |
+//! | `now` earlier than the previous decision (sim time reset, bag loop, clock stepped) | every input and the motion state dropped, a fault zero, re-arm needed | `clock_backwards` |
+//!
+//! A stamp can therefore be at most the tolerance ahead of the time it arrived, and every kept input goes stale
+//! a fixed time after its arrival (see [`crate::teleop`] and the watchdog): no single message, whatever its
+//! stamp, can block later good ones or stretch motion. Conversion errors found in the ROS layer (malformed
+//! messages) are counted here too ([`InputHandler::reject`]).
+
+use std::collections::BTreeMap;
+
+use crate::control::{ConfigError, Controller, ControllerConfig, Decision, Mode};
+use crate::prediction::HumanPrediction;
+use crate::skeleton::SkeletonFrame;
+pub use crate::teleop::MAX_JOY_CHANNELS;
+use crate::teleop::{Deadman, JoyInput};
+use crate::time::Stamp;
+use crate::twist::Twist;
+
+/// The kinds of input the handler takes (names used in rejection reasons).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum InputKind {
+    Joy,
+    Skeletons,
+    Predictions,
+    Assist,
+}
+
+impl InputKind {
+    fn future(self) -> &'static str {
+        match self {
+            InputKind::Joy => "joy_future_stamp",
+            InputKind::Skeletons => "skeletons_future_stamp",
+            InputKind::Predictions => "predictions_future_stamp",
+            InputKind::Assist => "assist_future_stamp",
+        }
+    }
+
+    fn out_of_order(self) -> &'static str {
+        match self {
+            InputKind::Joy => "joy_out_of_order",
+            InputKind::Skeletons => "skeletons_out_of_order",
+            InputKind::Predictions => "predictions_out_of_order",
+            InputKind::Assist => "assist_out_of_order",
+        }
+    }
+}
+
+/// Inputs → controller → decisions, with the bookkeeping of what was rejected and why.
+#[derive(Clone, Debug)]
+pub struct InputHandler {
+    controller: Controller,
+    /// Clock time of the previous decision (to detect the clock jumping back).
+    last_cycle: Option<Stamp>,
+    /// Rejected inputs by reason.
+    rejections: BTreeMap<&'static str, u64>,
+}
+
+impl InputHandler {
+    /// A handler with a validated `config`; the controller starts waiting for the operator to re-arm.
+    pub fn new(config: ControllerConfig) -> Result<Self, ConfigError> {
+        Ok(InputHandler { controller: Controller::try_new(config)?, last_cycle: None, rejections: BTreeMap::new() })
+    }
+
+    /// The controller (its configuration, the inputs it keeps).
+    pub fn controller(&self) -> &Controller {
+        &self.controller
+    }
+
+    /// Validates `config` and swaps it in (inputs and the arming state are kept); on error nothing changes.
+    pub fn set_config(&mut self, config: ControllerConfig) -> Result<(), ConfigError> {
+        self.controller.set_config(config)
+    }
+
+    /// Starts again from rest with no inputs (a lifecycle activation): motion waits for a re-arm. Rejection
+    /// counts are kept.
+    pub fn restart(&mut self) {
+        self.controller = Controller::new(self.controller.config().clone());
+        self.last_cycle = None;
+    }
+
+    /// Rejected inputs by reason, since the handler was made.
+    pub fn rejections(&self) -> &BTreeMap<&'static str, u64> {
+        &self.rejections
+    }
+
+    /// Counts a rejection found elsewhere (a message that could not be converted); returns the reason.
+    pub fn reject(&mut self, reason: &'static str) -> &'static str {
+        *self.rejections.entry(reason).or_default() += 1;
+        reason
+    }
+
+    /// `Err(reason)` (counted) when an input of `kind` stamped `stamp` arriving at `now` is from the future.
+    fn check_stamp(&mut self, kind: InputKind, now: Stamp, stamp: Stamp) -> Result<(), &'static str> {
+        let c = self.controller.config();
+        let tolerance = if kind == InputKind::Joy { c.teleop.max_future } else { c.safety.validation.max_future };
+        if stamp.seconds_since(now) > tolerance {
+            return Err(self.reject(kind.future()));
+        }
+        Ok(())
+    }
+
+    /// A joystick message arriving at `now`.
+    pub fn on_joy(&mut self, now: Stamp, joy: JoyInput) -> Result<(), &'static str> {
+        let released = self.controller.teleop().deadman(&joy) == Deadman::Released;
+        let verdict = if joy.axes.len() > MAX_JOY_CHANNELS || joy.buttons.len() > MAX_JOY_CHANNELS {
+            Err(self.reject("oversized_joy"))
+        } else {
+            self.check_stamp(InputKind::Joy, now, joy.stamp).and_then(|()| {
+                if self.controller.on_joy(joy, now) {
+                    Ok(())
+                } else {
+                    Err(self.reject(InputKind::Joy.out_of_order()))
+                }
+            })
+        };
+        if verdict.is_err() && released {
+            self.controller.on_rejected_release();
+        }
+        verdict
+    }
+
+    /// A skeleton capture arriving at `now`.
+    pub fn on_skeletons(&mut self, now: Stamp, frame: SkeletonFrame) -> Result<(), &'static str> {
+        self.check_stamp(InputKind::Skeletons, now, frame.stamp)?;
+        if self.controller.on_skeletons(frame, now) {
+            Ok(())
+        } else {
+            Err(self.reject(InputKind::Skeletons.out_of_order()))
+        }
+    }
+
+    /// The predictions made from the capture stamped `stamp`, arriving at `now`.
+    pub fn on_predictions(
+        &mut self,
+        now: Stamp,
+        stamp: Stamp,
+        predictions: Vec<HumanPrediction>,
+    ) -> Result<(), &'static str> {
+        self.check_stamp(InputKind::Predictions, now, stamp)?;
+        if self.controller.on_predictions(stamp, predictions) {
+            Ok(())
+        } else {
+            Err(self.reject(InputKind::Predictions.out_of_order()))
+        }
+    }
+
+    /// An external assist command stamped `stamp`, arriving at `now`.
+    pub fn on_assist(&mut self, now: Stamp, stamp: Stamp, twist: Twist) -> Result<(), &'static str> {
+        self.check_stamp(InputKind::Assist, now, stamp)?;
+        if self.controller.on_assist(stamp, twist) {
+            Ok(())
+        } else {
+            Err(self.reject(InputKind::Assist.out_of_order()))
+        }
+    }
+
+    /// The decision at `now`. When the clock went back (sim time reset or looped, system clock stepped), every
+    /// input kept is stamped on the old time line and would look fresh again once the clock catches up with it
+    /// (and newer inputs on the new time line would be dropped as out of order meanwhile): all inputs and the
+    /// motion state are dropped, this cycle is a fault zero, and motion waits for a re-arm.
+    pub fn decide(&mut self, now: Stamp) -> Decision {
+        let jumped = self.last_cycle.is_some_and(|last| now < last);
+        self.last_cycle = Some(now);
+        if !jumped {
+            return self.controller.step(now);
+        }
+        self.restart();
+        self.last_cycle = Some(now);
+        let mut d = Decision::zero(now, Mode::Fault, "clock_backwards");
+        d.reasons.push("forced_stop");
+        d.awaiting_rearm = true;
+        d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::REARM_REASON;
+    use crate::skeleton::{HumanSkeleton, Keypoint};
+    use nalgebra::Point3;
+
+    fn t(s: f64) -> Stamp {
+        Stamp::from_secs_f64(s)
+    }
+
+    fn joy(stamp: f64, forward: f32, deadman: bool) -> JoyInput {
+        let mut buttons = vec![0; 8];
+        buttons[4] = i32::from(deadman);
+        JoyInput { stamp: t(stamp), axes: vec![0.0, forward], buttons }
+    }
+
+    fn frame(stamp: f64, humans: &[(u32, f64)]) -> SkeletonFrame {
+        SkeletonFrame {
+            stamp: t(stamp),
+            frame_id: "base_link".into(),
+            humans: humans
+                .iter()
+                .map(|&(id, x)| {
+                    let mut keypoints = [Keypoint::MISSING; 17];
+                    keypoints[11] = Keypoint { position: Point3::new(x, 0.1, 0.9), confidence: 0.9 };
+                    keypoints[12] = Keypoint { position: Point3::new(x, -0.1, 0.9), confidence: 0.9 };
+                    HumanSkeleton { id, keypoints }
+                })
+                .collect(),
+        }
+    }
+
+    /// A handler fed at 50 Hz from `from` to `to` with an empty scene and the given joystick; returns the last
+    /// decision.
+    fn drive(h: &mut InputHandler, from: f64, to: f64, forward: f32, deadman: bool) -> Decision {
+        let mut s = from;
+        let mut last = None;
+        while s <= to + 1e-9 {
+            h.on_skeletons(t(s), frame(s, &[])).expect("fresh frame");
+            let _ = h.on_joy(t(s), joy(s, forward, deadman));
+            last = Some(h.decide(t(s)));
+            s += 0.02;
+        }
+        last.expect("at least one cycle")
+    }
+
+    /// Released for a while, then pressed: the operator re-arms.
+    fn armed(from: f64) -> InputHandler {
+        let mut h = InputHandler::new(ControllerConfig::default()).expect("defaults are valid");
+        drive(&mut h, from, from + 0.2, 0.0, false);
+        let d = drive(&mut h, from + 0.22, from + 1.0, 1.0, true);
+        assert!(d.output.linear.x > 0.4, "{d:?}");
+        h
+    }
+
+    #[test]
+    fn nothing_moves_before_the_operator_re_arms() {
+        let mut h = InputHandler::new(ControllerConfig::default()).expect("defaults are valid");
+        // Deadman held from the start: a restart never ends in motion.
+        let d = drive(&mut h, 0.0, 1.0, 1.0, true);
+        assert_eq!((d.output, d.mode), (Twist::ZERO, Mode::Idle));
+        assert!(d.awaiting_rearm && d.reasons.contains(&REARM_REASON), "{d:?}");
+        // Released, then pressed: motion.
+        drive(&mut h, 1.02, 1.1, 0.0, false);
+        let d = drive(&mut h, 1.12, 2.0, 1.0, true);
+        assert!(!d.awaiting_rearm && d.output.linear.x > 0.4, "{d:?}");
+    }
+
+    #[test]
+    fn a_future_stamped_joy_is_rejected_and_blocks_nothing() {
+        let mut h = armed(0.0);
+        // One Joy stamped 3 s ahead, deadman held.
+        assert_eq!(h.on_joy(t(1.0), joy(4.0, 1.0, true)), Err("joy_future_stamp"));
+        // The operator releases: the release is used at once, and the robot stops.
+        h.on_joy(t(1.02), joy(1.02, 0.0, false)).expect("fresh joy");
+        assert_eq!(h.decide(t(1.02)).output, Twist::ZERO);
+        // Then silence: nothing moves when the future stamp comes due.
+        for k in 0..200 {
+            let s = 1.04 + 0.02 * f64::from(k);
+            h.on_skeletons(t(s), frame(s, &[])).expect("fresh frame");
+            assert_eq!(h.decide(t(s)).output, Twist::ZERO, "at {s}");
+        }
+        assert_eq!(h.rejections().get("joy_future_stamp"), Some(&1));
+        // Extreme stamps too; good Joys are used right after.
+        assert!(h
+            .on_joy(t(5.0), JoyInput { stamp: Stamp(i64::from(i32::MAX) * 1_000_000_000), ..joy(0.0, 1.0, true) })
+            .is_err());
+        drive(&mut h, 5.1, 5.3, 0.0, false);
+        let d = drive(&mut h, 5.32, 6.0, 1.0, true);
+        assert!(d.output.linear.x > 0.4, "{d:?}");
+    }
+
+    #[test]
+    fn a_joy_stamped_slightly_ahead_lives_no_longer_than_timeout_after_arrival() {
+        let mut h = armed(0.0);
+        // Within the tolerance (0.1 s ahead), then silence.
+        h.on_joy(t(1.0), joy(1.1, 1.0, true)).expect("within the tolerance");
+        for k in 1..=26 {
+            let s = 1.0 + 0.02 * f64::from(k);
+            h.on_skeletons(t(s), frame(s, &[])).expect("fresh frame");
+            let d = h.decide(t(s));
+            assert_eq!(d.output == Twist::ZERO, s > 1.5, "at {s}: {d:?}");
+        }
+    }
+
+    #[test]
+    fn a_released_deadman_in_a_rejected_joy_stops() {
+        for bad in [
+            joy(0.0, 0.0, false), // stamped 1 s back: out of order
+            joy(3.0, 0.0, false), // from the future
+            JoyInput { buttons: vec![0; MAX_JOY_CHANNELS + 1], ..joy(1.0, 0.0, false) }, // 65 buttons
+        ] {
+            let mut h = armed(0.0);
+            h.on_joy(t(1.0), joy(1.0, 1.0, true)).expect("fresh");
+            assert!(h.on_joy(t(1.01), bad.clone()).is_err());
+            let d = h.decide(t(1.01));
+            assert_eq!(d.output, Twist::ZERO, "{bad:?}");
+            assert!(d.reasons.contains(&"deadman_released"), "{d:?}");
+            // A rejected Joy that reads pressed is no operator input either.
+            let mut h = armed(0.0);
+            h.on_joy(t(1.0), joy(1.0, 0.0, false)).expect("fresh");
+            let pressed = JoyInput { buttons: bad.buttons.iter().map(|_| 1).collect(), axes: vec![0.0, 1.0], ..bad };
+            assert!(h.on_joy(t(1.01), pressed).is_err());
+            assert_eq!(h.decide(t(1.01)).output, Twist::ZERO);
+        }
+    }
+
+    #[test]
+    fn a_rejected_release_does_not_re_arm() {
+        let mut h = InputHandler::new(ControllerConfig::default()).expect("defaults are valid");
+        drive(&mut h, 0.0, 0.5, 1.0, true);
+        // Released only in a rejected message, then pressed: still waiting.
+        assert!(h.on_joy(t(0.52), joy(0.1, 0.0, false)).is_err());
+        let d = drive(&mut h, 0.54, 1.0, 1.0, true);
+        assert!(d.awaiting_rearm && d.output == Twist::ZERO, "{d:?}");
+    }
+
+    #[test]
+    fn future_and_out_of_order_skeletons_are_rejected_and_a_person_stays() {
+        let mut h = armed(0.0);
+        h.on_skeletons(t(1.0), frame(1.0, &[(7, 1.0)])).expect("fresh");
+        // An empty array stamped 3 s ahead is rejected; the person stays in view.
+        assert_eq!(h.on_skeletons(t(1.02), frame(4.02, &[])), Err("skeletons_future_stamp"));
+        assert_eq!(h.on_skeletons(t(1.02), frame(0.5, &[])), Err("skeletons_out_of_order"));
+        let d = h.decide(t(1.02));
+        assert_eq!(d.humans_seen, 1);
+        assert_eq!(d.nearest_human.map(|n| n.0), Some(7));
+    }
+
+    #[test]
+    fn clock_jump_back_drops_inputs_and_needs_a_re_arm() {
+        let mut h = armed(10.0);
+        let d = h.decide(t(5.0));
+        assert_eq!((d.mode, d.output), (Mode::Fault, Twist::ZERO));
+        assert!(d.reasons.contains(&"clock_backwards") && d.awaiting_rearm);
+        // Inputs of the old time line are from the future now.
+        assert_eq!(h.on_joy(t(5.0), joy(10.9, 1.0, true)), Err("joy_future_stamp"));
+        let d = drive(&mut h, 5.02, 5.5, 1.0, true);
+        assert_eq!(d.output, Twist::ZERO);
+        drive(&mut h, 5.52, 5.7, 0.0, false);
+        let d = drive(&mut h, 5.72, 6.5, 1.0, true);
+        assert!(d.output.linear.x > 0.4, "{d:?}");
+    }
+
+    #[test]
+    fn a_fault_needs_a_re_arm_after_it_cleared() {
+        let mut h = armed(0.0);
+        // The joystick goes silent for 0.6 s (stale: a fault), then comes back held.
+        let mut s = 1.02;
+        while s < 1.62 {
+            h.on_skeletons(t(s), frame(s, &[])).expect("fresh");
+            h.decide(t(s));
+            s += 0.02;
+        }
+        let d = drive(&mut h, 1.62, 2.5, 1.0, true);
+        assert!(d.awaiting_rearm && d.output == Twist::ZERO, "{d:?}");
+        // Released and pressed during a fault does not count: no skeletons from 2.5 s (stale from 2.8 s), the
+        // deadman released until 2.9 s and pressed after.
+        let mut s = 2.52;
+        while s < 3.0 {
+            let _ = h.on_joy(t(s), joy(s, 0.0, s >= 2.9));
+            h.decide(t(s));
+            s += 0.02;
+        }
+        let d = drive(&mut h, 3.0, 3.5, 1.0, true);
+        assert!(d.awaiting_rearm && d.output == Twist::ZERO, "{d:?}");
+        drive(&mut h, 3.52, 3.6, 0.0, false);
+        let d = drive(&mut h, 3.62, 4.5, 1.0, true);
+        assert!(d.output.linear.x > 0.4, "{d:?}");
+    }
+}
