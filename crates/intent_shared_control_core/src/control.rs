@@ -233,7 +233,29 @@ impl ControllerConfig {
         )?;
         nonneg("safety.separation.near_distance", p.near_distance)?;
         unit("safety.separation.min_confidence", p.min_confidence)?;
-        nonneg("safety.separation.min_human_speed", p.min_human_speed)?;
+        let r = &p.reach;
+        check("safety.separation.reach.max_speed", r.max_speed, r.max_speed >= 1.6, ">= 1.6 m/s (ISO 13855)")?;
+        check(
+            "safety.separation.reach.max_acceleration",
+            r.max_acceleration,
+            r.max_acceleration >= 1.0,
+            ">= 1.0 m/s² (people start walking at 1-2 m/s²)",
+        )?;
+        nonneg("safety.separation.reach.velocity_uncertainty", r.velocity_uncertainty)?;
+        check(
+            "safety.separation.reach.velocity_window",
+            r.velocity_window,
+            (0.1..=1.0).contains(&r.velocity_window),
+            "[0.1, 1] s",
+        )?;
+        check(
+            "safety.separation.reach.min_observations",
+            r.min_observations as f64,
+            (3..=100).contains(&r.min_observations),
+            "[3, 100]",
+        )?;
+        check("safety.separation.reach.hand_speed", r.hand_speed, r.hand_speed >= 2.0, ">= 2.0 m/s (ISO 13855)")?;
+        check("safety.separation.reach.arm_length", r.arm_length, (0.5..=1.5).contains(&r.arm_length), "[0.5, 1.5] m")?;
         nonneg("safety.separation.prediction_uncertainty_rate", p.prediction_uncertainty_rate)?;
         check(
             "safety.separation.closing_speed_min_lookahead",

@@ -9,7 +9,7 @@
 //! - **stop needed**: would the controller's *configured* chain have stopped the command had it known the truth
 //!   (true positions now, no sensing delay, and a perfect forecast: the person's true torso and wrist positions
 //!   over the horizon, fully confident)? With a known future that is the configured monitor
-//!   ([`SeparationMonitor::limit`], every configured margin included: `min_human_speed`,
+//!   ([`SeparationMonitor::limit`], every configured margin included: the reachable set of the true motion,
 //!   `prediction_uncertainty_rate`, the stopping horizon) scaling the command to zero for that person. Without
 //!   one (the end of a recording, a person the truth does not follow), a keypoint where the configured monitor
 //!   admits no approach speed at the true closing speed (below its standstill speed) and the command does not
@@ -22,7 +22,8 @@
 use nalgebra::Point2;
 
 use crate::prediction::HumanPrediction;
-use crate::safety::{HumanPoints, RobotShape, SeparationConfig, SeparationMonitor, ZoneConfig};
+use crate::safety::{HumanPoints, ObservedMotion, RobotShape, SeparationConfig, SeparationMonitor, ZoneConfig};
+use crate::skeleton::{keypoint as kp, NUM_KEYPOINTS};
 use crate::time::Stamp;
 use crate::twist::Twist;
 
@@ -103,16 +104,13 @@ impl Judge {
         let in_stop_zone = nearest < zone_reach;
         let mut v = Verdict { violation: false, stop_needed: false, min_distance_approaching: f64::INFINITY };
         for h in humans {
-            if !h.future.is_empty() && !h.points.is_empty() {
-                v.stop_needed |= self.configured_stops_for_known_future(twist, h);
+            if !h.points.is_empty() {
+                v.stop_needed |= self.configured_stops_with_truth(twist, h);
             }
             for p in &h.points {
                 let rel = shape.relation(twist, p);
                 if rel.surface_speed <= self.min_speed {
                     continue;
-                }
-                if h.future.is_empty() && self.configured_stops_at_true_speed(rel, h.closing_speed) {
-                    v.stop_needed = true;
                 }
                 if rel.approach_speed <= self.min_speed {
                     continue;
@@ -129,21 +127,18 @@ impl Judge {
         v
     }
 
-    /// The configured monitor, at the true closing speed `v_h`, admits no approach to a point the command
-    /// does not clearly leave.
-    fn configured_stops_at_true_speed(&self, rel: crate::safety::PointRelation, v_h: f64) -> bool {
-        let c = self.configured.config();
-        self.configured.max_approach_speed(rel.distance, v_h) < c.standstill_speed
-            && rel.approach_speed > -c.min_away_fraction * rel.surface_speed
-    }
-
-    /// The configured monitor, given `h`'s true present and future as a fully confident forecast made now,
-    /// scales `twist` to zero (ignores commands slower than `min_speed`, as the other questions do).
-    fn configured_stops_for_known_future(&self, twist: &Twist, h: &JudgedHuman) -> bool {
+    /// The configured monitor, given `h`'s true present (and, when known, true future as a fully confident
+    /// forecast made now), scales `twist` to zero (ignores commands slower than `min_speed`, as the other
+    /// questions do).
+    fn configured_stops_with_truth(&self, twist: &Twist, h: &JudgedHuman) -> bool {
         if self.configured.config().robot.max_point_speed(twist) <= self.min_speed {
             return false;
         }
         let now = Stamp(0);
+        if h.future.is_empty() {
+            let lag = 0.5 * self.configured.config().reach.velocity_window;
+            return self.configured.limit(now, twist, &[h.monitor_points(lag)], &[], 0.0).scale == 0.0;
+        }
         let mut probabilities = [0.0; crate::model::NUM_INTENTS];
         probabilities[0] = 1.0;
         let forecast = HumanPrediction {
@@ -159,9 +154,41 @@ impl Judge {
                 .map(|s| s.map(|q| nalgebra::Point3::new(q.x, q.y, 0.0)))
                 .collect(),
         };
-        let points =
-            HumanPoints { id: 0, points: h.points.clone(), inflation: 0.0, tracked: h.tracked, reach: Vec::new() };
-        self.configured.limit(now, twist, &[points], &[&forecast], 0.0).scale == 0.0
+        let lag = 0.5 * self.configured.config().reach.velocity_window;
+        self.configured.limit(now, twist, &[h.monitor_points(lag)], &[&forecast], 0.0).scale == 0.0
+    }
+}
+
+impl JudgedHuman {
+    /// This person as the configured monitor would see them with perfect perception: the true points (arm
+    /// points hanging from their shoulders when all 17 keypoints are given in COCO order) and, when the future
+    /// is known, the true torso velocity, as a fit that is `lag` seconds old (the configured reachable set's
+    /// margin for a fit over its window, half the window: a design margin of the chain, applied to the truth
+    /// like every configured margin).
+    pub fn monitor_points(&self, lag: f64) -> HumanPoints {
+        let mut p = HumanPoints::current(0, self.points.clone());
+        p.tracked = self.tracked;
+        if self.points.len() == NUM_KEYPOINTS {
+            for (i, shoulder) in p.shoulders.iter_mut().enumerate() {
+                *shoulder = match i {
+                    kp::LEFT_ELBOW | kp::LEFT_WRIST => Some(Some((self.points[kp::LEFT_SHOULDER], 0.0))),
+                    kp::RIGHT_ELBOW | kp::RIGHT_WRIST => Some(Some((self.points[kp::RIGHT_SHOULDER], 0.0))),
+                    _ => None,
+                };
+            }
+        }
+        p.motion = match (self.tracked[0].or(self.points.first().copied()), self.future.first()) {
+            (Some(now), Some(next)) if self.tracked[0].is_some() => {
+                Some(ObservedMotion { velocity: (next[0] - now) / FUTURE_STEP_S, lag })
+            }
+            // Only the closing speed is known: straight toward the robot's centre.
+            (Some(now), _) => {
+                let toward = (-now.coords).try_normalize(1e-9).unwrap_or(nalgebra::Vector2::new(-1.0, 0.0));
+                Some(ObservedMotion { velocity: toward * self.closing_speed, lag })
+            }
+            _ => None,
+        };
+        p
     }
 }
 
@@ -186,8 +213,9 @@ mod tests {
         let far = j.judge(&slow, &[at(1.5, 0.0)]);
         assert!(!far.violation && !far.stop_needed);
         assert!((far.min_distance_approaching - 1.2).abs() < 1e-12);
-        // 0.45 m: the configured chain would only slow down (0.37 m/s admissible); no violation either.
-        let mid = j.judge(&slow, &[at(0.75, 0.0)]);
+        // 0.7 m: the configured chain (a person at rest who may start, 0.575 m/s + 2.5 m/s²) would only slow
+        // down; no violation either.
+        let mid = j.judge(&slow, &[at(1.0, 0.0)]);
         assert!(!mid.violation && !mid.stop_needed, "{mid:?}");
         // 0.3 m: inside the configured no-approach distance (0.35 m) but outside the reference one at 0.2 m/s
         // (0.25 m + 0.02 m + 0.013 m).
@@ -229,7 +257,7 @@ mod tests {
         assert!(!j.judge(&cmd, &[at_point(0.7, 0.9)]).stop_needed);
         assert!(j.judge(&cmd, &[walking(0.7, 0.9, [0.0, -1.5])]).stop_needed);
         // Walking away from a point where the present alone (0.3 m ahead, closing 0) calls for a stop: the
-        // configured margins still stop it (min_human_speed, the prediction uncertainty).
+        // configured margins still stop it (the reachable set, the prediction uncertainty).
         assert!(j.judge(&Twist::planar(0.2, 0.0, 0.0), &[walking(0.6, 0.0, [1.0, 0.0])]).stop_needed);
         // Far ahead and leaving: nothing needed; backing off from a near person: nothing either.
         assert!(!j.judge(&cmd, &[walking(2.5, 0.0, [1.0, 0.0])]).stop_needed);
@@ -239,7 +267,7 @@ mod tests {
         let monitor = SeparationMonitor::new(SeparationConfig::default());
         for v in [0.1, 0.3, 0.6, 1.0] {
             let cmd = Twist::planar(v, 0.0, 0.0);
-            assert_eq!(j.judge(&cmd, &[h.clone()]).stop_needed, j.configured_stops_for_known_future(&cmd, &h), "{v}");
+            assert_eq!(j.judge(&cmd, &[h.clone()]).stop_needed, j.configured_stops_with_truth(&cmd, &h), "{v}");
             let forecast = HumanPrediction {
                 human_id: 0,
                 stamp: Stamp(0),
@@ -248,9 +276,8 @@ mod tests {
                 horizon_step: FUTURE_STEP_S,
                 future: h.future.iter().map(|s| s.map(|q| nalgebra::Point3::new(q.x, q.y, 0.0))).collect(),
             };
-            let points =
-                HumanPoints { id: 0, points: h.points.clone(), inflation: 0.0, tracked: h.tracked, reach: vec![] };
-            let r = monitor.limit(Stamp(0), &cmd, &[points], &[&forecast], 0.0);
+            let lag = 0.5 * monitor.config().reach.velocity_window;
+            let r = monitor.limit(Stamp(0), &cmd, &[h.monitor_points(lag)], &[&forecast], 0.0);
             assert_eq!(j.judge(&cmd, &[h.clone()]).stop_needed, r.scale == 0.0, "{v}");
         }
     }
@@ -263,8 +290,8 @@ mod tests {
     fn a_fast_person_makes_the_stop_needed_farther_out() {
         let j = judge();
         let cmd = Twist::planar(0.3, 0.0, 0.0);
-        assert!(!j.judge(&cmd, &[at(0.9, 0.0)]).stop_needed);
-        assert!(j.judge(&cmd, &[at(0.9, 2.0)]).stop_needed);
+        assert!(!j.judge(&cmd, &[at(1.2, 0.0)]).stop_needed);
+        assert!(j.judge(&cmd, &[at(1.0, 2.0)]).stop_needed);
         assert!(j.judge(&cmd, &[at(1.0, 2.0)]).violation);
     }
 }

@@ -22,12 +22,15 @@ pub mod validation;
 pub mod watchdog;
 pub mod zones;
 
+use std::collections::VecDeque;
+
+use nalgebra::{Point2, Vector2};
 use serde::{Deserialize, Serialize};
 
 pub use ego::{planar_motion, EgoMotion};
 pub use geometry::{PointRelation, RobotShape};
 pub use limits::{LimitsConfig, MotionLimiter};
-pub use separation::{HumanPoints, SeparationConfig, SeparationMonitor};
+pub use separation::{ClosingBound, HumanPoints, ObservedMotion, ReachConfig, SeparationConfig, SeparationMonitor};
 pub use validation::{InputValidator, ValidationConfig};
 pub use watchdog::{StaleInputWatchdog, WatchdogConfig};
 pub use zones::{Zone, ZoneConfig, ZoneLimiter};
@@ -135,6 +138,8 @@ pub struct SafetyChain {
     ego: Option<EgoMotion>,
     /// Last sighting per human: skeleton stamp and points (robot frame at that stamp).
     last_seen: Vec<(Stamp, HumanPoints)>,
+    /// Torso track per human, for the reachable set: (skeleton stamp, torso in the robot frame at that stamp).
+    tracks: Vec<(HumanId, VecDeque<(Stamp, Point2<f64>)>)>,
 }
 
 impl SafetyChain {
@@ -152,13 +157,77 @@ impl SafetyChain {
                 .ego_motion_compensation
                 .then(|| EgoMotion::new(EGO_HISTORY_S.max(config.occlusion_memory + 0.5))),
             last_seen: Vec::new(),
+            tracks: Vec::new(),
         }
+    }
+
+    /// Adds the torsos of a frame stamped `stamp` to the tracks and forgets tracks not seen for a while.
+    fn track(&mut self, stamp: Stamp, humans: &[HumanPoints]) {
+        let reach = &self.separation.config().reach;
+        if !reach.enabled {
+            return;
+        }
+        let keep = reach.velocity_window + 0.1;
+        for h in humans {
+            let Some(torso) = h.torso() else { continue };
+            let i = match self.tracks.iter().position(|(id, _)| *id == h.id) {
+                Some(i) => i,
+                None => {
+                    self.tracks.push((h.id, VecDeque::new()));
+                    self.tracks.len() - 1
+                }
+            };
+            let samples = &mut self.tracks[i].1;
+            if samples.back().is_some_and(|(s, _)| *s >= stamp) {
+                continue;
+            }
+            samples.push_back((stamp, torso));
+            while samples.front().is_some_and(|(s, _)| stamp.seconds_since(*s) > keep) {
+                samples.pop_front();
+            }
+        }
+        let forget = self.occlusion_memory + keep;
+        self.tracks.retain(|(_, s)| s.back().is_some_and(|(t, _)| stamp.seconds_since(*t) <= forget));
+    }
+
+    /// The torso velocity of `id` in the robot frame at `now`, fitted by least squares over the newest
+    /// `velocity_window` of its track (robot motion removed), and how long before the newest sample the fit
+    /// describes; `None` when the track is too short.
+    fn motion(&self, id: HumanId, now: Stamp) -> Option<ObservedMotion> {
+        let reach = &self.separation.config().reach;
+        let (_, samples) = self.tracks.iter().find(|(i, _)| *i == id)?;
+        let (newest, _) = *samples.back()?;
+        let window: Vec<(f64, Point2<f64>)> = samples
+            .iter()
+            .filter(|(s, _)| newest.seconds_since(*s) <= reach.velocity_window + 1e-9)
+            .map(|(s, p)| {
+                let p = match &self.ego {
+                    Some(ego) => ego.since(*s, now).inverse() * p,
+                    None => *p,
+                };
+                (s.seconds_since(newest), p)
+            })
+            .collect();
+        let n = window.len();
+        let span = window.first().map_or(0.0, |(t, _)| -t);
+        if n < reach.min_observations.max(2) || span < 0.5 * reach.velocity_window {
+            return None;
+        }
+        let t_mean = window.iter().map(|(t, _)| t).sum::<f64>() / n as f64;
+        let p_mean = window.iter().fold(Vector2::zeros(), |a, (_, p)| a + p.coords) / n as f64;
+        let (mut num, mut den) = (Vector2::zeros(), 0.0);
+        for (t, p) in &window {
+            num += (p.coords - p_mean) * (t - t_mean);
+            den += (t - t_mean) * (t - t_mean);
+        }
+        (den > 1e-12).then(|| ObservedMotion { velocity: num / den, lag: -t_mean })
     }
 
     /// Adds remembered humans that are not in the current frame, updates the memory, and moves every human's
     /// points into the robot frame at `now`.
     fn with_memory(&mut self, now: Stamp, frame_stamp: Option<Stamp>, humans: &mut Vec<HumanPoints>) {
         if let Some(stamp) = frame_stamp {
+            self.track(stamp, humans);
             for h in humans.iter() {
                 match self.last_seen.iter_mut().find(|(_, m)| m.id == h.id) {
                     Some(entry) if entry.0 <= stamp => *entry = (stamp, h.clone()),
@@ -167,6 +236,9 @@ impl SafetyChain {
                 }
             }
             self.compensate(stamp, now, humans);
+            for h in humans.iter_mut() {
+                h.motion = self.motion(h.id, now);
+            }
         }
         let memory = self.occlusion_memory;
         self.last_seen.retain(|(s, _)| now.seconds_since(*s) <= memory);
@@ -174,7 +246,8 @@ impl SafetyChain {
         for (s, m) in &self.last_seen {
             if !humans[..seen].iter().any(|h| h.id == m.id) {
                 let age = now.seconds_since(*s).max(0.0);
-                let mut h = HumanPoints { inflation: self.occlusion_speed * age, ..m.clone() };
+                // Remembered, not observed: no motion of its own (the standard's speeds).
+                let mut h = HumanPoints { inflation: self.occlusion_speed * age, motion: None, ..m.clone() };
                 if let Some(ego) = &self.ego {
                     let to_now = ego.since(*s, now).inverse();
                     h.map_points(|p| to_now * p);
@@ -273,20 +346,17 @@ impl SafetyChain {
         if let Some(ego) = &mut self.ego {
             ego.record(now, twist);
         }
+        let shape = &self.separation.config().robot;
         let required_separation = match ssm.nearest {
             Some((id, _)) => v
                 .humans
                 .iter()
                 .find(|h| h.id == id)
                 .and_then(|h| {
-                    h.points
-                        .iter()
-                        .map(|p| self.separation.config().robot.relation(&twist, p))
-                        .min_by(|a, b| a.distance.total_cmp(&b.distance))
+                    let p = h.points.iter().min_by(|a, b| shape.closest(a).1.total_cmp(&shape.closest(b).1))?;
+                    Some(self.separation.required_separation_toward(&twist, h, p))
                 })
-                .map_or(ssm.required_separation, |rel| {
-                    self.separation.required_separation(rel.approach_speed, ssm.human_speed)
-                }),
+                .unwrap_or(ssm.required_separation),
             None => 0.0,
         };
         SafetyOutput {

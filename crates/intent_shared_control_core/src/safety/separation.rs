@@ -17,20 +17,29 @@
 //! v_max = a_s · (−B + √(B² + 2·D / a_s))   (0 when D ≤ 0)
 //! ```
 //!
-//! Human speed `v_h`:
-//! - with a fresh prediction of confidence ≥ `min_confidence`: the largest predicted closing speed of the
-//!   human's predicted points over the horizon, `max_k (d_now − d_k) / τ_k + prediction_uncertainty_rate` over
-//!   the look-aheads `τ_k ≥ closing_speed_min_lookahead` (over a shorter one, keypoint noise and forecast error
-//!   pass for speed: 3 cm over 0.1 s reads as 0.3 m/s), at least `min_human_speed`; every predicted point up to the command's stopping horizon is also checked as an
-//!   obstacle of its own, at distance `d_k − prediction_uncertainty_rate · τ_k` with `v_h = 0` (its motion is
-//!   already in its position). The stopping horizon is `T_r + v_max / a_s + prediction_time_margin`, `v_max`
-//!   the fastest point of the robot under the command: where the person will be after the robot could have
-//!   stopped does not bear on this command (the next cycles check their own commands against it);
-//! - otherwise the standard's conservative speed: 2.0 m/s when the human is within 0.5 m, 1.6 m/s beyond
-//!   (`human_speed_near`, `near_distance`, `human_speed_far`).
+//! Human motion: instead of one constant `v_h`, each keypoint gets a bound on how far the person can close in
+//! on the robot over a time `t` after the observation, `D(t)` ([`ClosingBound`]); `S_h = D(age + T_r + T_s)`
+//! with `age` the observation's age. Solving `S_p(v_r) = d` is then done numerically (`S_p` grows with `v_r`).
+//! - **Observed person** (in the current frame, with a track of at least `reach.min_observations` torso positions
+//!   over `reach.velocity_window`): the *reachable set*. The body's closing speed starts at the fitted torso
+//!   velocity's component toward the robot (at least 0) plus `reach.velocity_uncertainty` plus
+//!   `reach.max_acceleration · lag` (the fit describes the middle of its window, `lag` before the newest
+//!   observation), grows at `reach.max_acceleration` up to `max(reach.max_speed, that speed)`: a person at rest
+//!   can start, a walker need not stop, a runner is never assumed slower than observed. An arm point (elbow,
+//!   wrist) can in addition reach out at `reach.hand_speed` up to `reach.arm_length` from its shoulder.
+//! - **Poorly observed** (a new track, no torso, a person remembered after leaving the view): the standard's
+//!   conservative speed, 2.0 m/s within 0.5 m and 1.6 m/s beyond (`human_speed_near`, `near_distance`,
+//!   `human_speed_far`), as a constant. With `reach.enabled = false` everyone gets it (the standard alone).
+//! - **Forecast**: a fresh prediction of confidence ≥ `min_confidence` can only add restrictions: its largest
+//!   predicted closing speed `max_k (d_now − d_k) / τ_k + prediction_uncertainty_rate` over the look-aheads
+//!   `τ_k ≥ closing_speed_min_lookahead` raises the starting speed when it is higher, and every predicted point
+//!   up to the command's stopping horizon is also checked as an obstacle of its own, at distance
+//!   `d_k − prediction_uncertainty_rate · τ_k` with no motion of its own. The stopping horizon is
+//!   `T_r + v_max / a_s + prediction_time_margin`, `v_max` the fastest point of the robot under the command.
+//!   Confidence alone never loosens anything.
 //!
-//! Current keypoints are `observation_age` old when the cycle runs; every current distance is reduced by
-//! `v_h · observation_age` (the sensing latency is part of the human's travel, not hidden in `T_r`).
+//! Current keypoints are `observation_age` old when the cycle runs: the human's travel is counted from the
+//! observation (`D(age + …)`), so the sensing latency is part of it, not hidden in `T_r`.
 //! Admissible speeds below `standstill_speed` count as 0, so the robot stops instead of creeping ever closer.
 //! The command is scaled as a whole (direction kept) by `min(1, v_max / v_approach)` over every point it
 //! approaches. A current keypoint already inside `S_p(0, v_h)` (no admissible approach speed at all) stops
@@ -38,7 +47,7 @@
 //! of the robot's nearest surface point (a person closing in on the side of a moving robot makes it stop; the
 //! robot may back off). Otherwise a command that does not approach a point is never limited by it.
 
-use nalgebra::Point2;
+use nalgebra::{Point2, Vector2};
 use serde::{Deserialize, Serialize};
 
 use super::geometry::RobotShape;
@@ -72,8 +81,8 @@ pub struct SeparationConfig {
     pub near_distance: f64,
     /// A prediction is used only when its confidence is at least this [0, 1].
     pub min_confidence: f64,
-    /// Lowest human speed assumed from a prediction [m/s].
-    pub min_human_speed: f64,
+    /// The reachable set of an observed person (see the module docs).
+    pub reach: ReachConfig,
     /// Growth of the predicted-position uncertainty with look-ahead time [m/s].
     pub prediction_uncertainty_rate: f64,
     /// The predicted closing speed is taken over look-aheads of at least this [s] (≥ 0; every predicted point is
@@ -102,7 +111,7 @@ impl Default for SeparationConfig {
             human_speed_near: 2.0,
             near_distance: 0.5,
             min_confidence: 0.6,
-            min_human_speed: 0.3,
+            reach: ReachConfig::default(),
             prediction_uncertainty_rate: 0.3,
             closing_speed_min_lookahead: 0.3,
             prediction_time_margin: 0.1,
@@ -111,6 +120,115 @@ impl Default for SeparationConfig {
         }
     }
 }
+
+/// Bounds on human motion for the reachable set. Sources: ISO 13855 (walking approach 1.6 m/s, hand/arm
+/// approach 2.0 m/s); gait-initiation studies, where the body's centre of mass reaches walking speed within one
+/// to two steps at peak accelerations of about 1–2 m/s²; anthropometric tables (shoulder to wrist ≈ 0.55–0.6 m
+/// for adults). See docs/safety_chain.md for the argument and the residual risks (sprint starts).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReachConfig {
+    /// Use the reachable set for observed people; `false`: the standard's constant speeds for everyone.
+    pub enabled: bool,
+    /// Speed a person may reach toward the robot [m/s] (≥ 1.6; an observed faster person keeps their speed).
+    pub max_speed: f64,
+    /// Largest acceleration of a person's body toward the robot [m/s²].
+    pub max_acceleration: f64,
+    /// Added to the fitted closing speed for keypoint noise [m/s].
+    pub velocity_uncertainty: f64,
+    /// Time span of torso positions the velocity is fitted over [s].
+    pub velocity_window: f64,
+    /// Fewer torso positions in the window: poorly observed (the standard's speeds) [-].
+    pub min_observations: usize,
+    /// Speed of a hand reaching out relative to the body [m/s] (ISO 13855: 2.0).
+    pub hand_speed: f64,
+    /// How far a hand reaches from its shoulder [m].
+    pub arm_length: f64,
+}
+
+impl Default for ReachConfig {
+    fn default() -> Self {
+        ReachConfig {
+            enabled: true,
+            max_speed: 2.0,
+            max_acceleration: 2.5,
+            velocity_uncertainty: 0.2,
+            velocity_window: 0.3,
+            min_observations: 5,
+            hand_speed: 2.0,
+            arm_length: 0.7,
+        }
+    }
+}
+
+/// A bound on how far a person (or one of their points) can close in on the robot over a time `t`: the
+/// closing speed starts at `initial` (≥ 0), grows at `acceleration` up to `cap`; an arm point may in addition
+/// reach out by up to `extension` at `extension_speed`.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct ClosingBound {
+    pub initial: f64,
+    pub cap: f64,
+    pub acceleration: f64,
+    pub extension: f64,
+    pub extension_speed: f64,
+}
+
+impl ClosingBound {
+    /// A constant closing speed `v` [m/s] (the standard's model).
+    pub fn constant(v: f64) -> Self {
+        ClosingBound { initial: v, cap: v, acceleration: 0.0, extension: 0.0, extension_speed: 0.0 }
+    }
+
+    /// True for a constant speed without extension.
+    pub fn is_constant(&self) -> bool {
+        (self.acceleration <= 0.0 || self.initial >= self.cap) && self.extension <= 0.0
+    }
+
+    /// Largest closing distance after `t` seconds [m].
+    pub fn distance(&self, t: f64) -> f64 {
+        let t = t.max(0.0);
+        let v0 = self.initial.max(0.0);
+        let body = if self.acceleration <= 0.0 || v0 >= self.cap {
+            v0 * t
+        } else {
+            let t1 = (self.cap - v0) / self.acceleration;
+            if t <= t1 {
+                v0 * t + 0.5 * self.acceleration * t * t
+            } else {
+                v0 * t1 + 0.5 * self.acceleration * t1 * t1 + self.cap * (t - t1)
+            }
+        };
+        body + (self.extension_speed * t).min(self.extension.max(0.0))
+    }
+
+    /// The constant speed that closes the same distance over `t` [m/s].
+    pub fn equivalent_speed(&self, t: f64) -> f64 {
+        if t > 1e-9 {
+            self.distance(t) / t
+        } else {
+            self.initial.max(0.0)
+        }
+    }
+
+    /// The bound with its starting speed raised to at least `v` [m/s] (a forecast's closing speed).
+    pub fn at_least(self, v: f64) -> Self {
+        if v <= self.initial {
+            return self;
+        }
+        ClosingBound { initial: v, cap: self.cap.max(v), ..self }
+    }
+}
+
+/// An observed person's motion: torso velocity in the robot frame of the cycle (robot motion removed) [m/s],
+/// and how long before the newest observation the fit describes [s].
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct ObservedMotion {
+    pub velocity: Vector2<f64>,
+    pub lag: f64,
+}
+
+/// Largest horizontal distance of a shoulder from the hip midpoint [m]: half a broad shoulder width plus a lean.
+pub const SHOULDER_FROM_TORSO: f64 = 0.3;
 
 /// Observed keypoints of one human, projected on the horizontal plane of the robot frame [m].
 #[derive(Clone, Debug, PartialEq)]
@@ -126,12 +244,20 @@ pub struct HumanPoints {
     /// Where a hidden hand may be: `(anchor, reach)`, the hand anywhere within `reach` [m] of the visible
     /// `anchor` (elbow or shoulder of an arm whose wrist is not seen).
     pub reach: Vec<(Point2<f64>, f64)>,
+    /// Per point of `points`: for arm points (elbows, wrists), what bounds how far the arm already reaches out:
+    /// `Some(Some((anchor, slack)))`, the point is at least `|p − anchor| − slack` from its shoulder (the shoulder
+    /// itself with slack 0, or the torso with [`SHOULDER_FROM_TORSO`] when the shoulder is not seen);
+    /// `Some(None)`: nothing known, the whole arm may reach out; `None`: a body point.
+    pub shoulders: Vec<Option<Option<(Point2<f64>, f64)>>>,
+    /// The person's motion from their track, when well observed.
+    pub motion: Option<ObservedMotion>,
 }
 
 impl HumanPoints {
     /// Points of a human in the current frame.
     pub fn current(id: HumanId, points: Vec<Point2<f64>>) -> Self {
-        HumanPoints { id, points, inflation: 0.0, tracked: [None; 3], reach: Vec::new() }
+        let shoulders = vec![None; points.len()];
+        HumanPoints { id, points, inflation: 0.0, tracked: [None; 3], reach: Vec::new(), shoulders, motion: None }
     }
 
     /// Applies `f` to every point (e.g. a change of frame).
@@ -139,6 +265,17 @@ impl HumanPoints {
         self.points.iter_mut().for_each(|p| *p = f(*p));
         self.tracked.iter_mut().flatten().for_each(|p| *p = f(*p));
         self.reach.iter_mut().for_each(|(p, _)| *p = f(*p));
+        self.shoulders.iter_mut().flatten().flatten().for_each(|(p, _)| *p = f(*p));
+        if let Some(m) = &mut self.motion {
+            // A velocity turns with the frame; `f` is rigid, so the difference of two mapped points does it.
+            let v = f(Point2::new(m.velocity.x, m.velocity.y)) - f(Point2::origin());
+            m.velocity = v;
+        }
+    }
+
+    /// The torso (hip midpoint) when seen.
+    pub fn torso(&self) -> Option<Point2<f64>> {
+        self.tracked[0]
     }
 
     /// Smallest surface distance of these points (and of the reach of hidden hands) to `shape`, inflation
@@ -219,10 +356,89 @@ impl SeparationMonitor {
         }
     }
 
+    /// `S_p` [m] for robot approach speed `v_r` [m/s] against a person closing in as `bound` allows, observed
+    /// `age` seconds ago: `D(age + T_r + T_s) + v_r·T_r + v_r²/(2·a_s) + C + Z_d + Z_r`.
+    pub fn required_separation_for(&self, v_r: f64, bound: &ClosingBound, age: f64) -> f64 {
+        let c = &self.config;
+        let v_r = v_r.max(0.0);
+        let t_s = v_r / c.braking_deceleration;
+        bound.distance(age.max(0.0) + c.reaction_time + t_s)
+            + v_r * c.reaction_time
+            + v_r * v_r / (2.0 * c.braking_deceleration)
+            + c.intrusion_distance
+            + c.human_uncertainty
+            + c.robot_uncertainty
+    }
+
+    /// Highest admissible approach speed [m/s] toward a point at surface distance `d` [m] against `bound`,
+    /// observed `age` seconds ago. A constant bound is solved in closed form; otherwise by bisection (`S_p` grows
+    /// with `v_r`), to well below a millimetre per second.
+    pub fn max_approach_speed_for(&self, d: f64, bound: &ClosingBound, age: f64) -> f64 {
+        let age = age.max(0.0);
+        if bound.is_constant() {
+            let v_h = bound.initial.max(0.0);
+            return self.max_approach_speed(d - v_h * age, v_h);
+        }
+        // Written so that a NaN distance also gives 0 (stop), never a speed.
+        if d.is_nan() || self.required_separation_for(0.0, bound, age) >= d {
+            return 0.0;
+        }
+        let mut hi = 1.0;
+        while self.required_separation_for(hi, bound, age) < d {
+            hi *= 2.0;
+            if hi > 1e3 {
+                return hi;
+            }
+        }
+        let mut lo = 0.0;
+        for _ in 0..40 {
+            let mid = 0.5 * (lo + hi);
+            if self.required_separation_for(mid, bound, age) < d {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    /// How a person with `h`'s observation may close in on point `p` (one of `h.points`, `shoulder` its arm's
+    /// shoulder for an arm point) at surface distance `d_now` of the person.
+    fn closing_bound(
+        &self,
+        h: &HumanPoints,
+        p: &Point2<f64>,
+        shoulder: Option<Option<(Point2<f64>, f64)>>,
+        d_now: f64,
+    ) -> ClosingBound {
+        let c = &self.config;
+        let r = &c.reach;
+        let Some(m) = h.motion.filter(|_| r.enabled) else {
+            return ClosingBound::constant(self.conservative_human_speed(d_now));
+        };
+        let (nearest, d) = c.robot.closest(p);
+        // Unit vector from the point toward the robot; inside the robot every direction counts.
+        let toward = if d > 1e-9 { (nearest - p) / (nearest - p).norm() } else { Vector2::zeros() };
+        let along = if d > 1e-9 { m.velocity.dot(&toward) } else { m.velocity.norm() };
+        let initial = along.max(0.0) + r.velocity_uncertainty + r.max_acceleration * m.lag.max(0.0);
+        let extension = match shoulder {
+            None => 0.0,
+            Some(None) => r.arm_length,
+            Some(Some((anchor, slack))) => (r.arm_length - ((p - anchor).norm() - slack).max(0.0)).max(0.0),
+        };
+        ClosingBound {
+            initial,
+            cap: r.max_speed.max(initial),
+            acceleration: r.max_acceleration,
+            extension,
+            extension_speed: r.hand_speed,
+        }
+    }
+
     /// Limits `twist` against `humans` (current keypoints) and `predictions` (already validated; stale ones
     /// filtered out by the caller) at `now`.
-    /// `observation_age` is how old the current keypoints are [s] (now − skeleton stamp, ≥ 0); the human may
-    /// have moved `v_h · observation_age` toward the robot since, which is taken off every current distance.
+    /// `observation_age` is how old the current keypoints are [s] (now − skeleton stamp, ≥ 0); the human's
+    /// travel is counted from then.
     pub fn limit(
         &self,
         now: Stamp,
@@ -235,11 +451,16 @@ impl SeparationMonitor {
         let c = &self.config;
         let shape = &c.robot;
         let mut scale: f64 = 1.0;
-        let mut nearest: Option<(HumanId, f64, Point2<f64>, f64)> = None;
+        let mut nearest: Option<(HumanId, f64, Point2<f64>, ClosingBound)> = None;
         let mut used = 0;
         // `d_override`: a predicted point's distance (uncertainty already taken off); only current points stop
-        // sideways motion inside `S_p(0, v_h)`.
-        let limit_point = |p: &Point2<f64>, d_override: Option<f64>, inflation: f64, v_h: f64, scale: &mut f64| {
+        // sideways motion inside `S_p(0)`.
+        let limit_point = |p: &Point2<f64>,
+                           d_override: Option<f64>,
+                           inflation: f64,
+                           bound: &ClosingBound,
+                           age: f64,
+                           scale: &mut f64| {
             let rel = shape.relation(twist, p);
             let d = match d_override {
                 Some(d) => d,
@@ -248,7 +469,7 @@ impl SeparationMonitor {
             if rel.approach_speed <= 0.0 && (d_override.is_some() || rel.surface_speed <= 1e-9) {
                 return;
             }
-            let v_max = self.max_approach_speed(d, v_h);
+            let v_max = self.max_approach_speed_for(d, bound, age);
             let v_max = if v_max < c.standstill_speed { 0.0 } else { v_max };
             if rel.approach_speed > v_max {
                 *scale = scale.min(v_max / rel.approach_speed);
@@ -256,6 +477,7 @@ impl SeparationMonitor {
                 *scale = 0.0;
             }
         };
+        let still = ClosingBound::constant(0.0);
         let mut predicted_ids = Vec::new();
         let horizon =
             c.reaction_time + shape.max_point_speed(twist) / c.braking_deceleration + c.prediction_time_margin;
@@ -265,41 +487,64 @@ impl SeparationMonitor {
                 continue;
             }
             let pred = predictions.iter().find(|p| p.human_id == h.id && f64::from(p.confidence) >= c.min_confidence);
-            let v_h = match pred {
+            // A forecast may only raise the closing speed.
+            let forecast = match pred {
                 Some(p) => {
                     used += 1;
                     predicted_ids.push(h.id);
                     self.predicted_human_speed(now, d_now, h, p)
                 }
-                None => self.conservative_human_speed(d_now),
+                None => 0.0,
             };
-            for p in &h.points {
-                limit_point(p, None, h.inflation + v_h * age, v_h, &mut scale);
+            let body = self.closing_bound(h, &Point2::origin(), None, d_now).at_least(forecast);
+            let mut closest: Option<(Point2<f64>, f64, ClosingBound)> = None;
+            for (k, p) in h.points.iter().enumerate() {
+                let bound = if h.motion.is_some() && c.reach.enabled {
+                    self.closing_bound(h, p, h.shoulders.get(k).copied().flatten(), d_now).at_least(forecast)
+                } else {
+                    body
+                };
+                limit_point(p, None, h.inflation, &bound, age, &mut scale);
+                let d = shape.closest(p).1 - h.inflation;
+                if closest.is_none_or(|(_, best, _)| d < best) {
+                    closest = Some((*p, d, bound));
+                }
             }
             for (a, r) in &h.reach {
-                limit_point(a, None, h.inflation + r + v_h * age, v_h, &mut scale);
+                let bound = if h.motion.is_some() && c.reach.enabled {
+                    self.closing_bound(h, a, None, d_now).at_least(forecast)
+                } else {
+                    body
+                };
+                limit_point(a, None, h.inflation + r, &bound, age, &mut scale);
             }
             if let Some(p) = pred {
-                self.for_each_predicted_point(now, horizon, p, |q, d| limit_point(q, Some(d), 0.0, 0.0, &mut scale));
+                self.for_each_predicted_point(now, horizon, p, |q, d| {
+                    limit_point(q, Some(d), 0.0, &still, 0.0, &mut scale)
+                });
             }
-            let closest =
-                h.points.iter().map(|p| (*p, shape.closest(p).1 - h.inflation)).min_by(|a, b| a.1.total_cmp(&b.1));
-            if let Some((p, d)) = closest {
+            if let Some((p, d, bound)) = closest {
                 if nearest.is_none_or(|n| d < n.1) {
-                    nearest = Some((h.id, d, p, v_h));
+                    nearest = Some((h.id, d, p, bound));
                 }
             }
         }
         // Confident predictions of humans not (or no longer) in the current frame still count as obstacles.
         for p in predictions {
             if f64::from(p.confidence) >= c.min_confidence && !predicted_ids.contains(&p.human_id) {
-                self.for_each_predicted_point(now, horizon, p, |q, d| limit_point(q, Some(d), 0.0, 0.0, &mut scale));
+                self.for_each_predicted_point(now, horizon, p, |q, d| {
+                    limit_point(q, Some(d), 0.0, &still, 0.0, &mut scale)
+                });
             }
         }
         let scale = if scale.is_finite() { scale.clamp(0.0, 1.0) } else { 0.0 };
         let limited = twist.scaled(scale);
         let (required_separation, human_speed) = match nearest {
-            Some((_, _, p, v_h)) => (self.required_separation(shape.relation(&limited, &p).approach_speed, v_h), v_h),
+            Some((_, _, p, bound)) => {
+                let v_r = shape.relation(&limited, &p).approach_speed.max(0.0);
+                let t = age + c.reaction_time + v_r / c.braking_deceleration;
+                (self.required_separation_for(v_r, &bound, 0.0), bound.equivalent_speed(t))
+            }
             None => (0.0, 0.0),
         };
         SeparationResult {
@@ -310,6 +555,18 @@ impl SeparationMonitor {
             human_speed,
             predictions_used: used,
         }
+    }
+
+    /// `S_p` toward point `p` of `h` for `twist` (what the status reports for the nearest human): as
+    /// [`Self::limit`] bounds the person, without the forecast.
+    pub fn required_separation_toward(&self, twist: &Twist, h: &HumanPoints, p: &Point2<f64>) -> f64 {
+        let c = &self.config;
+        let d_now = h.distance(&c.robot);
+        let k = h.points.iter().position(|q| q == p);
+        let shoulder = k.and_then(|k| h.shoulders.get(k).copied().flatten());
+        let bound = self.closing_bound(h, p, shoulder, d_now);
+        let v_r = c.robot.relation(twist, p).approach_speed;
+        self.required_separation_for(v_r, &bound, 0.0)
     }
 
     /// Largest predicted closing speed of a human [m/s] (see the module docs): per forecast keypoint, its
@@ -337,7 +594,7 @@ impl SeparationMonitor {
                 }
             }
         }
-        (v + c.prediction_uncertainty_rate).max(c.min_human_speed)
+        v + c.prediction_uncertainty_rate
     }
 
     /// Calls `f(point, distance − uncertainty)` for every predicted point ahead of `now` by at most `horizon` [s].
@@ -445,20 +702,130 @@ mod tests {
     }
 
     #[test]
-    fn confident_slow_prediction_allows_more_speed_than_the_fallback() {
+    fn a_confident_forecast_never_loosens_anything() {
         let m = SeparationMonitor::new(SeparationConfig::default());
         let h = [human(1, 1.5, 0.0)];
         let cmd = Twist::planar(1.0, 0.0, 0.0);
         let fallback = m.limit(Stamp(0), &cmd, &h, &[], 0.0);
         assert!(fallback.scale < 0.6);
-        let standing = prediction(1, [1.5, 0.0], [0.0, 0.0], 0.9);
+        // Forecast to stand still with full confidence: not one bit more speed.
+        let standing = prediction(1, [1.5, 0.0], [0.0, 0.0], 1.0);
         let with_pred = m.limit(Stamp(0), &cmd, &h, &[&standing], 0.0);
-        assert!(with_pred.scale > fallback.scale, "{} vs {}", with_pred.scale, fallback.scale);
+        assert_eq!(with_pred.scale, fallback.scale);
         assert_eq!(with_pred.predictions_used, 1);
-        assert_relative_eq!(with_pred.human_speed, 0.3);
-        // Low confidence: falls back to 1.6 m/s.
-        let unsure = prediction(1, [1.5, 0.0], [0.0, 0.0], 0.3);
-        assert_eq!(m.limit(Stamp(0), &cmd, &h, &[&unsure], 0.0).scale, fallback.scale);
+        // Forecast to walk at the robot: less.
+        let coming = prediction(1, [1.5, 0.0], [-1.8, 0.0], 1.0);
+        assert!(m.limit(Stamp(0), &cmd, &h, &[&coming], 0.0).scale < fallback.scale);
+    }
+
+    fn walker(id: HumanId, x: f64, y: f64, velocity: [f64; 2], lag: f64) -> HumanPoints {
+        let mut h = human(id, x, y);
+        h.tracked[0] = Some(Point2::new(x, y));
+        h.motion = Some(ObservedMotion { velocity: Vector2::new(velocity[0], velocity[1]), lag });
+        h
+    }
+
+    #[test]
+    fn closing_bound_is_the_distance_of_a_start_up_to_the_top_speed() {
+        let b = ClosingBound { initial: 0.5, cap: 2.0, acceleration: 2.5, extension: 0.0, extension_speed: 0.0 };
+        // 0.5 m/s growing at 2.5 m/s²: 2.0 m/s after 0.6 s.
+        assert_relative_eq!(b.distance(0.4), 0.5 * 0.4 + 0.5 * 2.5 * 0.16);
+        assert_relative_eq!(b.distance(1.0), 0.5 * 0.6 + 0.5 * 2.5 * 0.36 + 2.0 * 0.4);
+        assert_relative_eq!(b.equivalent_speed(1.0), b.distance(1.0));
+        // A hand reaches out at 2 m/s up to its reach.
+        let arm = ClosingBound { extension: 0.3, extension_speed: 2.0, ..b };
+        assert_relative_eq!(arm.distance(0.1), b.distance(0.1) + 0.2);
+        assert_relative_eq!(arm.distance(1.0), b.distance(1.0) + 0.3);
+        // The standard's constant speed; a forecast raises, never lowers.
+        assert_relative_eq!(ClosingBound::constant(1.6).distance(0.5), 0.8);
+        assert_eq!(b.at_least(0.1), b);
+        assert_eq!(b.at_least(2.5).initial, 2.5);
+        assert_eq!(b.at_least(2.5).cap, 2.5);
+    }
+
+    #[test]
+    fn admissible_speed_solves_the_separation_with_the_reachable_set() {
+        let m = SeparationMonitor::new(SeparationConfig::default());
+        let b = ClosingBound { initial: 0.2, cap: 2.0, acceleration: 2.5, extension: 0.1, extension_speed: 2.0 };
+        for d in [0.5, 1.0, 2.0, 4.0] {
+            for age in [0.0, 0.05] {
+                let v = m.max_approach_speed_for(d, &b, age);
+                if v > 0.0 {
+                    assert_relative_eq!(m.required_separation_for(v, &b, age), d, epsilon = 1e-6);
+                } else {
+                    assert!(m.required_separation_for(0.0, &b, age) >= d);
+                }
+            }
+        }
+        // The constant case is the standard's closed form.
+        let c = ClosingBound::constant(1.6);
+        assert_relative_eq!(m.max_approach_speed_for(1.5, &c, 0.1), m.max_approach_speed(1.5 - 0.16, 1.6));
+        assert_eq!(m.max_approach_speed_for(f64::NAN, &b, 0.0), 0.0);
+    }
+
+    #[test]
+    fn observed_walkers_are_never_assumed_slower_than_seen() {
+        let m = SeparationMonitor::new(SeparationConfig::default());
+        let cmd = Twist::planar(1.0, 0.0, 0.0);
+        // Walking straight at the robot at 2.0 m/s, 3 m ahead; a confident forecast says they stop.
+        let h = [walker(1, 3.0, 0.0, [-2.0, 0.0], 0.15)];
+        let stop = prediction(1, [3.0, 0.0], [0.0, 0.0], 1.0);
+        let r = m.limit(Stamp(0), &cmd, &h, &[&stop], 0.0);
+        assert!(r.human_speed >= 2.0 + 0.2, "{r:?}");
+        // Faster than the standard's speed: the bound is at least what was seen, so it limits more.
+        let standard = m.limit(Stamp(0), &cmd, &[human(1, 3.0, 0.0)], &[], 0.0);
+        assert!(r.scale < standard.scale, "{} vs {}", r.scale, standard.scale);
+        // The admissible speed keeps S_p with the bound: distance 2.7 m.
+        let v = r.twist.linear.x;
+        let b = ClosingBound {
+            initial: 2.2 + 2.5 * 0.15,
+            cap: 2.575,
+            acceleration: 2.5,
+            extension: 0.0,
+            extension_speed: 2.0,
+        };
+        assert!(m.required_separation_for(v, &b, 0.0) <= 2.7 + 1e-6);
+    }
+
+    #[test]
+    fn a_person_at_rest_can_start_and_gets_less_than_the_standard_not_nothing() {
+        let m = SeparationMonitor::new(SeparationConfig::default());
+        let cmd = Twist::planar(1.0, 0.0, 0.0);
+        let standing = [walker(1, 1.6, 0.0, [0.0, 0.0], 0.15)];
+        let standard = m.limit(Stamp(0), &cmd, &[human(1, 1.6, 0.0)], &[], 0.0);
+        let reach = m.limit(Stamp(0), &cmd, &standing, &[], 0.0);
+        assert!(reach.scale > standard.scale, "{} vs {}", reach.scale, standard.scale);
+        // Not free either: a start-up at 2.5 m/s² from 0.575 m/s over the stopping horizon.
+        assert!(reach.scale < 1.0);
+        let b = ClosingBound { initial: 0.575, cap: 2.0, acceleration: 2.5, extension: 0.0, extension_speed: 2.0 };
+        assert!(m.required_separation_for(reach.twist.linear.x, &b, 0.0) <= 1.3 + 1e-6);
+        // With the reachable set off, the standard again.
+        let off = SeparationConfig {
+            reach: ReachConfig { enabled: false, ..ReachConfig::default() },
+            ..SeparationConfig::default()
+        };
+        assert_eq!(SeparationMonitor::new(off).limit(Stamp(0), &cmd, &standing, &[], 0.0).scale, standard.scale);
+    }
+
+    #[test]
+    fn a_hand_can_reach_out_up_to_its_arm_length() {
+        let m = SeparationMonitor::new(SeparationConfig::default());
+        let cmd = Twist::planar(0.6, 0.0, 0.0);
+        // A wrist 1.2 m ahead, its shoulder beside it (arm hanging: the whole reach is left) or stretched out
+        // toward the robot already (no reach left).
+        let mut hanging = walker(1, 1.25, 0.0, [0.0, 0.0], 0.0);
+        hanging.points = vec![Point2::new(1.2, 0.0)];
+        hanging.shoulders = vec![Some(Some((Point2::new(1.25, 0.0), 0.0)))];
+        let mut stretched = hanging.clone();
+        stretched.shoulders = vec![Some(Some((Point2::new(1.9, 0.0), 0.0)))];
+        // Only the torso seen (1.9 m): at least 0.4 m out already, less reach left than a hanging arm.
+        let mut torso_only = hanging.clone();
+        torso_only.shoulders = vec![Some(Some((Point2::new(1.9, 0.0), SHOULDER_FROM_TORSO)))];
+        let c = m.limit(Stamp(0), &cmd, &[torso_only], &[], 0.0);
+        let a = m.limit(Stamp(0), &cmd, &[hanging], &[], 0.0);
+        let b = m.limit(Stamp(0), &cmd, &[stretched], &[], 0.0);
+        assert!(a.scale < b.scale, "{} vs {}", a.scale, b.scale);
+        assert!(a.scale < c.scale && c.scale < b.scale, "{} {} {}", a.scale, c.scale, b.scale);
     }
 
     #[test]

@@ -25,7 +25,7 @@
 use nalgebra::Point2;
 use serde::{Deserialize, Serialize};
 
-use super::separation::HumanPoints;
+use super::separation::{HumanPoints, SHOULDER_FROM_TORSO};
 use crate::prediction::HumanPrediction;
 use crate::skeleton::{keypoint as kp, SkeletonFrame};
 use crate::time::Stamp;
@@ -134,7 +134,8 @@ impl InputValidator {
                 let mut invalid = false;
                 for h in &frame.humans {
                     let mut points = Vec::with_capacity(h.keypoints.len());
-                    for k in &h.keypoints {
+                    let mut arm_of = Vec::with_capacity(h.keypoints.len());
+                    for (i, k) in h.keypoints.iter().enumerate() {
                         let finite = k.position.iter().all(|v| v.is_finite());
                         if k.confidence.is_nan()
                             || (k.confidence > 0.0 && (!finite || k.position.coords.norm() > c.max_range))
@@ -142,6 +143,7 @@ impl InputValidator {
                             invalid = true;
                         } else if k.is_observed() && f64::from(k.confidence) >= c.min_keypoint_confidence {
                             points.push(Point2::new(k.position.x, k.position.y));
+                            arm_of.push(i);
                         }
                     }
                     if !points.is_empty() {
@@ -153,6 +155,18 @@ impl InputValidator {
                         let torso = seen(kp::LEFT_HIP).zip(seen(kp::RIGHT_HIP)).map(|(l, r)| nalgebra::center(&l, &r));
                         let mut human = HumanPoints::current(h.id, points);
                         human.tracked = [torso, seen(kp::LEFT_WRIST), seen(kp::RIGHT_WRIST)];
+                        // Arm points hang from their shoulder (for how far a hand can reach out).
+                        let anchor = |shoulder: usize| {
+                            seen(shoulder).map(|s| (s, 0.0)).or(torso.map(|t| (t, SHOULDER_FROM_TORSO)))
+                        };
+                        human.shoulders = arm_of
+                            .iter()
+                            .map(|&i| match i {
+                                kp::LEFT_ELBOW | kp::LEFT_WRIST => Some(anchor(kp::LEFT_SHOULDER)),
+                                kp::RIGHT_ELBOW | kp::RIGHT_WRIST => Some(anchor(kp::RIGHT_SHOULDER)),
+                                _ => None,
+                            })
+                            .collect();
                         let reach = &c.hidden_hand_reach;
                         for (wrist, elbow, shoulder, other) in [
                             (kp::LEFT_WRIST, kp::LEFT_ELBOW, kp::LEFT_SHOULDER, kp::RIGHT_SHOULDER),
