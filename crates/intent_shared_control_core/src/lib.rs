@@ -24,6 +24,7 @@ pub mod skeleton;
 pub mod teleop;
 pub mod time;
 pub mod twist;
+pub mod walkers;
 
 pub use control::{ConfigError, Controller, ControllerConfig, Decision, Mode};
 pub use input::InputHandler;

@@ -3,6 +3,8 @@
 //!
 //! Each seed draws one scenario (humans carrying out intents, see `intent_shared_control_core::scenario`) and
 //! one operator (careful or careless); the run is made with shared control and again with raw teleop.
+//! [`Scene::Walkers`] draws the humans from the walker families of `intent_shared_control_core::walkers`
+//! instead (head-on, overtaking, crossing, start from standing, slow down and speed up again).
 //!
 //! The product predictor (`PredictorKind::Model`) is the shipped ONNX model on ONNX Runtime's CPU provider
 //! behind [`IntentPredictor`]; [`load_model_predictor`] builds it from a model card and the runtime library.
@@ -13,10 +15,12 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use intent_shared_control_core::features::FeatureConfig;
 use intent_shared_control_core::predictor::IntentPredictor;
-use intent_shared_control_core::scenario::ScenarioConfig;
+use intent_shared_control_core::scenario::{ScenarioConfig, ScenarioError};
 use intent_shared_control_core::sim::{
-    run_episode_with_predictor, FalseStopCauses, PredictorKind, RunMetrics, ScenarioHumans, SimConfig, SimError,
+    run_episode_with_predictor, FalseStopCauses, HumanSource, PredictorKind, RunMetrics, ScenarioHumans, SimConfig,
+    SimError,
 };
+use intent_shared_control_core::walkers::{WalkerConfig, WalkerFamily, WalkerHumans};
 use intent_shared_control_inference::{load_card, model_path_for_card, OrtIntentModel, OrtModelConfig, OrtRuntime};
 use serde::{Deserialize, Serialize};
 
@@ -102,6 +106,12 @@ pub struct Report {
     /// The model behind `predictor = model` (name, version, hash prefix, execution provider).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// Where the humans came from when not the scenario generator ([`Scene::kind`], e.g. `walkers`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scene: Option<String>,
+    /// Walker scenes: per family, the scenes with such a walker and how many of them had a violation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub families: Vec<FamilyCount>,
     pub careless_operators: usize,
     /// Control cycles simulated with shared control.
     pub cycles: u64,
@@ -142,6 +152,39 @@ pub struct Report {
     pub violation_seeds: Vec<u64>,
 }
 
+/// Scenes of one walker family within a batch.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FamilyCount {
+    /// The family's name (`head_on`, `overtaking`, `crossing`, `start_from_standing`, `slow_down_speed_up`).
+    pub family: String,
+    /// Walkers of this family over the batch.
+    pub humans: usize,
+    /// Scenes with at least one walker of this family.
+    pub scenes: usize,
+    /// Of those, scenes with a separation violation: shared control, raw teleop.
+    pub scenes_with_violation: usize,
+    pub raw_scenes_with_violation: usize,
+}
+
+/// Where the humans of a batch come from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Scene {
+    /// The seeded scenario generator (humans carrying out intents).
+    Scenario(ScenarioConfig),
+    /// The walker families.
+    Walkers(WalkerConfig),
+}
+
+impl Scene {
+    /// `scenario` or `walkers`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Scene::Scenario(_) => "scenario",
+            Scene::Walkers(_) => "walkers",
+        }
+    }
+}
+
 /// Runs `count` seeded scenarios starting at `first_seed`.
 pub fn run_batch(
     sim: &SimConfig,
@@ -158,18 +201,83 @@ pub fn run_batch_with_predictor(
     scenario: &ScenarioConfig,
     first_seed: u64,
     count: usize,
+    model: Option<&mut IntentPredictor>,
+) -> Result<(Report, Vec<RunMetrics>), SimError> {
+    run_scene_batch_with_predictor(sim, &Scene::Scenario(scenario.clone()), first_seed, count, model)
+}
+
+/// Runs `count` seeded scenes of `scene` starting at `first_seed`, with the caller's predictor for
+/// `PredictorKind::Model` (reset before every run). A walker batch's report names the scene kind and counts the
+/// scenes and violations per family.
+pub fn run_scene_batch_with_predictor(
+    sim: &SimConfig,
+    scene: &Scene,
+    first_seed: u64,
+    count: usize,
     mut model: Option<&mut IntentPredictor>,
 ) -> Result<(Report, Vec<RunMetrics>), SimError> {
-    let mut runs = Vec::with_capacity(count);
-    for seed in first_seed..first_seed + count as u64 {
-        let humans = ScenarioHumans::new(scenario.clone(), seed)?;
-        runs.push(run_episode_with_predictor(sim, humans, seed, model.as_deref_mut())?);
-    }
-    let mut report = aggregate(sim, first_seed, &runs);
+    let seeds = first_seed..first_seed + count as u64;
+    let (mut report, runs) = match scene {
+        Scene::Scenario(config) => {
+            let runs = run_all(sim, seeds, model.as_deref_mut(), |seed| ScenarioHumans::new(config.clone(), seed))?;
+            (aggregate(sim, first_seed, &runs), runs)
+        }
+        Scene::Walkers(config) => {
+            let mut families: Vec<Vec<WalkerFamily>> = Vec::with_capacity(count);
+            let runs = run_all(sim, seeds, model.as_deref_mut(), |seed| -> Result<_, ScenarioError> {
+                let humans = WalkerHumans::new(config.clone(), seed)?;
+                families.push((0..humans.num_humans()).filter_map(|i| humans.family(i)).collect());
+                Ok(humans)
+            })?;
+            let mut report = aggregate(sim, first_seed, &runs);
+            report.scene = Some(scene.kind().to_owned());
+            report.families = family_counts(&runs, &families);
+            (report, runs)
+        }
+    };
     if sim.predictor == PredictorKind::Model {
         report.model = model.map(|p| format!("{} {} on {}", p.info().name, p.info().version, p.info().provider));
     }
     Ok((report, runs))
+}
+
+/// One episode per seed, with the humans `make` builds for it.
+fn run_all<S, E>(
+    sim: &SimConfig,
+    seeds: std::ops::Range<u64>,
+    mut model: Option<&mut IntentPredictor>,
+    mut make: impl FnMut(u64) -> Result<S, E>,
+) -> Result<Vec<RunMetrics>, SimError>
+where
+    S: HumanSource + Clone,
+    SimError: From<E>,
+{
+    let mut runs = Vec::with_capacity(seeds.size_hint().0);
+    for seed in seeds {
+        let humans = make(seed)?;
+        runs.push(run_episode_with_predictor(sim, humans, seed, model.as_deref_mut())?);
+    }
+    Ok(runs)
+}
+
+/// Per family: walkers, scenes with one, and those scenes with a violation (`families[i]` are run `i`'s).
+fn family_counts(runs: &[RunMetrics], families: &[Vec<WalkerFamily>]) -> Vec<FamilyCount> {
+    WalkerFamily::ALL
+        .iter()
+        .map(|&f| {
+            let mut c = FamilyCount { family: f.name().to_owned(), ..FamilyCount::default() };
+            for (run, fams) in runs.iter().zip(families) {
+                let n = fams.iter().filter(|x| **x == f).count();
+                c.humans += n;
+                if n > 0 {
+                    c.scenes += 1;
+                    c.scenes_with_violation += usize::from(run.violation_cycles > 0);
+                    c.raw_scenes_with_violation += usize::from(run.raw_violation_cycles > 0);
+                }
+            }
+            c
+        })
+        .collect()
 }
 
 /// Aggregates per-run metrics.
@@ -185,6 +293,8 @@ pub fn aggregate(sim: &SimConfig, first_seed: u64, runs: &[RunMetrics]) -> Repor
         first_seed,
         predictor: serde_json::to_string(&sim.predictor).unwrap_or_default(),
         model: None,
+        scene: None,
+        families: Vec::new(),
         careless_operators: runs.iter().filter(|r| r.careless_operator).count(),
         cycles,
         scenarios_with_violation: runs.iter().filter(|r| r.violation_cycles > 0).count(),
@@ -228,6 +338,23 @@ impl Report {
         );
         if let Some(m) = &self.model {
             let _ = writeln!(s, "Model: {m}.\n");
+        }
+        if let Some(scene) = &self.scene {
+            let _ = writeln!(s, "Scenes: `{scene}` (see `intent_shared_control_core::{scene}`).\n");
+        }
+        if !self.families.is_empty() {
+            let _ = writeln!(
+                s,
+                "| family | walkers | scenes | scenes with a violation: shared control | raw teleop |\n|---|---|---|---|---|"
+            );
+            for f in &self.families {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {} | {} |",
+                    f.family, f.humans, f.scenes, f.scenes_with_violation, f.raw_scenes_with_violation
+                );
+            }
+            let _ = writeln!(s);
         }
         let _ = writeln!(s, "| metric | shared control | raw teleop |\n|---|---|---|");
         let _ = writeln!(
@@ -283,4 +410,36 @@ impl Report {
 /// The scenario settings of the standard batch: default humans, 25 s long (the task takes 10–20 s).
 pub fn standard_scenario() -> ScenarioConfig {
     ScenarioConfig { duration_s: 25.0, ..ScenarioConfig::default() }
+}
+
+/// The walker settings of the standard batch: every family, 1–2 humans, 25 s long like [`standard_scenario`].
+pub fn standard_walkers() -> WalkerConfig {
+    WalkerConfig { duration_s: standard_scenario().duration_s, ..WalkerConfig::default() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walker_batch_names_its_scene_and_counts_families_scenario_batch_is_unchanged() {
+        let sim = SimConfig { predictor: PredictorKind::ConstantVelocity, ..SimConfig::default() };
+        let walkers = WalkerConfig { duration_s: 12.0, ..standard_walkers() };
+        let (report, runs) = run_scene_batch_with_predictor(&sim, &Scene::Walkers(walkers), 1, 3, None).expect("runs");
+        assert_eq!(runs.len(), 3);
+        assert_eq!(report.scene.as_deref(), Some("walkers"));
+        assert_eq!(report.families.len(), WalkerFamily::ALL.len());
+        let scenes_with_walkers: usize = report.families.iter().map(|f| f.humans).sum();
+        assert!((3..=6).contains(&scenes_with_walkers), "{:?}", report.families);
+        let md = report.to_markdown();
+        assert!(md.contains("Scenes: `walkers`") && md.contains("| head_on |"), "{md}");
+
+        // The scenario batch's report has neither field, in JSON nor in markdown.
+        let scenario = ScenarioConfig { duration_s: 8.0, ..standard_scenario() };
+        let (report, _) = run_batch(&sim, &scenario, 1, 1).expect("runs");
+        assert!(report.scene.is_none() && report.families.is_empty());
+        let json = serde_json::to_string(&report).expect("serialisable");
+        assert!(!json.contains("\"scene\"") && !json.contains("\"families\""), "{json}");
+        assert!(!report.to_markdown().contains("Scenes:"));
+    }
 }

@@ -4,10 +4,10 @@
 //! Rows (each for 1 and `--humans` people in view):
 //! - **whole cycle, model** (the product path): one new skeleton capture → `IntentPredictor::predict` (feature
 //!   windows + the shipped ONNX model on ONNX Runtime's CPU provider, 1 intra-op thread, all people in one
-//!   batch) → `on_skeletons` + `on_predictions` + `on_joy` + `Controller::step` (teleop, assist, blend, safety
+//!   batch) → `on_skeletons` + `on_predictions` + `on_joy` + `InputHandler::decide` (teleop, assist, blend, safety
 //!   chain). Captures are scenario skeletons at 30 Hz, one cycle per capture.
 //! - **whole cycle, cv**: the same with the constant-velocity model in place of ONNX (baseline, same run).
-//! - **controller only**: `on_skeletons` + `on_predictions` + `on_joy` + `Controller::step` with ready-made
+//! - **controller only**: `on_skeletons` + `on_predictions` + `on_joy` + `InputHandler::decide` with ready-made
 //!   predictions at 200 Hz (the rate of the control loop between captures).
 //!
 //! Rows are measured in alternating rounds in one process so that drifts of a shared machine hit all of them.
@@ -25,7 +25,7 @@ use intent_shared_control_core::prediction::HumanPrediction;
 use intent_shared_control_core::predictor::IntentPredictor;
 use intent_shared_control_core::scenario::{NoiseConfig, Scenario, ScenarioConfig};
 use intent_shared_control_core::skeleton::{HumanSkeleton, Keypoint};
-use intent_shared_control_core::{Controller, ControllerConfig, JoyInput, SkeletonFrame, Stamp};
+use intent_shared_control_core::{ControllerConfig, InputHandler, JoyInput, SkeletonFrame, Stamp};
 use intent_shared_control_inference::machine::MachineInfo;
 use intent_shared_control_sim::{default_model_card, default_ort_library, load_model_predictor};
 use nalgebra::Point3;
@@ -101,6 +101,15 @@ fn joy(stamp: Stamp) -> JoyInput {
     JoyInput { stamp, axes: vec![0.1, 0.8, 0.0, 0.0], buttons: vec![0, 0, 0, 0, 1, 0, 0, 0] }
 }
 
+/// The node's input handler, armed by the operator (deadman seen released before the first cycle), so that the
+/// cycles measured drive the whole chain.
+fn armed() -> anyhow::Result<InputHandler> {
+    let mut h = InputHandler::new(ControllerConfig::default()).context("default configuration")?;
+    let released = JoyInput { stamp: Stamp(-1_000_000), axes: vec![0.0; 4], buttons: vec![0; 8] };
+    let _ = h.on_joy(Stamp(-1_000_000), released);
+    Ok(h)
+}
+
 /// A minute of scenario skeletons with exactly `humans` people in every frame (sensor noise, no occlusion or
 /// dropped frames), replayed cyclically with stamps continuing at 30 Hz.
 struct Captures {
@@ -170,7 +179,7 @@ struct Bench {
     name: String,
     humans: usize,
     kind: Kind,
-    ctl: Controller,
+    ctl: InputHandler,
     k: u64,
     total: Histogram<u64>,
     predict: Histogram<u64>,
@@ -190,7 +199,7 @@ impl Bench {
             name: name.into(),
             humans,
             kind,
-            ctl: Controller::try_new(ControllerConfig::default()).context("default configuration")?,
+            ctl: armed()?,
             k: 0,
             total: histogram()?,
             predict: histogram()?,
@@ -210,10 +219,10 @@ impl Bench {
                 Kind::Controller => {
                     let (stamp, frame, preds, joy) = controller_inputs(k, self.humans);
                     let start = Instant::now();
-                    self.ctl.on_skeletons(frame);
-                    self.ctl.on_predictions(stamp, preds);
-                    self.ctl.on_joy(joy);
-                    let d = self.ctl.step(stamp);
+                    let _ = self.ctl.on_skeletons(stamp, frame);
+                    let _ = self.ctl.on_predictions(stamp, stamp, preds);
+                    let _ = self.ctl.on_joy(stamp, joy);
+                    let d = self.ctl.decide(stamp);
                     let ns = start.elapsed().as_nanos() as u64;
                     self.checksum += d.output.linear.x;
                     if record {
@@ -229,10 +238,10 @@ impl Bench {
                     let preds = predictor.predict(&frame).context("prediction")?;
                     let mid = Instant::now();
                     let n_preds = preds.len() as u64;
-                    self.ctl.on_skeletons(frame);
-                    self.ctl.on_predictions(stamp, preds);
-                    self.ctl.on_joy(joy);
-                    let d = self.ctl.step(stamp);
+                    let _ = self.ctl.on_skeletons(stamp, frame);
+                    let _ = self.ctl.on_predictions(stamp, stamp, preds);
+                    let _ = self.ctl.on_joy(stamp, joy);
+                    let d = self.ctl.decide(stamp);
                     let end = Instant::now();
                     self.checksum += d.output.linear.x;
                     if record {

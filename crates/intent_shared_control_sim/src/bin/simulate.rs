@@ -5,6 +5,10 @@
 //! (`--model-card`, default `models/intent_model.card.json`) on ONNX Runtime's CPU provider with 1 intra-op
 //! thread behind the feature pipeline; the library is `--ort-lib`, else `$ISC_ORT_LIB`, else
 //! `.setup/onnxruntime/lib/libonnxruntime.so.1.31.1` of the workspace.
+//!
+//! `--scene walkers` draws the humans from the walker families (`intent_shared_control_core::walkers`: head-on,
+//! overtaking, crossing, start from standing, slow down and speed up again) instead of the scenario generator;
+//! the report then names the scene kind and counts scenes and violations per family.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -14,7 +18,8 @@ use clap::{Parser, ValueEnum};
 use intent_shared_control_core::sim::{PredictorKind, SimConfig};
 use intent_shared_control_inference::machine::MachineInfo;
 use intent_shared_control_sim::{
-    default_model_card, default_ort_library, load_model_predictor, run_batch_with_predictor, standard_scenario,
+    default_model_card, default_ort_library, load_model_predictor, run_scene_batch_with_predictor, standard_scenario,
+    standard_walkers, Scene,
 };
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -40,6 +45,15 @@ impl Predictor {
     }
 }
 
+/// Where the humans come from.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum SceneKind {
+    /// The seeded scenario generator (humans carrying out intents).
+    Scenario,
+    /// The walker families (head-on, overtaking, crossing, start from standing, slow down / speed up).
+    Walkers,
+}
+
 #[derive(Parser, Debug)]
 #[command(about = "Closed-loop shared-control simulation over seeded scenarios")]
 struct Args {
@@ -49,6 +63,9 @@ struct Args {
     /// First seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Humans of the scenes.
+    #[arg(long, value_enum, default_value_t = SceneKind::Scenario)]
+    scene: SceneKind,
     /// Predictor feeding the controller.
     #[arg(long, value_enum, default_value_t = Predictor::Model)]
     predictor: Predictor,
@@ -96,6 +113,9 @@ fn reproduce(args: &Args) -> String {
             cmd.push_str(" --ort-lib <libonnxruntime.so.1.31.1>");
         }
     }
+    if args.scene == SceneKind::Walkers {
+        cmd.push_str(" --scene walkers");
+    }
     if let Some(c) = &args.config {
         cmd.push_str(&format!(" --config {}", c.display()));
     }
@@ -127,15 +147,14 @@ fn main() -> anyhow::Result<()> {
         }
         _ => None,
     };
+    let scene = match args.scene {
+        SceneKind::Scenario => Scene::Scenario(standard_scenario()),
+        SceneKind::Walkers => Scene::Walkers(standard_walkers()),
+    };
     let started = Instant::now();
-    let (mut report, runs) = run_batch_with_predictor(
-        &sim,
-        &standard_scenario(),
-        args.seed,
-        args.scenarios,
-        model.as_mut().map(|m| &mut m.0),
-    )
-    .context("running the batch")?;
+    let (mut report, runs) =
+        run_scene_batch_with_predictor(&sim, &scene, args.seed, args.scenarios, model.as_mut().map(|m| &mut m.0))
+            .context("running the batch")?;
     let wall_s = started.elapsed().as_secs_f64();
     if let Some((predictor, description)) = &model {
         report.model = Some(description.clone());
@@ -148,7 +167,7 @@ fn main() -> anyhow::Result<()> {
     let machine = MachineInfo::collect();
     let command = reproduce(&args);
     std::fs::create_dir_all(&args.out_dir).with_context(|| format!("creating {}", args.out_dir.display()))?;
-    let json = serde_json::json!({
+    let mut json = serde_json::json!({
         "report": report,
         "reproduce": command,
         "machine": machine,
@@ -157,6 +176,9 @@ fn main() -> anyhow::Result<()> {
         "config": sim,
         "runs": runs,
     });
+    if let Scene::Walkers(walkers) = &scene {
+        json["walkers"] = serde_json::to_value(walkers)?;
+    }
     let json_path = args.out_dir.join(format!("{}.json", args.stem));
     std::fs::write(&json_path, serde_json::to_string_pretty(&json)?)
         .with_context(|| format!("writing {}", json_path.display()))?;
