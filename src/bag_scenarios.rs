@@ -4,8 +4,9 @@
 //! Per control tick (50 Hz) the generator: integrates the robot's pose with the previous output (planar,
 //! exact) and publishes it as odometry, polls the humans and moves the observed skeletons into the robot frame
 //! at their capture stamp, runs the [`IntentPredictor`] on them as the predictor node does (the shipped ONNX
-//! model by default, tracks kept in the odometry frame), publishes the scripted joystick, steps the
-//! [`Controller`] and records `odom`, `joy`, `humans/skeletons`, `humans/intent`, `cmd_vel`,
+//! model by default, tracks kept in the odometry frame), publishes the scripted joystick (an operator who
+//! re-arms when the status asks for it), gives every input to the node's [`InputHandler`] at its log time,
+//! decides, and records `odom`, `joy`, `humans/skeletons`, `humans/intent`, `cmd_vel`,
 //! `shared_control/status`, `/clock` and `/ground_truth/humans` (true keypoints of every human in the robot
 //! frame, for the judge). The log time of
 //! every message is the tick's time plus a fixed arrival delay per topic (skeleton stamps are the capture
@@ -21,7 +22,8 @@ use intent_shared_control_core::predictor::IntentPredictor;
 use intent_shared_control_core::scenario::{NoiseConfig, ScenarioConfig};
 use intent_shared_control_core::sim::{HumanSource, ScenarioHumans};
 use intent_shared_control_core::skeleton::{HumanSkeleton, Keypoint, SkeletonFrame};
-use intent_shared_control_core::{Controller, ControllerConfig, Stamp, Twist};
+use intent_shared_control_core::walkers::{WalkerConfig, WalkerFamily, WalkerHumans};
+use intent_shared_control_core::{ControllerConfig, InputHandler, Stamp, Twist};
 use nalgebra::{Point3, Rotation2, Vector2};
 use r2r::builtin_interfaces::msg::Time;
 use r2r::intent_shared_control_msgs::msg as isc;
@@ -55,10 +57,27 @@ pub enum ScenarioKind {
     JoystickLoss,
     /// Pass-by whose clock jumps back 2 s (a bag loop or a restarted simulator).
     ClockJump,
+    /// A walker heading at the robot who does not stop (0.8–2.0 m/s, any facing, with or without a gait); the
+    /// operator drives at full speed (turbo).
+    WalkerHeadOn,
+    /// A walker overtaking the robot from behind (1.2–2.0 m/s); operator at full speed.
+    WalkerOvertaking,
+    /// A walker crossing the path 1–4 m ahead (0.8–2.0 m/s); operator at full speed.
+    WalkerCrossing,
+    /// A person standing 1.0–1.5 m away who starts walking at the robot; operator at full speed.
+    WalkerStart,
+    /// A walker who slows down near the robot and speeds up again; operator at full speed.
+    WalkerSlowFast,
+}
+
+/// Where the humans of a scenario come from.
+enum Humans {
+    Scenario(ScenarioConfig),
+    Walkers(WalkerConfig),
 }
 
 impl ScenarioKind {
-    pub const ALL: [ScenarioKind; 9] = [
+    pub const ALL: [ScenarioKind; 14] = [
         ScenarioKind::Intrusion,
         ScenarioKind::PassBy,
         ScenarioKind::HandOver,
@@ -68,6 +87,11 @@ impl ScenarioKind {
         ScenarioKind::NanBurst,
         ScenarioKind::JoystickLoss,
         ScenarioKind::ClockJump,
+        ScenarioKind::WalkerHeadOn,
+        ScenarioKind::WalkerOvertaking,
+        ScenarioKind::WalkerCrossing,
+        ScenarioKind::WalkerStart,
+        ScenarioKind::WalkerSlowFast,
     ];
 
     /// Name used for bag directories and reports.
@@ -82,6 +106,11 @@ impl ScenarioKind {
             ScenarioKind::NanBurst => "nan_burst",
             ScenarioKind::JoystickLoss => "joystick_loss",
             ScenarioKind::ClockJump => "clock_jump",
+            ScenarioKind::WalkerHeadOn => "walker_head_on",
+            ScenarioKind::WalkerOvertaking => "walker_overtaking",
+            ScenarioKind::WalkerCrossing => "walker_crossing",
+            ScenarioKind::WalkerStart => "walker_start",
+            ScenarioKind::WalkerSlowFast => "walker_slow_fast",
         }
     }
 
@@ -90,8 +119,25 @@ impl ScenarioKind {
         Self::ALL.into_iter().find(|k| k.name() == s)
     }
 
-    /// Humans of the scenario and the operator's forward stick [-1, 1].
-    fn setup(self) -> (ScenarioConfig, f32) {
+    /// Humans of the scenario, the operator's forward stick [-1, 1] and whether the turbo button is held.
+    fn setup(self) -> (Humans, f32, bool) {
+        let walkers = |family| {
+            let c = WalkerConfig { duration_s: 10.0, humans: [1, 1], ..WalkerConfig::only(family) };
+            (Humans::Walkers(c), 1.0, true)
+        };
+        let (scenario, forward) = match self {
+            ScenarioKind::WalkerHeadOn => return walkers(WalkerFamily::HeadOn),
+            ScenarioKind::WalkerOvertaking => return walkers(WalkerFamily::Overtaking),
+            ScenarioKind::WalkerCrossing => return walkers(WalkerFamily::Crossing),
+            ScenarioKind::WalkerStart => return walkers(WalkerFamily::StartFromStanding),
+            ScenarioKind::WalkerSlowFast => return walkers(WalkerFamily::SlowDownSpeedUp),
+            other => other.scenario_setup(),
+        };
+        (Humans::Scenario(scenario), forward, false)
+    }
+
+    /// The scenario generator's humans of the non-walker kinds and the operator's forward stick.
+    fn scenario_setup(self) -> (ScenarioConfig, f32) {
         // intent weights in label order: idle, pass_by, approach_robot, reach_handover, retreat
         let only = |i: usize| {
             let mut w = [0.0; 5];
@@ -100,7 +146,7 @@ impl ScenarioKind {
         };
         let base = ScenarioConfig {
             duration_s: 10.0,
-            start_stamp_ns: 1_700_000_000_000_000_000,
+            start_stamp_ns: START_STAMP_NS,
             humans: [1, 1],
             onset_s: [1.0, 2.0],
             max_start_bearing_rad: 0.5,
@@ -118,6 +164,7 @@ impl ScenarioKind {
             ScenarioKind::SeveralHumans => {
                 (ScenarioConfig { humans: [4, 4], max_start_bearing_rad: 1.3, onset_s: [1.0, 5.0], ..base }, 0.6)
             }
+            _ => (base, 0.6),
         }
     }
 }
@@ -175,6 +222,10 @@ const ARRIVAL_INTENT_S: f64 = 0.002;
 const ARRIVAL_JOY_S: f64 = 0.003;
 /// The generator's decision after the tick [s] (after the inputs arrived).
 const DECISION_S: f64 = 0.004;
+/// The scripted operator notices a robot waiting for a re-arm after this long [s] ...
+const REARM_REACTION_S: f64 = 0.3;
+/// ... and lets go of the deadman for this long [s].
+const REARM_RELEASE_S: f64 = 0.1;
 
 /// `log_time`: when the recorder received it (the tick time; header stamps may be older).
 fn encode<T: WrappedTypesupport>(topic: &str, msg_type: &str, log_time: Stamp, msg: &T) -> anyhow::Result<BagMessage> {
@@ -185,15 +236,55 @@ fn time(s: Stamp) -> Time {
     convert::stamp_to_msg(s)
 }
 
+/// Start of bag time [ns].
+const START_STAMP_NS: i64 = 1_700_000_000_000_000_000;
+
+/// A human source whose time starts at `offset` instead of 0.
+struct Shifted<H> {
+    inner: H,
+    offset: Stamp,
+}
+
+impl<H: HumanSource> HumanSource for Shifted<H> {
+    fn poll(&mut self, now: Stamp) -> Option<SkeletonFrame> {
+        let mut f = self.inner.poll(Stamp(now.0 - self.offset.0))?;
+        f.stamp = Stamp(f.stamp.0 + self.offset.0);
+        Some(f)
+    }
+
+    fn truth(&self, stamp: Stamp) -> Vec<intent_shared_control_core::sim::TrueHuman> {
+        self.inner.truth(Stamp(stamp.0 - self.offset.0))
+    }
+
+    fn end(&self) -> Stamp {
+        Stamp(self.inner.end().0 + self.offset.0)
+    }
+}
+
 /// Generates the messages of scenario `kind` with `seed` (file order).
 pub fn generate(kind: ScenarioKind, seed: u64, options: &GeneratorOptions) -> anyhow::Result<Vec<BagMessage>> {
-    let (mut scfg, forward) = kind.setup();
-    scfg.noise = options.noise.clone();
-    scfg.frame_id = options.frame_id.clone();
-    let start = Stamp(scfg.start_stamp_ns);
-    let duration = scfg.duration_s;
-    let mut humans = ScenarioHumans::new(scfg, seed).context("scenario")?;
-    let mut controller = Controller::try_new(options.controller.clone()).context("controller configuration")?;
+    let (source, forward, turbo) = kind.setup();
+    let start = Stamp(START_STAMP_NS);
+    let (mut humans, duration): (Box<dyn HumanSource>, f64) = match source {
+        Humans::Scenario(mut scfg) => {
+            scfg.noise = options.noise.clone();
+            scfg.frame_id = options.frame_id.clone();
+            scfg.start_stamp_ns = START_STAMP_NS;
+            let d = scfg.duration_s;
+            (Box::new(ScenarioHumans::new(scfg, seed).context("scenario")?), d)
+        }
+        Humans::Walkers(mut wcfg) => {
+            wcfg.noise = options.noise.clone();
+            let d = wcfg.duration_s;
+            let w = WalkerHumans::new(wcfg, seed).context("walkers")?;
+            (Box::new(Shifted { inner: w, offset: start }), d)
+        }
+    };
+    // The node's own input handling: every input is given to it at its arrival (log) time.
+    let mut controller = InputHandler::new(options.controller.clone()).context("controller configuration")?;
+    // The operator re-arms (releases the deadman for a few messages, then presses it again) once the status
+    // has said `awaiting_rearm` for `REARM_REACTION_S`.
+    let mut waiting_since: Option<f64> = None;
     let (model, source, version): (Box<dyn IntentModel + Send>, PredictionSource, String) = match &options.predictor {
         GeneratorPredictor::ConstantVelocity => (
             Box::new(ConstantVelocityModel::new(ConstantVelocityConfig::default()).context("constant-velocity model")?),
@@ -309,9 +400,9 @@ pub fn generate(kind: ScenarioKind, seed: u64, options: &GeneratorOptions) -> an
                     };
                     out.push(encode(topics::INTENT, topics::INTENT_TYPE, now.add_secs(ARRIVAL_INTENT_S), &arr)?);
                     if let Ok(p) = convert::predictions_from_msg(&arr, 64) {
-                        controller.on_predictions(stamp, p);
+                        let _ = controller.on_predictions(now.add_secs(ARRIVAL_INTENT_S), stamp, p);
                     }
-                    controller.on_skeletons(seen);
+                    let _ = controller.on_skeletons(now.add_secs(ARRIVAL_SKELETONS_S), seen);
                 }
             }
         }
@@ -321,20 +412,26 @@ pub fn generate(kind: ScenarioKind, seed: u64, options: &GeneratorOptions) -> an
         if !joy_lost {
             let fwd = if kind == ScenarioKind::NanBurst && (5.0..5.1).contains(&t) { f32::NAN } else { forward };
             let mut buttons = vec![0; 8];
-            buttons[4] = 1;
+            buttons[5] = i32::from(turbo);
+            let release = waiting_since
+                .is_some_and(|w| (w + REARM_REACTION_S..w + REARM_REACTION_S + REARM_RELEASE_S).contains(&t));
+            buttons[4] = i32::from(!release);
             let joy = Joy {
                 header: Header { stamp: time(now), frame_id: String::new() },
                 axes: vec![0.0, fwd, 0.0, 0.0],
                 buttons,
             };
             out.push(encode(topics::JOY, topics::JOY_TYPE, now.add_secs(ARRIVAL_JOY_S), &joy)?);
-            if let Ok(j) = convert::joy_from_msg(&joy) {
-                controller.on_joy(j);
-            }
+            let _ = controller.on_joy(now.add_secs(ARRIVAL_JOY_S), convert::joy_from_msg(&joy));
         }
 
         let decided = now.add_secs(DECISION_S);
-        let d = controller.step(decided);
+        let d = controller.decide(decided);
+        waiting_since = match waiting_since {
+            Some(w) if d.awaiting_rearm && t < w + REARM_REACTION_S + REARM_RELEASE_S + 0.1 => Some(w),
+            _ if d.awaiting_rearm => Some(t),
+            _ => None,
+        };
         out.push(encode(topics::CMD_VEL, topics::TWIST_STAMPED_TYPE, decided, &convert::cmd_vel_msg(&d, frame_id))?);
         out.push(encode(topics::STATUS, topics::STATUS_TYPE, decided, &convert::status_msg(&d, frame_id, 0.0))?);
         output = d.output;

@@ -26,8 +26,6 @@ pub enum InputError {
     DuplicateId { id: u32 },
     #[error("frame_id `{got}` is not the expected `{expected}`")]
     WrongFrame { got: String, expected: String },
-    #[error("joy has {axes} axes and {buttons} buttons, more than the allowed {max}")]
-    OversizedJoy { axes: usize, buttons: usize, max: usize },
     #[error("prediction for human {id}: {what}")]
     BadPrediction { id: u32, what: String },
     #[error("prediction array has {count} entries, more than the allowed {max}")]
@@ -45,7 +43,6 @@ impl InputError {
             InputError::ConfidenceCount { .. } => "confidence_count",
             InputError::DuplicateId { .. } => "duplicate_id",
             InputError::WrongFrame { .. } => "wrong_frame",
-            InputError::OversizedJoy { .. } => "oversized_joy",
             InputError::BadPrediction { .. } => "bad_prediction",
             InputError::TooManyPredictions { .. } => "too_many_predictions",
             InputError::BadOdometry { .. } => "bad_odometry",
@@ -122,8 +119,11 @@ pub struct SkeletonLimits {
     pub expected_frame: String,
 }
 
-/// Validates a `HumanSkeletonArray` and converts it. Keypoints with non-finite coordinates are kept as
-/// *missing* (confidence 0), as the message definition allows; structural errors reject the whole array.
+/// Validates a `HumanSkeletonArray` and converts it; structural errors reject the whole array. A keypoint with
+/// confidence 0 (or below) is *missing*, as the message definition allows. A keypoint reported with a
+/// confidence (> 0 or NaN) is kept as it is, non-finite coordinates included: a person whose keypoints are
+/// invalid is present and invalid, which the safety chain's validation turns into a stop
+/// (`skeleton_invalid`), never a person dropped from view.
 pub fn skeletons_from_msg(msg: &isc::HumanSkeletonArray, limits: &SkeletonLimits) -> Result<SkeletonFrame, InputError> {
     if msg.humans.len() > limits.max_humans {
         return Err(InputError::TooManyHumans { count: msg.humans.len(), max: limits.max_humans });
@@ -152,7 +152,7 @@ pub fn skeletons_from_msg(msg: &isc::HumanSkeletonArray, limits: &SkeletonLimits
         let mut keypoints = [Keypoint::MISSING; NUM_KEYPOINTS];
         for (slot, (p, &c)) in keypoints.iter_mut().zip(h.keypoints.iter().zip(&h.confidence)) {
             let position = Point3::new(p.x, p.y, p.z);
-            if c.is_finite() && c > 0.0 && position.iter().all(|v| v.is_finite()) {
+            if c > 0.0 || c.is_nan() {
                 *slot = Keypoint { position, confidence: c.min(1.0) };
             }
         }
@@ -161,20 +161,19 @@ pub fn skeletons_from_msg(msg: &isc::HumanSkeletonArray, limits: &SkeletonLimits
     Ok(SkeletonFrame { stamp: stamp_from_msg(&msg.header.stamp), frame_id: msg.header.frame_id.clone(), humans })
 }
 
-/// Largest joystick accepted (axes and buttons each).
-pub const MAX_JOY_CHANNELS: usize = 64;
+pub use intent_shared_control_core::input::MAX_JOY_CHANNELS;
 
-/// Converts a `sensor_msgs/Joy`; non-finite axes are passed on (teleop turns them into a zero command and a
-/// named reason), oversized messages are rejected.
-pub fn joy_from_msg(msg: &Joy) -> Result<JoyInput, InputError> {
-    if msg.axes.len() > MAX_JOY_CHANNELS || msg.buttons.len() > MAX_JOY_CHANNELS {
-        return Err(InputError::OversizedJoy {
-            axes: msg.axes.len(),
-            buttons: msg.buttons.len(),
-            max: MAX_JOY_CHANNELS,
-        });
+/// Converts a `sensor_msgs/Joy`. Nothing is judged here: the input handler rejects oversized messages (more
+/// than [`MAX_JOY_CHANNELS`] axes or buttons; copied only up to one past the limit) and stamps, and teleop
+/// turns non-finite axes into a zero command with a named reason. An oversized Joy still tells whether its
+/// deadman is released.
+pub fn joy_from_msg(msg: &Joy) -> JoyInput {
+    let n = MAX_JOY_CHANNELS + 1;
+    JoyInput {
+        stamp: stamp_from_msg(&msg.header.stamp),
+        axes: msg.axes.iter().take(n).copied().collect(),
+        buttons: msg.buttons.iter().take(n).copied().collect(),
     }
-    Ok(JoyInput { stamp: stamp_from_msg(&msg.header.stamp), axes: msg.axes.clone(), buttons: msg.buttons.clone() })
 }
 
 /// Predicted points of a [`HumanPrediction`] step as message keypoint indices: torso (virtual), wrists (COCO).
@@ -410,9 +409,31 @@ mod tests {
     }
 
     #[test]
-    fn oversized_joy_is_rejected() {
-        let joy = Joy { header: Header::default(), axes: vec![0.0; 65], buttons: vec![] };
-        assert!(joy_from_msg(&joy).is_err());
+    fn oversized_joy_is_cut_one_past_the_limit_and_rejected_by_the_handler() {
+        let joy = Joy { header: Header::default(), axes: vec![0.0; 100_000], buttons: vec![0; 65] };
+        let j = joy_from_msg(&joy);
+        assert_eq!((j.axes.len(), j.buttons.len()), (MAX_JOY_CHANNELS + 1, MAX_JOY_CHANNELS + 1));
+        let mut h = intent_shared_control_core::InputHandler::new(Default::default()).expect("defaults");
+        assert_eq!(h.on_joy(Stamp(0), j), Err("oversized_joy"));
+    }
+
+    #[test]
+    fn confident_non_finite_keypoints_are_kept_for_validation_to_see() {
+        let mut h = isc::HumanSkeleton {
+            id: 1,
+            keypoints: vec![geo::Point { x: 1.0, y: 0.0, z: 1.0 }; 17],
+            confidence: vec![0.9; 17],
+        };
+        h.keypoints[3].x = f64::NAN;
+        h.confidence[4] = 0.0;
+        h.keypoints[5].y = f64::INFINITY;
+        let msg = isc::HumanSkeletonArray { humans: vec![h], ..Default::default() };
+        let limits = SkeletonLimits { max_humans: 4, expected_frame: String::new() };
+        let f = skeletons_from_msg(&msg, &limits).expect("structurally valid");
+        let k = &f.humans[0].keypoints;
+        assert!(k[3].position.x.is_nan() && k[3].confidence == 0.9);
+        assert!(k[5].position.y.is_infinite() && k[5].confidence == 0.9);
+        assert_eq!(k[4].confidence, 0.0);
     }
 
     #[test]

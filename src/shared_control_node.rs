@@ -15,12 +15,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use futures::StreamExt;
-use intent_shared_control_core::assist::AssistPolicy;
 use intent_shared_control_core::health::{Level, RateMonitor, StampAgeMonitor};
 use intent_shared_control_core::lifecycle::{transition_id, Callback, CallbackResult, State as LifecycleState};
 use intent_shared_control_core::prediction::HumanPrediction;
-use intent_shared_control_core::safety::Zone;
-use intent_shared_control_core::{Controller, ControllerConfig, Decision, Mode, SkeletonFrame, Stamp, Twist};
+use intent_shared_control_core::{ControllerConfig, Decision, InputHandler, Mode, SkeletonFrame, Stamp};
 use r2r::geometry_msgs::msg::TwistStamped;
 use r2r::intent_shared_control_msgs::msg::{HumanSkeletonArray, IntentPredictionArray, SharedControlStatus};
 use r2r::sensor_msgs::msg::Joy;
@@ -113,86 +111,64 @@ impl SharedControlParams {
     }
 }
 
-/// State of a configured node (dropped on cleanup).
+/// State of a configured node (dropped on cleanup). What is accepted, re-arming and clock jumps are the
+/// core's [`InputHandler`]: the offline replay and the bag generator drive the same one.
 struct Configured {
     params: SharedControlParams,
-    controller: Controller,
+    inputs: InputHandler,
     joy_rate: RateMonitor,
     skeleton_rate: RateMonitor,
     skeleton_age: StampAgeMonitor,
     latency: LatencyWindow,
     last_decision: Option<Decision>,
     decisions: u64,
-    /// Newest skeletons and predictions (for the markers).
-    last_frame: Option<SkeletonFrame>,
-    last_predictions: Vec<HumanPrediction>,
-    /// Rejected inputs by reason (also exported as metrics).
-    rejections: std::collections::BTreeMap<&'static str, u64>,
     /// Control cycles changed by each rule.
     interventions: std::collections::BTreeMap<&'static str, u64>,
-    /// Clock time of the previous decision (to detect the clock jumping back).
-    last_cycle: Option<Stamp>,
 }
 
 impl Configured {
-    fn reject(&mut self, metrics: &Metrics, reason: &'static str) {
-        *self.rejections.entry(reason).or_default() += 1;
-        metrics.reject(reason);
-    }
-
-    fn on_skeletons(&mut self, metrics: &Metrics, frame: SkeletonFrame, now: Stamp) {
-        self.skeleton_rate.tick(now);
-        self.skeleton_age.observe(frame.stamp);
-        self.last_frame = Some(frame.clone());
-        if !self.controller.on_skeletons(frame) {
-            self.reject(metrics, "skeletons_out_of_order");
-        }
-    }
-
-    fn on_predictions(&mut self, metrics: &Metrics, stamp: Stamp, predictions: Vec<HumanPrediction>) {
-        self.last_predictions = predictions.clone();
-        if !self.controller.on_predictions(stamp, predictions) {
-            self.reject(metrics, "predictions_out_of_order");
-        }
-    }
-}
-
-impl Configured {
-    fn new(params: SharedControlParams) -> Self {
-        Configured {
-            controller: Controller::new(params.controller.clone()),
+    fn new(params: SharedControlParams) -> anyhow::Result<Self> {
+        Ok(Configured {
+            inputs: InputHandler::new(params.controller.clone())?,
             joy_rate: RateMonitor::new(params.expected_joy_rate, params.rate_tolerance, 1.0),
             skeleton_rate: RateMonitor::new(params.expected_skeleton_rate, params.rate_tolerance, 1.0),
             skeleton_age: StampAgeMonitor::new(0.2, 1.0),
             latency: LatencyWindow::new(),
             last_decision: None,
             decisions: 0,
-            rejections: Default::default(),
             interventions: Default::default(),
-            last_frame: None,
-            last_predictions: Vec::new(),
-            last_cycle: None,
             params,
+        })
+    }
+
+    /// Counts a rejection of the handler in the metrics too.
+    fn counted(metrics: &Metrics, verdict: Result<(), &'static str>) {
+        if let Err(reason) = verdict {
+            metrics.reject(reason);
         }
     }
 
-    /// The decision at `now`. When the clock went back (sim time reset or looped, system clock stepped), every
-    /// input kept is stamped on the old time line and would look fresh again once the clock catches up with
-    /// it (and newer inputs on the new time line would be dropped as out of order meanwhile): all inputs and
-    /// the motion state are dropped, this cycle is a fault zero, and decisions go on from inputs received
-    /// from now on.
+    fn on_skeletons(&mut self, metrics: &Metrics, frame: SkeletonFrame, now: Stamp) {
+        self.skeleton_rate.tick(now);
+        self.skeleton_age.observe(frame.stamp);
+        Self::counted(metrics, self.inputs.on_skeletons(now, frame));
+    }
+
+    fn on_predictions(&mut self, metrics: &Metrics, now: Stamp, stamp: Stamp, predictions: Vec<HumanPrediction>) {
+        Self::counted(metrics, self.inputs.on_predictions(now, stamp, predictions));
+    }
+
+    /// A message that could not be converted.
+    fn reject(&mut self, metrics: &Metrics, reason: &'static str) {
+        Self::counted(metrics, Err(self.inputs.reject(reason)));
+    }
+
     fn decide(&mut self, now: Stamp) -> Decision {
-        let jumped_from = self.last_cycle.filter(|last| now < *last);
-        self.last_cycle = Some(now);
-        let Some(last) = jumped_from else { return self.controller.step(now) };
-        warn!("clock jumped back by {:.3} s: inputs dropped, zero command", last.seconds_since(now));
-        self.controller = Controller::new(self.params.controller.clone());
-        self.skeleton_age = StampAgeMonitor::new(0.2, 1.0);
-        self.last_frame = None;
-        self.last_predictions.clear();
-        let mut d = zero_decision(now, "clock_backwards");
-        d.mode = Mode::Fault;
-        d.reasons.push("forced_stop");
+        let d = self.inputs.decide(now);
+        if d.reasons.contains(&"clock_backwards") {
+            warn!("clock jumped back: inputs dropped, zero command until the operator re-arms");
+            self.skeleton_age = StampAgeMonitor::new(0.2, 1.0);
+        }
         d
     }
 }
@@ -222,28 +198,6 @@ pub struct Wiring {
     pub metrics: Arc<Metrics>,
     /// Serve /metrics and /health from this node when `metrics_port` >= 0.
     pub serve_metrics: bool,
-}
-
-fn zero_decision(now: Stamp, reason: &'static str) -> Decision {
-    Decision {
-        stamp: now,
-        mode: Mode::Idle,
-        alpha: 0.0,
-        speed_scale: 0.0,
-        nearest_human: None,
-        required_separation: 0.0,
-        human_speed: 0.0,
-        humans_seen: 0,
-        predictions_used: 0,
-        assist_policy: AssistPolicy::None,
-        zone: Zone::Clear,
-        reasons: vec![reason],
-        inputs: Default::default(),
-        user: Twist::ZERO,
-        assist: Twist::ZERO,
-        blended: Twist::ZERO,
-        output: Twist::ZERO,
-    }
 }
 
 /// Runs the node as its own process until SIGINT/SIGTERM.
@@ -307,10 +261,13 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
                         error!("cannot configure: invalid parameters: {e}");
                         return CallbackResult::Failure;
                     }
-                    match SharedControlParams::from_params(&params.params()) {
-                        Ok(p) => {
+                    let configured = SharedControlParams::from_params(&params.params())
+                        .map_err(anyhow::Error::msg)
+                        .and_then(Configured::new);
+                    match configured {
+                        Ok(c) => {
                             info!("configured");
-                            *state = Some(Configured::new(p));
+                            *state = Some(c);
                             CallbackResult::Success
                         }
                         Err(e) => {
@@ -321,16 +278,17 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
                 }
                 Callback::Activate => match state.as_mut() {
                     Some(s) => {
-                        // Motion state starts from rest: nothing moved while inactive.
-                        s.controller = Controller::new(s.params.controller.clone());
-                        s.last_cycle = None;
+                        // Motion state starts from rest (nothing moved while inactive), and motion waits until
+                        // the operator releases and presses the deadman.
+                        s.inputs.restart();
+                        info!("activated: waiting for the operator to release and press the deadman");
                         CallbackResult::Success
                     }
                     None => CallbackResult::Failure,
                 },
                 Callback::Deactivate => {
                     let frame = state.as_ref().map_or("base_link".to_owned(), |s| s.params.cmd_frame_id.clone());
-                    publish(&zero_decision(now, "deactivated"), &frame, Instant::now());
+                    publish(&Decision::zero(now, Mode::Idle, "deactivated"), &frame, Instant::now());
                     CallbackResult::Success
                 }
                 Callback::Cleanup => {
@@ -340,7 +298,7 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
                 Callback::Shutdown(from) => {
                     if from == LifecycleState::Active {
                         let frame = state.as_ref().map_or("base_link".to_owned(), |s| s.params.cmd_frame_id.clone());
-                        publish(&zero_decision(now, "shutdown"), &frame, Instant::now());
+                        publish(&Decision::zero(now, Mode::Idle, "shutdown"), &frame, Instant::now());
                     }
                     *state = None;
                     CallbackResult::Success
@@ -381,7 +339,7 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
                 if let Some(s) = state.as_mut() {
                     match SharedControlParams::from_params(&params.params()) {
                         Ok(p) => {
-                            if let Err(e) = s.controller.set_config(p.controller.clone()) {
+                            if let Err(e) = s.inputs.set_config(p.controller.clone()) {
                                 error!("accepted parameters failed to apply: {e}");
                             } else {
                                 s.params = p;
@@ -395,19 +353,16 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
             msg = joy_sub.next() => {
                 let Some(msg) = msg else { bail!("joy subscription closed") };
                 let Some(s) = state.as_mut().filter(|_| lifecycle.is_active()) else { continue };
-                s.joy_rate.tick(clock.now()?);
-                match convert::joy_from_msg(&msg) {
-                    Ok(joy) => if !s.controller.on_joy(joy) { s.reject(&metrics, "joy_out_of_order") },
-                    Err(e) => { s.reject(&metrics, e.reason()); warn!("joy rejected: {e}"); }
-                }
+                let now = clock.now()?;
+                s.joy_rate.tick(now);
+                Configured::counted(&metrics, s.inputs.on_joy(now, convert::joy_from_msg(&msg)));
                 Instant::now()
             }
             msg = assist_sub.next() => {
                 let Some(msg) = msg else { bail!("assist subscription closed") };
                 let Some(s) = state.as_mut().filter(|_| lifecycle.is_active()) else { continue };
-                if !s.controller.on_assist(convert::stamp_from_msg(&msg.header.stamp), convert::twist_from_msg(&msg.twist)) {
-                    s.reject(&metrics, "assist_out_of_order");
-                }
+                let (stamp, twist) = (convert::stamp_from_msg(&msg.header.stamp), convert::twist_from_msg(&msg.twist));
+                Configured::counted(&metrics, s.inputs.on_assist(clock.now()?, stamp, twist));
                 Instant::now()
             }
             msg = skeleton_sub.next() => {
@@ -423,7 +378,7 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
                 let Some(msg) = msg else { bail!("prediction subscription closed") };
                 let Some(s) = state.as_mut().filter(|_| lifecycle.is_active()) else { continue };
                 match convert::predictions_from_msg(&msg, s.params.skeleton_limits.max_humans) {
-                    Ok(preds) => s.on_predictions(&metrics, convert::stamp_from_msg(&msg.header.stamp), preds),
+                    Ok(preds) => s.on_predictions(&metrics, clock.now()?, convert::stamp_from_msg(&msg.header.stamp), preds),
                     Err(e) => { s.reject(&metrics, e.reason()); warn!("predictions rejected: {e}"); }
                 }
                 Instant::now()
@@ -438,7 +393,7 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
                         arrival
                     }
                     Handoff::Predictions { stamp, predictions, arrival } => {
-                        s.on_predictions(&metrics, stamp, predictions);
+                        s.on_predictions(&metrics, clock.now()?, stamp, predictions);
                         arrival
                     }
                 }
@@ -474,8 +429,8 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
             let m = markers::build(
                 now,
                 &s.params.cmd_frame_id,
-                s.last_frame.as_ref(),
-                &s.last_predictions,
+                s.inputs.controller().latest_skeletons(),
+                s.inputs.controller().predictions(),
                 Some(&decision),
                 0.5,
             );
@@ -490,7 +445,7 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
     if lifecycle.is_active() {
         let now = clock.now()?;
         let frame = state.as_ref().map_or("base_link".to_owned(), |s| s.params.cmd_frame_id.clone());
-        publish(&zero_decision(now, "shutdown"), &frame, Instant::now());
+        publish(&Decision::zero(now, Mode::Idle, "shutdown"), &frame, Instant::now());
     }
     // Let the spinner serve DDS briefly so the reliable zero reaches matched subscribers.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -538,10 +493,16 @@ fn statuses(lifecycle: &LifecycleServer, state: Option<&mut Configured>, now: St
     );
     let (n, p50, p99) = s.latency.take();
     let d = s.last_decision.as_ref();
-    let mode = d.map_or("none".to_owned(), |d| format!("{:?}", d.mode));
+    let waiting = d.is_some_and(|d| d.awaiting_rearm);
+    let mode = match d {
+        None => "none".to_owned(),
+        Some(d) if waiting => format!("{:?}, awaiting re-arm (release and press the deadman)", d.mode),
+        Some(d) => format!("{:?}", d.mode),
+    };
     let dlevel = match d.map(|d| d.mode) {
         Some(Mode::Fault) => Level::Error,
         Some(Mode::Stop) | Some(Mode::Slowdown) => Level::Warn,
+        _ if waiting => Level::Warn,
         _ => Level::Ok,
     };
     out.push(
@@ -551,12 +512,14 @@ fn statuses(lifecycle: &LifecycleServer, state: Option<&mut Configured>, now: St
             .kv("decision_latency_p50_us", p50)
             .kv("decision_latency_p99_us", p99)
             .kv("alpha", d.map_or(0.0, |d| d.alpha))
+            .kv("awaiting_rearm", waiting)
             .kv("reasons", d.map_or(String::new(), |d| d.reasons.join(","))),
     );
-    let total: u64 = s.rejections.values().sum();
+    let rejections = s.inputs.rejections();
+    let total: u64 = rejections.values().sum();
     let mut counters = Status::new(NODE_NAME, "safety counters", Level::Ok, format!("{total} inputs rejected"));
     counters = counters.kv("rejections_total", total);
-    for (k, v) in &s.rejections {
+    for (k, v) in rejections {
         counters = counters.kv(&format!("rejected_{k}"), v);
     }
     for (k, v) in &s.interventions {

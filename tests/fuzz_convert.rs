@@ -7,7 +7,7 @@
 //! unset). Long profile: `PROPTEST_CASES=1000000 cargo test --release --test fuzz_convert` (or
 //! `scripts/bench.sh fuzz`).
 use intent_shared_control::convert::{self, SkeletonLimits, PREDICTED_KEYPOINTS};
-use intent_shared_control_core::{Controller, ControllerConfig, Stamp, NUM_KEYPOINTS};
+use intent_shared_control_core::{ControllerConfig, InputHandler, Stamp, NUM_KEYPOINTS};
 use proptest::prelude::*;
 use r2r::builtin_interfaces::msg::Time;
 use r2r::geometry_msgs::msg as geo;
@@ -143,9 +143,14 @@ fn limits() -> impl Strategy<Value = SkeletonLimits> {
         .prop_map(|(max_humans, expected_frame)| SkeletonLimits { max_humans, expected_frame })
 }
 
+/// The node's input handler with the default configuration.
+fn handler() -> InputHandler {
+    InputHandler::new(ControllerConfig::default()).expect("defaults are valid")
+}
+
 /// The decision the core makes at `now` after the inputs; the outputs it publishes must be finite.
-fn decide(c: &mut Controller, now: Stamp) {
-    let d = c.step(now);
+fn decide(c: &mut InputHandler, now: Stamp) {
+    let d = c.decide(now);
     let cmd = convert::cmd_vel_msg(&d, "base_link");
     let t = &cmd.twist;
     for v in [t.linear.x, t.linear.y, t.linear.z, t.angular.x, t.angular.y, t.angular.z] {
@@ -161,15 +166,19 @@ proptest! {
             Ok(frame) => {
                 prop_assert!(frame.humans.len() <= limits.max_humans);
                 prop_assert_eq!(frame.stamp, convert::stamp_from_msg(&msg.header.stamp));
-                for h in &frame.humans {
+                for (h, m) in frame.humans.iter().zip(&msg.humans) {
                     for k in h.keypoints.iter().filter(|k| k.is_observed()) {
                         prop_assert!(k.position.iter().all(|v| v.is_finite()));
                         prop_assert!(k.confidence > 0.0 && k.confidence <= 1.0);
                     }
+                    // A keypoint reported with a confidence is never dropped, whatever its coordinates.
+                    for (k, &c) in h.keypoints.iter().zip(&m.confidence) {
+                        prop_assert_eq!(k.confidence > 0.0 || k.confidence.is_nan(), c > 0.0 || c.is_nan());
+                    }
                 }
                 let now = Stamp(frame.stamp.0.saturating_add((dt * 1e9) as i64));
-                let mut c = Controller::new(ControllerConfig::default());
-                c.on_skeletons(frame);
+                let mut c = handler();
+                let _ = c.on_skeletons(now, frame);
                 decide(&mut c, now);
             }
             Err(e) => prop_assert!(!e.reason().is_empty() && !e.to_string().is_empty()),
@@ -178,16 +187,16 @@ proptest! {
 
     #[test]
     fn joy_never_panics(msg in joy(), dt in -1.0..1.0f64) {
-        match convert::joy_from_msg(&msg) {
-            Ok(j) => {
-                prop_assert_eq!(j.axes.len(), msg.axes.len());
-                let now = Stamp(j.stamp.0.saturating_add((dt * 1e9) as i64));
-                let mut c = Controller::new(ControllerConfig::default());
-                c.on_joy(j);
-                decide(&mut c, now);
-            }
-            Err(e) => prop_assert_eq!(e.reason(), "oversized_joy"),
+        let j = convert::joy_from_msg(&msg);
+        prop_assert_eq!(j.axes.len(), msg.axes.len().min(convert::MAX_JOY_CHANNELS + 1));
+        let oversized = msg.axes.len() > convert::MAX_JOY_CHANNELS || msg.buttons.len() > convert::MAX_JOY_CHANNELS;
+        let now = Stamp(j.stamp.0.saturating_add((dt * 1e9) as i64));
+        let mut c = handler();
+        let verdict = c.on_joy(now, j);
+        if oversized {
+            prop_assert_eq!(verdict, Err("oversized_joy"));
         }
+        decide(&mut c, now);
     }
 
     #[test]
@@ -198,8 +207,8 @@ proptest! {
                 prop_assert!(preds.iter().all(|p| p.is_valid()));
                 let stamp = convert::stamp_from_msg(&msg.header.stamp);
                 let now = Stamp(stamp.0.saturating_add((dt * 1e9) as i64));
-                let mut c = Controller::new(ControllerConfig::default());
-                c.on_predictions(stamp, preds);
+                let mut c = handler();
+                let _ = c.on_predictions(now, stamp, preds);
                 decide(&mut c, now);
             }
             Err(e) => prop_assert!(!e.reason().is_empty()),
@@ -208,11 +217,11 @@ proptest! {
 
     #[test]
     fn all_inputs_together_never_panic(s in skeleton_array(), j in joy(), p in prediction_array(), limits in limits(), steps in prop::collection::vec(-0.5..0.5f64, 1..4)) {
-        let mut c = Controller::new(ControllerConfig::default());
+        let mut c = handler();
         let mut now = convert::stamp_from_msg(&s.header.stamp);
-        if let Ok(f) = convert::skeletons_from_msg(&s, &limits) { c.on_skeletons(f); }
-        if let Ok(j) = convert::joy_from_msg(&j) { c.on_joy(j); }
-        if let Ok(preds) = convert::predictions_from_msg(&p, 8) { c.on_predictions(convert::stamp_from_msg(&p.header.stamp), preds); }
+        if let Ok(f) = convert::skeletons_from_msg(&s, &limits) { let _ = c.on_skeletons(now, f); }
+        let _ = c.on_joy(now, convert::joy_from_msg(&j));
+        if let Ok(preds) = convert::predictions_from_msg(&p, 8) { let _ = c.on_predictions(now, convert::stamp_from_msg(&p.header.stamp), preds); }
         for dt in steps {
             now = Stamp(now.0.saturating_add((dt * 1e9) as i64));
             decide(&mut c, now);

@@ -1,8 +1,8 @@
 //! `demo_driver`: drives a running shared-control system through DDS with a simulated operator and human, and
 //! prints what comes out on `cmd_vel` — a live one-line summary and a final report.
 //!
-//! The simulated operator holds the deadman and pushes forward, releases it for a while, then lets the joystick
-//! go silent; a simulated human walks across in front of the robot. Everything the system decides is read back
+//! The simulated operator holds the deadman and pushes forward (re-arming, deadman released then pressed, when
+//! the status says the robot waits for it), releases it for a while, then lets the joystick go silent; a simulated human walks across in front of the robot. Everything the system decides is read back
 //! from `cmd_vel` and `shared_control/status`.
 use std::collections::BTreeMap;
 use std::f64::consts::PI;
@@ -140,14 +140,23 @@ async fn main() -> anyhow::Result<()> {
     let mut min_separation = f64::INFINITY;
     let mut nearest_intent = String::from("-");
     let mut intents_seen: BTreeMap<String, u64> = BTreeMap::new();
+    let mut rearm_since: Option<f64> = None;
     while start.elapsed().as_secs_f64() < args.duration {
         let t = start.elapsed().as_secs_f64();
         tokio::select! {
             _ = joy_timer.tick() => {
                 let (deadman, fwd, yaw, sending) = operator(t, args.duration);
+                // After a start or a fault the robot waits until the deadman is released and pressed again; the
+                // operator sees it on the status and does so (released for 0.1 s after 0.3 s).
+                let waiting = last_status.as_ref().is_some_and(|s| s.reasons.iter().any(|r| r == "awaiting_rearm"));
+                let since = if waiting { *rearm_since.get_or_insert(t) } else { rearm_since.take().unwrap_or(t) };
+                let releasing = waiting && (since + 0.3..since + 0.4).contains(&t);
+                if waiting && t >= since + 0.5 {
+                    rearm_since = Some(t);
+                }
                 if sending {
                     let mut buttons = vec![0; 11];
-                    buttons[4] = i32::from(deadman);
+                    buttons[4] = i32::from(deadman && !releasing);
                     let mut axes = vec![0.0f32; 8];
                     axes[1] = fwd;
                     axes[0] = yaw;

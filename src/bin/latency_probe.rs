@@ -492,9 +492,11 @@ fn skeleton_msg(t_s: f64, stamp: i64) -> HumanSkeletonArray {
     }
 }
 
-fn joy_msg(stamp: i64) -> Joy {
+/// The operator's joystick: the deadman released until the system answers (so that it is armed, as an operator
+/// arms it), then held.
+fn joy_msg(stamp: i64, deadman: bool) -> Joy {
     let mut buttons = vec![0; 12];
-    buttons[4] = 1; // deadman (config/params.yaml teleop.deadman_button)
+    buttons[4] = i32::from(deadman); // deadman (config/params.yaml teleop.deadman_button)
     Joy {
         header: Header { stamp: time_msg(stamp), frame_id: "joy".into() },
         axes: vec![0.0, 0.4, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
@@ -784,7 +786,7 @@ fn measure(cli: &Cli, system: System, sut: &mut Sut, t_start: Instant, domain_id
             }
             if now >= next_joy {
                 next_joy = (next_joy + joy_period).max(now);
-                joy_pub.publish(&joy_msg(realtime_ns()))?;
+                joy_pub.publish(&joy_msg(realtime_ns(), ready_at.is_some()))?;
                 for p in pending.iter_mut() {
                     p.joy_overlap = true;
                 }
