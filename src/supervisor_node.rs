@@ -1,18 +1,33 @@
 //! The `supervisor` node (itself managed): brings the managed nodes up in order, watches their liveness and
-//! forces a safe stop when one fails.
+//! holds the robot stopped while the critical node cannot command it.
 //!
 //! Liveness: every `liveness_period` the supervisor asks each node for its state (`~/get_state`); a node that
-//! has not answered for `liveness_timeout` is lost. On a loss the supervisor publishes zero on `cmd_vel`
-//! (repeatedly, until the system is whole again), deactivates the other nodes if the lost one is critical,
-//! and reports ERROR on `/diagnostics`. A node that answers again (e.g. respawned, hence unconfigured) is
-//! driven back to Active, and the nodes it deactivated are re-activated.
+//! has not answered for `liveness_timeout` is lost (killed, hung or stopped; or, before its first answer, not
+//! started). A reachable node is driven toward Active with `~/change_state`: one transition at a time per node
+//! and, across nodes, in the order of `managed_nodes`. A transition that fails is asked again at most once per
+//! [`RETRY_PERIOD`] and the node is reported as ERROR meanwhile. While a critical node is lost, the other nodes
+//! are held Inactive; they are activated again when it is back.
+//!
+//! One writer on `cmd_vel`: the supervisor publishes zero commands (every `1 / stop_rate`, from a task of its
+//! own) only while a critical node cannot publish itself: lost, or reachable but not Active (unconfigured
+//! after a respawn, a failed transition, finalized). It stops before it sends the activation, so the node's
+//! own commands never interleave with its zeros; while every critical node is Active it publishes nothing on
+//! `cmd_vel`. A non-critical node (the intent predictor) that is lost or cannot be brought up is reported
+//! (ERROR on `/diagnostics`) and brought back when it can be, but forces no stop: shared_control runs on
+//! without forecasts, with the conservative human speeds of its safety chain.
+//!
+//! Every action (a transition, a node lost, up or back, starting or ending the zero commands) is logged once,
+//! not per retry.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use futures::future::join_all;
+use futures::stream::{FuturesUnordered, StreamExt as _};
 use intent_shared_control_core::health::Level;
 use intent_shared_control_core::lifecycle::{transition_id, CallbackResult, State};
 use intent_shared_control_core::Twist;
@@ -21,6 +36,7 @@ use r2r::lifecycle_msgs::msg::Transition as TransitionMsg;
 use r2r::lifecycle_msgs::srv::{ChangeState, GetState};
 use r2r::std_msgs::msg::Header;
 use r2r::{ParameterValue, QosProfile};
+use tokio::sync::watch;
 use tracing::{error, info, warn};
 
 use crate::convert::{stamp_to_msg, twist_to_msg};
@@ -126,27 +142,36 @@ impl SupervisorConfig {
     }
 }
 
+/// Shortest time between two attempts of a transition that failed: a node that refuses a transition (e.g.
+/// `configure` without its model) is asked again at most this often.
+pub const RETRY_PERIOD: Duration = Duration::from_secs(1);
+
 /// What the supervisor knows about one managed node.
 struct Managed {
     name: String,
     get_state: r2r::Client<GetState::Service>,
     change_state: r2r::Client<ChangeState::Service>,
-    /// Last state reported, if it ever answered.
+    /// Last state reported (or reached by a transition the supervisor asked for), if it ever answered.
     state: Option<State>,
     last_answer: Option<Instant>,
+    /// No answer for `liveness_timeout`: killed, hung, stopped, or (never answered) not started.
     lost: bool,
-    /// Deactivated by the supervisor because a critical node was lost.
+    /// Held Inactive by the supervisor because a critical node is lost.
     held: bool,
     /// The last transition the supervisor asked for failed (e.g. configure without its model): the node is
     /// reachable but cannot be brought up; reported as ERROR until a transition succeeds.
     failed: Option<&'static str>,
+    /// Failed attempts in a row.
+    failures: u32,
+    /// A transition requested and not answered yet. The node is not probed meanwhile: a node busy with a
+    /// transition (e.g. loading its model) answers nothing else until it is done.
+    in_flight: Option<u8>,
+    /// After a failed transition: not asked again before this.
+    retry_at: Option<Instant>,
 }
 
-impl Managed {
-    fn alive(&self, timeout: Duration) -> bool {
-        self.last_answer.is_some_and(|t| t.elapsed() <= timeout)
-    }
-}
+/// A transition on its way: (index of the node, transition id, success).
+type Pending = Pin<Box<dyn Future<Output = (usize, u8, bool)>>>;
 
 async fn get_state(client: &r2r::Client<GetState::Service>, timeout: Duration) -> Option<State> {
     let fut = client.request(&GetState::Request {}).ok()?;
@@ -156,10 +181,26 @@ async fn get_state(client: &r2r::Client<GetState::Service>, timeout: Duration) -
     }
 }
 
-async fn change_state(client: &r2r::Client<ChangeState::Service>, id: u8, timeout: Duration) -> bool {
+/// Liveness probe of one node; a node with a transition under way is not asked.
+async fn probe(m: &Managed, timeout: Duration) -> Option<State> {
+    if m.in_flight.is_some() {
+        return None;
+    }
+    get_state(&m.get_state, timeout).await
+}
+
+/// Sends the transition now and returns the future of its outcome (false on a refusal, no answer within
+/// `timeout` or a request that could not be sent).
+fn request_transition(m: &Managed, index: usize, id: u8, timeout: Duration) -> Pending {
     let req = ChangeState::Request { transition: TransitionMsg { id, label: String::new() } };
-    let Ok(fut) = client.request(&req) else { return false };
-    matches!(tokio::time::timeout(timeout, fut).await, Ok(Ok(resp)) if resp.success)
+    let sent = m.change_state.request(&req);
+    Box::pin(async move {
+        let ok = match sent {
+            Ok(fut) => matches!(tokio::time::timeout(timeout, fut).await, Ok(Ok(resp)) if resp.success),
+            Err(_) => false,
+        };
+        (index, id, ok)
+    })
 }
 
 /// Label of a primary transition id (for logs and diagnostics).
@@ -173,6 +214,16 @@ fn transition_label(id: u8) -> &'static str {
     }
 }
 
+/// State a node is in after a primary transition succeeded.
+fn state_after(id: u8) -> Option<State> {
+    match id {
+        transition_id::CONFIGURE | transition_id::DEACTIVATE => Some(State::Inactive),
+        transition_id::ACTIVATE => Some(State::Active),
+        transition_id::CLEANUP => Some(State::Unconfigured),
+        _ => None,
+    }
+}
+
 /// Next transition that moves `state` toward `target` (Active, or Inactive when held).
 fn step_toward(state: State, target: State) -> Option<u8> {
     match (state, target) {
@@ -181,6 +232,143 @@ fn step_toward(state: State, target: State) -> Option<u8> {
         (State::Active, State::Inactive) => Some(transition_id::DEACTIVATE),
         _ => None,
     }
+}
+
+/// Why a critical node cannot publish on `cmd_vel` itself, or `None` while it can: Active, being activated
+/// by the supervisor (it writes from its first cycle on), or not seen yet and not yet lost.
+fn critical_gap(lost: bool, state: Option<State>, activating: bool) -> Option<&'static str> {
+    if lost {
+        return Some("lost");
+    }
+    if activating {
+        return None;
+    }
+    match state {
+        None | Some(State::Active) => None,
+        Some(s) => Some(s.label()),
+    }
+}
+
+/// Why the supervisor has to publish the stop itself (every critical node that cannot), or `None`.
+fn stop_reason(managed: &[Managed], critical: &[String]) -> Option<String> {
+    let gaps: Vec<String> = managed
+        .iter()
+        .filter(|m| critical.contains(&m.name))
+        .filter_map(|m| {
+            critical_gap(m.lost, m.state, m.in_flight == Some(transition_id::ACTIVATE))
+                .map(|g| format!("{} {g}", m.name))
+        })
+        .collect();
+    (!gaps.is_empty()).then(|| gaps.join(", "))
+}
+
+/// What the stop publisher is told: publish zero every `period`, or nothing (`None` in the channel).
+#[derive(Clone, Debug, PartialEq)]
+struct StopOrder {
+    period: Duration,
+    frame_id: String,
+}
+
+/// The supervisor's side of the stop publisher: starts and ends the zero commands, logging each once.
+struct StopControl {
+    tx: watch::Sender<Option<StopOrder>>,
+    reason: Option<String>,
+}
+
+impl StopControl {
+    /// Publish zero on `cmd_vel` at `stop_rate` from now on (or keep doing so, at the current rate).
+    fn force(&mut self, reason: String, cfg: &SupervisorConfig) {
+        let order =
+            StopOrder { period: Duration::from_secs_f64(1.0 / cfg.stop_rate), frame_id: cfg.cmd_frame_id.clone() };
+        if self.reason.is_none() {
+            warn!(
+                "publishing zero on cmd_vel at {:.1} Hz until the critical nodes are active again: {reason}",
+                cfg.stop_rate
+            );
+        }
+        self.tx.send_if_modified(|cur| {
+            let changed = cur.as_ref() != Some(&order);
+            *cur = Some(order);
+            changed
+        });
+        self.reason = Some(reason);
+    }
+
+    /// Stop publishing on `cmd_vel` (the critical nodes publish themselves, or the supervisor is not active).
+    fn release(&mut self, why: &str) {
+        if self.reason.take().is_some() {
+            info!("stopped publishing zero on cmd_vel: {why}");
+        }
+        self.tx.send_if_modified(|cur| cur.take().is_some());
+    }
+
+    /// Forces or releases as the critical nodes' states demand.
+    fn follow(&mut self, managed: &[Managed], cfg: &SupervisorConfig) {
+        match stop_reason(managed, &cfg.critical_nodes) {
+            Some(reason) => self.force(reason, cfg),
+            None => self.release("the critical nodes publish on cmd_vel themselves"),
+        }
+    }
+}
+
+/// Publishes zero on `cmd_vel` every `period` of the current order; nothing while there is none. Runs as a
+/// task of its own, so the rate holds while the watch loop waits for answers.
+async fn publish_stops(
+    cmd_pub: r2r::Publisher<TwistStamped>,
+    clock: NodeClock,
+    metrics: Arc<Metrics>,
+    mut orders: watch::Receiver<Option<StopOrder>>,
+) {
+    loop {
+        let current = orders.borrow_and_update().clone();
+        let Some(order) = current else {
+            if orders.changed().await.is_err() {
+                return;
+            }
+            continue;
+        };
+        let mut tick = tokio::time::interval(order.period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                biased;
+                changed = orders.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    break;
+                }
+                _ = tick.tick() => {
+                    if orders.borrow().is_none() {
+                        break;
+                    }
+                    let stamp = clock.now().unwrap_or_default();
+                    let msg = TwistStamped {
+                        header: Header { stamp: stamp_to_msg(stamp), frame_id: order.frame_id.clone() },
+                        twist: twist_to_msg(&Twist::ZERO),
+                    };
+                    if let Err(e) = cmd_pub.publish(&msg) {
+                        warn!("publishing zero cmd_vel failed: {e}");
+                    }
+                    metrics.stops.inc();
+                }
+            }
+        }
+    }
+}
+
+/// Records a state answered by `m`, logging a node that appears, comes back or changes state on its own.
+fn observe(m: &mut Managed, state: State, now: Instant) {
+    if m.state.is_none() {
+        info!(node = %m.name, state = state.label(), "node is up");
+    } else if m.lost {
+        info!(node = %m.name, state = state.label(), "node answers again");
+    } else if m.state != Some(state) {
+        info!(node = %m.name, "node changed state: {} -> {}", m.state.map_or("?", |s| s.label()), state.label());
+    }
+    m.lost = false;
+    m.state = Some(state);
+    m.last_answer = Some(now);
 }
 
 /// Runs the supervisor as its own process until SIGINT/SIGTERM.
@@ -215,6 +403,9 @@ pub async fn run_node(
             lost: false,
             held: false,
             failed: None,
+            failures: 0,
+            in_flight: None,
+            retry_at: None,
         });
     }
     let cmd_pub = node.create_publisher::<TwistStamped>("cmd_vel", command_qos())?;
@@ -223,6 +414,9 @@ pub async fn run_node(
     crate::node_util::apply_use_sim_time(&mut node, &params.params()).ok();
     let stop = Arc::new(AtomicBool::new(false));
     let spinner = spawn_spinner(node, stop.clone());
+    let (order_tx, order_rx) = watch::channel(None);
+    let stop_task = tokio::spawn(publish_stops(cmd_pub, clock.clone(), metrics.clone(), order_rx));
+    let mut stops = StopControl { tx: order_tx, reason: None };
 
     let mut config: Option<SupervisorConfig> = None;
     let configure = |params: &ParamServer| -> Result<SupervisorConfig, String> {
@@ -250,9 +444,17 @@ pub async fn run_node(
         error!("invalid parameters, staying unconfigured: {e}");
     }
 
-    let mut probe = tokio::time::interval(Duration::from_secs_f64(config.as_ref().map_or(0.1, |c| c.liveness_period)));
-    probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut last_stop_cmd = Instant::now() - Duration::from_secs(10);
+    let probe_interval = |period: f64| {
+        let mut i = tokio::time::interval(Duration::from_secs_f64(period));
+        i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        i
+    };
+    let mut probe_period = config.as_ref().map_or(0.1, |c| c.liveness_period);
+    let mut probe_tick = probe_interval(probe_period);
+    // Since when the supervisor watches (configured and active): a node that never answered counts as lost
+    // `liveness_timeout` after this.
+    let mut watching_since: Option<Instant> = None;
+    let mut pending: FuturesUnordered<Pending> = FuturesUnordered::new();
     tokio::pin!(shutdown);
 
     if let Some(c) = &config {
@@ -282,96 +484,207 @@ pub async fn run_node(
                         _ => CallbackResult::Success,
                     }
                 });
+                if !lifecycle.is_active() {
+                    stops.release("the supervisor is no longer active");
+                    watching_since = None;
+                }
             }
             r = params.next_change(&|p| SupervisorConfig::from_params(p).map(|_| ())) => {
                 r?;
                 if config.is_some() {
                     config = SupervisorConfig::from_params(&params.params()).ok();
                 }
+                if let Some(cfg) = &config {
+                    if cfg.liveness_period != probe_period {
+                        probe_period = cfg.liveness_period;
+                        probe_tick = probe_interval(probe_period);
+                    }
+                    if stops.reason.is_some() {
+                        stops.follow(&managed, cfg); // a new stop_rate or frame applies at once
+                    }
+                }
             }
-            _ = probe.tick() => {
+            Some((index, id, ok)) = pending.next(), if !pending.is_empty() => {
+                let now = Instant::now();
+                let m = &mut managed[index];
+                m.in_flight = None;
+                let label = transition_label(id);
+                if ok {
+                    m.last_answer = Some(now);
+                    m.state = state_after(id).or(m.state);
+                    let state = m.state.map_or("?", |s| s.label());
+                    if m.failures > 0 {
+                        info!(node = %m.name, "{label} succeeded after {} failed attempts: now {state}", m.failures);
+                    } else {
+                        info!(node = %m.name, "{label} succeeded: now {state}");
+                    }
+                    m.failed = None;
+                    m.failures = 0;
+                    m.retry_at = None;
+                } else {
+                    if m.failed != Some(label) {
+                        error!(node = %m.name, "{label} failed or not answered (see the node's log); asking again at most every {} s, reported as ERROR until it succeeds", RETRY_PERIOD.as_secs_f64());
+                    }
+                    m.failed = Some(label);
+                    m.failures += 1;
+                    m.retry_at = Some(now + RETRY_PERIOD);
+                }
+                if let Some(cfg) = config.as_ref().filter(|_| lifecycle.is_active()) {
+                    stops.follow(&managed, cfg);
+                }
+            }
+            _ = probe_tick.tick() => {
                 metrics.beat();
-                let Some(cfg) = config.clone() else { continue };
-                if !lifecycle.is_active() { continue; }
+                let Some(cfg) = config.clone() else {
+                    stops.release("the supervisor is not configured");
+                    continue;
+                };
+                if !lifecycle.is_active() {
+                    stops.release("the supervisor is not active");
+                    watching_since = None;
+                    continue;
+                }
+                let since = *watching_since.get_or_insert_with(Instant::now);
                 let timeout = Duration::from_secs_f64(cfg.liveness_timeout);
                 let period = Duration::from_secs_f64(cfg.liveness_period);
                 // Probe every node concurrently.
-                let answers = join_all(managed.iter().map(|m| get_state(&m.get_state, period))).await;
-                for (m, a) in managed.iter_mut().zip(answers) {
-                    if let Some(s) = a {
-                        m.state = Some(s);
-                        m.last_answer = Some(Instant::now());
+                let answers = join_all(managed.iter().map(|m| probe(m, period))).await;
+                let now = Instant::now();
+                for (m, answer) in managed.iter_mut().zip(answers) {
+                    let critical = cfg.critical_nodes.contains(&m.name);
+                    if let Some(s) = answer {
+                        observe(m, s, now);
                     }
-                    let alive = m.alive(timeout);
-                    if m.last_answer.is_some() && !alive && !m.lost {
+                    let silent = now.saturating_duration_since(m.last_answer.unwrap_or(since));
+                    if m.in_flight.is_none() && !m.lost && silent > timeout {
                         m.lost = true;
-                        error!(node = %m.name, "node lost (no answer for {:.2} s): forcing zero on cmd_vel", cfg.liveness_timeout);
-                    }
-                    if alive && m.lost {
-                        m.lost = false;
-                        info!(node = %m.name, "node answers again (state {}): bringing it back", m.state.map_or("?", |s| s.label()));
+                        if m.last_answer.is_none() {
+                            warn!(node = %m.name, critical, "node not answering ~/get_state ({:.2} s since the supervisor started watching)", silent.as_secs_f64());
+                        } else if critical {
+                            error!(node = %m.name, critical, "node lost: no answer to ~/get_state for {:.2} s", cfg.liveness_timeout);
+                        } else {
+                            error!(node = %m.name, critical, "node lost: no answer to ~/get_state for {:.2} s; not critical, the other nodes run on without it", cfg.liveness_timeout);
+                        }
                     }
                     if let Some(s) = m.state {
                         metrics.set_lifecycle_state(&m.name, s.id());
                     }
                 }
-                let lost: Vec<String> = managed.iter().filter(|m| m.lost).map(|m| m.name.clone()).collect();
-                let critical_lost = lost.iter().any(|n| cfg.critical_nodes.contains(n));
-                let finalized: Vec<String> = managed.iter().filter(|m| m.state == Some(State::Finalized)).map(|m| m.name.clone()).collect();
-                let fault_reason = if !lost.is_empty() {
-                    Some(format!("lost: {}", lost.join(", ")))
-                } else if !finalized.is_empty() {
-                    Some(format!("finalized: {}", finalized.join(", ")))
-                } else {
-                    None
-                };
-                // Drive every reachable node toward its target, in order.
-                for m in managed.iter_mut() {
-                    if m.lost || !m.alive(timeout) { continue; }
+                // Decide the transitions: each reachable node toward its target; across nodes in the order of
+                // `managed_nodes` (a node waits while an earlier one is in a transition).
+                let critical_lost = managed.iter().any(|m| m.lost && cfg.critical_nodes.contains(&m.name));
+                let mut to_send = Vec::new();
+                let mut earlier_busy = false;
+                for (index, m) in managed.iter_mut().enumerate() {
+                    if m.in_flight.is_some() {
+                        earlier_busy = true;
+                        continue;
+                    }
+                    if m.lost {
+                        continue;
+                    }
+                    let Some(state) = m.state else { continue };
                     m.held = critical_lost && !cfg.critical_nodes.contains(&m.name);
                     let target = if m.held { State::Inactive } else { State::Active };
-                    if let Some(id) = m.state.and_then(|s| step_toward(s, target)) {
-                        let ok = change_state(&m.change_state, id, Duration::from_secs_f64(cfg.transition_timeout)).await;
-                        if !ok && m.failed.is_none() {
-                            warn!(node = %m.name, "transition {id} failed (retrying every liveness period; see the node's log)");
-                        }
-                        m.failed = if ok { None } else { Some(transition_label(id)) };
-                        m.state = get_state(&m.get_state, period).await.or(m.state);
-                    } else {
+                    let Some(id) = step_toward(state, target) else {
+                        // At its target (or in a state the supervisor does not drive, e.g. finalized).
                         m.failed = None;
+                        m.failures = 0;
+                        m.retry_at = None;
+                        continue;
+                    };
+                    if earlier_busy || m.retry_at.is_some_and(|t| now < t) {
+                        continue;
+                    }
+                    m.in_flight = Some(id);
+                    to_send.push(index);
+                    earlier_busy = true;
+                }
+                // The stop follows the critical nodes; an activation is about to be sent, so the supervisor
+                // stops writing before the node can start.
+                stops.follow(&managed, &cfg);
+                let transition_timeout = Duration::from_secs_f64(cfg.transition_timeout);
+                for index in to_send {
+                    let m = &managed[index];
+                    if let Some(id) = m.in_flight {
+                        pending.push(request_transition(m, index, id, transition_timeout));
                     }
                 }
+
+                let lost: Vec<&str> = managed.iter().filter(|m| m.lost).map(|m| m.name.as_str()).collect();
+                let finalized: Vec<&str> = managed.iter().filter(|m| !m.lost && m.state == Some(State::Finalized)).map(|m| m.name.as_str()).collect();
                 let failed: Vec<String> = managed.iter().filter(|m| !m.lost).filter_map(|m| m.failed.map(|t| format!("{} ({t} failed)", m.name))).collect();
                 let all_active = managed.iter().all(|m| m.state == Some(State::Active) && !m.lost);
                 metrics.set_ready(all_active);
-                // While anything is lost, hold the robot: zero on cmd_vel at stop_rate.
-                if fault_reason.is_some() && last_stop_cmd.elapsed().as_secs_f64() >= 1.0 / cfg.stop_rate {
-                    let stamp = clock.now().unwrap_or_default();
-                    let msg = TwistStamped { header: Header { stamp: stamp_to_msg(stamp), frame_id: cfg.cmd_frame_id.clone() }, twist: twist_to_msg(&Twist::ZERO) };
-                    if let Err(e) = cmd_pub.publish(&msg) { warn!("publishing zero cmd_vel failed: {e}"); }
-                    metrics.stops.inc();
-                    last_stop_cmd = Instant::now();
-                }
-                let now = clock.now().unwrap_or_default();
-                let mut statuses = vec![Status::new(NODE_NAME, "system",
-                    if fault_reason.is_some() || !failed.is_empty() { Level::Error } else if all_active { Level::Ok } else { Level::Warn },
-                    fault_reason.clone().unwrap_or_else(|| if !failed.is_empty() { format!("cannot bring up: {}", failed.join(", ")) } else if all_active { "all managed nodes active".into() } else { "bringing nodes up".into() }))
-                    .kv("lifecycle_state", lifecycle.state().label())];
+                let mut problems = Vec::new();
+                if !lost.is_empty() { problems.push(format!("lost: {}", lost.join(", "))); }
+                if !finalized.is_empty() { problems.push(format!("finalized: {}", finalized.join(", "))); }
+                if !failed.is_empty() { problems.push(format!("cannot bring up: {}", failed.join(", "))); }
+                if let Some(r) = &stops.reason { problems.push(format!("publishing zero on cmd_vel ({r})")); }
+                let (level, message) = if !problems.is_empty() {
+                    (Level::Error, problems.join("; "))
+                } else if all_active {
+                    (Level::Ok, "all managed nodes active".to_owned())
+                } else {
+                    (Level::Warn, "bringing nodes up".to_owned())
+                };
+                let mut statuses = vec![Status::new(NODE_NAME, "system", level, message)
+                    .kv("lifecycle_state", lifecycle.state().label())
+                    .kv("publishing_stop", stops.reason.is_some())];
                 for m in &managed {
                     let level = if m.lost || m.failed.is_some() { Level::Error } else if m.state == Some(State::Active) { Level::Ok } else { Level::Warn };
-                    statuses.push(Status::new(NODE_NAME, &format!("node {}", m.name), level,
-                        if m.lost { "lost".to_owned() } else if let Some(t) = m.failed { format!("{t} failed, {}", m.state.map_or("?", |s| s.label())) } else { m.state.map_or("not seen yet".to_owned(), |s| s.label().to_owned()) })
+                    let message = if m.lost {
+                        if m.state.is_none() { "not answering (never seen)".to_owned() } else { "lost".to_owned() }
+                    } else if let Some(t) = m.failed {
+                        format!("{t} failed, {}", m.state.map_or("?", |s| s.label()))
+                    } else {
+                        m.state.map_or("not seen yet".to_owned(), |s| s.label().to_owned())
+                    };
+                    statuses.push(Status::new(NODE_NAME, &format!("node {}", m.name), level, message)
                         .kv("state", m.state.map_or("unknown", |s| s.label()))
                         .kv("last_answer_age_s", m.last_answer.map_or("never".to_owned(), |t| format!("{:.3}", t.elapsed().as_secs_f64())))
                         .kv("critical", cfg.critical_nodes.contains(&m.name))
-                        .kv("held_inactive", m.held));
+                        .kv("held_inactive", m.held)
+                        .kv("failed_attempts", m.failures));
                 }
-                diagnostics.update(now, &statuses);
+                diagnostics.update(clock.now().unwrap_or_default(), &statuses);
             }
         }
     }
     info!("supervisor shutting down");
+    stop_task.abort();
     stop.store(true, Ordering::Relaxed);
     let _ = spinner.join();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_critical_node_needs_the_stop_only_while_it_cannot_publish() {
+        assert_eq!(critical_gap(true, Some(State::Active), false), Some("lost"));
+        assert_eq!(critical_gap(true, None, false), Some("lost"));
+        assert_eq!(critical_gap(false, Some(State::Unconfigured), false), Some("unconfigured"));
+        assert_eq!(critical_gap(false, Some(State::Inactive), false), Some("inactive"));
+        assert_eq!(critical_gap(false, Some(State::Finalized), false), Some("finalized"));
+        // Active, or being activated: it writes on cmd_vel itself
+        assert_eq!(critical_gap(false, Some(State::Active), false), None);
+        assert_eq!(critical_gap(false, Some(State::Inactive), true), None);
+        // not seen yet and not yet lost
+        assert_eq!(critical_gap(false, None, false), None);
+    }
+
+    #[test]
+    fn transitions_lead_to_the_target() {
+        assert_eq!(step_toward(State::Unconfigured, State::Active), Some(transition_id::CONFIGURE));
+        assert_eq!(step_toward(State::Inactive, State::Active), Some(transition_id::ACTIVATE));
+        assert_eq!(step_toward(State::Active, State::Inactive), Some(transition_id::DEACTIVATE));
+        assert_eq!(step_toward(State::Active, State::Active), None);
+        assert_eq!(step_toward(State::Finalized, State::Active), None);
+        assert_eq!(state_after(transition_id::CONFIGURE), Some(State::Inactive));
+        assert_eq!(state_after(transition_id::ACTIVATE), Some(State::Active));
+        assert_eq!(state_after(transition_id::DEACTIVATE), Some(State::Inactive));
+    }
 }
