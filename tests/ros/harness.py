@@ -12,10 +12,13 @@ from typing import Callable
 import rclpy
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, HistoryPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import Joy
+from std_msgs.msg import Header
 
 REPO = Path(__file__).resolve().parents[2]
 BIN_DIR = Path(os.environ.get("ISC_BIN_DIR", REPO / "target" / "debug"))
-PARAMS_FILE = REPO / "config" / "params.yaml"
+# The parameters the executables are started with; ISC_PARAMS_FILE points binaries of another revision at their own.
+PARAMS_FILE = Path(os.environ.get("ISC_PARAMS_FILE", REPO / "config" / "params.yaml"))
 
 COMMAND_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE)
 SENSOR_QOS = qos_profile_sensor_data
@@ -151,3 +154,75 @@ def latest_status(diags, name):
             if s.name == name:
                 return s
     return None
+
+
+# Default joystick map of shared_control (config/params.yaml `teleop`): axis 1 forward, axis 0 yaw, button 4 the
+# deadman (enable), button 5 turbo.
+DEADMAN_BUTTON = 4
+TURBO_BUTTON = 5
+
+
+def joy_msg(stamp, axes=(0.0, 0.0), deadman=False, turbo=False, n_buttons=8) -> Joy:
+    """A Joy in the default map, stamped `stamp` (builtin_interfaces/Time)."""
+    buttons = [0] * n_buttons
+    buttons[DEADMAN_BUTTON] = 1 if deadman else 0
+    if turbo:
+        buttons[TURBO_BUTTON] = 1
+    return Joy(header=Header(stamp=stamp), axes=[float(a) for a in axes], buttons=buttons)
+
+
+def pump(peer: "Peer", period: float, publish: Callable[[], None], until: Callable[[], bool], timeout: float, what: str):
+    """Calls publish() every `period` seconds while spinning the peer, until until() is true; fails after
+    `timeout` seconds with `what`."""
+    deadline = time.monotonic() + timeout
+    next_at = time.monotonic()
+    while True:
+        now = time.monotonic()
+        if now >= next_at:
+            publish()
+            next_at = max(next_at + period, now)
+        if until():
+            return
+        if now >= deadline:
+            raise AssertionError(f"timed out after {timeout:.1f} s waiting for: {what}")
+        rclpy.spin_once(peer.node, timeout_sec=max(0.0, min(0.005, next_at - time.monotonic())))
+
+
+def arm(peer: "Peer", joy_pub, status: list, axes=(0.0, 0.0), turbo=False, stamp=None, released_for: float = 0.2,
+        rate: float = 50.0, timeout: float = 20.0):
+    """Arms shared_control for motion, as an operator does after a fault or a (re)start: Joys with the deadman
+    released at `rate` until the node reports one seen with no fault (a status in MODE_IDLE naming
+    `deadman_released`, received after this call began), then released for `released_for` seconds more, then
+    one Joy with the deadman pressed (`axes`, `turbo`). `status` is the caller's list of received
+    SharedControlStatus messages; `stamp` returns the header stamp to use (the peer's clock by default).
+
+    The caller pauses its own Joy stream for the call and resumes it (deadman held) right after, so that the
+    press is followed by a steady stream. Fails after `timeout` seconds, naming the node's last mode and reasons."""
+    stamp = stamp or peer.now_msg
+    start = len(status)
+    released = {"n": 0, "since": None, "first": None}
+
+    def send_released():
+        msg = joy_msg(stamp(), axes=(0.0, 0.0), deadman=False)
+        joy_pub.publish(msg)
+        if released["first"] is None:
+            released["first"] = stamp_s(msg.header.stamp)
+        if released["since"] is not None:
+            released["n"] += 1
+
+    def ready():
+        if released["since"] is None:
+            # a decision made after the first released Joy was sent (MODE_IDLE: no fault, deadman released)
+            if any(s.mode == 0 and "deadman_released" in s.reasons and stamp_s(s.header.stamp) >= released["first"]
+                   for s in status[start:]):
+                released["since"] = time.monotonic()
+            return False
+        return released["n"] >= int(round(released_for * rate)) and time.monotonic() - released["since"] >= released_for
+
+    try:
+        pump(peer, 1.0 / rate, send_released, ready, timeout, "the node to report the released deadman with no fault")
+    except AssertionError as e:
+        last = status[-1] if status else None
+        seen = f"mode {last.mode}, reasons {list(last.reasons)}" if last is not None else "no status at all"
+        raise AssertionError(f"{e} (last status: {seen})") from None
+    joy_pub.publish(joy_msg(stamp(), axes=axes, deadman=True, turbo=turbo))

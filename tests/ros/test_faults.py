@@ -23,7 +23,7 @@ from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Joy
 from std_msgs.msg import Header
 
-from ros.harness import PARAMS_FILE, REPO, call, latest_status, stamp_s, twist_is_finite, twist_is_zero
+from ros.harness import PARAMS_FILE, REPO, arm, call, latest_status, stamp_s, twist_is_finite, twist_is_zero
 from ros.test_system import human
 
 RELIABLE = QoSProfile(depth=5000, reliability=ReliabilityPolicy.RELIABLE)
@@ -101,6 +101,13 @@ class Operator:
         self.skel_pub.publish(HumanSkeletonArray(header=Header(stamp=self.clock(), frame_id="base_link"),
                                                  humans=list(self.humans)))
 
+    def arm(self):
+        """Arms shared_control as an operator does after a (re)start or a fault (deadman released, then pressed;
+        see harness.arm) and goes on holding the deadman."""
+        self.joy_on = False
+        arm(self.peer, self.joy_pub, self.status, axes=self.axes, stamp=self.clock)
+        self.buttons, self.joy_on = DEADMAN, True
+
     def wait_motion(self, what, timeout=10.0, above=0.4):
         n = len(self.cmds)
         self.peer.spin_until(lambda: any(c.twist.linear.x > above for c in self.cmds[n:]), timeout, what)
@@ -108,26 +115,33 @@ class Operator:
 
 # --- 1. shared_control stalled (SIGSTOP) under the supervisor ---------------------------------------------------
 
-def test_sigstop_shared_control_supervisor_stops_robot_and_resumed_node_uses_no_stale_input(peer, launch):
+def test_sigstop_shared_control_supervisor_stops_robot_and_resumed_node_uses_no_stale_input(peer, launch, tmp_path):
+    from ros.test_supervisor import Joystick, from_supervisor, params_file
     op = Operator(peer)
-    node = launch("shared_control", "--params-file", str(PARAMS_FILE), name="shared_control_stalled")
-    launch("supervisor", "--params-file", str(PARAMS_FILE), "-p", "managed_nodes:=[shared_control]",
-           "-p", "critical_nodes:=[shared_control]", "-p", f"liveness_timeout:={LIVENESS_TIMEOUT}",
-           "-p", f"liveness_period:={LIVENESS_PERIOD}")
+    op.joy_on = False  # the joystick below arms at 50 Hz: released first, then held
+    joy = Joystick(peer, axes=(0.0, 1.0))
+    params = params_file(tmp_path, supervisor={"managed_nodes": ["shared_control"], "critical_nodes": ["shared_control"]})
+    # (supervisor first: processes are stopped in launch order)
+    launch("supervisor", "--params-file", str(params))
+    node = launch("shared_control", "--params-file", str(params), name="shared_control_stalled")
     peer.spin_until(lambda: state(peer, "shared_control") == "active", 30.0, "supervisor to activate shared_control")
+    active_stamp = stamp_s(peer.now_msg())
+    joy.arm(op.status)
     op.wait_motion("motion commands before the stall")
     peer.spin_until(lambda: (s := latest_status(op.diags, "supervisor: system")) is not None and s.level == DiagnosticStatus.OK,
                     10.0, "supervisor diagnostics OK")
+    # one writer: while shared_control is active the supervisor publishes nothing on cmd_vel
+    assert not [c for c in op.cmds if from_supervisor(c) and stamp_s(c.header.stamp) > active_stamp]
 
     # Stall the node mid-motion. The joystick goes silent for the stall too: whatever the node had received
     # before the stall must not move the robot after it.
     n = len(op.cmds)
-    op.joy_on = False
+    joy.on = False
     stop_stamp = stamp_s(peer.now_msg())  # commands stamped later were decided after the stall began
     node.proc.send_signal(signal.SIGSTOP)
     try:
-        peer.spin_until(lambda: any(twist_is_zero(c.twist) for c in op.cmds[n:]), 5.0, "zero on cmd_vel from the supervisor")
-        first_zero = next(i for i in range(n, len(op.cmds)) if twist_is_zero(op.cmds[i].twist))
+        peer.spin_until(lambda: any(from_supervisor(c) for c in op.cmds[n:]), 5.0, "zero on cmd_vel from the supervisor")
+        first_zero = next(i for i in range(n, len(op.cmds)) if from_supervisor(op.cmds[i]))
         # judged on stamps (the supervisor stamps its zero with its clock), not on when the peer got to read it
         zero_latency = stamp_s(op.cmds[first_zero].header.stamp) - stop_stamp
         peer.spin_until(lambda: (s := latest_status(op.diags, "supervisor: system")) is not None
@@ -140,10 +154,12 @@ def test_sigstop_shared_control_supervisor_stops_robot_and_resumed_node_uses_no_
             "motion on cmd_vel while shared_control stalled"
     finally:
         node.proc.send_signal(signal.SIGCONT)
+    cont_stamp = stamp_s(peer.now_msg())
     print(f"\n[sigstop shared_control] first zero on cmd_vel {zero_latency * 1000:.0f} ms after SIGSTOP")
     assert zero_latency <= LIVENESS_TIMEOUT + 2 * LIVENESS_PERIOD + 0.3, f"zero came {zero_latency:.2f} s after SIGSTOP"
 
-    # Resumed: answers again as active, diagnostics recover, and its own decisions are zero (stale joystick).
+    # Resumed: answers again as active, diagnostics recover, the supervisor leaves cmd_vel to it, and its own
+    # decisions are zero (stale joystick).
     k, ks = len(op.cmds), len(op.status)
     peer.spin_until(lambda: state(peer, "shared_control") == "active", 10.0, "the resumed node answering as active")
     peer.spin_until(lambda: (s := latest_status(op.diags, "supervisor: system")) is not None and s.level == DiagnosticStatus.OK,
@@ -155,14 +171,17 @@ def test_sigstop_shared_control_supervisor_stops_robot_and_resumed_node_uses_no_
     assert any("cycle_gap" in s.reasons for s in resumed[:5]), [list(s.reasons) for s in resumed[:5]]
     assert all(twist_is_zero(c.twist) for c in op.cmds[k:] if stamp_s(c.header.stamp) > stop_stamp), \
         "motion on cmd_vel after SIGCONT without a fresh joystick"
+    late = [stamp_s(c.header.stamp) - cont_stamp for c in op.cmds if from_supervisor(c) and stamp_s(c.header.stamp) > cont_stamp]
+    assert max(late, default=0.0) <= 0.5, f"supervisor zeros up to {max(late):.2f} s after SIGCONT"
     assert_safe(op.cmds)
 
-    # A fresh joystick brings motion back, starting from rest.
+    # A fresh joystick, released and then pressed, brings motion back, starting from rest.
     m = len(op.cmds)
-    op.joy_on = True
+    joy.arm(op.status)
     op.wait_motion("motion after a fresh joystick")
     first_moving = next(c for c in op.cmds[m:] if not twist_is_zero(c.twist))
     assert 0.0 < first_moving.twist.linear.x <= 0.1, f"restart not from rest: {first_moving.twist.linear.x}"
+    assert not [c for c in op.cmds[m:] if from_supervisor(c)], "supervisor zeros interleaved with motion"
     assert_safe(op.cmds)
 
 
@@ -181,28 +200,46 @@ class WalkingHuman:
         return HumanSkeletonArray(header=Header(stamp=self.op.clock(), frame_id="base_link"), humans=[human(3, x, 0.2)])
 
 
-def test_sigstop_intent_predictor_falls_back_to_conservative_human_speed(peer, launch):
+def test_sigstop_intent_predictor_falls_back_to_conservative_human_speed(peer, launch, tmp_path):
+    from ros.test_supervisor import Joystick, from_supervisor, params_file
     op = Operator(peer, axes=(0.0, 0.6))
+    op.joy_on = False  # the joystick below arms at 50 Hz: released first, then held
+    joy = Joystick(peer, axes=(0.0, 0.6))
     WalkingHuman(op)
-    predictor = launch("intent_predictor", "--params-file", str(PARAMS_FILE), "-p", "autostart:=true")
-    launch("shared_control", "--params-file", str(PARAMS_FILE), "-p", "autostart:=true")
+    params = params_file(tmp_path)
+    # both nodes under the supervisor (supervisor first: processes are stopped in launch order)
+    sup = launch("supervisor", "--params-file", str(params))
+    predictor = launch("intent_predictor", "--params-file", str(params))
+    launch("shared_control", "--params-file", str(params))
+    peer.spin_until(lambda: state(peer, "shared_control") == "active" and state(peer, "intent_predictor") == "active",
+                    40.0, "supervisor to activate intent_predictor and shared_control")
+    active_stamp = stamp_s(peer.now_msg())
+    joy.arm(op.status)
     peer.spin_until(lambda: any(s.predictions_used > 0 and s.humans_seen == 1 for s in op.status), 30.0,
                     "shared_control using the model's predictions")
 
     # Judged on the node's stamps: the newest prediction is stamped with a skeleton stamp from before the stall,
     # so no decision stamped later than stall + prediction_timeout (+ one control period) may use one.
     n = len(op.status)
+    log_at = len(sup.log())
     stop_stamp = stamp_s(peer.now_msg())
     predictor.proc.send_signal(signal.SIGSTOP)
     stale_after = stop_stamp + PREDICTION_TIMEOUT + 0.02
     try:
         peer.spin_until(lambda: any(stamp_s(s.header.stamp) > stale_after + 1.0 for s in op.status[n:]), 5.0,
                         "decisions for a second after the predictions went stale")
+        # the supervisor reports the predictor lost and forces no stop: shared_control goes on by itself
+        peer.spin_until(lambda: (s := latest_status(op.diags, "supervisor: node intent_predictor")) is not None
+                        and s.level == DiagnosticStatus.ERROR, 5.0, "supervisor diagnostics ERROR for intent_predictor")
         after = [s for s in op.status[n:] if stamp_s(s.header.stamp) > stale_after]
         assert len(after) >= 20, f"only {len(after)} decisions while the predictor was stalled"
         assert all(s.predictions_used == 0 for s in after), "stale predictions used"
         assert all("ssm_conservative_human_speed" in s.reasons for s in after if s.humans_seen > 0)
         assert any(s.humans_seen == 1 for s in after) and any("prediction_stale" in s.reasons for s in after)
+        assert any(not twist_is_zero(s.output_cmd) for s in after), "shared_control stopped driving"
+        stalled_cmds = [c for c in op.cmds if stamp_s(c.header.stamp) > stop_stamp]
+        assert stalled_cmds and not [c for c in stalled_cmds if from_supervisor(c)], "supervisor zeros on cmd_vel"
+        assert "publishing zero on cmd_vel" not in sup.log()[log_at:]
     finally:
         predictor.proc.send_signal(signal.SIGCONT)
     last_use = max((stamp_s(s.header.stamp) for s in op.status[n:] if s.predictions_used > 0
@@ -216,6 +253,7 @@ def test_sigstop_intent_predictor_falls_back_to_conservative_human_speed(peer, l
     m = len(op.status)
     peer.spin_until(lambda: any(s.predictions_used > 0 for s in op.status[m:]), 10.0, "predictions used again after SIGCONT")
     assert_safe(op.cmds, limit=0.3)
+    assert not [c for c in op.cmds if from_supervisor(c) and stamp_s(c.header.stamp) > active_stamp]
 
 
 # --- 3. model missing or corrupt ---------------------------------------------------------------------------------
@@ -278,8 +316,9 @@ def test_missing_or_corrupt_model_refuses_to_configure(peer, launch, tmp_path):
 
     # shared_control alone: a human ahead, operator pushing at 0.5 m/s: the conservative (ISO 13855) human
     # speed limits the approach, and no command closes in faster than the protective separation allows
-    peer.spin_until(lambda: any("ssm_slowdown" in s.reasons for s in op.status), 10.0,
-                    "speed and separation monitoring limiting the approach")
+    op.arm()
+    peer.spin_until(lambda: any("ssm_slowdown" in s.reasons and not twist_is_zero(s.output_cmd) for s in op.status),
+                    10.0, "speed and separation monitoring limiting the approach of a moving robot")
     seen = [s for s in op.status if s.humans_seen == 1]
     assert all(s.predictions_used == 0 and "ssm_conservative_human_speed" in s.reasons for s in seen)
     moving = [s for s in seen if not twist_is_zero(s.output_cmd)]
@@ -377,6 +416,7 @@ def test_huge_and_malformed_messages_are_counted_and_stop_the_robot(peer, launch
     launch("shared_control_system", "--params-file", str(PARAMS_FILE))
     peer.spin_until(lambda: state(peer, "shared_control") == "active" and state(peer, "intent_predictor") == "active",
                     40.0, "system active")
+    op.arm()
     op.wait_motion("motion with valid inputs", timeout=15.0)
 
     # Joystick: thousands of axes and buttons instead of the real pad -> rejected, counted, the last valid
@@ -396,6 +436,7 @@ def test_huge_and_malformed_messages_are_counted_and_stop_the_robot(peer, launch
     peer.spin_until(lambda: len(op.status) >= z + 20, 5.0, "decisions with only huge joys")
     assert all(twist_is_zero(s.output_cmd) for s in op.status[z:])
     op.joy_override = None
+    op.arm()  # the stale joystick was a fault: the operator re-arms
     op.wait_motion("motion again with a valid joystick")
 
     # Skeletons: only structurally invalid arrays (too many humans, a huge one, 20 000 keypoints, confidences
@@ -426,6 +467,7 @@ def test_huge_and_malformed_messages_are_counted_and_stop_the_robot(peer, launch
     peer.spin_until(lambda: len(op.status) >= z + 20, 5.0, "decisions with only invalid skeleton arrays")
     assert all(twist_is_zero(s.output_cmd) and s.humans_seen <= 1 for s in op.status[z:])
     op.skeletons = None
+    op.arm()  # stale skeletons were a fault: the operator re-arms
     op.wait_motion("motion again with valid skeletons")
     assert_safe(op.cmds, limit=0.5)
 
@@ -462,6 +504,7 @@ def test_sim_time_jumping_backwards_stops_and_never_uses_pre_jump_inputs(peer, l
     op = Operator(peer, axes=(0.0, 1.0), clock=clock.msg)
     proc = launch("shared_control", "--params-file", str(PARAMS_FILE), "-p", "autostart:=true",
                   "-p", "use_sim_time:=true", name="shared_control_sim")
+    op.arm()
     op.wait_motion("motion on sim time", timeout=15.0)
     assert abs(stamp_s(op.cmds[-1].header.stamp) - clock.now()) < 1.0, "cmd_vel not stamped with sim time"
 

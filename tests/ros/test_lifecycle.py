@@ -2,7 +2,7 @@
 services exactly as `ros2 lifecycle` and `ros2 param` use them."""
 import pytest
 from geometry_msgs.msg import TwistStamped
-from intent_shared_control_msgs.msg import HumanSkeletonArray
+from intent_shared_control_msgs.msg import HumanSkeletonArray, SharedControlStatus
 from lifecycle_msgs.msg import State, Transition, TransitionEvent
 from lifecycle_msgs.srv import ChangeState, GetAvailableStates, GetAvailableTransitions, GetState
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
@@ -11,7 +11,7 @@ from sensor_msgs.msg import Joy
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Header
 
-from ros.harness import PARAMS_FILE, call, twist_is_zero
+from ros.harness import PARAMS_FILE, arm, call, twist_is_zero
 
 NODE = "/shared_control"
 EVENT_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -73,9 +73,11 @@ def test_lifecycle_services_and_transitions(peer, node):
 
 def test_outputs_only_while_active_and_deactivate_publishes_one_zero(peer, node):
     cmds = peer.subscribe(TwistStamped, "cmd_vel")
+    status = peer.subscribe(SharedControlStatus, "shared_control/status", EVENT_QOS)
     joy_pub = peer.publisher(Joy, "joy")
-    peer.every(0.05, lambda: joy_pub.publish(Joy(header=Header(stamp=peer.now_msg()), axes=[0.0, 1.0],
-                                                 buttons=[0, 0, 0, 0, 1, 0, 0, 0])))
+    joy_on = [True]
+    peer.every(0.05, lambda: joy_on[0] and joy_pub.publish(Joy(header=Header(stamp=peer.now_msg()), axes=[0.0, 1.0],
+                                                                   buttons=[0, 0, 0, 0, 1, 0, 0, 0])))
     skel_pub = peer.publisher(HumanSkeletonArray, "humans/skeletons")
     peer.every(0.05, lambda: skel_pub.publish(HumanSkeletonArray(header=Header(stamp=peer.now_msg(), frame_id="base_link"))))
     assert change(peer, label="configure")
@@ -87,6 +89,10 @@ def test_outputs_only_while_active_and_deactivate_publishes_one_zero(peer, node)
         peer.spin_until(lambda: True, 0.05, "spin")
     assert len(cmds) == n0
     assert change(peer, label="activate")
+    # an activation is a (re)start: the operator releases the deadman, then presses it again
+    joy_on[0] = False
+    arm(peer, joy_pub, status, axes=(0.0, 1.0))
+    joy_on[0] = True
     peer.spin_until(lambda: any(m.twist.linear.x > 0.4 for m in cmds), 10.0, "motion while active")
     assert change(peer, label="deactivate")
     peer.spin_until(lambda: twist_is_zero(cmds[-1].twist), 5.0, "the zero published on deactivate")

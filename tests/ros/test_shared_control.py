@@ -6,7 +6,7 @@ from geometry_msgs.msg import Point, TwistStamped
 from sensor_msgs.msg import Joy
 from intent_shared_control_msgs.msg import HumanSkeleton, HumanSkeletonArray, SharedControlStatus
 
-from ros.harness import PARAMS_FILE, stamp_s, twist_is_finite, twist_is_zero
+from ros.harness import PARAMS_FILE, arm, stamp_s, twist_is_finite, twist_is_zero
 
 DEADMAN = 4
 JOY_TIMEOUT = 0.5
@@ -58,6 +58,13 @@ class Rig:
     def _send_skeletons(self):
         self.skel_pub.publish(HumanSkeletonArray(header=peer_header(self.peer), humans=self.humans))
 
+    def arm(self, axes):
+        """Arms the node as an operator does after a (re)start or a fault (deadman released, then pressed; see
+        harness.arm) and goes on holding the deadman with `axes`."""
+        self.sending = False
+        arm(self.peer, self.joy_pub, self.status, axes=axes)
+        self.axes, self.deadman, self.sending = list(axes), True, True
+
     def wait_cmd(self, pred, what, timeout=10.0):
         start = len(self.cmds)
         self.peer.spin_until(lambda: any(pred(m.twist) for m in self.cmds[start:]), timeout, what)
@@ -70,7 +77,7 @@ def rig(peer, launch):
 
 
 def test_deadman_held_maps_axes_to_twist(rig):
-    rig.axes, rig.deadman = [0.5, 1.0], True
+    rig.arm([0.5, 1.0])
     expected_wz = (0.5 - 0.05) / 0.95 * 1.0  # default map: axis 0 -> yaw, 1.0 rad/s, deadzone 0.05
     cmd = rig.wait_cmd(lambda t: abs(t.linear.x - 0.5) < 1e-6 and abs(t.angular.z - expected_wz) < 1e-6,
                        "cmd_vel with the mapped twist")
@@ -80,7 +87,7 @@ def test_deadman_held_maps_axes_to_twist(rig):
 
 
 def test_deadman_released_gives_explicit_zero(rig):
-    rig.axes, rig.deadman = [0.5, 1.0], True
+    rig.arm([0.5, 1.0])
     rig.wait_cmd(lambda t: t.linear.x > 0.4, "a moving command first")
     rig.deadman = False
     rig.wait_cmd(twist_is_zero, "zero twist after releasing the deadman")
@@ -91,7 +98,7 @@ def test_deadman_released_gives_explicit_zero(rig):
 
 
 def test_joy_silence_gives_zero_within_timeout(rig):
-    rig.axes, rig.deadman = [0.0, 1.0], True
+    rig.arm([0.0, 1.0])
     rig.wait_cmd(lambda t: t.linear.x > 0.4, "a moving command first")
     rig.sending = False
     last_joy = rig.last_joy_stamp
@@ -126,7 +133,7 @@ def test_nan_axes_never_reach_cmd_vel(rig):
 def test_malformed_skeletons_are_rejected_not_forwarded(rig):
     bad = HumanSkeletonArray(header=peer_header(rig.peer), humans=[HumanSkeleton(id=1, keypoints=[Point()] * 3, confidence=[1.0] * 3)])
     rig.peer.every(0.05, lambda: rig.skel_pub.publish(bad))
-    rig.axes, rig.deadman = [0.0, 1.0], True
+    rig.arm([0.0, 1.0])
     rig.wait_cmd(lambda t: t.linear.x > 0.4, "node still commands after a malformed skeleton array")
     rig.humans = []
     rig.wait_cmd(lambda t: t.linear.x > 0.4, "node still commands after a malformed skeleton array")
@@ -135,7 +142,7 @@ def test_malformed_skeletons_are_rejected_not_forwarded(rig):
 
 
 def test_sigint_publishes_final_zero_and_exits_cleanly(rig):
-    rig.axes, rig.deadman = [0.0, 1.0], True
+    rig.arm([0.0, 1.0])
     rig.wait_cmd(lambda t: t.linear.x > 0.4, "a moving command first")
     rig.sending = False
     n = len(rig.cmds)

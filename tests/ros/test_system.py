@@ -13,7 +13,7 @@ from sensor_msgs.msg import Joy
 from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
-from ros.harness import PARAMS_FILE, REPO, SENSOR_QOS, call, twist_is_finite
+from ros.harness import PARAMS_FILE, REPO, SENSOR_QOS, arm, call, twist_is_finite
 
 RELIABLE = QoSProfile(depth=200, reliability=ReliabilityPolicy.RELIABLE)
 # Standing pose offsets (x forward, y left, z up) of the COCO-17 keypoints around the hip midpoint.
@@ -42,9 +42,21 @@ class Driver:
         self.intents = peer.subscribe(IntentPredictionArray, "humans/intent", SENSOR_QOS)
         self.markers = peer.subscribe(MarkerArray, "shared_control/markers", RELIABLE)
         self.diags = peer.subscribe(DiagnosticArray, "/diagnostics", RELIABLE)
+        self.joy_on = True
         peer.every(1.0 / 30.0, self._skeletons)
-        peer.every(0.05, lambda: self.joy_pub.publish(Joy(header=Header(stamp=peer.now_msg()), axes=[0.0, 0.6],
-                                                          buttons=[0, 0, 0, 0, 1, 0, 0, 0])))
+        peer.every(0.05, self._joy)
+
+    def _joy(self):
+        if self.joy_on:
+            self.joy_pub.publish(Joy(header=Header(stamp=self.peer.now_msg()), axes=[0.0, 0.6],
+                                     buttons=[0, 0, 0, 0, 1, 0, 0, 0]))
+
+    def arm(self):
+        """The operator arms shared_control after its activation (deadman released, then pressed; see
+        harness.arm) and goes on holding the deadman."""
+        self.joy_on = False
+        arm(self.peer, self.joy_pub, self.status, axes=(0.0, 0.6))
+        self.joy_on = True
 
     def _skeletons(self):
         self.t += 1.0 / 30.0
@@ -61,6 +73,7 @@ def active(peer, node):
 def check_running_system(peer, drv):
     peer.spin_until(lambda: active(peer, "shared_control") and active(peer, "intent_predictor"), 40.0,
                     "supervisor to activate intent_predictor and shared_control")
+    drv.arm()
     # predictions from the real model for the walking human, in the skeletons' frame and stamp
     peer.spin_until(lambda: any(p.predictions for p in drv.intents), 20.0, "intent predictions")
     arr = next(p for p in drv.intents if p.predictions)
