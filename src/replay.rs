@@ -237,7 +237,9 @@ impl Thresholds {
 /// - *time to standstill*: from the same cycle to the first cycle without approach, judged against
 ///   `v₀ / braking_deceleration` + a margin, `v₀` the output speed before the episode (the safety chain
 ///   brakes at the deceleration `S_p` assumes);
-/// - *hold stop*: predicted-violation cycles after the standstill without approach / all of them after it;
+/// - *hold stop*: predicted-violation cycles without approach / all of them, from the first cycle after the
+///   standstill at which the robot does not move at all (a robot moving away from someone who overtakes it has
+///   no approach without standing still);
 /// - *resume*: from the first cycle without predicted violation (the operator still commanding motion) to the
 ///   first cycle with an output speed above 0.01 m/s;
 /// - *separation violation* and *false stop*: as in the closed-loop simulator, by the shared ground-truth judge
@@ -710,6 +712,8 @@ struct Judge {
     stop_started: Option<Stamp>,
     braked_in_episode: bool,
     stopped_in_episode: bool,
+    /// The robot stood still (no motion at all) since the episode's standstill: the hold is judged from then.
+    still_in_episode: bool,
     braking_deceleration: f64,
     prev_approach: f64,
     prev_speed: f64,
@@ -751,6 +755,7 @@ impl Judge {
             stop_started: None,
             braked_in_episode: false,
             stopped_in_episode: false,
+            still_in_episode: false,
             braking_deceleration,
             prev_approach: 0.0,
             prev_speed: 0.0,
@@ -883,6 +888,7 @@ impl Judge {
                 self.stop_started = moving.then_some(now);
                 self.braked_in_episode = !moving;
                 self.stopped_in_episode = !moving;
+                self.still_in_episode = false;
                 self.episode_v0 = self.prev_speed.max(self.prev_approach);
                 self.resume_from = None;
             }
@@ -898,7 +904,10 @@ impl Judge {
                     self.stop_started = None;
                 }
             }
-            if self.stopped_in_episode {
+            // A robot that moves away from someone overtaking it has no approach without standing still: the hold
+            // is judged once it stands still.
+            self.still_in_episode |= self.stopped_in_episode && speed <= APPROACH_EPS && d.output.angular.norm() <= APPROACH_EPS;
+            if self.still_in_episode {
                 m.hold_stop_cycles += 1;
                 m.hold_stop_ok += u64::from(approach <= APPROACH_EPS);
             }
