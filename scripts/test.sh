@@ -24,6 +24,11 @@ fi
 # shellcheck disable=SC1091
 . .setup/env.sh
 
+step "format, lints and docs"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --workspace
+
 step "build (workspace, all targets)"
 cargo build --workspace --all-targets
 
