@@ -5,6 +5,7 @@
 //!   so the executables link libpython explicitly (with --no-as-needed, or the linker drops it);
 //! - the wheels' libraries find their own dependencies through `site-packages/ros_*.libs`, which must be on the
 //!   executable's search path, and DT_RPATH (not RUNPATH) is needed for it to apply to transitive dependencies.
+//!
 //! With a system install (/opt/ros/jazzy) only the RPATH of the prefixes' lib directories is added.
 use std::{env, fs, path::PathBuf};
 

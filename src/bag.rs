@@ -19,14 +19,14 @@ pub struct BagMessage {
     pub topic: String,
     /// `pkg/msg/Name`.
     pub msg_type: String,
-    /// Receive time of the recorder [ns] (the bag clock).
+    /// Receive time of the recorder \[ns\] (the bag clock).
     pub log_time: i64,
     /// CDR bytes (with the 4-byte encapsulation header).
     pub data: Vec<u8>,
 }
 
 impl BagMessage {
-    /// `msg` as CDR on `topic`, received at `log_time` [ns].
+    /// `msg` as CDR on `topic`, received at `log_time` \[ns\].
     pub fn encode<T: WrappedTypesupport>(topic: &str, msg_type: &str, log_time: i64, msg: &T) -> anyhow::Result<Self> {
         let data = msg.to_serialized_bytes().map_err(|e| anyhow::anyhow!("serializing {msg_type}: {e}"))?;
         Ok(BagMessage { topic: topic.to_owned(), msg_type: msg_type.to_owned(), log_time, data })

@@ -173,7 +173,7 @@ impl ScenarioKind {
 #[derive(Clone, Debug)]
 pub struct GeneratorOptions {
     pub controller: ControllerConfig,
-    /// Control and joystick rate [Hz].
+    /// Control and joystick rate \[Hz\].
     pub control_rate: f64,
     /// Sensor noise of the skeletons (the generator's default; [`NoiseConfig::none`] for exact skeletons).
     pub noise: NoiseConfig,

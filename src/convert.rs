@@ -56,7 +56,7 @@ pub struct PlanarPose {
     pub stamp: Stamp,
     pub x: f64,
     pub y: f64,
-    /// Heading about z [rad].
+    /// Heading about z \[rad\].
     pub yaw: f64,
 }
 
@@ -219,7 +219,10 @@ fn prediction_from_msg(m: &isc::IntentPrediction) -> Result<HumanPrediction, Inp
         )));
     }
     let k = PREDICTED_KEYPOINTS.len();
-    if m.future_positions.is_empty() || m.future_positions.len() % k != 0 || m.future_positions.len() > 1000 * k {
+    if m.future_positions.is_empty()
+        || !m.future_positions.len().is_multiple_of(k)
+        || m.future_positions.len() > 1000 * k
+    {
         return Err(bad(format!("{} future positions, expected a positive multiple of {k}", m.future_positions.len())));
     }
     let future = m

@@ -23,7 +23,7 @@ pub struct Status {
 }
 
 impl Status {
-    /// `name` is prefixed with the node name ("<node>: <name>") as diagnostic_aggregator expects.
+    /// `name` is prefixed with the node name (`"<node>: <name>"`) as diagnostic_aggregator expects.
     pub fn new(node: &str, name: &str, level: Level, message: impl Into<String>) -> Self {
         Status { name: format!("{node}: {name}"), level, message: message.into(), values: Vec::new() }
     }

@@ -19,7 +19,7 @@ use r2r::intent_shared_control_msgs::msg as isc;
 use crate::bag::BagMessage;
 use crate::convert::{self, SkeletonLimits};
 
-/// A log time this far before the newest one starts a new epoch [s]; smaller steps back are reordering.
+/// A log time this far before the newest one starts a new epoch \[s\]; smaller steps back are reordering.
 pub const JUMP_BACK_S: f64 = 0.5;
 /// A frame counts for a future step when its stamp is within this of the step [s].
 const STEP_TOLERANCE_S: f64 = 0.05;

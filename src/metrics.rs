@@ -30,9 +30,9 @@ pub struct NodeLabel {
 /// The process's metrics. Cheap to update from the control loop (atomics).
 pub struct Metrics {
     registry: Mutex<Registry>,
-    /// Input arrival → cmd_vel publication [s].
+    /// Input arrival → cmd_vel publication \[s\].
     pub decision_latency: Histogram,
-    /// Feature extraction + model call per skeleton capture [s].
+    /// Feature extraction + model call per skeleton capture \[s\].
     pub inference_latency: Histogram,
     /// Inputs rejected before reaching the core, by reason.
     pub rejections: Family<ReasonLabel, Counter>,

@@ -32,7 +32,7 @@ pub enum Range {
 #[derive(Clone, Debug)]
 pub struct ParamSpec {
     pub name: String,
-    /// What it does, with its unit in brackets, e.g. "periodic decision rate [Hz]".
+    /// What it does, with its unit in brackets, e.g. "periodic decision rate \[Hz\]".
     pub description: String,
     pub default: ParameterValue,
     pub range: Option<Range>,

@@ -101,7 +101,7 @@ impl PredictionSource {
 #[derive(Clone, Debug)]
 pub struct ReplayOptions {
     pub controller: ControllerConfig,
-    /// Periodic decision rate in [`StepMode::Events`] [Hz].
+    /// Periodic decision rate in [`StepMode::Events`] \[Hz\].
     pub control_rate: f64,
     pub step: StepMode,
     pub predictions: PredictionSource,
@@ -196,14 +196,14 @@ pub struct InputCounts {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Thresholds {
     /// Largest time from a predicted separation violation to the first braking cycle (the approach speed
-    /// falls) [s]: one control period.
+    /// falls) \[s\]: one control period.
     pub time_to_stop_s: f64,
-    /// Standstill (no approach) must follow within `v₀ / braking_deceleration` plus this margin [s]
+    /// Standstill (no approach) must follow within `v₀ / braking_deceleration` plus this margin \[s\]
     /// (`v₀`: output speed when the violation was predicted; braking is part of `S_p`).
     pub standstill_margin_s: f64,
     /// Smallest fraction of predicted-violation cycles (after the time to stop) without approach.
     pub hold_stop_fraction: f64,
-    /// Largest time from the violation clearing to the robot moving again [s].
+    /// Largest time from the violation clearing to the robot moving again \[s\].
     pub resume_s: f64,
     /// Largest fraction of Stop cycles the ground truth did not require, over all cycles.
     pub false_stop_fraction: f64,
@@ -212,7 +212,7 @@ pub struct Thresholds {
 }
 
 impl Thresholds {
-    /// The suite's values for a controller deciding at `control_rate` [Hz].
+    /// The suite's values for a controller deciding at `control_rate` \[Hz\].
     pub fn for_rate(control_rate: f64) -> Self {
         Thresholds {
             time_to_stop_s: 1.0 / control_rate + 1e-6,
@@ -258,7 +258,7 @@ pub struct ReplayMetrics {
     pub mode_cycles: BTreeMap<String, u64>,
     pub predicted_violation_cycles: u64,
     pub time_to_stop_s: Vec<f64>,
-    /// Time from a predicted violation to no approach [s], and the braking bound it was judged against.
+    /// Time from a predicted violation to no approach \[s\], and the braking bound it was judged against.
     pub time_to_standstill_s: Vec<f64>,
     pub standstill_bound_s: Vec<f64>,
     pub hold_stop_cycles: u64,
@@ -272,7 +272,7 @@ pub struct ReplayMetrics {
     pub false_stop_fraction: f64,
     pub stops_beyond_physics: u64,
     pub violation_cycles: u64,
-    /// Smallest judged distance while approaching faster than 0.05 m/s [m] (null: never).
+    /// Smallest judged distance while approaching faster than 0.05 m/s \[m\] (null: never).
     pub min_distance_approaching: Option<f64>,
     pub max_output_speed: f64,
     pub non_finite_outputs: u64,
@@ -906,7 +906,8 @@ impl Judge {
             }
             // A robot that moves away from someone overtaking it has no approach without standing still: the hold
             // is judged once it stands still.
-            self.still_in_episode |= self.stopped_in_episode && speed <= APPROACH_EPS && d.output.angular.norm() <= APPROACH_EPS;
+            self.still_in_episode |=
+                self.stopped_in_episode && speed <= APPROACH_EPS && d.output.angular.norm() <= APPROACH_EPS;
             if self.still_in_episode {
                 m.hold_stop_cycles += 1;
                 m.hold_stop_ok += u64::from(approach <= APPROACH_EPS);

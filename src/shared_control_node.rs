@@ -1,7 +1,7 @@
 //! The `shared_control` managed node: joystick + skeletons (+ predictions) in, `cmd_vel` + status out.
 //!
-//! Wiring only: inputs are converted by [`crate::convert`], the decision is the core's
-//! [`Controller::step`], and the result is published. A decision is made on every accepted input and on a
+//! Wiring only: inputs are converted by [`crate::convert`], what is accepted and the decision are the core's
+//! [`InputHandler`] (the same one the bag replay and generator drive), and the result is published. A decision is made on every accepted input and on a
 //! periodic wall timer, so a silent joystick still produces an explicit zero once it is stale.
 //!
 //! Lifecycle: inputs are ignored and nothing is published until the node is Active. `on_configure` reads and

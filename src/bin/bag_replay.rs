@@ -57,7 +57,7 @@ struct Args {
     /// Controller configuration: a YAML file in the ControllerConfig layout (defaults when absent).
     #[arg(long)]
     controller_config: Option<PathBuf>,
-    /// Periodic decision rate [Hz].
+    /// Periodic decision rate \[Hz\].
     #[arg(long, default_value_t = 50.0)]
     control_rate: f64,
     /// Topic prefix of the recorded system.

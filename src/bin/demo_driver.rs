@@ -27,13 +27,13 @@ use r2r::std_msgs::msg::Header;
 #[derive(Parser, Debug)]
 #[command(about = "Simulated operator + human for the shared-control demo; prints what the system decides")]
 struct Args {
-    /// How long to run [s].
+    /// How long to run \[s\].
     #[arg(long, default_value_t = 20.0)]
     duration: f64,
-    /// Joystick rate [Hz].
+    /// Joystick rate \[Hz\].
     #[arg(long, default_value_t = 50.0)]
     joy_rate: f64,
-    /// Skeleton rate [Hz].
+    /// Skeleton rate \[Hz\].
     #[arg(long, default_value_t = 30.0)]
     skeleton_rate: f64,
     /// Seconds to wait for the system's topics to be matched before starting.

@@ -132,23 +132,23 @@ struct Cli {
     /// System measured in load mode.
     #[arg(long, value_enum, default_value = "composed")]
     system: System,
-    /// Skeleton rate [Hz] (default 200 in latency mode, 1000 in load mode).
+    /// Skeleton rate \[Hz\] (default 200 in latency mode, 1000 in load mode).
     #[arg(long)]
     rate: Option<f64>,
-    /// Joy rate [Hz] (deadman held, half a skeleton period after a skeleton).
+    /// Joy rate \[Hz\] (deadman held, half a skeleton period after a skeleton).
     #[arg(long, default_value_t = 50.0)]
     joy_rate: f64,
-    /// Measured time per system [s] (default 20 in latency mode, 60 in load mode; 900 = the 15 min profile).
+    /// Measured time per system \[s\] (default 20 in latency mode, 60 in load mode; 900 = the 15 min profile).
     #[arg(long)]
     duration: Option<f64>,
     /// Latency mode: measure the systems in this many interleaved rounds of duration/rounds each (each round
     /// restarts the system), so slow drifts of the machine's background load hit every system alike.
     #[arg(long, default_value_t = 1)]
     rounds: u32,
-    /// Warm-up after discovery, not measured [s].
+    /// Warm-up after discovery, not measured \[s\].
     #[arg(long, default_value_t = 3.0)]
     warmup: f64,
-    /// Longest wait for discovery matching and the first commands [s].
+    /// Longest wait for discovery matching and the first commands \[s\].
     #[arg(long, default_value_t = 30.0)]
     discovery_timeout: f64,
     /// Directory of the executables (default: the probe's own directory).
@@ -190,7 +190,7 @@ impl Cli {
             Mode::Load => 1000.0,
         })
     }
-    /// Total measured time per system [s].
+    /// Total measured time per system \[s\].
     fn duration(&self) -> f64 {
         self.duration.unwrap_or(match self.mode {
             Mode::Latency => 20.0,
@@ -203,13 +203,13 @@ impl Cli {
             Mode::Load => 1,
         }
     }
-    /// Measured time of one worker run [s].
+    /// Measured time of one worker run \[s\].
     fn round_duration(&self) -> f64 {
         self.duration() / f64::from(self.rounds())
     }
 }
 
-/// Latency summary [µs].
+/// Latency summary \[µs\].
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct Summary {
     count: u64,
@@ -250,7 +250,7 @@ fn histogram() -> Histogram<u64> {
 struct ResourceSample {
     /// Seconds since the start of the measurement.
     t_s: f64,
-    /// Sum of VmRSS of the SUT processes [KiB].
+    /// Sum of VmRSS of the SUT processes \[KiB\].
     rss_kib: u64,
     /// CPU time of the SUT processes since the previous sample, as a share of one core.
     cpu_share: f64,
@@ -275,7 +275,7 @@ struct SystemResult {
     rate_hz: f64,
     warmup_s: f64,
     duration_s: f64,
-    /// Time from starting the SUT until discovery matched and commands flowed [s].
+    /// Time from starting the SUT until discovery matched and commands flowed \[s\].
     ready_s: f64,
     /// Skeletons sent during the measurement.
     sent: u64,
@@ -301,7 +301,7 @@ struct SystemResult {
     rss_first_kib: u64,
     rss_last_kib: u64,
     rss_max_kib: u64,
-    /// Every latency sample [ns] (merged over rounds by the orchestrator; not in the report).
+    /// Every latency sample \[ns\] (merged over rounds by the orchestrator; not in the report).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     samples_ns: Vec<u64>,
     /// Exact matching by the input stamps of `shared_control/status` (systems that publish it).
@@ -349,7 +349,7 @@ struct ExactMatcher {
 }
 
 impl ExactMatcher {
-    /// Halves older than this (by decision stamp, behind the newest) are dropped as unjoined [ns].
+    /// Halves older than this (by decision stamp, behind the newest) are dropped as unjoined \[ns\].
     const JOIN_WINDOW_NS: i64 = 2_000_000_000;
 
     fn sent(&mut self, send_ns: i64, measured: bool) {
@@ -445,7 +445,7 @@ fn stamp_ns(t: &Time) -> i64 {
     i64::from(t.sec) * 1_000_000_000 + i64::from(t.nanosec)
 }
 
-/// COCO-17 offsets from the hip centre [m] (x forward, y left, z up), for a human facing the robot.
+/// COCO-17 offsets from the hip centre \[m\] (x forward, y left, z up), for a human facing the robot.
 const BODY: [[f64; 3]; 17] = [
     [0.0, 0.0, 0.65],   // nose
     [0.0, 0.04, 0.68],  // left eye
@@ -606,7 +606,7 @@ impl Drop for Sut {
     }
 }
 
-/// Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux).
+/// Clock ticks per second of `/proc/<pid>/stat` (USER_HZ, 100 on Linux).
 const USER_HZ: f64 = 100.0;
 
 fn cpu_ticks(pid: &str) -> Option<u64> {

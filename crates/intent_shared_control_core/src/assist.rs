@@ -38,13 +38,13 @@ pub struct AssistConfig {
     pub builtin_enabled: bool,
     /// Minimum probability of the most likely intent for a policy to act [0, 1].
     pub min_probability: f64,
-    /// A prediction older than this is ignored [s].
+    /// A prediction older than this is ignored \[s\].
     pub prediction_timeout: f64,
-    /// Back-off acts when the approaching human's torso is closer than this [m].
+    /// Back-off acts when the approaching human's torso is closer than this \[m\].
     pub backoff_distance: f64,
     /// Back-off speed, straight away from the human [m/s].
     pub backoff_speed: f64,
-    /// Hand-over: distance from the robot origin to the offered hand at which the robot stops [m].
+    /// Hand-over: distance from the robot origin to the offered hand at which the robot stops \[m\].
     pub handover_standoff: f64,
     /// Hand-over: highest approach speed [m/s].
     pub handover_speed: f64,
@@ -54,9 +54,9 @@ pub struct AssistConfig {
     pub yaw_gain: f64,
     /// Hand-over: highest yaw rate [rad/s].
     pub max_yaw_rate: f64,
-    /// Hold acts when a passing human's predicted torso path comes closer than this [m].
+    /// Hold acts when a passing human's predicted torso path comes closer than this \[m\].
     pub hold_distance: f64,
-    /// An external assist command older than this is ignored [s].
+    /// An external assist command older than this is ignored \[s\].
     pub external_timeout: f64,
     /// Confidence attached to a fresh external assist command [0, 1].
     pub external_confidence: f64,

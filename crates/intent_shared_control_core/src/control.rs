@@ -57,9 +57,9 @@ pub struct Decision {
     pub alpha: f64,
     /// Speed factor applied by the safety chain [0, 1] (0 on a forced stop).
     pub speed_scale: f64,
-    /// Nearest human and the surface distance to it [m], if anyone is in view.
+    /// Nearest human and the surface distance to it \[m\], if anyone is in view.
     pub nearest_human: Option<(HumanId, f64)>,
-    /// Protective separation distance `S_p` toward the nearest human at the output's speed [m].
+    /// Protective separation distance `S_p` toward the nearest human at the output's speed \[m\].
     pub required_separation: f64,
     /// Human speed assumed for the nearest human in `S_p` [m/s].
     pub human_speed: f64,
@@ -492,7 +492,7 @@ impl Controller {
         self.assist.on_external(stamp, twist)
     }
 
-    /// The `S_p` formula of the configured separation monitor [m] (for status displays and tests).
+    /// The `S_p` formula of the configured separation monitor \[m\] (for status displays and tests).
     pub fn required_separation(&self, robot_approach_speed: f64, human_speed: f64) -> f64 {
         self.safety.separation().required_separation(robot_approach_speed, human_speed)
     }

@@ -44,7 +44,7 @@ use crate::time::Stamp;
 /// Sample period of the model window [ns] (1/30 s, not an integer number of ns; see [`sample_offset_ns`]).
 const SAMPLE_PERIOD_S: f64 = 1.0 / MODEL_RATE_HZ;
 
-/// Offset of window frame `k` (0 = oldest) before the newest stamp [ns]: `round((29 − k) / 30 s)`.
+/// Offset of window frame `k` (0 = oldest) before the newest stamp \[ns\]: `round((29 − k) / 30 s)`.
 pub fn sample_offset_ns(k: usize) -> i64 {
     let back = WINDOW_FRAMES.saturating_sub(1).saturating_sub(k) as f64;
     (back * SAMPLE_PERIOD_S * 1e9).round() as i64
@@ -64,16 +64,16 @@ pub enum FeatureError {
 pub struct FeatureConfig {
     /// Keypoints with a lower confidence are missing, in [0, 1]. Must equal the model card's value.
     pub min_keypoint_confidence: f32,
-    /// A human not seen for longer than this (relative to the newest stamp seen) is forgotten [s], > 0.
+    /// A human not seen for longer than this (relative to the newest stamp seen) is forgotten \[s\], > 0.
     pub eviction_timeout_s: f64,
     /// Hard cap on tracked humans, ≥ 1; a new id beyond it evicts the least recently seen human.
     pub max_humans: usize,
-    /// Raw skeletons kept per human [frames], in [2, 4096]. Must cover the 1 s window at the input rate
+    /// Raw skeletons kept per human \[frames\], in [2, 4096]. Must cover the 1 s window at the input rate
     /// (e.g. 128 covers inputs up to ~120 Hz); older skeletons are dropped first.
     pub history_capacity: usize,
-    /// Longest time between two observations of a keypoint that is interpolated across [s], ≥ 0.
+    /// Longest time between two observations of a keypoint that is interpolated across \[s\], ≥ 0.
     pub max_interpolation_gap_s: f64,
-    /// A human needs at least this much history (newest − oldest kept stamp) before a window is built [s],
+    /// A human needs at least this much history (newest − oldest kept stamp) before a window is built \[s\],
     /// in [0, 1].
     pub min_history_s: f64,
 }
@@ -167,21 +167,21 @@ pub struct RowMeta {
     pub human_id: HumanId,
     /// Stamp of the newest frame of the window (the source stamp of the prediction).
     pub stamp: Stamp,
-    /// Reference point `c`: the torso point of the newest frame, robot frame [m].
+    /// Reference point `c`: the torso point of the newest frame, robot frame \[m\].
     pub reference: Point3<f64>,
-    /// Bearing `θ = atan2(c.y, c.x)` of the human from the robot [rad].
+    /// Bearing `θ = atan2(c.y, c.x)` of the human from the robot \[rad\].
     pub bearing_rad: f64,
     /// Fraction of (frame, keypoint) pairs of the window that were present (not filled), in [0, 1].
     pub visible_fraction: f32,
 }
 
 impl RowMeta {
-    /// Robot-frame point → model frame, `R·(p − c)` [m].
+    /// Robot-frame point → model frame, `R·(p − c)` \[m\].
     pub fn to_model_frame(&self, p: &Point3<f64>) -> Vector3<f64> {
         rotate_by_minus(self.bearing_rad, &(p - self.reference))
     }
 
-    /// Model-frame vector → robot-frame point, `c + Rᵀ·y` [m] (inverse of [`RowMeta::to_model_frame`]).
+    /// Model-frame vector → robot-frame point, `c + Rᵀ·y` \[m\] (inverse of [`RowMeta::to_model_frame`]).
     pub fn to_robot_frame(&self, y: &Vector3<f64>) -> Point3<f64> {
         self.reference + rotate_by_minus(-self.bearing_rad, y)
     }
@@ -372,7 +372,7 @@ impl FeaturePipeline {
         self.newest_seen = None;
     }
 
-    /// Adds the skeletons of one frame (stamp = capture time; positions in the robot frame [m]), kept in that
+    /// Adds the skeletons of one frame (stamp = capture time; positions in the robot frame \[m\]), kept in that
     /// frame: right for a robot that does not move, see [`FeaturePipeline::push_in`] for one that does.
     ///
     /// Evicts humans not seen within [`FeatureConfig::eviction_timeout_s`] of the newest stamp seen so far.

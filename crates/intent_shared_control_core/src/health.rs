@@ -38,7 +38,7 @@ pub struct RateMonitor {
 }
 
 impl RateMonitor {
-    /// `expected_hz` [Hz], `tolerance` as a fraction (0.1 = ±10 %), `window_s` [s] over which the rate is measured.
+    /// `expected_hz` \[Hz\], `tolerance` as a fraction (0.1 = ±10 %), `window_s` \[s\] over which the rate is measured.
     pub fn new(expected_hz: f64, tolerance: f64, window_s: f64) -> Self {
         let capacity = ((expected_hz * window_s * 4.0).ceil() as usize).clamp(8, 100_000);
         RateMonitor { expected_hz, tolerance, window_s, arrivals: VecDeque::with_capacity(capacity), capacity }
@@ -52,7 +52,7 @@ impl RateMonitor {
         self.arrivals.push_back(now);
     }
 
-    /// Measured rate over the window ending at `now` [Hz].
+    /// Measured rate over the window ending at `now` \[Hz\].
     pub fn rate(&mut self, now: Stamp) -> f64 {
         while self.arrivals.front().is_some_and(|t| now.seconds_since(*t) > self.window_s) {
             self.arrivals.pop_front();
@@ -77,7 +77,7 @@ impl RateMonitor {
     }
 }
 
-/// Age of the newest message stamp relative to `now`, against warn/error thresholds [s].
+/// Age of the newest message stamp relative to `now`, against warn/error thresholds \[s\].
 #[derive(Clone, Debug)]
 pub struct StampAgeMonitor {
     warn_s: f64,
@@ -94,7 +94,7 @@ impl StampAgeMonitor {
         self.newest = Some(self.newest.map_or(stamp, |n| n.max(stamp)));
     }
 
-    /// Age [s] of the newest stamp at `now`, if any was seen.
+    /// Age \[s\] of the newest stamp at `now`, if any was seen.
     pub fn age(&self, now: Stamp) -> Option<f64> {
         self.newest.map(|n| now.seconds_since(n))
     }

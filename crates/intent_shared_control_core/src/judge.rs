@@ -27,7 +27,7 @@ use crate::skeleton::{keypoint as kp, NUM_KEYPOINTS};
 use crate::time::Stamp;
 use crate::twist::Twist;
 
-/// Spacing of [`JudgedHuman::future`] [s] (the model's forecast step).
+/// Spacing of [`JudgedHuman::future`] \[s\] (the model's forecast step).
 pub const FUTURE_STEP_S: f64 = 0.1;
 /// Number of steps of [`JudgedHuman::future`] the judge uses (the model's horizon, 1 s).
 pub const FUTURE_STEPS: usize = 10;
@@ -35,7 +35,7 @@ pub const FUTURE_STEPS: usize = 10;
 /// One person as the judge sees it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct JudgedHuman {
-    /// True keypoints in the robot frame of the cycle, horizontal plane [m].
+    /// True keypoints in the robot frame of the cycle, horizontal plane \[m\].
     pub points: Vec<Point2<f64>>,
     /// True closing speed of the body toward the robot (robot motion removed), ≥ 0 [m/s].
     pub closing_speed: f64,
@@ -60,7 +60,7 @@ pub struct Verdict {
     pub violation: bool,
     /// The configured chain, knowing the truth, would have stopped the command.
     pub stop_needed: bool,
-    /// Smallest surface distance to a keypoint approached faster than `min_speed` [m] (∞: none).
+    /// Smallest surface distance to a keypoint approached faster than `min_speed` \[m\] (∞: none).
     pub min_distance_approaching: f64,
 }
 
@@ -267,7 +267,11 @@ mod tests {
         let monitor = SeparationMonitor::new(SeparationConfig::default());
         for v in [0.1, 0.3, 0.6, 1.0] {
             let cmd = Twist::planar(v, 0.0, 0.0);
-            assert_eq!(j.judge(&cmd, &[h.clone()]).stop_needed, j.configured_stops_with_truth(&cmd, &h), "{v}");
+            assert_eq!(
+                j.judge(&cmd, std::slice::from_ref(&h)).stop_needed,
+                j.configured_stops_with_truth(&cmd, &h),
+                "{v}"
+            );
             let forecast = HumanPrediction {
                 human_id: 0,
                 stamp: Stamp(0),
@@ -278,7 +282,7 @@ mod tests {
             };
             let lag = 0.5 * monitor.config().reach.velocity_window;
             let r = monitor.limit(Stamp(0), &cmd, &[h.monitor_points(lag)], &[&forecast], 0.0);
-            assert_eq!(j.judge(&cmd, &[h.clone()]).stop_needed, r.scale == 0.0, "{v}");
+            assert_eq!(j.judge(&cmd, std::slice::from_ref(&h)).stop_needed, r.scale == 0.0, "{v}");
         }
     }
 

@@ -29,13 +29,13 @@ pub const WINDOW_FRAMES: usize = 30;
 pub const FEATURES_PER_FRAME: usize = 71;
 /// `f32` values in one window, `WINDOW_FRAMES * FEATURES_PER_FRAME`.
 pub const WINDOW_LEN: usize = WINDOW_FRAMES * FEATURES_PER_FRAME;
-/// Frame rate of the input window [Hz].
+/// Frame rate of the input window \[Hz\].
 pub const MODEL_RATE_HZ: f64 = 30.0;
 /// Number of intent classes.
 pub const NUM_INTENTS: usize = 5;
 /// Predicted future steps.
 pub const HORIZON_STEPS: usize = 10;
-/// Time between two predicted steps [s].
+/// Time between two predicted steps \[s\].
 pub const HORIZON_STEP_S: f64 = 0.1;
 /// Predicted points per step (torso, left wrist, right wrist).
 pub const NUM_PREDICTED_POINTS: usize = 3;
@@ -56,9 +56,9 @@ pub const PREDICTED_POINT_NAMES: [&str; NUM_PREDICTED_POINTS] = ["torso", "left_
 pub mod feature_layout {
     use std::ops::Range;
 
-    /// The 17 keypoints (COCO order) × (x, y, z), relative to the newest torso point, bearing-aligned [m].
+    /// The 17 keypoints (COCO order) × (x, y, z), relative to the newest torso point, bearing-aligned \[m\].
     pub const KEYPOINTS: Range<usize> = 0..51;
-    /// The torso point of the frame relative to the robot, bearing-aligned [m].
+    /// The torso point of the frame relative to the robot, bearing-aligned \[m\].
     pub const TORSO: Range<usize> = 51..54;
     /// Visibility of each keypoint (1.0 observed, 0.0 missing).
     pub const VISIBILITY: Range<usize> = 54..71;
@@ -292,7 +292,7 @@ pub struct RowPrediction {
     /// Probability of `intent` [0, 1]. For [`PredictionSource::ConstantVelocity`] it is `1 / NUM_INTENTS`, the
     /// lowest possible value.
     pub confidence: f32,
-    /// Future positions `[step][point][xyz]` [m] for steps 0.1 … 1.0 s and points (torso, left wrist, right
+    /// Future positions `\[step\]\[point\]\[xyz\]` \[m\] for steps 0.1 … 1.0 s and points (torso, left wrist, right
     /// wrist), relative to the newest torso point in the bearing-aligned frame of the window.
     pub future: [[[f32; 3]; NUM_PREDICTED_POINTS]; HORIZON_STEPS],
     /// Which predictor produced it.
@@ -600,11 +600,11 @@ pub struct ModelCard {
     pub labels: Vec<String>,
     /// Softmax temperature fitted on validation data, > 0.
     pub temperature: f64,
-    /// Input frame rate [Hz]; must equal [`MODEL_RATE_HZ`].
+    /// Input frame rate \[Hz\]; must equal [`MODEL_RATE_HZ`].
     pub rate_hz: f64,
     /// Frames per window; must equal [`WINDOW_FRAMES`].
     pub window: usize,
-    /// Time between predicted steps [s]; must equal [`HORIZON_STEP_S`].
+    /// Time between predicted steps \[s\]; must equal [`HORIZON_STEP_S`].
     pub horizon_step_s: f64,
     /// Predicted steps; must equal [`HORIZON_STEPS`].
     pub horizon_steps: usize,

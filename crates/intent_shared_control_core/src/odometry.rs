@@ -25,9 +25,9 @@ use crate::time::Stamp;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OdometryConfig {
-    /// Poses older than this before the newest are dropped [s], > 0. Must cover the skeleton latency.
+    /// Poses older than this before the newest are dropped \[s\], > 0. Must cover the skeleton latency.
     pub history_s: f64,
-    /// Longest extrapolation past the newest pose [s], ≥ 0 (odometry at 20 Hz needs 0.05).
+    /// Longest extrapolation past the newest pose \[s\], ≥ 0 (odometry at 20 Hz needs 0.05).
     pub max_extrapolation_s: f64,
     /// Hard cap on kept poses, ≥ 2 (memory bound whatever the rate).
     pub capacity: usize,
@@ -98,7 +98,7 @@ impl OdometryHistory {
         self.poses.clear();
     }
 
-    /// Adds the pose at `stamp`: position `(x, y)` [m] and heading `yaw` [rad] of base_link in odom. Returns
+    /// Adds the pose at `stamp`: position `(x, y)` \[m\] and heading `yaw` \[rad\] of base_link in odom. Returns
     /// false when rejected (non-finite, or not newer than the newest pose).
     pub fn push(&mut self, stamp: Stamp, x: f64, y: f64, yaw: f64) -> bool {
         if !(x.is_finite() && y.is_finite() && yaw.is_finite()) {

@@ -34,10 +34,10 @@ pub struct HumanPrediction {
     /// Calibrated confidence of the prediction [0, 1]: the probability of the most likely intent. A predictor
     /// without intent information (constant velocity) reports `1 / 5`.
     pub confidence: f32,
-    /// Time between two future steps [s], > 0.
+    /// Time between two future steps \[s\], > 0.
     pub horizon_step: f64,
     /// Predicted positions per future step of the torso (hip midpoint), left wrist and right wrist, indexed by
-    /// [`TORSO`], [`LEFT_WRIST`], [`RIGHT_WRIST`]; robot frame [m]. Step `k` (0-based) is at
+    /// [`TORSO`], [`LEFT_WRIST`], [`RIGHT_WRIST`]; robot frame \[m\]. Step `k` (0-based) is at
     /// `stamp + (k + 1) · horizon_step`.
     pub future: Vec<[Point3<f64>; 3]>,
 }
@@ -62,7 +62,7 @@ impl HumanPrediction {
         self.probabilities[intent.index()]
     }
 
-    /// Time of future step `k` (0-based) relative to `now` [s] (negative when that step is already past).
+    /// Time of future step `k` (0-based) relative to `now` \[s\] (negative when that step is already past).
     pub fn step_time_from(&self, k: usize, now: Stamp) -> f64 {
         (k as f64 + 1.0) * self.horizon_step - now.seconds_since(self.stamp)
     }

@@ -41,7 +41,7 @@ use crate::time::Stamp;
 
 /// Internal integration step of the human motion [s] (120 Hz).
 const GRID_DT_S: f64 = 1.0 / 120.0;
-/// True motion is available this long after the scenario's end [s] (covers the 1 s prediction horizon).
+/// True motion is available this long after the scenario's end \[s\] (covers the 1 s prediction horizon).
 pub const FUTURE_MARGIN_S: f64 = 2.0;
 /// Acceleration limit of the planar motion [m/s²].
 const MAX_ACCEL: f64 = 1.2;
@@ -66,7 +66,7 @@ pub enum ScenarioError {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NoiseConfig {
-    /// Standard deviation of the keypoint position noise, each axis [m], ≥ 0.
+    /// Standard deviation of the keypoint position noise, each axis \[m\], ≥ 0.
     pub keypoint_sigma_m: f64,
     /// Extra standard deviation along the viewing ray per metre of distance [m/m], ≥ 0 (depth noise).
     pub depth_sigma_per_m: f64,
@@ -74,7 +74,7 @@ pub struct NoiseConfig {
     pub dropout_prob: f64,
     /// Occlusion events per human per second [1/s], ≥ 0.
     pub occlusion_rate_hz: f64,
-    /// Duration range of an occlusion [s], `[min, max]`, 0 < min ≤ max.
+    /// Duration range of an occlusion \[s\], `[min, max]`, 0 < min ≤ max.
     pub occlusion_duration_s: [f64; 2],
     /// Fraction of occlusions that hide the whole human (it is absent from the frame); the others hide a body
     /// part, [0, 1].
@@ -83,7 +83,7 @@ pub struct NoiseConfig {
     pub id_switch_rate_hz: f64,
     /// Id swaps between two humans per second (scenario-wide) [1/s], ≥ 0.
     pub id_swap_rate_hz: f64,
-    /// Standard deviation of the capture-stamp jitter [s], in [0, 0.1]; bounded to ±0.3 periods, so stamps stay
+    /// Standard deviation of the capture-stamp jitter \[s\], in [0, 0.1]; bounded to ±0.3 periods, so stamps stay
     /// increasing.
     pub stamp_jitter_s: f64,
     /// Probability that a whole frame is dropped, [0, 0.9].
@@ -133,11 +133,11 @@ impl NoiseConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ScenarioConfig {
-    /// Nominal frame rate [Hz], in [1, 1000].
+    /// Nominal frame rate \[Hz\], in [1, 1000].
     pub rate_hz: f64,
-    /// Length of the scenario [s], in (0, 3600].
+    /// Length of the scenario \[s\], in (0, 3600].
     pub duration_s: f64,
-    /// Stamp of time 0 [ns].
+    /// Stamp of time 0 \[ns\].
     pub start_stamp_ns: i64,
     /// `frame_id` of the frames (the robot frame).
     pub frame_id: String,
@@ -146,23 +146,23 @@ pub struct ScenarioConfig {
     /// Relative weights of the episode intents in label order (idle, pass_by, approach_robot, reach_handover,
     /// retreat); ≥ 0, not all 0.
     pub intent_weights: [f64; NUM_INTENTS],
-    /// Time of the motion onset of non-idle intents [s].
+    /// Time of the motion onset of non-idle intents \[s\].
     pub onset_s: [f64; 2],
-    /// Body height [m], within [1.0, 2.3].
+    /// Body height \[m\], within [1.0, 2.3].
     pub height_m: [f64; 2],
     /// Walking speed of pass_by / approach_robot / retreat [m/s], within (0, 2.5].
     pub walk_speed_mps: [f64; 2],
-    /// Start distance from the robot of idle, approach and pass-by humans [m].
+    /// Start distance from the robot of idle, approach and pass-by humans \[m\].
     pub start_distance_m: [f64; 2],
-    /// Closest approach of a pass_by path to the robot [m].
+    /// Closest approach of a pass_by path to the robot \[m\].
     pub pass_distance_m: [f64; 2],
-    /// Distance from the robot where approach_robot stops [m].
+    /// Distance from the robot where approach_robot stops \[m\].
     pub stop_distance_m: [f64; 2],
-    /// Start distance of reach_handover humans [m].
+    /// Start distance of reach_handover humans \[m\].
     pub handover_start_distance_m: [f64; 2],
-    /// Start distance of retreat humans [m].
+    /// Start distance of retreat humans \[m\].
     pub retreat_start_distance_m: [f64; 2],
-    /// Bearing range of start positions, symmetric around the robot's x axis [rad], in (0, π].
+    /// Bearing range of start positions, symmetric around the robot's x axis \[rad\], in (0, π].
     pub max_start_bearing_rad: f64,
     /// Sensor imperfections.
     pub noise: NoiseConfig,
@@ -256,28 +256,28 @@ impl ScenarioConfig {
     }
 }
 
-/// Body dimensions of one synthetic human [m].
+/// Body dimensions of one synthetic human \[m\].
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Body {
-    /// Standing height [m].
+    /// Standing height \[m\].
     pub height: f64,
-    /// Hip joint → knee [m].
+    /// Hip joint → knee \[m\].
     pub thigh: f64,
-    /// Knee → ankle [m].
+    /// Knee → ankle \[m\].
     pub shank: f64,
-    /// Ankle height above the ground when standing [m].
+    /// Ankle height above the ground when standing \[m\].
     pub ankle_height: f64,
-    /// Half the distance between the hip joints [m].
+    /// Half the distance between the hip joints \[m\].
     pub hip_half_width: f64,
-    /// Shoulder height above the hip joints when upright [m].
+    /// Shoulder height above the hip joints when upright \[m\].
     pub trunk: f64,
-    /// Half the distance between the shoulders [m].
+    /// Half the distance between the shoulders \[m\].
     pub shoulder_half_width: f64,
-    /// Shoulder → elbow [m].
+    /// Shoulder → elbow \[m\].
     pub upper_arm: f64,
-    /// Elbow → wrist [m].
+    /// Elbow → wrist \[m\].
     pub forearm: f64,
-    /// Head centre above the shoulders [m].
+    /// Head centre above the shoulders \[m\].
     pub neck: f64,
     /// Scale of the face keypoints' offsets around the head centre (1 = 1.75 m adult).
     pub head_scale: f64,
@@ -301,7 +301,7 @@ impl Body {
         }
     }
 
-    /// Hip-joint height when standing upright [m].
+    /// Hip-joint height when standing upright \[m\].
     pub fn hip_height(&self) -> f64 {
         self.ankle_height + self.thigh + self.shank
     }
@@ -393,7 +393,7 @@ pub struct Episode {
     pub onset_s: Option<f64>,
     /// Body dimensions.
     pub body: Body,
-    /// Start position on the ground, robot frame [m].
+    /// Start position on the ground, robot frame \[m\].
     pub start: [f64; 2],
     /// Reaching arm of reach_handover.
     pub handover_side: Option<Side>,
@@ -462,7 +462,7 @@ pub struct HumanTruth {
     pub episode_intent: Intent,
     /// The episode's motion onset; `None` for idle episodes.
     pub episode_onset: Option<Stamp>,
-    /// True keypoints (noise-free, all present), robot frame [m].
+    /// True keypoints (noise-free, all present), robot frame \[m\].
     pub keypoints: [Point3<f64>; NUM_KEYPOINTS],
 }
 
@@ -551,29 +551,29 @@ impl Scenario {
         self.humans.get(human).map(|h| &h.episode)
     }
 
-    /// Stamp of scenario time `t_s` [s].
+    /// Stamp of scenario time `t_s` \[s\].
     pub fn stamp_at(&self, t_s: f64) -> Stamp {
         Stamp(self.config.start_stamp_ns).add_secs(t_s)
     }
 
-    /// Scenario time [s] of `stamp`.
+    /// Scenario time \[s\] of `stamp`.
     pub fn time_of(&self, stamp: Stamp) -> f64 {
         stamp.seconds_since(Stamp(self.config.start_stamp_ns))
     }
 
-    /// Last time with true motion available [s] (duration + [`FUTURE_MARGIN_S`]).
+    /// Last time with true motion available \[s\] (duration + [`FUTURE_MARGIN_S`]).
     pub fn horizon_end_s(&self) -> f64 {
         self.config.duration_s + FUTURE_MARGIN_S
     }
 
-    /// True (noise-free) keypoints of `human` at `stamp`, robot frame [m]; `None` when the human does not exist
+    /// True (noise-free) keypoints of `human` at `stamp`, robot frame \[m\]; `None` when the human does not exist
     /// or `stamp` is before the start or after [`Scenario::horizon_end_s`].
     pub fn true_keypoints(&self, human: usize, stamp: Stamp) -> Option<[Point3<f64>; NUM_KEYPOINTS]> {
         let t = self.time_of(stamp);
         self.humans.get(human).and_then(|h| h.keypoints_at(t))
     }
 
-    /// True torso point (hip midpoint), left wrist and right wrist of `human` at `stamp` [m] (the model's
+    /// True torso point (hip midpoint), left wrist and right wrist of `human` at `stamp` \[m\] (the model's
     /// predicted points, in that order).
     pub fn true_torso_wrists(&self, human: usize, stamp: Stamp) -> Option<[Point3<f64>; 3]> {
         let k = self.true_keypoints(human, stamp)?;

@@ -52,7 +52,7 @@ pub mod keypoint {
 /// Stable tracker id of a human.
 pub type HumanId = u32;
 
-/// One keypoint: position [m] in the frame's coordinates and detection confidence [0, 1] (0 = not observed).
+/// One keypoint: position \[m\] in the frame's coordinates and detection confidence [0, 1] (0 = not observed).
 #[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Keypoint {
     pub position: Point3<f64>,

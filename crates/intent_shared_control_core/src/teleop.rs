@@ -45,9 +45,9 @@ pub struct TeleopConfig {
     pub turbo_button: Option<usize>,
     /// Axis values with |v| below this are treated as 0; the rest is rescaled to keep the output continuous [-].
     pub deadzone: f64,
-    /// A Joy message older than this is stale and yields zero [s].
+    /// A Joy message older than this is stale and yields zero \[s\].
     pub timeout: f64,
-    /// A Joy stamp further than this in the future of the cycle time is rejected [s].
+    /// A Joy stamp further than this in the future of the cycle time is rejected \[s\].
     pub max_future: f64,
     /// Bindings for linear x, y, z and angular x, y, z; `None` leaves the component at 0.
     pub linear_x: Option<AxisBinding>,
@@ -497,12 +497,8 @@ mod tests {
 
     #[test]
     fn validate_rejects_bad_values() {
-        let mut c = TeleopConfig::default();
-        c.timeout = 0.0;
-        assert!(c.validate().is_err());
-        let mut c = TeleopConfig::default();
-        c.deadzone = f64::NAN;
-        assert!(c.validate().is_err());
+        assert!(TeleopConfig { timeout: 0.0, ..TeleopConfig::default() }.validate().is_err());
+        assert!(TeleopConfig { deadzone: f64::NAN, ..TeleopConfig::default() }.validate().is_err());
         assert!(TeleopConfig::default().validate().is_ok());
     }
 }

@@ -30,7 +30,7 @@ impl Stamp {
         self.0 as f64 * 1e-9
     }
 
-    /// Signed time from `earlier` to `self` [s]; negative when `earlier` is in fact later.
+    /// Signed time from `earlier` to `self` \[s\]; negative when `earlier` is in fact later.
     pub fn seconds_since(self, earlier: Stamp) -> f64 {
         self.0.saturating_sub(earlier.0) as f64 * 1e-9
     }

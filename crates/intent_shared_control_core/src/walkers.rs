@@ -143,15 +143,15 @@ pub enum Gait {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WalkerConfig {
-    /// Observation rate [Hz], in [1, 1000].
+    /// Observation rate \[Hz\], in [1, 1000].
     pub rate_hz: f64,
-    /// Length of the scene [s], in (0, 3600].
+    /// Length of the scene \[s\], in (0, 3600].
     pub duration_s: f64,
     /// Number of humans, `[min, max]`, 1 ≤ min ≤ max ≤ 8; each draws its family on its own.
     pub humans: [usize; 2],
     /// Relative weights of the families in [`WalkerFamily::ALL`] order; ≥ 0, not all 0.
     pub family_weights: [f64; NUM_FAMILIES],
-    /// Body height [m], within [1.0, 2.3].
+    /// Body height \[m\], within [1.0, 2.3].
     pub height_m: [f64; 2],
     /// Sensor imperfections of the observations (never applied to the truth).
     pub noise: NoiseConfig,
@@ -273,17 +273,17 @@ pub struct Walker {
     pub family: WalkerFamily,
     /// Which way the body faces relative to the walking direction.
     pub facing: Facing,
-    /// Yaw of the body (where the chest points), world frame [rad].
+    /// Yaw of the body (where the chest points), world frame \[rad\].
     pub body_yaw: f64,
     /// Whether the limbs swing.
     pub gait: Gait,
     /// Body dimensions.
     pub body: Body,
-    /// Torso position at time 0 on the ground, world frame [m].
+    /// Torso position at time 0 on the ground, world frame \[m\].
     pub start: [f64; 2],
-    /// Walking direction (yaw of the velocity), world frame [rad].
+    /// Walking direction (yaw of the velocity), world frame \[rad\].
     pub heading: f64,
-    /// Standing time before walking off [s] (start from standing; 0 for the others).
+    /// Standing time before walking off \[s\] (start from standing; 0 for the others).
     pub stand_s: f64,
     profile: Profile,
 }
@@ -294,27 +294,27 @@ impl Walker {
         Vector2::new(self.heading.cos(), self.heading.sin())
     }
 
-    /// Torso position on the ground at time `t` [s], world frame [m].
+    /// Torso position on the ground at time `t` \[s\], world frame \[m\].
     pub fn position(&self, t: f64) -> Vector2<f64> {
         Vector2::new(self.start[0], self.start[1]) + self.direction() * self.profile.at(t).0
     }
 
-    /// Velocity at time `t` [s], world frame [m/s].
+    /// Velocity at time `t` \[s\], world frame \[m/s\].
     pub fn velocity(&self, t: f64) -> Vector2<f64> {
         self.direction() * self.profile.at(t).1
     }
 
-    /// Acceleration at time `t` [s] along the walking line [m/s²] (negative while slowing down).
+    /// Acceleration at time `t` \[s\] along the walking line \[m/s²\] (negative while slowing down).
     pub fn acceleration(&self, t: f64) -> f64 {
         self.profile.segment(t).a
     }
 
-    /// Time after which the speed no longer changes [s].
+    /// Time after which the speed no longer changes \[s\].
     pub fn settled_at(&self) -> f64 {
         self.profile.settled_at()
     }
 
-    /// Intent label at time `t` [s].
+    /// Intent label at time `t` \[s\].
     pub fn intent(&self, t: f64) -> Intent {
         match self.family {
             WalkerFamily::Overtaking | WalkerFamily::Crossing => Intent::PassBy,
@@ -325,7 +325,7 @@ impl Walker {
         }
     }
 
-    /// True keypoints at time `t` [s], world frame [m].
+    /// True keypoints at time `t` \[s\], world frame \[m\].
     pub fn keypoints(&self, t: f64) -> [Point3<f64>; NUM_KEYPOINTS] {
         let (s, v) = self.profile.at(t);
         let amplitude = match self.gait {
@@ -341,7 +341,7 @@ impl Walker {
 }
 
 /// Forward kinematics of a walking figure: COCO-17 keypoints of `body` standing on `pos` with its chest toward
-/// `yaw`, legs and arms at gait `phase` with swing `amplitude` (0 = standing), world frame [m].
+/// `yaw`, legs and arms at gait `phase` with swing `amplitude` (0 = standing), world frame \[m\].
 ///
 /// Body frame: x forward, y left, z up, origin on the ground below the pelvis. The pelvis stays at standing hip
 /// height; each leg swings in the sagittal plane (hip flexion, swing-knee flexion), each arm swings opposite to

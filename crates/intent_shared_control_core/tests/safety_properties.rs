@@ -3,6 +3,8 @@
 //!
 //! Case count: `PROPTEST_CASES` (default 256). Long profile (see `docs/safety_chain.md`):
 //! `PROPTEST_CASES=100000 cargo test --release -p intent_shared_control_core --test safety_properties`.
+// Per-axis loops index several arrays at once, as the limit formulas do.
+#![allow(clippy::needless_range_loop, clippy::type_complexity)]
 
 use intent_shared_control_core::prediction::HumanPrediction;
 use intent_shared_control_core::skeleton::{HumanSkeleton, Keypoint};

@@ -49,7 +49,7 @@ impl ConfusionMatrix {
     }
 }
 
-/// Average and final displacement error of one predicted trajectory [m]: the mean over steps of the Euclidean
+/// Average and final displacement error of one predicted trajectory \[m\]: the mean over steps of the Euclidean
 /// distance between predicted and true positions, and that distance at the last step. `None` when the lengths
 /// differ, are empty, or a value is not finite.
 pub fn ade_fde(predicted: &[[f32; 3]], truth: &[[f32; 3]]) -> Option<(f64, f64)> {
@@ -68,7 +68,7 @@ pub fn ade_fde(predicted: &[[f32; 3]], truth: &[[f32; 3]]) -> Option<(f64, f64)>
     Some((dists.iter().sum::<f64>() / dists.len() as f64, fde))
 }
 
-/// Running mean of ADE and FDE [m].
+/// Running mean of ADE and FDE \[m\].
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct DisplacementStats {
     pub count: u64,
@@ -84,12 +84,12 @@ impl DisplacementStats {
         self.fde_sum += fde;
     }
 
-    /// Mean ADE [m]; `None` when empty.
+    /// Mean ADE \[m\]; `None` when empty.
     pub fn ade(&self) -> Option<f64> {
         (self.count > 0).then(|| self.ade_sum / self.count as f64)
     }
 
-    /// Mean FDE [m]; `None` when empty.
+    /// Mean FDE \[m\]; `None` when empty.
     pub fn fde(&self) -> Option<f64> {
         (self.count > 0).then(|| self.fde_sum / self.count as f64)
     }
@@ -122,7 +122,7 @@ pub fn expected_calibration_error(confidence: &[f32], correct: &[bool], bins: us
 
 /// Early recognition: time from motion onset until the prediction is the true intent and stays so for at least
 /// `stable_s` seconds (or until the end of the sequence, if that comes first after at least one correct frame)
-/// [s]. `times_s` ascending; frames before `onset_s` are ignored. `None` if never recognised.
+/// \[s\]. `times_s` ascending; frames before `onset_s` are ignored. `None` if never recognised.
 pub fn recognition_latency(
     times_s: &[f64],
     predicted: &[Intent],

@@ -74,7 +74,7 @@ pub fn load_model_predictor(card_path: &Path, ort_library: &Path) -> anyhow::Res
     Ok((predictor, description))
 }
 
-/// Distribution summary of a set of durations [s].
+/// Distribution summary of a set of durations \[s\].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub count: usize,
@@ -121,7 +121,7 @@ pub struct Report {
     /// Same with raw teleop (for contrast).
     pub raw_scenarios_with_violation: usize,
     pub raw_violation_cycles: u64,
-    /// Smallest true distance to a person the robot was approaching, over all runs [m].
+    /// Smallest true distance to a person the robot was approaching, over all runs \[m\].
     pub min_distance_approaching_m: f64,
     /// Share of `Stop` cycles the configured chain would not have made knowing the truth [%].
     pub false_stop_percent: f64,
@@ -134,12 +134,12 @@ pub struct Report {
     pub stop_cycles: u64,
     /// Share of all cycles in `Stop` [%].
     pub stop_time_percent: f64,
-    /// Time from a predicted violation to standstill [s].
+    /// Time from a predicted violation to standstill \[s\].
     pub time_to_stop_s: Summary,
     /// Runs that reached the goal: shared control, raw teleop.
     pub completed: usize,
     pub raw_completed: usize,
-    /// Completion time over runs that both modes completed [s].
+    /// Completion time over runs that both modes completed \[s\].
     pub completion_s: Summary,
     pub raw_completion_s: Summary,
     /// Median over those runs of shared / raw completion time.

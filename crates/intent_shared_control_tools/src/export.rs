@@ -55,7 +55,7 @@ pub struct Dataset {
     pub inputs: Vec<f32>,
     /// `[n]` intent index (current label).
     pub labels: Vec<i64>,
-    /// `[n, 10, 3, 3]` future targets in the window's model frame [m].
+    /// `[n, 10, 3, 3]` future targets in the window's model frame \[m\].
     pub futures: Vec<f32>,
     /// `[n]` scenario index within the export.
     pub scenario: Vec<i64>,
@@ -67,11 +67,11 @@ pub struct Dataset {
     pub tracker_id: Vec<i64>,
     /// `[n]` episode intent index of the human.
     pub episode_intent: Vec<i64>,
-    /// `[n]` window stamp [ns].
+    /// `\[n\]` window stamp \[ns\].
     pub stamp_ns: Vec<i64>,
-    /// `[n]` time since the onset of the current intent [s]; NaN while the label is idle.
+    /// `\[n\]` time since the onset of the current intent \[s\]; NaN while the label is idle.
     pub time_since_onset_s: Vec<f32>,
-    /// `[n]` time since the episode's motion onset [s] (negative before it); NaN for idle episodes.
+    /// `\[n\]` time since the episode's motion onset \[s\] (negative before it); NaN for idle episodes.
     pub time_since_episode_onset_s: Vec<f32>,
     /// `[n]` fraction of present (not filled) keypoints in the window.
     pub visible_fraction: Vec<f32>,

@@ -23,9 +23,9 @@ use crate::skeleton::keypoint;
 pub struct ConstantVelocityConfig {
     /// Frames (newest last) used to fit the velocity, in [2, 30]. 6 frames span 1/6 s at 30 Hz.
     pub velocity_frames: usize,
-    /// Frame rate of the window [Hz], > 0.
+    /// Frame rate of the window \[Hz\], > 0.
     pub rate_hz: f64,
-    /// Time between predicted steps [s], > 0.
+    /// Time between predicted steps \[s\], > 0.
     pub horizon_step_s: f64,
 }
 
@@ -161,6 +161,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::needless_range_loop)] // indexes the forecast and the expectation alike
     fn extrapolates_linear_motion_exactly() {
         let mut m = ConstantVelocityModel::new(ConstantVelocityConfig::default()).expect("config");
         let input = ModelInput::from_flat(&moving_window([-1.2, 0.4, 0.0], [0.5, 0.0, 0.8])).expect("input");

@@ -6,15 +6,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::twist::Twist;
 
-/// The robot's extent in the horizontal plane of its command frame [m].
+/// The robot's extent in the horizontal plane of its command frame \[m\].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RobotShape {
-    /// A disc of `radius` [m] around the frame origin.
+    /// A disc of `radius` \[m\] around the frame origin.
     Radius { radius: f64 },
-    /// A simple polygon (footprint), vertices `[x, y]` [m] in order (either direction), at least 3.
+    /// A simple polygon (footprint), vertices `[x, y]` \[m\] in order (either direction), at least 3.
     Polygon { points: Vec<[f64; 2]> },
-    /// Discs of `radius` [m] around control points `[x, y]` [m] (e.g. along an arm or a long base).
+    /// Discs of `radius` \[m\] around control points `[x, y]` \[m\] (e.g. along an arm or a long base).
     ControlPoints { points: Vec<[f64; 2]>, radius: f64 },
 }
 
@@ -27,7 +27,7 @@ impl Default for RobotShape {
 /// How a human point relates to the robot.
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct PointRelation {
-    /// Distance from the robot's surface to the point [m]; ≤ 0 when the point is inside the footprint.
+    /// Distance from the robot's surface to the point \[m\]; ≤ 0 when the point is inside the footprint.
     pub distance: f64,
     /// Speed of the robot's nearest surface point toward the human point [m/s]; > 0 approaching, < 0 moving
     /// away. For a point inside the footprint (contact, or a perception error) it is the surface's speed
@@ -39,7 +39,7 @@ pub struct PointRelation {
 }
 
 impl RobotShape {
-    /// Nearest surface point of the robot to `p` and the signed distance [m].
+    /// Nearest surface point of the robot to `p` and the signed distance \[m\].
     pub fn closest(&self, p: &Point2<f64>) -> (Point2<f64>, f64) {
         match self {
             RobotShape::Radius { radius } => {

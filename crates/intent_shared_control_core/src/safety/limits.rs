@@ -39,7 +39,7 @@ pub struct LimitsConfig {
     pub max_deceleration: [f64; 6],
     /// Highest jerk [m/s³ | rad/s³] (> 0).
     pub max_jerk: [f64; 6],
-    /// Longest `dt` used for one step [s]; a longer gap is treated as `max_dt` (> 0).
+    /// Longest `dt` used for one step \[s\]; a longer gap is treated as `max_dt` (> 0).
     pub max_dt: f64,
 }
 
@@ -55,7 +55,7 @@ impl Default for LimitsConfig {
     }
 }
 
-/// Time step assumed for an urgent reduction at a repeated stamp [s].
+/// Time step assumed for an urgent reduction at a repeated stamp \[s\].
 pub const REPEATED_STAMP_DT: f64 = 0.01;
 
 /// What the limiter did this cycle.

@@ -40,6 +40,9 @@ use crate::skeleton::{HumanId, SkeletonFrame};
 use crate::time::Stamp;
 use crate::twist::Twist;
 
+/// Torso positions of one person: (skeleton stamp, torso in the robot frame at that stamp).
+type TorsoTrack = VecDeque<(Stamp, Point2<f64>)>;
+
 /// History kept for ego-motion compensation at least [s] (covers the oldest prediction still in use).
 const EGO_HISTORY_S: f64 = 1.5;
 
@@ -53,7 +56,7 @@ pub struct SafetyConfig {
     pub limits: LimitsConfig,
     pub watchdog: WatchdogConfig,
     /// A human who leaves the view (occlusion, tracker loss) stays an obstacle at its last seen keypoints for
-    /// this long [s] ...
+    /// this long \[s\] ...
     pub occlusion_memory: f64,
     /// ... with its distances reduced by `occlusion_speed · age` [m/s] (the conservative human speed; the
     /// robot's own motion is compensated when `ego_motion_compensation` is on, else add the robot's top speed).
@@ -104,9 +107,9 @@ pub struct SafetyOutput {
     pub twist: Twist,
     /// Product of the scales of separation monitoring, zones and velocity limits [0, 1]; 0 on a forced stop.
     pub speed_scale: f64,
-    /// Nearest human and surface distance [m].
+    /// Nearest human and surface distance \[m\].
     pub nearest: Option<(HumanId, f64)>,
-    /// `S_p` toward the nearest human at the output's approach speed [m].
+    /// `S_p` toward the nearest human at the output's approach speed \[m\].
     pub required_separation: f64,
     /// Human speed assumed for the nearest human [m/s].
     pub human_speed: f64,
@@ -139,7 +142,7 @@ pub struct SafetyChain {
     /// Last sighting per human: skeleton stamp and points (robot frame at that stamp).
     last_seen: Vec<(Stamp, HumanPoints)>,
     /// Torso track per human, for the reachable set: (skeleton stamp, torso in the robot frame at that stamp).
-    tracks: Vec<(HumanId, VecDeque<(Stamp, Point2<f64>)>)>,
+    tracks: Vec<(HumanId, TorsoTrack)>,
 }
 
 impl SafetyChain {

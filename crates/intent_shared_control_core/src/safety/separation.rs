@@ -62,22 +62,22 @@ use crate::twist::Twist;
 pub struct SeparationConfig {
     /// Robot extent in the horizontal plane.
     pub robot: RobotShape,
-    /// Reaction time `T_r` of the robot system (sensing to braking onset: perception, control cycle, drive) [s].
+    /// Reaction time `T_r` of the robot system (sensing to braking onset: perception, control cycle, drive) \[s\].
     pub reaction_time: f64,
     /// Guaranteed braking deceleration `a_s` [m/s²].
     pub braking_deceleration: f64,
-    /// Intrusion distance `C` [m].
+    /// Intrusion distance `C` \[m\].
     pub intrusion_distance: f64,
-    /// Human position uncertainty `Z_d` [m]: keypoint noise plus the body's extent beyond its joints (keypoints
+    /// Human position uncertainty `Z_d` \[m\]: keypoint noise plus the body's extent beyond its joints (keypoints
     /// are joint centres; the body surface lies up to ~0.15 m further out).
     pub human_uncertainty: f64,
-    /// Robot position uncertainty `Z_r` [m].
+    /// Robot position uncertainty `Z_r` \[m\].
     pub robot_uncertainty: f64,
     /// Conservative human speed beyond `near_distance` [m/s] (ISO 13855: 1.6).
     pub human_speed_far: f64,
     /// Conservative human speed within `near_distance` [m/s] (ISO 13855: 2.0).
     pub human_speed_near: f64,
-    /// Distance below which `human_speed_near` applies [m] (ISO 13855: 0.5).
+    /// Distance below which `human_speed_near` applies \[m\] (ISO 13855: 0.5).
     pub near_distance: f64,
     /// A prediction is used only when its confidence is at least this [0, 1].
     pub min_confidence: f64,
@@ -85,10 +85,10 @@ pub struct SeparationConfig {
     pub reach: ReachConfig,
     /// Growth of the predicted-position uncertainty with look-ahead time [m/s].
     pub prediction_uncertainty_rate: f64,
-    /// The predicted closing speed is taken over look-aheads of at least this [s] (≥ 0; every predicted point is
+    /// The predicted closing speed is taken over look-aheads of at least this \[s\] (≥ 0; every predicted point is
     /// still checked as an obstacle of its own).
     pub closing_speed_min_lookahead: f64,
-    /// Predicted points are checked up to the command's stopping time plus this [s] (one prediction step by
+    /// Predicted points are checked up to the command's stopping time plus this \[s\] (one prediction step by
     /// default: the forecast is sampled every 0.1 s).
     pub prediction_time_margin: f64,
     /// Admissible approach speeds below this become 0 (standstill instead of an endless creep) [m/s].
@@ -116,7 +116,7 @@ impl Default for SeparationConfig {
             closing_speed_min_lookahead: 0.3,
             prediction_time_margin: 0.1,
             standstill_speed: 0.02,
-            min_away_fraction: 0.3,
+            min_away_fraction: 0.9,
         }
     }
 }
@@ -136,13 +136,13 @@ pub struct ReachConfig {
     pub max_acceleration: f64,
     /// Added to the fitted closing speed for keypoint noise [m/s].
     pub velocity_uncertainty: f64,
-    /// Time span of torso positions the velocity is fitted over [s].
+    /// Time span of torso positions the velocity is fitted over \[s\].
     pub velocity_window: f64,
     /// Fewer torso positions in the window: poorly observed (the standard's speeds) [-].
     pub min_observations: usize,
     /// Speed of a hand reaching out relative to the body [m/s] (ISO 13855: 2.0).
     pub hand_speed: f64,
-    /// How far a hand reaches from its shoulder [m].
+    /// How far a hand reaches from its shoulder \[m\].
     pub arm_length: f64,
 }
 
@@ -184,7 +184,7 @@ impl ClosingBound {
         (self.acceleration <= 0.0 || self.initial >= self.cap) && self.extension <= 0.0
     }
 
-    /// Largest closing distance after `t` seconds [m].
+    /// Largest closing distance after `t` seconds \[m\].
     pub fn distance(&self, t: f64) -> f64 {
         let t = t.max(0.0);
         let v0 = self.initial.max(0.0);
@@ -220,35 +220,38 @@ impl ClosingBound {
 }
 
 /// An observed person's motion: torso velocity in the robot frame of the cycle (robot motion removed) [m/s],
-/// and how long before the newest observation the fit describes [s].
+/// and how long before the newest observation the fit describes \[s\].
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct ObservedMotion {
     pub velocity: Vector2<f64>,
     pub lag: f64,
 }
 
-/// Largest horizontal distance of a shoulder from the hip midpoint [m]: half a broad shoulder width plus a lean.
+/// What bounds how far an arm point already reaches out: `(anchor, slack)`, see [`HumanPoints::shoulders`].
+pub type ArmAnchor = (Point2<f64>, f64);
+
+/// Largest horizontal distance of a shoulder from the hip midpoint \[m\]: half a broad shoulder width plus a lean.
 pub const SHOULDER_FROM_TORSO: f64 = 0.3;
 
-/// Observed keypoints of one human, projected on the horizontal plane of the robot frame [m].
+/// Observed keypoints of one human, projected on the horizontal plane of the robot frame \[m\].
 #[derive(Clone, Debug, PartialEq)]
 pub struct HumanPoints {
     pub id: HumanId,
     pub points: Vec<Point2<f64>>,
-    /// Extra uncertainty of these points [m], subtracted from every distance: 0 for a human in the current
+    /// Extra uncertainty of these points \[m\], subtracted from every distance: 0 for a human in the current
     /// frame, `occlusion_speed · age` for one remembered after it left the view.
     pub inflation: f64,
     /// The observed positions of the keypoints a prediction forecasts, in its order (torso = hip midpoint, left
     /// wrist, right wrist), when observed: the predicted closing speed compares each with its own forecast.
     pub tracked: [Option<Point2<f64>>; 3],
-    /// Where a hidden hand may be: `(anchor, reach)`, the hand anywhere within `reach` [m] of the visible
+    /// Where a hidden hand may be: `(anchor, reach)`, the hand anywhere within `reach` \[m\] of the visible
     /// `anchor` (elbow or shoulder of an arm whose wrist is not seen).
     pub reach: Vec<(Point2<f64>, f64)>,
     /// Per point of `points`: for arm points (elbows, wrists), what bounds how far the arm already reaches out:
     /// `Some(Some((anchor, slack)))`, the point is at least `|p − anchor| − slack` from its shoulder (the shoulder
     /// itself with slack 0, or the torso with [`SHOULDER_FROM_TORSO`] when the shoulder is not seen);
     /// `Some(None)`: nothing known, the whole arm may reach out; `None`: a body point.
-    pub shoulders: Vec<Option<Option<(Point2<f64>, f64)>>>,
+    pub shoulders: Vec<Option<Option<ArmAnchor>>>,
     /// The person's motion from their track, when well observed.
     pub motion: Option<ObservedMotion>,
 }
@@ -279,7 +282,7 @@ impl HumanPoints {
     }
 
     /// Smallest surface distance of these points (and of the reach of hidden hands) to `shape`, inflation
-    /// subtracted [m].
+    /// subtracted \[m\].
     pub fn distance(&self, shape: &RobotShape) -> f64 {
         let points = self.points.iter().map(|p| shape.closest(p).1);
         let reach = self.reach.iter().map(|(a, r)| shape.closest(a).1 - r);
@@ -294,9 +297,9 @@ pub struct SeparationResult {
     pub twist: Twist,
     /// Scale applied [0, 1].
     pub scale: f64,
-    /// Nearest human (current keypoints) and its surface distance [m].
+    /// Nearest human (current keypoints) and its surface distance \[m\].
     pub nearest: Option<(HumanId, f64)>,
-    /// `S_p` toward the nearest human at the limited command's approach speed [m].
+    /// `S_p` toward the nearest human at the limited command's approach speed \[m\].
     pub required_separation: f64,
     /// Human speed assumed for the nearest human [m/s].
     pub human_speed: f64,
@@ -321,7 +324,7 @@ impl SeparationMonitor {
         &self.config
     }
 
-    /// `S_p` [m] for robot approach speed `v_r` [m/s] (negative counts as 0) and human speed `v_h` [m/s].
+    /// `S_p` \[m\] for robot approach speed `v_r` \[m/s\] (negative counts as 0) and human speed `v_h` \[m/s\].
     pub fn required_separation(&self, v_r: f64, v_h: f64) -> f64 {
         let c = &self.config;
         let v_r = v_r.max(0.0);
@@ -334,7 +337,7 @@ impl SeparationMonitor {
             + c.robot_uncertainty
     }
 
-    /// Highest admissible approach speed [m/s] toward a point at surface distance `d` [m] for human speed `v_h`.
+    /// Highest admissible approach speed \[m/s\] toward a point at surface distance `d` \[m\] for human speed `v_h`.
     pub fn max_approach_speed(&self, d: f64, v_h: f64) -> f64 {
         let c = &self.config;
         let a = c.braking_deceleration;
@@ -356,7 +359,7 @@ impl SeparationMonitor {
         }
     }
 
-    /// `S_p` [m] for robot approach speed `v_r` [m/s] against a person closing in as `bound` allows, observed
+    /// `S_p` \[m\] for robot approach speed `v_r` \[m/s\] against a person closing in as `bound` allows, observed
     /// `age` seconds ago: `D(age + T_r + T_s) + v_r·T_r + v_r²/(2·a_s) + C + Z_d + Z_r`.
     pub fn required_separation_for(&self, v_r: f64, bound: &ClosingBound, age: f64) -> f64 {
         let c = &self.config;
@@ -370,7 +373,7 @@ impl SeparationMonitor {
             + c.robot_uncertainty
     }
 
-    /// Highest admissible approach speed [m/s] toward a point at surface distance `d` [m] against `bound`,
+    /// Highest admissible approach speed \[m/s\] toward a point at surface distance `d` \[m\] against `bound`,
     /// observed `age` seconds ago. A constant bound is solved in closed form; otherwise by bisection (`S_p` grows
     /// with `v_r`), to well below a millimetre per second.
     pub fn max_approach_speed_for(&self, d: f64, bound: &ClosingBound, age: f64) -> f64 {
@@ -408,7 +411,7 @@ impl SeparationMonitor {
         &self,
         h: &HumanPoints,
         p: &Point2<f64>,
-        shoulder: Option<Option<(Point2<f64>, f64)>>,
+        shoulder: Option<Option<ArmAnchor>>,
         d_now: f64,
     ) -> ClosingBound {
         let c = &self.config;
@@ -437,7 +440,7 @@ impl SeparationMonitor {
 
     /// Limits `twist` against `humans` (current keypoints) and `predictions` (already validated; stale ones
     /// filtered out by the caller) at `now`.
-    /// `observation_age` is how old the current keypoints are [s] (now − skeleton stamp, ≥ 0); the human's
+    /// `observation_age` is how old the current keypoints are \[s\] (now − skeleton stamp, ≥ 0); the human's
     /// travel is counted from then.
     pub fn limit(
         &self,
@@ -661,10 +664,12 @@ mod tests {
         let away = m.limit(Stamp(0), &Twist::planar(-1.0, 0.0, 0.0), &h, &[], 0.0);
         assert_eq!(away.scale, 1.0);
         assert_eq!(away.nearest, Some((1, 1.2)));
-        // Inside the no-approach distance: approach is stopped, sideways-away still allowed.
+        // Inside the no-approach distance: approach is stopped, a motion nearly straight away still allowed
+        // (away at ≥ 0.9 of its speed), away at a steep angle not.
         let close = [human(2, 0.6, 0.0)];
         assert_eq!(m.limit(Stamp(0), &Twist::planar(0.5, 0.0, 0.0), &close, &[], 0.0).scale, 0.0);
-        assert_eq!(m.limit(Stamp(0), &Twist::planar(-0.2, 0.3, 0.0), &close, &[], 0.0).scale, 1.0);
+        assert_eq!(m.limit(Stamp(0), &Twist::planar(-0.3, 0.1, 0.0), &close, &[], 0.0).scale, 1.0);
+        assert_eq!(m.limit(Stamp(0), &Twist::planar(-0.2, 0.3, 0.0), &close, &[], 0.0).scale, 0.0);
         // ... but sliding past (mostly sideways) is not moving away: stopped.
         assert_eq!(m.limit(Stamp(0), &Twist::planar(-0.05, 0.5, 0.0), &close, &[], 0.0).scale, 0.0);
         // Someone close beside the path of a robot driving forward: stopped; farther out, not limited.

@@ -41,18 +41,18 @@ pub struct ValidationConfig {
     pub max_linear: f64,
     /// Largest plausible angular command component [rad/s].
     pub max_angular: f64,
-    /// Largest plausible keypoint distance from the robot [m].
+    /// Largest plausible keypoint distance from the robot \[m\].
     pub max_range: f64,
     /// Stop when no skeleton frame was received yet (people cannot be seen).
     pub require_skeletons: bool,
-    /// A stamp further than this ahead of the cycle time is invalid [s].
+    /// A stamp further than this ahead of the cycle time is invalid \[s\].
     pub max_future: f64,
-    /// A prediction older than this is not used [s].
+    /// A prediction older than this is not used \[s\].
     pub prediction_timeout: f64,
     /// Keypoints with a lower confidence are ignored by the safety chain [0, 1].
     pub min_keypoint_confidence: f64,
     /// Reach of a hidden hand from the visible elbow, the visible shoulder of its arm, and the other shoulder
-    /// [m] (0 turns a case off).
+    /// \[m\] (0 turns a case off).
     pub hidden_hand_reach: [f64; 3],
 }
 
@@ -81,7 +81,7 @@ pub struct Validated<'a> {
     pub faults: Vec<&'static str>,
     /// Informational reasons (nothing forced).
     pub notes: Vec<&'static str>,
-    /// Current observed keypoints per human, horizontal plane [m].
+    /// Current observed keypoints per human, horizontal plane \[m\].
     pub humans: Vec<HumanPoints>,
     /// Valid, fresh predictions.
     pub predictions: Vec<&'a HumanPrediction>,

@@ -12,13 +12,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::time::Stamp;
 
-/// Watchdog timeouts [s].
+/// Watchdog timeouts \[s\].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WatchdogConfig {
-    /// Skeletons older than this are stale [s] (> 0).
+    /// Skeletons older than this are stale \[s\] (> 0).
     pub skeleton_timeout: f64,
-    /// Longest allowed time between two control cycles [s] (> 0).
+    /// Longest allowed time between two control cycles \[s\] (> 0).
     pub max_cycle_gap: f64,
 }
 

@@ -14,15 +14,15 @@ use super::geometry::RobotShape;
 use super::separation::HumanPoints;
 use crate::twist::Twist;
 
-/// Zone distances [m] and speeds. Units in the field docs.
+/// Zone distances \[m\] and speeds. Units in the field docs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ZoneConfig {
-    /// Stop zone radius from the robot's surface [m].
+    /// Stop zone radius from the robot's surface \[m\].
     pub stop_distance: f64,
-    /// Slowdown zone radius from the robot's surface [m] (≥ `stop_distance`).
+    /// Slowdown zone radius from the robot's surface \[m\] (≥ `stop_distance`).
     pub slowdown_distance: f64,
-    /// Extra distance needed to leave a zone [m].
+    /// Extra distance needed to leave a zone \[m\].
     pub hysteresis: f64,
     /// Linear speed limit in the slowdown zone [m/s].
     pub slowdown_linear_speed: f64,

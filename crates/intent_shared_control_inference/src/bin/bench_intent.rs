@@ -8,7 +8,7 @@
 //! in `rounds` alternating rounds, and writes `<stem>.json` and `<stem>.md` (default `bench_intent`) to `--out`
 //! (the input file and the Python side's raw samples go to a temporary directory). With `--provider auto` and
 //! both backends loaded, the report also has the routing table measured at load and the backend of each batch.
-//! Percentiles come from HDR histograms [µs]. This is a report, not a pass/fail test.
+//! Percentiles come from HDR histograms \[µs\]. This is a report, not a pass/fail test.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -58,7 +58,7 @@ struct Args {
     /// The Python side's script.
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/bench_python_ort.py"))]
     python_script: PathBuf,
-    /// Output directory for <stem>.json / <stem>.md.
+    /// Output directory for `<stem>.json` / `<stem>.md`.
     #[arg(long)]
     out: PathBuf,
     /// File stem of the report.
@@ -90,7 +90,7 @@ fn reproduce_command(args: &Args) -> String {
     )
 }
 
-/// Latency summary of one series [µs].
+/// Latency summary of one series \[µs\].
 #[derive(Serialize, Debug, Clone)]
 struct Summary {
     samples: u64,
@@ -130,7 +130,7 @@ struct Report {
     rounds: usize,
     warmup: usize,
     batches: Vec<BatchReport>,
-    /// Target: CPU, batch 1, `rust_predict` p99 <= this [µs].
+    /// Target: CPU, batch 1, `rust_predict` p99 <= this \[µs\].
     target_cpu_b1_p99_us: f64,
     /// Whether `rust_predict` at batch 1 meets the target (`None` without batch 1 or when batch 1 does not run
     /// on the CPU).
@@ -141,7 +141,7 @@ struct Report {
     machine: MachineInfo,
 }
 
-/// Target of the project for one CPU call at batch 1 [µs].
+/// Target of the project for one CPU call at batch 1 \[µs\].
 const TARGET_CPU_B1_P99_US: f64 = 120.0;
 
 fn histogram() -> Result<Histogram<u64>> {

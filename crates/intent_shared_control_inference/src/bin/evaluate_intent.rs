@@ -5,9 +5,9 @@
 //! fed through the core's feature pipeline exactly as the node does; every `eval_every`-th frame, all humans of
 //! the frame are predicted in one batch by the model and by the constant-velocity baseline. Reported:
 //! - intent macro-F1, accuracy and the confusion matrix, against the label at the window's newest stamp;
-//! - ADE over the 10 steps and FDE at 1 s of torso and wrists [m], model vs constant velocity;
+//! - ADE over the 10 steps and FDE at 1 s of torso and wrists \[m\], model vs constant velocity;
 //! - early recognition: from the motion onset of each non-idle episode to the first prediction of the episode's
-//!   intent that stays correct for `stable_s`, p50 / p90 [s], and how many episodes were never recognised;
+//!   intent that stays correct for `stable_s`, p50 / p90 \[s\], and how many episodes were never recognised;
 //! - calibration: expected calibration error of the confidence (`ece_bins` bins).
 //!
 //! Scenario seeds follow the export rule (`base_seed · 1 000 000 + index`); base seeds the card's `data` lists
@@ -62,7 +62,7 @@ struct Args {
     /// Predict every n-th frame.
     #[arg(long, default_value_t = 3)]
     eval_every: usize,
-    /// A recognition counts once the correct intent has held this long [s].
+    /// A recognition counts once the correct intent has held this long \[s\].
     #[arg(long, default_value_t = 0.3)]
     stable_s: f64,
     /// Bins of the expected calibration error.
@@ -193,7 +193,7 @@ struct Report {
     elapsed_s: f64,
 }
 
-/// Per-episode (scenario human) sequence of (time [s], predicted intent) after the motion onset.
+/// Per-episode (scenario human) sequence of (time \[s\], predicted intent) after the motion onset.
 struct EpisodeTrace {
     intent: Intent,
     onset_s: f64,

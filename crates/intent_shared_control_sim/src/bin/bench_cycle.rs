@@ -64,9 +64,9 @@ struct Args {
     stem: String,
 }
 
-/// Whole-cycle budget at p99 with one person in view [µs].
+/// Whole-cycle budget at p99 with one person in view \[µs\].
 const BUDGET_P99_US: f64 = 100.0;
-/// Capture rate of the whole-cycle rows [Hz].
+/// Capture rate of the whole-cycle rows \[Hz\].
 const CAPTURE_HZ: f64 = 30.0;
 
 /// Ready-made inputs of the controller-only row (control cycles at 200 Hz).
