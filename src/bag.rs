@@ -25,10 +25,52 @@ pub struct BagMessage {
     pub data: Vec<u8>,
 }
 
+/// `msg` as CDR with every alignment padding byte zero, so the same message always gives the same bytes.
+///
+/// The ROS serializer skips the padding bytes without writing them, and r2r's `to_serialized_bytes` reuses
+/// one buffer per thread, so its padding carried whatever an earlier message had left there. Here the message
+/// is serialized into a zero-filled buffer sized well beyond its length (known from a first serialization): the
+/// serializer only shrinks it to the message, which keeps its contents.
+pub fn serialize<T: WrappedTypesupport>(msg: &T) -> anyhow::Result<Vec<u8>> {
+    use r2r_rcl::{
+        rcutils_get_default_allocator, rcutils_get_zero_initialized_uint8_array, rcutils_uint8_array_fini,
+        rcutils_uint8_array_init, rmw_serialize,
+    };
+    let length = msg.to_serialized_bytes().map_err(|e| anyhow::anyhow!("{e}"))?.len();
+    let capacity = 2 * length + 4096;
+    let native = T::create_msg();
+    // SAFETY: `create_msg` returns an initialized message owned here and destroyed below; the array is
+    // initialized by rcutils with its own allocator, zero-filled over its capacity, and finalized below.
+    unsafe {
+        let Some(native_ref) = native.as_mut() else { anyhow::bail!("cannot allocate the message") };
+        msg.copy_to_native(native_ref);
+        let allocator = rcutils_get_default_allocator();
+        let mut array = rcutils_get_zero_initialized_uint8_array();
+        let result = if rcutils_uint8_array_init(&mut array, capacity, &allocator) != 0 {
+            Err(anyhow::anyhow!("cannot allocate {capacity} bytes"))
+        } else {
+            std::ptr::write_bytes(array.buffer, 0, capacity);
+            let ret = rmw_serialize(native as *const std::os::raw::c_void, T::get_ts(), &mut array);
+            let out = if ret != 0 {
+                Err(anyhow::anyhow!("rmw_serialize failed ({ret})"))
+            } else if array.buffer_capacity > capacity {
+                // Shrinking (the serializer sizes the buffer to the message) keeps the zeros; growing would not.
+                Err(anyhow::anyhow!("the serializer grew the buffer: padding not guaranteed zero"))
+            } else {
+                Ok(std::slice::from_raw_parts(array.buffer, array.buffer_length).to_vec())
+            };
+            rcutils_uint8_array_fini(&mut array);
+            out
+        };
+        T::destroy_msg(native);
+        result
+    }
+}
+
 impl BagMessage {
     /// `msg` as CDR on `topic`, received at `log_time` \[ns\].
     pub fn encode<T: WrappedTypesupport>(topic: &str, msg_type: &str, log_time: i64, msg: &T) -> anyhow::Result<Self> {
-        let data = msg.to_serialized_bytes().map_err(|e| anyhow::anyhow!("serializing {msg_type}: {e}"))?;
+        let data = serialize(msg).map_err(|e| anyhow::anyhow!("serializing {msg_type}: {e}"))?;
         Ok(BagMessage { topic: topic.to_owned(), msg_type: msg_type.to_owned(), log_time, data })
     }
 
@@ -179,7 +221,7 @@ impl BagWriter {
         log_time: i64,
         msg: &T,
     ) -> anyhow::Result<()> {
-        let data = msg.to_serialized_bytes().map_err(|e| anyhow::anyhow!("serializing {msg_type}: {e}"))?;
+        let data = serialize(msg).map_err(|e| anyhow::anyhow!("serializing {msg_type}: {e}"))?;
         self.write_raw(topic, msg_type, log_time, &data)
     }
 
@@ -224,5 +266,28 @@ impl BagWriter {
         }
         s.push_str("  version: 9\n");
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use r2r::geometry_msgs::msg::TwistStamped;
+    use r2r::std_msgs::msg::Header;
+
+    #[test]
+    fn the_same_message_always_gives_the_same_bytes() {
+        // A cmd_vel has padding after its frame_id; fill r2r's per-thread buffer with other bytes first.
+        let msg = TwistStamped {
+            header: Header { frame_id: "base_link".into(), ..Default::default() },
+            ..Default::default()
+        };
+        let noise = Header { frame_id: "x".repeat(200), ..Default::default() };
+        let first = serialize(&msg).expect("serializes");
+        let _ = noise.to_serialized_bytes();
+        let second = serialize(&msg).expect("serializes");
+        assert_eq!(first, second);
+        assert_eq!(first.len(), msg.to_serialized_bytes().expect("serializes").len());
+        assert_eq!(TwistStamped::from_serialized_bytes(&first).expect("decodes"), msg);
     }
 }
