@@ -472,6 +472,13 @@ impl SeparationMonitor {
             if rel.approach_speed <= 0.0 && (d_override.is_some() || rel.surface_speed <= 1e-9) {
                 return;
             }
+            // The command's own approach speed is admissible: nothing to solve (the common case far from people).
+            if rel.approach_speed >= c.standstill_speed
+                && self.required_separation_for(rel.approach_speed, bound, age) <= d
+                && d.is_finite()
+            {
+                return;
+            }
             let v_max = self.max_approach_speed_for(d, bound, age);
             let v_max = if v_max < c.standstill_speed { 0.0 } else { v_max };
             if rel.approach_speed > v_max {
