@@ -153,7 +153,9 @@ pub fn skeletons_from_msg(msg: &isc::HumanSkeletonArray, limits: &SkeletonLimits
         for (slot, (p, &c)) in keypoints.iter_mut().zip(h.keypoints.iter().zip(&h.confidence)) {
             let position = Point3::new(p.x, p.y, p.z);
             if c > 0.0 || c.is_nan() {
-                *slot = Keypoint { position, confidence: c.min(1.0) };
+                // `f32::min` would turn a NaN confidence into 1.0: a NaN stays NaN, for validation to reject.
+                let confidence = if c.is_nan() { c } else { c.min(1.0) };
+                *slot = Keypoint { position, confidence };
             }
         }
         humans.push(HumanSkeleton { id: h.id, keypoints });
@@ -430,6 +432,7 @@ mod tests {
         h.keypoints[3].x = f64::NAN;
         h.confidence[4] = 0.0;
         h.keypoints[5].y = f64::INFINITY;
+        h.confidence[6] = f32::NAN;
         let msg = isc::HumanSkeletonArray { humans: vec![h], ..Default::default() };
         let limits = SkeletonLimits { max_humans: 4, expected_frame: String::new() };
         let f = skeletons_from_msg(&msg, &limits).expect("structurally valid");
@@ -437,6 +440,7 @@ mod tests {
         assert!(k[3].position.x.is_nan() && k[3].confidence == 0.9);
         assert!(k[5].position.y.is_infinite() && k[5].confidence == 0.9);
         assert_eq!(k[4].confidence, 0.0);
+        assert!(k[6].confidence.is_nan(), "a NaN confidence is not a confident keypoint");
     }
 
     #[test]

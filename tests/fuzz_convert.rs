@@ -174,6 +174,7 @@ proptest! {
                     // A keypoint reported with a confidence is never dropped, whatever its coordinates.
                     for (k, &c) in h.keypoints.iter().zip(&m.confidence) {
                         prop_assert_eq!(k.confidence > 0.0 || k.confidence.is_nan(), c > 0.0 || c.is_nan());
+                        prop_assert_eq!(k.confidence.is_nan(), c.is_nan());
                     }
                 }
                 let now = Stamp(frame.stamp.0.saturating_add((dt * 1e9) as i64));
