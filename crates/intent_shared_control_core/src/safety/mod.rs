@@ -24,7 +24,7 @@ pub mod zones;
 
 use std::collections::VecDeque;
 
-use nalgebra::{Point2, Vector2};
+use nalgebra::{Isometry2, Point2, Vector2};
 use serde::{Deserialize, Serialize};
 
 pub use ego::{planar_motion, EgoMotion};
@@ -200,17 +200,26 @@ impl SafetyChain {
         let reach = &self.separation.config().reach;
         let (_, samples) = self.tracks.iter().find(|(i, _)| *i == id)?;
         let (newest, _) = *samples.back()?;
-        let window: Vec<(f64, Point2<f64>)> = samples
-            .iter()
-            .filter(|(s, _)| newest.seconds_since(*s) <= reach.velocity_window + 1e-9)
-            .map(|(s, p)| {
-                let p = match &self.ego {
-                    Some(ego) => ego.since(*s, now).inverse() * p,
-                    None => *p,
-                };
-                (s.seconds_since(newest), p)
-            })
-            .collect();
+        // Each sample into the robot frame at `now`: the robot's motion since the sample, composed from the newest
+        // sample back (each step replays only the motion between two samples).
+        let mut window: Vec<(f64, Point2<f64>)> = Vec::with_capacity(samples.len());
+        let mut since_to_now = Isometry2::identity();
+        let mut later = now;
+        for (stamp, p) in
+            samples.iter().rev().take_while(|(s, _)| newest.seconds_since(*s) <= reach.velocity_window + 1e-9)
+        {
+            let p = match &self.ego {
+                Some(ego) => {
+                    let from = (*stamp).min(later);
+                    since_to_now = ego.since(from, later) * since_to_now;
+                    later = from;
+                    since_to_now.inverse() * p
+                }
+                None => *p,
+            };
+            window.push((stamp.seconds_since(newest), p));
+        }
+        window.reverse();
         let n = window.len();
         let span = window.first().map_or(0.0, |(t, _)| -t);
         if n < reach.min_observations.max(2) || span < 0.5 * reach.velocity_window {
