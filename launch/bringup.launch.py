@@ -6,6 +6,11 @@
 By default the three nodes run composed in one process (`shared_control_system`) and hand data to each other in
 memory; `composed:=false` starts them as separate processes talking DDS. The supervisor configures and activates
 the others and forces a stop on cmd_vel when one of them fails.
+
+The launch arguments below reach the nodes as launch_ros passes `parameters=[{...}]`: as a params file for every
+node of the process (`/**`). A node ignores a key from such a shared section that it does not declare (as rclcpp
+does), so in the composed process each node takes the arguments meant for it. Relative model paths are resolved
+in this package's share directory.
 """
 import os
 
@@ -48,8 +53,9 @@ def generate_launch_description():
                               description="Model card (tensor contract, labels, sha256) of the model"),
         DeclareLaunchArgument("execution_provider", default_value="cpu", choices=["cpu", "cuda", "auto"],
                               description="ONNX Runtime execution provider"),
-        DeclareLaunchArgument("onnxruntime_library", default_value="libonnxruntime.so.1.31.1",
-                              description="Path (or dlopen name) of the ONNX Runtime shared library"),
+        DeclareLaunchArgument("onnxruntime_library", default_value="",
+                              description="Path (or dlopen name) of the ONNX Runtime shared library; empty = the "
+                                          "node's default ($ISC_ORT_LIB, else libonnxruntime.so.1.31.1 on the loader path)"),
         DeclareLaunchArgument("composed", default_value="true", choices=["true", "false"],
                               description="Run all nodes in one process (in-memory hand-off) or as separate processes"),
         DeclareLaunchArgument("metrics_port", default_value="-1",

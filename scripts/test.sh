@@ -37,6 +37,6 @@ cargo test --workspace
 
 step "integration tests over real DDS (pytest + rclpy)"
 # shellcheck disable=SC2086
-python3 -m pytest tests -p no:cacheprovider ${PYTEST_ARGS:-}
+python3 -m pytest tests -p no:cacheprovider -rs ${PYTEST_ARGS:-}
 
 step "all tests passed in ${SECONDS} s"

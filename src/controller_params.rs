@@ -5,8 +5,15 @@
 //! (unknown keys refused) and checked by [`ControllerConfig::validate`] — the one validation for the params
 //! file and runtime changes. Two values that ROS parameters cannot hold directly are mapped explicitly:
 //! an unused teleop axis is `axis: -1` (and `turbo_button: -1`), and the robot shape is
-//! `safety.separation.robot.{type, radius, points}` with `points` a YAML string like `"[[0.4, 0.3], ...]"`
-//! (as nav2 does for footprints).
+//! `safety.separation.robot.{type, radius, points}` with `points` a flat double array `[x1, y1, x2, y2, ...]`
+//! (it survives `ros2 param dump` / `load` and rcl's YAML parser; it is never empty by default, since an empty
+//! list has no type in ROS parameters).
+//!
+//! Every number the validation bounds has a descriptor range ([`range`], one table), shown by
+//! `ros2 param describe` and enforced; a test proves the table and the validation agree. The validation stays
+//! the authority: where it leaves a bound open (`> 0`, `< 1`) the range ends at the closest sensible closed
+//! value ([`OPEN_MIN`], `0.999`), where it has no upper bound the range ends at `f64::MAX` (every finite value),
+//! and constraints between parameters are declared as relations ([`crate::param_server::Relation`]).
 
 use std::collections::BTreeMap;
 
@@ -14,11 +21,150 @@ use intent_shared_control_core::ControllerConfig;
 use r2r::ParameterValue;
 use serde_yaml::{Mapping, Value};
 
-use crate::param_server::ParamSpec;
+use crate::param_server::{Cmp, ParamSpec, Range, Relation};
 use crate::params::Params;
 
 const TELEOP_AXES: [&str; 6] = ["linear_x", "linear_y", "linear_z", "angular_x", "angular_y", "angular_z"];
 const ROBOT: &str = "safety.separation.robot";
+const POINTS: &str = "safety.separation.robot.points";
+
+/// Default of `points` when the default shape has none (a radius robot): a 0.6 m square around the origin, as
+/// an example to edit. ROS parameters cannot type an empty list, so the default is never empty.
+const EXAMPLE_POINTS: [f64; 8] = [0.3, 0.3, -0.3, 0.3, -0.3, -0.3, 0.3, -0.3];
+
+/// Closed lower end of a range where the validation requires `> 0`: 1 ms, 1 mm, 1 mm/s, ... is the smallest
+/// value that is sensible for any of these parameters.
+pub const OPEN_MIN: f64 = 1e-3;
+
+/// One end of a descriptor range and how it relates to [`ControllerConfig::validate`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum End {
+    /// The validation's own closed bound (`f64::MAX`: every finite value): just beyond it the validation
+    /// rejects.
+    Exact(f64),
+    /// Chosen inside a bound the validation leaves open (`> 0` → [`OPEN_MIN`], `< 1` → `0.999`) or where the
+    /// validation accepts more (a teleop index below -1 means "unused" like -1): the range refuses what lies
+    /// between.
+    Chosen(f64),
+}
+
+impl End {
+    /// The value of the end.
+    pub fn value(self) -> f64 {
+        match self {
+            End::Exact(x) | End::Chosen(x) => x,
+        }
+    }
+}
+
+/// The range of a controller parameter as (lower end, upper end), for doubles, double arrays (each element)
+/// and integers (ends converted). `None`: not a number the validation bounds (booleans, strings).
+pub fn range(key: &str) -> Option<(End, End)> {
+    use End::{Chosen, Exact};
+    const MAX: f64 = f64::MAX;
+    // i64::MAX as f64 converts back to i64::MAX (saturating)
+    const IMAX: f64 = i64::MAX as f64;
+    let nonneg = Some((Exact(0.0), Exact(MAX)));
+    let positive = Some((Chosen(OPEN_MIN), Exact(MAX)));
+    let unit = Some((Exact(0.0), Exact(1.0)));
+    if let Some(field) = key.strip_prefix("teleop.").and_then(|k| k.split_once('.')).map(|(_, f)| f) {
+        return match field {
+            "axis" => Some((Chosen(-1.0), Exact(IMAX))),
+            "scale" | "scale_turbo" => Some((Exact(-MAX), Exact(MAX))),
+            _ => None,
+        };
+    }
+    match key {
+        "teleop.deadman_button" => Some((Exact(0.0), Exact(IMAX))),
+        "teleop.turbo_button" => Some((Chosen(-1.0), Exact(IMAX))),
+        "teleop.deadzone" => Some((Exact(0.0), Chosen(0.999))),
+        "teleop.timeout" => positive,
+        "teleop.max_future" => nonneg,
+        "assist.min_probability" | "assist.external_confidence" => unit,
+        "assist.prediction_timeout" | "assist.external_timeout" => positive,
+        "assist.backoff_distance"
+        | "assist.backoff_speed"
+        | "assist.handover_standoff"
+        | "assist.handover_speed"
+        | "assist.handover_gain"
+        | "assist.yaw_gain"
+        | "assist.max_yaw_rate"
+        | "assist.hold_distance" => nonneg,
+        "arbitration.alpha_max" => unit,
+        "arbitration.confidence_floor" => Some((Exact(0.0), Chosen(0.999))),
+        // > confidence_floor >= 0 (relation), <= 1
+        "arbitration.confidence_full" => Some((Chosen(OPEN_MIN), Exact(1.0))),
+        "arbitration.authority_full_push" => positive,
+        "arbitration.angular_length" => nonneg,
+        "safety.validation.max_linear"
+        | "safety.validation.max_angular"
+        | "safety.validation.max_range"
+        | "safety.validation.prediction_timeout" => positive,
+        "safety.validation.max_future" => nonneg,
+        "safety.validation.min_keypoint_confidence" => unit,
+        "safety.validation.hidden_hand_reach" => Some((Exact(0.0), Exact(2.0))),
+        "safety.separation.robot.radius" => Some((Exact(0.0), Exact(10.0))),
+        "safety.separation.robot.points" => Some((Exact(-MAX), Exact(MAX))),
+        "safety.separation.reaction_time" => Some((Exact(0.0), Exact(2.0))),
+        "safety.separation.braking_deceleration" => Some((Chosen(OPEN_MIN), Exact(20.0))),
+        "safety.separation.intrusion_distance"
+        | "safety.separation.human_uncertainty"
+        | "safety.separation.robot_uncertainty"
+        | "safety.separation.near_distance"
+        | "safety.separation.prediction_uncertainty_rate"
+        | "safety.separation.reach.velocity_uncertainty" => nonneg,
+        "safety.separation.human_speed_far" | "safety.separation.reach.max_speed" | "safety.occlusion_speed" => {
+            Some((Exact(1.6), Exact(MAX)))
+        }
+        // also >= human_speed_far (relation)
+        "safety.separation.human_speed_near" | "safety.separation.reach.hand_speed" => Some((Exact(2.0), Exact(MAX))),
+        "safety.separation.min_confidence" | "safety.separation.min_away_fraction" => unit,
+        "safety.separation.reach.max_acceleration" => Some((Exact(1.0), Exact(MAX))),
+        "safety.separation.reach.velocity_window" => Some((Exact(0.1), Exact(1.0))),
+        "safety.separation.reach.min_observations" => Some((Exact(3.0), Exact(100.0))),
+        "safety.separation.reach.arm_length" => Some((Exact(0.5), Exact(1.5))),
+        "safety.separation.closing_speed_min_lookahead" => Some((Exact(0.0), Exact(1.0))),
+        "safety.separation.prediction_time_margin" => Some((Exact(0.0), Exact(5.0))),
+        "safety.separation.standstill_speed" => Some((Exact(0.0), Exact(0.1))),
+        // slowdown_distance also >= stop_distance (relation)
+        "safety.zones.stop_distance"
+        | "safety.zones.slowdown_distance"
+        | "safety.zones.hysteresis"
+        | "safety.zones.slowdown_linear_speed"
+        | "safety.zones.slowdown_angular_speed" => nonneg,
+        "safety.zones.min_away_fraction" => unit,
+        "safety.limits.max_velocity" => nonneg,
+        // max_deceleration also >= max_acceleration and (vx, vy) >= braking_deceleration (relations)
+        "safety.limits.max_acceleration" | "safety.limits.max_deceleration" | "safety.limits.max_jerk" => positive,
+        "safety.limits.max_dt" => Some((Chosen(OPEN_MIN), Exact(1.0))),
+        "safety.occlusion_memory" => Some((Exact(0.0), Exact(10.0))),
+        "safety.watchdog.skeleton_timeout" | "safety.watchdog.max_cycle_gap" => positive,
+        _ => None,
+    }
+}
+
+/// The descriptor range of a controller parameter with default `default` (see [`range`]).
+fn spec_range(key: &str, default: &ParameterValue) -> Option<Range> {
+    let (lo, hi) = range(key)?;
+    Some(match default {
+        ParameterValue::Integer(_) | ParameterValue::IntegerArray(_) => {
+            Range::Int(lo.value() as i64, hi.value() as i64)
+        }
+        _ => Range::Float(lo.value(), hi.value()),
+    })
+}
+
+/// Constraints between controller parameters that [`ControllerConfig::validate`] enforces, as
+/// (parameter, comparison, other parameter, only the first elements): declared so that a rejected change names
+/// the parameter being set first.
+pub const RELATIONS: [(&str, Cmp, &str, Option<usize>); 5] = [
+    ("arbitration.confidence_full", Cmp::Greater, "arbitration.confidence_floor", None),
+    ("safety.separation.human_speed_near", Cmp::AtLeast, "safety.separation.human_speed_far", None),
+    ("safety.zones.slowdown_distance", Cmp::AtLeast, "safety.zones.stop_distance", None),
+    ("safety.limits.max_deceleration", Cmp::AtLeast, "safety.limits.max_acceleration", None),
+    // vx and vy: the drive brakes at least as hard as separation monitoring assumes
+    ("safety.limits.max_deceleration", Cmp::AtLeast, "safety.separation.braking_deceleration", Some(2)),
+];
 
 /// Description (with unit) of every controller parameter. A test checks that the table covers exactly the
 /// parameters the configuration has.
@@ -67,7 +213,7 @@ fn description(key: &str) -> Option<&'static str> {
         "safety.validation.min_keypoint_confidence" => "keypoints with a lower confidence are not obstacles for the safety chain [0, 1]",
         "safety.separation.robot.type" => "robot extent: radius | polygon | control_points",
         "safety.separation.robot.radius" => "disc radius (type radius) or radius around each control point [m]",
-        "safety.separation.robot.points" => "polygon vertices or control points as a YAML list of [x, y] [m], e.g. \"[[0.4, 0.3], [-0.4, 0.3], [-0.4, -0.3], [0.4, -0.3]]\"",
+        "safety.separation.robot.points" => "polygon vertices (type polygon, >= 3) or control points (type control_points, >= 1) as a flat list x1, y1, x2, y2, ... [m], e.g. [0.4, 0.3, -0.4, 0.3, -0.4, -0.3, 0.4, -0.3]; not used with type radius",
         "safety.separation.reaction_time" => "reaction time T_r of the robot system, sensing to braking onset [s]",
         "safety.separation.braking_deceleration" => "guaranteed braking deceleration a_s [m/s^2]",
         "safety.separation.intrusion_distance" => "intrusion distance C [m]",
@@ -182,24 +328,30 @@ pub fn defaults() -> BTreeMap<String, ParameterValue> {
         format!("{ROBOT}.radius"),
         ParameterValue::Double(shape.get("radius").and_then(Value::as_f64).unwrap_or(0.3)),
     );
-    out.insert(
-        format!("{ROBOT}.points"),
-        ParameterValue::String(
-            shape
-                .get("points")
-                .map_or("[]".to_owned(), |p| serde_yaml::to_string(p).unwrap_or_default().trim().to_owned()),
-        ),
-    );
+    let points: Vec<f64> = shape
+        .get("points")
+        .and_then(Value::as_sequence)
+        .map(|pts| pts.iter().filter_map(Value::as_sequence).flatten().filter_map(Value::as_f64).collect())
+        .filter(|p: &Vec<f64>| !p.is_empty())
+        .unwrap_or_else(|| EXAMPLE_POINTS.to_vec());
+    out.insert(POINTS.to_owned(), ParameterValue::DoubleArray(points));
     out
 }
 
-/// Declared parameters of the controller configuration.
+/// Declared parameters of the controller configuration, with their ranges and relations.
 pub fn specs() -> Vec<ParamSpec> {
     defaults()
         .into_iter()
         .map(|(name, default)| {
             let d = description(&name).unwrap_or("(undocumented)");
-            ParamSpec::new(name, d, default)
+            let r = spec_range(&name, &default);
+            let mut spec = ParamSpec::new(name, d, default).range_opt(r);
+            for (key, op, other, first) in RELATIONS {
+                if key == spec.name {
+                    spec = spec.relation(Relation { op, other: other.to_owned(), first });
+                }
+            }
+            spec
         })
         .collect()
 }
@@ -247,9 +399,13 @@ pub fn from_params(p: &Params) -> Result<ControllerConfig, String> {
     }
     let kind = p.string_or(&format!("{ROBOT}.type"), "radius").map_err(|e| e.to_string())?;
     let radius = p.f64_or(&format!("{ROBOT}.radius"), 0.3).map_err(|e| e.to_string())?;
-    let points_text = p.string_or(&format!("{ROBOT}.points"), "[]").map_err(|e| e.to_string())?;
-    let points: Value = serde_yaml::from_str(&points_text)
-        .map_err(|e| format!("`{ROBOT}.points` is not a YAML list of [x, y]: {e}"))?;
+    let flat = p.f64_array_or(POINTS, &EXAMPLE_POINTS).map_err(|e| e.to_string())?;
+    if flat.len() % 2 != 0 {
+        return Err(format!("`{POINTS}` must list x, y pairs (an even count of numbers), got {}", flat.len()));
+    }
+    let points = Value::Sequence(
+        flat.chunks(2).map(|c| Value::Sequence(c.iter().map(|x| Value::Number((*x).into())).collect())).collect(),
+    );
     let mut shape = Mapping::new();
     shape.insert("type".into(), Value::String(kind.clone()));
     match kind.as_str() {
@@ -304,10 +460,7 @@ mod tests {
             ("teleop.linear_y.axis", ParameterValue::Integer(3)),
             ("teleop.linear_y.scale", ParameterValue::Double(0.2)),
             ("safety.separation.robot.type", ParameterValue::String("polygon".into())),
-            (
-                "safety.separation.robot.points",
-                ParameterValue::String("[[0.4, 0.3], [-0.4, 0.3], [-0.4, -0.3], [0.4, -0.3]]".into()),
-            ),
+            (POINTS, ParameterValue::DoubleArray(vec![0.4, 0.3, -0.4, 0.3, -0.4, -0.3, 0.4, -0.25])),
         ]))
         .expect("valid");
         assert_eq!(cfg.safety.zones.stop_distance, 0.5);
@@ -315,8 +468,183 @@ mod tests {
         assert!(cfg.teleop.linear_x.is_none());
         assert_eq!(cfg.teleop.linear_y.as_ref().map(|b| b.axis), Some(3));
         assert!(
-            matches!(cfg.safety.separation.robot, intent_shared_control_core::safety::RobotShape::Polygon { ref points } if points.len() == 4)
+            matches!(cfg.safety.separation.robot, intent_shared_control_core::safety::RobotShape::Polygon { ref points } if points.len() == 4 && points[3] == [0.4, -0.25])
         );
+    }
+
+    #[test]
+    fn robot_points_are_a_flat_list_of_pairs() {
+        assert_eq!(defaults()[POINTS], ParameterValue::DoubleArray(EXAMPLE_POINTS.to_vec()), "never empty");
+        let polygon = |pts: Vec<f64>| {
+            from_params(&params(&[
+                ("safety.separation.robot.type", ParameterValue::String("polygon".into())),
+                (POINTS, ParameterValue::DoubleArray(pts)),
+            ]))
+        };
+        let e = polygon(vec![0.4, 0.3, -0.4]).expect_err("odd count");
+        assert!(e.contains("x, y pairs"), "{e}");
+        assert!(polygon(vec![0.4, 0.3, -0.4, 0.3]).is_err(), "a polygon needs 3 vertices");
+        let cfg = from_params(&params(&[
+            ("safety.separation.robot.type", ParameterValue::String("control_points".into())),
+            (POINTS, ParameterValue::DoubleArray(vec![0.2, 0.0])),
+        ]))
+        .expect("one control point");
+        assert!(matches!(
+            cfg.safety.separation.robot,
+            intent_shared_control_core::safety::RobotShape::ControlPoints { ref points, radius } if points == &[[0.2, 0.0]] && radius == 0.3
+        ));
+    }
+
+    /// The other parameters set so that the relations hold while `key` is at `x` (every element of an array).
+    fn companions(key: &str, x: f64) -> Vec<(String, ParameterValue)> {
+        use ParameterValue::{Double, DoubleArray, Integer, String as Str};
+        let axis = key.strip_prefix("teleop.").and_then(|k| k.split_once('.')).map(|(a, _)| a);
+        match key {
+            "arbitration.confidence_full" => vec![("arbitration.confidence_floor".into(), Double(0.0))],
+            "arbitration.confidence_floor" => vec![("arbitration.confidence_full".into(), Double(1.0))],
+            "safety.separation.human_speed_far" => {
+                vec![("safety.separation.human_speed_near".into(), Double(x.max(2.0)))]
+            }
+            "safety.separation.human_speed_near" => vec![("safety.separation.human_speed_far".into(), Double(1.6))],
+            "safety.zones.stop_distance" => vec![("safety.zones.slowdown_distance".into(), Double(x.max(0.0)))],
+            "safety.zones.slowdown_distance" => vec![("safety.zones.stop_distance".into(), Double(0.0))],
+            "safety.limits.max_acceleration" | "safety.separation.braking_deceleration" => {
+                vec![("safety.limits.max_deceleration".into(), DoubleArray(vec![f64::MAX; 6]))]
+            }
+            "safety.limits.max_deceleration" => vec![
+                ("safety.limits.max_acceleration".into(), DoubleArray(vec![x.min(1.0); 6])),
+                ("safety.separation.braking_deceleration".into(), Double(x.min(1.5))),
+            ],
+            POINTS => vec![("safety.separation.robot.type".into(), Str("polygon".into()))],
+            _ if key.ends_with(".scale") || key.ends_with(".scale_turbo") => {
+                vec![(format!("teleop.{}.axis", axis.unwrap_or_default()), Integer(0))]
+            }
+            _ => vec![],
+        }
+    }
+
+    /// `key` at `x` (every element of an array), as the declared type holds it.
+    fn at(default: &ParameterValue, x: f64) -> ParameterValue {
+        match default {
+            ParameterValue::Integer(_) => ParameterValue::Integer(x as i64),
+            ParameterValue::DoubleArray(a) => ParameterValue::DoubleArray(vec![x; a.len()]),
+            _ => ParameterValue::Double(x),
+        }
+    }
+
+    /// Just beyond an end, away from the range (`None`: nothing lies beyond, e.g. `i64::MAX`).
+    fn beyond(default: &ParameterValue, end: f64, upward: bool) -> Option<f64> {
+        let sign = if upward { 1.0 } else { -1.0 };
+        match default {
+            ParameterValue::Integer(_) if end >= i64::MAX as f64 => None,
+            ParameterValue::Integer(_) => Some(end + sign),
+            _ if end.abs() == f64::MAX => Some(sign * f64::INFINITY),
+            _ => Some(end + sign * 1e-9 * end.abs().max(1.0)),
+        }
+    }
+
+    fn with(key: &str, v: ParameterValue, x: f64) -> Params {
+        let mut over: Vec<(String, ParameterValue)> = companions(key, x);
+        over.push((key.to_owned(), v));
+        let refs: Vec<(&str, ParameterValue)> = over.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        params(&refs)
+    }
+
+    /// The descriptor ranges agree with the validation, starting from the defaults: both ends of every range are
+    /// accepted by the full check (type and range, then [`from_params`]); just beyond an `Exact` end the validation
+    /// alone rejects the value; just beyond a `Chosen` end the validation alone accepts it and the range refuses
+    /// it. Relations are kept satisfied by [`companions`] (e.g. `confidence_full` at its lower end with
+    /// `confidence_floor` 0).
+    #[test]
+    fn ranges_agree_with_the_validation() {
+        let specs = specs();
+        let mut checked = 0;
+        for spec in specs.iter().filter(|s| s.range.is_some()) {
+            let (lo, hi) = range(&spec.name).expect("a range comes from the table");
+            for (end, upward) in [(lo, false), (hi, true)] {
+                let x = end.value();
+                let v = at(&spec.default, x);
+                let checked_v = crate::param_server::check_value(spec, &v)
+                    .unwrap_or_else(|e| panic!("`{}` end {x} refused by its own range: {e}", spec.name));
+                if let Err(e) = from_params(&with(&spec.name, checked_v, x)) {
+                    panic!("`{}` at its range end {x} is rejected by the validation: {e}", spec.name);
+                }
+                let Some(out) = beyond(&spec.default, x, upward) else { continue };
+                let v_out = at(&spec.default, out);
+                let validation = from_params(&with(&spec.name, v_out.clone(), out));
+                match end {
+                    End::Exact(_) => assert!(
+                        validation.is_err(),
+                        "`{}` = {out} (just beyond the exact end {x}) is accepted by the validation",
+                        spec.name
+                    ),
+                    End::Chosen(_) => {
+                        assert!(
+                            validation.is_ok(),
+                            "`{}` = {out}: the chosen end {x} is not inside: {validation:?}",
+                            spec.name
+                        );
+                        assert!(crate::param_server::check_value(spec, &v_out).is_err(), "`{}` = {out}", spec.name);
+                    }
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 100, "{checked}");
+    }
+
+    /// Every number (double, integer, double array) of the controller has a range.
+    #[test]
+    fn every_number_has_a_range() {
+        let missing: Vec<String> = specs()
+            .into_iter()
+            .filter(|s| {
+                matches!(
+                    s.default,
+                    ParameterValue::Double(_) | ParameterValue::Integer(_) | ParameterValue::DoubleArray(_)
+                ) && s.range.is_none()
+            })
+            .map(|s| s.name)
+            .collect();
+        assert!(missing.is_empty(), "numbers without a range: {missing:?}");
+        for (key, _, other, _) in RELATIONS {
+            assert!(defaults().contains_key(key) && defaults().contains_key(other), "{key} / {other}");
+        }
+    }
+
+    /// Each declared relation is enforced by the validation: violated, the validation rejects; at equality it
+    /// accepts (`AtLeast`) or rejects (`Greater`).
+    #[test]
+    fn relations_agree_with_the_validation() {
+        use ParameterValue::{Double, DoubleArray};
+        let cases: [(&[(&str, ParameterValue)], bool); 12] = [
+            (&[("arbitration.confidence_full", Double(0.5))], false),
+            (&[("arbitration.confidence_full", Double(0.51))], true),
+            (&[("arbitration.confidence_floor", Double(0.9))], false),
+            (&[("safety.separation.human_speed_far", Double(2.0))], true),
+            (&[("safety.separation.human_speed_far", Double(2.1))], false),
+            (&[("safety.zones.slowdown_distance", Double(0.3))], true),
+            (&[("safety.zones.stop_distance", Double(1.01))], false),
+            (&[("safety.limits.max_deceleration", DoubleArray(vec![2.0, 2.0, 1.0, 2.0, 2.0, 2.0]))], true),
+            (&[("safety.limits.max_deceleration", DoubleArray(vec![2.0, 2.0, 0.9, 4.0, 4.0, 4.0]))], false),
+            (&[("safety.limits.max_deceleration", DoubleArray(vec![1.4, 2.0, 2.0, 4.0, 4.0, 4.0]))], false),
+            (&[("safety.separation.braking_deceleration", Double(2.0))], true),
+            (&[("safety.separation.braking_deceleration", Double(2.1))], false),
+        ];
+        let specs = specs();
+        let defaults: std::collections::BTreeMap<String, ParameterValue> = defaults();
+        for (over, valid) in cases {
+            let p = params(over);
+            assert_eq!(from_params(&p).is_ok(), valid, "validation of {over:?}");
+            let mut values = defaults.clone();
+            values.extend(over.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+            let changed: Vec<String> = over.iter().map(|(k, _)| (*k).to_owned()).collect();
+            let r = crate::param_server::check_relations(&specs, &values, &changed);
+            assert_eq!(r.is_ok(), valid, "relations of {over:?}: {r:?}");
+            if let Err(e) = r {
+                assert!(e.starts_with(&format!("`{}`", changed[0])), "names the changed parameter first: {e}");
+            }
+        }
     }
 
     #[test]

@@ -280,7 +280,8 @@ pub fn cmd_vel_msg(d: &Decision, frame_id: &str) -> geo::TwistStamped {
 /// The decision as a `SharedControlStatus`.
 pub fn status_msg(d: &Decision, frame_id: &str, decision_time_s: f64) -> isc::SharedControlStatus {
     let (human_in_view, nearest_id, min_sep) = match d.nearest_human {
-        Some((id, dist)) => (true, id, dist as f32),
+        // A keypoint on or inside the robot's shape is at distance 0 (the message's field is a distance).
+        Some((id, dist)) => (true, id, dist.max(0.0) as f32),
         None => (false, 0, 0.0),
     };
     isc::SharedControlStatus {

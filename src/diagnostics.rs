@@ -1,5 +1,9 @@
 //! `/diagnostics` publishing: core health values → `diagnostic_msgs/DiagnosticArray`, at a fixed period and
 //! immediately when any status changes level (as diagnostic_updater does).
+//!
+//! Status names are `"<node's fully qualified name>: <component>"` (e.g. `/robot1/shared_control: inputs`) and
+//! the hardware id is the fully qualified name, so two robots on one ROS domain stay apart in
+//! `rqt_robot_monitor` and in the aggregator.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -16,6 +20,7 @@ use crate::convert::stamp_to_msg;
 /// One status line, built with [`Status::new`] and `.kv(...)`.
 #[derive(Clone, Debug)]
 pub struct Status {
+    /// The component, without the node prefix ([`DiagnosticsPublisher`] adds it).
     pub name: String,
     pub level: Level,
     pub message: String,
@@ -23,9 +28,9 @@ pub struct Status {
 }
 
 impl Status {
-    /// `name` is prefixed with the node name (`"<node>: <name>"`) as diagnostic_aggregator expects.
-    pub fn new(node: &str, name: &str, level: Level, message: impl Into<String>) -> Self {
-        Status { name: format!("{node}: {name}"), level, message: message.into(), values: Vec::new() }
+    /// A status of component `name`; published as `"<node fqn>: <name>"`.
+    pub fn new(name: &str, level: Level, message: impl Into<String>) -> Self {
+        Status { name: name.to_owned(), level, message: message.into(), values: Vec::new() }
     }
 
     pub fn kv(mut self, key: &str, value: impl ToString) -> Self {
@@ -41,7 +46,8 @@ fn level_byte(l: Level) -> u8 {
 /// Publishes a node's statuses on `/diagnostics`.
 pub struct DiagnosticsPublisher {
     publisher: r2r::Publisher<DiagnosticArray>,
-    hardware_id: String,
+    /// The node's fully qualified name: prefix of every status name, and the hardware id.
+    node_fqn: String,
     period: Duration,
     last_publish: Option<Instant>,
     last_levels: BTreeMap<String, Level>,
@@ -49,11 +55,11 @@ pub struct DiagnosticsPublisher {
 
 impl DiagnosticsPublisher {
     /// `period`: regular publishing period (1 s in ROS convention).
-    pub fn new(node: &mut r2r::Node, hardware_id: &str, period: Duration) -> anyhow::Result<Self> {
+    pub fn new(node: &mut r2r::Node, period: Duration) -> anyhow::Result<Self> {
         Ok(DiagnosticsPublisher {
             publisher: node
                 .create_publisher::<DiagnosticArray>("/diagnostics", QosProfile::default().keep_last(10).reliable())?,
-            hardware_id: hardware_id.to_owned(),
+            node_fqn: node.fully_qualified_name()?,
             period,
             last_publish: None,
             last_levels: BTreeMap::new(),
@@ -81,9 +87,9 @@ impl DiagnosticsPublisher {
                 .iter()
                 .map(|s| DiagnosticStatus {
                     level: level_byte(s.level),
-                    name: s.name.clone(),
+                    name: format!("{}: {}", self.node_fqn, s.name),
                     message: s.message.clone(),
-                    hardware_id: self.hardware_id.clone(),
+                    hardware_id: self.node_fqn.clone(),
                     values: s.values.iter().map(|(k, v)| KeyValue { key: k.clone(), value: v.clone() }).collect(),
                 })
                 .collect(),

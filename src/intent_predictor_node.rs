@@ -38,13 +38,13 @@ use r2r::nav_msgs::msg::Odometry;
 use r2r::std_msgs::msg::Header;
 use r2r::ParameterValue;
 use tokio::sync::mpsc;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 use crate::convert::{self, SkeletonLimits};
 use crate::diagnostics::{DiagnosticsPublisher, LatencyWindow, Status};
 use crate::lifecycle::LifecycleServer;
 use crate::metrics::{self, Metrics};
-use crate::node_util::{sensor_qos, shutdown_signal, spawn_spinner, NodeClock};
+use crate::node_util::{sensor_qos, shutdown_signal, spawn_node_spinner, NodeClock};
 use crate::param_server::{use_sim_time_spec, ParamServer, ParamSpec, Range};
 use crate::params::Params;
 use crate::shared_control_node::Handoff;
@@ -91,15 +91,20 @@ pub struct PredictorParams {
     pub rate_tolerance: f64,
 }
 
-/// A relative path as given (working directory), else under `share/intent_shared_control/` of each
-/// AMENT_PREFIX_PATH entry (where colcon installs the models).
+/// Resolves a model or card path as ROS users expect: an absolute path as given; a relative one under
+/// `share/intent_shared_control/` of the first AMENT_PREFIX_PATH entry that has it (where colcon installs the
+/// models), so the node finds its files from any working directory; failing that, relative to the working
+/// directory (a source checkout that is not installed).
 pub fn resolve_share_path(p: &str) -> PathBuf {
+    resolve_share_path_in(p, &std::env::var("AMENT_PREFIX_PATH").unwrap_or_default())
+}
+
+fn resolve_share_path_in(p: &str, ament_prefix_path: &str) -> PathBuf {
     let path = PathBuf::from(p);
-    if path.is_absolute() || path.exists() {
+    if path.is_absolute() {
         return path;
     }
-    std::env::var("AMENT_PREFIX_PATH")
-        .unwrap_or_default()
+    ament_prefix_path
         .split(':')
         .filter(|s| !s.is_empty())
         .map(|prefix| Path::new(prefix).join("share/intent_shared_control").join(&path))
@@ -274,6 +279,7 @@ pub async fn run_node(
     serve_metrics: bool,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    crate::node_util::use_node_logger(&mut node);
     let clock = NodeClock::new(&node);
     let (mut params, startup) = ParamServer::new(&mut node, param_specs(), clock.clone())?;
     crate::node_util::apply_use_sim_time(&mut node, &params.params())?;
@@ -287,11 +293,11 @@ pub async fn run_node(
             Box::pin(futures::stream::pending())
         };
     let intent_pub = node.create_publisher::<IntentPredictionArray>("humans/intent", sensor_qos())?;
-    let mut diagnostics = DiagnosticsPublisher::new(&mut node, NODE_NAME, Duration::from_secs(1))?;
+    let mut diagnostics = DiagnosticsPublisher::new(&mut node, Duration::from_secs(1))?;
     let mut diag_timer = node.create_wall_timer(Duration::from_millis(100))?;
     let start_params = params.params();
     let stop = Arc::new(AtomicBool::new(false));
-    let spinner = spawn_spinner(node, stop.clone());
+    let (spinner, sim_time) = spawn_node_spinner(node, stop.clone());
     if serve_metrics {
         if let Ok(port) = start_params.i64_or("metrics_port", -1) {
             if port >= 0 {
@@ -305,20 +311,23 @@ pub async fn run_node(
         .unwrap_or(SkeletonLimits { max_humans: 64, expected_frame: "base_link".into() });
 
     let mut state: Option<Configured> = None;
+    let configure_errors = crate::node_util::RepeatFilter::default();
     let callbacks = |cb: Callback, state: &mut Option<Configured>, params: &ParamServer| -> CallbackResult {
         match cb {
             Callback::Configure => {
                 if let Err(e) = &startup {
-                    error!("cannot configure: invalid parameters: {e}");
+                    configure_errors.error(format!("cannot configure: invalid parameters: {e}"));
                     return CallbackResult::Failure;
                 }
                 match PredictorParams::from_params(&params.params()).and_then(configure) {
                     Ok(c) => {
+                        configure_errors.clear();
+
                         *state = Some(c);
                         CallbackResult::Success
                     }
                     Err(e) => {
-                        error!("cannot configure: {e}");
+                        configure_errors.error(format!("cannot configure: {e}"));
                         CallbackResult::Failure
                     }
                 }
@@ -353,6 +362,7 @@ pub async fn run_node(
             }
             r = params.next_change(&|p| PredictorParams::from_params(p).map(|_| ())) => {
                 r?;
+                sim_time.forward(&mut params);
                 if let (Some(s), Ok(p)) = (state.as_mut(), PredictorParams::from_params(&params.params())) {
                     s.rate = RateMonitor::new(p.expected_skeleton_rate, p.rate_tolerance, 1.0);
                     s.params = p;
@@ -452,16 +462,11 @@ pub async fn run_node(
 
 fn statuses(lifecycle: &LifecycleServer, state: Option<&mut Configured>, now: Stamp) -> Vec<Status> {
     let lc = lifecycle.state();
-    let mut out = vec![Status::new(
-        NODE_NAME,
-        "lifecycle",
-        if lifecycle.is_active() { Level::Ok } else { Level::Warn },
-        lc.label(),
-    )
-    .kv("state_id", lc.id())];
+    let mut out =
+        vec![Status::new("lifecycle", if lifecycle.is_active() { Level::Ok } else { Level::Warn }, lc.label())
+            .kv("state_id", lc.id())];
     let Some(s) = state else { return out };
     let mut model = Status::new(
-        NODE_NAME,
         "model",
         if s.degraded.is_some() { Level::Warn } else { Level::Ok },
         s.degraded.clone().unwrap_or_else(|| format!("{} on {}", s.model_version, s.provider)),
@@ -479,7 +484,6 @@ fn statuses(lifecycle: &LifecycleServer, state: Option<&mut Configured>, now: St
         let c = s.predictor.counters();
         let total: u64 = s.rejections.values().sum();
         let mut st = Status::new(
-            NODE_NAME,
             "inference",
             rate.level.max(if c.model_errors > 0 { Level::Warn } else { Level::Ok }),
             format!("skeletons {}", rate.message),
@@ -509,7 +513,7 @@ fn statuses(lifecycle: &LifecycleServer, state: Option<&mut Configured>, now: St
             };
             let stats = s.predictor.odometry_stats().unwrap_or_default();
             out.push(
-                Status::new(NODE_NAME, "odometry", level, message)
+                Status::new("odometry", level, message)
                     .kv("odometry_age_s", age.map_or("none".to_owned(), |a| format!("{a:.3}")))
                     .kv("poses_accepted", stats.accepted)
                     .kv("poses_rejected_non_finite", stats.rejected_non_finite)

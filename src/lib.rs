@@ -16,6 +16,7 @@ pub mod lookahead;
 pub mod markers;
 pub mod metrics;
 pub mod node_util;
+pub mod param_overrides;
 pub mod param_server;
 pub mod params;
 pub mod params_file;

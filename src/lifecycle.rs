@@ -33,7 +33,6 @@ pub struct LifecycleServer {
     events: r2r::Publisher<lm::TransitionEvent>,
     machine: LifecycleMachine,
     clock: NodeClock,
-    node_name: String,
 }
 
 fn state_msg(s: State) -> lm::State {
@@ -52,7 +51,6 @@ impl LifecycleServer {
     /// Creates the services and the event publisher on `node`.
     pub fn new(node: &mut r2r::Node, clock: NodeClock) -> anyhow::Result<Self> {
         let qos = QosProfile::services_default();
-        let node_name = node.name()?;
         Ok(LifecycleServer {
             change_state: Box::pin(node.create_service::<ChangeState::Service>("~/change_state", qos.clone())?),
             get_state: Box::pin(node.create_service::<GetState::Service>("~/get_state", qos.clone())?),
@@ -73,7 +71,6 @@ impl LifecycleServer {
                 .context("creating ~/transition_event")?,
             machine: LifecycleMachine::new(),
             clock,
-            node_name,
         })
     }
 
@@ -161,11 +158,15 @@ impl LifecycleServer {
                     }
                 }
                 let end = self.machine.state();
-                info!(node = %self.node_name, "lifecycle: {} -> {}", start.label(), end.label());
+                // A failed transition (back where it started) was logged by the callback that refused it, once;
+                // a supervisor retrying it must not fill the log.
+                if end != start {
+                    info!("lifecycle: {} -> {}", start.label(), end.label());
+                }
                 Ok(end)
             }
             Err(e) => {
-                warn!(node = %self.node_name, "lifecycle: rejected: {e}");
+                warn!("lifecycle: rejected: {e}");
                 Err(e)
             }
         }

@@ -36,9 +36,9 @@ pub struct Metrics {
     pub inference_latency: Histogram,
     /// Inputs rejected before reaching the core, by reason.
     pub rejections: Family<ReasonLabel, Counter>,
-    /// Control cycles in which a safety rule changed the command, by rule.
+    /// Times a rule started acting on the command (a rule acting over many cycles counts once), by rule.
     pub interventions: Family<ReasonLabel, Counter>,
-    /// Control cycles that ended in a protective stop.
+    /// Protective stops started (shared_control entering Stop, the supervisor starting its zero commands).
     pub stops: Counter,
     /// Lifecycle state id (lifecycle_msgs/State) per node.
     pub lifecycle_state: Family<NodeLabel, Gauge>,
@@ -71,10 +71,14 @@ impl Metrics {
         registry.register("rejections", "Inputs rejected before reaching the core, by reason", rejections.clone());
         registry.register(
             "safety_interventions",
-            "Control cycles in which a safety rule changed the command, by rule",
+            "Times a rule started acting on the command (counted once per episode), by rule",
             interventions.clone(),
         );
-        registry.register("stops", "Control cycles ending in a protective stop", stops.clone());
+        registry.register(
+            "stops",
+            "Protective stops started (Stop entered, supervisor zero commands started)",
+            stops.clone(),
+        );
         registry.register(
             "lifecycle_state",
             "Lifecycle state id (lifecycle_msgs/State) per node",

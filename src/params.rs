@@ -1,4 +1,7 @@
 //! Typed reading of ROS parameters (from `--ros-args --params-file` / `-p`) into the nodes' configuration.
+//!
+//! The values come from [`crate::param_server::ParamServer`], which has already checked their types exactly (an
+//! integer is refused for a double there); the accessors here default what is absent.
 
 use std::collections::HashMap;
 
@@ -21,16 +24,7 @@ pub struct Params {
 }
 
 impl Params {
-    /// Snapshot of the node's current parameter values.
-    pub fn from_node(node: &r2r::Node) -> Self {
-        let values = match node.params.lock() {
-            Ok(p) => p.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect(),
-            Err(poisoned) => poisoned.into_inner().iter().map(|(k, v)| (k.clone(), v.value.clone())).collect(),
-        };
-        Params { values }
-    }
-
-    /// Parameters given directly (tests, composed executables).
+    /// Parameters given directly (the parameter server's values, tests).
     pub fn from_values(values: HashMap<String, ParameterValue>) -> Self {
         Params { values }
     }
@@ -68,6 +62,16 @@ impl Params {
         let v = self.i64_or(name, default as i64)?;
         usize::try_from(v)
             .map_err(|_| ParamError::Invalid { name: name.into(), reason: format!("must be >= 0, got {v}") })
+    }
+
+    /// A double-array parameter (integer elements are converted).
+    pub fn f64_array_or(&self, name: &str, default: &[f64]) -> Result<Vec<f64>, ParamError> {
+        match self.get(name) {
+            None => Ok(default.to_vec()),
+            Some(ParameterValue::DoubleArray(v)) => Ok(v.clone()),
+            Some(ParameterValue::IntegerArray(v)) => Ok(v.iter().map(|x| *x as f64).collect()),
+            Some(other) => Err(wrong(name, "a double array", other)),
+        }
     }
 
     /// A string-array parameter.
@@ -157,6 +161,15 @@ mod tests {
         let t = p.teleop().expect("valid");
         assert_eq!(t.timeout, 1.0);
         assert!(t.angular_z.is_none());
+    }
+
+    #[test]
+    fn double_arrays() {
+        let p = params(&[("a", ParameterValue::DoubleArray(vec![0.5])), ("b", ParameterValue::IntegerArray(vec![2]))]);
+        assert_eq!(p.f64_array_or("a", &[]), Ok(vec![0.5]));
+        assert_eq!(p.f64_array_or("b", &[]), Ok(vec![2.0]));
+        assert_eq!(p.f64_array_or("c", &[1.0]), Ok(vec![1.0]));
+        assert!(params(&[("a", ParameterValue::Bool(true))]).f64_array_or("a", &[]).is_err());
     }
 
     #[test]

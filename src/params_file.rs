@@ -84,21 +84,75 @@ pub fn render() -> String {
          # Generated from the nodes' declarations (src/params_file.rs); every entry says what it does and its unit.\n\
          #   ros2 launch intent_shared_control bringup.launch.py params_file:=<a copy of this file>\n\
          #   ros2 run intent_shared_control shared_control --ros-args --params-file <this file>\n\
-         # A node refuses to configure with an unknown key or an invalid value and says which one.\n",
+         # Sections match nodes as in rclcpp: `/**/shared_control:` (used here) is that node in any namespace, so\n\
+         # the file serves `namespace:=robot1` too; `/robot1/shared_control:` is one robot's, `shared_control:` the\n\
+         # root namespace's only, and `/**:` is every node.\n\
+         # A node refuses to configure with an invalid value, or with an unknown key in a section naming it, and\n\
+         # says which one (keys it does not declare in a `/**:` section are ignored). Doubles take a decimal point:\n\
+         # `2.0`, not `2`.\n",
     );
     for (node, specs) in [
-        (crate::intent_predictor_node::NODE_NAME, crate::intent_predictor_node::param_specs()),
-        (crate::shared_control_node::NODE_NAME, crate::shared_control_node::param_specs()),
-        (crate::supervisor_node::NODE_NAME, crate::supervisor_node::param_specs()),
+        (format!("/**/{}", crate::intent_predictor_node::NODE_NAME), crate::intent_predictor_node::param_specs()),
+        (format!("/**/{}", crate::shared_control_node::NODE_NAME), crate::shared_control_node::param_specs()),
+        (format!("/**/{}", crate::supervisor_node::NODE_NAME), crate::supervisor_node::param_specs()),
     ] {
         out.push('\n');
-        out.push_str(&render_node(node, &specs));
+        out.push_str(&render_node(&node, &specs));
     }
     out
 }
 
 #[cfg(test)]
 mod tests {
+    use r2r::ParameterValue;
+
+    fn nodes() -> [(&'static str, Vec<crate::param_server::ParamSpec>); 3] {
+        [
+            (crate::intent_predictor_node::NODE_NAME, crate::intent_predictor_node::param_specs()),
+            (crate::shared_control_node::NODE_NAME, crate::shared_control_node::param_specs()),
+            (crate::supervisor_node::NODE_NAME, crate::supervisor_node::param_specs()),
+        ]
+    }
+
+    /// The shipped file, read by rcl as `--params-file` and resolved like rclcpp, sets every declared parameter
+    /// of each node with its exact type and nothing else.
+    #[test]
+    fn shipped_params_file_loads_cleanly_through_rcl() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/params.yaml");
+        let args = ["exe", "--ros-args", "--params-file", &path.to_string_lossy()].map(str::to_owned);
+        let sections = crate::param_overrides::parse_args(&args).expect("rcl parses config/params.yaml");
+        for (node, specs) in nodes() {
+            let overrides = crate::param_overrides::resolve(&sections, &format!("/{node}"));
+            assert_eq!(overrides.len(), specs.len(), "{node}: every parameter is in the file");
+            let r = crate::param_server::resolve_overrides(&specs, &overrides);
+            assert_eq!(r.outcome, Ok(()), "{node}");
+            assert!(r.ignored.is_empty(), "{node}: {:?}", r.ignored);
+            for spec in &specs {
+                assert_eq!(r.values[&spec.name], spec.default, "{node}: `{}`", spec.name);
+            }
+            // the bare sections are for the root namespace only
+            assert!(crate::param_overrides::resolve(&sections, &format!("/robot1/{node}")).is_empty());
+        }
+    }
+
+    /// Every number (double, integer, double array) of every node has a descriptor range.
+    #[test]
+    fn every_number_has_a_range() {
+        for (node, specs) in nodes() {
+            let missing: Vec<String> = specs
+                .into_iter()
+                .filter(|s| {
+                    matches!(
+                        s.default,
+                        ParameterValue::Double(_) | ParameterValue::Integer(_) | ParameterValue::DoubleArray(_)
+                    ) && s.range.is_none()
+                })
+                .map(|s| s.name)
+                .collect();
+            assert!(missing.is_empty(), "{node}: numbers without a range: {missing:?}");
+        }
+    }
+
     #[test]
     fn shipped_params_file_matches_the_declarations() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/params.yaml");

@@ -1,8 +1,15 @@
 //! The `shared_control` managed node: joystick + skeletons (+ predictions) in, `cmd_vel` + status out.
 //!
 //! Wiring only: inputs are converted by [`crate::convert`], what is accepted and the decision are the core's
-//! [`InputHandler`] (the same one the bag replay and generator drive), and the result is published. A decision is made on every accepted input and on a
-//! periodic wall timer, so a silent joystick still produces an explicit zero once it is stale.
+//! [`InputHandler`] (the same one the bag replay and generator drive), and the result is published. A decision
+//! is made on every accepted input and on a periodic wall timer (`control_rate`), so a silent joystick still
+//! produces an explicit zero once it is stale.
+//!
+//! Output (`output_mode`): `steady` (default) publishes `cmd_vel` and the status on every timer tick, at
+//! `control_rate`, as velocity smoothers and base controllers expect; a decision between two ticks is published
+//! at once only when it is more restrictive than the last command published ([`OutputGate`]: a stop, a slowdown,
+//! a smaller command), never held for the next tick. `event` publishes every decision as it is made. The status
+//! goes out with every decision in both modes, so a recorded bag replays decision by decision.
 //!
 //! Lifecycle: inputs are ignored and nothing is published until the node is Active. `on_configure` reads and
 //! validates the parameters (an invalid set leaves the node unconfigured with an error naming what to fix),
@@ -32,7 +39,7 @@ use crate::diagnostics::{DiagnosticsPublisher, LatencyWindow, Status};
 use crate::lifecycle::LifecycleServer;
 use crate::markers;
 use crate::metrics::{self, Metrics};
-use crate::node_util::{command_qos, sensor_qos, shutdown_signal, spawn_spinner, NodeClock};
+use crate::node_util::{command_qos, sensor_qos, shutdown_signal, spawn_node_spinner, NodeClock};
 use crate::param_server::{use_sim_time_spec, ParamServer, ParamSpec, Range};
 use crate::params::Params;
 
@@ -52,6 +59,12 @@ pub fn param_specs() -> Vec<ParamSpec> {
             Double(50.0),
         )
         .range(Range::Float(1.0, 1000.0))
+        .read_only(),
+        ParamSpec::new(
+            "output_mode",
+            "steady: cmd_vel at control_rate, a more restrictive decision at once; event: every decision [steady|event]",
+            Str("steady".into()),
+        )
         .read_only(),
         ParamSpec::new("cmd_frame_id", "frame_id stamped on cmd_vel and status", Str("base_link".into())),
         ParamSpec::new("max_humans", "larger skeleton or prediction arrays are rejected and counted [-]", Integer(64))
@@ -80,6 +93,7 @@ pub fn param_specs() -> Vec<ParamSpec> {
 #[derive(Clone, Debug)]
 pub struct SharedControlParams {
     pub control_rate: f64,
+    pub output_mode: OutputMode,
     pub cmd_frame_id: String,
     pub skeleton_limits: SkeletonLimits,
     pub expected_joy_rate: f64,
@@ -97,6 +111,7 @@ impl SharedControlParams {
         let controller = crate::controller_params::from_params(p)?;
         Ok(SharedControlParams {
             control_rate: p.f64_or("control_rate", 50.0).map_err(e)?,
+            output_mode: OutputMode::parse(&p.string_or("output_mode", "steady").map_err(e)?)?,
             cmd_frame_id: p.string_or("cmd_frame_id", "base_link").map_err(e)?,
             skeleton_limits: SkeletonLimits {
                 max_humans: p.index_or("max_humans", 64).map_err(e)?,
@@ -111,6 +126,69 @@ impl SharedControlParams {
     }
 }
 
+/// When `cmd_vel` is published.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputMode {
+    /// On every control tick; between ticks only a more restrictive decision.
+    Steady,
+    /// Every decision.
+    Event,
+}
+
+impl OutputMode {
+    fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "steady" => Ok(OutputMode::Steady),
+            "event" => Ok(OutputMode::Event),
+            other => Err(format!("`output_mode` must be `steady` or `event`, got `{other}`")),
+        }
+    }
+}
+
+/// Steady-rate output: which decisions between two ticks go out at once.
+#[derive(Default)]
+pub struct OutputGate {
+    last: Option<(intent_shared_control_core::Twist, Mode)>,
+}
+
+/// Severity of a mode for the output gate: a move to a more severe mode is published at once.
+fn severity(m: Mode) -> u8 {
+    match m {
+        Mode::Idle | Mode::Manual | Mode::Assisted => 0,
+        Mode::Slowdown => 1,
+        Mode::Stop => 2,
+        Mode::Fault => 3,
+    }
+}
+
+impl OutputGate {
+    /// Whether `d` must be published now: always on a tick (or in event mode), otherwise when it is more
+    /// restrictive than the last command published — a more severe mode, or a command no component of which
+    /// is larger or of the other sign, and one smaller.
+    pub fn admit(&mut self, d: &Decision, tick: bool, mode: OutputMode) -> bool {
+        let now = tick || mode == OutputMode::Event || self.more_restrictive(d);
+        if now {
+            self.last = Some((d.output, d.mode));
+        }
+        now
+    }
+
+    fn more_restrictive(&self, d: &Decision) -> bool {
+        let Some((out, mode)) = &self.last else { return true };
+        if severity(d.mode) > severity(*mode) {
+            return true;
+        }
+        let (new, old) = (d.output.to_array(), out.to_array());
+        let within = new.iter().zip(&old).all(|(n, o)| *n == 0.0 || (n.signum() == o.signum() && n.abs() <= o.abs()));
+        within && new.iter().zip(&old).any(|(n, o)| n.abs() < o.abs())
+    }
+
+    /// Forget the last command (after activation: the first decision goes out at once).
+    pub fn reset(&mut self) {
+        self.last = None;
+    }
+}
+
 /// State of a configured node (dropped on cleanup). What is accepted, re-arming and clock jumps are the
 /// core's [`InputHandler`]: the offline replay and the bag generator drive the same one.
 struct Configured {
@@ -122,8 +200,9 @@ struct Configured {
     latency: LatencyWindow,
     last_decision: Option<Decision>,
     decisions: u64,
-    /// Control cycles changed by each rule.
+    /// Times each rule started acting (a rule that holds over many cycles counts once).
     interventions: std::collections::BTreeMap<&'static str, u64>,
+    output: OutputGate,
 }
 
 impl Configured {
@@ -137,6 +216,7 @@ impl Configured {
             last_decision: None,
             decisions: 0,
             interventions: Default::default(),
+            output: OutputGate::default(),
             params,
         })
     }
@@ -209,6 +289,7 @@ pub async fn run(ctx: r2r::Context) -> anyhow::Result<()> {
 
 /// Runs the node until `shutdown` resolves; publishes one zero command before returning if it was active.
 pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    crate::node_util::use_node_logger(&mut node);
     let clock = NodeClock::new(&node);
     let (mut params, startup) = ParamServer::new(&mut node, param_specs(), clock.clone())?;
     crate::node_util::apply_use_sim_time(&mut node, &params.params())?;
@@ -227,12 +308,12 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
     let cmd_pub = node.create_publisher::<TwistStamped>("cmd_vel", command_qos())?;
     let status_pub = node.create_publisher::<SharedControlStatus>("shared_control/status", command_qos())?;
     let markers_pub = node.create_publisher::<MarkerArray>("shared_control/markers", command_qos())?;
-    let mut diagnostics = DiagnosticsPublisher::new(&mut node, NODE_NAME, Duration::from_secs(1))?;
+    let mut diagnostics = DiagnosticsPublisher::new(&mut node, Duration::from_secs(1))?;
     let start_params = params.params();
     let control_rate = start_params.f64_or("control_rate", 50.0).unwrap_or(50.0).clamp(1.0, 1000.0);
     let mut timer = node.create_wall_timer(Duration::from_secs_f64(1.0 / control_rate))?;
     let stop = Arc::new(AtomicBool::new(false));
-    let spinner = spawn_spinner(node, stop.clone());
+    let (spinner, sim_time) = spawn_node_spinner(node, stop.clone());
     let metrics = wiring.metrics;
     if wiring.serve_metrics {
         if let Ok(port) = start_params.i64_or("metrics_port", -1) {
@@ -243,22 +324,31 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
     }
 
     let mut state: Option<Configured> = None;
-    let publish = |d: &Decision, frame: &str, arrival: Instant| {
-        if let Err(e) = cmd_pub.publish(&convert::cmd_vel_msg(d, frame)) {
-            warn!("publishing cmd_vel failed: {e}");
-        }
+    // The status goes out with every decision (a bag of it replays decision by decision); cmd_vel as the
+    // output mode says.
+    let publish_status = |d: &Decision, frame: &str, arrival: Instant| {
         if let Err(e) = status_pub.publish(&convert::status_msg(d, frame, arrival.elapsed().as_secs_f64())) {
             warn!("publishing status failed: {e}");
         }
     };
+    let publish_cmd = |d: &Decision, frame: &str| {
+        if let Err(e) = cmd_pub.publish(&convert::cmd_vel_msg(d, frame)) {
+            warn!("publishing cmd_vel failed: {e}");
+        }
+    };
+    let publish = |d: &Decision, frame: &str, arrival: Instant| {
+        publish_cmd(d, frame);
+        publish_status(d, frame, arrival);
+    };
 
     // The lifecycle callbacks, shared by service requests and autostart.
+    let configure_errors = crate::node_util::RepeatFilter::default();
     let callbacks =
         |cb: Callback, state: &mut Option<Configured>, params: &ParamServer, now: Stamp| -> CallbackResult {
             match cb {
                 Callback::Configure => {
                     if let Err(e) = &startup {
-                        error!("cannot configure: invalid parameters: {e}");
+                        configure_errors.error(format!("cannot configure: invalid parameters: {e}"));
                         return CallbackResult::Failure;
                     }
                     let configured = SharedControlParams::from_params(&params.params())
@@ -267,11 +357,13 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
                     match configured {
                         Ok(c) => {
                             info!("configured");
+                            configure_errors.clear();
+
                             *state = Some(c);
                             CallbackResult::Success
                         }
                         Err(e) => {
-                            error!("cannot configure: {e}");
+                            configure_errors.error(format!("cannot configure: {e}"));
                             CallbackResult::Failure
                         }
                     }
@@ -281,6 +373,7 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
                         // Motion state starts from rest (nothing moved while inactive), and motion waits until
                         // the operator releases and presses the deadman.
                         s.inputs.restart();
+                        s.output.reset();
                         info!("activated: waiting for the operator to release and press the deadman");
                         CallbackResult::Success
                     }
@@ -324,6 +417,7 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
         // Cooperative yield between two inputs (see intent_predictor_node): a steady input stream must not starve
         // the other nodes of a composed process.
         tokio::task::yield_now().await;
+        let mut tick_now = false;
         let arrival = tokio::select! {
             biased;
             _ = &mut shutdown => break,
@@ -336,6 +430,7 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
             }
             r = params.next_change(&|p| SharedControlParams::from_params(p).map(|_| ())) => {
                 r?;
+                sim_time.forward(&mut params);
                 if let Some(s) = state.as_mut() {
                     match SharedControlParams::from_params(&params.params()) {
                         Ok(p) => {
@@ -406,21 +501,30 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
                     diagnostics.update(now, &statuses(&lifecycle, state.as_mut(), now));
                 }
                 if !lifecycle.is_active() { continue; }
+                tick_now = true;
                 Instant::now()
             }
         };
         let Some(s) = state.as_mut() else { continue };
         let now = clock.now()?;
         let decision = s.decide(now);
-        publish(&decision, &s.params.cmd_frame_id, arrival);
+        if s.output.admit(&decision, tick_now, s.params.output_mode) {
+            publish_cmd(&decision, &s.params.cmd_frame_id);
+        }
+        publish_status(&decision, &s.params.cmd_frame_id, arrival);
         let latency = arrival.elapsed();
         s.latency.record(latency);
         metrics.decision_latency.observe(latency.as_secs_f64());
+        // Counted when a rule starts acting, not per cycle: an idle robot or a long stop does not make the
+        // counters race (alerts on their rate mean something).
+        let previous = s.last_decision.as_ref();
         for r in &decision.reasons {
-            metrics.intervention(r);
-            *s.interventions.entry(r).or_default() += 1;
+            if previous.is_none_or(|p| !p.reasons.contains(r)) {
+                metrics.intervention(r);
+                *s.interventions.entry(r).or_default() += 1;
+            }
         }
-        if decision.mode == Mode::Stop {
+        if decision.mode == Mode::Stop && previous.is_none_or(|p| p.mode != Mode::Stop) {
             metrics.stops.inc();
         }
         s.decisions += 1;
@@ -465,31 +569,32 @@ async fn recv_handoff(rx: &mut Option<mpsc::Receiver<Handoff>>) -> Option<Handof
 
 fn statuses(lifecycle: &LifecycleServer, state: Option<&mut Configured>, now: Stamp) -> Vec<Status> {
     let lc = lifecycle.state();
-    let mut out = vec![Status::new(
-        NODE_NAME,
-        "lifecycle",
-        if lifecycle.is_active() { Level::Ok } else { Level::Warn },
-        lc.label(),
-    )
-    .kv("state_id", lc.id())];
+    let mut out =
+        vec![Status::new("lifecycle", if lifecycle.is_active() { Level::Ok } else { Level::Warn }, lc.label())
+            .kv("state_id", lc.id())];
     let Some(s) = state else { return out };
     if !lifecycle.is_active() {
         return out;
     }
-    let joy = s.joy_rate.check(now);
+    // Idle (nobody asks the robot to move): a missing joystick is the normal case, and missing skeletons only
+    // keep a robot stopped that nobody drives, so at most a warning.
+    let idle = s.last_decision.as_ref().is_none_or(|d| d.mode == Mode::Idle);
+    let mut joy = s.joy_rate.check(now);
+    if idle && s.joy_rate.rate(now) == 0.0 {
+        joy.level = Level::Ok;
+        joy.message = "none (idle)".into();
+    }
     let skel = s.skeleton_rate.check(now);
     let age = s.skeleton_age.check(now);
-    let level = joy.level.max(skel.level).max(age.level);
+    let mut level = joy.level.max(skel.level).max(age.level);
+    if idle {
+        level = level.min(Level::Warn);
+    }
     out.push(
-        Status::new(
-            NODE_NAME,
-            "inputs",
-            level,
-            format!("joy {}; skeletons {}; {}", joy.message, skel.message, age.message),
-        )
-        .kv("joy_rate_hz", format!("{:.1}", s.joy_rate.rate(now)))
-        .kv("skeleton_rate_hz", format!("{:.1}", s.skeleton_rate.rate(now)))
-        .kv("skeleton_stamp_age_s", s.skeleton_age.age(now).map_or("none".into(), |a| format!("{a:.3}"))),
+        Status::new("inputs", level, format!("joy {}; skeletons {}; {}", joy.message, skel.message, age.message))
+            .kv("joy_rate_hz", format!("{:.1}", s.joy_rate.rate(now)))
+            .kv("skeleton_rate_hz", format!("{:.1}", s.skeleton_rate.rate(now)))
+            .kv("skeleton_stamp_age_s", s.skeleton_age.age(now).map_or("none".into(), |a| format!("{a:.3}"))),
     );
     let (n, p50, p99) = s.latency.take();
     let d = s.last_decision.as_ref();
@@ -499,14 +604,14 @@ fn statuses(lifecycle: &LifecycleServer, state: Option<&mut Configured>, now: St
         Some(d) if waiting => format!("{:?}, awaiting re-arm (release and press the deadman)", d.mode),
         Some(d) => format!("{:?}", d.mode),
     };
+    // Waiting for re-arm while nobody drives is the normal idle state (OK); a fault is an ERROR.
     let dlevel = match d.map(|d| d.mode) {
         Some(Mode::Fault) => Level::Error,
         Some(Mode::Stop) | Some(Mode::Slowdown) => Level::Warn,
-        _ if waiting => Level::Warn,
         _ => Level::Ok,
     };
     out.push(
-        Status::new(NODE_NAME, "decision", dlevel, format!("mode {mode}"))
+        Status::new("decision", dlevel, format!("mode {mode}"))
             .kv("decisions_in_window", n)
             .kv("decisions_total", s.decisions)
             .kv("decision_latency_p50_us", p50)
@@ -517,7 +622,7 @@ fn statuses(lifecycle: &LifecycleServer, state: Option<&mut Configured>, now: St
     );
     let rejections = s.inputs.rejections();
     let total: u64 = rejections.values().sum();
-    let mut counters = Status::new(NODE_NAME, "safety counters", Level::Ok, format!("{total} inputs rejected"));
+    let mut counters = Status::new("safety counters", Level::Ok, format!("{total} inputs rejected"));
     counters = counters.kv("rejections_total", total);
     for (k, v) in rejections {
         counters = counters.kv(&format!("rejected_{k}"), v);
@@ -527,4 +632,42 @@ fn statuses(lifecycle: &LifecycleServer, state: Option<&mut Configured>, now: St
     }
     out.push(counters);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use intent_shared_control_core::Twist;
+
+    fn decision(mode: Mode, vx: f64, wz: f64) -> Decision {
+        let mut d = Decision::zero(Stamp(0), mode, "test");
+        d.output = Twist::planar(vx, 0.0, wz);
+        d
+    }
+
+    #[test]
+    fn steady_output_lets_only_more_restrictive_decisions_through_between_ticks() {
+        let mut g = OutputGate::default();
+        let steady = OutputMode::Steady;
+        assert!(g.admit(&decision(Mode::Manual, 0.5, 0.2), false, steady), "the first decision goes out");
+        assert!(!g.admit(&decision(Mode::Manual, 0.5, 0.2), false, steady), "the same command waits for the tick");
+        assert!(!g.admit(&decision(Mode::Manual, 0.6, 0.2), false, steady), "faster waits for the tick");
+        assert!(!g.admit(&decision(Mode::Manual, 0.4, -0.1), false, steady), "a turn the other way waits");
+        assert!(g.admit(&decision(Mode::Manual, 0.3, 0.2), false, steady), "slower goes out at once");
+        assert!(g.admit(&decision(Mode::Slowdown, 0.3, 0.2), false, steady), "a slowdown goes out at once");
+        assert!(g.admit(&decision(Mode::Stop, 0.0, 0.0), false, steady), "a stop goes out at once");
+        assert!(!g.admit(&decision(Mode::Stop, 0.0, 0.0), false, steady), "a repeated stop waits for the tick");
+        assert!(g.admit(&decision(Mode::Manual, 0.5, 0.0), true, steady), "every tick publishes");
+        assert!(g.admit(&decision(Mode::Manual, 0.0, 0.0), false, steady), "zero after motion goes out at once");
+        g.reset();
+        assert!(g.admit(&decision(Mode::Manual, 0.5, 0.0), false, steady), "after a reset the first goes out");
+    }
+
+    #[test]
+    fn event_output_publishes_every_decision() {
+        let mut g = OutputGate::default();
+        for _ in 0..3 {
+            assert!(g.admit(&decision(Mode::Manual, 0.5, 0.2), false, OutputMode::Event));
+        }
+    }
 }

@@ -5,7 +5,7 @@
 //! has not answered for `liveness_timeout` is lost (killed, hung or stopped; or, before its first answer, not
 //! started). A reachable node is driven toward Active with `~/change_state`: one transition at a time per node
 //! and, across nodes, in the order of `managed_nodes`. A transition that fails is asked again at most once per
-//! [`RETRY_PERIOD`] and the node is reported as ERROR meanwhile. While a critical node is lost, the other nodes
+//! [`retry_delay`] (1 s, doubling after each failure up to 30 s) and the node is reported as ERROR meanwhile. While a critical node is lost, the other nodes
 //! are held Inactive; they are activated again when it is back.
 //!
 //! One writer on `cmd_vel`: the supervisor publishes zero commands (every `1 / stop_rate`, from a task of its
@@ -16,8 +16,14 @@
 //! (ERROR on `/diagnostics`) and brought back when it can be, but forces no stop: shared_control runs on
 //! without forecasts, with the conservative human speeds of its safety chain.
 //!
-//! Every action (a transition, a node lost, up or back, starting or ending the zero commands) is logged once,
-//! not per retry.
+//! A transition requested from outside (e.g. `ros2 lifecycle set /shared_control deactivate`) is the operator's
+//! intent, as with the nav2 lifecycle manager: the supervisor reports it, logs it once and holds the node in the
+//! state the operator chose (a critical node held below Active keeps the robot stopped through the zero
+//! commands) until the operator activates it again, or the supervisor itself is deactivated and activated again.
+//! A crash or a hang (the node lost, or back unconfigured without a transition) is recovered as before.
+//!
+//! Every action (a transition, a node lost, up or back, held by the operator, starting or ending the zero
+//! commands) is logged once, not per retry.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -43,7 +49,7 @@ use crate::convert::{stamp_to_msg, twist_to_msg};
 use crate::diagnostics::{DiagnosticsPublisher, Status};
 use crate::lifecycle::LifecycleServer;
 use crate::metrics::{self, Metrics};
-use crate::node_util::{command_qos, shutdown_signal, spawn_spinner, NodeClock};
+use crate::node_util::{command_qos, shutdown_signal, spawn_node_spinner, NodeClock};
 use crate::param_server::{use_sim_time_spec, ParamServer, ParamSpec, Range};
 use crate::params::Params;
 
@@ -74,7 +80,8 @@ pub fn param_specs() -> Vec<ParamSpec> {
         ParamSpec::new("liveness_period", "period of the get_state liveness probe [s]", ParameterValue::Double(0.1))
             .range(Range::Float(0.01, 5.0)),
         ParamSpec::new("liveness_timeout", "a node silent for longer is lost [s]", ParameterValue::Double(0.5))
-            .range(Range::Float(0.05, 30.0)),
+            .range(Range::Float(0.05, 30.0))
+            .must_be(crate::param_server::Cmp::AtLeast, "liveness_period"),
         ParamSpec::new("transition_timeout", "longest wait for a change_state answer [s]", ParameterValue::Double(5.0))
             .range(Range::Float(0.1, 60.0)),
         ParamSpec::new(
@@ -143,8 +150,16 @@ impl SupervisorConfig {
 }
 
 /// Shortest time between two attempts of a transition that failed: a node that refuses a transition (e.g.
-/// `configure` without its model) is asked again at most this often.
+/// `configure` without its model) is asked again after 1 s, then 2, 4, … at most every [`MAX_RETRY_PERIOD`].
 pub const RETRY_PERIOD: Duration = Duration::from_secs(1);
+
+/// Longest wait between two attempts of a failing transition.
+pub const MAX_RETRY_PERIOD: Duration = Duration::from_secs(30);
+
+/// Wait before the next attempt after `failures` failed attempts in a row (≥ 1).
+pub fn retry_delay(failures: u32) -> Duration {
+    RETRY_PERIOD.saturating_mul(1u32 << failures.saturating_sub(1).min(5)).min(MAX_RETRY_PERIOD)
+}
 
 /// What the supervisor knows about one managed node.
 struct Managed {
@@ -158,6 +173,8 @@ struct Managed {
     lost: bool,
     /// Held Inactive by the supervisor because a critical node is lost.
     held: bool,
+    /// Taken to this state by a transition requested from outside: the supervisor keeps it there.
+    operator_hold: Option<State>,
     /// The last transition the supervisor asked for failed (e.g. configure without its model): the node is
     /// reachable but cannot be brought up; reported as ERROR until a transition succeeds.
     failed: Option<&'static str>,
@@ -273,6 +290,7 @@ struct StopOrder {
 struct StopControl {
     tx: watch::Sender<Option<StopOrder>>,
     reason: Option<String>,
+    metrics: Arc<Metrics>,
 }
 
 impl StopControl {
@@ -281,6 +299,7 @@ impl StopControl {
         let order =
             StopOrder { period: Duration::from_secs_f64(1.0 / cfg.stop_rate), frame_id: cfg.cmd_frame_id.clone() };
         if self.reason.is_none() {
+            self.metrics.stops.inc();
             warn!(
                 "publishing zero on cmd_vel at {:.1} Hz until the critical nodes are active again: {reason}",
                 cfg.stop_rate
@@ -316,7 +335,6 @@ impl StopControl {
 async fn publish_stops(
     cmd_pub: r2r::Publisher<TwistStamped>,
     clock: NodeClock,
-    metrics: Arc<Metrics>,
     mut orders: watch::Receiver<Option<StopOrder>>,
 ) {
     loop {
@@ -350,21 +368,70 @@ async fn publish_stops(
                     if let Err(e) = cmd_pub.publish(&msg) {
                         warn!("publishing zero cmd_vel failed: {e}");
                     }
-                    metrics.stops.inc();
                 }
             }
         }
     }
 }
 
-/// Records a state answered by `m`, logging a node that appears, comes back or changes state on its own.
+/// What a change of state the supervisor did not ask for means.
+#[derive(Debug, PartialEq, Eq)]
+enum OutsideChange {
+    /// A primary transition requested by someone else (`ros2 lifecycle set`, another tool): hold the node there.
+    Operator,
+    /// Activated from outside: the operator hands the node back.
+    HandedBack,
+    /// Back unconfigured without a transition that leads there (a respawned process): recover it.
+    Restarted,
+    /// Configured from outside: a step the supervisor takes anyway (or a late answer to its own request).
+    Neutral,
+}
+
+/// Classifies a change from `before` to `after` seen by the liveness probe while no transition of the
+/// supervisor's was under way.
+fn outside_change(before: State, after: State) -> OutsideChange {
+    match (before, after) {
+        (_, State::Active) => OutsideChange::HandedBack,
+        (State::Unconfigured, State::Inactive) => OutsideChange::Neutral,
+        (State::Active, State::Inactive) | (State::Inactive, State::Unconfigured) | (_, State::Finalized) => {
+            OutsideChange::Operator
+        }
+        _ => OutsideChange::Restarted,
+    }
+}
+
+/// Records a state answered by `m`, logging a node that appears, comes back or changes state on its own, and
+/// holding a node that was taken to another state from outside.
 fn observe(m: &mut Managed, state: State, now: Instant) {
     if m.state.is_none() {
         info!(node = %m.name, state = state.label(), "node is up");
     } else if m.lost {
         info!(node = %m.name, state = state.label(), "node answers again");
-    } else if m.state != Some(state) {
-        info!(node = %m.name, "node changed state: {} -> {}", m.state.map_or("?", |s| s.label()), state.label());
+    } else if let Some(before) = m.state.filter(|b| *b != state) {
+        match outside_change(before, state) {
+            OutsideChange::Operator if state == State::Finalized => {
+                warn!(node = %m.name, "node finalized from outside ({} -> finalized); it cannot be brought back without restarting it", before.label());
+                m.operator_hold = Some(state);
+            }
+            OutsideChange::Operator => {
+                warn!(node = %m.name, "node taken {} -> {} from outside: held there as requested (activate it the same way to hand it back)", before.label(), state.label());
+                m.operator_hold = Some(state);
+            }
+            OutsideChange::HandedBack if m.operator_hold.is_some() => {
+                info!(node = %m.name, "node activated from outside: managed again");
+                m.operator_hold = None;
+            }
+            OutsideChange::HandedBack => {
+                info!(node = %m.name, "node changed state: {} -> active", before.label());
+            }
+            OutsideChange::Neutral => {
+                info!(node = %m.name, "node changed state: {} -> {}", before.label(), state.label());
+            }
+            OutsideChange::Restarted => {
+                warn!(node = %m.name, "node back {} without a transition (restarted?): bringing it up again", state.label());
+                m.operator_hold = None;
+            }
+        }
     }
     m.lost = false;
     m.state = Some(state);
@@ -383,6 +450,7 @@ pub async fn run_node(
     metrics: Arc<Metrics>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    crate::node_util::use_node_logger(&mut node);
     let clock = NodeClock::new(&node);
     let (mut params, startup) = ParamServer::new(&mut node, param_specs(), clock.clone())?;
     let mut lifecycle = LifecycleServer::new(&mut node, clock.clone())?;
@@ -402,6 +470,7 @@ pub async fn run_node(
             last_answer: None,
             lost: false,
             held: false,
+            operator_hold: None,
             failed: None,
             failures: 0,
             in_flight: None,
@@ -410,13 +479,13 @@ pub async fn run_node(
     }
     let cmd_pub = node.create_publisher::<TwistStamped>("cmd_vel", command_qos())?;
     let diag_period = Duration::from_secs_f64(initial.as_ref().map_or(1.0, |c| c.diagnostics_period));
-    let mut diagnostics = DiagnosticsPublisher::new(&mut node, NODE_NAME, diag_period)?;
+    let mut diagnostics = DiagnosticsPublisher::new(&mut node, diag_period)?;
     crate::node_util::apply_use_sim_time(&mut node, &params.params()).ok();
     let stop = Arc::new(AtomicBool::new(false));
-    let spinner = spawn_spinner(node, stop.clone());
+    let (spinner, sim_time) = spawn_node_spinner(node, stop.clone());
     let (order_tx, order_rx) = watch::channel(None);
-    let stop_task = tokio::spawn(publish_stops(cmd_pub, clock.clone(), metrics.clone(), order_rx));
-    let mut stops = StopControl { tx: order_tx, reason: None };
+    let stop_task = tokio::spawn(publish_stops(cmd_pub, clock.clone(), order_rx));
+    let mut stops = StopControl { tx: order_tx, reason: None, metrics: metrics.clone() };
 
     let mut config: Option<SupervisorConfig> = None;
     let configure = |params: &ParamServer| -> Result<SupervisorConfig, String> {
@@ -487,10 +556,17 @@ pub async fn run_node(
                 if !lifecycle.is_active() {
                     stops.release("the supervisor is no longer active");
                     watching_since = None;
+                } else if managed.iter().any(|m| m.operator_hold.is_some()) {
+                    // Activating the supervisor again takes every node back under its management.
+                    for m in managed.iter_mut().filter(|m| m.operator_hold.is_some()) {
+                        info!(node = %m.name, "supervisor activated: managing the node again (was held by an outside request)");
+                        m.operator_hold = None;
+                    }
                 }
             }
             r = params.next_change(&|p| SupervisorConfig::from_params(p).map(|_| ())) => {
                 r?;
+                sim_time.forward(&mut params);
                 if config.is_some() {
                     config = SupervisorConfig::from_params(&params.params()).ok();
                 }
@@ -523,11 +599,11 @@ pub async fn run_node(
                     m.retry_at = None;
                 } else {
                     if m.failed != Some(label) {
-                        error!(node = %m.name, "{label} failed or not answered (see the node's log); asking again at most every {} s, reported as ERROR until it succeeds", RETRY_PERIOD.as_secs_f64());
+                        error!(node = %m.name, "{label} failed or not answered (see the node's log); asking again after {} s, then less and less often (at most every {} s), reported as ERROR until it succeeds", RETRY_PERIOD.as_secs_f64(), MAX_RETRY_PERIOD.as_secs_f64());
                     }
                     m.failed = Some(label);
                     m.failures += 1;
-                    m.retry_at = Some(now + RETRY_PERIOD);
+                    m.retry_at = Some(now + retry_delay(m.failures));
                 }
                 if let Some(cfg) = config.as_ref().filter(|_| lifecycle.is_active()) {
                     stops.follow(&managed, cfg);
@@ -585,7 +661,7 @@ pub async fn run_node(
                     }
                     let Some(state) = m.state else { continue };
                     m.held = critical_lost && !cfg.critical_nodes.contains(&m.name);
-                    let target = if m.held { State::Inactive } else { State::Active };
+                    let target = m.operator_hold.unwrap_or(if m.held { State::Inactive } else { State::Active });
                     let Some(id) = step_toward(state, target) else {
                         // At its target (or in a state the supervisor does not drive, e.g. finalized).
                         m.failed = None;
@@ -615,36 +691,46 @@ pub async fn run_node(
                 let finalized: Vec<&str> = managed.iter().filter(|m| !m.lost && m.state == Some(State::Finalized)).map(|m| m.name.as_str()).collect();
                 let failed: Vec<String> = managed.iter().filter(|m| !m.lost).filter_map(|m| m.failed.map(|t| format!("{} ({t} failed)", m.name))).collect();
                 let all_active = managed.iter().all(|m| m.state == Some(State::Active) && !m.lost);
+                let operator_held: Vec<String> = managed.iter().filter_map(|m| m.operator_hold.map(|s| format!("{} {}", m.name, s.label()))).collect();
                 metrics.set_ready(all_active);
                 let mut problems = Vec::new();
                 if !lost.is_empty() { problems.push(format!("lost: {}", lost.join(", "))); }
                 if !finalized.is_empty() { problems.push(format!("finalized: {}", finalized.join(", "))); }
                 if !failed.is_empty() { problems.push(format!("cannot bring up: {}", failed.join(", "))); }
-                if let Some(r) = &stops.reason { problems.push(format!("publishing zero on cmd_vel ({r})")); }
+                let held_note = (!operator_held.is_empty()).then(|| format!("held by an outside request: {}", operator_held.join(", ")));
                 let (level, message) = if !problems.is_empty() {
+                    if let Some(r) = &stops.reason { problems.push(format!("publishing zero on cmd_vel ({r})")); }
                     (Level::Error, problems.join("; "))
+                } else if let Some(note) = held_note {
+                    let stop = stops.reason.as_ref().map_or(String::new(), |r| format!("; publishing zero on cmd_vel ({r})"));
+                    (Level::Warn, format!("{note}{stop}"))
+                } else if let Some(r) = &stops.reason {
+                    (Level::Error, format!("publishing zero on cmd_vel ({r})"))
                 } else if all_active {
                     (Level::Ok, "all managed nodes active".to_owned())
                 } else {
                     (Level::Warn, "bringing nodes up".to_owned())
                 };
-                let mut statuses = vec![Status::new(NODE_NAME, "system", level, message)
+                let mut statuses = vec![Status::new("system", level, message)
                     .kv("lifecycle_state", lifecycle.state().label())
                     .kv("publishing_stop", stops.reason.is_some())];
                 for m in &managed {
                     let level = if m.lost || m.failed.is_some() { Level::Error } else if m.state == Some(State::Active) { Level::Ok } else { Level::Warn };
-                    let message = if m.lost {
+                    let message = if let Some(h) = m.operator_hold.filter(|_| !m.lost) {
+                        format!("{} (held by an outside request)", h.label())
+                    } else if m.lost {
                         if m.state.is_none() { "not answering (never seen)".to_owned() } else { "lost".to_owned() }
                     } else if let Some(t) = m.failed {
                         format!("{t} failed, {}", m.state.map_or("?", |s| s.label()))
                     } else {
                         m.state.map_or("not seen yet".to_owned(), |s| s.label().to_owned())
                     };
-                    statuses.push(Status::new(NODE_NAME, &format!("node {}", m.name), level, message)
+                    statuses.push(Status::new(&format!("node {}", m.name), level, message)
                         .kv("state", m.state.map_or("unknown", |s| s.label()))
                         .kv("last_answer_age_s", m.last_answer.map_or("never".to_owned(), |t| format!("{:.3}", t.elapsed().as_secs_f64())))
                         .kv("critical", cfg.critical_nodes.contains(&m.name))
                         .kv("held_inactive", m.held)
+                        .kv("held_by_request", m.operator_hold.is_some())
                         .kv("failed_attempts", m.failures));
                 }
                 diagnostics.update(clock.now().unwrap_or_default(), &statuses);
@@ -674,6 +760,27 @@ mod tests {
         assert_eq!(critical_gap(false, Some(State::Inactive), true), None);
         // not seen yet and not yet lost
         assert_eq!(critical_gap(false, None, false), None);
+    }
+
+    #[test]
+    fn outside_transitions_are_the_operators_intent_and_a_restart_is_recovered() {
+        use OutsideChange::*;
+        assert_eq!(outside_change(State::Active, State::Inactive), Operator);
+        assert_eq!(outside_change(State::Inactive, State::Unconfigured), Operator);
+        assert_eq!(outside_change(State::Unconfigured, State::Inactive), Neutral);
+        assert_eq!(outside_change(State::Active, State::Finalized), Operator);
+        assert_eq!(outside_change(State::Inactive, State::Active), HandedBack);
+        // Active -> unconfigured takes two transitions; seen between two probes it is a respawned process.
+        assert_eq!(outside_change(State::Active, State::Unconfigured), Restarted);
+        // A held node's target is the state it was taken to: no transition is sent.
+        assert_eq!(step_toward(State::Inactive, State::Inactive), None);
+        assert_eq!(step_toward(State::Unconfigured, State::Unconfigured), None);
+    }
+
+    #[test]
+    fn a_failing_transition_is_retried_less_and_less_often() {
+        let secs: Vec<u64> = (1..=8).map(|n| retry_delay(n).as_secs()).collect();
+        assert_eq!(secs, vec![1, 2, 4, 8, 16, 30, 30, 30]);
     }
 
     #[test]

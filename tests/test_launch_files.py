@@ -19,7 +19,7 @@ def flat_keys(d, prefix=""):
     return out
 
 
-PARAMS = {node: flat_keys(body["ros__parameters"]) for node, body in
+PARAMS = {node.removeprefix("/**/"): flat_keys(body["ros__parameters"]) for node, body in
           yaml.safe_load((REPO / "config" / "params.yaml").read_text()).items()}
 
 

@@ -101,6 +101,7 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse_from(std::env::args().take_while(|a| a != "--ros-args"));
     let ctx = r2r::Context::create().context("initialising ROS 2")?;
     let mut node = r2r::Node::create(ctx, "demo_driver", "")?;
+    intent_shared_control::node_util::use_node_logger(&mut node);
     let joy_pub = node.create_publisher::<Joy>("joy", sensor_qos())?;
     let skel_pub = node.create_publisher::<HumanSkeletonArray>("humans/skeletons", sensor_qos())?;
     let mut cmd_sub = node.subscribe::<TwistStamped>("cmd_vel", command_qos())?;
@@ -254,8 +255,21 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     stop.store(true, Ordering::Relaxed);
-    let _ = spinner.join();
-    anyhow::ensure!(cmds > 0, "no cmd_vel received: is shared_control running on this ROS_DOMAIN_ID?");
+    let node = spinner.join().map_err(|_| anyhow::anyhow!("spin thread panicked"))?;
+    if cmds == 0 {
+        // Up but not active (it refused its parameters, or is held unconfigured or inactive), or not there at all:
+        // its lifecycle topic tells them apart.
+        let up = node
+            .get_topic_names_and_types()
+            .is_ok_and(|t| t.keys().any(|k| k.ends_with("shared_control/transition_event")));
+        anyhow::ensure!(
+            !up,
+            "no cmd_vel received, but shared_control is running: it is not active (see its log; `ros2 lifecycle get \
+             {}shared_control` shows its state)",
+            node.namespace().map(|n| if n == "/" { n } else { n + "/" }).unwrap_or_default()
+        );
+        anyhow::bail!("no cmd_vel received and no shared_control found: is the system running on this ROS_DOMAIN_ID?");
+    }
     anyhow::ensure!(nonfinite == 0, "non-finite commands were published");
     Ok(())
 }

@@ -74,8 +74,10 @@ enum System {
     Relay2,
     /// intent_predictor, shared_control and supervisor as separate processes.
     Separate,
-    /// shared_control_system (all nodes in one process).
+    /// shared_control_system (all nodes in one process), event-driven output.
     Composed,
+    /// shared_control_system with its default steady output (cmd_vel at control_rate).
+    ComposedSteady,
     /// rclpy + onnxruntime-python baseline (bench/python_baseline/baseline_node.py).
     Python,
 }
@@ -88,6 +90,7 @@ impl System {
             System::Relay2 => "relay2",
             System::Separate => "separate",
             System::Composed => "composed",
+            System::ComposedSteady => "composed_steady",
             System::Python => "python",
         }
     }
@@ -101,13 +104,17 @@ impl System {
                 "(a2) the relay with two thread hops: spinner -> runtime -> second runtime (latency_relay --hops 2)"
             }
             System::Separate => "(b) intent_predictor + shared_control + supervisor, three processes",
-            System::Composed => "(c) shared_control_system, all nodes in one process",
+            System::Composed => "(c) shared_control_system, all nodes in one process, event-driven cmd_vel",
+            System::ComposedSteady => {
+                "(c') shared_control_system with the default steady cmd_vel (control_rate; a more restrictive \
+                 decision at once; statuses between ticks have no cmd_vel and count as unjoined)"
+            }
             System::Python => "(d) rclpy + onnxruntime-python baseline, one process",
         }
     }
     /// Publishes `shared_control/status` with the input stamps of each decision (exact matching).
     fn publishes_status(self) -> bool {
-        matches!(self, System::Separate | System::Composed)
+        matches!(self, System::Separate | System::Composed | System::ComposedSteady)
     }
 
     /// Skeleton subscribers that must be matched before measuring.
@@ -127,7 +134,7 @@ struct Cli {
     #[arg(long, value_enum, default_value = "latency")]
     mode: Mode,
     /// Systems to measure in latency mode, in this order.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "relay,composed,separate,python")]
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "relay,composed,composed_steady,separate,python")]
     systems: Vec<System>,
     /// System measured in load mode.
     #[arg(long, value_enum, default_value = "composed")]
@@ -518,14 +525,19 @@ impl Sut {
             None => std::env::current_exe()?.parent().context("probe has no directory")?.to_path_buf(),
         };
         let params = cli.params_file.to_string_lossy().into_owned();
-        let node = |exe: &str| -> (PathBuf, Vec<String>) {
-            (bin_dir.join(exe), vec!["--ros-args".into(), "--params-file".into(), params.clone()])
+        // The event-driven output (one cmd_vel per decision) for the rows comparable across reports; the
+        // default steady output has a row of its own.
+        let node_with = |exe: &str, output_mode: &str| -> (PathBuf, Vec<String>) {
+            let args = ["--ros-args", "--params-file", &params, "-p", &format!("output_mode:={output_mode}")];
+            (bin_dir.join(exe), args.iter().map(|a| (*a).to_owned()).collect())
         };
+        let node = |exe: &str| node_with(exe, "event");
         let specs: Vec<(PathBuf, Vec<String>)> = match system {
             System::Relay => vec![(bin_dir.join("latency_relay"), vec![])],
             System::Relay1 => vec![(bin_dir.join("latency_relay"), vec!["--hops".into(), "1".into()])],
             System::Relay2 => vec![(bin_dir.join("latency_relay"), vec!["--hops".into(), "2".into()])],
             System::Composed => vec![node("shared_control_system")],
+            System::ComposedSteady => vec![node_with("shared_control_system", "steady")],
             System::Separate => vec![node("intent_predictor"), node("shared_control"), node("supervisor")],
             System::Python => vec![(
                 PathBuf::from(&cli.python),

@@ -20,6 +20,11 @@ BIN_DIR = Path(os.environ.get("ISC_BIN_DIR", REPO / "target" / "debug"))
 # The parameters the executables are started with; ISC_PARAMS_FILE points binaries of another revision at their own.
 PARAMS_FILE = Path(os.environ.get("ISC_PARAMS_FILE", REPO / "config" / "params.yaml"))
 
+
+def node_section(data: dict, node: str) -> dict:
+    """A node's section of a params file read with yaml (`/**/<node>` in the shipped file, or a bare name)."""
+    return data[f"/**/{node}"] if f"/**/{node}" in data else data[node]
+
 COMMAND_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE)
 SENSOR_QOS = qos_profile_sensor_data
 

@@ -28,14 +28,14 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Joy
 from std_msgs.msg import Header
 
-from ros.harness import PARAMS_FILE, arm, joy_msg, latest_status, stamp_s, twist_is_zero
+from ros.harness import PARAMS_FILE, arm, joy_msg, latest_status, node_section, stamp_s, twist_is_zero
 from ros.test_system import POSE, human
 
 RELIABLE = QoSProfile(depth=20000, reliability=ReliabilityPolicy.RELIABLE)
-COUNTERS = "shared_control: safety counters"
+COUNTERS = "/shared_control: safety counters"
 INT32_MAX = 2**31 - 1
 
-_PARAMS = yaml.safe_load(PARAMS_FILE.read_text())["shared_control"]["ros__parameters"]
+_PARAMS = node_section(yaml.safe_load(PARAMS_FILE.read_text()), "shared_control")["ros__parameters"]
 _ROBOT = _PARAMS["safety"]["separation"]["robot"]
 assert _ROBOT["type"] == "radius", "the reference separation below assumes a disc-shaped robot"
 ROBOT_RADIUS = float(_ROBOT["radius"])

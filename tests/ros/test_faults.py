@@ -128,7 +128,7 @@ def test_sigstop_shared_control_supervisor_stops_robot_and_resumed_node_uses_no_
     active_stamp = stamp_s(peer.now_msg())
     joy.arm(op.status)
     op.wait_motion("motion commands before the stall")
-    peer.spin_until(lambda: (s := latest_status(op.diags, "supervisor: system")) is not None and s.level == DiagnosticStatus.OK,
+    peer.spin_until(lambda: (s := latest_status(op.diags, "/supervisor: system")) is not None and s.level == DiagnosticStatus.OK,
                     10.0, "supervisor diagnostics OK")
     # one writer: while shared_control is active the supervisor publishes nothing on cmd_vel
     assert not [c for c in op.cmds if from_supervisor(c) and stamp_s(c.header.stamp) > active_stamp]
@@ -144,7 +144,7 @@ def test_sigstop_shared_control_supervisor_stops_robot_and_resumed_node_uses_no_
         first_zero = next(i for i in range(n, len(op.cmds)) if from_supervisor(op.cmds[i]))
         # judged on stamps (the supervisor stamps its zero with its clock), not on when the peer got to read it
         zero_latency = stamp_s(op.cmds[first_zero].header.stamp) - stop_stamp
-        peer.spin_until(lambda: (s := latest_status(op.diags, "supervisor: system")) is not None
+        peer.spin_until(lambda: (s := latest_status(op.diags, "/supervisor: system")) is not None
                         and s.level == DiagnosticStatus.ERROR and "shared_control" in s.message, 5.0,
                         "supervisor diagnostics ERROR naming shared_control")
         # hold the stall well past the joystick timeout (0.5 s) while the supervisor keeps the robot stopped
@@ -162,7 +162,7 @@ def test_sigstop_shared_control_supervisor_stops_robot_and_resumed_node_uses_no_
     # decisions are zero (stale joystick).
     k, ks = len(op.cmds), len(op.status)
     peer.spin_until(lambda: state(peer, "shared_control") == "active", 10.0, "the resumed node answering as active")
-    peer.spin_until(lambda: (s := latest_status(op.diags, "supervisor: system")) is not None and s.level == DiagnosticStatus.OK,
+    peer.spin_until(lambda: (s := latest_status(op.diags, "/supervisor: system")) is not None and s.level == DiagnosticStatus.OK,
                     10.0, "supervisor diagnostics OK after SIGCONT")
     peer.spin_until(lambda: len(op.status) >= ks + 20, 5.0, "decisions of the resumed node")
     resumed = [s for s in op.status[ks:] if stamp_s(s.header.stamp) > stop_stamp]
@@ -229,7 +229,7 @@ def test_sigstop_intent_predictor_falls_back_to_conservative_human_speed(peer, l
         peer.spin_until(lambda: any(stamp_s(s.header.stamp) > stale_after + 1.0 for s in op.status[n:]), 5.0,
                         "decisions for a second after the predictions went stale")
         # the supervisor reports the predictor lost and forces no stop: shared_control goes on by itself
-        peer.spin_until(lambda: (s := latest_status(op.diags, "supervisor: node intent_predictor")) is not None
+        peer.spin_until(lambda: (s := latest_status(op.diags, "/supervisor: node intent_predictor")) is not None
                         and s.level == DiagnosticStatus.ERROR, 5.0, "supervisor diagnostics ERROR for intent_predictor")
         after = [s for s in op.status[n:] if stamp_s(s.header.stamp) > stale_after]
         assert len(after) >= 20, f"only {len(after)} decisions while the predictor was stalled"
@@ -308,9 +308,9 @@ def test_missing_or_corrupt_model_refuses_to_configure(peer, launch, tmp_path):
 
     # the supervisor brings shared_control up, keeps trying the predictor and reports it
     peer.spin_until(lambda: state(peer, "shared_control") == "active", 30.0, "shared_control active without the predictor")
-    peer.spin_until(lambda: (s := latest_status(op.diags, "supervisor: node intent_predictor")) is not None
+    peer.spin_until(lambda: (s := latest_status(op.diags, "/supervisor: node intent_predictor")) is not None
                     and s.level == DiagnosticStatus.ERROR, 10.0, "diagnostics ERROR for intent_predictor")
-    sysst = latest_status(op.diags, "supervisor: system")
+    sysst = latest_status(op.diags, "/supervisor: system")
     assert sysst.level == DiagnosticStatus.ERROR and "intent_predictor" in sysst.message, sysst
     assert state(peer, "intent_predictor") == "unconfigured"
 
@@ -388,7 +388,7 @@ def test_ten_thousand_fake_human_ids_keep_memory_bounded(peer, launch):
     since = op.status[n_status:]
     assert max(s.humans_seen for s in since) >= 8, "the flood did not reach shared_control"
     tracked = max((int(kv(s).get("tracked_humans", "0")) for a in op.diags for s in a.status
-                   if s.name == "intent_predictor: inference"), default=0)
+                   if s.name == "/intent_predictor: inference"), default=0)
     stamps = [stamp_s(s.header.stamp) for s in since]
     max_gap = max(b - a for a, b in zip(stamps, stamps[1:]))
     # eviction (1 s) and occlusion memory (1 s) have passed: the flood's humans are forgotten
@@ -431,7 +431,7 @@ def test_huge_and_malformed_messages_are_counted_and_stop_the_robot(peer, launch
     n = len(op.status)
     peer.spin_until(lambda: any("joy_stale" in s.reasons for s in op.status[n:]), 5.0, "joy_stale after the huge joys")
     z = next(i for i in range(n, len(op.status)) if "joy_stale" in op.status[i].reasons)
-    peer.spin_until(lambda: counter(op.diags, "shared_control: safety counters", "rejected_oversized_joy") >= 5, 5.0,
+    peer.spin_until(lambda: counter(op.diags, "/shared_control: safety counters", "rejected_oversized_joy") >= 5, 5.0,
                     "oversized joys counted")
     peer.spin_until(lambda: len(op.status) >= z + 20, 5.0, "decisions with only huge joys")
     assert all(twist_is_zero(s.output_cmd) for s in op.status[z:])
@@ -461,7 +461,7 @@ def test_huge_and_malformed_messages_are_counted_and_stop_the_robot(peer, launch
     peer.spin_until(lambda: any("skeletons_stale" in s.reasons for s in op.status[n:]), 5.0,
                     "skeletons_stale after only invalid arrays")
     z = next(i for i in range(n, len(op.status)) if "skeletons_stale" in op.status[i].reasons)
-    name = "intent_predictor: inference"
+    name = "/intent_predictor: inference"
     peer.spin_until(lambda: all(counter(op.diags, name, f"rejected_{r}") >= 2 for r in (
         "too_many_humans", "keypoint_count", "confidence_count")), 10.0, "invalid skeleton arrays counted by reason")
     peer.spin_until(lambda: len(op.status) >= z + 20, 5.0, "decisions with only invalid skeleton arrays")

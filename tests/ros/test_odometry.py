@@ -57,7 +57,7 @@ def test_predictions_need_and_use_odometry(peer, launch):
     # No odometry yet: captures are published without predictions, counted, and the diagnostics say so.
     peer.spin_until(lambda: len(intents) >= 30, 20.0, "prediction arrays without odometry")
     assert all(len(m.predictions) == 0 for m in intents)
-    peer.spin_until(lambda: (s := latest_status(diags, "intent_predictor: odometry")) is not None
+    peer.spin_until(lambda: (s := latest_status(diags, "/intent_predictor: odometry")) is not None
                     and s.level == DiagnosticStatus.WARN and int(kv(s)["captures_without_pose"]) > 0, 10.0,
                     "odometry WARN in the diagnostics")
 
@@ -74,7 +74,7 @@ def test_predictions_need_and_use_odometry(peer, launch):
         torso_1s = p.future_positions[(len(p.future_positions) // len(p.predicted_keypoints) - 1) * len(p.predicted_keypoints) + k]
         assert math.isfinite(torso_1s.x)
         assert abs(torso_1s.x - now_x) < 0.25, f"forecast torso x {torso_1s.x:.2f} m, person at {now_x:.2f} m"
-    peer.spin_until(lambda: (s := latest_status(diags, "intent_predictor: odometry")) is not None
+    peer.spin_until(lambda: (s := latest_status(diags, "/intent_predictor: odometry")) is not None
                     and s.level == DiagnosticStatus.OK, 10.0, "odometry OK in the diagnostics")
 
     # A bad odometry message is rejected and counted, never used.
@@ -82,5 +82,5 @@ def test_predictions_need_and_use_odometry(peer, launch):
     bad.pose.pose.position.x = math.nan
     bad.pose.pose.orientation.w = 1.0
     odom_pub.publish(bad)
-    peer.spin_until(lambda: int(kv(latest_status(diags, "intent_predictor: inference")).get("rejected_bad_odometry", "0")) >= 1,
+    peer.spin_until(lambda: int(kv(latest_status(diags, "/intent_predictor: inference")).get("rejected_bad_odometry", "0")) >= 1,
                     10.0, "bad odometry counted")

@@ -33,10 +33,10 @@ def skeleton(human_id, x, y):
 class Rig:
     """shared_control under test plus an rclpy peer publishing joy at 20 Hz."""
 
-    def __init__(self, peer, launch):
+    def __init__(self, peer, launch, *extra):
         self.peer = peer
         self.node = launch("shared_control", "--params-file", str(PARAMS_FILE), "-p", "autostart:=true",
-                           "-p", f"teleop.timeout:={JOY_TIMEOUT}", "-p", f"control_rate:={CONTROL_RATE}")
+                           "-p", f"teleop.timeout:={JOY_TIMEOUT}", "-p", f"control_rate:={CONTROL_RATE}", *extra)
         self.joy_pub = peer.publisher(Joy, "joy")
         self.skel_pub = peer.publisher(HumanSkeletonArray, "humans/skeletons")
         self.cmds = peer.subscribe(TwistStamped, "cmd_vel")
@@ -152,3 +152,26 @@ def test_sigint_publishes_final_zero_and_exits_cleanly(rig):
     rig.peer.spin_until(lambda: len(rig.cmds) > n, 2.0, "the final command")
     assert twist_is_zero(rig.cmds[-1].twist)
     assert rig.node.proc.returncode == 0, rig.node.log()
+
+
+@pytest.mark.parametrize("mode", ["steady", "event"])
+def test_cmd_vel_at_a_steady_rate_under_a_skeleton_flood(peer, launch, mode):
+    """Steady output (the default): cmd_vel comes at control_rate however fast inputs arrive (here skeletons at
+    ~1 kHz), as velocity smoothers expect; a decision to stop is not held back (the person stepping in front).
+    The event mode (an option) publishes a command per input: well above control_rate under the same flood."""
+    rig = Rig(peer, launch, *([] if mode == "steady" else ["-p", "output_mode:=event"]))
+    rig.arm([0.0, 1.0])
+    rig.wait_cmd(lambda t: t.linear.x > 0.4, "driving")
+    flood = rig.peer.every(0.002, lambda: [rig._send_skeletons() for _ in range(2)])
+    t0, n0 = rig.peer.node.get_clock().now(), len(rig.cmds)
+    rig.peer.spin_until(lambda: (rig.peer.node.get_clock().now() - t0).nanoseconds > 2e9, 5.0, "2 s of flood")
+    window = (rig.peer.node.get_clock().now() - t0).nanoseconds * 1e-9
+    rate = (len(rig.cmds) - n0) / window
+    flood.cancel()
+    print(f"[{mode}] cmd_vel {rate:.1f} Hz under the flood (control_rate {CONTROL_RATE} Hz)")
+    if mode == "steady":
+        assert 0.5 * CONTROL_RATE < rate < 1.5 * CONTROL_RATE, f"cmd_vel at {rate:.1f} Hz"
+    else:
+        assert rate > 2 * CONTROL_RATE, f"cmd_vel at {rate:.1f} Hz: the flood did not arrive"
+    rig.humans = [skeleton(3, 0.5, 0.0)]
+    rig.wait_cmd(twist_is_zero, "the stop for a person right in front")

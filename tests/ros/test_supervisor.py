@@ -18,7 +18,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Joy
 from std_msgs.msg import Header
 
-from ros.harness import PARAMS_FILE, arm, call, latest_status, stamp_s, twist_is_zero
+from ros.harness import PARAMS_FILE, arm, call, latest_status, node_section, stamp_s, twist_is_zero
 from ros.test_system import human
 
 LIVENESS_TIMEOUT = 0.5
@@ -37,9 +37,9 @@ def params_file(tmp_path, supervisor=None, predictor=None):
     """The shipped parameters with the supervisor's zero commands labelled by their frame, plus overrides per
     node (a params file applies per node, also in the composed process)."""
     data = yaml.safe_load(PARAMS_FILE.read_text())
-    data["supervisor"]["ros__parameters"].update(cmd_frame_id=SUPERVISOR_FRAME, liveness_timeout=LIVENESS_TIMEOUT,
+    node_section(data, "supervisor")["ros__parameters"].update(cmd_frame_id=SUPERVISOR_FRAME, liveness_timeout=LIVENESS_TIMEOUT,
                                                  liveness_period=LIVENESS_PERIOD, **(supervisor or {}))
-    data["intent_predictor"]["ros__parameters"].update(predictor or {})
+    node_section(data, "intent_predictor")["ros__parameters"].update(predictor or {})
     path = tmp_path / "params_supervisor_test.yaml"
     path.write_text(yaml.safe_dump(data, default_flow_style=None, sort_keys=False))
     return path
@@ -61,12 +61,12 @@ def state(peer, node):
 
 def system_level(diags):
     """Level of the supervisor's system status in the newest /diagnostics message that has it."""
-    s = latest_status(diags, "supervisor: system")
+    s = latest_status(diags, "/supervisor: system")
     return None if s is None else s.level
 
 
 def node_level(diags, node):
-    s = latest_status(diags, f"supervisor: node {node}")
+    s = latest_status(diags, f"/supervisor: node {node}")
     return None if s is None else s.level
 
 
@@ -191,7 +191,7 @@ def _one_writer_while_predictor_down(peer, drive, sup, fault_stamp, label, log_a
     # reported: ERROR for the predictor, and the system status says nobody forces a stop
     peer.spin_until(lambda: node_level(drive.diags, "intent_predictor") == DiagnosticStatus.ERROR, 5.0,
                     "diagnostics ERROR for intent_predictor")
-    sysst = latest_status(drive.diags, "supervisor: system")
+    sysst = latest_status(drive.diags, "/supervisor: system")
     assert sysst.level == DiagnosticStatus.ERROR and "intent_predictor" in sysst.message, sysst
     assert kv(sysst).get("publishing_stop") == "false", sysst
     assert not log_lines(sup, "publishing zero on cmd_vel", since=log_at), "the supervisor stopped the robot"
@@ -258,18 +258,19 @@ def test_predictor_stopped_shared_control_drives_on_alone(peer, launch, tmp_path
 
 def _never_up(peer, drive, sup, label):
     """The predictor refuses to configure (its model card does not exist): shared_control comes up and drives
-    alone, the supervisor asks the predictor again at most once per RETRY_PERIOD and logs the failure once."""
+    alone, the supervisor asks the predictor again at most once per RETRY_PERIOD, then less and less often
+    (1, 2, 4, ... s), and logs the failure once."""
     peer.spin_until(lambda: state(peer, "shared_control") == "active", 40.0, "shared_control active without the predictor")
     active_at = stamp_s(peer.now_msg())
     drive.joy.arm(drive.status)
     drive.wait_motion("motion commands without the predictor")
     started = time.monotonic()
-    attempts0 = int(kv(latest_status(drive.diags, "supervisor: node intent_predictor")).get("failed_attempts", "0"))
+    attempts0 = int(kv(latest_status(drive.diags, "/supervisor: node intent_predictor")).get("failed_attempts", "0"))
     _one_writer_while_predictor_down(peer, drive, sup, stamp_s(peer.now_msg()), label, len(sup.log()))
     assert state(peer, "intent_predictor") == "unconfigured"
-    peer.spin_until(lambda: int(kv(latest_status(drive.diags, "supervisor: node intent_predictor")).get(
-        "failed_attempts", "0")) >= attempts0 + 2, 10.0, "the supervisor asking the predictor again")
-    attempts = int(kv(latest_status(drive.diags, "supervisor: node intent_predictor"))["failed_attempts"]) - attempts0
+    peer.spin_until(lambda: int(kv(latest_status(drive.diags, "/supervisor: node intent_predictor")).get(
+        "failed_attempts", "0")) >= attempts0 + 1, 40.0, "the supervisor asking the predictor again")
+    attempts = int(kv(latest_status(drive.diags, "/supervisor: node intent_predictor"))["failed_attempts"]) - attempts0
     elapsed = time.monotonic() - started
     print(f"[{label}] {attempts} further configure attempts in {elapsed:.1f} s")
     assert attempts <= elapsed / RETRY_PERIOD + 2, f"{attempts} attempts in {elapsed:.1f} s"
@@ -349,3 +350,41 @@ def test_shared_control_stalled_zeros_at_stop_rate_and_no_motion_without_rearm(p
     for words in (("node lost", "shared_control"), ("node answers again", "shared_control"),
                   ("publishing zero on cmd_vel at",), ("stopped publishing zero",)):
         assert len(log_lines(sup, *words, since=log_at)) == 1, (words, sup.log()[log_at:])
+
+
+def test_outside_deactivate_is_held_not_undone_and_activate_hands_back(peer, launch, tmp_path):
+    """`ros2 lifecycle set /shared_control deactivate` (here the same service call from the peer) is the operator's
+    intent: the supervisor logs it once, reports it, keeps the node inactive and the robot stopped (its zero
+    commands), and manages the node again once the operator activates it."""
+    from lifecycle_msgs.msg import Transition
+    from lifecycle_msgs.srv import ChangeState
+    params = params_file(tmp_path)
+    drive = Drive(peer)
+    sup = launch("shared_control_system", "--params-file", str(params))
+    peer.spin_until(lambda: state(peer, "shared_control") == "active" and state(peer, "intent_predictor") == "active",
+                    40.0, "system active")
+    drive.joy.arm(drive.status)
+    drive.wait_motion("motion commands")
+    reply = call(peer, ChangeState, "/shared_control/change_state",
+                 ChangeState.Request(transition=Transition(id=Transition.TRANSITION_DEACTIVATE)))
+    assert reply.success
+    held_at = time.monotonic()
+    peer.spin_until(lambda: (s := latest_status(drive.diags, "/supervisor: node shared_control")) is not None
+                    and kv(s).get("held_by_request") == "true", 5.0, "the supervisor reporting the hold")
+    m = len(drive.cmds)
+    # Ten liveness timeouts later the node is still inactive: not re-activated behind the operator's back.
+    peer.spin_until(lambda: time.monotonic() - held_at > 10 * LIVENESS_TIMEOUT, 10.0, "ten liveness timeouts")
+    assert state(peer, "shared_control") == "inactive"
+    assert system_level(drive.diags) == DiagnosticStatus.WARN, latest_status(drive.diags, "/supervisor: system")
+    assert "held by an outside request" in latest_status(drive.diags, "/supervisor: system").message
+    late = drive.cmds[m:]
+    assert late and all(from_supervisor(c) and twist_is_zero(c.twist) for c in late), "robot not held stopped"
+    assert len(log_lines(sup, "from outside", "shared_control")) == 1, sup.log()[-3000:]
+    reply = call(peer, ChangeState, "/shared_control/change_state",
+                 ChangeState.Request(transition=Transition(id=Transition.TRANSITION_ACTIVATE)))
+    assert reply.success
+    peer.spin_until(lambda: (s := latest_status(drive.diags, "/supervisor: node shared_control")) is not None
+                    and kv(s).get("held_by_request") == "false" and system_level(drive.diags) == DiagnosticStatus.OK,
+                    5.0, "the node managed again")
+    drive.joy.arm(drive.status)
+    drive.wait_motion("motion after the operator activated it again")

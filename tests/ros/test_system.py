@@ -91,9 +91,9 @@ def check_running_system(peer, drv):
                     "rviz markers with skeletons, predicted paths, labels, separation ring and command arrows")
     assert all(twist_is_finite(c.twist) and abs(c.twist.linear.x) <= 1.0 + 1e-9 for c in drv.cmds)
     # the diagnostics report the model and its provider
-    peer.spin_until(lambda: any(s.name == "intent_predictor: model" for d in drv.diags for s in d.status), 10.0,
+    peer.spin_until(lambda: any(s.name == "/intent_predictor: model" for d in drv.diags for s in d.status), 10.0,
                     "intent_predictor model diagnostics")
-    st = next(s for d in drv.diags for s in d.status if s.name == "intent_predictor: model")
+    st = next(s for d in drv.diags for s in d.status if s.name == "/intent_predictor: model")
     kv = {v.key: v.value for v in st.values}
     assert kv["execution_provider"] == "cpu" and "intent_gru" in kv["model_version"]
     # a NaN flood never reaches cmd_vel and is not mistaken for a person-free scene

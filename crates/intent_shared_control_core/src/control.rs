@@ -553,8 +553,10 @@ impl Controller {
             .any(|r| matches!(*r, "ssm_stop" | "ssm_slowdown" | "zone_stop" | "zone_slowdown" | "velocity_limit"));
         let mode = match teleop.state {
             TeleopState::Stale | TeleopState::Invalid => Mode::Fault,
-            _ if out.fault => Mode::Fault,
+            // Nothing asked: idle, even when the safety chain could not allow motion now (the reasons say why,
+            // and the re-arm latch is set all the same). A robot nobody drives is not in fault.
             TeleopState::DeadmanReleased | TeleopState::NoInput => Mode::Idle,
+            _ if out.fault => Mode::Fault,
             TeleopState::Active if waiting => Mode::Idle,
             TeleopState::Active => {
                 if limited_by_safety && out.reasons.iter().any(|r| matches!(*r, "ssm_stop" | "zone_stop")) {
@@ -621,6 +623,19 @@ mod tests {
         assert!(c.awaiting_rearm());
         c.joy_now(joy(-0.04, 0.0, false));
         c
+    }
+
+    #[test]
+    fn a_fault_with_nothing_asked_is_idle_and_still_latches() {
+        let mut c = armed(ControllerConfig::default());
+        c.joy_now(joy(0.0, 0.0, false));
+        let d = c.step(Stamp(0));
+        assert_eq!((d.mode, d.output), (Mode::Idle, Twist::ZERO));
+        assert!(d.reasons.contains(&"skeletons_missing"), "{d:?}");
+        assert!(d.awaiting_rearm, "a safety-chain fault latches even while idle: {d:?}");
+        let mut c = Controller::new(ControllerConfig::default());
+        let d = c.step(Stamp(0));
+        assert_eq!(d.mode, Mode::Idle, "no joystick and no skeletons: idle, {d:?}");
     }
 
     #[test]
