@@ -479,7 +479,14 @@ fn statuses(lifecycle: &LifecycleServer, state: Option<&mut Configured>, now: St
     }
     out.push(model);
     if lifecycle.is_active() {
-        let rate = s.rate.check(now);
+        let mut rate = s.rate.check(now);
+        if s.rate.rate(now) == 0.0 {
+            // No skeletons at all: perception is not running (or nobody is in view of a tracker that sends
+            // nothing). Nothing is predicted and shared_control holds the robot by its own rules; a warning, not
+            // an error, so an idle robot does not look faulty.
+            rate.level = rate.level.min(Level::Warn);
+            rate.message = "none (nothing to predict)".into();
+        }
         let (n, p50, p99) = s.latency.take();
         let c = s.predictor.counters();
         let total: u64 = s.rejections.values().sum();

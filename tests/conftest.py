@@ -60,8 +60,17 @@ def idl_filter() -> str:
     return m.group(1)
 
 
+# r2r's build script (0.9.7) caches its bindings per environment and, when it runs again for an environment it
+# has cached, does not emit the `r2r__<pkg>__msg__<Msg>` cfgs (e.g. the one that enables `Node::get_time_source`):
+# a build dir reused under another environment breaks. The environment it watches is part of the digest, so a
+# changed environment starts the cached build over.
+R2R_WATCHED_ENV = ("AMENT_PREFIX_PATH", "CMAKE_PREFIX_PATH", "CMAKE_IDL_PACKAGES", "ROS_DISTRO")
+
+
 def interfaces_digest() -> str:
     h = hashlib.sha256(idl_filter().encode())
+    for var in R2R_WATCHED_ENV:
+        h.update(f"{var}={os.environ.get(var, '')}".encode())
     for f in sorted((REPO / "msg").rglob("*")):
         if f.is_file():
             h.update(str(f.relative_to(REPO)).encode())

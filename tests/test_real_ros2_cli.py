@@ -78,9 +78,24 @@ def wait_for(what: str, predicate, timeout: float, period: float = 0.5):
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last: {last}")
 
 
-def lifecycle_state(env, node: str) -> str:
-    r = ros2(env, "lifecycle", "get", node, "--no-daemon", "--spin-time", "2")
-    return (r.stdout + r.stderr).strip()
+def lifecycle_state(env, node: str, timeout: float = 20.0) -> str:
+    """`ros2 lifecycle get`; retried while discovery has not found the node yet ("Node not found")."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = ros2(env, "lifecycle", "get", node, "--no-daemon", "--spin-time", "2")
+        out = (r.stdout + r.stderr).strip()
+        if "Node not found" not in out or time.monotonic() > deadline:
+            return out
+
+
+def lifecycle_set(env, node: str, transition: str, timeout: float = 20.0) -> str:
+    """`ros2 lifecycle set`; retried while discovery has not found the node yet ("Node not found")."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = ros2(env, "lifecycle", "set", node, transition, "--no-daemon", "--spin-time", "2")
+        out = r.stdout + r.stderr
+        if "Node not found" not in out or time.monotonic() > deadline:
+            return out
 
 
 def wait_active(env, node: str, timeout: float = 60.0):
@@ -144,13 +159,13 @@ def test_bringup_with_defaults_is_active_respects_an_outside_deactivate_and_ends
     for node in ("/intent_predictor", "/shared_control", "/supervisor"):
         wait_active(ros_env, node)
     # The operator deactivates shared_control: the supervisor holds it there (and says so), it does not undo it.
-    r = ros2(ros_env, "lifecycle", "set", "/shared_control", "deactivate", "--no-daemon", "--spin-time", "2")
-    assert "Transitioning successful" in r.stdout, r.stdout + r.stderr
+    out = lifecycle_set(ros_env, "/shared_control", "deactivate")
+    assert "Transitioning successful" in out, out
     time.sleep(2.0)  # several liveness periods of the supervisor: it must not have re-activated the node
     assert lifecycle_state(ros_env, "/shared_control").startswith("inactive"), run.log()[-3000:]
     assert "from outside" in run.log(), run.log()[-3000:]
-    r = ros2(ros_env, "lifecycle", "set", "/shared_control", "activate", "--no-daemon", "--spin-time", "2")
-    assert "Transitioning successful" in r.stdout, r.stdout + r.stderr
+    out = lifecycle_set(ros_env, "/shared_control", "activate")
+    assert "Transitioning successful" in out, out
     wait_active(ros_env, "/shared_control", 10.0)
     # Log records reach /rosout under the node's logger.
     echo = ros2(ros_env, "topic", "echo", "/rosout", "rcl_interfaces/msg/Log", "--once", "--no-daemon",

@@ -104,6 +104,10 @@ def test_idle_is_not_a_fault_names_carry_the_namespace_and_logs_reach_rosout(pee
     inputs = latest_status(diags, "/robot7/shared_control: inputs")
     assert inputs.level <= DiagnosticStatus.WARN, inputs.message
     assert "joy none (idle)" in inputs.message, inputs.message
+    peer.spin_until(lambda: latest_status(diags, "/robot7/intent_predictor: inference") is not None, 10.0,
+                    "the predictor's inference status")
+    inference = latest_status(diags, "/robot7/intent_predictor: inference")
+    assert inference.level <= DiagnosticStatus.WARN, inference.message
     assert not [s for d in diags for s in d.status if s.name.startswith("shared_control:")], "a name without namespace"
     first = _interventions_total(http(port, "/metrics")[1])
     t0 = peer.node.get_clock().now()
