@@ -77,6 +77,7 @@ enum System {
     /// shared_control_system (all nodes in one process), event-driven output.
     Composed,
     /// shared_control_system with its default steady output (cmd_vel at control_rate).
+    #[value(name = "composed_steady")]
     ComposedSteady,
     /// rclpy + onnxruntime-python baseline (bench/python_baseline/baseline_node.py).
     Python,
