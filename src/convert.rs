@@ -321,6 +321,18 @@ pub fn input_stamp_from_msg(t: &Time) -> Option<Stamp> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn status_min_separation_is_a_distance_never_negative() {
+        use intent_shared_control_core::{Decision, Mode, Stamp};
+        let mut d = Decision::zero(Stamp(0), Mode::Stop, "ssm_stop");
+        d.nearest_human = Some((4, -1.48)); // a keypoint inside the robot's shape
+        let m = status_msg(&d, "base_link", 0.0);
+        assert!(m.human_in_view);
+        assert_eq!(m.min_separation, 0.0);
+        d.nearest_human = Some((4, 0.75));
+        assert_eq!(status_msg(&d, "base_link", 0.0).min_separation, 0.75);
+    }
+
     fn human(id: u32, n: usize) -> isc::HumanSkeleton {
         isc::HumanSkeleton {
             id,

@@ -531,3 +531,23 @@ fn statuses(lifecycle: &LifecycleServer, state: Option<&mut Configured>, now: St
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_model_paths_resolve_in_the_share_directory_first() {
+        let dir = std::env::temp_dir().join(format!("isc_share_path_{}", std::process::id()));
+        let share = dir.join("prefix/share/intent_shared_control/models");
+        std::fs::create_dir_all(&share).expect("creating a prefix");
+        std::fs::write(share.join("m.card.json"), "{}").expect("writing a card");
+        let prefixes = format!("/nonexistent:{}", dir.join("prefix").display());
+        // found under the first prefix that has it, whatever the working directory
+        assert_eq!(resolve_share_path_in("models/m.card.json", &prefixes), share.join("m.card.json"));
+        // absolute paths as given; not installed: relative to the working directory
+        assert_eq!(resolve_share_path_in("/abs/m.card.json", &prefixes), PathBuf::from("/abs/m.card.json"));
+        assert_eq!(resolve_share_path_in("models/other.json", &prefixes), PathBuf::from("models/other.json"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -130,8 +130,10 @@ mod tests {
             for spec in &specs {
                 assert_eq!(r.values[&spec.name], spec.default, "{node}: `{}`", spec.name);
             }
-            // the bare sections are for the root namespace only
-            assert!(crate::param_overrides::resolve(&sections, &format!("/robot1/{node}")).is_empty());
+            // the `/**/<node>` sections serve the node in any namespace (`bringup.launch.py namespace:=robot1`)
+            assert_eq!(crate::param_overrides::resolve(&sections, &format!("/robot1/{node}")).len(), specs.len());
+            assert_eq!(crate::param_overrides::resolve(&sections, &format!("/a/b/{node}")).len(), specs.len());
+            assert!(crate::param_overrides::resolve(&sections, &format!("/robot1/{node}_other")).is_empty());
         }
     }
 
