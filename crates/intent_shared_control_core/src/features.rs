@@ -536,19 +536,6 @@ impl FeaturePipeline {
         batch.len()
     }
 
-    /// Clears `batch` and writes the window of human `id` if it is tracked and buildable; returns whether a row
-    /// was written.
-    pub fn fill_one(&mut self, id: HumanId, batch: &mut FeatureBatch) -> bool {
-        batch.clear();
-        if batch.max_rows == 0 {
-            return false;
-        }
-        match self.tracks.iter().position(|t| t.active && t.id == id) {
-            Some(i) => self.build_row(i, &Isometry2::identity(), batch),
-            None => false,
-        }
-    }
-
     /// Resamples, fills, normalises and appends the window of track `i`; false when skipped (counted).
     fn build_row(&mut self, i: usize, view_from_fixed: &Isometry2<f64>, batch: &mut FeatureBatch) -> bool {
         let track = &self.tracks[i];
@@ -1005,8 +992,6 @@ mod tests {
         p.push(&frame(Stamp::from_secs_f64(2.0).0, vec![skeleton(3, Point3::new(2.0, 3.0, 0.0))]));
         assert_eq!(p.fill_batch(Stamp::from_secs_f64(2.0), &mut batch), 1);
         assert_eq!(batch.rows()[0].human_id, 3);
-        assert!(p.fill_one(2, &mut batch));
-        assert!(!p.fill_one(99, &mut batch));
     }
 
     #[test]

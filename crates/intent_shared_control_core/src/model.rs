@@ -334,29 +334,6 @@ impl ModelOutput {
     }
 }
 
-/// Running totals over many [`ModelOutput`]s, for diagnostics (rows predicted and rejected, batches run).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PredictionCounters {
-    /// Rows that got a prediction.
-    pub predicted: u64,
-    /// Rows rejected before inference for a non-finite input value.
-    pub rejected_non_finite_input: u64,
-    /// Rows rejected after inference for a non-finite output value.
-    pub rejected_non_finite_output: u64,
-    /// Calls that ran the backend (at least one valid row).
-    pub batches_run: u64,
-}
-
-impl PredictionCounters {
-    /// Adds the rows of one call.
-    pub fn record(&mut self, output: &ModelOutput) {
-        self.predicted += output.predicted() as u64;
-        self.rejected_non_finite_input += output.rejected_non_finite_input() as u64;
-        self.rejected_non_finite_output += output.rejected_non_finite_output() as u64;
-        self.batches_run += u64::from(!output.raw.logits.is_empty());
-    }
-}
-
 /// What a model is, for status and diagnostics.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelInfo {
@@ -918,10 +895,7 @@ pub(crate) mod tests {
         bad[100] = f32::NAN;
         let out = m.predict(&ModelInput::from_flat(&[bad.clone(), bad].concat()).expect("input")).expect("predict");
         assert!(m.calls.is_empty());
-        assert_eq!(out.rejected_non_finite_input(), 2);
-        let mut counters = PredictionCounters::default();
-        counters.record(&out);
-        assert_eq!(counters, PredictionCounters { rejected_non_finite_input: 2, ..Default::default() });
+        assert_eq!((out.rejected_non_finite_input(), out.predicted()), (2, 0));
         let out = m.predict(&ModelInput::new()).expect("empty");
         assert!(m.calls.is_empty() && out.rows.is_empty());
     }
@@ -933,19 +907,7 @@ pub(crate) mod tests {
         let out = m.predict(&ModelInput::from_flat(&[window(0.0), window(0.0)].concat()).expect("in")).expect("p");
         assert!(out.rows[0].is_ok());
         assert_eq!(out.rows[1], Err(RowRejection::NonFiniteOutput));
-        assert_eq!(out.rejected_non_finite_output(), 1);
-        let mut counters = PredictionCounters::default();
-        counters.record(&out);
-        counters.record(&out);
-        assert_eq!(
-            counters,
-            PredictionCounters {
-                predicted: 2,
-                rejected_non_finite_input: 0,
-                rejected_non_finite_output: 2,
-                batches_run: 2
-            }
-        );
+        assert_eq!((out.rejected_non_finite_output(), out.predicted(), out.rejected_non_finite_input()), (1, 1, 0));
         let mut m = scripted(vec![0.0, f32::NAN, 0.0, 0.0, 0.0]);
         let out = m.predict(&ModelInput::from_flat(&window(0.0)).expect("in")).expect("p");
         assert_eq!(out.rows[0], Err(RowRejection::NonFiniteOutput));

@@ -928,5 +928,8 @@ mod tests {
         let m = run_episode(&SimConfig::default(), humans, 11).expect("valid set-up");
         assert!(m.cycles > 100);
         assert_eq!(m.violation_cycles, 0, "{m:?}");
+        // The scenario's people reached the loop: the judge saw the robot approach them and the chain acted.
+        assert!(m.min_distance_approaching.is_finite(), "no person seen while approaching: {m:?}");
+        assert!(m.intervention_cycles > 0 || m.stop_cycles > 0, "the chain never acted on the people: {m:?}");
     }
 }

@@ -56,5 +56,5 @@ fn report_renders_and_round_trips() {
     assert!(md.contains("separation violation") && md.contains("time to stop"));
     let json = serde_json::to_string(&r).expect("serialisable");
     let back: Report = serde_json::from_str(&json).expect("deserialisable");
-    assert_eq!(back.scenarios, 2);
+    assert_eq!(back, r, "the JSON report must round-trip exactly");
 }

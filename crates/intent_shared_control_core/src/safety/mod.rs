@@ -305,11 +305,6 @@ impl SafetyChain {
         &self.separation
     }
 
-    /// The previous output of the limiter (zero at rest).
-    pub fn previous_output(&self) -> Twist {
-        self.limiter.previous()
-    }
-
     /// Runs all stages for one cycle.
     pub fn step(&mut self, input: SafetyInput<'_>) -> SafetyOutput {
         let now = input.now;
