@@ -167,10 +167,21 @@ def test_bringup_with_defaults_is_active_respects_an_outside_deactivate_and_ends
     out = lifecycle_set(ros_env, "/shared_control", "activate")
     assert "Transitioning successful" in out, out
     wait_active(ros_env, "/shared_control", 10.0)
-    # Log records reach /rosout under the node's logger.
-    echo = ros2(ros_env, "topic", "echo", "/rosout", "rcl_interfaces/msg/Log", "--once", "--no-daemon",
-                "--qos-durability", "transient_local", "--qos-reliability", "reliable", timeout=60)
-    assert "name:" in echo.stdout, echo.stdout + echo.stderr
+    # Log records reach /rosout under the node's logger: a rejected parameter set logs a WARN each time, repeated
+    # until the echo has one (rosout records outlive their publication by 10 s only, as rcl's QoS says).
+    echo = subprocess.Popen(["ros2", "topic", "echo", "/rosout", "rcl_interfaces/msg/Log", "--once", "--no-daemon",
+                             "--qos-reliability", "reliable"], env=ros_env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60.0
+        while echo.poll() is None and time.monotonic() < deadline:
+            ros2(ros_env, "param", "set", "/shared_control", "teleop.timeout", "1", "--no-daemon", "--spin-time", "1")
+        out = echo.communicate(timeout=10)[0] if echo.poll() is not None else ""
+    finally:
+        if echo.poll() is None:
+            echo.kill()
+            echo.wait()
+    assert "name: shared_control" in out and "must be a double" in out, out
     assert run.interrupt() == 0, run.log()[-3000:]
     assert not leftovers(colcon_install)
 
