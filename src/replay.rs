@@ -26,7 +26,7 @@ use intent_shared_control_core::judge::{
 };
 use intent_shared_control_core::prediction::HumanPrediction;
 use intent_shared_control_core::predictor::{IntentPredictor, PredictError};
-use intent_shared_control_core::safety::RobotShape;
+use intent_shared_control_core::safety::{RobotBody, RobotShape};
 use intent_shared_control_core::skeleton::{keypoint as kp, SkeletonFrame};
 use intent_shared_control_core::{ControllerConfig, Decision, InputHandler, IntentModel, Mode, Stamp, Twist};
 use nalgebra::Point2;
@@ -699,6 +699,7 @@ pub fn has_odometry(messages: &[BagMessage], namespace: &str) -> bool {
 /// Closing speed and positions of the judged humans.
 struct Judge {
     shape: RobotShape,
+    body: RobotBody,
     verdicts: GroundTruthJudge,
     /// Newest judged frame, the previous one, and closing speed per human id [m/s].
     frame: Option<SkeletonFrame>,
@@ -736,7 +737,7 @@ impl Judge {
         let separation = &config.safety.separation;
         let shape = separation.robot.clone();
         let verdicts = GroundTruthJudge::new(
-            reference_separation(shape.clone()),
+            reference_separation(separation),
             separation.clone(),
             config.safety.zones.clone(),
             VIOLATION_MIN_SPEED,
@@ -744,6 +745,7 @@ impl Judge {
         let braking_deceleration = separation.braking_deceleration;
         Judge {
             shape,
+            body: separation.body(),
             verdicts,
             frame: None,
             closing: BTreeMap::new(),
@@ -814,7 +816,7 @@ impl Judge {
         f.humans
             .iter()
             .map(|h| JudgedHuman {
-                points: h.keypoints.iter().filter(|k| k.is_observed()).map(|k| k.position.xy()).collect(),
+                points: h.keypoints.iter().filter(|k| k.is_observed()).map(|k| k.position).collect(),
                 closing_speed: self.closing.get(&h.id).copied().unwrap_or(0.0),
                 tracked: tracked_points(h).map_or([None; 3], |t| t.map(Some)),
                 future: match &self.lookahead {
@@ -849,7 +851,7 @@ impl Judge {
         let max_approach = humans
             .iter()
             .flat_map(|h| h.points.iter())
-            .map(|p| self.shape.relation(twist, p).approach_speed)
+            .map(|p| self.body.relation(twist, p).approach_speed)
             .fold(0.0, f64::max);
         (max_approach, self.verdicts.judge(twist, humans))
     }

@@ -209,6 +209,10 @@ impl ControllerConfig {
 
         let p = &s.separation;
         p.robot.check().map_err(|reason| ConfigError::Invalid { field: "safety.separation.robot".into(), reason })?;
+        check("safety.separation.robot_height", p.robot_height, (0.0..=10.0).contains(&p.robot_height), "[0, 10] m")?;
+        p.body()
+            .check()
+            .map_err(|reason| ConfigError::Invalid { field: "safety.separation.robot_upper".into(), reason })?;
         check("safety.separation.reaction_time", p.reaction_time, (0.0..=2.0).contains(&p.reaction_time), "[0, 2] s")?;
         check(
             "safety.separation.braking_deceleration",
@@ -275,7 +279,26 @@ impl ControllerConfig {
             (0.0..=0.1).contains(&p.standstill_speed),
             "[0, 0.1] m/s",
         )?;
-        unit("safety.separation.min_away_fraction", p.min_away_fraction)?;
+        unit("safety.separation.partial_view_away_fraction", p.partial_view_away_fraction)?;
+        check(
+            "safety.separation.not_closing_speed",
+            p.not_closing_speed,
+            (0.0..=0.5).contains(&p.not_closing_speed),
+            "[0, 0.5] m/s",
+        )?;
+        let tol = &p.approach_tolerance;
+        check(
+            "safety.separation.approach_tolerance.fraction",
+            tol.fraction,
+            (0.0..=0.2).contains(&tol.fraction),
+            "[0, 0.2]",
+        )?;
+        check(
+            "safety.separation.approach_tolerance.speed",
+            tol.speed,
+            (0.0..=0.05).contains(&tol.speed),
+            "[0, 0.05] m/s",
+        )?;
 
         let z = &s.zones;
         nonneg("safety.zones.stop_distance", z.stop_distance)?;
@@ -674,8 +697,8 @@ mod tests {
                 .iter()
                 .map(|&(id, x, y)| {
                     let mut keypoints = [Keypoint::MISSING; 17];
-                    keypoints[11] = Keypoint { position: Point3::new(x, y, 0.9), confidence: 0.9 };
-                    keypoints[12] = Keypoint { position: Point3::new(x, y + 0.2, 0.9), confidence: 0.9 };
+                    keypoints[11] = Keypoint { position: Point3::new(x, y, 0.45), confidence: 0.9 };
+                    keypoints[12] = Keypoint { position: Point3::new(x, y + 0.2, 0.45), confidence: 0.9 };
                     HumanSkeleton { id, keypoints }
                 })
                 .collect(),

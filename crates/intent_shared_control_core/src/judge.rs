@@ -19,10 +19,10 @@
 //!   **false stop**: the price of perception and prediction error, not of the configured margins. Stops that
 //!   the reference physics would not need are reported separately.
 
-use nalgebra::Point2;
+use nalgebra::{Point2, Point3};
 
 use crate::prediction::HumanPrediction;
-use crate::safety::{HumanPoints, ObservedMotion, RobotShape, SeparationConfig, SeparationMonitor, ZoneConfig};
+use crate::safety::{HumanPoints, ObservedMotion, SeparationConfig, SeparationMonitor, ZoneConfig};
 use crate::skeleton::{keypoint as kp, NUM_KEYPOINTS};
 use crate::time::Stamp;
 use crate::twist::Twist;
@@ -35,8 +35,8 @@ pub const FUTURE_STEPS: usize = 10;
 /// One person as the judge sees it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct JudgedHuman {
-    /// True keypoints in the robot frame of the cycle, horizontal plane \[m\].
-    pub points: Vec<Point2<f64>>,
+    /// True keypoints in the robot frame of the cycle (z up) \[m\].
+    pub points: Vec<Point3<f64>>,
     /// True closing speed of the body toward the robot (robot motion removed), ≥ 0 [m/s].
     pub closing_speed: f64,
     /// True torso (hip midpoint), left and right wrist now, as a forecast names them (robot frame of the cycle).
@@ -48,7 +48,7 @@ pub struct JudgedHuman {
 
 impl JudgedHuman {
     /// A person whose future is not known.
-    pub fn present(points: Vec<Point2<f64>>, closing_speed: f64) -> Self {
+    pub fn present(points: Vec<Point3<f64>>, closing_speed: f64) -> Self {
         JudgedHuman { points, closing_speed, tracked: [None; 3], future: Vec::new() }
     }
 }
@@ -73,9 +73,17 @@ pub struct Judge {
     min_speed: f64,
 }
 
-/// The reference physics: the defaults with reaction 0.1 s and human uncertainty 0.1 m, and `robot`.
-pub fn reference_separation(robot: RobotShape) -> SeparationConfig {
-    SeparationConfig { robot, reaction_time: 0.1, human_uncertainty: 0.1, ..SeparationConfig::default() }
+/// The reference physics: the defaults with reaction 0.1 s and human uncertainty 0.1 m, and the robot's body
+/// (footprint, height, upper volume) of `configured`.
+pub fn reference_separation(configured: &SeparationConfig) -> SeparationConfig {
+    SeparationConfig {
+        robot: configured.robot.clone(),
+        robot_height: configured.robot_height,
+        robot_upper: configured.robot_upper.clone(),
+        reaction_time: 0.1,
+        human_uncertainty: 0.1,
+        ..SeparationConfig::default()
+    }
 }
 
 impl Judge {
@@ -97,10 +105,10 @@ impl Judge {
 
     /// Judges `twist` against `humans`.
     pub fn judge(&self, twist: &Twist, humans: &[JudgedHuman]) -> Verdict {
-        let shape = &self.configured.config().robot;
+        let shape = self.configured.body();
         let zone_reach = self.zones.stop_distance + self.zones.hysteresis;
         let nearest =
-            humans.iter().flat_map(|h| h.points.iter()).map(|p| shape.closest(p).1).fold(f64::INFINITY, f64::min);
+            humans.iter().flat_map(|h| h.points.iter()).map(|p| shape.distance(p)).fold(f64::INFINITY, f64::min);
         let in_stop_zone = nearest < zone_reach;
         let mut v = Verdict { violation: false, stop_needed: false, min_distance_approaching: f64::INFINITY };
         for h in humans {
@@ -131,7 +139,7 @@ impl Judge {
     /// forecast made now), scales `twist` to zero (ignores commands slower than `min_speed`, as the other
     /// questions do).
     fn configured_stops_with_truth(&self, twist: &Twist, h: &JudgedHuman) -> bool {
-        if self.configured.config().robot.max_point_speed(twist) <= self.min_speed {
+        if self.configured.body().max_point_speed(twist) <= self.min_speed {
             return false;
         }
         let now = Stamp(0);
@@ -151,7 +159,8 @@ impl Judge {
                 .future
                 .iter()
                 .take(FUTURE_STEPS)
-                .map(|s| s.map(|q| nalgebra::Point3::new(q.x, q.y, 0.0)))
+                // Torso and wrists on the floor: their planar distance (the judged future keeps no heights).
+                .map(|s| s.map(|q| Point3::new(q.x, q.y, 0.0)))
                 .collect(),
         };
         let lag = 0.5 * self.configured.config().reach.velocity_window;
@@ -168,6 +177,7 @@ impl JudgedHuman {
     pub fn monitor_points(&self, lag: f64) -> HumanPoints {
         let mut p = HumanPoints::current(0, self.points.clone());
         p.tracked = self.tracked;
+        p.whole = self.points.len() == NUM_KEYPOINTS;
         if self.points.len() == NUM_KEYPOINTS {
             for (i, shoulder) in p.shoulders.iter_mut().enumerate() {
                 *shoulder = match i {
@@ -177,7 +187,7 @@ impl JudgedHuman {
                 };
             }
         }
-        p.motion = match (self.tracked[0].or(self.points.first().copied()), self.future.first()) {
+        p.motion = match (self.tracked[0].or(self.points.first().map(|q| q.xy())), self.future.first()) {
             (Some(now), Some(next)) if self.tracked[0].is_some() => {
                 Some(ObservedMotion { velocity: (next[0] - now) / FUTURE_STEP_S, lag })
             }
@@ -198,11 +208,11 @@ mod tests {
 
     fn judge() -> Judge {
         let configured = SeparationConfig::default();
-        Judge::new(reference_separation(configured.robot.clone()), configured, ZoneConfig::default(), 0.05)
+        Judge::new(reference_separation(&configured), configured, ZoneConfig::default(), 0.05)
     }
 
     fn at(x: f64, v_h: f64) -> JudgedHuman {
-        JudgedHuman::present(vec![Point2::new(x, 0.0)], v_h)
+        JudgedHuman::present(vec![Point3::new(x, 0.0, 0.0)], v_h)
     }
 
     #[test]
@@ -240,7 +250,7 @@ mod tests {
     fn walking(x: f64, y: f64, vel: [f64; 2]) -> JudgedHuman {
         let at = |t: f64| Point2::new(x + vel[0] * t, y + vel[1] * t);
         JudgedHuman {
-            points: vec![at(0.0)],
+            points: vec![Point3::new(x, y, 0.0)],
             closing_speed: 0.0,
             tracked: [Some(at(0.0)); 3],
             future: (1..=FUTURE_STEPS).map(|k| [at(k as f64 * FUTURE_STEP_S); 3]).collect(),
@@ -287,7 +297,7 @@ mod tests {
     }
 
     fn at_point(x: f64, y: f64) -> JudgedHuman {
-        JudgedHuman::present(vec![Point2::new(x, y)], 0.0)
+        JudgedHuman::present(vec![Point3::new(x, y, 0.0)], 0.0)
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use intent_shared_control_core::prediction::HumanPrediction;
 use intent_shared_control_core::skeleton::{HumanSkeleton, Keypoint};
 use intent_shared_control_core::{Controller, ControllerConfig, HumanId, JoyInput, SkeletonFrame, Stamp, Twist};
-use nalgebra::{Point2, Point3};
+use nalgebra::Point3;
 use proptest::prelude::*;
 
 fn cases() -> u32 {
@@ -214,20 +214,18 @@ proptest! {
     }
 
     /// With the standard's constant human speeds (the reachable set off), inside the protective separation
-    /// distance the speed toward a human never increases (no predictions).
+    /// distance the speed toward a human never increases beyond the approach tolerance (no predictions).
     #[test]
     fn never_speeds_up_toward_a_human_inside_sp(cycles in proptest::collection::vec(cycle(false, false), 1..60), hs in humans()) {
         let mut cfg = ControllerConfig::default();
         cfg.safety.separation.reach.enabled = false;
         let ctl = Controller::new(cfg.clone());
-        let shape = &cfg.safety.separation.robot;
+        let shape = cfg.safety.separation.body();
+        let tolerance = cfg.safety.separation.approach_tolerance;
         let sep = intent_shared_control_core::safety::SeparationMonitor::new(cfg.safety.separation.clone());
         let run = simulate_with(cfg.clone(), &cycles, &hs);
-        let pts: Vec<Point2<f64>> = frame(Stamp(0), &hs, None)
-            .humans
-            .iter()
-            .flat_map(|h| h.keypoints.iter().map(|k| Point2::new(k.position.x, k.position.y)))
-            .collect();
+        let pts: Vec<_> =
+            frame(Stamp(0), &hs, None).humans.iter().flat_map(|h| h.keypoints.iter().map(|k| k.position)).collect();
         let mut prev = Twist::ZERO;
         for (_, d, _) in &run.decisions {
             for p in &pts {
@@ -236,7 +234,7 @@ proptest! {
                 let v_h = sep.conservative_human_speed(before.distance);
                 if before.distance < ctl.required_separation(before.approach_speed, v_h) {
                     prop_assert!(
-                        after.approach_speed <= before.approach_speed.max(0.0) + 1e-9,
+                        after.approach_speed <= before.approach_speed.max(0.0) + 1e-9 || !after.approaches(&tolerance),
                         "approach rose from {} to {} at d = {}", before.approach_speed, after.approach_speed, before.distance
                     );
                 }

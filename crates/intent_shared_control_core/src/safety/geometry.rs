@@ -1,7 +1,7 @@
 //! Robot geometry for separation monitoring: distances from human points to the robot's surface and the
 //! robot's speed toward them, in the horizontal plane of the robot frame.
 
-use nalgebra::{Point2, Vector2};
+use nalgebra::{Point2, Point3, Vector2, Vector3};
 use serde::{Deserialize, Serialize};
 
 use crate::twist::Twist;
@@ -24,6 +24,26 @@ impl Default for RobotShape {
     }
 }
 
+/// When a command counts as bringing the robot closer to a point: its nearest surface point's speed toward the
+/// point exceeds `min(fraction · |v_q|, speed)`, `v_q` that surface point's velocity. Below it the motion
+/// turns on the spot, slides past or moves away (rounding and a slight inward angle included), and separation
+/// monitoring and the stop zone let it go; see docs/safety_chain.md for why this is safe and why both bounds
+/// are needed (a slow creep straight at someone approaches with its full speed and is never tolerated).
+#[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApproachTolerance {
+    /// Largest share of the surface point's speed toward a point that does not count as approaching [0, 0.2].
+    pub fraction: f64,
+    /// Largest speed toward a point that does not count as approaching, whatever the share [m/s] ([0, 0.05]).
+    pub speed: f64,
+}
+
+impl Default for ApproachTolerance {
+    fn default() -> Self {
+        ApproachTolerance { fraction: 0.05, speed: 0.02 }
+    }
+}
+
 /// How a human point relates to the robot.
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct PointRelation {
@@ -36,6 +56,14 @@ pub struct PointRelation {
     pub approach_speed: f64,
     /// Speed of that nearest surface point [m/s] (≥ |approach_speed|).
     pub surface_speed: f64,
+}
+
+impl PointRelation {
+    /// True when the command brings the robot closer to the point beyond `tolerance` (a NaN counts as closer).
+    pub fn approaches(&self, tolerance: &ApproachTolerance) -> bool {
+        let allowed = (tolerance.fraction * self.surface_speed).min(tolerance.speed);
+        self.approach_speed > allowed || self.approach_speed.is_nan()
+    }
 }
 
 impl RobotShape {
@@ -100,6 +128,19 @@ impl RobotShape {
         PointRelation { distance, approach_speed, surface_speed: vq.norm() }
     }
 
+    /// True when `twist` changes the space the robot occupies (false for standing still and for a disc turning
+    /// on the spot: no point of the world gets closer to it, seen or not).
+    pub fn sweeps(&self, twist: &Twist) -> bool {
+        let linear = twist.linear.x.hypot(twist.linear.y);
+        match self {
+            RobotShape::Radius { .. } => linear > 1e-9 || linear.is_nan(),
+            _ => {
+                let v = self.max_point_speed(twist);
+                v > 1e-9 || v.is_nan()
+            }
+        }
+    }
+
     /// Highest speed of any point of the robot under `twist` (planar part) [m/s].
     pub fn max_point_speed(&self, twist: &Twist) -> f64 {
         let w = twist.angular.z;
@@ -129,6 +170,153 @@ impl RobotShape {
             }
             RobotShape::ControlPoints { .. } => Err("control points need >= 1 finite point and a radius in [0, 10] m"),
         }
+    }
+}
+
+/// An optional upper part of the robot above its base: a vertical cylinder of `radius` around `[x, y]` from the
+/// floor up to `top` (a mast, a manipulator's reach envelope, a load) \[m\]. `radius` 0: none.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpperVolume {
+    /// Cylinder radius \[m\] (0: no upper volume).
+    pub radius: f64,
+    /// Cylinder axis in the command frame \[m\].
+    pub x: f64,
+    /// Cylinder axis in the command frame \[m\].
+    pub y: f64,
+    /// Top of the cylinder above the command frame's z = 0 \[m\].
+    pub top: f64,
+}
+
+impl Default for UpperVolume {
+    fn default() -> Self {
+        UpperVolume { radius: 0.0, x: 0.0, y: 0.0, top: 0.0 }
+    }
+}
+
+/// The robot's body in 3-D: its footprint extruded from below up to `height`, plus an optional
+/// [`UpperVolume`]. Human keypoints are 3-D points in the command frame (z up); each one's distance is to this
+/// volume, so a head above the base or a hand held over it is as far away as it really is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RobotBody {
+    pub footprint: RobotShape,
+    /// Top of the base above the command frame's z = 0 \[m\] (≥ any person's height: the planar footprint).
+    pub height: f64,
+    pub upper: UpperVolume,
+}
+
+/// The nearest surface point of a [`RobotBody`] to a point: its horizontal position (where the robot's velocity
+/// is taken), the signed distance, and the unit direction from it to the point (`None` when on the surface).
+#[derive(Copy, Clone, Debug)]
+struct Nearest {
+    at: Point2<f64>,
+    distance: f64,
+    direction: Option<Vector3<f64>>,
+}
+
+impl RobotBody {
+    /// A planar body: the footprint at every height.
+    pub fn planar(footprint: RobotShape) -> Self {
+        RobotBody { footprint, height: f64::INFINITY, upper: UpperVolume::default() }
+    }
+
+    /// One part: a prism over a horizontal nearest point `q` at horizontal signed distance `dh`, top `top`.
+    fn part(p: &Point3<f64>, q: Point2<f64>, dh: f64, top: f64) -> Nearest {
+        let dz = (p.z - top).max(0.0);
+        if dz <= 0.0 {
+            // Beside the part (or inside it): the planar geometry; inside, the direction toward the point's side.
+            let toward = if dh > 1e-9 { p.xy() - q } else { q - p.xy() };
+            let direction = toward.try_normalize(1e-9).map(|n| Vector3::new(n.x, n.y, 0.0));
+            return Nearest { at: q, distance: dh, direction };
+        }
+        if dh <= 0.0 {
+            // Above the part: the nearest point lies straight below; horizontal motion does not change it.
+            return Nearest { at: p.xy(), distance: dz, direction: Some(Vector3::z()) };
+        }
+        let v = Vector3::new(p.x - q.x, p.y - q.y, dz);
+        let distance = v.norm();
+        Nearest { at: q, distance, direction: Some(v / distance) }
+    }
+
+    fn nearest(&self, p: &Point3<f64>) -> Nearest {
+        let (q, dh) = self.footprint.closest(&p.xy());
+        let base = Self::part(p, q, dh, self.height);
+        let u = &self.upper;
+        if u.radius <= 0.0 {
+            return base;
+        }
+        let c = Point2::new(u.x, u.y);
+        let v = p.xy() - c;
+        let dir = v.try_normalize(1e-12).unwrap_or(Vector2::x());
+        let upper = Self::part(p, c + dir * u.radius, v.norm() - u.radius, u.top);
+        if upper.distance < base.distance {
+            upper
+        } else {
+            base
+        }
+    }
+
+    /// Unit direction from the robot's nearest surface point to `p` (inside: toward `p`'s side), `None` on
+    /// the surface.
+    pub fn direction_to(&self, p: &Point3<f64>) -> Option<Vector3<f64>> {
+        let n = self.nearest(p);
+        if n.distance > 1e-9 {
+            n.direction
+        } else {
+            None
+        }
+    }
+
+    /// Signed distance from the robot's surface to `p` \[m\] (≤ 0 inside).
+    pub fn distance(&self, p: &Point3<f64>) -> f64 {
+        self.nearest(p).distance
+    }
+
+    /// Distance to `p` and the robot's speed toward it under `twist` (planar motion: vx, vy, ωz), as
+    /// [`RobotShape::relation`] in 3-D: the nearest surface point's velocity along the direction to `p`.
+    pub fn relation(&self, twist: &Twist, p: &Point3<f64>) -> PointRelation {
+        let n = self.nearest(p);
+        let w = twist.angular.z;
+        let vq = Vector2::new(twist.linear.x - w * n.at.y, twist.linear.y + w * n.at.x);
+        let approach_speed = n.direction.map_or(vq.norm(), |d| vq.x * d.x + vq.y * d.y);
+        PointRelation { distance: n.distance, approach_speed, surface_speed: vq.norm() }
+    }
+
+    /// Highest speed of any point of the robot under `twist` [m/s].
+    pub fn max_point_speed(&self, twist: &Twist) -> f64 {
+        let base = self.footprint.max_point_speed(twist);
+        let u = &self.upper;
+        if u.radius <= 0.0 {
+            return base;
+        }
+        let w = twist.angular.z;
+        let at = Vector2::new(twist.linear.x - w * u.y, twist.linear.y + w * u.x).norm() + w.abs() * u.radius;
+        base.max(at)
+    }
+
+    /// True when `twist` changes the space the robot occupies (see [`RobotShape::sweeps`]).
+    pub fn sweeps(&self, twist: &Twist) -> bool {
+        let u = &self.upper;
+        let upper = u.radius > 0.0
+            && (twist.linear.x.hypot(twist.linear.y) > 1e-9
+                || (twist.angular.z.abs() > 1e-12 && u.x.hypot(u.y) > 1e-9));
+        self.footprint.sweeps(twist) || upper
+    }
+
+    /// Checks the numbers: `Err(reason)` names what is wrong.
+    pub fn check(&self) -> Result<(), &'static str> {
+        self.footprint.check()?;
+        if self.height.is_nan() || self.height < 0.0 {
+            return Err("robot_height must be >= 0 m");
+        }
+        let u = &self.upper;
+        if !(u.radius.is_finite() && (0.0..=10.0).contains(&u.radius) && u.x.is_finite() && u.y.is_finite()) {
+            return Err("robot_upper: radius in [0, 10] m and a finite axis");
+        }
+        if u.radius > 0.0 && !(u.top.is_finite() && u.top >= 0.0) {
+            return Err("robot_upper.top must be >= 0 m");
+        }
+        Ok(())
     }
 }
 
@@ -166,6 +354,61 @@ mod tests {
         assert_relative_eq!(RobotShape::Radius { radius: 0.3 }.max_point_speed(&Twist::planar(0.3, 0.4, 1.0)), 0.8);
         let square = RobotShape::Polygon { points: vec![[1.0, 1.0], [-1.0, 1.0], [-1.0, -1.0], [1.0, -1.0]] };
         assert_relative_eq!(square.max_point_speed(&Twist::planar(0.0, 0.0, 1.0)), 2f64.sqrt());
+    }
+
+    #[test]
+    fn approaching_is_judged_with_a_tolerance_relative_and_absolute() {
+        let tol = ApproachTolerance::default();
+        let s = RobotShape::Radius { radius: 0.3 };
+        let beside = Point2::new(0.0, 0.6);
+        // Turning on the spot and sliding past (the person abeam) do not approach; moving away does not.
+        assert!(!s.relation(&Twist::planar(0.0, 0.0, 1.5), &beside).approaches(&tol));
+        assert!(!s.relation(&Twist::planar(0.8, 0.0, 0.0), &beside).approaches(&tol));
+        assert!(!s.relation(&Twist::planar(0.0, -0.5, 0.0), &beside).approaches(&tol));
+        // Sliding past at a slight inward angle: 0.5 m/s at 2° is 0.017 m/s toward the point (3.5 %): tolerated;
+        // at 4° it is 0.035 m/s (7 %): approaching.
+        let at = |deg: f64| {
+            let a = deg.to_radians();
+            s.relation(&Twist::planar(0.5 * a.cos(), 0.5 * a.sin(), 0.0), &beside)
+        };
+        assert!(!at(2.0).approaches(&tol));
+        assert!(at(4.0).approaches(&tol));
+        // Fast sliding: the absolute bound holds (1.5 m/s at 1.5° is 0.039 m/s, 2.6 %, above 0.02 m/s).
+        let fast = s.relation(&Twist::planar(1.5 * 1.5f64.to_radians().sin(), -1.5, 0.0), &Point2::new(0.6, 0.0));
+        assert!(fast.approaches(&tol), "{fast:?}");
+        // A creep straight at someone approaches with its whole speed: never tolerated, however slow.
+        assert!(s.relation(&Twist::planar(0.0, 0.005, 0.0), &beside).approaches(&tol));
+        // A NaN counts as approaching.
+        let nan = PointRelation { distance: 0.1, approach_speed: f64::NAN, surface_speed: 0.1 };
+        assert!(nan.approaches(&tol));
+    }
+
+    #[test]
+    fn body_distances_in_3d_hand_computed() {
+        let body =
+            RobotBody { footprint: RobotShape::Radius { radius: 0.3 }, height: 0.5, upper: UpperVolume::default() };
+        // Beside the base, below its top: the planar distance.
+        assert_relative_eq!(body.distance(&Point3::new(1.0, 0.0, 0.3)), 0.7);
+        // A head 1.6 m up, 0.3 m beyond the rim: sqrt(0.3² + 1.1²).
+        assert_relative_eq!(body.distance(&Point3::new(0.6, 0.0, 1.6)), (0.09f64 + 1.21).sqrt());
+        // A hand held over the base: straight down to its top.
+        assert_relative_eq!(body.distance(&Point3::new(0.1, 0.1, 0.8)), 0.3);
+        // Driving at the head: only the horizontal share of the direction closes the distance.
+        let r = body.relation(&Twist::planar(1.0, 0.0, 0.0), &Point3::new(0.6, 0.0, 1.6));
+        assert_relative_eq!(r.approach_speed, 0.3 / (0.09f64 + 1.21).sqrt(), epsilon = 1e-12);
+        // Driving under a hand held over the base does not bring it closer.
+        let r = body.relation(&Twist::planar(1.0, 0.0, 0.0), &Point3::new(0.1, 0.0, 0.8));
+        assert_relative_eq!(r.approach_speed, 0.0);
+        // A mast of radius 0.1 m at x = 0.1 up to 1.8 m: the head beside it is 0.4 m from it.
+        let mast = RobotBody { upper: UpperVolume { radius: 0.1, x: 0.1, y: 0.0, top: 1.8 }, ..body.clone() };
+        assert_relative_eq!(mast.distance(&Point3::new(0.6, 0.0, 1.6)), 0.4);
+        // Turning on the spot sweeps with an off-centre mast, not with the round base alone.
+        assert!(!body.sweeps(&Twist::planar(0.0, 0.0, 1.0)));
+        assert!(mast.sweeps(&Twist::planar(0.0, 0.0, 1.0)));
+        assert_relative_eq!(mast.max_point_speed(&Twist::planar(0.0, 0.0, 1.0)), 0.3);
+        // Planar: as tall as anyone.
+        assert_relative_eq!(RobotBody::planar(RobotShape::default()).distance(&Point3::new(0.6, 0.0, 1.6)), 0.3);
+        assert!(RobotBody { height: f64::NAN, ..body }.check().is_err());
     }
 
     #[test]

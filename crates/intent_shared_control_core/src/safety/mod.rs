@@ -28,7 +28,7 @@ use nalgebra::{Isometry2, Point2, Vector2};
 use serde::{Deserialize, Serialize};
 
 pub use ego::{planar_motion, EgoMotion};
-pub use geometry::{PointRelation, RobotShape};
+pub use geometry::{ApproachTolerance, PointRelation, RobotBody, RobotShape, UpperVolume};
 pub use limits::{LimitsConfig, MotionLimiter};
 pub use separation::{ClosingBound, HumanPoints, ObservedMotion, ReachConfig, SeparationConfig, SeparationMonitor};
 pub use validation::{InputValidator, ValidationConfig};
@@ -259,7 +259,8 @@ impl SafetyChain {
             if !humans[..seen].iter().any(|h| h.id == m.id) {
                 let age = now.seconds_since(*s).max(0.0);
                 // Remembered, not observed: no motion of its own (the standard's speeds).
-                let mut h = HumanPoints { inflation: self.occlusion_speed * age, motion: None, ..m.clone() };
+                let mut h =
+                    HumanPoints { inflation: self.occlusion_speed * age, motion: None, whole: false, ..m.clone() };
                 if let Some(ego) = &self.ego {
                     let to_now = ego.since(*s, now).inverse();
                     h.map_points(|p| to_now * p);
@@ -321,13 +322,18 @@ impl SafetyChain {
         if ssm.scale < 1.0 {
             reasons.push(if ssm.scale == 0.0 { "ssm_stop" } else { "ssm_slowdown" });
         }
+        if ssm.turn_kept {
+            reasons.push("ssm_turn_kept");
+        }
         if ssm.predictions_used < seen {
             reasons.push("ssm_conservative_human_speed");
         }
         if v.humans.len() > seen {
             reasons.push("occluded_human_remembered");
         }
-        let (zoned, zone_scale, zone_reason) = self.zones.limit(&self.separation.config().robot, &ssm.twist, &v.humans);
+        let sep = self.separation.config();
+        let (zoned, zone_scale, zone_reason) =
+            self.zones.limit(self.separation.body(), &sep.approach_tolerance, &ssm.twist, &v.humans);
         reasons.extend(zone_reason);
         let freshness = input.skeletons.map(|f| input.skeletons_arrival.map_or(f.stamp, |a| a.min(f.stamp)));
         let mut watchdog = self.watchdog.check(now, freshness);
@@ -353,14 +359,14 @@ impl SafetyChain {
         if let Some(ego) = &mut self.ego {
             ego.record(now, twist);
         }
-        let shape = &self.separation.config().robot;
+        let shape = self.separation.body();
         let required_separation = match ssm.nearest {
             Some((id, _)) => v
                 .humans
                 .iter()
                 .find(|h| h.id == id)
                 .and_then(|h| {
-                    let p = h.points.iter().min_by(|a, b| shape.closest(a).1.total_cmp(&shape.closest(b).1))?;
+                    let p = h.points.iter().min_by(|a, b| shape.distance(a).total_cmp(&shape.distance(b)))?;
                     Some(self.separation.required_separation_toward(&twist, h, p))
                 })
                 .unwrap_or(ssm.required_separation),

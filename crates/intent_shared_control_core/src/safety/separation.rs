@@ -42,15 +42,19 @@
 //! observation (`D(age + …)`), so the sensing latency is part of it, not hidden in `T_r`.
 //! Admissible speeds below `standstill_speed` count as 0, so the robot stops instead of creeping ever closer.
 //! The command is scaled as a whole (direction kept) by `min(1, v_max / v_approach)` over every point it
-//! approaches. A current keypoint already inside `S_p(0, v_h)` (no admissible approach speed at all) stops
-//! every motion except one clearly away from it: `v_approach ≤ −min_away_fraction · |v_q|`, `v_q` the velocity
-//! of the robot's nearest surface point (a person closing in on the side of a moving robot makes it stop; the
-//! robot may back off). Otherwise a command that does not approach a point is never limited by it.
+//! approaches. A command that brings no point of the robot closer to a point ([`ApproachTolerance`]: turning on
+//! the spot, sliding past, moving away) is never limited by it, also inside `S_p(0, v_h)`: the separation then
+//! shrinks only by the person's own motion, which stopping the robot would not change. That needs the whole
+//! person and a still geometry: the person seen whole ([`HumanPoints::whole`]) and not closing in (fitted
+//! torso velocity toward the robot ≤ `not_closing_speed`, no confident forecast of faster closing). Otherwise a
+//! point inside `S_p(0, v_h)` stops every motion except one clearly away from it,
+//! `v_approach ≤ −partial_view_away_fraction · |v_q|`: an unseen limb may lie beside the seen points, and next
+//! to someone walking in, a sliding robot's velocity turns into an approach faster than it can brake.
 
-use nalgebra::{Point2, Vector2};
+use nalgebra::{Point2, Point3, Vector2};
 use serde::{Deserialize, Serialize};
 
-use super::geometry::RobotShape;
+use super::geometry::{ApproachTolerance, RobotBody, RobotShape, UpperVolume};
 use crate::prediction::HumanPrediction;
 use crate::skeleton::HumanId;
 use crate::time::Stamp;
@@ -60,8 +64,13 @@ use crate::twist::Twist;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SeparationConfig {
-    /// Robot extent in the horizontal plane.
+    /// Robot extent in the horizontal plane (its footprint).
     pub robot: RobotShape,
+    /// Top of the robot's base above the command frame's z = 0 \[m\]: keypoints are 3-D points and their
+    /// distance is to the footprint extruded up to this height (10: taller than anyone, the planar check).
+    pub robot_height: f64,
+    /// An optional upper part above the base (mast, arm envelope, load).
+    pub robot_upper: UpperVolume,
     /// Reaction time `T_r` of the robot system (sensing to braking onset: perception, control cycle, drive) \[s\].
     pub reaction_time: f64,
     /// Guaranteed braking deceleration `a_s` [m/s²].
@@ -93,15 +102,23 @@ pub struct SeparationConfig {
     pub prediction_time_margin: f64,
     /// Admissible approach speeds below this become 0 (standstill instead of an endless creep) [m/s].
     pub standstill_speed: f64,
-    /// Inside `S_p(0, v_h)` of a current keypoint, a command counts as moving away only with at least this
-    /// share of its surface speed away from the point [0, 1].
-    pub min_away_fraction: f64,
+    /// When a command counts as bringing the robot closer to a point (also used by the stop zone).
+    pub approach_tolerance: ApproachTolerance,
+    /// Next to a person seen whole whose observed body (fitted torso velocity) closes in on the robot at most this
+    /// fast [m/s], with no confident forecast of faster closing, a motion that approaches none of their points is
+    /// not limited (see the module docs).
+    pub not_closing_speed: f64,
+    /// For a person seen only in part: inside `S_p(0, v_h)` of a seen point, a command counts as moving away
+    /// only with at least this share of its surface speed away from the point [0, 1].
+    pub partial_view_away_fraction: f64,
 }
 
 impl Default for SeparationConfig {
     fn default() -> Self {
         SeparationConfig {
             robot: RobotShape::default(),
+            robot_height: 0.5,
+            robot_upper: UpperVolume::default(),
             reaction_time: 0.15,
             braking_deceleration: 1.5,
             intrusion_distance: 0.1,
@@ -116,8 +133,17 @@ impl Default for SeparationConfig {
             closing_speed_min_lookahead: 0.3,
             prediction_time_margin: 0.1,
             standstill_speed: 0.02,
-            min_away_fraction: 0.9,
+            approach_tolerance: ApproachTolerance::default(),
+            partial_view_away_fraction: 0.9,
+            not_closing_speed: 0.2,
         }
+    }
+}
+
+impl SeparationConfig {
+    /// The robot's body in 3-D.
+    pub fn body(&self) -> RobotBody {
+        RobotBody { footprint: self.robot.clone(), height: self.robot_height, upper: self.robot_upper.clone() }
     }
 }
 
@@ -228,16 +254,16 @@ pub struct ObservedMotion {
 }
 
 /// What bounds how far an arm point already reaches out: `(anchor, slack)`, see [`HumanPoints::shoulders`].
-pub type ArmAnchor = (Point2<f64>, f64);
+pub type ArmAnchor = (Point3<f64>, f64);
 
 /// Largest horizontal distance of a shoulder from the hip midpoint \[m\]: half a broad shoulder width plus a lean.
 pub const SHOULDER_FROM_TORSO: f64 = 0.3;
 
-/// Observed keypoints of one human, projected on the horizontal plane of the robot frame \[m\].
+/// Observed keypoints of one human in the robot frame (z up) \[m\].
 #[derive(Clone, Debug, PartialEq)]
 pub struct HumanPoints {
     pub id: HumanId,
-    pub points: Vec<Point2<f64>>,
+    pub points: Vec<Point3<f64>>,
     /// Extra uncertainty of these points \[m\], subtracted from every distance: 0 for a human in the current
     /// frame, `occlusion_speed · age` for one remembered after it left the view.
     pub inflation: f64,
@@ -246,7 +272,7 @@ pub struct HumanPoints {
     pub tracked: [Option<Point2<f64>>; 3],
     /// Where a hidden hand may be: `(anchor, reach)`, the hand anywhere within `reach` \[m\] of the visible
     /// `anchor` (elbow or shoulder of an arm whose wrist is not seen).
-    pub reach: Vec<(Point2<f64>, f64)>,
+    pub reach: Vec<(Point3<f64>, f64)>,
     /// Per point of `points`: for arm points (elbows, wrists), what bounds how far the arm already reaches out:
     /// `Some(Some((anchor, slack)))`, the point is at least `|p − anchor| − slack` from its shoulder (the shoulder
     /// itself with slack 0, or the torso with [`SHOULDER_FROM_TORSO`] when the shoulder is not seen);
@@ -254,21 +280,37 @@ pub struct HumanPoints {
     pub shoulders: Vec<Option<Option<ArmAnchor>>>,
     /// The person's motion from their track, when well observed.
     pub motion: Option<ObservedMotion>,
+    /// Every body part is seen or bounded: each keypoint observed, a hidden wrist within `reach`, the face by any
+    /// one face point. `false` (the default) for anything less, and for a person remembered after leaving the view.
+    pub whole: bool,
 }
 
 impl HumanPoints {
     /// Points of a human in the current frame.
-    pub fn current(id: HumanId, points: Vec<Point2<f64>>) -> Self {
+    pub fn current(id: HumanId, points: Vec<Point3<f64>>) -> Self {
         let shoulders = vec![None; points.len()];
-        HumanPoints { id, points, inflation: 0.0, tracked: [None; 3], reach: Vec::new(), shoulders, motion: None }
+        HumanPoints {
+            id,
+            points,
+            inflation: 0.0,
+            tracked: [None; 3],
+            reach: Vec::new(),
+            shoulders,
+            motion: None,
+            whole: false,
+        }
     }
 
-    /// Applies `f` to every point (e.g. a change of frame).
+    /// Applies the horizontal rigid motion `f` to every point, heights kept (e.g. a change of frame).
     pub fn map_points(&mut self, f: impl Fn(Point2<f64>) -> Point2<f64>) {
-        self.points.iter_mut().for_each(|p| *p = f(*p));
+        let f3 = |p: Point3<f64>| {
+            let q = f(p.xy());
+            Point3::new(q.x, q.y, p.z)
+        };
+        self.points.iter_mut().for_each(|p| *p = f3(*p));
         self.tracked.iter_mut().flatten().for_each(|p| *p = f(*p));
-        self.reach.iter_mut().for_each(|(p, _)| *p = f(*p));
-        self.shoulders.iter_mut().flatten().flatten().for_each(|(p, _)| *p = f(*p));
+        self.reach.iter_mut().for_each(|(p, _)| *p = f3(*p));
+        self.shoulders.iter_mut().flatten().flatten().for_each(|(p, _)| *p = f3(*p));
         if let Some(m) = &mut self.motion {
             // A velocity turns with the frame; `f` is rigid, so the difference of two mapped points does it.
             let v = f(Point2::new(m.velocity.x, m.velocity.y)) - f(Point2::origin());
@@ -283,9 +325,9 @@ impl HumanPoints {
 
     /// Smallest surface distance of these points (and of the reach of hidden hands) to `shape`, inflation
     /// subtracted \[m\].
-    pub fn distance(&self, shape: &RobotShape) -> f64 {
-        let points = self.points.iter().map(|p| shape.closest(p).1);
-        let reach = self.reach.iter().map(|(a, r)| shape.closest(a).1 - r);
+    pub fn distance(&self, body: &RobotBody) -> f64 {
+        let points = self.points.iter().map(|p| body.distance(p));
+        let reach = self.reach.iter().map(|(a, r)| body.distance(a) - r);
         points.chain(reach).fold(f64::INFINITY, f64::min) - self.inflation
     }
 }
@@ -305,23 +347,32 @@ pub struct SeparationResult {
     pub human_speed: f64,
     /// Humans whose prediction was used (fresh and confident).
     pub predictions_used: usize,
+    /// The command was not scaled as a whole: its turn was kept (see [`SeparationMonitor::limit`]).
+    pub turn_kept: bool,
 }
 
 /// ISO/TS 15066 speed and separation monitor.
 #[derive(Clone, Debug)]
 pub struct SeparationMonitor {
     config: SeparationConfig,
+    body: RobotBody,
 }
 
 impl SeparationMonitor {
     /// A monitor with `config` (validated by the controller's config).
     pub fn new(config: SeparationConfig) -> Self {
-        SeparationMonitor { config }
+        let body = config.body();
+        SeparationMonitor { config, body }
     }
 
     /// The configuration.
     pub fn config(&self) -> &SeparationConfig {
         &self.config
+    }
+
+    /// The robot's body in 3-D.
+    pub fn body(&self) -> &RobotBody {
+        &self.body
     }
 
     /// `S_p` \[m\] for robot approach speed `v_r` \[m/s\] (negative counts as 0) and human speed `v_h` \[m/s\].
@@ -410,7 +461,7 @@ impl SeparationMonitor {
     fn closing_bound(
         &self,
         h: &HumanPoints,
-        p: &Point2<f64>,
+        p: &Point3<f64>,
         shoulder: Option<Option<ArmAnchor>>,
         d_now: f64,
     ) -> ClosingBound {
@@ -419,15 +470,17 @@ impl SeparationMonitor {
         let Some(m) = h.motion.filter(|_| r.enabled) else {
             return ClosingBound::constant(self.conservative_human_speed(d_now));
         };
-        let (nearest, d) = c.robot.closest(p);
-        // Unit vector from the point toward the robot; inside the robot every direction counts.
-        let toward = if d > 1e-9 { (nearest - p) / (nearest - p).norm() } else { Vector2::zeros() };
-        let along = if d > 1e-9 { m.velocity.dot(&toward) } else { m.velocity.norm() };
+        // The body's (horizontal) velocity along the direction from the point toward the robot; inside the
+        // robot every direction counts.
+        let along = match self.body.direction_to(p) {
+            Some(d) => -(m.velocity.x * d.x + m.velocity.y * d.y),
+            None => m.velocity.norm(),
+        };
         let initial = along.max(0.0) + r.velocity_uncertainty + r.max_acceleration * m.lag.max(0.0);
         let extension = match shoulder {
             None => 0.0,
             Some(None) => r.arm_length,
-            Some(Some((anchor, slack))) => (r.arm_length - ((p - anchor).norm() - slack).max(0.0)).max(0.0),
+            Some(Some((anchor, slack))) => (r.arm_length - ((p.xy() - anchor.xy()).norm() - slack).max(0.0)).max(0.0),
         };
         ClosingBound {
             initial,
@@ -442,7 +495,38 @@ impl SeparationMonitor {
     /// filtered out by the caller) at `now`.
     /// `observation_age` is how old the current keypoints are \[s\] (now − skeleton stamp, ≥ 0); the human's
     /// travel is counted from then.
+    ///
+    /// When the command as a whole must slow down or stop, the turn it asks for is kept where that is admissible
+    /// on its own: first the turn with the linear part scaled as the whole command would be, then the turn
+    /// alone (each candidate checked by the same monitor; `turn_kept` reports it). A robot asked to turn away
+    /// while creeping toward someone turns away instead of freezing.
     pub fn limit(
+        &self,
+        now: Stamp,
+        twist: &Twist,
+        humans: &[HumanPoints],
+        predictions: &[&HumanPrediction],
+        observation_age: f64,
+    ) -> SeparationResult {
+        let whole = self.limit_scaled(now, twist, humans, predictions, observation_age);
+        if whole.scale >= 1.0 || twist.angular.z.abs() <= 1e-9 {
+            return whole;
+        }
+        let linear_scaled = Twist { linear: twist.linear * whole.scale, ..*twist };
+        let turn_only = Twist { linear: twist.linear * 0.0, ..*twist };
+        for candidate in [linear_scaled, turn_only] {
+            let r = self.limit_scaled(now, &candidate, humans, predictions, observation_age);
+            if r.scale >= 1.0 {
+                let full = self.body.max_point_speed(twist);
+                let scale = if full > 0.0 { (self.body.max_point_speed(&candidate) / full).min(1.0) } else { 1.0 };
+                return SeparationResult { scale, turn_kept: true, ..r };
+            }
+        }
+        whole
+    }
+
+    /// [`Self::limit`] with the command scaled as a whole.
+    fn limit_scaled(
         &self,
         now: Stamp,
         twist: &Twist,
@@ -452,24 +536,37 @@ impl SeparationMonitor {
     ) -> SeparationResult {
         let age = if observation_age.is_finite() { observation_age.max(0.0) } else { 0.0 };
         let c = &self.config;
-        let shape = &c.robot;
+        let shape = &self.body;
         let mut scale: f64 = 1.0;
-        let mut nearest: Option<(HumanId, f64, Point2<f64>, ClosingBound)> = None;
+        let mut nearest: Option<(HumanId, f64, Point3<f64>, ClosingBound)> = None;
         let mut used = 0;
         // `d_override`: a predicted point's distance (uncertainty already taken off); only current points stop
         // sideways motion inside `S_p(0)`.
-        let limit_point = |p: &Point2<f64>,
+        // `whole`: the person is seen whole (a motion that approaches none of their points may go on inside
+        // `S_p(0)`); otherwise only one clearly away from each point does.
+        let limit_point = |p: &Point3<f64>,
                            d_override: Option<f64>,
                            inflation: f64,
                            bound: &ClosingBound,
                            age: f64,
+                           whole: bool,
                            scale: &mut f64| {
             let rel = shape.relation(twist, p);
             let d = match d_override {
                 Some(d) => d,
                 None => rel.distance - inflation,
             };
-            if rel.approach_speed <= 0.0 && (d_override.is_some() || rel.surface_speed <= 1e-9) {
+            let approaches = rel.approaches(&c.approach_tolerance);
+            if !approaches && (whole || !shape.sweeps(twist)) {
+                return;
+            }
+            if !approaches {
+                // Seen in part: inside `S_p(0)` only a motion clearly away from the point goes on.
+                let v_max = self.max_approach_speed_for(d, bound, age);
+                if v_max < c.standstill_speed && rel.approach_speed > -c.partial_view_away_fraction * rel.surface_speed
+                {
+                    *scale = 0.0;
+                }
                 return;
             }
             // The command's own approach speed is admissible: nothing to solve (the common case far from people).
@@ -483,8 +580,6 @@ impl SeparationMonitor {
             let v_max = if v_max < c.standstill_speed { 0.0 } else { v_max };
             if rel.approach_speed > v_max {
                 *scale = scale.min(v_max / rel.approach_speed);
-            } else if v_max == 0.0 && rel.approach_speed > -c.min_away_fraction * rel.surface_speed {
-                *scale = 0.0;
             }
         };
         let still = ClosingBound::constant(0.0);
@@ -506,16 +601,22 @@ impl SeparationMonitor {
                 }
                 None => 0.0,
             };
-            let body = self.closing_bound(h, &Point2::origin(), None, d_now).at_least(forecast);
-            let mut closest: Option<(Point2<f64>, f64, ClosingBound)> = None;
+            let body = self.closing_bound(h, &Point3::origin(), None, d_now).at_least(forecast);
+            // Motion that approaches none of this person's points goes on next to them only when they are seen
+            // whole and not closing in (standing, swaying, leaving): the geometry then changes only by the
+            // robot's own motion, which every cycle sees.
+            let free = h.whole
+                && self.body_closing_speed(h).is_some_and(|v| v <= c.not_closing_speed)
+                && forecast <= c.prediction_uncertainty_rate + c.not_closing_speed;
+            let mut closest: Option<(Point3<f64>, f64, ClosingBound)> = None;
             for (k, p) in h.points.iter().enumerate() {
                 let bound = if h.motion.is_some() && c.reach.enabled {
                     self.closing_bound(h, p, h.shoulders.get(k).copied().flatten(), d_now).at_least(forecast)
                 } else {
                     body
                 };
-                limit_point(p, None, h.inflation, &bound, age, &mut scale);
-                let d = shape.closest(p).1 - h.inflation;
+                limit_point(p, None, h.inflation, &bound, age, free, &mut scale);
+                let d = shape.distance(p) - h.inflation;
                 if closest.is_none_or(|(_, best, _)| d < best) {
                     closest = Some((*p, d, bound));
                 }
@@ -526,11 +627,11 @@ impl SeparationMonitor {
                 } else {
                     body
                 };
-                limit_point(a, None, h.inflation + r, &bound, age, &mut scale);
+                limit_point(a, None, h.inflation + r, &bound, age, free, &mut scale);
             }
             if let Some(p) = pred {
                 self.for_each_predicted_point(now, horizon, p, |q, d| {
-                    limit_point(q, Some(d), 0.0, &still, 0.0, &mut scale)
+                    limit_point(q, Some(d), 0.0, &still, 0.0, true, &mut scale)
                 });
             }
             if let Some((p, d, bound)) = closest {
@@ -543,7 +644,7 @@ impl SeparationMonitor {
         for p in predictions {
             if f64::from(p.confidence) >= c.min_confidence && !predicted_ids.contains(&p.human_id) {
                 self.for_each_predicted_point(now, horizon, p, |q, d| {
-                    limit_point(q, Some(d), 0.0, &still, 0.0, &mut scale)
+                    limit_point(q, Some(d), 0.0, &still, 0.0, true, &mut scale)
                 });
             }
         }
@@ -564,19 +665,29 @@ impl SeparationMonitor {
             required_separation,
             human_speed,
             predictions_used: used,
+            turn_kept: false,
         }
     }
 
     /// `S_p` toward point `p` of `h` for `twist` (what the status reports for the nearest human): as
     /// [`Self::limit`] bounds the person, without the forecast.
-    pub fn required_separation_toward(&self, twist: &Twist, h: &HumanPoints, p: &Point2<f64>) -> f64 {
-        let c = &self.config;
-        let d_now = h.distance(&c.robot);
+    pub fn required_separation_toward(&self, twist: &Twist, h: &HumanPoints, p: &Point3<f64>) -> f64 {
+        let d_now = h.distance(&self.body);
         let k = h.points.iter().position(|q| q == p);
         let shoulder = k.and_then(|k| h.shoulders.get(k).copied().flatten());
         let bound = self.closing_bound(h, p, shoulder, d_now);
-        let v_r = c.robot.relation(twist, p).approach_speed;
+        let v_r = self.body.relation(twist, p).approach_speed;
         self.required_separation_for(v_r, &bound, 0.0)
+    }
+
+    /// The observed body's speed toward the robot [m/s] (fitted torso velocity toward the robot's nearest
+    /// surface point), when the person is well observed with a seen torso.
+    fn body_closing_speed(&self, h: &HumanPoints) -> Option<f64> {
+        let m = h.motion.filter(|_| self.config.reach.enabled)?;
+        let torso = h.torso()?;
+        let (nearest, d) = self.config.robot.closest(&torso);
+        let toward = (nearest - torso).try_normalize(1e-9).filter(|_| d > 1e-9)?;
+        Some(m.velocity.dot(&toward))
     }
 
     /// Largest predicted closing speed of a human [m/s] (see the module docs): per forecast keypoint, its
@@ -613,7 +724,7 @@ impl SeparationMonitor {
         now: Stamp,
         horizon: f64,
         p: &HumanPrediction,
-        mut f: impl FnMut(&Point2<f64>, f64),
+        mut f: impl FnMut(&Point3<f64>, f64),
     ) {
         let c = &self.config;
         for (k, step) in p.future.iter().enumerate() {
@@ -625,9 +736,8 @@ impl SeparationMonitor {
                 break;
             }
             for q in step {
-                let q = q.xy();
-                let d = c.robot.closest(&q).1 - c.prediction_uncertainty_rate * tau;
-                f(&q, d);
+                let d = self.body.distance(q) - c.prediction_uncertainty_rate * tau;
+                f(q, d);
             }
         }
     }
@@ -640,7 +750,7 @@ mod tests {
     use nalgebra::Point3;
 
     fn human(id: HumanId, x: f64, y: f64) -> HumanPoints {
-        HumanPoints::current(id, vec![Point2::new(x, y)])
+        HumanPoints::current(id, vec![Point3::new(x, y, 0.0)])
     }
 
     #[test]
@@ -671,17 +781,33 @@ mod tests {
         let away = m.limit(Stamp(0), &Twist::planar(-1.0, 0.0, 0.0), &h, &[], 0.0);
         assert_eq!(away.scale, 1.0);
         assert_eq!(away.nearest, Some((1, 1.2)));
-        // Inside the no-approach distance: approach is stopped, a motion nearly straight away still allowed
-        // (away at ≥ 0.9 of its speed), away at a steep angle not.
-        let close = [human(2, 0.6, 0.0)];
+        // Inside the no-approach distance: any approach beyond the tolerance is stopped; a motion that brings no
+        // point closer (away, away at a steep angle, sliding past, turning on the spot) is not limited at all.
+        // Seen whole and standing (observed at rest): free to turn, slide past, leave.
+        let close = [HumanPoints { whole: true, ..walker(2, 0.6, 0.0, [0.0, 0.0], 0.15) }];
         assert_eq!(m.limit(Stamp(0), &Twist::planar(0.5, 0.0, 0.0), &close, &[], 0.0).scale, 0.0);
-        assert_eq!(m.limit(Stamp(0), &Twist::planar(-0.3, 0.1, 0.0), &close, &[], 0.0).scale, 1.0);
-        assert_eq!(m.limit(Stamp(0), &Twist::planar(-0.2, 0.3, 0.0), &close, &[], 0.0).scale, 0.0);
-        // ... but sliding past (mostly sideways) is not moving away: stopped.
-        assert_eq!(m.limit(Stamp(0), &Twist::planar(-0.05, 0.5, 0.0), &close, &[], 0.0).scale, 0.0);
-        // Someone close beside the path of a robot driving forward: stopped; farther out, not limited.
-        let beside = [human(3, 0.0, 0.8)];
-        assert_eq!(m.limit(Stamp(0), &Twist::planar(0.5, 0.0, 0.0), &beside, &[], 0.0).scale, 0.0);
+        assert_eq!(m.limit(Stamp(0), &Twist::planar(0.05, 0.5, 0.0), &close, &[], 0.0).scale, 0.0);
+        assert_eq!(m.limit(Stamp(0), &Twist::planar(0.01, 0.0, 0.0), &close, &[], 0.0).scale, 0.0);
+        for free in [(-0.3, 0.1, 0.0), (-0.2, 0.3, 0.0), (-0.005, 0.5, 0.0), (0.0, 0.0, 1.5), (0.0, 0.5, 1.0)] {
+            let r = m.limit(Stamp(0), &Twist::planar(free.0, free.1, free.2), &close, &[], 0.0);
+            assert_eq!(r.scale, 1.0, "{free:?}");
+        }
+        // Someone close beside the path: driving on past them is not approaching; slightly ahead of abeam it is.
+        let beside = [HumanPoints { whole: true, ..walker(3, 0.0, 0.8, [0.0, 0.0], 0.15) }];
+        assert_eq!(m.limit(Stamp(0), &Twist::planar(0.5, 0.0, 0.0), &beside, &[], 0.0).scale, 1.0);
+        let ahead_beside = [HumanPoints { whole: true, ..walker(3, 0.2, 0.8, [0.0, 0.0], 0.15) }];
+        // Seen whole but walking in (0.5 m/s toward the robot): sliding past is stopped, as for a partial view.
+        let walking_in = [HumanPoints { whole: true, ..walker(3, 0.6, 0.0, [-0.5, 0.0], 0.15) }];
+        assert_eq!(m.limit(Stamp(0), &Twist::planar(0.0, 0.5, 0.0), &walking_in, &[], 0.0).scale, 0.0);
+        let r = m.limit(Stamp(0), &Twist::planar(0.5, 0.0, 0.0), &ahead_beside, &[], 0.0);
+        assert!(r.scale < 0.7, "{r:?}");
+        // Seen only in part (an unseen limb may lie beside the seen point): inside S_p(0) only a motion clearly
+        // away from it goes on (at ≥ 0.9 of its speed); turning a round robot on the spot moves no point at all.
+        let part = [human(4, 0.6, 0.0)];
+        assert_eq!(m.limit(Stamp(0), &Twist::planar(-0.3, 0.1, 0.0), &part, &[], 0.0).scale, 1.0);
+        assert_eq!(m.limit(Stamp(0), &Twist::planar(-0.2, 0.3, 0.0), &part, &[], 0.0).scale, 0.0);
+        assert_eq!(m.limit(Stamp(0), &Twist::planar(-0.005, 0.5, 0.0), &part, &[], 0.0).scale, 0.0);
+        assert_eq!(m.limit(Stamp(0), &Twist::planar(0.0, 0.0, 1.5), &part, &[], 0.0).scale, 1.0);
         let beside_far = [human(3, 0.0, 1.5)];
         assert_eq!(m.limit(Stamp(0), &Twist::planar(0.5, 0.0, 0.0), &beside_far, &[], 0.0).scale, 1.0);
         // Standing still is never limited.
@@ -826,13 +952,13 @@ mod tests {
         // A wrist 1.2 m ahead, its shoulder beside it (arm hanging: the whole reach is left) or stretched out
         // toward the robot already (no reach left).
         let mut hanging = walker(1, 1.25, 0.0, [0.0, 0.0], 0.0);
-        hanging.points = vec![Point2::new(1.2, 0.0)];
-        hanging.shoulders = vec![Some(Some((Point2::new(1.25, 0.0), 0.0)))];
+        hanging.points = vec![Point3::new(1.2, 0.0, 0.0)];
+        hanging.shoulders = vec![Some(Some((Point3::new(1.25, 0.0, 0.0), 0.0)))];
         let mut stretched = hanging.clone();
-        stretched.shoulders = vec![Some(Some((Point2::new(1.9, 0.0), 0.0)))];
+        stretched.shoulders = vec![Some(Some((Point3::new(1.9, 0.0, 0.0), 0.0)))];
         // Only the torso seen (1.9 m): at least 0.4 m out already, less reach left than a hanging arm.
         let mut torso_only = hanging.clone();
-        torso_only.shoulders = vec![Some(Some((Point2::new(1.9, 0.0), SHOULDER_FROM_TORSO)))];
+        torso_only.shoulders = vec![Some(Some((Point3::new(1.9, 0.0, 0.0), SHOULDER_FROM_TORSO)))];
         let c = m.limit(Stamp(0), &cmd, &[torso_only], &[], 0.0);
         let a = m.limit(Stamp(0), &cmd, &[hanging], &[], 0.0);
         let b = m.limit(Stamp(0), &cmd, &[stretched], &[], 0.0);

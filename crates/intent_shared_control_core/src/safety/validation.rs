@@ -22,7 +22,6 @@
 //! threshold as the intent model's features (model card) is the default; the body surface beyond the joints
 //! is covered by the separation monitor's `human_uncertainty`.
 
-use nalgebra::Point2;
 use serde::{Deserialize, Serialize};
 
 use super::separation::{HumanPoints, SHOULDER_FROM_TORSO};
@@ -142,7 +141,7 @@ impl InputValidator {
                         {
                             invalid = true;
                         } else if k.is_observed() && f64::from(k.confidence) >= c.min_keypoint_confidence {
-                            points.push(Point2::new(k.position.x, k.position.y));
+                            points.push(k.position);
                             arm_of.push(i);
                         }
                     }
@@ -150,11 +149,15 @@ impl InputValidator {
                         let seen = |i: usize| {
                             let k = &h.keypoints[i];
                             (k.is_observed() && f64::from(k.confidence) >= c.min_keypoint_confidence)
-                                .then(|| Point2::new(k.position.x, k.position.y))
+                                .then_some(k.position)
                         };
                         let torso = seen(kp::LEFT_HIP).zip(seen(kp::RIGHT_HIP)).map(|(l, r)| nalgebra::center(&l, &r));
                         let mut human = HumanPoints::current(h.id, points);
-                        human.tracked = [torso, seen(kp::LEFT_WRIST), seen(kp::RIGHT_WRIST)];
+                        human.tracked = [
+                            torso.map(|t| t.xy()),
+                            seen(kp::LEFT_WRIST).map(|p| p.xy()),
+                            seen(kp::RIGHT_WRIST).map(|p| p.xy()),
+                        ];
                         // Arm points hang from their shoulder (for how far a hand can reach out).
                         let anchor = |shoulder: usize| {
                             seen(shoulder).map(|s| (s, 0.0)).or(torso.map(|t| (t, SHOULDER_FROM_TORSO)))
@@ -168,6 +171,7 @@ impl InputValidator {
                             })
                             .collect();
                         let reach = &c.hidden_hand_reach;
+                        let mut hands_bounded = 0;
                         for (wrist, elbow, shoulder, other) in [
                             (kp::LEFT_WRIST, kp::LEFT_ELBOW, kp::LEFT_SHOULDER, kp::RIGHT_SHOULDER),
                             (kp::RIGHT_WRIST, kp::RIGHT_ELBOW, kp::RIGHT_SHOULDER, kp::LEFT_SHOULDER),
@@ -180,8 +184,17 @@ impl InputValidator {
                                 .find_map(|(k, r)| Some((seen(k)?, r)));
                             if let Some((a, r)) = anchor.filter(|(_, r)| *r > 0.0) {
                                 human.reach.push((a, r));
+                                hands_bounded += 1;
                             }
                         }
+                        // Seen whole: every keypoint seen, a hidden wrist bounded by a reach, the face by any one
+                        // of its points (they lie within the body-surface margin of each other).
+                        let face = [kp::NOSE, kp::LEFT_EYE, kp::RIGHT_EYE, kp::LEFT_EAR, kp::RIGHT_EAR];
+                        let face_seen = face.iter().any(|&i| seen(i).is_some());
+                        let unseen = (0..h.keypoints.len())
+                            .filter(|&i| seen(i).is_none() && !(face.contains(&i) && face_seen))
+                            .count();
+                        human.whole = unseen <= hands_bounded;
                         out.humans.push(human);
                     }
                 }
@@ -231,7 +244,7 @@ mod tests {
         let out = v.validate(Stamp(0), &Twist::planar(0.5, 0.0, 0.1), Some(&f), &[]);
         assert!(out.faults.is_empty());
         assert_eq!(out.humans.len(), 1);
-        assert_eq!(out.humans[0].points, vec![Point2::new(1.0, 2.0)]);
+        assert_eq!(out.humans[0].points, vec![Point3::new(1.0, 2.0, 0.9)]);
     }
 
     #[test]
@@ -272,17 +285,17 @@ mod tests {
         f.humans[0].keypoints[kp::RIGHT_WRIST] = at(1.8, -0.3);
         let h = &v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).humans[0];
         // Left wrist hidden: reach from the left elbow. Right wrist seen: nothing reserved.
-        assert_eq!(h.reach, vec![(Point2::new(1.9, 0.25), 0.3)]);
+        assert_eq!(h.reach, vec![(Point3::new(1.9, 0.25, 1.3), 0.3)]);
         // Left elbow hidden too: from the left shoulder; the whole left side hidden: from the right shoulder.
         f.humans[0].keypoints[kp::LEFT_ELBOW] = Keypoint::MISSING;
         assert_eq!(
             v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).humans[0].reach,
-            vec![(Point2::new(2.0, 0.2), 0.6)]
+            vec![(Point3::new(2.0, 0.2, 1.3), 0.6)]
         );
         f.humans[0].keypoints[kp::LEFT_SHOULDER] = Keypoint::MISSING;
         assert_eq!(
             v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).humans[0].reach,
-            vec![(Point2::new(2.0, -0.2), 1.0)]
+            vec![(Point3::new(2.0, -0.2, 1.3), 1.0)]
         );
     }
 
@@ -293,7 +306,7 @@ mod tests {
         f.humans[0].keypoints[5] = Keypoint { position: Point3::new(0.4, 0.0, 0.9), confidence: 0.1 };
         let out = v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]);
         assert!(out.faults.is_empty());
-        assert_eq!(out.humans[0].points, vec![Point2::new(2.0, 0.0)]);
+        assert_eq!(out.humans[0].points, vec![Point3::new(2.0, 0.0, 0.9)]);
         // At the threshold it counts.
         f.humans[0].keypoints[5].confidence = 0.3;
         assert_eq!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).humans[0].points.len(), 2);

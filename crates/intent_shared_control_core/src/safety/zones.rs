@@ -3,14 +3,16 @@
 //! With `d` the surface distance from the robot to the nearest current keypoint of anyone:
 //! - **stop zone**: entered when `d < stop_distance`, left when `d > stop_distance + hysteresis`. While inside,
 //!   a command that approaches any keypoint within `stop_distance + hysteresis` becomes zero (`zone_stop`);
-//!   motion away stays allowed.
+//!   "approaches" as separation monitoring judges it (beyond the [`ApproachTolerance`] for a person seen whole,
+//!   anything but a motion clearly away for one seen in part). Sliding past or turning runs at slowdown speeds,
+//!   motion clearly away stays free.
 //! - **slowdown zone**: entered when `d < slowdown_distance`, left when `d > slowdown_distance + hysteresis`.
 //!   While inside, a command that approaches any keypoint within `slowdown_distance + hysteresis` is scaled so
 //!   that `|v| ≤ slowdown_linear_speed` and `|ω| ≤ slowdown_angular_speed` (`zone_slowdown`).
 
 use serde::{Deserialize, Serialize};
 
-use super::geometry::RobotShape;
+use super::geometry::{ApproachTolerance, PointRelation, RobotBody};
 use super::separation::HumanPoints;
 use crate::twist::Twist;
 
@@ -28,8 +30,9 @@ pub struct ZoneConfig {
     pub slowdown_linear_speed: f64,
     /// Angular speed limit in the slowdown zone [rad/s].
     pub slowdown_angular_speed: f64,
-    /// In the stop zone a command counts as moving away only when its speed away from every keypoint in the
-    /// zone is at least this fraction of the robot's linear speed [0, 1] (0 allows sliding past a person).
+    /// In the stop zone, for a person seen only in part, a command counts as moving away only when its speed
+    /// away from every seen point in the zone is at least this fraction of the robot's linear speed [0, 1]; for
+    /// anyone, a motion not this clearly away runs at slowdown speeds.
     pub min_away_fraction: f64,
 }
 
@@ -75,7 +78,8 @@ impl ZoneLimiter {
     /// Updates the zone from `humans` and limits `twist`; returns the twist, the scale applied and the reason.
     pub fn limit(
         &mut self,
-        shape: &RobotShape,
+        shape: &RobotBody,
+        tolerance: &ApproachTolerance,
         twist: &Twist,
         humans: &[HumanPoints],
     ) -> (Twist, f64, Option<&'static str>) {
@@ -88,85 +92,118 @@ impl ZoneLimiter {
             Zone::Stop | Zone::Slowdown if d <= c.slowdown_distance + c.hysteresis => Zone::Slowdown,
             _ => Zone::Clear,
         };
-        let approaching_within = |r: f64, away: f64| {
-            let margin = away * twist.linear.norm();
-            humans.iter().any(|h| {
-                let points = h.points.iter().map(|p| (p, 0.0));
-                let reach = h.reach.iter().map(|(a, extra)| (a, *extra));
-                points.chain(reach).any(|(p, extra)| {
-                    let rel = shape.relation(twist, p);
-                    rel.distance - extra - h.inflation <= r && rel.approach_speed > 1e-9 - margin && !twist.is_zero()
+        let linear = twist.linear.x.hypot(twist.linear.y);
+        let sweeps = shape.sweeps(twist);
+        // Any point (or the reach of a hidden hand) within `r` for which `counts(relation, whole)` holds.
+        let any_within = |r: f64, counts: &dyn Fn(&PointRelation, bool) -> bool| {
+            sweeps
+                && humans.iter().any(|h| {
+                    let points = h.points.iter().map(|p| (p, 0.0));
+                    let reach = h.reach.iter().map(|(a, extra)| (a, *extra));
+                    points.chain(reach).any(|(p, extra)| {
+                        let rel = shape.relation(twist, p);
+                        rel.distance - extra - h.inflation <= r && counts(&rel, h.whole)
+                    })
                 })
-            })
         };
-        match self.zone {
-            Zone::Stop if approaching_within(c.stop_distance + c.hysteresis, c.min_away_fraction) => {
-                (Twist::ZERO, 0.0, Some("zone_stop"))
+        // Approaching: beyond the tolerance for a person seen whole; for one seen in part, anything but a
+        // motion clearly away (an unseen limb may lie beside the seen points).
+        let approaching = |rel: &PointRelation, whole: bool| {
+            if whole {
+                rel.approaches(tolerance)
+            } else {
+                rel.approach_speed > -c.min_away_fraction * linear || rel.approach_speed.is_nan()
             }
-            Zone::Stop | Zone::Slowdown if approaching_within(c.slowdown_distance + c.hysteresis, 0.0) => {
-                let v = twist.linear.norm();
-                let w = twist.angular.norm();
-                let mut k: f64 = 1.0;
-                if v > c.slowdown_linear_speed {
-                    k = k.min(c.slowdown_linear_speed / v);
-                }
-                if w > c.slowdown_angular_speed {
-                    k = k.min(c.slowdown_angular_speed / w);
-                }
-                if k < 1.0 {
-                    (twist.scaled(k), k, Some("zone_slowdown"))
-                } else {
-                    (*twist, 1.0, None)
-                }
+        };
+        let not_clearly_away = |rel: &PointRelation, _: bool| {
+            rel.approach_speed > -c.min_away_fraction * linear || rel.approach_speed.is_nan()
+        };
+        let stop_reach = c.stop_distance + c.hysteresis;
+        match self.zone {
+            Zone::Stop if any_within(stop_reach, &approaching) => (Twist::ZERO, 0.0, Some("zone_stop")),
+            // Sliding past or turning right next to someone: allowed, at slowdown speeds.
+            Zone::Stop if any_within(stop_reach, &not_clearly_away) => self.slowdown(twist),
+            Zone::Stop | Zone::Slowdown
+                if any_within(c.slowdown_distance + c.hysteresis, &|r, _| r.approach_speed > 1e-9) =>
+            {
+                self.slowdown(twist)
             }
             _ => (*twist, 1.0, None),
         }
     }
-}
 
+    /// `twist` scaled to the slowdown speeds.
+    fn slowdown(&self, twist: &Twist) -> (Twist, f64, Option<&'static str>) {
+        let c = &self.config;
+        let v = twist.linear.norm();
+        let w = twist.angular.norm();
+        let mut k: f64 = 1.0;
+        if v > c.slowdown_linear_speed {
+            k = k.min(c.slowdown_linear_speed / v);
+        }
+        if w > c.slowdown_angular_speed {
+            k = k.min(c.slowdown_angular_speed / w);
+        }
+        if k < 1.0 {
+            (twist.scaled(k), k, Some("zone_slowdown"))
+        } else {
+            (*twist, 1.0, None)
+        }
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nalgebra::Point2;
+    use nalgebra::Point3;
 
     fn at(x: f64) -> Vec<HumanPoints> {
-        vec![HumanPoints::current(1, vec![Point2::new(x, 0.0)])]
+        vec![HumanPoints { whole: true, ..HumanPoints::current(1, vec![Point3::new(x, 0.0, 0.0)]) }]
     }
+
+    const TOL: ApproachTolerance = ApproachTolerance { fraction: 0.05, speed: 0.02 };
 
     #[test]
     fn zones_with_hysteresis() {
-        let shape = RobotShape::Radius { radius: 0.3 };
+        let shape = RobotBody::planar(crate::safety::RobotShape::Radius { radius: 0.3 });
         let mut z = ZoneLimiter::new(ZoneConfig::default());
         let fwd = Twist::planar(0.8, 0.0, 0.0);
-        assert_eq!(z.limit(&shape, &fwd, &at(2.0)).2, None);
+        assert_eq!(z.limit(&shape, &TOL, &fwd, &at(2.0)).2, None);
         assert_eq!(z.zone(), Zone::Clear);
-        let (t, k, r) = z.limit(&shape, &fwd, &at(1.2));
+        let (t, k, r) = z.limit(&shape, &TOL, &fwd, &at(1.2));
         assert_eq!((z.zone(), r), (Zone::Slowdown, Some("zone_slowdown")));
         assert!((t.linear.x - 0.3).abs() < 1e-12 && (k - 0.375).abs() < 1e-12);
-        assert_eq!(z.limit(&shape, &fwd, &at(0.55)).0, Twist::ZERO);
+        assert_eq!(z.limit(&shape, &TOL, &fwd, &at(0.55)).0, Twist::ZERO);
         assert_eq!(z.zone(), Zone::Stop);
         // Within the hysteresis band the stop holds; beyond it, back to slowdown.
-        z.limit(&shape, &fwd, &at(0.65));
+        z.limit(&shape, &TOL, &fwd, &at(0.65));
         assert_eq!(z.zone(), Zone::Stop);
-        z.limit(&shape, &fwd, &at(0.75));
+        z.limit(&shape, &TOL, &fwd, &at(0.75));
         assert_eq!(z.zone(), Zone::Slowdown);
-        z.limit(&shape, &fwd, &at(1.35));
+        z.limit(&shape, &TOL, &fwd, &at(1.35));
         assert_eq!(z.zone(), Zone::Slowdown);
-        z.limit(&shape, &fwd, &at(1.45));
+        z.limit(&shape, &TOL, &fwd, &at(1.45));
         assert_eq!(z.zone(), Zone::Clear);
     }
 
     #[test]
     fn moving_away_is_allowed_in_the_stop_zone() {
-        let shape = RobotShape::Radius { radius: 0.3 };
+        let shape = RobotBody::planar(crate::safety::RobotShape::Radius { radius: 0.3 });
         let mut z = ZoneLimiter::new(ZoneConfig::default());
         let back = Twist::planar(-0.8, 0.0, 0.0);
-        assert_eq!(z.limit(&shape, &back, &at(0.4)), (back, 1.0, None));
+        assert_eq!(z.limit(&shape, &TOL, &back, &at(0.4)), (back, 1.0, None));
         assert_eq!(z.zone(), Zone::Stop);
-        // Sliding past right next to the person is stopped; leaving at an angle away is not.
+        // Sliding past right next to the person goes on at slowdown speed; leaving at an angle away is free;
+        // any approach beyond the tolerance is stopped.
         let sideways = Twist::planar(0.0, 0.5, 0.0);
-        assert_eq!(z.limit(&shape, &sideways, &at(0.4)).2, Some("zone_stop"));
+        let (t, _, r) = z.limit(&shape, &TOL, &sideways, &at(0.4));
+        assert_eq!((t.linear.y, r), (0.3, Some("zone_slowdown")));
         let away_diag = Twist::planar(-0.4, 0.3, 0.0);
-        assert_eq!(z.limit(&shape, &away_diag, &at(0.4)).2, None);
+        assert_eq!(z.limit(&shape, &TOL, &away_diag, &at(0.4)).2, None);
+        assert_eq!(z.limit(&shape, &TOL, &Twist::planar(0.03, 0.5, 0.0), &at(0.4)).2, Some("zone_stop"));
+        // Seen only in part: sliding past is stopped, leaving at an angle away is not.
+        let mut part = at(0.4);
+        part[0].whole = false;
+        assert_eq!(z.limit(&shape, &TOL, &sideways, &part).2, Some("zone_stop"));
+        assert_eq!(z.limit(&shape, &TOL, &away_diag, &part).2, None);
     }
 }
