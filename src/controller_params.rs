@@ -89,7 +89,12 @@ pub fn range(key: &str) -> Option<(End, End)> {
         | "assist.handover_gain"
         | "assist.yaw_gain"
         | "assist.max_yaw_rate"
-        | "assist.hold_distance" => nonneg,
+        | "assist.hold_distance"
+        | "assist.way_out_distance"
+        | "assist.way_out_yaw_rate"
+        | "assist.way_out_speed" => nonneg,
+        "assist.way_out_straight_bearing" => Some((Exact(0.0), Exact(std::f64::consts::FRAC_PI_2))),
+        "assist.way_out_max_bearing" => Some((Exact(0.0), Exact(std::f64::consts::PI))),
         "arbitration.alpha_max" => unit,
         "arbitration.confidence_floor" => Some((Exact(0.0), Chosen(0.999))),
         // > confidence_floor >= 0 (relation), <= 1
@@ -145,6 +150,7 @@ pub fn range(key: &str) -> Option<(End, End)> {
         "safety.limits.max_acceleration" | "safety.limits.max_deceleration" | "safety.limits.max_jerk" => positive,
         "safety.limits.max_dt" => Some((Chosen(OPEN_MIN), Exact(1.0))),
         "safety.occlusion_memory" => Some((Exact(0.0), Exact(10.0))),
+        "safety.keypoint_memory" => Some((Exact(0.0), Exact(2.0))),
         "safety.watchdog.skeleton_timeout" | "safety.watchdog.max_cycle_gap" => positive,
         _ => None,
     }
@@ -196,7 +202,12 @@ fn description(key: &str) -> Option<&'static str> {
         "assist.prediction_timeout" => "a prediction older than this is ignored by the assistance [s]",
         "assist.backoff_distance" => "back-off acts when an approaching human's torso is closer than this [m]",
         "assist.backoff_speed" => "back-off speed, straight away from the human [m/s]",
-        "assist.handover_standoff" => "hand-over: distance from the robot origin to the offered hand where the robot stops [m]",
+        "assist.handover_standoff" => "hand-over: distance from the robot's surface to the offered hand where the robot stops [m]; at least S_p(0) of a person standing still (the chain's own no-approach distance)",
+        "assist.way_out_distance" => "way out: acts for an idle person whose torso is ahead of or beside the robot (within way_out_max_bearing) and closer to its origin than this [m]",
+        "assist.way_out_max_bearing" => "way out: acts for a person within this bearing of the robot's heading [rad] (a little past abeam)",
+        "assist.way_out_yaw_rate" => "way out: yaw rate turning away from the person's side [rad/s]",
+        "assist.way_out_speed" => "way out: backing-off speed while the person is nearly straight ahead [m/s]",
+        "assist.way_out_straight_bearing" => "way out: the person counts as straight ahead within this bearing [rad]",
         "assist.handover_speed" => "hand-over: highest approach speed [m/s]",
         "assist.handover_gain" => "hand-over: approach speed per metre of remaining distance [1/s]",
         "assist.yaw_gain" => "hand-over: yaw rate per radian of bearing to the hand [1/s]",
@@ -252,6 +263,7 @@ fn description(key: &str) -> Option<&'static str> {
         "safety.separation.not_closing_speed" => "next to a person seen whole whose fitted torso velocity toward the robot is at most this (standing, swaying, leaving), a motion that approaches none of their points goes on inside S_p(0) [m/s]",
         "safety.separation.approach_tolerance.speed" => "a command whose speed toward a point is at most this (and at most approach_tolerance.fraction of the surface speed) does not approach it [m/s]",
         "safety.occlusion_memory" => "a human who leaves the view stays an obstacle at its last seen keypoints for this long [s]",
+        "safety.keypoint_memory" => "a keypoint missing from a frame but seen at most this long before stays an obstacle where it was seen, inflated by occlusion_speed times its age; a person with every keypoint seen or so bounded counts as seen whole [s]",
         "safety.occlusion_speed" => "distances to a remembered (occluded) human shrink at this speed with its age [m/s]",
         "safety.ego_motion_compensation" => "move observed and predicted points into the robot frame of the cycle by the robot's own (commanded) motion since their stamp",
         "safety.zones.min_away_fraction" => "in the stop zone, a command counts as moving away only with at least this share of its speed away from the human (a person seen only in part: else stopped; seen whole: else at slowdown speeds) [0, 1]",

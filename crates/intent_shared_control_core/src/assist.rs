@@ -13,19 +13,26 @@
 //!      [`AssistConfig::backoff_speed`], no rotation.
 //!    - `reach_handover` → [`AssistPolicy::ApproachHandover`]: turn toward the offered hand (the predicted wrist
 //!      nearest to the robot at the end of the horizon) with `ω = yaw_gain · bearing` and creep toward it,
-//!      `v = min(handover_speed, handover_gain · (d − handover_standoff))` along the bearing, never closer
-//!      than the standoff (no backwards creep either: v ≥ 0).
+//!      `v = min(handover_speed, handover_gain · (d − handover_standoff))` along the bearing, `d` the hand's
+//!      distance from the robot's surface, never closer than the standoff (no backwards creep either: v ≥ 0).
 //!    - `pass_by` → [`AssistPolicy::Hold`]: when the predicted path comes within [`AssistConfig::hold_distance`]
 //!      of the robot, command zero (the blend then slows the operator's command while the person passes).
-//!    - `idle`, `retreat` → no assistance: the person does not interact with the robot, the operator keeps
-//!      full authority (α = 0).
+//!    - `idle` → [`AssistPolicy::WayOut`]: when the person stands ahead of or beside the robot (bearing of the
+//!      torso within ±[`AssistConfig::way_out_max_bearing`]) closer than [`AssistConfig::way_out_distance`] (after a hand-over, or in the path), offer a
+//!      way out: turn away from their side at [`AssistConfig::way_out_yaw_rate`], and back off at
+//!      [`AssistConfig::way_out_speed`] while they are nearly straight ahead (within
+//!      [`AssistConfig::way_out_straight_bearing`]). The operator accepts it by pushing (the blend and its
+//!      authority rules as for every policy); the safety chain keeps the turn when the operator's forward push
+//!      must stop. Farther away or beside/behind the robot: no assistance.
+//!    - `retreat` → no assistance: the person leaves, the operator keeps full authority (α = 0).
 //!
-//!    With several people, the most safety-relevant policy wins: back-off, then hold, then hand-over; among
-//!    equals the nearest person.
+//!    With several people, the most safety-relevant policy wins: back-off, then hold, then hand-over, then way
+//!    out; among equals the nearest person.
 
 use serde::{Deserialize, Serialize};
 
 use crate::prediction::{HumanPrediction, Intent, TORSO};
+use crate::safety::{RobotBody, SeparationConfig};
 use crate::skeleton::HumanId;
 use crate::time::Stamp;
 use crate::twist::Twist;
@@ -44,7 +51,9 @@ pub struct AssistConfig {
     pub backoff_distance: f64,
     /// Back-off speed, straight away from the human [m/s].
     pub backoff_speed: f64,
-    /// Hand-over: distance from the robot origin to the offered hand at which the robot stops \[m\].
+    /// Hand-over: distance from the robot's surface (its 3-D body) to the offered hand at which the robot
+    /// stops \[m\]; validated to be at least the safety chain's no-approach distance of a person standing still
+    /// (see [`crate::control::ControllerConfig::min_handover_standoff`]).
     pub handover_standoff: f64,
     /// Hand-over: highest approach speed [m/s].
     pub handover_speed: f64,
@@ -56,6 +65,17 @@ pub struct AssistConfig {
     pub max_yaw_rate: f64,
     /// Hold acts when a passing human's predicted torso path comes closer than this \[m\].
     pub hold_distance: f64,
+    /// Way out: acts for an idle person whose torso is ahead and closer to the robot origin than this \[m\].
+    pub way_out_distance: f64,
+    /// Way out: yaw rate turning away from the person's side [rad/s].
+    pub way_out_yaw_rate: f64,
+    /// Way out: backing-off speed while the person is nearly straight ahead [m/s].
+    pub way_out_speed: f64,
+    /// Way out: the person counts as straight ahead within this bearing \[rad\].
+    pub way_out_straight_bearing: f64,
+    /// Way out: acts for a person within this bearing of the robot's heading \[rad\] (a little past abeam: a
+    /// person abeam still blocks a robot whose forward motion brushes past them).
+    pub way_out_max_bearing: f64,
     /// An external assist command older than this is ignored \[s\].
     pub external_timeout: f64,
     /// Confidence attached to a fresh external assist command [0, 1].
@@ -76,6 +96,11 @@ impl Default for AssistConfig {
             yaw_gain: 1.0,
             max_yaw_rate: 0.5,
             hold_distance: 2.0,
+            way_out_distance: 1.5,
+            way_out_yaw_rate: 0.6,
+            way_out_speed: 0.15,
+            way_out_straight_bearing: 0.35,
+            way_out_max_bearing: 1.9,
             external_timeout: 0.2,
             external_confidence: 0.8,
         }
@@ -96,6 +121,8 @@ pub enum AssistPolicy {
     ApproachHandover,
     /// Stand still while a human passes by.
     Hold,
+    /// Turn away from (and back off from) an idle person standing close ahead.
+    WayOut,
 }
 
 impl AssistPolicy {
@@ -107,15 +134,17 @@ impl AssistPolicy {
             AssistPolicy::BackOff => Some("assist_back_off"),
             AssistPolicy::ApproachHandover => Some("assist_approach_handover"),
             AssistPolicy::Hold => Some("assist_hold_pass_by"),
+            AssistPolicy::WayOut => Some("assist_way_out"),
         }
     }
 
     /// Priority among built-in policies (higher wins).
     fn priority(self) -> u8 {
         match self {
-            AssistPolicy::BackOff => 3,
-            AssistPolicy::Hold => 2,
-            AssistPolicy::ApproachHandover => 1,
+            AssistPolicy::BackOff => 4,
+            AssistPolicy::Hold => 3,
+            AssistPolicy::ApproachHandover => 2,
+            AssistPolicy::WayOut => 1,
             AssistPolicy::None | AssistPolicy::External => 0,
         }
     }
@@ -145,12 +174,19 @@ impl AssistOutput {
 pub struct Assist {
     config: AssistConfig,
     external: Option<(Stamp, Twist)>,
+    /// The robot's body (hand-over distances are from its surface).
+    robot: RobotBody,
 }
 
 impl Assist {
     /// A selector with `config` (validated by [`crate::control::ControllerConfig::validate`]).
     pub fn new(config: AssistConfig) -> Self {
-        Assist { config, external: None }
+        Assist { config, external: None, robot: SeparationConfig::default().body() }
+    }
+
+    /// The same with the robot's body `robot` (hand-over distances are from its surface).
+    pub fn for_robot(self, robot: RobotBody) -> Self {
+        Assist { robot, ..self }
     }
 
     /// The configuration.
@@ -230,11 +266,12 @@ impl Assist {
             }
             Intent::ReachHandover => {
                 let last = p.future.last()?;
-                let hand = [last[1].coords.xy(), last[2].coords.xy()]
+                let (hand3, d) = [last[1], last[2]]
                     .into_iter()
-                    .min_by(|a, b| a.norm().total_cmp(&b.norm()))?;
-                let d = hand.norm();
-                if d < 1e-6 {
+                    .map(|q| (q, self.robot.distance(&q)))
+                    .min_by(|a, b| a.1.total_cmp(&b.1))?;
+                let hand = hand3.coords.xy();
+                if hand.norm() < 1e-6 {
                     return None;
                 }
                 let bearing = hand.y.atan2(hand.x);
@@ -246,14 +283,24 @@ impl Assist {
                 } else {
                     0.0
                 };
-                let dir = hand / d * v;
+                let dir = hand / hand.norm() * v;
                 Some((Twist::planar(dir.x, dir.y, wz), AssistPolicy::ApproachHandover, d))
             }
             Intent::PassBy => {
                 let closest = p.future.iter().map(|s| s[TORSO].coords.xy().norm()).fold(f64::INFINITY, f64::min);
                 (closest < c.hold_distance).then_some((Twist::ZERO, AssistPolicy::Hold, closest))
             }
-            Intent::Idle | Intent::Retreat => None,
+            Intent::Idle => {
+                let bearing = torso_now.y.atan2(torso_now.x);
+                if d_torso >= c.way_out_distance || d_torso < 1e-6 || bearing.abs() >= c.way_out_max_bearing {
+                    return None;
+                }
+                // Turn away from the person's side (right when they are exactly ahead).
+                let wz = if bearing > 0.0 { -c.way_out_yaw_rate } else { c.way_out_yaw_rate };
+                let v = if bearing.abs() < c.way_out_straight_bearing { -c.way_out_speed } else { 0.0 };
+                Some((Twist::planar(v, 0.0, wz), AssistPolicy::WayOut, d_torso))
+            }
+            Intent::Retreat => None,
         }
     }
 }
@@ -296,9 +343,21 @@ mod tests {
         let a = Assist::new(AssistConfig::default());
         let out = a.step(Stamp(0), &[pred(Intent::ReachHandover, 0.8, [1.5, 0.0], [0.0, 0.0], Some([1.0, 0.0]))]);
         assert_eq!(out.policy, AssistPolicy::ApproachHandover);
-        assert_relative_eq!(out.twist.linear.x, 0.15f64.min(0.5 * 0.4), epsilon = 1e-9);
-        let out = a.step(Stamp(0), &[pred(Intent::ReachHandover, 0.8, [0.9, 0.0], [0.0, 0.0], Some([0.5, 0.0]))]);
-        assert_eq!(out.twist.linear.x, 0.0);
+        // The hand 1.2 m up, 1.0 m ahead: 0.7 m beyond the rim, 0.7 m above the base's top.
+        let d = 0.7f64.hypot(0.7);
+        assert_relative_eq!(out.twist.linear.x, 0.15f64.min(0.5 * (d - 0.6)), epsilon = 1e-9);
+        // A hand held 0.6 m up, 0.2 m beyond the rim: 0.22 m from the surface, inside the stand-off: no creep.
+        let mut low = pred(Intent::ReachHandover, 0.8, [0.9, 0.0], [0.0, 0.0], Some([0.5, 0.0]));
+        low.future.iter_mut().for_each(|s| s[1].z = 0.6);
+        assert_eq!(a.step(Stamp(0), &[low]).twist.linear.x, 0.0);
+        // The stand-off is from the surface: a larger robot stops farther from the hand.
+        let big = RobotBody {
+            footprint: crate::safety::RobotShape::Radius { radius: 0.5 },
+            ..SeparationConfig::default().body()
+        };
+        let far = pred(Intent::ReachHandover, 0.8, [1.5, 0.0], [0.0, 0.0], Some([1.0, 0.0]));
+        let v_big = Assist::new(AssistConfig::default()).for_robot(big).step(Stamp(0), &[far]).twist.linear.x;
+        assert_relative_eq!(v_big, 0.5 * (0.5f64.hypot(0.7) - 0.6), epsilon = 1e-9);
         // Hand to the side: turn first, do not creep.
         let out = a.step(Stamp(0), &[pred(Intent::ReachHandover, 0.8, [0.0, 1.5], [0.0, 0.0], Some([0.0, 1.0]))]);
         assert_eq!(out.twist.linear.norm(), 0.0);
@@ -306,14 +365,39 @@ mod tests {
     }
 
     #[test]
-    fn pass_by_holds_and_idle_or_retreat_do_not_assist() {
+    fn pass_by_holds_retreat_does_not_assist() {
         let a = Assist::new(AssistConfig::default());
         let out = a.step(Stamp(0), &[pred(Intent::PassBy, 0.9, [1.5, 2.0], [0.0, -1.5], None)]);
         assert_eq!(out.policy, AssistPolicy::Hold);
         assert!(out.twist.is_zero());
-        for i in [Intent::Idle, Intent::Retreat] {
-            assert_eq!(a.step(Stamp(0), &[pred(i, 0.95, [1.0, 0.0], [0.0, 0.0], None)]).policy, AssistPolicy::None);
-        }
+        let retreat = pred(Intent::Retreat, 0.95, [1.0, 0.0], [0.0, 0.0], None);
+        assert_eq!(a.step(Stamp(0), &[retreat]).policy, AssistPolicy::None);
+    }
+
+    #[test]
+    fn idle_person_close_ahead_gets_a_way_out() {
+        let a = Assist::new(AssistConfig::default());
+        let idle = |torso: [f64; 2]| a.step(Stamp(0), &[pred(Intent::Idle, 0.9, torso, [0.0, 0.0], None)]);
+        // Straight ahead: back off and turn away (right when exactly ahead).
+        let out = idle([1.0, 0.0]);
+        assert_eq!((out.policy, out.twist.linear.x, out.twist.angular.z.abs()), (AssistPolicy::WayOut, -0.15, 0.6));
+        // Ahead to the left: turn right, no backing off; ahead to the right: turn left.
+        let out = idle([0.5, 1.0]);
+        assert_eq!((out.policy, out.twist.linear.x, out.twist.angular.z), (AssistPolicy::WayOut, 0.0, -0.6));
+        assert_eq!(idle([0.5, -1.0]).twist.angular.z, 0.6);
+        // Abeam: still in the way of a robot brushing past; behind, or farther than way_out_distance: not.
+        assert_eq!(idle([-0.1, 1.0]).policy, AssistPolicy::WayOut);
+        assert_eq!(idle([-0.6, 1.0]).policy, AssistPolicy::None);
+        assert_eq!(idle([1.6, 0.0]).policy, AssistPolicy::None);
+        // A hand-over in progress wins over a way out.
+        let out = a.step(
+            Stamp(0),
+            &[
+                pred(Intent::Idle, 0.9, [1.0, 0.0], [0.0, 0.0], None),
+                pred(Intent::ReachHandover, 0.8, [1.5, 0.5], [0.0, 0.0], Some([1.2, 0.4])),
+            ],
+        );
+        assert_eq!(out.policy, AssistPolicy::ApproachHandover);
     }
 
     #[test]

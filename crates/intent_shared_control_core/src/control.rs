@@ -174,6 +174,21 @@ impl ControllerConfig {
         nonneg("assist.yaw_gain", a.yaw_gain)?;
         nonneg("assist.max_yaw_rate", a.max_yaw_rate)?;
         nonneg("assist.hold_distance", a.hold_distance)?;
+        nonneg("assist.way_out_distance", a.way_out_distance)?;
+        nonneg("assist.way_out_yaw_rate", a.way_out_yaw_rate)?;
+        nonneg("assist.way_out_speed", a.way_out_speed)?;
+        check(
+            "assist.way_out_straight_bearing",
+            a.way_out_straight_bearing,
+            (0.0..=std::f64::consts::FRAC_PI_2).contains(&a.way_out_straight_bearing),
+            "[0, pi/2] rad",
+        )?;
+        check(
+            "assist.way_out_max_bearing",
+            a.way_out_max_bearing,
+            (0.0..=std::f64::consts::PI).contains(&a.way_out_max_bearing),
+            "[0, pi] rad",
+        )?;
         pos("assist.external_timeout", a.external_timeout)?;
         unit("assist.external_confidence", a.external_confidence)?;
 
@@ -331,10 +346,44 @@ impl ControllerConfig {
 
         check("safety.occlusion_memory", s.occlusion_memory, (0.0..=10.0).contains(&s.occlusion_memory), "[0, 10] s")?;
         check("safety.occlusion_speed", s.occlusion_speed, s.occlusion_speed >= 1.6, ">= 1.6 m/s")?;
+        check("safety.keypoint_memory", s.keypoint_memory, (0.0..=2.0).contains(&s.keypoint_memory), "[0, 2] s")?;
         let w = &s.watchdog;
         pos("safety.watchdog.skeleton_timeout", w.skeleton_timeout)?;
         pos("safety.watchdog.max_cycle_gap", w.max_cycle_gap)?;
+
+        // The hand-over assist never parks the robot inside the chain's own no-approach distance of the person.
+        let least = self.min_handover_standoff();
+        check(
+            "assist.handover_standoff",
+            a.handover_standoff,
+            a.handover_standoff >= least,
+            ">= S_p(0) of a person standing still (ControllerConfig::min_handover_standoff)",
+        )?;
         Ok(())
+    }
+
+    /// The least hand-over stand-off (robot surface to the offered hand) \[m\] that keeps the robot outside
+    /// `S_p(0)` of a person seen at rest with their arm stretched out: `S_p(0)` with the reachable set of a
+    /// standing person (starting speed
+    /// `velocity_uncertainty + max_acceleration · velocity_window / 2`, no arm reach left, a fresh observation),
+    /// or with the standard's near speed when the reachable set is off.
+    pub fn min_handover_standoff(&self) -> f64 {
+        use crate::safety::{ClosingBound, SeparationMonitor};
+        let sep = &self.safety.separation;
+        let r = &sep.reach;
+        let standing = if r.enabled {
+            let initial = r.velocity_uncertainty + r.max_acceleration * 0.5 * r.velocity_window;
+            ClosingBound {
+                initial,
+                cap: r.max_speed.max(initial),
+                acceleration: r.max_acceleration,
+                extension: 0.0,
+                extension_speed: 0.0,
+            }
+        } else {
+            ClosingBound::constant(sep.human_speed_near)
+        };
+        SeparationMonitor::new(sep.clone()).required_separation_for(0.0, &standing, 0.0)
     }
 
     /// Parses YAML and validates.
@@ -386,7 +435,7 @@ impl Controller {
     pub fn new(config: ControllerConfig) -> Self {
         Controller {
             teleop: Teleop::new(config.teleop.clone()),
-            assist: Assist::new(config.assist.clone()),
+            assist: Assist::new(config.assist.clone()).for_robot(config.safety.separation.body()),
             arbitrator: Arbitrator::new(config.arbitration.clone()),
             safety: SafetyChain::new(config.safety.clone()),
             config,

@@ -166,6 +166,11 @@ pub struct ScenarioConfig {
     pub max_start_bearing_rad: f64,
     /// Sensor imperfections.
     pub noise: NoiseConfig,
+    /// People who approached the robot or handed something over walk away this long after the interaction
+    /// ended \[s\], straight away from the robot's start at their walking speed, labelled `retreat`; `None`
+    /// (the default): they stay where they are. Draws no random numbers (a scenario without it is unchanged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leave_after_interaction_s: Option<f64>,
 }
 
 impl Default for ScenarioConfig {
@@ -187,6 +192,7 @@ impl Default for ScenarioConfig {
             retreat_start_distance_m: [0.8, 3.0],
             max_start_bearing_rad: 1.3,
             noise: NoiseConfig::default(),
+            leave_after_interaction_s: None,
         }
     }
 }
@@ -210,6 +216,11 @@ impl ScenarioConfig {
         }
         if !(self.duration_s.is_finite() && self.duration_s > 0.0 && self.duration_s <= 3600.0) {
             return Err(invalid("duration_s", self.duration_s, "must be in (0, 3600] s"));
+        }
+        if let Some(w) = self.leave_after_interaction_s {
+            if !(w.is_finite() && (0.0..=60.0).contains(&w)) {
+                return Err(invalid("leave_after_interaction_s", w, "must be in [0, 60] s"));
+            }
         }
         if self.humans[0] == 0 || self.humans[0] > self.humans[1] || self.humans[1] > 64 {
             return Err(invalid("humans", self.humans, "must satisfy 1 <= min <= max <= 64"));
@@ -443,6 +454,8 @@ struct Human {
     occlusions: Vec<(f64, f64, Option<u8>)>,
     id_switches: Vec<f64>,
     grid: Vec<GridState>,
+    /// Walk away this long after the interaction ended \[s\] ([`ScenarioConfig::leave_after_interaction_s`]).
+    leave_after: Option<f64>,
 }
 
 /// Ground truth of one human in one frame.
@@ -930,6 +943,7 @@ impl Human {
             occlusions,
             id_switches,
             grid: Vec::new(),
+            leave_after: config.leave_after_interaction_s,
         };
         human.integrate(duration + FUTURE_MARGIN_S, start, yaw0);
         human
@@ -999,8 +1013,21 @@ impl Human {
                         }
                     }
                 }
-            } else if done_at.is_some() {
-                yaw_des = Some(to_robot_yaw);
+            } else if let Some(done) = done_at {
+                let leave_speed = match self.plan {
+                    Plan::Approach { speed, .. } | Plan::Handover { speed, .. } => Some(speed),
+                    _ => None,
+                };
+                match (self.leave_after, leave_speed) {
+                    (Some(wait), Some(speed)) if t >= done + wait => {
+                        let away = pos.try_normalize(1e-6).unwrap_or(Vector2::new(1.0, 0.0));
+                        v_des = away * speed.max(0.8);
+                        yaw_des = Some(away.y.atan2(away.x));
+                        intent = Intent::Retreat;
+                        label_onset = Some(done + wait);
+                    }
+                    _ => yaw_des = Some(to_robot_yaw),
+                }
             } else if self.episode.intent == Intent::Idle {
                 if let Some(s) = self.shuffles.iter().find(|s| t >= s.start && t < s.start + s.duration) {
                     v_des = s.velocity;
@@ -1316,6 +1343,32 @@ mod tests {
             assert_eq!(label_onset, Some(s.stamp_at(onset)));
             assert_eq!(s.label_at(0, s.stamp_at(onset - 0.1)).expect("label").0, Intent::Idle);
         }
+    }
+
+    #[test]
+    fn people_leave_after_an_interaction_only_when_asked_and_nothing_else_changes() {
+        for seed in 0..10 {
+            for intent in [Intent::ReachHandover, Intent::ApproachRobot] {
+                let stay = Scenario::new(ScenarioConfig { duration_s: 20.0, ..only(intent) }, seed).expect("config");
+                let leave = Scenario::new(
+                    ScenarioConfig { duration_s: 20.0, leave_after_interaction_s: Some(1.0), ..only(intent) },
+                    seed,
+                )
+                .expect("config");
+                let at = |s: &Scenario, t: f64| torso(&s.true_keypoints(0, s.stamp_at(t)).expect("in range"));
+                // The same person until the interaction ends; then one stays, the other walks away (retreat).
+                let left_at = (0..=600)
+                    .map(|i| i as f64 / 30.0)
+                    .find(|&t| leave.label_at(0, leave.stamp_at(t)).expect("label").0 == Intent::Retreat);
+                let Some(t_leave) = left_at else { continue };
+                assert_eq!(at(&stay, t_leave - 0.1), at(&leave, t_leave - 0.1), "seed {seed}");
+                let t_end = (t_leave + 4.0).min(19.9);
+                assert!(radial(&at(&leave, t_end)) - radial(&at(&leave, t_leave)) > 1.5, "seed {seed} {intent:?}");
+                assert!((radial(&at(&stay, t_end)) - radial(&at(&stay, t_leave))).abs() < 0.5, "seed {seed}");
+            }
+        }
+        let bad = ScenarioConfig { leave_after_interaction_s: Some(f64::NAN), ..ScenarioConfig::default() };
+        assert!(bad.validate().is_err());
     }
 
     #[test]

@@ -31,7 +31,16 @@
 //! - **time to stop**: from the first cycle the chain reports a predicted violation (`ssm_stop`/`zone_stop`)
 //!   to the first cycle with the output speed below 0.01 m/s;
 //! - **intervention**: a cycle in which assistance or safety changed the operator's command by more than
-//!   0.01 m/s (or rad/s).
+//!   0.01 m/s (or rad/s);
+//! - **Stop by rule**: `ssm_stop`, else `zone_stop`, else anything else (fault, stale input, re-arm);
+//! - **longest stop**: the longest uninterrupted `Stop`; **needless stop**: one next to a person standing still
+//!   ([`NEXT_TO_M`], [`STILL_SPEED`]) while the operator asks for a motion that brings no true keypoint of anyone
+//!   closer (the configured approach tolerance): what a user feels as "it will not let me leave".
+//!
+//! Operators: today's scripted one (goal-seeking, steering around people it sees, careless ones first) and, with
+//! [`OperatorConfig::realistic`], one who tries a way out (reverse and turn away, or turn away) when held still
+//! next to someone. Scenes: [`crate::scenario::ScenarioConfig::leave_after_interaction_s`] lets people leave after
+//! an approach or a hand-over.
 
 use nalgebra::{Point3, Rotation2, Vector2};
 use rand::{RngExt, SeedableRng};
@@ -253,6 +262,15 @@ pub struct OperatorConfig {
     pub rearm_reaction_s: f64,
     /// How long the operator lets go of the deadman to re-arm \[s\].
     pub rearm_release_s: f64,
+    /// A realistic operator: held still for [`OperatorConfig::stuck_s`] with someone within
+    /// `caution_distance`, they try a way out for [`OperatorConfig::escape_s`]: reverse while turning away
+    /// when the nearest person is ahead (within ±60°), otherwise turn away from them on the spot; then they
+    /// drive on. `false`: today's scripted operator, who keeps pushing toward the goal.
+    pub realistic: bool,
+    /// Realistic operator: held still this long before trying a way out \[s\].
+    pub stuck_s: f64,
+    /// Realistic operator: length of one way-out manoeuvre \[s\].
+    pub escape_s: f64,
 }
 
 impl Default for OperatorConfig {
@@ -265,6 +283,9 @@ impl Default for OperatorConfig {
             use_turbo: true,
             rearm_reaction_s: 0.3,
             rearm_release_s: 0.1,
+            realistic: false,
+            stuck_s: 1.0,
+            escape_s: 1.5,
         }
     }
 }
@@ -364,6 +385,70 @@ pub struct RunMetrics {
     pub raw_completion_s: Option<f64>,
     /// Raw teleop: cycles with a separation violation.
     pub raw_violation_cycles: u64,
+    /// `Stop` cycles by the rule that stopped.
+    #[serde(default)]
+    pub stop_rules: StopRules,
+    /// Longest uninterrupted `Stop` \[s\].
+    #[serde(default)]
+    pub longest_stop_s: f64,
+    /// Longest uninterrupted `Stop` next to a person who stands still (the nearest person within
+    /// [`NEXT_TO_M`], true torso speed below [`STILL_SPEED`]) while the operator asks for a motion that brings no
+    /// true keypoint of anyone closer (the chain's approach tolerance) \[s\]: a stop no physics asks for.
+    #[serde(default)]
+    pub longest_needless_stop_s: f64,
+}
+
+/// A person this close to the robot's surface counts as next to it \[m\].
+pub const NEXT_TO_M: f64 = 1.5;
+/// A person whose true torso moves slower than this stands still [m/s].
+pub const STILL_SPEED: f64 = 0.1;
+
+/// `Stop` cycles by the rule that stopped (first match in this order).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StopRules {
+    /// Separation monitoring (`ssm_stop`).
+    pub separation: u64,
+    /// The stop zone (`zone_stop`).
+    pub zone: u64,
+    /// Anything else: a fault, a forced stop, a stale input, a re-arm wait.
+    pub other: u64,
+}
+
+impl StopRules {
+    fn count(&mut self, reasons: &[&str]) {
+        if reasons.contains(&"ssm_stop") {
+            self.separation += 1;
+        } else if reasons.contains(&"zone_stop") {
+            self.zone += 1;
+        } else {
+            self.other += 1;
+        }
+    }
+
+    /// Adds `other`.
+    pub fn add(&mut self, other: &StopRules) {
+        self.separation += other.separation;
+        self.zone += other.zone;
+        self.other += other.other;
+    }
+}
+
+/// Run lengths of a condition over consecutive cycles \[s\].
+#[derive(Default)]
+struct Streak {
+    since: Option<f64>,
+    longest: f64,
+}
+
+impl Streak {
+    fn update(&mut self, on: bool, t: f64, dt: f64) {
+        if on {
+            let since = *self.since.get_or_insert(t);
+            self.longest = self.longest.max(t + dt - since);
+        } else {
+            self.since = None;
+        }
+    }
 }
 
 /// False stops by the rule that stopped, first match in this order.
@@ -463,6 +548,8 @@ struct Operator {
     still_since: Option<f64>,
     /// Since when the robot has been waiting for a re-arm, as the operator sees it on the status.
     waiting_since: Option<f64>,
+    /// A realistic operator's way-out manoeuvre: until when, forward stick and yaw stick.
+    escape: Option<(f64, f32, f32)>,
 }
 
 impl Operator {
@@ -482,6 +569,38 @@ impl Operator {
         !(release_at..release_at + self.config.rearm_release_s).contains(&t)
     }
 
+    /// A realistic operator's way out (see [`OperatorConfig::realistic`]): the axes while one is under way.
+    fn way_out(&mut self, t: f64, pose: &Pose, humans: &[TrueHuman]) -> Option<Vec<f32>> {
+        if !self.config.realistic || self.careless {
+            return None;
+        }
+        if let Some((until, forward, yaw)) = self.escape {
+            if t < until {
+                return Some(vec![yaw, forward, 0.0, 0.0]);
+            }
+            self.escape = None;
+            // Drive on: the stuck clock starts again.
+            self.still_since = Some(t);
+            return None;
+        }
+        let stuck = self.still_since.is_some_and(|since| t - since >= self.config.stuck_s);
+        if !stuck {
+            return None;
+        }
+        let nearest = humans
+            .iter()
+            .map(|h| {
+                pose.to_robot(&nalgebra::center(&h.keypoints[kp::LEFT_HIP], &h.keypoints[kp::RIGHT_HIP])).xy().coords
+            })
+            .filter(|c| c.norm() < self.config.caution_distance)
+            .min_by(|a, b| a.norm().total_cmp(&b.norm()))?;
+        let bearing = nearest.y.atan2(nearest.x);
+        let away: f32 = if bearing > 0.0 { -1.0 } else { 1.0 };
+        let forward = if bearing.abs() < std::f64::consts::FRAC_PI_3 { -0.6 } else { 0.0 };
+        self.escape = Some((t + self.config.escape_s, forward, away));
+        Some(vec![away, forward, 0.0, 0.0])
+    }
+
     /// Axes and buttons for the default pad map (axis 1 forward, axis 0 yaw, button 4 deadman, 5 turbo).
     fn joy(&mut self, t: f64, pose: &Pose, goal: [f64; 2], humans: &[TrueHuman], speed: f64) -> (Vec<f32>, Vec<i32>) {
         if speed < 0.01 {
@@ -491,6 +610,11 @@ impl Operator {
             }
         } else {
             self.still_since = None;
+        }
+        if let Some(axes) = self.way_out(t, pose, humans) {
+            let mut buttons = vec![0; 8];
+            buttons[4] = 1;
+            return (axes, buttons);
         }
         let goal_r = pose.to_robot(&Point3::new(goal[0], goal[1], 0.0)).xy().coords;
         let mut dir = goal_r.try_normalize(1e-9).unwrap_or(Vector2::x());
@@ -759,7 +883,8 @@ fn simulate<S: HumanSource>(
     // Raw teleop uses no predictions.
     let kind = if shared { config.predictor } else { PredictorKind::None };
     let mut preds = Predictions::new(kind, config.predict_every_n_frames, model)?;
-    let mut operator = Operator { config: config.operator.clone(), careless, still_since: None, waiting_since: None };
+    let mut operator =
+        Operator { config: config.operator.clone(), careless, still_since: None, waiting_since: None, escape: None };
     let mut awaiting_rearm = true;
     let mut pose = Pose::default();
     let mut poses = PoseHistory::default();
@@ -768,6 +893,10 @@ fn simulate<S: HumanSource>(
     let mut step: i64 = 0;
     let mut output = Twist::ZERO;
     let mut stop_started: Option<f64> = None;
+    let mut stop_streak = Streak::default();
+    let mut needless_streak = Streak::default();
+    let tolerance = config.controller.safety.separation.approach_tolerance;
+    let body = config.controller.safety.separation.body();
     let raw_limits = &config.controller.safety.limits.max_velocity;
     let mut raw_teleop = Teleop::new(config.controller.teleop.clone());
     loop {
@@ -812,8 +941,40 @@ fn simulate<S: HumanSource>(
             let v = judge.judge(&output, &judged_humans(&shape, &pose, &truth, &later_truth, &[]));
             m.violation_cycles += u64::from(v.violation);
             m.min_distance_approaching = m.min_distance_approaching.min(v.min_distance_approaching);
-            if d.mode == Mode::Stop {
+            let stopped = d.mode == Mode::Stop;
+            stop_streak.update(stopped, t, dt);
+            let needless = stopped && {
+                // The nearest person (true keypoints) stands still next to the robot, and the operator's command
+                // brings no true keypoint of anyone closer.
+                let nearest = truth
+                    .iter()
+                    .enumerate()
+                    .map(|(i, h)| {
+                        (i, h.keypoints.iter().map(|p| body.distance(&pose.to_robot(p))).fold(f64::INFINITY, f64::min))
+                    })
+                    .min_by(|a, b| a.1.total_cmp(&b.1));
+                let still = nearest.is_some_and(|(i, dist)| {
+                    let torso =
+                        |k: &[Point3<f64>; NUM_KEYPOINTS]| nalgebra::center(&k[kp::LEFT_HIP], &k[kp::RIGHT_HIP]);
+                    dist < NEXT_TO_M
+                        && later_truth.get(i).is_some_and(|l| {
+                            (torso(&l.keypoints) - torso(&truth[i].keypoints)).xy().norm() / TRUTH_SPEED_WINDOW_S
+                                < STILL_SPEED
+                        })
+                });
+                still
+                    && !d.user.is_zero()
+                    && !truth
+                        .iter()
+                        .flat_map(|h| h.keypoints.iter())
+                        .any(|p| body.relation(&d.user, &pose.to_robot(p)).approaches(&tolerance))
+            };
+            needless_streak.update(needless, t, dt);
+            m.longest_stop_s = stop_streak.longest;
+            m.longest_needless_stop_s = needless_streak.longest;
+            if stopped {
                 m.stop_cycles += 1;
+                m.stop_rules.count(&d.reasons);
                 let judged = judged_humans(&shape, &pose, &truth, &later_truth, &future_truth(&humans, now));
                 let asked = judge.judge(&d.blended, &judged);
                 if !asked.stop_needed {

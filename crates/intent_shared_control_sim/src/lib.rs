@@ -18,7 +18,7 @@ use intent_shared_control_core::predictor::IntentPredictor;
 use intent_shared_control_core::scenario::{ScenarioConfig, ScenarioError};
 use intent_shared_control_core::sim::{
     run_episode_with_predictor, FalseStopCauses, HumanSource, PredictorKind, RunMetrics, ScenarioHumans, SimConfig,
-    SimError,
+    SimError, StopRules,
 };
 use intent_shared_control_core::walkers::{WalkerConfig, WalkerFamily, WalkerHumans};
 use intent_shared_control_inference::{load_card, model_path_for_card, OrtIntentModel, OrtModelConfig, OrtRuntime};
@@ -150,6 +150,24 @@ pub struct Report {
     pub assisted_percent: f64,
     /// Seeds with a violation (to replay them).
     pub violation_seeds: Vec<u64>,
+    /// Runs that reached the goal without a violation: shared control, raw teleop.
+    #[serde(default)]
+    pub completed_without_violation: usize,
+    #[serde(default)]
+    pub raw_completed_without_violation: usize,
+    /// `Stop` cycles by the rule that stopped.
+    #[serde(default)]
+    pub stop_rules: StopRules,
+    /// Per run, the longest uninterrupted `Stop` \[s\].
+    #[serde(default)]
+    pub longest_stop_s: Summary,
+    /// Per run, the longest `Stop` next to a person standing still while the operator asked for a motion that
+    /// brings no point closer (`RunMetrics::longest_needless_stop_s`) \[s\].
+    #[serde(default)]
+    pub longest_needless_stop_s: Summary,
+    /// Runs with such a stop longer than 5 s.
+    #[serde(default)]
+    pub runs_with_needless_stop_over_5s: usize,
 }
 
 /// Scenes of one walker family within a batch.
@@ -320,6 +338,21 @@ pub fn aggregate(sim: &SimConfig, first_seed: u64, runs: &[RunMetrics]) -> Repor
         intervention_percent: pct(runs.iter().map(|r| r.intervention_cycles).sum(), cycles),
         assisted_percent: pct(runs.iter().map(|r| r.assisted_cycles).sum(), cycles),
         violation_seeds: runs.iter().filter(|r| r.violation_cycles > 0).map(|r| r.seed).collect(),
+        completed_without_violation: runs
+            .iter()
+            .filter(|r| r.completion_s.is_some() && r.violation_cycles == 0)
+            .count(),
+        raw_completed_without_violation: runs
+            .iter()
+            .filter(|r| r.raw_completion_s.is_some() && r.raw_violation_cycles == 0)
+            .count(),
+        stop_rules: runs.iter().fold(StopRules::default(), |mut a, r| {
+            a.add(&r.stop_rules);
+            a
+        }),
+        longest_stop_s: Summary::of(&runs.iter().map(|r| r.longest_stop_s).collect::<Vec<_>>()),
+        longest_needless_stop_s: Summary::of(&runs.iter().map(|r| r.longest_needless_stop_s).collect::<Vec<_>>()),
+        runs_with_needless_stop_over_5s: runs.iter().filter(|r| r.longest_needless_stop_s > 5.0).count(),
     }
 }
 
@@ -366,6 +399,11 @@ impl Report {
         let _ = writeln!(s, "| goal reached | {} | {} |", self.completed, self.raw_completed);
         let _ = writeln!(
             s,
+            "| goal reached without a violation | {} | {} |",
+            self.completed_without_violation, self.raw_completed_without_violation
+        );
+        let _ = writeln!(
+            s,
             "| completion time [s] (runs both completed) | {} | {} |",
             s_(&self.completion_s),
             s_(&self.raw_completion_s)
@@ -391,6 +429,19 @@ impl Report {
             self.stops_beyond_physics_percent
         );
         let _ = writeln!(s, "| time in Stop | {:.2} % |", self.stop_time_percent);
+        let r = &self.stop_rules;
+        let _ = writeln!(
+            s,
+            "| Stop cycles by rule: separation / stop zone / other (fault, stale input, re-arm) | {} / {} / {} |",
+            r.separation, r.zone, r.other
+        );
+        let _ = writeln!(s, "| longest stop per run [s] | {} |", s_(&self.longest_stop_s));
+        let _ = writeln!(
+            s,
+            "| longest stop next to a person standing still while the operator asks for a motion that brings no point closer, per run [s] | {}; runs over 5 s: {} |",
+            s_(&self.longest_needless_stop_s),
+            self.runs_with_needless_stop_over_5s
+        );
         let _ = writeln!(s, "| time to stop after a predicted violation [s] | {} |", s_(&self.time_to_stop_s));
         let _ = writeln!(
             s,

@@ -267,6 +267,20 @@ impl RobotBody {
         }
     }
 
+    /// Largest horizontal distance of any point of the robot from the frame origin \[m\].
+    pub fn extent(&self) -> f64 {
+        let footprint = match &self.footprint {
+            RobotShape::Radius { radius } => *radius,
+            RobotShape::Polygon { points } => points.iter().map(|p| p[0].hypot(p[1])).fold(0.0, f64::max),
+            RobotShape::ControlPoints { points, radius } => {
+                points.iter().map(|p| p[0].hypot(p[1]) + radius).fold(0.0, f64::max)
+            }
+        };
+        let u = &self.upper;
+        let upper = if u.radius > 0.0 { u.x.hypot(u.y) + u.radius } else { 0.0 };
+        footprint.max(upper)
+    }
+
     /// Signed distance from the robot's surface to `p` \[m\] (≤ 0 inside).
     pub fn distance(&self, p: &Point3<f64>) -> f64 {
         self.nearest(p).distance

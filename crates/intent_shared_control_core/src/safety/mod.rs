@@ -42,6 +42,7 @@ use crate::twist::Twist;
 
 /// Torso positions of one person: (skeleton stamp, torso in the robot frame at that stamp).
 type TorsoTrack = VecDeque<(Stamp, Point2<f64>)>;
+type KeypointMemory = [Option<(Stamp, nalgebra::Point3<f64>)>; crate::skeleton::NUM_KEYPOINTS];
 
 /// History kept for ego-motion compensation at least [s] (covers the oldest prediction still in use).
 const EGO_HISTORY_S: f64 = 1.5;
@@ -58,6 +59,9 @@ pub struct SafetyConfig {
     /// A human who leaves the view (occlusion, tracker loss) stays an obstacle at its last seen keypoints for
     /// this long \[s\] ...
     pub occlusion_memory: f64,
+    /// A keypoint missing from a frame but seen at most this long before stays an obstacle where it was seen,
+    /// inflated by `occlusion_speed` times its age \[s\] (dropouts; see [`SafetyChain`]).
+    pub keypoint_memory: f64,
     /// ... with its distances reduced by `occlusion_speed · age` [m/s] (the conservative human speed; the
     /// robot's own motion is compensated when `ego_motion_compensation` is on, else add the robot's top speed).
     pub occlusion_speed: f64,
@@ -76,6 +80,7 @@ impl Default for SafetyConfig {
             limits: LimitsConfig::default(),
             watchdog: WatchdogConfig::default(),
             occlusion_memory: 1.0,
+            keypoint_memory: 0.3,
             occlusion_speed: 2.0,
             ego_motion_compensation: true,
         }
@@ -141,6 +146,9 @@ pub struct SafetyChain {
     ego: Option<EgoMotion>,
     /// Last sighting per human: skeleton stamp and points (robot frame at that stamp).
     last_seen: Vec<(Stamp, HumanPoints)>,
+    /// Per person, each keypoint's last observation (stamp, robot frame at that stamp).
+    keypoints_seen: Vec<(HumanId, KeypointMemory)>,
+    keypoint_memory: f64,
     /// Torso track per human, for the reachable set: (skeleton stamp, torso in the robot frame at that stamp).
     tracks: Vec<(HumanId, TorsoTrack)>,
 }
@@ -160,6 +168,8 @@ impl SafetyChain {
                 .ego_motion_compensation
                 .then(|| EgoMotion::new(EGO_HISTORY_S.max(config.occlusion_memory + 0.5))),
             last_seen: Vec::new(),
+            keypoints_seen: Vec::new(),
+            keypoint_memory: config.keypoint_memory,
             tracks: Vec::new(),
         }
     }
@@ -240,6 +250,7 @@ impl SafetyChain {
     fn with_memory(&mut self, now: Stamp, frame_stamp: Option<Stamp>, humans: &mut Vec<HumanPoints>) {
         if let Some(stamp) = frame_stamp {
             self.track(stamp, humans);
+            self.bound_missing_keypoints(stamp, humans);
             for h in humans.iter() {
                 match self.last_seen.iter_mut().find(|(_, m)| m.id == h.id) {
                     Some(entry) if entry.0 <= stamp => *entry = (stamp, h.clone()),
@@ -271,6 +282,52 @@ impl SafetyChain {
     }
 
     /// Moves points observed at `from` into the robot frame at `now` (no-op when compensation is off).
+    /// A keypoint not in this frame but seen within `keypoint_memory` before it is bounded where it was seen
+    /// (moved into this frame's robot frame), within `occlusion_speed · (stamp − then)`: a dropped keypoint stays
+    /// an obstacle, and a person with nothing left unbounded counts as seen whole. Then remembers this frame's
+    /// keypoints.
+    fn bound_missing_keypoints(&mut self, stamp: Stamp, humans: &mut [HumanPoints]) {
+        let horizon = self.keypoint_memory;
+        self.keypoints_seen.retain(|(_, m)| {
+            m.iter().flatten().any(|(s, _)| stamp.seconds_since(*s) <= horizon + self.occlusion_memory)
+        });
+        for h in humans.iter_mut() {
+            if let Some((_, memory)) = self.keypoints_seen.iter().find(|(id, _)| *id == h.id) {
+                let mut left = Vec::with_capacity(h.unbounded.len());
+                for &i in &h.unbounded {
+                    match memory.get(i).copied().flatten() {
+                        Some((then, p)) if then < stamp && stamp.seconds_since(then) <= horizon => {
+                            let xy = match &self.ego {
+                                Some(ego) => ego.since(then, stamp).inverse() * p.xy(),
+                                None => p.xy(),
+                            };
+                            let r = self.occlusion_speed * stamp.seconds_since(then);
+                            h.reach.push((nalgebra::Point3::new(xy.x, xy.y, p.z), r));
+                        }
+                        _ => left.push(i),
+                    }
+                }
+                h.unbounded = left;
+                h.whole = h.unbounded.is_empty();
+            }
+            let entry = match self.keypoints_seen.iter().position(|(id, _)| *id == h.id) {
+                Some(k) => k,
+                None => {
+                    self.keypoints_seen.push((h.id, [None; crate::skeleton::NUM_KEYPOINTS]));
+                    self.keypoints_seen.len() - 1
+                }
+            };
+            let memory = &mut self.keypoints_seen[entry].1;
+            for (&i, p) in h.indices.iter().zip(&h.points) {
+                if let Some(slot) = memory.get_mut(i) {
+                    if slot.is_none_or(|(s, _)| s <= stamp) {
+                        *slot = Some((stamp, *p));
+                    }
+                }
+            }
+        }
+    }
+
     fn compensate(&self, from: Stamp, now: Stamp, humans: &mut [HumanPoints]) {
         if let Some(ego) = &self.ego {
             let to_now = ego.since(from, now).inverse();
@@ -385,5 +442,57 @@ impl SafetyChain {
             zone: self.zones.zone(),
             reasons,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::skeleton::{HumanSkeleton, Keypoint, NUM_KEYPOINTS};
+    use nalgebra::Point3;
+
+    /// A person standing beside the robot's path, 0.45 m from its surface (inside `S_p(0)`), every keypoint
+    /// below the base's top; `drop` leaves one keypoint out.
+    fn beside(stamp: Stamp, drop: Option<usize>) -> SkeletonFrame {
+        let mut keypoints = [Keypoint::MISSING; NUM_KEYPOINTS];
+        for (i, k) in keypoints.iter_mut().enumerate() {
+            if Some(i) != drop {
+                let p = Point3::new(-0.2 + 0.01 * i as f64, 0.75 + 0.005 * (i % 3) as f64, 0.1 + 0.02 * i as f64);
+                *k = Keypoint { position: p, confidence: 0.9 };
+            }
+        }
+        SkeletonFrame { stamp, frame_id: "base_link".into(), humans: vec![HumanSkeleton { id: 5, keypoints }] }
+    }
+
+    fn run(config: SafetyConfig) -> SafetyOutput {
+        let mut chain = SafetyChain::new(config);
+        let slide = Twist::planar(0.3, 0.0, 0.0);
+        let mut out = None;
+        for k in 0..=12 {
+            let now = Stamp::from_secs_f64(k as f64 / 30.0);
+            // The last frame misses the left ankle (a dropout).
+            let frame = beside(now, (k == 12).then_some(crate::skeleton::keypoint::LEFT_ANKLE));
+            let input = SafetyInput {
+                now,
+                command: slide,
+                skeletons: Some(&frame),
+                skeletons_arrival: Some(now),
+                predictions: &[],
+                inhibit: None,
+            };
+            out = Some(chain.step(input));
+        }
+        out.expect("ran")
+    }
+
+    #[test]
+    fn a_dropped_keypoint_is_remembered_and_the_person_stays_whole() {
+        // Sliding past a person standing still, seen whole: goes on, also through a one-frame dropout.
+        let out = run(SafetyConfig::default());
+        assert!(!out.reasons.contains(&"ssm_stop"), "{:?}", out.reasons);
+        assert!(out.twist.linear.x > 0.0);
+        // Without the keypoint memory the dropout makes the person seen in part: the slide is stopped.
+        let out = run(SafetyConfig { keypoint_memory: 0.0, ..SafetyConfig::default() });
+        assert!(out.reasons.contains(&"ssm_stop"), "{:?}", out.reasons);
     }
 }

@@ -281,8 +281,13 @@ pub struct HumanPoints {
     /// The person's motion from their track, when well observed.
     pub motion: Option<ObservedMotion>,
     /// Every body part is seen or bounded: each keypoint observed, a hidden wrist within `reach`, the face by any
-    /// one face point. `false` (the default) for anything less, and for a person remembered after leaving the view.
+    /// one face point, a keypoint seen moments ago within `reach` of where it was. `false` (the default) for
+    /// anything less, and for a person remembered after leaving the view.
     pub whole: bool,
+    /// COCO index of each of `points`, when known (from a skeleton).
+    pub indices: Vec<usize>,
+    /// COCO indices neither seen nor bounded; `whole` is true when none are left.
+    pub unbounded: Vec<usize>,
 }
 
 impl HumanPoints {
@@ -298,6 +303,8 @@ impl HumanPoints {
             shoulders,
             motion: None,
             whole: false,
+            indices: Vec::new(),
+            unbounded: Vec::new(),
         }
     }
 

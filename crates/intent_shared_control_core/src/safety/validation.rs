@@ -153,6 +153,7 @@ impl InputValidator {
                         };
                         let torso = seen(kp::LEFT_HIP).zip(seen(kp::RIGHT_HIP)).map(|(l, r)| nalgebra::center(&l, &r));
                         let mut human = HumanPoints::current(h.id, points);
+                        human.indices = arm_of.clone();
                         human.tracked = [
                             torso.map(|t| t.xy()),
                             seen(kp::LEFT_WRIST).map(|p| p.xy()),
@@ -171,7 +172,7 @@ impl InputValidator {
                             })
                             .collect();
                         let reach = &c.hidden_hand_reach;
-                        let mut hands_bounded = 0;
+                        let mut bounded_wrists = Vec::with_capacity(2);
                         for (wrist, elbow, shoulder, other) in [
                             (kp::LEFT_WRIST, kp::LEFT_ELBOW, kp::LEFT_SHOULDER, kp::RIGHT_SHOULDER),
                             (kp::RIGHT_WRIST, kp::RIGHT_ELBOW, kp::RIGHT_SHOULDER, kp::LEFT_SHOULDER),
@@ -184,17 +185,18 @@ impl InputValidator {
                                 .find_map(|(k, r)| Some((seen(k)?, r)));
                             if let Some((a, r)) = anchor.filter(|(_, r)| *r > 0.0) {
                                 human.reach.push((a, r));
-                                hands_bounded += 1;
+                                bounded_wrists.push(wrist);
                             }
                         }
                         // Seen whole: every keypoint seen, a hidden wrist bounded by a reach, the face by any one
                         // of its points (they lie within the body-surface margin of each other).
                         let face = [kp::NOSE, kp::LEFT_EYE, kp::RIGHT_EYE, kp::LEFT_EAR, kp::RIGHT_EAR];
                         let face_seen = face.iter().any(|&i| seen(i).is_some());
-                        let unseen = (0..h.keypoints.len())
+                        human.unbounded = (0..h.keypoints.len())
                             .filter(|&i| seen(i).is_none() && !(face.contains(&i) && face_seen))
-                            .count();
-                        human.whole = unseen <= hands_bounded;
+                            .filter(|i| !bounded_wrists.contains(i))
+                            .collect();
+                        human.whole = human.unbounded.is_empty();
                         out.humans.push(human);
                     }
                 }

@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
+use intent_shared_control_core::scenario::ScenarioConfig;
 use intent_shared_control_core::sim::{PredictorKind, SimConfig};
 use intent_shared_control_inference::machine::MachineInfo;
 use intent_shared_control_sim::{
@@ -83,6 +84,10 @@ struct Args {
     /// Simulator settings (YAML `SimConfig`; unknown keys are errors). Flags above override its predictor.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Scenario scenes: people who approached or handed over walk away this long after the interaction \[s\]
+    /// (default: they stay).
+    #[arg(long)]
+    leave_after: Option<f64>,
     /// Output directory.
     #[arg(long, default_value = "target/sim")]
     out_dir: PathBuf,
@@ -116,6 +121,9 @@ fn reproduce(args: &Args) -> String {
     if args.scene == SceneKind::Walkers {
         cmd.push_str(" --scene walkers");
     }
+    if let Some(w) = args.leave_after {
+        cmd.push_str(&format!(" --leave-after {w}"));
+    }
     if let Some(c) = &args.config {
         cmd.push_str(&format!(" --config {}", c.display()));
     }
@@ -148,7 +156,9 @@ fn main() -> anyhow::Result<()> {
         _ => None,
     };
     let scene = match args.scene {
-        SceneKind::Scenario => Scene::Scenario(standard_scenario()),
+        SceneKind::Scenario => {
+            Scene::Scenario(ScenarioConfig { leave_after_interaction_s: args.leave_after, ..standard_scenario() })
+        }
         SceneKind::Walkers => Scene::Walkers(standard_walkers()),
     };
     let started = Instant::now();
