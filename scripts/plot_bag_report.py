@@ -124,6 +124,11 @@ def report(rows, metrics, files, title):
         "",
         "Modes: " + ", ".join(f"{k} {v}" for k, v in sorted(m["mode_cycles"].items())) + ".",
         "",
+        f"Stop cycles by rule: separation {m.get('stop_separation_cycles', 0)}, stop zone {m.get('stop_zone_cycles', 0)}, "
+        f"other (fault, stale input, re-arm) {m.get('stop_other_cycles', 0)}; longest uninterrupted stop "
+        f"{m.get('longest_stop_s', 0.0):.2f} s; Stop cycles the reference physics would not need: "
+        f"{m.get('stops_beyond_physics', 0)}.",
+        "",
     ]
     captions = {
         "separation.png": "Separation to the nearest human vs the required protective separation S_p",

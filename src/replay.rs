@@ -276,6 +276,13 @@ pub struct ReplayMetrics {
     pub min_distance_approaching: Option<f64>,
     pub max_output_speed: f64,
     pub non_finite_outputs: u64,
+    /// `Stop` cycles by the rule that stopped: separation (`ssm_stop`), else the stop zone (`zone_stop`), else
+    /// anything else (fault, stale input, re-arm), as the simulator counts them.
+    pub stop_separation_cycles: u64,
+    pub stop_zone_cycles: u64,
+    pub stop_other_cycles: u64,
+    /// Longest uninterrupted `Stop` \[s\] (decision stamps).
+    pub longest_stop_s: f64,
 }
 
 /// Failed thresholds, as readable lines (empty: passed).
@@ -711,6 +718,8 @@ struct Judge {
     m: ReplayMetrics,
     prev_violation_predicted: bool,
     stop_started: Option<Stamp>,
+    /// Start of the current uninterrupted `Stop`.
+    stop_since: Option<Stamp>,
     braked_in_episode: bool,
     stopped_in_episode: bool,
     /// The robot stood still (no motion at all) since the episode's standstill: the hold is judged from then.
@@ -763,6 +772,7 @@ impl Judge {
             prev_speed: 0.0,
             episode_v0: 0.0,
             resume_from: None,
+            stop_since: None,
             first: None,
             last: None,
             lookahead: None,
@@ -875,6 +885,20 @@ impl Judge {
         if md.is_finite() {
             m.min_distance_approaching = Some(m.min_distance_approaching.map_or(md, |x| x.min(md)));
         }
+        if d.mode == Mode::Stop {
+            let since = *self.stop_since.get_or_insert(now);
+            m.longest_stop_s = m.longest_stop_s.max(now.seconds_since(since));
+            if d.reasons.contains(&"ssm_stop") {
+                m.stop_separation_cycles += 1;
+            } else if d.reasons.contains(&"zone_stop") {
+                m.stop_zone_cycles += 1;
+            } else {
+                m.stop_other_cycles += 1;
+            }
+        } else {
+            self.stop_since = None;
+        }
+        let m = &mut self.m;
         if d.mode == Mode::Stop {
             m.stop_cycles += 1;
             let (_, asked) = self.assess(&d.blended, &self.judged_humans(true));

@@ -326,6 +326,38 @@ def test_non_finite_keypoints_never_hide_a_person(peer, launch, value):
     assert all(twist_is_zero(s.output_cmd) for s in rearm)
 
 
+# --- d2) keypoints reported high above the floor -------------------------------------------------------------
+
+def test_keypoints_reported_high_up_never_hide_a_person(peer, launch):
+    """Distances are 3-D (a head above the base is as far as it is), so a message that lifts a person's keypoints
+    3 m up must not make them vanish: a person stands on the floor below their lower body."""
+    b, _ = start_shared_control(launch, peer)
+    lifted = {"on": False}
+
+    def humans(now):
+        h = human(1, 0.8, 0.0)
+        if lifted["on"]:
+            h.keypoints = [Point(x=p.x, y=p.y, z=p.z + 3.0) for p in h.keypoints]
+        return [h]
+
+    b.humans = humans
+    t_press = b.arm(axes=(0.0, 1.0))  # the operator pushes toward the person 0.8 m ahead
+    peer.spin_until(lambda: sum(s.humans_seen == 1 for s in b.status_between(t_press)) >= 10, 5.0,
+                    "decisions seeing the person")
+    before = [c for c in b.cmds_between(t_press + 1.0) if c.twist.linear.x > 0.0]
+    t_lift = b.now()
+    lifted["on"] = True
+    b.decided_after(t_lift + 2.0)
+    toward = [c for c in b.cmds_between(t_lift) if c.twist.linear.x > 0.0]
+    during = b.status_between(t_lift + 0.1, t_lift + 2.0)
+    print(f"\n[lifted keypoints] toward the person before: {motion_summary(before)}, while lifted: "
+          f"{motion_summary(toward)}; nearest while lifted: "
+          f"{min((s.min_separation for s in during), default=float('nan')):.2f} m")
+    assert not before, f"robot moved toward the person before the lift: {motion_summary(before)}"
+    assert not toward, f"robot moved toward the lifted person: {motion_summary(toward)}"
+    assert during and all(s.humans_seen == 1 for s in during)
+
+
 # --- e) a person walking straight at the robot, closed loop with the model -------------------------------------
 
 HEAD_FORWARD = {0: 0.10, 1: 0.07, 2: 0.07}  # nose and eyes ahead of the body's plane

@@ -192,6 +192,17 @@ impl InputValidator {
                         // of its points (they lie within the body-surface margin of each other).
                         let face = [kp::NOSE, kp::LEFT_EYE, kp::RIGHT_EYE, kp::LEFT_EAR, kp::RIGHT_EAR];
                         let face_seen = face.iter().any(|&i| seen(i).is_some());
+                        // A person stands on the floor: the body reaches down there below its lower body (or,
+                        // with no lower body seen, below the seen points), whatever heights the message gives,
+                        // so keypoints reported high above the robot never hide a person's legs.
+                        let lower: Vec<nalgebra::Point3<f64>> =
+                            (kp::LEFT_HIP..=kp::RIGHT_ANKLE).filter_map(seen).collect();
+                        let column = if lower.is_empty() { human.points.clone() } else { lower };
+                        let n = column.len() as f64;
+                        let (x, y) = column.iter().fold((0.0, 0.0), |(x, y), p| (x + p.x / n, y + p.y / n));
+                        let lowest = human.points.iter().map(|p| p.z).fold(0.0, f64::min);
+                        human.points.push(nalgebra::Point3::new(x, y, lowest));
+                        human.shoulders.push(None);
                         human.unbounded = (0..h.keypoints.len())
                             .filter(|&i| seen(i).is_none() && !(face.contains(&i) && face_seen))
                             .filter(|i| !bounded_wrists.contains(i))
@@ -246,7 +257,9 @@ mod tests {
         let out = v.validate(Stamp(0), &Twist::planar(0.5, 0.0, 0.1), Some(&f), &[]);
         assert!(out.faults.is_empty());
         assert_eq!(out.humans.len(), 1);
-        assert_eq!(out.humans[0].points, vec![Point3::new(1.0, 2.0, 0.9)]);
+        // The seen keypoint, and where the person stands: below the lower body, on the floor.
+        assert_eq!(out.humans[0].points, vec![Point3::new(1.0, 2.0, 0.9), Point3::new(1.0, 2.0, 0.0)]);
+        assert_eq!(out.humans[0].indices, vec![11]);
     }
 
     #[test]
@@ -302,16 +315,29 @@ mod tests {
     }
 
     #[test]
+    fn keypoints_reported_high_up_never_lift_a_person_off_the_floor() {
+        let v = InputValidator::new(ValidationConfig::default());
+        // Every keypoint 3 m up (a wrong height, or a forged message): the person still stands on the floor
+        // below them, where a robot 0.5 m tall reaches.
+        let mut f = frame(Stamp(0), "base_link", Point3::new(0.8, 0.0, 3.0));
+        f.humans[0].keypoints[0] = Keypoint { position: Point3::new(0.8, 0.1, 3.6), confidence: 0.9 };
+        let out = v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]);
+        let body = crate::safety::SeparationConfig::default().body();
+        let nearest = out.humans[0].distance(&body);
+        assert!((nearest - 0.5).abs() < 1e-9, "{nearest}");
+    }
+
+    #[test]
     fn low_confidence_keypoints_are_not_obstacles() {
         let v = InputValidator::new(ValidationConfig::default());
         let mut f = frame(Stamp(0), "base_link", Point3::new(2.0, 0.0, 0.9));
         f.humans[0].keypoints[5] = Keypoint { position: Point3::new(0.4, 0.0, 0.9), confidence: 0.1 };
         let out = v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]);
         assert!(out.faults.is_empty());
-        assert_eq!(out.humans[0].points, vec![Point3::new(2.0, 0.0, 0.9)]);
+        assert_eq!(out.humans[0].points, vec![Point3::new(2.0, 0.0, 0.9), Point3::new(2.0, 0.0, 0.0)]);
         // At the threshold it counts.
         f.humans[0].keypoints[5].confidence = 0.3;
-        assert_eq!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).humans[0].points.len(), 2);
+        assert_eq!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).humans[0].points.len(), 3);
         // A low confidence does not excuse a non-finite position.
         f.humans[0].keypoints[5] = Keypoint { position: Point3::new(f64::NAN, 0.0, 0.9), confidence: 0.1 };
         assert_eq!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).faults, vec!["skeleton_invalid"]);
