@@ -202,7 +202,7 @@ fn description(key: &str) -> Option<&'static str> {
         "assist.prediction_timeout" => "a prediction older than this is ignored by the assistance [s]",
         "assist.backoff_distance" => "back-off acts when an approaching human's torso is closer than this [m]",
         "assist.backoff_speed" => "back-off speed, straight away from the human [m/s]",
-        "assist.handover_standoff" => "hand-over: distance from the robot's surface to the offered hand where the robot stops [m]; at least S_p(0) of a person standing still (the chain's own no-approach distance)",
+        "assist.handover_standoff" => "hand-over: distance from the robot's surface to the offered hand where the robot stops [m]; never less than S_p(0) of a person standing still (the chain's own no-approach distance, 0.46 m with the defaults)",
         "assist.way_out_distance" => "way out: acts for an idle person whose torso is ahead of or beside the robot (within way_out_max_bearing) and closer to its origin than this [m]",
         "assist.way_out_max_bearing" => "way out: acts for a person within this bearing of the robot's heading [rad] (a little past abeam)",
         "assist.way_out_yaw_rate" => "way out: yaw rate turning away from the person's side [rad/s]",

@@ -52,8 +52,8 @@ pub struct AssistConfig {
     /// Back-off speed, straight away from the human [m/s].
     pub backoff_speed: f64,
     /// Hand-over: distance from the robot's surface (its 3-D body) to the offered hand at which the robot
-    /// stops \[m\]; validated to be at least the safety chain's no-approach distance of a person standing still
-    /// (see [`crate::control::ControllerConfig::min_handover_standoff`]).
+    /// stops \[m\]; never less than the safety chain's no-approach distance of a person standing still
+    /// ([`crate::control::ControllerConfig::min_handover_standoff`], 0.46 m with the defaults).
     pub handover_standoff: f64,
     /// Hand-over: highest approach speed [m/s].
     pub handover_speed: f64,
@@ -176,17 +176,21 @@ pub struct Assist {
     external: Option<(Stamp, Twist)>,
     /// The robot's body (hand-over distances are from its surface).
     robot: RobotBody,
+    /// The least stand-off: the safety chain's no-approach distance of a person standing still \[m\].
+    min_standoff: f64,
 }
 
 impl Assist {
     /// A selector with `config` (validated by [`crate::control::ControllerConfig::validate`]).
     pub fn new(config: AssistConfig) -> Self {
-        Assist { config, external: None, robot: SeparationConfig::default().body() }
+        Assist { config, external: None, robot: SeparationConfig::default().body(), min_standoff: 0.0 }
     }
 
-    /// The same with the robot's body `robot` (hand-over distances are from its surface).
-    pub fn for_robot(self, robot: RobotBody) -> Self {
-        Assist { robot, ..self }
+    /// The same with the robot's body `robot` (hand-over distances are from its surface) and the least
+    /// stand-off `min_standoff` \[m\] (the hand-over stops at `max(handover_standoff, min_standoff)`; see
+    /// [`crate::control::ControllerConfig::min_handover_standoff`]).
+    pub fn for_robot(self, robot: RobotBody, min_standoff: f64) -> Self {
+        Assist { robot, min_standoff, ..self }
     }
 
     /// The configuration.
@@ -279,7 +283,7 @@ impl Assist {
                 // Creep only while roughly facing the hand (|bearing| < 45°), so the robot turns first.
                 let facing = bearing.abs() < std::f64::consts::FRAC_PI_4;
                 let v = if facing {
-                    (c.handover_gain * (d - c.handover_standoff)).clamp(0.0, c.handover_speed)
+                    (c.handover_gain * (d - c.handover_standoff.max(self.min_standoff))).clamp(0.0, c.handover_speed)
                 } else {
                     0.0
                 };
@@ -356,8 +360,13 @@ mod tests {
             ..SeparationConfig::default().body()
         };
         let far = pred(Intent::ReachHandover, 0.8, [1.5, 0.0], [0.0, 0.0], Some([1.0, 0.0]));
-        let v_big = Assist::new(AssistConfig::default()).for_robot(big).step(Stamp(0), &[far]).twist.linear.x;
-        assert_relative_eq!(v_big, 0.5 * (0.5f64.hypot(0.7) - 0.6), epsilon = 1e-9);
+        let v_big =
+            Assist::new(AssistConfig::default()).for_robot(big.clone(), 0.0).step(Stamp(0), std::slice::from_ref(&far));
+        assert_relative_eq!(v_big.twist.linear.x, 0.5 * (0.5f64.hypot(0.7) - 0.6), epsilon = 1e-9);
+        // A stand-off configured inside the chain's no-approach distance is raised to it.
+        let tight = AssistConfig { handover_standoff: 0.1, ..AssistConfig::default() };
+        let v = Assist::new(tight).for_robot(big, 0.8).step(Stamp(0), &[far]).twist.linear.x;
+        assert_relative_eq!(v, 0.5 * (0.5f64.hypot(0.7) - 0.8), epsilon = 1e-9);
         // Hand to the side: turn first, do not creep.
         let out = a.step(Stamp(0), &[pred(Intent::ReachHandover, 0.8, [0.0, 1.5], [0.0, 0.0], Some([0.0, 1.0]))]);
         assert_eq!(out.twist.linear.norm(), 0.0);

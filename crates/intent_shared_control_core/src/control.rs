@@ -351,18 +351,11 @@ impl ControllerConfig {
         pos("safety.watchdog.skeleton_timeout", w.skeleton_timeout)?;
         pos("safety.watchdog.max_cycle_gap", w.max_cycle_gap)?;
 
-        // The hand-over assist never parks the robot inside the chain's own no-approach distance of the person.
-        let least = self.min_handover_standoff();
-        check(
-            "assist.handover_standoff",
-            a.handover_standoff,
-            a.handover_standoff >= least,
-            ">= S_p(0) of a person standing still (ControllerConfig::min_handover_standoff)",
-        )?;
         Ok(())
     }
 
-    /// The least hand-over stand-off (robot surface to the offered hand) \[m\] that keeps the robot outside
+    /// The least hand-over stand-off (robot surface to the offered hand) \[m\], the assist's floor under
+    /// `assist.handover_standoff`: it keeps the robot outside
     /// `S_p(0)` of a person seen at rest with their arm stretched out: `S_p(0)` with the reachable set of a
     /// standing person (starting speed
     /// `velocity_uncertainty + max_acceleration · velocity_window / 2`, no arm reach left, a fresh observation),
@@ -435,7 +428,9 @@ impl Controller {
     pub fn new(config: ControllerConfig) -> Self {
         Controller {
             teleop: Teleop::new(config.teleop.clone()),
-            assist: Assist::new(config.assist.clone()).for_robot(config.safety.separation.body()),
+            // The hand-over assist never parks the robot inside the chain's own no-approach distance.
+            assist: Assist::new(config.assist.clone())
+                .for_robot(config.safety.separation.body(), config.min_handover_standoff()),
             arbitrator: Arbitrator::new(config.arbitration.clone()),
             safety: SafetyChain::new(config.safety.clone()),
             config,

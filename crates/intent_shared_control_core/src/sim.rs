@@ -33,7 +33,8 @@
 //! - **intervention**: a cycle in which assistance or safety changed the operator's command by more than
 //!   0.01 m/s (or rad/s);
 //! - **Stop by rule**: `ssm_stop`, else `zone_stop`, else anything else (fault, stale input, re-arm);
-//! - **longest stop**: the longest uninterrupted `Stop`; **needless stop**: one next to a person standing still
+//! - **longest stop**: the longest time the robot is held still while the operator asks for a motion;
+//!   **needless stop**: such a hold next to a person standing still
 //!   ([`NEXT_TO_M`], [`STILL_SPEED`]) while the operator asks for a motion that brings no true keypoint of anyone
 //!   closer (the configured approach tolerance): what a user feels as "it will not let me leave".
 //!
@@ -264,8 +265,9 @@ pub struct OperatorConfig {
     pub rearm_release_s: f64,
     /// A realistic operator: held still for [`OperatorConfig::stuck_s`] with someone within
     /// `caution_distance`, they try a way out for [`OperatorConfig::escape_s`]: reverse while turning away
-    /// when the nearest person is ahead (within ±60°), otherwise turn away from them on the spot; then they
-    /// drive on. `false`: today's scripted operator, who keeps pushing toward the goal.
+    /// when the nearest person is ahead (within ±60°), otherwise turn away from them on the spot; then go
+    /// straight on for as long (around the person), then head for the goal again. `false`: today's scripted
+    /// operator, who keeps pushing toward the goal.
     pub realistic: bool,
     /// Realistic operator: held still this long before trying a way out \[s\].
     pub stuck_s: f64,
@@ -388,10 +390,11 @@ pub struct RunMetrics {
     /// `Stop` cycles by the rule that stopped.
     #[serde(default)]
     pub stop_rules: StopRules,
-    /// Longest uninterrupted `Stop` \[s\].
+    /// Longest time the robot was held still (output below 0.01 m/s and rad/s) while the operator asked for a
+    /// motion \[s\], whatever the mode from one cycle to the next.
     #[serde(default)]
     pub longest_stop_s: f64,
-    /// Longest uninterrupted `Stop` next to a person who stands still (the nearest person within
+    /// Longest such hold next to a person who stands still (the nearest person within
     /// [`NEXT_TO_M`], true torso speed below [`STILL_SPEED`]) while the operator asks for a motion that brings no
     /// true keypoint of anyone closer (the chain's approach tolerance) \[s\]: a stop no physics asks for.
     #[serde(default)]
@@ -577,6 +580,11 @@ impl Operator {
         if let Some((until, forward, yaw)) = self.escape {
             if t < until {
                 return Some(vec![yaw, forward, 0.0, 0.0]);
+            }
+            if yaw != 0.0 {
+                // Then around: straight on, the person now beside or behind, before heading for the goal again.
+                self.escape = Some((until + self.config.escape_s, 1.0, 0.0));
+                return Some(vec![0.0, 1.0, 0.0, 0.0]);
             }
             self.escape = None;
             // Drive on: the stuck clock starts again.
@@ -942,8 +950,11 @@ fn simulate<S: HumanSource>(
             m.violation_cycles += u64::from(v.violation);
             m.min_distance_approaching = m.min_distance_approaching.min(v.min_distance_approaching);
             let stopped = d.mode == Mode::Stop;
-            stop_streak.update(stopped, t, dt);
-            let needless = stopped && {
+            // Held: the operator asks for a motion and the robot does not move (whatever the mode says from one
+            // cycle to the next).
+            let held = !d.user.is_zero() && output.linear.norm() < 0.01 && output.angular.norm() < 0.01;
+            stop_streak.update(held, t, dt);
+            let needless = held && {
                 // The nearest person (true keypoints) stands still next to the robot, and the operator's command
                 // brings no true keypoint of anyone closer.
                 let nearest = truth
@@ -1046,6 +1057,28 @@ mod tests {
         assert!(m.raw_violation_cycles > 0, "raw teleop should run into the person");
         assert!(m.stop_cycles > 0 && m.completion_s.is_none(), "{m:?}");
         assert!(m.min_distance_approaching > 0.2, "{}", m.min_distance_approaching);
+    }
+
+    #[test]
+    fn a_person_standing_in_the_way_stops_the_robot_until_the_realistic_operator_finds_a_way_out() {
+        // Someone stands still 1.0 m ahead, 0.2 m left of the way to the goal, for the whole run. The careless
+        // operator (never steering around anyone) keeps pushing straight at them: stopped, and every stop is one
+        // the operator's own command needs (it approaches the person), so none counts as needless.
+        let humans = LinearHumans::new(vec![(1, [1.0, 0.2], [0.0, 0.0], Intent::Idle)], 1.0 / 30.0, 60.0);
+        let operator = OperatorConfig { careless_probability: 1.0, wake_up_s: 100.0, ..OperatorConfig::default() };
+        let cfg = SimConfig { predictor: PredictorKind::Oracle { confidence: 0.9 }, operator, ..SimConfig::default() };
+        let pushing = run_episode(&cfg, humans.clone(), 1).expect("valid set-up");
+        assert!(pushing.completion_s.is_none() && pushing.longest_stop_s > 10.0, "{pushing:?}");
+        assert_eq!(pushing.longest_needless_stop_s, 0.0);
+        assert_eq!(pushing.stop_rules.separation + pushing.stop_rules.zone, pushing.stop_cycles);
+        // A realistic operator backs off, turns away, goes round and arrives, without a violation and never held
+        // long (the careful operator is slow around someone in its way, with raw teleop too).
+        let operator = OperatorConfig { careless_probability: 0.0, realistic: true, ..OperatorConfig::default() };
+        let cfg = SimConfig { predictor: PredictorKind::Oracle { confidence: 0.9 }, operator, ..SimConfig::default() };
+        let realistic = run_episode(&cfg, humans, 1).expect("valid set-up");
+        assert_eq!(realistic.violation_cycles, 0);
+        assert!(realistic.completion_s.is_some() && realistic.raw_completion_s.is_some(), "{realistic:?}");
+        assert!(realistic.longest_stop_s < 5.0, "{realistic:?}");
     }
 
     #[test]

@@ -158,11 +158,11 @@ pub struct Report {
     /// `Stop` cycles by the rule that stopped.
     #[serde(default)]
     pub stop_rules: StopRules,
-    /// Per run, the longest uninterrupted `Stop` \[s\].
+    /// Per run, the longest time held still while the operator asked for a motion \[s\].
     #[serde(default)]
     pub longest_stop_s: Summary,
-    /// Per run, the longest `Stop` next to a person standing still while the operator asked for a motion that
-    /// brings no point closer (`RunMetrics::longest_needless_stop_s`) \[s\].
+    /// Per run, the longest such hold next to a person standing still while the operator asked for a motion
+    /// that brings no point closer (`RunMetrics::longest_needless_stop_s`) \[s\].
     #[serde(default)]
     pub longest_needless_stop_s: Summary,
     /// Runs with such a stop longer than 5 s.
@@ -435,10 +435,14 @@ impl Report {
             "| Stop cycles by rule: separation / stop zone / other (fault, stale input, re-arm) | {} / {} / {} |",
             r.separation, r.zone, r.other
         );
-        let _ = writeln!(s, "| longest stop per run [s] | {} |", s_(&self.longest_stop_s));
         let _ = writeln!(
             s,
-            "| longest stop next to a person standing still while the operator asks for a motion that brings no point closer, per run [s] | {}; runs over 5 s: {} |",
+            "| longest time held still while the operator asks for a motion, per run [s] | {} |",
+            s_(&self.longest_stop_s)
+        );
+        let _ = writeln!(
+            s,
+            "| of that, next to a person standing still while the operator asks for a motion that brings no point closer, per run [s] | {}; runs over 5 s: {} |",
             s_(&self.longest_needless_stop_s),
             self.runs_with_needless_stop_over_5s
         );

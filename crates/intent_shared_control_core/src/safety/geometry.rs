@@ -324,11 +324,9 @@ impl RobotBody {
             return Err("robot_height must be >= 0 m");
         }
         let u = &self.upper;
-        if !(u.radius.is_finite() && (0.0..=10.0).contains(&u.radius) && u.x.is_finite() && u.y.is_finite()) {
-            return Err("robot_upper: radius in [0, 10] m and a finite axis");
-        }
-        if u.radius > 0.0 && !(u.top.is_finite() && u.top >= 0.0) {
-            return Err("robot_upper.top must be >= 0 m");
+        let within = |v: f64, lo: f64| (lo..=10.0).contains(&v);
+        if !(within(u.radius, 0.0) && within(u.x, -10.0) && within(u.y, -10.0) && within(u.top, 0.0)) {
+            return Err("robot_upper: radius and top in [0, 10] m, axis x and y in [-10, 10] m");
         }
         Ok(())
     }
