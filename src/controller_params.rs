@@ -108,6 +108,7 @@ pub fn range(key: &str) -> Option<(End, End)> {
         "safety.validation.max_future" => nonneg,
         "safety.validation.min_keypoint_confidence" => unit,
         "safety.validation.hidden_hand_reach" => Some((Exact(0.0), Exact(2.0))),
+        "safety.validation.max_lowest_keypoint_z" => Some((Exact(0.0), Exact(3.0))),
         "safety.separation.robot.radius" => Some((Exact(0.0), Exact(10.0))),
         "safety.separation.robot.points" => Some((Exact(-MAX), Exact(MAX))),
         "safety.separation.robot_height"
@@ -228,6 +229,7 @@ fn description(key: &str) -> Option<&'static str> {
         "safety.validation.max_future" => "a stamp further than this ahead of the cycle time is invalid [s]",
         "safety.validation.prediction_timeout" => "a prediction older than this is not used by the safety chain [s]",
         "safety.validation.hidden_hand_reach" => "reach of a hidden hand from the visible elbow, the visible shoulder of its arm, and the other shoulder; 0 turns a case off [m]",
+        "safety.validation.max_lowest_keypoint_z" => "a person whose lowest seen keypoint is higher than this above z = 0 of the robot frame (legs hidden, wrong heights, a forged message) is checked in the plane, heights not believed [m]",
         "safety.validation.min_keypoint_confidence" => "keypoints with a lower confidence are not obstacles for the safety chain [0, 1]",
         "safety.separation.robot.type" => "robot extent: radius | polygon | control_points",
         "safety.separation.robot.radius" => "disc radius (type radius) or radius around each control point [m]",

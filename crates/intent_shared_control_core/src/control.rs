@@ -218,6 +218,12 @@ impl ControllerConfig {
         nonneg("safety.validation.max_future", v.max_future)?;
         pos("safety.validation.prediction_timeout", v.prediction_timeout)?;
         unit("safety.validation.min_keypoint_confidence", v.min_keypoint_confidence)?;
+        check(
+            "safety.validation.max_lowest_keypoint_z",
+            v.max_lowest_keypoint_z,
+            (0.0..=3.0).contains(&v.max_lowest_keypoint_z),
+            "[0, 3] m",
+        )?;
         for (i, r) in v.hidden_hand_reach.iter().enumerate() {
             check(&format!("safety.validation.hidden_hand_reach[{i}]"), *r, (0.0..=2.0).contains(r), "[0, 2] m")?;
         }

@@ -53,6 +53,10 @@ pub struct ValidationConfig {
     /// Reach of a hidden hand from the visible elbow, the visible shoulder of its arm, and the other shoulder
     /// \[m\] (0 turns a case off).
     pub hidden_hand_reach: [f64; 3],
+    /// A person stands on the floor: when their lowest seen keypoint is higher than this above z = 0 of the
+    /// robot frame \[m\] (legs hidden, a wrong calibration, a forged message), their heights are not believed
+    /// and every point is taken at floor level (the planar check).
+    pub max_lowest_keypoint_z: f64,
 }
 
 impl Default for ValidationConfig {
@@ -67,6 +71,7 @@ impl Default for ValidationConfig {
             prediction_timeout: 0.3,
             min_keypoint_confidence: 0.3,
             hidden_hand_reach: [0.3, 0.6, 1.0],
+            max_lowest_keypoint_z: 0.6,
         }
     }
 }
@@ -193,16 +198,23 @@ impl InputValidator {
                         let face = [kp::NOSE, kp::LEFT_EYE, kp::RIGHT_EYE, kp::LEFT_EAR, kp::RIGHT_EAR];
                         let face_seen = face.iter().any(|&i| seen(i).is_some());
                         // A person stands on the floor: the body reaches down there below its lower body (or,
-                        // with no lower body seen, below the seen points), whatever heights the message gives,
-                        // so keypoints reported high above the robot never hide a person's legs.
+                        // with no lower body seen, below the seen points), and a person whose lowest keypoint
+                        // floats above the floor is checked in the plane: keypoints reported high above the
+                        // robot never hide a person.
                         let lower: Vec<nalgebra::Point3<f64>> =
                             (kp::LEFT_HIP..=kp::RIGHT_ANKLE).filter_map(seen).collect();
                         let column = if lower.is_empty() { human.points.clone() } else { lower };
                         let n = column.len() as f64;
                         let (x, y) = column.iter().fold((0.0, 0.0), |(x, y), p| (x + p.x / n, y + p.y / n));
-                        let lowest = human.points.iter().map(|p| p.z).fold(0.0, f64::min);
-                        human.points.push(nalgebra::Point3::new(x, y, lowest));
+                        let lowest = human.points.iter().map(|p| p.z).fold(f64::INFINITY, f64::min);
+                        human.points.push(nalgebra::Point3::new(x, y, lowest.min(0.0)));
                         human.shoulders.push(None);
+                        if lowest > c.max_lowest_keypoint_z {
+                            // Floating above the floor: heights not believed, the planar check.
+                            human.points.iter_mut().for_each(|p| p.z = 0.0);
+                            human.reach.iter_mut().for_each(|(p, _)| p.z = 0.0);
+                            human.shoulders.iter_mut().flatten().flatten().for_each(|(p, _)| p.z = 0.0);
+                        }
                         human.unbounded = (0..h.keypoints.len())
                             .filter(|&i| seen(i).is_none() && !(face.contains(&i) && face_seen))
                             .filter(|i| !bounded_wrists.contains(i))
@@ -257,8 +269,9 @@ mod tests {
         let out = v.validate(Stamp(0), &Twist::planar(0.5, 0.0, 0.1), Some(&f), &[]);
         assert!(out.faults.is_empty());
         assert_eq!(out.humans.len(), 1);
-        // The seen keypoint, and where the person stands: below the lower body, on the floor.
-        assert_eq!(out.humans[0].points, vec![Point3::new(1.0, 2.0, 0.9), Point3::new(1.0, 2.0, 0.0)]);
+        // The seen keypoint, and where the person stands: below the lower body, on the floor. A hip 0.9 m up
+        // with nothing lower seen floats above the floor: checked in the plane.
+        assert_eq!(out.humans[0].points, vec![Point3::new(1.0, 2.0, 0.0), Point3::new(1.0, 2.0, 0.0)]);
         assert_eq!(out.humans[0].indices, vec![11]);
     }
 
@@ -299,18 +312,19 @@ mod tests {
         f.humans[0].keypoints[kp::LEFT_ELBOW] = at(1.9, 0.25);
         f.humans[0].keypoints[kp::RIGHT_WRIST] = at(1.8, -0.3);
         let h = &v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).humans[0];
-        // Left wrist hidden: reach from the left elbow. Right wrist seen: nothing reserved.
-        assert_eq!(h.reach, vec![(Point3::new(1.9, 0.25, 1.3), 0.3)]);
+        // Left wrist hidden: reach from the left elbow. Right wrist seen: nothing reserved. (Upper body only,
+        // floating above the floor: checked in the plane.)
+        assert_eq!(h.reach, vec![(Point3::new(1.9, 0.25, 0.0), 0.3)]);
         // Left elbow hidden too: from the left shoulder; the whole left side hidden: from the right shoulder.
         f.humans[0].keypoints[kp::LEFT_ELBOW] = Keypoint::MISSING;
         assert_eq!(
             v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).humans[0].reach,
-            vec![(Point3::new(2.0, 0.2, 1.3), 0.6)]
+            vec![(Point3::new(2.0, 0.2, 0.0), 0.6)]
         );
         f.humans[0].keypoints[kp::LEFT_SHOULDER] = Keypoint::MISSING;
         assert_eq!(
             v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).humans[0].reach,
-            vec![(Point3::new(2.0, -0.2, 1.3), 1.0)]
+            vec![(Point3::new(2.0, -0.2, 0.0), 1.0)]
         );
     }
 
@@ -325,6 +339,12 @@ mod tests {
         let body = crate::safety::SeparationConfig::default().body();
         let nearest = out.humans[0].distance(&body);
         assert!((nearest - 0.5).abs() < 1e-9, "{nearest}");
+        assert!(out.humans[0].points.iter().all(|p| p.z == 0.0), "floating: checked in the plane");
+        // Standing on the floor (an ankle 0.1 m up): heights are kept, a head 1.7 m up is 3-D far.
+        let mut f = frame(Stamp(0), "base_link", Point3::new(0.8, 0.0, 1.7));
+        f.humans[0].keypoints[kp::LEFT_ANKLE] = Keypoint { position: Point3::new(2.0, 0.0, 0.1), confidence: 0.9 };
+        let out = v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]);
+        assert_eq!(out.humans[0].points[0], Point3::new(0.8, 0.0, 1.7));
     }
 
     #[test]
@@ -334,7 +354,7 @@ mod tests {
         f.humans[0].keypoints[5] = Keypoint { position: Point3::new(0.4, 0.0, 0.9), confidence: 0.1 };
         let out = v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]);
         assert!(out.faults.is_empty());
-        assert_eq!(out.humans[0].points, vec![Point3::new(2.0, 0.0, 0.9), Point3::new(2.0, 0.0, 0.0)]);
+        assert_eq!(out.humans[0].points, vec![Point3::new(2.0, 0.0, 0.0), Point3::new(2.0, 0.0, 0.0)]);
         // At the threshold it counts.
         f.humans[0].keypoints[5].confidence = 0.3;
         assert_eq!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).humans[0].points.len(), 3);
