@@ -19,6 +19,11 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# An environment entered from another checkout (its env.sh exports ISC_ROOT and ISC_SETUP_DIR) must not send
+# this checkout's set-up there: scripts/test.sh and scripts/demo.sh source this checkout's .setup/env.sh.
+if [ -n "${ISC_ROOT:-}" ] && [ "$ISC_ROOT" != "$ROOT" ]; then
+  unset ISC_SETUP_DIR
+fi
 PREFIX=${ISC_SETUP_DIR:-$ROOT/.setup}
 VENV=$PREFIX/venv
 STAMPS=$PREFIX/stamps
