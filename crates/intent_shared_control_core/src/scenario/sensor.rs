@@ -1,0 +1,57 @@
+//! Sensor model: keypoint noise, dropouts, occlusion groups and face self-occlusion.
+
+use nalgebra::{Point3, Vector2, Vector3};
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+
+use super::sample::gauss;
+use super::NoiseConfig;
+use crate::skeleton::{keypoint as kp, Keypoint, NUM_KEYPOINTS};
+
+/// Body-part groups that a partial occlusion hides.
+pub(super) const OCCLUSION_GROUPS: [&[usize]; 5] = [
+    &[kp::LEFT_HIP, kp::RIGHT_HIP, kp::LEFT_KNEE, kp::RIGHT_KNEE, kp::LEFT_ANKLE, kp::RIGHT_ANKLE],
+    &[kp::LEFT_KNEE, kp::RIGHT_KNEE, kp::LEFT_ANKLE, kp::RIGHT_ANKLE],
+    &[kp::LEFT_SHOULDER, kp::LEFT_ELBOW, kp::LEFT_WRIST, kp::LEFT_HIP, kp::LEFT_KNEE, kp::LEFT_ANKLE],
+    &[kp::RIGHT_SHOULDER, kp::RIGHT_ELBOW, kp::RIGHT_WRIST, kp::RIGHT_HIP, kp::RIGHT_KNEE, kp::RIGHT_ANKLE],
+    &[kp::NOSE, kp::LEFT_EYE, kp::RIGHT_EYE, kp::LEFT_EAR, kp::RIGHT_EAR, kp::LEFT_SHOULDER, kp::RIGHT_SHOULDER],
+];
+
+/// Sensor model: noise, dropouts, partial occlusion and face self-occlusion of one human's true keypoints.
+pub(super) fn observe(
+    truth: &[Point3<f64>; NUM_KEYPOINTS],
+    occluded_group: Option<u8>,
+    head_yaw: f64,
+    noise: &NoiseConfig,
+    rng: &mut ChaCha8Rng,
+) -> [Keypoint; NUM_KEYPOINTS] {
+    let mut out = [Keypoint::MISSING; NUM_KEYPOINTS];
+    let head = truth[kp::NOSE];
+    let to_robot = Vector2::new(-head.x, -head.y);
+    let facing = Vector2::new(head_yaw.cos(), head_yaw.sin());
+    let face_hidden = noise.face_self_occlusion && to_robot.norm() > 1e-6 && facing.dot(&to_robot.normalize()) < -0.2;
+    for (k, p) in truth.iter().enumerate() {
+        let ray = Vector3::new(p.x, p.y, p.z);
+        let dist = ray.norm();
+        let mut noisy = *p
+            + Vector3::new(gauss(rng), gauss(rng), gauss(rng)) * noise.keypoint_sigma_m
+            + if dist > 1e-6 { ray / dist * (gauss(rng) * noise.depth_sigma_per_m * dist) } else { Vector3::zeros() };
+        let dropped = noise.dropout_prob > 0.0 && rng.random_bool(noise.dropout_prob);
+        let hidden = occluded_group.is_some_and(|g| OCCLUSION_GROUPS[usize::from(g)].contains(&k))
+            || (face_hidden && matches!(k, kp::NOSE | kp::LEFT_EYE | kp::RIGHT_EYE));
+        let garbage_nan = rng.random_bool(0.5);
+        let low_conf: f32 = rng.random_range(0.0..0.25);
+        let conf: f32 = rng.random_range(0.55..1.0);
+        if dropped || hidden {
+            if garbage_nan {
+                out[k] = Keypoint { position: Point3::new(f64::NAN, f64::NAN, f64::NAN), confidence: 0.0 };
+            } else {
+                noisy += Vector3::new(gauss(rng), gauss(rng), gauss(rng)) * 0.3;
+                out[k] = Keypoint { position: noisy, confidence: low_conf };
+            }
+        } else {
+            out[k] = Keypoint { position: noisy, confidence: conf };
+        }
+    }
+    out
+}
