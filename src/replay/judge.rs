@@ -1,0 +1,297 @@
+//! The ground-truth judge that scores a replay's decisions as they are made (running metrics).
+
+use std::collections::BTreeMap;
+
+use intent_shared_control_core::judge::{
+    reference_separation, Judge as GroundTruthJudge, JudgedHuman, Verdict, FUTURE_STEP_S,
+};
+use intent_shared_control_core::prediction::HumanPrediction;
+use intent_shared_control_core::safety::{RobotBody, RobotShape};
+use intent_shared_control_core::skeleton::{keypoint as kp, SkeletonFrame};
+use intent_shared_control_core::{ControllerConfig, Decision, Mode, Stamp, Twist};
+use nalgebra::Point2;
+
+use super::{mode_name, Cycle, ReplayMetrics};
+use crate::lookahead::{tracked_points, EpochCounter, Lookahead};
+
+/// Closing speed and positions of the judged humans.
+pub(super) struct Judge {
+    shape: RobotShape,
+    body: RobotBody,
+    verdicts: GroundTruthJudge,
+    /// Newest judged frame, the previous one, and closing speed per human id [m/s].
+    frame: Option<SkeletonFrame>,
+    closing: BTreeMap<u32, f64>,
+    last_torso: BTreeMap<u32, (Stamp, f64, Point2<f64>)>,
+    has_truth: bool,
+    recorded_cmd: Twist,
+    // running metrics
+    m: ReplayMetrics,
+    prev_violation_predicted: bool,
+    stop_started: Option<Stamp>,
+    /// Start of the current uninterrupted `Stop`.
+    stop_since: Option<Stamp>,
+    braked_in_episode: bool,
+    stopped_in_episode: bool,
+    /// The robot stood still (no motion at all) since the episode's standstill: the hold is judged from then.
+    still_in_episode: bool,
+    braking_deceleration: f64,
+    prev_approach: f64,
+    prev_speed: f64,
+    episode_v0: f64,
+    resume_from: Option<Stamp>,
+    first: Option<Stamp>,
+    last: Option<Stamp>,
+    /// The bag's future, when the whole bag was given ([`Replay::read_ahead`]).
+    ///
+    /// [`Replay::read_ahead`]: super::Replay::read_ahead
+    pub(super) lookahead: Option<Lookahead>,
+    pub(super) epochs: EpochCounter,
+}
+
+/// Approach speeds above this count as motion toward a human [m/s].
+const APPROACH_EPS: f64 = 0.01;
+/// Approach speeds above this can violate the separation [m/s] (as the closed-loop simulator).
+const VIOLATION_MIN_SPEED: f64 = 0.05;
+
+impl Judge {
+    pub(super) fn new(config: &ControllerConfig) -> Self {
+        let separation = &config.safety.separation;
+        let shape = separation.robot.clone();
+        let verdicts = GroundTruthJudge::new(
+            reference_separation(separation),
+            separation.clone(),
+            config.safety.zones.clone(),
+            VIOLATION_MIN_SPEED,
+        );
+        let braking_deceleration = separation.braking_deceleration;
+        Judge {
+            shape,
+            body: separation.body(),
+            verdicts,
+            frame: None,
+            closing: BTreeMap::new(),
+            last_torso: BTreeMap::new(),
+            has_truth: false,
+            recorded_cmd: Twist::ZERO,
+            m: ReplayMetrics::default(),
+            prev_violation_predicted: false,
+            stop_started: None,
+            braked_in_episode: false,
+            stopped_in_episode: false,
+            still_in_episode: false,
+            braking_deceleration,
+            prev_approach: 0.0,
+            prev_speed: 0.0,
+            episode_v0: 0.0,
+            resume_from: None,
+            stop_since: None,
+            first: None,
+            last: None,
+            lookahead: None,
+            epochs: EpochCounter::default(),
+        }
+    }
+
+    pub(super) fn on_truth(&mut self, frame: SkeletonFrame) {
+        self.has_truth = true;
+        self.set_frame(frame);
+    }
+
+    pub(super) fn on_observed(&mut self, frame: &SkeletonFrame) {
+        if !self.has_truth {
+            self.set_frame(frame.clone());
+        }
+    }
+
+    pub(super) fn on_recorded_cmd(&mut self, t: Twist) {
+        self.recorded_cmd = t;
+    }
+
+    /// Closing speed per human: change of the torso's surface distance, minus the robot's own approach
+    /// (the recorded command, which moved the robot between the frames), floored at 0.
+    fn set_frame(&mut self, frame: SkeletonFrame) {
+        for h in &frame.humans {
+            let (l, r) = (&h.keypoints[kp::LEFT_HIP], &h.keypoints[kp::RIGHT_HIP]);
+            if !(l.is_observed() && r.is_observed()) {
+                continue;
+            }
+            let torso = nalgebra::center(&l.position, &r.position).xy();
+            let d = self.shape.closest(&torso).1;
+            if let Some((t0, d0, _)) = self.last_torso.get(&h.id) {
+                let dt = frame.stamp.seconds_since(*t0);
+                if dt > 1e-4 && dt < 0.5 {
+                    let robot = self.shape.relation(&self.recorded_cmd, &torso).approach_speed;
+                    let v = ((d0 - d) / dt - robot).max(0.0);
+                    let e = self.closing.entry(h.id).or_insert(v);
+                    *e = 0.7 * *e + 0.3 * v;
+                }
+            }
+            self.last_torso.insert(h.id, (frame.stamp, d, torso));
+        }
+        self.frame = Some(frame);
+    }
+
+    /// The judged humans of the newest frame, with their true future when `with_future` and the bag was read
+    /// ahead (only the false-stop question needs it).
+    fn judged_humans(&self, with_future: bool) -> Vec<JudgedHuman> {
+        let Some(f) = &self.frame else { return Vec::new() };
+        f.humans
+            .iter()
+            .map(|h| JudgedHuman {
+                points: h.keypoints.iter().filter(|k| k.is_observed()).map(|k| k.position).collect(),
+                closing_speed: self.closing.get(&h.id).copied().unwrap_or(0.0),
+                tracked: tracked_points(h).map_or([None; 3], |t| t.map(Some)),
+                future: match &self.lookahead {
+                    Some(l) if with_future => l.future(self.epochs.current(), f.stamp, h.id),
+                    _ => Vec::new(),
+                },
+            })
+            .collect()
+    }
+
+    /// Replaces the forecast of every prediction in `preds` by the person's true future after the prediction's
+    /// stamp, as far as the bag knows it (steps beyond that keep the forecast).
+    pub(super) fn true_forecasts(&self, preds: &mut [HumanPrediction]) {
+        let Some(l) = &self.lookahead else { return };
+        for p in preds {
+            let future = l.future(self.epochs.current(), p.stamp, p.human_id);
+            // The lookahead's steps are FUTURE_STEP_S apart; a forecast on another grid keeps its own points (the
+            // message carries the step as float32).
+            if (p.horizon_step - FUTURE_STEP_S).abs() > 1e-6 {
+                continue;
+            }
+            for (predicted, truth) in p.future.iter_mut().zip(future) {
+                for (q, t) in predicted.iter_mut().zip(truth) {
+                    *q = nalgebra::Point3::new(t.x, t.y, q.z);
+                }
+            }
+        }
+    }
+
+    /// Largest approach speed of `twist` toward any of `humans`' points, and the ground-truth verdict.
+    fn assess(&self, twist: &Twist, humans: &[JudgedHuman]) -> (f64, Verdict) {
+        let max_approach = humans
+            .iter()
+            .flat_map(|h| h.points.iter())
+            .map(|p| self.body.relation(twist, p).approach_speed)
+            .fold(0.0, f64::max);
+        (max_approach, self.verdicts.judge(twist, humans))
+    }
+
+    pub(super) fn on_decision(&mut self, d: &Decision) {
+        let now = d.stamp;
+        self.first.get_or_insert(now);
+        self.last = Some(now);
+        let m = &mut self.m;
+        m.cycles += 1;
+        *m.mode_cycles.entry(mode_name(d.mode).to_owned()).or_default() += 1;
+        if !d.output.to_array().iter().all(|v| v.is_finite()) {
+            self.m.non_finite_outputs += 1;
+        }
+        let speed = d.output.linear.norm();
+        self.m.max_output_speed = self.m.max_output_speed.max(speed);
+        let (approach, verdict) = self.assess(&d.output, &self.judged_humans(false));
+        let m = &mut self.m;
+        m.violation_cycles += u64::from(verdict.violation);
+        let md = verdict.min_distance_approaching;
+        if md.is_finite() {
+            m.min_distance_approaching = Some(m.min_distance_approaching.map_or(md, |x| x.min(md)));
+        }
+        if d.mode == Mode::Stop {
+            let since = *self.stop_since.get_or_insert(now);
+            m.longest_stop_s = m.longest_stop_s.max(now.seconds_since(since));
+            if d.reasons.contains(&"ssm_stop") {
+                m.stop_separation_cycles += 1;
+            } else if d.reasons.contains(&"zone_stop") {
+                m.stop_zone_cycles += 1;
+            } else {
+                m.stop_other_cycles += 1;
+            }
+        } else {
+            self.stop_since = None;
+        }
+        let m = &mut self.m;
+        if d.mode == Mode::Stop {
+            m.stop_cycles += 1;
+            let (_, asked) = self.assess(&d.blended, &self.judged_humans(true));
+            self.m.false_stop_cycles += u64::from(!asked.stop_needed);
+            self.m.stops_beyond_physics += u64::from(!asked.violation);
+        }
+        let predicted = d.reasons.iter().any(|r| matches!(*r, "ssm_stop" | "zone_stop"));
+        let m = &mut self.m;
+        if predicted {
+            m.predicted_violation_cycles += 1;
+            if !self.prev_violation_predicted {
+                let moving = self.prev_approach > APPROACH_EPS;
+                self.stop_started = moving.then_some(now);
+                self.braked_in_episode = !moving;
+                self.stopped_in_episode = !moving;
+                self.still_in_episode = false;
+                self.episode_v0 = self.prev_speed.max(self.prev_approach);
+                self.resume_from = None;
+            }
+            if let Some(t0) = self.stop_started {
+                if !self.braked_in_episode && (approach <= APPROACH_EPS || approach < self.prev_approach - 1e-9) {
+                    m.time_to_stop_s.push(now.seconds_since(t0));
+                    self.braked_in_episode = true;
+                }
+                if !self.stopped_in_episode && approach <= APPROACH_EPS {
+                    m.time_to_standstill_s.push(now.seconds_since(t0));
+                    m.standstill_bound_s.push(self.episode_v0 / self.braking_deceleration.max(1e-6));
+                    self.stopped_in_episode = true;
+                    self.stop_started = None;
+                }
+            }
+            // A robot that moves away from someone overtaking it has no approach without standing still: the hold
+            // is judged once it stands still.
+            self.still_in_episode |=
+                self.stopped_in_episode && speed <= APPROACH_EPS && d.output.angular.norm() <= APPROACH_EPS;
+            if self.still_in_episode {
+                m.hold_stop_cycles += 1;
+                m.hold_stop_ok += u64::from(approach <= APPROACH_EPS);
+            }
+        } else {
+            if self.prev_violation_predicted {
+                if let Some(t0) = self.stop_started.take() {
+                    // Cleared before braking or standing still: the time to the clear counts.
+                    if !self.braked_in_episode {
+                        m.time_to_stop_s.push(now.seconds_since(t0));
+                    }
+                }
+                self.resume_from = Some(now);
+            }
+            if let Some(t0) = self.resume_from {
+                let commanded = d.user.linear.norm() > APPROACH_EPS || d.user.angular.norm() > APPROACH_EPS;
+                if !commanded || d.mode == Mode::Fault || d.mode == Mode::Idle {
+                    self.resume_from = None;
+                } else if speed > APPROACH_EPS || d.output.angular.norm() > APPROACH_EPS {
+                    m.resume_s.push(now.seconds_since(t0));
+                    self.resume_from = None;
+                }
+            }
+        }
+        self.prev_violation_predicted = predicted;
+        self.prev_approach = approach;
+        self.prev_speed = speed;
+    }
+
+    pub(super) fn finish(mut self, _cycles: &[Cycle]) -> ReplayMetrics {
+        let mut m = std::mem::take(&mut self.m);
+        if let Some(t0) = self.resume_from {
+            // Still waiting at the end: count only if it already waited longer than the threshold would allow.
+            if self.last.is_some_and(|l| l.seconds_since(t0) > 0.5) {
+                m.resume_missing += 1;
+            }
+        }
+        m.judged_on = if self.has_truth { "ground_truth".into() } else { "observed".into() };
+        m.duration_s = match (self.first, self.last) {
+            (Some(a), Some(b)) => b.seconds_since(a),
+            _ => 0.0,
+        };
+        m.hold_stop_fraction =
+            if m.hold_stop_cycles == 0 { 1.0 } else { m.hold_stop_ok as f64 / m.hold_stop_cycles as f64 };
+        m.false_stop_fraction = if m.cycles == 0 { 0.0 } else { m.false_stop_cycles as f64 / m.cycles as f64 };
+        m
+    }
+}

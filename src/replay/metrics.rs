@@ -1,0 +1,136 @@
+//! The judge's verdict on a replay (running metrics), the suite's thresholds and the threshold check.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// Thresholds of the scenario suite (nav2 collision_monitor bag-test style).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Thresholds {
+    /// Largest time from a predicted separation violation to the first braking cycle (the approach speed
+    /// falls) \[s\]: one control period.
+    pub time_to_stop_s: f64,
+    /// Standstill (no approach) must follow within `v₀ / braking_deceleration` plus this margin \[s\]
+    /// (`v₀`: output speed when the violation was predicted; braking is part of `S_p`).
+    pub standstill_margin_s: f64,
+    /// Smallest fraction of predicted-violation cycles (after the time to stop) without approach.
+    pub hold_stop_fraction: f64,
+    /// Largest time from the violation clearing to the robot moving again \[s\].
+    pub resume_s: f64,
+    /// Largest fraction of Stop cycles the ground truth did not require, over all cycles.
+    pub false_stop_fraction: f64,
+    /// Most cycles with a separation violation.
+    pub violation_cycles: u64,
+}
+
+impl Thresholds {
+    /// The suite's values for a controller deciding at `control_rate` \[Hz\].
+    pub fn for_rate(control_rate: f64) -> Self {
+        Thresholds {
+            time_to_stop_s: 1.0 / control_rate + 1e-6,
+            standstill_margin_s: 2.0 / control_rate,
+            hold_stop_fraction: 1.0,
+            resume_s: 0.5,
+            // 2 % before the reachable set: a hand may reach out at 2 m/s during the sensing latency (up to
+            // ~50 ms in the scenario bags), which perfect perception would not have to allow for
+            // (docs/bags.md).
+            false_stop_fraction: 0.05,
+            violation_cycles: 0,
+        }
+    }
+}
+
+/// The judge's verdict on one replay. Definitions:
+/// - *predicted violation*: a cycle whose reasons contain `ssm_stop` or `zone_stop`;
+/// - *approach*: the output moves the robot's surface toward a human point (judged points: ground truth when
+///   the bag has it, else the observed skeletons) faster than 0.01 m/s;
+/// - *time to stop*: from the first predicted-violation cycle of an episode that started in motion to the
+///   first cycle that brakes (approach speed lower than the cycle before, or none);
+/// - *time to standstill*: from the same cycle to the first cycle without approach, judged against
+///   `v₀ / braking_deceleration` + a margin, `v₀` the output speed before the episode (the safety chain
+///   brakes at the deceleration `S_p` assumes);
+/// - *hold stop*: predicted-violation cycles without approach / all of them, from the first cycle after the
+///   standstill at which the robot does not move at all (a robot moving away from someone who overtakes it has
+///   no approach without standing still);
+/// - *resume*: from the first cycle without predicted violation (the operator still commanding motion) to the
+///   first cycle with an output speed above 0.01 m/s;
+/// - *separation violation* and *false stop*: as in the closed-loop simulator, by the shared ground-truth judge
+///   ([`intent_shared_control_core::judge`]) on the judged points, `v_h` the judged human's closing speed (torso,
+///   robot motion removed): a violation breaks the reference `S_p` (reaction 0.1 s, human uncertainty 0.1 m);
+///   a false stop is a Stop cycle the configured chain would not have made knowing the truth: the judged
+///   points now and, read ahead in the bag ([`Replay::read_ahead`], [`crate::lookahead`]), each person's torso
+///   and wrists over the next second as a fully confident forecast (every configured margin still applies).
+///   The false-stop fraction is over all cycles; `stops_beyond_physics` counts Stop cycles the reference `S_p`
+///   would not need.
+///
+/// [`Replay::read_ahead`]: super::Replay::read_ahead
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ReplayMetrics {
+    pub judged_on: String,
+    pub cycles: u64,
+    pub duration_s: f64,
+    pub mode_cycles: BTreeMap<String, u64>,
+    pub predicted_violation_cycles: u64,
+    pub time_to_stop_s: Vec<f64>,
+    /// Time from a predicted violation to no approach \[s\], and the braking bound it was judged against.
+    pub time_to_standstill_s: Vec<f64>,
+    pub standstill_bound_s: Vec<f64>,
+    pub hold_stop_cycles: u64,
+    pub hold_stop_ok: u64,
+    pub hold_stop_fraction: f64,
+    pub resume_s: Vec<f64>,
+    /// Episodes that cleared while the operator commanded motion and never resumed before the bag ended.
+    pub resume_missing: u64,
+    pub stop_cycles: u64,
+    pub false_stop_cycles: u64,
+    pub false_stop_fraction: f64,
+    pub stops_beyond_physics: u64,
+    pub violation_cycles: u64,
+    /// Smallest judged distance while approaching faster than 0.05 m/s \[m\] (null: never).
+    pub min_distance_approaching: Option<f64>,
+    pub max_output_speed: f64,
+    pub non_finite_outputs: u64,
+    /// `Stop` cycles by the rule that stopped: separation (`ssm_stop`), else the stop zone (`zone_stop`), else
+    /// anything else (fault, stale input, re-arm), as the simulator counts them.
+    pub stop_separation_cycles: u64,
+    pub stop_zone_cycles: u64,
+    pub stop_other_cycles: u64,
+    /// Longest uninterrupted `Stop` \[s\] (decision stamps).
+    pub longest_stop_s: f64,
+}
+
+/// Failed thresholds, as readable lines (empty: passed).
+pub fn check_thresholds(m: &ReplayMetrics, t: &Thresholds) -> Vec<String> {
+    let mut f = Vec::new();
+    if let Some(worst) = m.time_to_stop_s.iter().copied().reduce(f64::max) {
+        if worst > t.time_to_stop_s {
+            f.push(format!("time to stop {worst:.3} s > {:.3} s", t.time_to_stop_s));
+        }
+    }
+    for (ts, bound) in m.time_to_standstill_s.iter().zip(&m.standstill_bound_s) {
+        if *ts > bound + t.standstill_margin_s {
+            f.push(format!("standstill after {ts:.3} s > braking bound {bound:.3} s + {:.3} s", t.standstill_margin_s));
+        }
+    }
+    if m.hold_stop_fraction < t.hold_stop_fraction {
+        f.push(format!("hold stop {:.2} % < {:.2} %", 100.0 * m.hold_stop_fraction, 100.0 * t.hold_stop_fraction));
+    }
+    if let Some(worst) = m.resume_s.iter().copied().reduce(f64::max) {
+        if worst > t.resume_s {
+            f.push(format!("resume {worst:.3} s > {:.3} s", t.resume_s));
+        }
+    }
+    if m.resume_missing > 0 {
+        f.push(format!("{} stop episodes never resumed", m.resume_missing));
+    }
+    if m.false_stop_fraction > t.false_stop_fraction {
+        f.push(format!("false stops {:.2} % > {:.2} %", 100.0 * m.false_stop_fraction, 100.0 * t.false_stop_fraction));
+    }
+    if m.violation_cycles > t.violation_cycles {
+        f.push(format!("{} separation violation cycles > {}", m.violation_cycles, t.violation_cycles));
+    }
+    if m.non_finite_outputs > 0 {
+        f.push(format!("{} non-finite outputs", m.non_finite_outputs));
+    }
+    f
+}
