@@ -105,6 +105,8 @@ def report(rows, metrics, files, title):
     def mx(v):
         return f"{max(v):.3f} s" if v else "–"
 
+    rules = m.get("stop_rules", {})
+
     lines = [
         f"# Bag report: {title}",
         "",
@@ -124,8 +126,8 @@ def report(rows, metrics, files, title):
         "",
         "Modes: " + ", ".join(f"{k} {v}" for k, v in sorted(m["mode_cycles"].items())) + ".",
         "",
-        f"Stop cycles by rule: separation {m.get('stop_separation_cycles', 0)}, stop zone {m.get('stop_zone_cycles', 0)}, "
-        f"other (fault, stale input, re-arm) {m.get('stop_other_cycles', 0)}; longest uninterrupted stop "
+        f"Stop cycles by rule: separation {rules.get('separation', 0)}, stop zone {rules.get('zone', 0)}, "
+        f"other (fault, stale input, re-arm) {rules.get('other', 0)}; longest uninterrupted stop "
         f"{m.get('longest_stop_s', 0.0):.2f} s; Stop cycles the reference physics would not need: "
         f"{m.get('stops_beyond_physics', 0)}.",
         "",

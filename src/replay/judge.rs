@@ -201,22 +201,13 @@ impl Judge {
         if d.mode == Mode::Stop {
             let since = *self.stop_since.get_or_insert(now);
             m.longest_stop_s = m.longest_stop_s.max(now.seconds_since(since));
-            if d.reasons.contains(&"ssm_stop") {
-                m.stop_separation_cycles += 1;
-            } else if d.reasons.contains(&"zone_stop") {
-                m.stop_zone_cycles += 1;
-            } else {
-                m.stop_other_cycles += 1;
-            }
-        } else {
-            self.stop_since = None;
-        }
-        let m = &mut self.m;
-        if d.mode == Mode::Stop {
+            m.stop_rules.count(&d.reasons);
             m.stop_cycles += 1;
             let (_, asked) = self.assess(&d.blended, &self.judged_humans(true));
             self.m.false_stop_cycles += u64::from(!asked.stop_needed);
             self.m.stops_beyond_physics += u64::from(!asked.violation);
+        } else {
+            self.stop_since = None;
         }
         let predicted = d.reasons.iter().any(|r| matches!(*r, "ssm_stop" | "zone_stop"));
         let m = &mut self.m;

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use intent_shared_control_core::sim::StopRules;
 use serde::Serialize;
 
 /// Thresholds of the scenario suite (nav2 collision_monitor bag-test style).
@@ -90,11 +91,8 @@ pub struct ReplayMetrics {
     pub min_distance_approaching: Option<f64>,
     pub max_output_speed: f64,
     pub non_finite_outputs: u64,
-    /// `Stop` cycles by the rule that stopped: separation (`ssm_stop`), else the stop zone (`zone_stop`), else
-    /// anything else (fault, stale input, re-arm), as the simulator counts them.
-    pub stop_separation_cycles: u64,
-    pub stop_zone_cycles: u64,
-    pub stop_other_cycles: u64,
+    /// `Stop` cycles by the rule that stopped, counted as the simulator counts them.
+    pub stop_rules: StopRules,
     /// Longest uninterrupted `Stop` \[s\] (decision stamps).
     pub longest_stop_s: f64,
 }

@@ -418,7 +418,8 @@ pub struct StopRules {
 }
 
 impl StopRules {
-    fn count(&mut self, reasons: &[&str]) {
+    /// Counts one `Stop` cycle with `reasons`.
+    pub fn count(&mut self, reasons: &[&str]) {
         if reasons.contains(&"ssm_stop") {
             self.separation += 1;
         } else if reasons.contains(&"zone_stop") {
@@ -901,7 +902,7 @@ fn simulate<S: HumanSource>(
     let mut step: i64 = 0;
     let mut output = Twist::ZERO;
     let mut stop_started: Option<f64> = None;
-    let mut stop_streak = Streak::default();
+    let mut held_streak = Streak::default();
     let mut needless_streak = Streak::default();
     let tolerance = config.controller.safety.separation.approach_tolerance;
     let body = config.controller.safety.separation.body();
@@ -953,7 +954,7 @@ fn simulate<S: HumanSource>(
             // Held: the operator asks for a motion and the robot does not move (whatever the mode says from one
             // cycle to the next).
             let held = !d.user.is_zero() && output.linear.norm() < 0.01 && output.angular.norm() < 0.01;
-            stop_streak.update(held, t, dt);
+            held_streak.update(held, t, dt);
             let needless = held && {
                 // The nearest person (true keypoints) stands still next to the robot, and the operator's command
                 // brings no true keypoint of anyone closer.
@@ -981,7 +982,7 @@ fn simulate<S: HumanSource>(
                         .any(|p| body.relation(&d.user, &pose.to_robot(p)).approaches(&tolerance))
             };
             needless_streak.update(needless, t, dt);
-            m.longest_stop_s = stop_streak.longest;
+            m.longest_stop_s = held_streak.longest;
             m.longest_needless_stop_s = needless_streak.longest;
             if stopped {
                 m.stop_cycles += 1;
