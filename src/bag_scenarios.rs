@@ -1,4 +1,4 @@
-//! Scenario bags: closed-loop runs of the shared generator ([`intent_shared_control_core::scenario`], through
+//! Scenario bags: closed-loop runs of the shared generator ([`intent_shared_control_sim::scenario`], through
 //! the simulator's [`ScenarioHumans`]) recorded as the live system would record them, for the bag suite.
 //!
 //! Per control tick (50 Hz) the generator: integrates the robot's pose with the previous output (planar,
@@ -19,11 +19,11 @@ use intent_shared_control_core::features::FeatureConfig;
 use intent_shared_control_core::model::{ConstantVelocityConfig, ConstantVelocityModel, IntentModel, PredictionSource};
 use intent_shared_control_core::odometry::{OdometryConfig, OdometryHistory};
 use intent_shared_control_core::predictor::IntentPredictor;
-use intent_shared_control_core::scenario::{NoiseConfig, ScenarioConfig};
-use intent_shared_control_core::sim::{HumanSource, ScenarioHumans};
 use intent_shared_control_core::skeleton::{HumanSkeleton, Keypoint, SkeletonFrame};
-use intent_shared_control_core::walkers::{WalkerConfig, WalkerFamily, WalkerHumans};
 use intent_shared_control_core::{ControllerConfig, InputHandler, Stamp, Twist};
+use intent_shared_control_sim::scenario::{NoiseConfig, ScenarioConfig};
+use intent_shared_control_sim::sim::{HumanSource, ScenarioHumans};
+use intent_shared_control_sim::walkers::{WalkerConfig, WalkerFamily, WalkerHumans};
 use nalgebra::{Point3, Rotation2, Vector2};
 use r2r::builtin_interfaces::msg::Time;
 use r2r::intent_shared_control_msgs::msg as isc;
@@ -252,7 +252,7 @@ impl<H: HumanSource> HumanSource for Shifted<H> {
         Some(f)
     }
 
-    fn truth(&self, stamp: Stamp) -> Vec<intent_shared_control_core::sim::TrueHuman> {
+    fn truth(&self, stamp: Stamp) -> Vec<intent_shared_control_sim::sim::TrueHuman> {
         self.inner.truth(Stamp(stamp.0 - self.offset.0))
     }
 

@@ -1,17 +1,17 @@
 //! What the replay's judge reads ahead of the decisions: every judged skeleton frame of the bag and the robot's
 //! motion, so that it knows where each person really went in the second after a decision (the perfect forecast
-//! the ground-truth judge compares the chain with, see [`intent_shared_control_core::judge`]).
+//! the ground-truth judge compares the chain with, see [`intent_shared_control_sim::judge`]).
 //!
 //! Bag time may jump back (a looped bag, a restarted simulator): the bag is split into *epochs* at every jump
 //! of the log time back by more than [`JUMP_BACK_S`], and a decision only looks ahead within its own epoch.
 //! The robot's motion between two stamps comes from `/odom` when the epoch has it, else from integrating the
 //! recorded `/cmd_vel`.
 
-use intent_shared_control_core::judge::{FUTURE_STEPS, FUTURE_STEP_S};
 use intent_shared_control_core::odometry::{OdometryConfig, OdometryHistory};
 use intent_shared_control_core::safety::EgoMotion;
 use intent_shared_control_core::skeleton::{keypoint as kp, HumanId, HumanSkeleton, SkeletonFrame};
 use intent_shared_control_core::Stamp;
+use intent_shared_control_sim::judge::{FUTURE_STEPS, FUTURE_STEP_S};
 use nalgebra::{Isometry2, Point2};
 use r2r::geometry_msgs::msg as geo;
 use r2r::intent_shared_control_msgs::msg as isc;

@@ -383,7 +383,7 @@ log "parity fixture -> $OUT_FIXTURES"
 # Held-out evaluation (base seed 3): <reports>/intent_evaluation.{json,md} and the card's `metrics` block (the
 # card's sha256 is that of the ONNX file, which this does not touch).
 log "Rust evaluation -> $OUT_REPORTS (ONNX Runtime: $ISC_ORT_LIB)"
-cargo build --release -p intent_shared_control_inference --bin evaluate_intent
+cargo build --release -p intent_shared_control_tools --bin evaluate_intent
 "$TARGET/release/evaluate_intent" --model "$MODEL" --card "$CARD" \
     --provider cpu --seed "$EVAL_SEED" --scenarios "$EVAL_SCENARIOS" --eval-every 3 --stable-s 0.3 --ece-bins 10 \
     --out "$OUT_REPORTS" --stem intent_evaluation --update-card "$CARD"

@@ -15,8 +15,8 @@ use clap::Parser;
 use futures::StreamExt;
 use intent_shared_control::convert::stamp_to_msg;
 use intent_shared_control::node_util::{command_qos, init_logging, sensor_qos, spawn_spinner, NodeClock};
-use intent_shared_control_core::scenario::{Scenario, ScenarioConfig};
 use intent_shared_control_core::{SkeletonFrame, Stamp};
+use intent_shared_control_sim::scenario::{Scenario, ScenarioConfig};
 use r2r::geometry_msgs::msg::{Point, TwistStamped};
 use r2r::intent_shared_control_msgs::msg::{
     HumanSkeleton, HumanSkeletonArray, IntentPredictionArray, SharedControlStatus,

@@ -2,13 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use intent_shared_control_core::judge::{
-    reference_separation, Judge as GroundTruthJudge, JudgedHuman, Verdict, FUTURE_STEP_S,
-};
 use intent_shared_control_core::prediction::HumanPrediction;
 use intent_shared_control_core::safety::{RobotBody, RobotShape};
 use intent_shared_control_core::skeleton::{keypoint as kp, SkeletonFrame};
 use intent_shared_control_core::{ControllerConfig, Decision, Mode, Stamp, Twist};
+use intent_shared_control_sim::judge::{
+    reference_separation, Judge as GroundTruthJudge, JudgedHuman, Verdict, FUTURE_STEP_S,
+};
 use nalgebra::Point2;
 
 use super::{mode_name, Cycle, ReplayMetrics};

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use intent_shared_control_core::sim::StopRules;
+use intent_shared_control_sim::sim::StopRules;
 use serde::Serialize;
 
 /// Thresholds of the scenario suite (nav2 collision_monitor bag-test style).
@@ -56,7 +56,7 @@ impl Thresholds {
 /// - *resume*: from the first cycle without predicted violation (the operator still commanding motion) to the
 ///   first cycle with an output speed above 0.01 m/s;
 /// - *separation violation* and *false stop*: as in the closed-loop simulator, by the shared ground-truth judge
-///   ([`intent_shared_control_core::judge`]) on the judged points, `v_h` the judged human's closing speed (torso,
+///   ([`intent_shared_control_sim::judge`]) on the judged points, `v_h` the judged human's closing speed (torso,
 ///   robot motion removed): a violation breaks the reference `S_p` (reaction 0.1 s, human uncertainty 0.1 m);
 ///   a false stop is a Stop cycle the configured chain would not have made knowing the truth: the judged
 ///   points now and, read ahead in the bag ([`Replay::read_ahead`], [`crate::lookahead`]), each person's torso

@@ -19,13 +19,11 @@
 //!
 //! See `docs/inference.md` for the checks made at load, the execution providers and the fixtures.
 
-pub mod card_update;
 pub mod contract;
 #[cfg(feature = "cuda")]
 mod cuda;
 pub mod error;
 pub mod machine;
-pub mod metrics;
 pub mod ort_model;
 pub mod routing;
 pub mod runtime;

@@ -1,26 +1,31 @@
-//! Batches of closed-loop runs of the shared-control core ([`intent_shared_control_core::sim`]) and their
+//! Batches of closed-loop runs of the shared-control core ([`crate::sim`]) and their
 //! report (JSON + markdown).
 //!
-//! Each seed draws one scenario (humans carrying out intents, see `intent_shared_control_core::scenario`) and
+//! Each seed draws one scenario (humans carrying out intents, see [`crate::scenario`]) and
 //! one operator (careful or careless); the run is made with shared control and again with raw teleop.
-//! [`Scene::Walkers`] draws the humans from the walker families of `intent_shared_control_core::walkers`
+//! [`Scene::Walkers`] draws the humans from the walker families of [`crate::walkers`]
 //! instead (head-on, overtaking, crossing, start from standing, slow down and speed up again).
 //!
 //! The product predictor (`PredictorKind::Model`) is the shipped ONNX model on ONNX Runtime's CPU provider
 //! behind [`IntentPredictor`]; [`load_model_predictor`] builds it from a model card and the runtime library.
 
+pub mod judge;
+pub mod scenario;
+pub mod sim;
+pub mod walkers;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
-use intent_shared_control_core::features::FeatureConfig;
-use intent_shared_control_core::predictor::IntentPredictor;
-use intent_shared_control_core::scenario::{ScenarioConfig, ScenarioError};
-use intent_shared_control_core::sim::{
+use crate::scenario::{ScenarioConfig, ScenarioError};
+use crate::sim::{
     run_episode_with_predictor, FalseStopCauses, HumanSource, PredictorKind, RunMetrics, ScenarioHumans, SimConfig,
     SimError, StopRules,
 };
-use intent_shared_control_core::walkers::{WalkerConfig, WalkerFamily, WalkerHumans};
+use crate::walkers::{WalkerConfig, WalkerFamily, WalkerHumans};
+use anyhow::Context as _;
+use intent_shared_control_core::features::FeatureConfig;
+use intent_shared_control_core::predictor::IntentPredictor;
 use intent_shared_control_inference::{load_card, model_path_for_card, OrtIntentModel, OrtModelConfig, OrtRuntime};
 use serde::{Deserialize, Serialize};
 

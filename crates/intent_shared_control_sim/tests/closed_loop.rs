@@ -2,7 +2,7 @@
 //! `simulate` binary (`--scenarios 1000`, release build). 24 seeds since the judge is 3-D: seeds 1–16 hold 3
 //! scenarios where raw teleop violates the separation (a head above the base is not run into), 1–24 hold 7.
 
-use intent_shared_control_core::sim::{PredictorKind, SimConfig};
+use intent_shared_control_sim::sim::{PredictorKind, SimConfig};
 use intent_shared_control_sim::{run_batch, standard_scenario, Report};
 
 const SEEDS: usize = 24;

@@ -23,7 +23,7 @@ use intent_shared_control_core::model::{
     Intent, FEATURES_PER_FRAME, FUTURE_LEN, HORIZON_STEPS, HORIZON_STEP_S, NUM_PREDICTED_POINTS, WINDOW_FRAMES,
     WINDOW_LEN,
 };
-use intent_shared_control_core::scenario::{Scenario, ScenarioConfig};
+use intent_shared_control_sim::scenario::{Scenario, ScenarioConfig};
 use npyz::WriterBuilder;
 use serde::{Deserialize, Serialize};
 
@@ -237,7 +237,7 @@ pub fn generate(config: &ExportConfig) -> Result<Dataset> {
 mod tests {
     use super::*;
     use intent_shared_control_core::model::feature_layout;
-    use intent_shared_control_core::scenario::NoiseConfig;
+    use intent_shared_control_sim::scenario::NoiseConfig;
 
     fn config(seed: u64, noise: NoiseConfig) -> ExportConfig {
         ExportConfig {

@@ -6,7 +6,7 @@
 //! thread behind the feature pipeline; the library is `--ort-lib`, else `$ISC_ORT_LIB`, else
 //! `.setup/onnxruntime/lib/libonnxruntime.so.1.31.1` of the workspace.
 //!
-//! `--scene walkers` draws the humans from the walker families (`intent_shared_control_core::walkers`: head-on,
+//! `--scene walkers` draws the humans from the walker families (`intent_shared_control_sim::walkers`: head-on,
 //! overtaking, crossing, start from standing, slow down and speed up again) instead of the scenario generator;
 //! the report then names the scene kind and counts scenes and violations per family.
 
@@ -15,9 +15,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
-use intent_shared_control_core::scenario::ScenarioConfig;
-use intent_shared_control_core::sim::{PredictorKind, SimConfig};
 use intent_shared_control_inference::machine::MachineInfo;
+use intent_shared_control_sim::scenario::ScenarioConfig;
+use intent_shared_control_sim::sim::{PredictorKind, SimConfig};
 use intent_shared_control_sim::{
     default_model_card, default_ort_library, load_model_predictor, run_scene_batch_with_predictor, standard_scenario,
     standard_walkers, Scene,

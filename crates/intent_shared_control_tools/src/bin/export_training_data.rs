@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use intent_shared_control_core::features::FeatureConfig;
 use intent_shared_control_core::model::Intent;
-use intent_shared_control_core::scenario::ScenarioConfig;
+use intent_shared_control_sim::scenario::ScenarioConfig;
 use intent_shared_control_tools::export::{generate, ExportConfig};
 
 /// Generates seeded scenarios, runs the robot's feature pipeline on them and writes `.npy` arrays.

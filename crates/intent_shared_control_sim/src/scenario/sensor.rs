@@ -6,7 +6,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::sample::gauss;
 use super::NoiseConfig;
-use crate::skeleton::{keypoint as kp, Keypoint, NUM_KEYPOINTS};
+use intent_shared_control_core::skeleton::{keypoint as kp, Keypoint, NUM_KEYPOINTS};
 
 /// Body-part groups that a partial occlusion hides.
 pub(super) const OCCLUSION_GROUPS: [&[usize]; 5] = [

@@ -5,7 +5,7 @@ use std::f64::consts::PI;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::model::NUM_INTENTS;
+use intent_shared_control_core::model::NUM_INTENTS;
 
 /// Errors of the scenario generator.
 #[derive(Debug, Error, PartialEq)]

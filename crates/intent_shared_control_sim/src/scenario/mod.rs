@@ -26,8 +26,8 @@
 //!   toward the robot at chest height, holds, and lowers it; the label is `idle` once the hold ends.
 //! - `retreat`: (stood facing the robot) optionally steps back, turns away and walks off.
 //!
-//! [`Stamp`]: crate::time::Stamp
-//! [`SkeletonFrame`]: crate::skeleton::SkeletonFrame
+//! [`Stamp`]: intent_shared_control_core::time::Stamp
+//! [`SkeletonFrame`]: intent_shared_control_core::skeleton::SkeletonFrame
 
 mod config;
 mod human;

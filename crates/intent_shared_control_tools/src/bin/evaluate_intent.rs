@@ -24,13 +24,13 @@ use intent_shared_control_core::model::{
     ConstantVelocityConfig, ConstantVelocityModel, Intent, IntentModel, ModelInput, ModelOutput, FUTURE_LEN,
     HORIZON_STEPS, HORIZON_STEP_S, NUM_PREDICTED_POINTS, PREDICTED_POINT_NAMES,
 };
-use intent_shared_control_core::scenario::{Scenario, ScenarioConfig};
-use intent_shared_control_inference::card_update::{replace_metrics, RUST_EVALUATION_SOURCE};
 use intent_shared_control_inference::machine::MachineInfo;
-use intent_shared_control_inference::metrics::{
+use intent_shared_control_inference::{load_card, ExecutionProviderKind, OrtIntentModel, OrtModelConfig, OrtRuntime};
+use intent_shared_control_sim::scenario::{Scenario, ScenarioConfig};
+use intent_shared_control_tools::card_update::{replace_metrics, RUST_EVALUATION_SOURCE};
+use intent_shared_control_tools::metrics::{
     ade_fde, expected_calibration_error, percentile, recognition_latency, ConfusionMatrix, DisplacementStats,
 };
-use intent_shared_control_inference::{load_card, ExecutionProviderKind, OrtIntentModel, OrtModelConfig, OrtRuntime};
 use nalgebra::Point3;
 use serde::Serialize;
 

@@ -1,4 +1,4 @@
-//! Closed-loop simulator: a kinematic planar robot driven through [`crate::InputHandler`] by a scripted operator among
+//! Closed-loop simulator: a kinematic planar robot driven through [`intent_shared_control_core::InputHandler`] by a scripted operator among
 //! simulated humans, judged on ground truth.
 //!
 //! - **World**: the humans' frame (`odom`-like); the robot starts at the origin facing +x and integrates its
@@ -6,7 +6,7 @@
 //! - **Humans**: any [`HumanSource`] (world-frame skeletons plus ground truth). [`ScenarioHumans`] plugs in the
 //!   seeded generator of [`crate::scenario`]; [`LinearHumans`] is a small scripted source for tests.
 //! - **Perception**: observed skeletons are moved into the robot frame at the robot's current pose and given to
-//!   the controller. Predictions come from [`PredictorKind`]: the constant-velocity model of [`crate::model`]
+//!   the controller. Predictions come from [`PredictorKind`]: the constant-velocity model of [`intent_shared_control_core::model`]
 //!   run through [`IntentPredictor`] (its intents are uniform, so α stays 0 and separation monitoring uses the
 //!   conservative human speed), any [`IntentModel`] the caller supplies through [`IntentPredictor`]
 //!   ([`PredictorKind::Model`], [`run_episode_with_predictor`]; e.g. the shipped ONNX model), or an oracle (true
@@ -49,21 +49,25 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::control::{ConfigError, ControllerConfig, Mode};
-use crate::features::{FeatureConfig, FeatureError};
-use crate::input::InputHandler;
 use crate::judge::{Judge, JudgedHuman, FUTURE_STEPS, FUTURE_STEP_S};
-#[cfg(doc)]
-use crate::model::IntentModel;
-use crate::model::{ConstantVelocityConfig, ConstantVelocityModel, ModelError, HORIZON_STEPS, HORIZON_STEP_S};
-use crate::prediction::{HumanPrediction, Intent};
-use crate::predictor::IntentPredictor;
-use crate::safety::{planar_motion, RobotShape, SeparationConfig};
 use crate::scenario::{Scenario, ScenarioConfig, ScenarioError};
-use crate::skeleton::{keypoint as kp, HumanId, HumanSkeleton, Keypoint, SkeletonFrame, NUM_KEYPOINTS};
-use crate::teleop::{JoyInput, Teleop};
-use crate::time::Stamp;
-use crate::twist::Twist;
+use intent_shared_control_core::control::{ConfigError, ControllerConfig, Mode};
+use intent_shared_control_core::features::{FeatureConfig, FeatureError};
+use intent_shared_control_core::input::InputHandler;
+#[cfg(doc)]
+use intent_shared_control_core::model::IntentModel;
+use intent_shared_control_core::model::{
+    ConstantVelocityConfig, ConstantVelocityModel, ModelError, HORIZON_STEPS, HORIZON_STEP_S,
+};
+use intent_shared_control_core::prediction::{HumanPrediction, Intent};
+use intent_shared_control_core::predictor::IntentPredictor;
+use intent_shared_control_core::safety::{planar_motion, RobotShape, SeparationConfig};
+use intent_shared_control_core::skeleton::{
+    keypoint as kp, HumanId, HumanSkeleton, Keypoint, SkeletonFrame, NUM_KEYPOINTS,
+};
+use intent_shared_control_core::teleop::{JoyInput, Teleop};
+use intent_shared_control_core::time::Stamp;
+use intent_shared_control_core::twist::Twist;
 
 /// Errors of the simulator set-up.
 #[derive(Debug, Error)]

@@ -11,7 +11,7 @@ use super::kinematics::{wrap, ArmAngles, Body, Gesture, Side};
 use super::sample::{exponential, uniform};
 use super::sensor::OCCLUSION_GROUPS;
 use super::{ScenarioConfig, FUTURE_MARGIN_S, MAX_ACCEL};
-use crate::model::Intent;
+use intent_shared_control_core::model::Intent;
 
 /// The episode of one human, as drawn from the seed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

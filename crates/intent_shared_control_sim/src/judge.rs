@@ -21,11 +21,13 @@
 
 use nalgebra::{Point2, Point3};
 
-use crate::prediction::HumanPrediction;
-use crate::safety::{HumanPoints, ObservedMotion, SeparationConfig, SeparationMonitor, ZoneConfig};
-use crate::skeleton::{keypoint as kp, NUM_KEYPOINTS};
-use crate::time::Stamp;
-use crate::twist::Twist;
+use intent_shared_control_core::prediction::HumanPrediction;
+use intent_shared_control_core::safety::{
+    HumanPoints, ObservedMotion, SeparationConfig, SeparationMonitor, ZoneConfig,
+};
+use intent_shared_control_core::skeleton::{keypoint as kp, NUM_KEYPOINTS};
+use intent_shared_control_core::time::Stamp;
+use intent_shared_control_core::twist::Twist;
 
 /// Spacing of [`JudgedHuman::future`] \[s\] (the model's forecast step).
 pub const FUTURE_STEP_S: f64 = 0.1;
@@ -147,7 +149,7 @@ impl Judge {
             let lag = 0.5 * self.configured.config().reach.velocity_window;
             return self.configured.limit(now, twist, &[h.monitor_points(lag)], &[], 0.0).scale == 0.0;
         }
-        let mut probabilities = [0.0; crate::model::NUM_INTENTS];
+        let mut probabilities = [0.0; intent_shared_control_core::model::NUM_INTENTS];
         probabilities[0] = 1.0;
         let forecast = HumanPrediction {
             human_id: 0,

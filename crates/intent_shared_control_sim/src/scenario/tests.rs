@@ -3,8 +3,8 @@
 use nalgebra::{Point3, Vector2};
 
 use super::*;
-use crate::model::{Intent, NUM_INTENTS};
-use crate::skeleton::{keypoint as kp, SkeletonFrame, NUM_KEYPOINTS};
+use intent_shared_control_core::model::{Intent, NUM_INTENTS};
+use intent_shared_control_core::skeleton::{keypoint as kp, SkeletonFrame, NUM_KEYPOINTS};
 
 fn only(intent: Intent) -> ScenarioConfig {
     let mut w = [0.0; NUM_INTENTS];

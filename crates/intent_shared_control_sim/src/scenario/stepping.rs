@@ -9,9 +9,9 @@ use super::human::{Episode, Human};
 use super::sample::{exponential, gauss};
 use super::sensor::observe;
 use super::{ScenarioConfig, ScenarioError, FUTURE_MARGIN_S};
-use crate::model::Intent;
-use crate::skeleton::{keypoint as kp, HumanId, HumanSkeleton, SkeletonFrame, NUM_KEYPOINTS};
-use crate::time::Stamp;
+use intent_shared_control_core::model::Intent;
+use intent_shared_control_core::skeleton::{keypoint as kp, HumanId, HumanSkeleton, SkeletonFrame, NUM_KEYPOINTS};
+use intent_shared_control_core::time::Stamp;
 
 /// Ground truth of one human in one frame.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

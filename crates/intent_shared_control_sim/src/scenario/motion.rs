@@ -7,7 +7,7 @@ use nalgebra::Vector2;
 use super::human::{GridState, Human, Plan};
 use super::kinematics::wrap;
 use super::{GRID_DT_S, HIP_AMPLITUDE, MAX_ACCEL, MAX_YAW_RATE};
-use crate::model::Intent;
+use intent_shared_control_core::model::Intent;
 
 impl Human {
     /// Integrates the planar motion, yaw, gait phase and head yaw on the grid from 0 to `end` [s].

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::human::Human;
 use super::{ARM_SWING, HIP_AMPLITUDE, KNEE_AMPLITUDE};
-use crate::skeleton::{keypoint as kp, NUM_KEYPOINTS};
+use intent_shared_control_core::skeleton::{keypoint as kp, NUM_KEYPOINTS};
 
 /// Body dimensions of one synthetic human \[m\].
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]

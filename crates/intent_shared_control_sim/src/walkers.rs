@@ -32,11 +32,13 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use crate::prediction::Intent;
 use crate::scenario::{Body, NoiseConfig, ScenarioConfig, ScenarioError};
 use crate::sim::{HumanSource, TrueHuman};
-use crate::skeleton::{keypoint as kp, HumanId, HumanSkeleton, Keypoint, SkeletonFrame, NUM_KEYPOINTS};
-use crate::time::Stamp;
+use intent_shared_control_core::prediction::Intent;
+use intent_shared_control_core::skeleton::{
+    keypoint as kp, HumanId, HumanSkeleton, Keypoint, SkeletonFrame, NUM_KEYPOINTS,
+};
+use intent_shared_control_core::time::Stamp;
 
 /// Highest walking speed of any walker [m/s].
 pub const MAX_SPEED: f64 = 2.0;
