@@ -382,7 +382,7 @@ def main() -> None:
         "normalisation": "torso_centred_bearing_aligned",
         "min_keypoint_confidence": 0.3,
         "data": {
-            "generator": "intent_shared_control_core::scenario via export_training_data",
+            "generator": "intent_shared_control_sim::scenario via export_training_data",
             "train": {"seed": train["meta"]["export"]["seed"], "scenarios": train["meta"]["export"]["scenarios"],
                       "stride": train["meta"]["export"]["stride"], "samples": int(len(y_tr)),
                       "class_counts": train["meta"]["class_counts"]},

@@ -378,7 +378,7 @@ impl Report {
             let _ = writeln!(s, "Model: {m}.\n");
         }
         if let Some(scene) = &self.scene {
-            let _ = writeln!(s, "Scenes: `{scene}` (see `intent_shared_control_core::{scene}`).\n");
+            let _ = writeln!(s, "Scenes: `{scene}` (see `intent_shared_control_sim::{scene}`).\n");
         }
         if !self.families.is_empty() {
             let _ = writeln!(
@@ -462,7 +462,7 @@ impl Report {
         if !self.violation_seeds.is_empty() {
             let _ = writeln!(s, "\nSeeds with a violation: {:?}", self.violation_seeds);
         }
-        let _ = writeln!(s, "\nDefinitions: see the `intent_shared_control_core::sim` module docs.");
+        let _ = writeln!(s, "\nDefinitions: see the `intent_shared_control_sim::sim` module docs.");
         s
     }
 }
