@@ -9,31 +9,44 @@
 //! (it survives `ros2 param dump` / `load` and rcl's YAML parser; it is never empty by default, since an empty
 //! list has no type in ROS parameters).
 //!
-//! Every number the validation bounds has a descriptor range ([`range`], one table), shown by
-//! `ros2 param describe` and enforced; a test proves the table and the validation agree. The validation stays
-//! the authority: where it leaves a bound open (`> 0`, `< 1`) the range ends at the closest sensible closed
-//! value ([`OPEN_MIN`], `0.999`), where it has no upper bound the range ends at `f64::MAX` (every finite value),
-//! and constraints between parameters are declared as relations ([`crate::param_server::Relation`]).
+//! Ranges, relations and descriptions are not written here: they come from the core's declaration of each
+//! configuration field ([`ControllerConfig::catalog`], one table next to each configuration type), the same
+//! tables [`ControllerConfig::validate`] checks. Every number the validation bounds has a descriptor range
+//! ([`range`]), shown by `ros2 param describe` and enforced; a test proves the ranges and the validation agree.
+//! Where the validation leaves a bound open (`> 0`, `< 1`) the range ends at the closest sensible closed value
+//! ([`OPEN_MIN`], `0.999`), where it has no upper bound the range ends at `f64::MAX` (every finite value),
+//! and constraints between parameters are declared as relations ([`crate::param_server::Relation`]). Only what
+//! the parameters add to the core is this module's own: `-1` for an unset index and the robot shape's three
+//! parameters.
 
 use std::collections::BTreeMap;
 
-use intent_shared_control_core::ControllerConfig;
+use std::sync::OnceLock;
+
+use intent_shared_control_core::config::{
+    Bound, Catalog, Cmp as CoreCmp, Range as CoreRange, Relation as CoreRelation,
+};
+use intent_shared_control_core::safety::RobotShape;
+use intent_shared_control_core::{ControllerConfig, TeleopConfig};
 use r2r::ParameterValue;
 use serde_yaml::{Mapping, Value};
 
 use crate::param_server::{Cmp, ParamSpec, Range, Relation};
 use crate::params::Params;
 
-const TELEOP_AXES: [&str; 6] = ["linear_x", "linear_y", "linear_z", "angular_x", "angular_y", "angular_z"];
+const TELEOP_AXES: [&str; 6] = TeleopConfig::BINDINGS;
 const ROBOT: &str = "safety.separation.robot";
+const ROBOT_TYPE: &str = "safety.separation.robot.type";
+const ROBOT_RADIUS: &str = "safety.separation.robot.radius";
 const POINTS: &str = "safety.separation.robot.points";
 
 /// Default of `points` when the default shape has none (a radius robot): a 0.6 m square around the origin, as
 /// an example to edit. ROS parameters cannot type an empty list, so the default is never empty.
 const EXAMPLE_POINTS: [f64; 8] = [0.3, 0.3, -0.3, 0.3, -0.3, -0.3, 0.3, -0.3];
 
-/// Closed lower end of a range where the validation requires `> 0`: 1 ms, 1 mm, 1 mm/s, ... is the smallest
-/// value that is sensible for any of these parameters.
+/// Closed lower end of a range where the validation requires `> 0` (and the step inside any open end of a
+/// real number: `< 1` → `0.999`): 1 ms, 1 mm, 1 mm/s, ... is the smallest value that is sensible for any of
+/// these parameters.
 pub const OPEN_MIN: f64 = 1e-3;
 
 /// One end of a descriptor range and how it relates to [`ControllerConfig::validate`].
@@ -57,104 +70,53 @@ impl End {
     }
 }
 
-/// The range of a controller parameter as (lower end, upper end), for doubles, double arrays (each element)
-/// and integers (ends converted). `None`: not a number the validation bounds (booleans, strings).
-pub fn range(key: &str) -> Option<(End, End)> {
-    use End::{Chosen, Exact};
-    const MAX: f64 = f64::MAX;
-    // i64::MAX as f64 converts back to i64::MAX (saturating)
-    const IMAX: f64 = i64::MAX as f64;
-    let nonneg = Some((Exact(0.0), Exact(MAX)));
-    let positive = Some((Chosen(OPEN_MIN), Exact(MAX)));
-    let unit = Some((Exact(0.0), Exact(1.0)));
-    if let Some(field) = key.strip_prefix("teleop.").and_then(|k| k.split_once('.')).map(|(_, f)| f) {
-        return match field {
-            "axis" => Some((Chosen(-1.0), Exact(IMAX))),
-            "scale" | "scale_turbo" => Some((Exact(-MAX), Exact(MAX))),
-            _ => None,
-        };
-    }
+/// The core's declared fields and relations ([`ControllerConfig::catalog`]): the one source of the controller
+/// parameters' ranges, relations and descriptions.
+fn catalog() -> &'static Catalog {
+    static CATALOG: OnceLock<Catalog> = OnceLock::new();
+    CATALOG.get_or_init(ControllerConfig::catalog)
+}
+
+/// What `-1` stands for where a parameter writes an optional index (an unset `Option` in the core).
+fn unset_index(key: &str) -> Option<&'static str> {
+    let axis = key.strip_prefix("teleop.").and_then(|k| k.strip_suffix(".axis"));
     match key {
-        "teleop.deadman_button" => Some((Exact(0.0), Exact(IMAX))),
-        "teleop.turbo_button" => Some((Chosen(-1.0), Exact(IMAX))),
-        "teleop.deadzone" => Some((Exact(0.0), Chosen(0.999))),
-        "teleop.timeout" => positive,
-        "teleop.max_future" => nonneg,
-        "assist.min_probability" | "assist.external_confidence" => unit,
-        "assist.prediction_timeout" | "assist.external_timeout" => positive,
-        "assist.backoff_distance"
-        | "assist.backoff_speed"
-        | "assist.handover_standoff"
-        | "assist.handover_speed"
-        | "assist.handover_gain"
-        | "assist.yaw_gain"
-        | "assist.max_yaw_rate"
-        | "assist.hold_distance"
-        | "assist.way_out_distance"
-        | "assist.way_out_yaw_rate"
-        | "assist.way_out_speed" => nonneg,
-        "assist.way_out_straight_bearing" => Some((Exact(0.0), Exact(std::f64::consts::FRAC_PI_2))),
-        "assist.way_out_max_bearing" => Some((Exact(0.0), Exact(std::f64::consts::PI))),
-        "arbitration.alpha_max" => unit,
-        "arbitration.confidence_floor" => Some((Exact(0.0), Chosen(0.999))),
-        // > confidence_floor >= 0 (relation), <= 1
-        "arbitration.confidence_full" => Some((Chosen(OPEN_MIN), Exact(1.0))),
-        "arbitration.authority_full_push" => positive,
-        "arbitration.angular_length" => nonneg,
-        "safety.validation.max_linear"
-        | "safety.validation.max_angular"
-        | "safety.validation.max_range"
-        | "safety.validation.prediction_timeout" => positive,
-        "safety.validation.max_future" => nonneg,
-        "safety.validation.min_keypoint_confidence" => unit,
-        "safety.validation.hidden_hand_reach" => Some((Exact(0.0), Exact(2.0))),
-        "safety.validation.max_lowest_keypoint_z" => Some((Exact(0.0), Exact(3.0))),
-        "safety.separation.robot.radius" => Some((Exact(0.0), Exact(10.0))),
-        "safety.separation.robot.points" => Some((Exact(-MAX), Exact(MAX))),
-        "safety.separation.robot_height"
-        | "safety.separation.robot_upper.radius"
-        | "safety.separation.robot_upper.top" => Some((Exact(0.0), Exact(10.0))),
-        "safety.separation.robot_upper.x" | "safety.separation.robot_upper.y" => Some((Exact(-10.0), Exact(10.0))),
-        "safety.separation.reaction_time" => Some((Exact(0.0), Exact(2.0))),
-        "safety.separation.braking_deceleration" => Some((Chosen(OPEN_MIN), Exact(20.0))),
-        "safety.separation.intrusion_distance"
-        | "safety.separation.human_uncertainty"
-        | "safety.separation.robot_uncertainty"
-        | "safety.separation.near_distance"
-        | "safety.separation.prediction_uncertainty_rate"
-        | "safety.separation.reach.velocity_uncertainty" => nonneg,
-        "safety.separation.human_speed_far" | "safety.separation.reach.max_speed" | "safety.occlusion_speed" => {
-            Some((Exact(1.6), Exact(MAX)))
-        }
-        // also >= human_speed_far (relation)
-        "safety.separation.human_speed_near" | "safety.separation.reach.hand_speed" => Some((Exact(2.0), Exact(MAX))),
-        "safety.separation.min_confidence" | "safety.separation.partial_view_away_fraction" => unit,
-        "safety.separation.approach_tolerance.fraction" => Some((Exact(0.0), Exact(0.2))),
-        "safety.separation.approach_tolerance.speed" => Some((Exact(0.0), Exact(0.05))),
-        "safety.separation.not_closing_speed" => Some((Exact(0.0), Exact(0.5))),
-        "safety.separation.reach.max_acceleration" => Some((Exact(1.0), Exact(MAX))),
-        "safety.separation.reach.velocity_window" => Some((Exact(0.1), Exact(1.0))),
-        "safety.separation.reach.min_observations" => Some((Exact(3.0), Exact(100.0))),
-        "safety.separation.reach.arm_length" => Some((Exact(0.5), Exact(1.5))),
-        "safety.separation.closing_speed_min_lookahead" => Some((Exact(0.0), Exact(1.0))),
-        "safety.separation.prediction_time_margin" => Some((Exact(0.0), Exact(5.0))),
-        "safety.separation.standstill_speed" => Some((Exact(0.0), Exact(0.1))),
-        // slowdown_distance also >= stop_distance (relation)
-        "safety.zones.stop_distance"
-        | "safety.zones.slowdown_distance"
-        | "safety.zones.hysteresis"
-        | "safety.zones.slowdown_linear_speed"
-        | "safety.zones.slowdown_angular_speed" => nonneg,
-        "safety.zones.min_away_fraction" => unit,
-        "safety.limits.max_velocity" => nonneg,
-        // max_deceleration also >= max_acceleration and (vx, vy) >= braking_deceleration (relations)
-        "safety.limits.max_acceleration" | "safety.limits.max_deceleration" | "safety.limits.max_jerk" => positive,
-        "safety.limits.max_dt" => Some((Chosen(OPEN_MIN), Exact(1.0))),
-        "safety.occlusion_memory" => Some((Exact(0.0), Exact(10.0))),
-        "safety.keypoint_memory" => Some((Exact(0.0), Exact(2.0))),
-        "safety.watchdog.skeleton_timeout" | "safety.watchdog.max_cycle_gap" => positive,
+        "teleop.turbo_button" => Some("none"),
+        _ if axis.is_some_and(|a| TELEOP_AXES.contains(&a)) => Some("unused"),
         _ => None,
     }
+}
+
+/// The descriptor ends of a core [`CoreRange`]: closed bounds exactly, open ones one step inside
+/// ([`OPEN_MIN`] for reals, 1 for integers), no bound the largest value of the type.
+fn ends(range: CoreRange, integer: bool) -> (End, End) {
+    let (max, step) = if integer { (i64::MAX as f64, 1.0) } else { (f64::MAX, OPEN_MIN) };
+    let lo = match range.lower {
+        Bound::Unbounded => End::Exact(-max),
+        Bound::Closed(x) => End::Exact(x),
+        Bound::Open(x) => End::Chosen(x + step),
+    };
+    let hi = match range.upper {
+        Bound::Unbounded => End::Exact(max),
+        Bound::Closed(x) => End::Exact(x),
+        Bound::Open(x) => End::Chosen(x - step),
+    };
+    (lo, hi)
+}
+
+/// The range of a controller parameter as (lower end, upper end), for doubles, double arrays (each element)
+/// and integers (ends converted), from the core's declaration of the field. `None`: not a number the validation
+/// bounds (booleans, strings).
+pub fn range(key: &str) -> Option<(End, End)> {
+    match key {
+        _ if key == ROBOT_RADIUS => return Some(ends(RobotShape::RADIUS, false)),
+        POINTS => return Some(ends(CoreRange::FINITE, false)),
+        _ => {}
+    }
+    let field = catalog().field(key)?;
+    let (lo, hi) = ends(field.range?, field.integer);
+    // -1 (and below) stands for an unset index
+    Some((if unset_index(key).is_some() { End::Chosen(-1.0) } else { lo }, hi))
 }
 
 /// The descriptor range of a controller parameter with default `default` (see [`range`]).
@@ -168,120 +130,32 @@ fn spec_range(key: &str, default: &ParameterValue) -> Option<Range> {
     })
 }
 
-/// Constraints between controller parameters that [`ControllerConfig::validate`] enforces, as
-/// (parameter, comparison, other parameter, only the first elements): declared so that a rejected change names
-/// the parameter being set first.
-pub const RELATIONS: [(&str, Cmp, &str, Option<usize>); 5] = [
-    ("arbitration.confidence_full", Cmp::Greater, "arbitration.confidence_floor", None),
-    ("safety.separation.human_speed_near", Cmp::AtLeast, "safety.separation.human_speed_far", None),
-    ("safety.zones.slowdown_distance", Cmp::AtLeast, "safety.zones.stop_distance", None),
-    ("safety.limits.max_deceleration", Cmp::AtLeast, "safety.limits.max_acceleration", None),
-    // vx and vy: the drive brakes at least as hard as separation monitoring assumes
-    ("safety.limits.max_deceleration", Cmp::AtLeast, "safety.separation.braking_deceleration", Some(2)),
-];
+/// Constraints between controller parameters that [`ControllerConfig::validate`] enforces (the core's
+/// declared relations): declared so that a rejected change names the parameter being set first.
+pub fn relations() -> &'static [CoreRelation<String>] {
+    &catalog().relations
+}
 
-/// Description (with unit) of every controller parameter. A test checks that the table covers exactly the
-/// parameters the configuration has.
-fn description(key: &str) -> Option<&'static str> {
-    let axis_field = key.strip_prefix("teleop.").and_then(|k| k.split_once('.')).map(|(_, f)| f);
-    if let Some(f) = axis_field {
-        return match f {
-            "axis" => Some("Joy.axes index driving this twist component, -1 = unused [index]"),
-            "scale" => Some("output at full deflection [m/s or rad/s]"),
-            "scale_turbo" => Some("output at full deflection with the turbo button held [m/s or rad/s]"),
-            _ => None,
-        };
+/// Description (with unit) of every controller parameter: the core's declaration of the field, with what `-1`
+/// means for an optional index; the robot shape's three parameters are this layer's own. A test checks that
+/// every parameter has one.
+fn description(key: &str) -> Option<String> {
+    let shape = match key {
+        ROBOT_TYPE => Some("robot extent: radius | polygon | control_points"),
+        ROBOT_RADIUS => Some("disc radius (type radius) or radius around each control point [m]"),
+        POINTS => Some(
+            "polygon vertices (type polygon, >= 3) or control points (type control_points, >= 1) as a flat list \
+             x1, y1, x2, y2, ... [m], e.g. [0.4, 0.3, -0.4, 0.3, -0.4, -0.3, 0.4, -0.3]; not used with type radius",
+        ),
+        _ => None,
+    };
+    if let Some(d) = shape {
+        return Some(d.to_owned());
     }
-    Some(match key {
-        "teleop.deadman_button" => "Joy.buttons index that must be held to move [index]",
-        "teleop.turbo_button" => "Joy.buttons index selecting the *_turbo scales, -1 = none [index]",
-        "teleop.deadzone" => "axis values below this magnitude count as 0 [-]",
-        "teleop.timeout" => "a Joy older than this (header stamp) yields an explicit zero [s]",
-        "teleop.max_future" => "a Joy stamped further than this in the future is rejected [s]",
-        "assist.builtin_enabled" => "use the built-in intent policies when no fresh external assist command is present",
-        "assist.min_probability" => "minimum probability of the most likely intent for a policy to act [0, 1]",
-        "assist.prediction_timeout" => "a prediction older than this is ignored by the assistance [s]",
-        "assist.backoff_distance" => "back-off acts when an approaching human's torso is closer than this [m]",
-        "assist.backoff_speed" => "back-off speed, straight away from the human [m/s]",
-        "assist.handover_standoff" => "hand-over: distance from the robot's surface to the offered hand where the robot stops [m]; never less than S_p(0) of a person standing still (the chain's own no-approach distance, 0.46 m with the defaults)",
-        "assist.way_out_distance" => "way out: acts for an idle person whose torso is ahead of or beside the robot (within way_out_max_bearing) and closer to its origin than this [m]",
-        "assist.way_out_max_bearing" => "way out: acts for a person within this bearing of the robot's heading [rad] (a little past abeam)",
-        "assist.way_out_yaw_rate" => "way out: yaw rate turning away from the person's side [rad/s]",
-        "assist.way_out_speed" => "way out: backing-off speed while the person is nearly straight ahead [m/s]",
-        "assist.way_out_straight_bearing" => "way out: the person counts as straight ahead within this bearing [rad]",
-        "assist.handover_speed" => "hand-over: highest approach speed [m/s]",
-        "assist.handover_gain" => "hand-over: approach speed per metre of remaining distance [1/s]",
-        "assist.yaw_gain" => "hand-over: yaw rate per radian of bearing to the hand [1/s]",
-        "assist.max_yaw_rate" => "hand-over: highest yaw rate [rad/s]",
-        "assist.hold_distance" => "hold acts when a passing human's predicted torso path comes closer than this [m]",
-        "assist.external_timeout" => "an external assist command (assist/cmd_vel) older than this is ignored [s]",
-        "assist.external_confidence" => "confidence attached to a fresh external assist command [0, 1]",
-        "arbitration.alpha_max" => "highest blend weight of the assistance [0, 1]",
-        "arbitration.confidence_floor" => "confidence at or below which alpha = 0 [0, 1)",
-        "arbitration.confidence_full" => "confidence at or above which alpha = alpha_max (confidence_floor, 1]",
-        "arbitration.authority_full_push" => "operator speed against the assist that removes all assistance [m/s]",
-        "arbitration.angular_length" => "length converting angular rates into speeds when comparing commands [m/rad]",
-        "safety.validation.expected_frame" => "frame the skeletons must be in (the robot's command frame)",
-        "safety.validation.max_linear" => "largest plausible linear command component; beyond it the command is rejected [m/s]",
-        "safety.validation.max_angular" => "largest plausible angular command component; beyond it the command is rejected [rad/s]",
-        "safety.validation.max_range" => "largest plausible keypoint distance from the robot [m]",
-        "safety.validation.require_skeletons" => "stop while no skeleton capture was received yet (people cannot be seen)",
-        "safety.validation.max_future" => "a stamp further than this ahead of the cycle time is invalid [s]",
-        "safety.validation.prediction_timeout" => "a prediction older than this is not used by the safety chain [s]",
-        "safety.validation.hidden_hand_reach" => "reach of a hidden hand from the visible elbow, the visible shoulder of its arm, and the other shoulder; 0 turns a case off [m]",
-        "safety.validation.max_lowest_keypoint_z" => "a person whose lowest seen keypoint is higher than this above z = 0 of the robot frame (legs hidden, wrong heights, a forged message) is checked in the plane, heights not believed [m]",
-        "safety.validation.min_keypoint_confidence" => "keypoints with a lower confidence are not obstacles for the safety chain [0, 1]",
-        "safety.separation.robot.type" => "robot extent: radius | polygon | control_points",
-        "safety.separation.robot.radius" => "disc radius (type radius) or radius around each control point [m]",
-        "safety.separation.robot.points" => "polygon vertices (type polygon, >= 3) or control points (type control_points, >= 1) as a flat list x1, y1, x2, y2, ... [m], e.g. [0.4, 0.3, -0.4, 0.3, -0.4, -0.3, 0.4, -0.3]; not used with type radius",
-        "safety.separation.robot_height" => "top of the robot's base above z = 0 of the command frame [m]: keypoint distances are 3-D, to the footprint extruded up to this height (10: taller than anyone, the planar check)",
-        "safety.separation.robot_upper.radius" => "optional upper part above the base (mast, arm envelope, load): vertical cylinder radius [m], 0 = none",
-        "safety.separation.robot_upper.x" => "axis of the upper cylinder in the command frame, x [m]",
-        "safety.separation.robot_upper.y" => "axis of the upper cylinder in the command frame, y [m]",
-        "safety.separation.robot_upper.top" => "top of the upper cylinder above z = 0 of the command frame [m]",
-        "safety.separation.reaction_time" => "reaction time T_r of the robot system, sensing to braking onset [s]",
-        "safety.separation.braking_deceleration" => "guaranteed braking deceleration a_s [m/s^2]",
-        "safety.separation.intrusion_distance" => "intrusion distance C [m]",
-        "safety.separation.human_uncertainty" => "human position uncertainty Z_d [m]",
-        "safety.separation.robot_uncertainty" => "robot position uncertainty Z_r [m]",
-        "safety.separation.human_speed_far" => "conservative human speed beyond near_distance [m/s] (ISO 13855: 1.6)",
-        "safety.separation.human_speed_near" => "conservative human speed within near_distance [m/s] (ISO 13855: 2.0)",
-        "safety.separation.near_distance" => "distance below which human_speed_near applies [m] (ISO 13855: 0.5)",
-        "safety.separation.min_confidence" => "a prediction is used only when its confidence is at least this [0, 1]",
-        "safety.separation.reach.enabled" => "use the reachable set of observed people; false: the standard's constant human speeds for everyone",
-        "safety.separation.reach.max_speed" => "speed a person may reach toward the robot; an observed faster person keeps their speed [m/s]",
-        "safety.separation.reach.max_acceleration" => "largest acceleration of a person's body toward the robot [m/s^2]",
-        "safety.separation.reach.velocity_uncertainty" => "added to the fitted closing speed for keypoint noise [m/s]",
-        "safety.separation.reach.velocity_window" => "time span of torso positions the velocity is fitted over [s]",
-        "safety.separation.reach.min_observations" => "fewer torso positions in the window: the standard's speeds [-]",
-        "safety.separation.reach.hand_speed" => "speed of a hand reaching out relative to the body [m/s]",
-        "safety.separation.reach.arm_length" => "how far a hand reaches from its shoulder [m]",
-        "safety.separation.prediction_uncertainty_rate" => "growth of the predicted-position uncertainty with look-ahead time [m/s]",
-        "safety.separation.closing_speed_min_lookahead" => "the predicted closing speed is taken over look-aheads of at least this (shorter ones turn keypoint noise into speed) [s]",
-        "safety.separation.prediction_time_margin" => "predicted points are checked up to the command's stopping time (reaction + braking) plus this [s]",
-        "safety.separation.standstill_speed" => "admissible approach speeds below this count as 0, so the robot stops instead of creeping closer [m/s]",
-        "safety.separation.partial_view_away_fraction" => "for a person seen only in part: inside S_p(0, v_h), a command counts as moving away only with at least this share of its speed away from them [0, 1]",
-        "safety.separation.approach_tolerance.fraction" => "a command whose speed toward a point is at most this share of the robot surface's speed there (and at most approach_tolerance.speed) does not approach it: turning, sliding past and moving away go on next to a person seen whole [0, 0.2]",
-        "safety.separation.not_closing_speed" => "next to a person seen whole whose fitted torso velocity toward the robot is at most this (standing, swaying, leaving), a motion that approaches none of their points goes on inside S_p(0) [m/s]",
-        "safety.separation.approach_tolerance.speed" => "a command whose speed toward a point is at most this (and at most approach_tolerance.fraction of the surface speed) does not approach it [m/s]",
-        "safety.occlusion_memory" => "a human who leaves the view stays an obstacle at its last seen keypoints for this long [s]",
-        "safety.keypoint_memory" => "a keypoint missing from a frame but seen at most this long before stays an obstacle where it was seen, inflated by occlusion_speed times its age; a person with every keypoint seen or so bounded counts as seen whole [s]",
-        "safety.occlusion_speed" => "distances to a remembered (occluded) human shrink at this speed with its age [m/s]",
-        "safety.ego_motion_compensation" => "move observed and predicted points into the robot frame of the cycle by the robot's own (commanded) motion since their stamp",
-        "safety.zones.min_away_fraction" => "in the stop zone, a command counts as moving away only with at least this share of its speed away from the human (a person seen only in part: else stopped; seen whole: else at slowdown speeds) [0, 1]",
-        "safety.zones.stop_distance" => "stop zone radius from the robot's surface [m]",
-        "safety.zones.slowdown_distance" => "slowdown zone radius from the robot's surface, >= stop_distance [m]",
-        "safety.zones.hysteresis" => "extra distance needed to leave a zone [m]",
-        "safety.zones.slowdown_linear_speed" => "linear speed limit in the slowdown zone [m/s]",
-        "safety.zones.slowdown_angular_speed" => "angular speed limit in the slowdown zone [rad/s]",
-        "safety.limits.max_velocity" => "highest speed per axis vx, vy, vz, wx, wy, wz [m/s | rad/s]",
-        "safety.limits.max_acceleration" => "highest acceleration per axis when speeding up [m/s^2 | rad/s^2]",
-        "safety.limits.max_deceleration" => "highest deceleration per axis when slowing down [m/s^2 | rad/s^2]",
-        "safety.limits.max_jerk" => "highest jerk per axis [m/s^3 | rad/s^3]",
-        "safety.limits.max_dt" => "longest time step used by the limiter; longer gaps count as this [s]",
-        "safety.watchdog.skeleton_timeout" => "skeletons older than this are stale: protective stop [s]",
-        "safety.watchdog.max_cycle_gap" => "longest allowed time between two control cycles [s]",
-        _ => return None,
+    let field = catalog().field(key)?;
+    Some(match (unset_index(key), field.unit_text()) {
+        (Some(none), Some(unit)) => format!("{}, -1 = {none} {unit}", field.doc),
+        _ => field.description(),
     })
 }
 
@@ -372,13 +246,16 @@ pub fn specs() -> Vec<ParamSpec> {
     defaults()
         .into_iter()
         .map(|(name, default)| {
-            let d = description(&name).unwrap_or("(undocumented)");
+            let d = description(&name).unwrap_or_else(|| "(undocumented)".to_owned());
             let r = spec_range(&name, &default);
-            let mut spec = ParamSpec::new(name, d, default).range_opt(r);
-            for (key, op, other, first) in RELATIONS {
-                if key == spec.name {
-                    spec = spec.relation(Relation { op, other: other.to_owned(), first });
-                }
+            let own = relations().iter().filter(|r| r.field == name);
+            let mut spec = ParamSpec::new(name.clone(), d, default).range_opt(r);
+            for rel in own {
+                let op = match rel.cmp {
+                    CoreCmp::Greater => Cmp::Greater,
+                    CoreCmp::AtLeast => Cmp::AtLeast,
+                };
+                spec = spec.relation(Relation { op, other: rel.other.clone(), first: rel.first });
             }
             spec
         })
@@ -626,9 +503,10 @@ mod tests {
     /// nodes in `params_file`).
     #[test]
     fn relations_name_controller_parameters() {
-        for (key, _, other, _) in RELATIONS {
-            assert!(defaults().contains_key(key) && defaults().contains_key(other), "{key} / {other}");
+        for r in relations() {
+            assert!(defaults().contains_key(&r.field) && defaults().contains_key(&r.other), "{r:?}");
         }
+        assert_eq!(relations().len(), 5);
     }
 
     /// Each declared relation is enforced by the validation: violated, the validation rejects; at equality it

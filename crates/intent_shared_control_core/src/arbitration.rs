@@ -16,6 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::assist::{AssistOutput, AssistPolicy};
+use crate::config::{Bound, Cmp, ConfigError, FieldSpec, Range, Relation, Section};
 use crate::twist::Twist;
 
 /// Settings of the arbitration. Units in the field docs.
@@ -43,6 +44,49 @@ impl Default for ArbitrationConfig {
             authority_full_push: 0.3,
             angular_length: 0.3,
         }
+    }
+}
+
+impl Section for ArbitrationConfig {
+    const FIELDS: &'static [FieldSpec<Self>] = &[
+        FieldSpec::real("alpha_max", Range::UNIT, "", "highest blend weight of the assistance", |c| c.alpha_max),
+        FieldSpec::real(
+            "confidence_floor",
+            Range { lower: Bound::Closed(0.0), upper: Bound::Open(1.0) },
+            "",
+            "confidence at or below which alpha = 0",
+            |c| c.confidence_floor,
+        ),
+        FieldSpec::real(
+            "confidence_full",
+            Range { lower: Bound::Open(0.0), upper: Bound::Closed(1.0) },
+            "",
+            "confidence at or above which alpha = alpha_max, above confidence_floor",
+            |c| c.confidence_full,
+        ),
+        FieldSpec::real(
+            "authority_full_push",
+            Range::POSITIVE,
+            "m/s",
+            "operator speed against the assist that removes all assistance",
+            |c| c.authority_full_push,
+        ),
+        FieldSpec::real(
+            "angular_length",
+            Range::NON_NEGATIVE,
+            "m/rad",
+            "length converting angular rates into speeds when comparing commands",
+            |c| c.angular_length,
+        ),
+    ];
+    const RELATIONS: &'static [Relation] =
+        &[Relation { field: "confidence_full", cmp: Cmp::Greater, other: "confidence_floor", first: None }];
+}
+
+impl ArbitrationConfig {
+    /// Checks every value against [`Section::FIELDS`] and [`Section::RELATIONS`]; names are relative.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.check_declared()
     }
 }
 

@@ -31,6 +31,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::{ConfigError, FieldSpec, Range, Section};
 use crate::prediction::{HumanPrediction, Intent, TORSO};
 use crate::safety::{RobotBody, SeparationConfig};
 use crate::skeleton::HumanId;
@@ -104,6 +105,128 @@ impl Default for AssistConfig {
             external_timeout: 0.2,
             external_confidence: 0.8,
         }
+    }
+}
+
+impl Section for AssistConfig {
+    const FIELDS: &'static [FieldSpec<Self>] = {
+        use std::f64::consts::{FRAC_PI_2, PI};
+        const NONNEG: Range = Range::NON_NEGATIVE;
+        &[
+            FieldSpec::other(
+                "builtin_enabled",
+                "use the built-in intent policies when no fresh external assist command is present",
+            ),
+            FieldSpec::real(
+                "min_probability",
+                Range::UNIT,
+                "",
+                "minimum probability of the most likely intent for a policy to act",
+                |c| c.min_probability,
+            ),
+            FieldSpec::real(
+                "prediction_timeout",
+                Range::POSITIVE,
+                "s",
+                "a prediction older than this is ignored by the assistance",
+                |c| c.prediction_timeout,
+            ),
+            FieldSpec::real(
+                "backoff_distance",
+                NONNEG,
+                "m",
+                "back-off acts when an approaching human's torso is closer than this",
+                |c| c.backoff_distance,
+            ),
+            FieldSpec::real("backoff_speed", NONNEG, "m/s", "back-off speed, straight away from the human", |c| {
+                c.backoff_speed
+            }),
+            FieldSpec::real(
+                "handover_standoff",
+                NONNEG,
+                "m",
+                "hand-over: distance from the robot's surface to the offered hand where the robot stops; never \
+                 less than S_p(0) of a person standing still (the chain's own no-approach distance, 0.46 m with \
+                 the defaults)",
+                |c| c.handover_standoff,
+            ),
+            FieldSpec::real("handover_speed", NONNEG, "m/s", "hand-over: highest approach speed", |c| c.handover_speed),
+            FieldSpec::real(
+                "handover_gain",
+                NONNEG,
+                "1/s",
+                "hand-over: approach speed per metre of remaining distance",
+                |c| c.handover_gain,
+            ),
+            FieldSpec::real("yaw_gain", NONNEG, "1/s", "hand-over: yaw rate per radian of bearing to the hand", |c| {
+                c.yaw_gain
+            }),
+            FieldSpec::real("max_yaw_rate", NONNEG, "rad/s", "hand-over: highest yaw rate", |c| c.max_yaw_rate),
+            FieldSpec::real(
+                "hold_distance",
+                NONNEG,
+                "m",
+                "hold acts when a passing human's predicted torso path comes closer than this",
+                |c| c.hold_distance,
+            ),
+            FieldSpec::real(
+                "way_out_distance",
+                NONNEG,
+                "m",
+                "way out: acts for an idle person whose torso is ahead of or beside the robot (within \
+                 way_out_max_bearing) and closer to its origin than this",
+                |c| c.way_out_distance,
+            ),
+            FieldSpec::real(
+                "way_out_yaw_rate",
+                NONNEG,
+                "rad/s",
+                "way out: yaw rate turning away from the person's side",
+                |c| c.way_out_yaw_rate,
+            ),
+            FieldSpec::real(
+                "way_out_speed",
+                NONNEG,
+                "m/s",
+                "way out: backing-off speed while the person is nearly straight ahead",
+                |c| c.way_out_speed,
+            ),
+            FieldSpec::real(
+                "way_out_straight_bearing",
+                Range::closed(0.0, FRAC_PI_2),
+                "rad",
+                "way out: the person counts as straight ahead within this bearing",
+                |c| c.way_out_straight_bearing,
+            ),
+            FieldSpec::real(
+                "way_out_max_bearing",
+                Range::closed(0.0, PI),
+                "rad",
+                "way out: acts for a person within this bearing of the robot's heading (a little past abeam)",
+                |c| c.way_out_max_bearing,
+            ),
+            FieldSpec::real(
+                "external_timeout",
+                Range::POSITIVE,
+                "s",
+                "an external assist command (assist/cmd_vel) older than this is ignored",
+                |c| c.external_timeout,
+            ),
+            FieldSpec::real(
+                "external_confidence",
+                Range::UNIT,
+                "",
+                "confidence attached to a fresh external assist command",
+                |c| c.external_confidence,
+            ),
+        ]
+    };
+}
+
+impl AssistConfig {
+    /// Checks every value against [`Section::FIELDS`]; names are relative (`min_probability`).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.check_declared()
     }
 }
 

@@ -19,10 +19,12 @@ use thiserror::Error;
 
 use crate::arbitration::{ArbitrationConfig, Arbitrator};
 use crate::assist::{Assist, AssistConfig, AssistPolicy};
+pub use crate::config::ConfigError;
+use crate::config::{Catalog, FieldSpec, Section};
 use crate::prediction::HumanPrediction;
 use crate::safety::{SafetyChain, SafetyConfig, SafetyInput, Zone};
 use crate::skeleton::{HumanId, SkeletonFrame};
-use crate::teleop::{Deadman, JoyInput, Teleop, TeleopConfig, TeleopConfigError, TeleopState};
+use crate::teleop::{Deadman, JoyInput, Teleop, TeleopConfig, TeleopState};
 
 /// Reason named while motion waits for the operator to re-arm.
 pub const REARM_REASON: &str = "awaiting_rearm";
@@ -126,238 +128,35 @@ pub struct ControllerConfig {
     pub safety: SafetyConfig,
 }
 
-/// Why a controller configuration is unusable.
-#[derive(Debug, Error, Clone, PartialEq)]
-pub enum ConfigError {
-    /// A number outside its allowed range.
-    #[error("`{field}` = {value} is out of range: allowed {allowed}")]
-    OutOfRange { field: String, value: f64, allowed: &'static str },
-    /// A value that is not a plain number (shape, frame name) is invalid.
-    #[error("`{field}` is invalid: {reason}")]
-    Invalid { field: String, reason: &'static str },
-}
+impl Section for ControllerConfig {
+    /// No fields of its own: every number belongs to a section.
+    const FIELDS: &'static [FieldSpec<Self>] = &[];
 
-impl From<TeleopConfigError> for ConfigError {
-    fn from(e: TeleopConfigError) -> Self {
-        match e {
-            TeleopConfigError::OutOfRange { name, value, expected } => {
-                ConfigError::OutOfRange { field: format!("teleop.{name}"), value, allowed: expected }
-            }
-        }
-    }
-}
-
-/// `Ok` when `value` is finite and `ok` holds.
-fn check(field: &str, value: f64, ok: bool, allowed: &'static str) -> Result<(), ConfigError> {
-    if value.is_finite() && ok {
-        Ok(())
-    } else {
-        Err(ConfigError::OutOfRange { field: field.to_owned(), value, allowed })
+    fn declare_nested(catalog: &mut Catalog, prefix: &str) {
+        let at = |name: &str| if prefix.is_empty() { name.to_owned() } else { format!("{prefix}.{name}") };
+        TeleopConfig::declare(catalog, &at("teleop"));
+        AssistConfig::declare(catalog, &at("assist"));
+        ArbitrationConfig::declare(catalog, &at("arbitration"));
+        SafetyConfig::declare(catalog, &at("safety"));
     }
 }
 
 impl ControllerConfig {
-    /// Checks every value; the same check serves the parameter file and runtime changes (validate, then swap).
+    /// Checks every value, section by section (errors name the field from here: `safety.zones.stop_distance`);
+    /// the same check serves the parameter file and runtime changes (validate, then swap).
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.teleop.validate()?;
-        let a = &self.assist;
-        let unit = |f: &str, v: f64| check(f, v, (0.0..=1.0).contains(&v), "[0, 1]");
-        let pos = |f: &str, v: f64| check(f, v, v > 0.0, "> 0");
-        let nonneg = |f: &str, v: f64| check(f, v, v >= 0.0, ">= 0");
-        unit("assist.min_probability", a.min_probability)?;
-        pos("assist.prediction_timeout", a.prediction_timeout)?;
-        nonneg("assist.backoff_distance", a.backoff_distance)?;
-        nonneg("assist.backoff_speed", a.backoff_speed)?;
-        nonneg("assist.handover_standoff", a.handover_standoff)?;
-        nonneg("assist.handover_speed", a.handover_speed)?;
-        nonneg("assist.handover_gain", a.handover_gain)?;
-        nonneg("assist.yaw_gain", a.yaw_gain)?;
-        nonneg("assist.max_yaw_rate", a.max_yaw_rate)?;
-        nonneg("assist.hold_distance", a.hold_distance)?;
-        nonneg("assist.way_out_distance", a.way_out_distance)?;
-        nonneg("assist.way_out_yaw_rate", a.way_out_yaw_rate)?;
-        nonneg("assist.way_out_speed", a.way_out_speed)?;
-        check(
-            "assist.way_out_straight_bearing",
-            a.way_out_straight_bearing,
-            (0.0..=std::f64::consts::FRAC_PI_2).contains(&a.way_out_straight_bearing),
-            "[0, pi/2] rad",
-        )?;
-        check(
-            "assist.way_out_max_bearing",
-            a.way_out_max_bearing,
-            (0.0..=std::f64::consts::PI).contains(&a.way_out_max_bearing),
-            "[0, pi] rad",
-        )?;
-        pos("assist.external_timeout", a.external_timeout)?;
-        unit("assist.external_confidence", a.external_confidence)?;
+        self.teleop.validate().map_err(|e| e.within("teleop"))?;
+        self.assist.validate().map_err(|e| e.within("assist"))?;
+        self.arbitration.validate().map_err(|e| e.within("arbitration"))?;
+        self.safety.validate().map_err(|e| e.within("safety"))
+    }
 
-        let b = &self.arbitration;
-        unit("arbitration.alpha_max", b.alpha_max)?;
-        check("arbitration.confidence_floor", b.confidence_floor, (0.0..1.0).contains(&b.confidence_floor), "[0, 1)")?;
-        check(
-            "arbitration.confidence_full",
-            b.confidence_full,
-            b.confidence_full > b.confidence_floor && b.confidence_full <= 1.0,
-            "(confidence_floor, 1]",
-        )?;
-        pos("arbitration.authority_full_push", b.authority_full_push)?;
-        nonneg("arbitration.angular_length", b.angular_length)?;
-
-        let s = &self.safety;
-        let v = &s.validation;
-        if v.expected_frame.is_empty() {
-            return Err(ConfigError::Invalid {
-                field: "safety.validation.expected_frame".into(),
-                reason: "must not be empty",
-            });
-        }
-        pos("safety.validation.max_linear", v.max_linear)?;
-        pos("safety.validation.max_angular", v.max_angular)?;
-        pos("safety.validation.max_range", v.max_range)?;
-        nonneg("safety.validation.max_future", v.max_future)?;
-        pos("safety.validation.prediction_timeout", v.prediction_timeout)?;
-        unit("safety.validation.min_keypoint_confidence", v.min_keypoint_confidence)?;
-        check(
-            "safety.validation.max_lowest_keypoint_z",
-            v.max_lowest_keypoint_z,
-            (0.0..=3.0).contains(&v.max_lowest_keypoint_z),
-            "[0, 3] m",
-        )?;
-        for (i, r) in v.hidden_hand_reach.iter().enumerate() {
-            check(&format!("safety.validation.hidden_hand_reach[{i}]"), *r, (0.0..=2.0).contains(r), "[0, 2] m")?;
-        }
-
-        let p = &s.separation;
-        p.robot.check().map_err(|reason| ConfigError::Invalid { field: "safety.separation.robot".into(), reason })?;
-        check("safety.separation.robot_height", p.robot_height, (0.0..=10.0).contains(&p.robot_height), "[0, 10] m")?;
-        p.body()
-            .check()
-            .map_err(|reason| ConfigError::Invalid { field: "safety.separation.robot_upper".into(), reason })?;
-        check("safety.separation.reaction_time", p.reaction_time, (0.0..=2.0).contains(&p.reaction_time), "[0, 2] s")?;
-        check(
-            "safety.separation.braking_deceleration",
-            p.braking_deceleration,
-            p.braking_deceleration > 0.0 && p.braking_deceleration <= 20.0,
-            "(0, 20] m/s²",
-        )?;
-        nonneg("safety.separation.intrusion_distance", p.intrusion_distance)?;
-        nonneg("safety.separation.human_uncertainty", p.human_uncertainty)?;
-        nonneg("safety.separation.robot_uncertainty", p.robot_uncertainty)?;
-        check(
-            "safety.separation.human_speed_far",
-            p.human_speed_far,
-            p.human_speed_far >= 1.6,
-            ">= 1.6 m/s (ISO 13855)",
-        )?;
-        check(
-            "safety.separation.human_speed_near",
-            p.human_speed_near,
-            p.human_speed_near >= 2.0 && p.human_speed_near >= p.human_speed_far,
-            ">= max(2.0, human_speed_far) m/s (ISO 13855)",
-        )?;
-        nonneg("safety.separation.near_distance", p.near_distance)?;
-        unit("safety.separation.min_confidence", p.min_confidence)?;
-        let r = &p.reach;
-        check("safety.separation.reach.max_speed", r.max_speed, r.max_speed >= 1.6, ">= 1.6 m/s (ISO 13855)")?;
-        check(
-            "safety.separation.reach.max_acceleration",
-            r.max_acceleration,
-            r.max_acceleration >= 1.0,
-            ">= 1.0 m/s² (people start walking at 1-2 m/s²)",
-        )?;
-        nonneg("safety.separation.reach.velocity_uncertainty", r.velocity_uncertainty)?;
-        check(
-            "safety.separation.reach.velocity_window",
-            r.velocity_window,
-            (0.1..=1.0).contains(&r.velocity_window),
-            "[0.1, 1] s",
-        )?;
-        check(
-            "safety.separation.reach.min_observations",
-            r.min_observations as f64,
-            (3..=100).contains(&r.min_observations),
-            "[3, 100]",
-        )?;
-        check("safety.separation.reach.hand_speed", r.hand_speed, r.hand_speed >= 2.0, ">= 2.0 m/s (ISO 13855)")?;
-        check("safety.separation.reach.arm_length", r.arm_length, (0.5..=1.5).contains(&r.arm_length), "[0.5, 1.5] m")?;
-        nonneg("safety.separation.prediction_uncertainty_rate", p.prediction_uncertainty_rate)?;
-        check(
-            "safety.separation.closing_speed_min_lookahead",
-            p.closing_speed_min_lookahead,
-            (0.0..=1.0).contains(&p.closing_speed_min_lookahead),
-            "[0, 1] s",
-        )?;
-        check(
-            "safety.separation.prediction_time_margin",
-            p.prediction_time_margin,
-            (0.0..=5.0).contains(&p.prediction_time_margin),
-            "[0, 5] s",
-        )?;
-        check(
-            "safety.separation.standstill_speed",
-            p.standstill_speed,
-            (0.0..=0.1).contains(&p.standstill_speed),
-            "[0, 0.1] m/s",
-        )?;
-        unit("safety.separation.partial_view_away_fraction", p.partial_view_away_fraction)?;
-        check(
-            "safety.separation.not_closing_speed",
-            p.not_closing_speed,
-            (0.0..=0.5).contains(&p.not_closing_speed),
-            "[0, 0.5] m/s",
-        )?;
-        let tol = &p.approach_tolerance;
-        check(
-            "safety.separation.approach_tolerance.fraction",
-            tol.fraction,
-            (0.0..=0.2).contains(&tol.fraction),
-            "[0, 0.2]",
-        )?;
-        check(
-            "safety.separation.approach_tolerance.speed",
-            tol.speed,
-            (0.0..=0.05).contains(&tol.speed),
-            "[0, 0.05] m/s",
-        )?;
-
-        let z = &s.zones;
-        nonneg("safety.zones.stop_distance", z.stop_distance)?;
-        check(
-            "safety.zones.slowdown_distance",
-            z.slowdown_distance,
-            z.slowdown_distance >= z.stop_distance,
-            ">= stop_distance",
-        )?;
-        nonneg("safety.zones.hysteresis", z.hysteresis)?;
-        nonneg("safety.zones.slowdown_linear_speed", z.slowdown_linear_speed)?;
-        nonneg("safety.zones.slowdown_angular_speed", z.slowdown_angular_speed)?;
-        unit("safety.zones.min_away_fraction", z.min_away_fraction)?;
-
-        let l = &s.limits;
-        const AXES: [&str; 6] = ["vx", "vy", "vz", "wx", "wy", "wz"];
-        for (i, axis) in AXES.iter().enumerate() {
-            nonneg(&format!("safety.limits.max_velocity[{axis}]"), l.max_velocity[i])?;
-            pos(&format!("safety.limits.max_acceleration[{axis}]"), l.max_acceleration[i])?;
-            check(
-                &format!("safety.limits.max_deceleration[{axis}]"),
-                l.max_deceleration[i],
-                l.max_deceleration[i] >= l.max_acceleration[i]
-                    && (i >= 2 || l.max_deceleration[i] >= p.braking_deceleration),
-                ">= max_acceleration (and >= separation.braking_deceleration for vx, vy)",
-            )?;
-            pos(&format!("safety.limits.max_jerk[{axis}]"), l.max_jerk[i])?;
-        }
-        check("safety.limits.max_dt", l.max_dt, l.max_dt > 0.0 && l.max_dt <= 1.0, "(0, 1] s")?;
-
-        check("safety.occlusion_memory", s.occlusion_memory, (0.0..=10.0).contains(&s.occlusion_memory), "[0, 10] s")?;
-        check("safety.occlusion_speed", s.occlusion_speed, s.occlusion_speed >= 1.6, ">= 1.6 m/s")?;
-        check("safety.keypoint_memory", s.keypoint_memory, (0.0..=2.0).contains(&s.keypoint_memory), "[0, 2] s")?;
-        let w = &s.watchdog;
-        pos("safety.watchdog.skeleton_timeout", w.skeleton_timeout)?;
-        pos("safety.watchdog.max_cycle_gap", w.max_cycle_gap)?;
-
-        Ok(())
+    /// Every declared field and relation with its full dotted name (`safety.zones.stop_distance`): what the
+    /// ROS parameter layer declares its ranges and descriptions from.
+    pub fn catalog() -> Catalog {
+        let mut catalog = Catalog::default();
+        ControllerConfig::declare(&mut catalog, "");
+        catalog
     }
 
     /// The least hand-over stand-off (robot surface to the offered hand) \[m\], the assist's floor under
@@ -883,6 +682,45 @@ mod tests {
         let mut c = ControllerConfig::default();
         c.safety.separation.robot = crate::safety::RobotShape::Polygon { points: vec![[0.0, 0.0]] };
         assert!(matches!(c.validate(), Err(ConfigError::Invalid { .. })));
+    }
+
+    /// The declared fields are exactly the leaves of the configuration (the robot shape aside, which is not a
+    /// table of numbers), and every relation names two declared numbers.
+    #[test]
+    fn the_catalog_declares_every_field() {
+        fn leaves(prefix: &str, v: &serde_yaml::Value, out: &mut Vec<String>) {
+            match v {
+                serde_yaml::Value::Mapping(m) => {
+                    for (k, child) in m {
+                        let k = k.as_str().expect("string keys");
+                        let name = if prefix.is_empty() { k.to_owned() } else { format!("{prefix}.{k}") };
+                        leaves(&name, child, out);
+                    }
+                }
+                _ => out.push(prefix.to_owned()),
+            }
+        }
+        let full = ControllerConfig {
+            teleop: crate::teleop::TeleopConfig::preset(
+                crate::teleop::GamepadPreset::Xbox,
+                crate::teleop::TwistProfile::Full6Dof,
+            ),
+            ..ControllerConfig::default()
+        };
+        let mut expected = Vec::new();
+        leaves("", &serde_yaml::to_value(&full).expect("serializes"), &mut expected);
+        expected.retain(|k| !k.starts_with("safety.separation.robot."));
+        expected.sort();
+        let catalog = ControllerConfig::catalog();
+        let mut declared: Vec<String> = catalog.fields.iter().map(|f| f.name.clone()).collect();
+        declared.sort();
+        assert_eq!(declared, expected);
+        for r in &catalog.relations {
+            for name in [&r.field, &r.other] {
+                assert!(catalog.field(name).is_some_and(|f| f.range.is_some()), "{name}");
+            }
+        }
+        assert_eq!(catalog.relations.len(), 5);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub mod arbitration;
 pub mod assist;
+pub mod config;
 pub mod control;
 pub mod features;
 pub mod health;

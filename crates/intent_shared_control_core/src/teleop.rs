@@ -7,7 +7,8 @@
 //! a release is fail-safe information whatever else is wrong with the message. Silence is never an output.
 
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
+
+use crate::config::{Bound, Catalog, ConfigError, FieldSpec, Range, Section};
 
 use crate::time::Stamp;
 use crate::twist::Twist;
@@ -142,43 +143,94 @@ impl TeleopConfig {
     }
 }
 
-/// Why a teleop configuration is unusable.
-#[derive(Debug, Error, PartialEq)]
-pub enum TeleopConfigError {
-    #[error("teleop.{name} must be {expected}, got {value}")]
-    OutOfRange { name: &'static str, value: f64, expected: &'static str },
+impl Section for AxisBinding {
+    const FIELDS: &'static [FieldSpec<Self>] = &[
+        FieldSpec::count("axis", Range::NON_NEGATIVE, "index", "Joy.axes index driving this twist component", |b| {
+            Some(b.axis)
+        }),
+        FieldSpec::real("scale", Range::FINITE, "m/s or rad/s", "output at full deflection", |b| b.scale),
+        FieldSpec::real(
+            "scale_turbo",
+            Range::FINITE,
+            "m/s or rad/s",
+            "output at full deflection with the turbo button held",
+            |b| b.scale_turbo,
+        ),
+    ];
+}
+
+impl Section for TeleopConfig {
+    const FIELDS: &'static [FieldSpec<Self>] = &[
+        FieldSpec::count(
+            "deadman_button",
+            Range::NON_NEGATIVE,
+            "index",
+            "Joy.buttons index that must be held to move",
+            |c| Some(c.deadman_button),
+        ),
+        FieldSpec::count(
+            "turbo_button",
+            Range::NON_NEGATIVE,
+            "index",
+            "Joy.buttons index selecting the *_turbo scales",
+            |c| c.turbo_button,
+        ),
+        FieldSpec::real(
+            "deadzone",
+            Range { lower: Bound::Closed(0.0), upper: Bound::Open(1.0) },
+            "",
+            "axis values below this magnitude count as 0",
+            |c| c.deadzone,
+        ),
+        FieldSpec::real(
+            "timeout",
+            Range::POSITIVE,
+            "s",
+            "a Joy older than this (header stamp) yields an explicit zero",
+            |c| c.timeout,
+        ),
+        FieldSpec::real(
+            "max_future",
+            Range::NON_NEGATIVE,
+            "s",
+            "a Joy stamped further than this in the future is rejected",
+            |c| c.max_future,
+        ),
+    ];
+
+    /// One [`AxisBinding`] section per twist component (`linear_x`, ..., `angular_z`).
+    fn declare_nested(catalog: &mut Catalog, prefix: &str) {
+        for name in TeleopConfig::BINDINGS {
+            AxisBinding::declare(catalog, &format!("{prefix}.{name}"));
+        }
+    }
 }
 
 impl TeleopConfig {
-    /// Checks every value; the same check serves the parameter file and runtime changes.
-    pub fn validate(&self) -> Result<(), TeleopConfigError> {
-        let range = |name, value: f64, ok: bool, expected| {
-            if ok && value.is_finite() {
-                Ok(())
-            } else {
-                Err(TeleopConfigError::OutOfRange { name, value, expected })
-            }
-        };
-        range("deadzone", self.deadzone, (0.0..1.0).contains(&self.deadzone), "in [0, 1)")?;
-        range("timeout", self.timeout, self.timeout > 0.0, "> 0 s")?;
-        range("max_future", self.max_future, self.max_future >= 0.0, ">= 0 s")?;
+    /// Names of the six axis bindings, in the order of the twist's components.
+    pub const BINDINGS: [&'static str; 6] = ["linear_x", "linear_y", "linear_z", "angular_x", "angular_y", "angular_z"];
+
+    /// Checks every value against [`Section::FIELDS`], then each binding's (`linear_x.scale`); names are relative
+    /// (`timeout`), the same check serves the parameter file and runtime changes.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.check_declared()?;
         for (name, b) in self.bindings() {
             if let Some(b) = b {
-                range(name, b.scale, b.scale.is_finite(), "finite")?;
-                range(name, b.scale_turbo, b.scale_turbo.is_finite(), "finite")?;
+                b.check_declared().map_err(|e| e.within(name))?;
             }
         }
         Ok(())
     }
 
     fn bindings(&self) -> [(&'static str, &Option<AxisBinding>); 6] {
+        let [lx, ly, lz, ax, ay, az] = TeleopConfig::BINDINGS;
         [
-            ("linear_x", &self.linear_x),
-            ("linear_y", &self.linear_y),
-            ("linear_z", &self.linear_z),
-            ("angular_x", &self.angular_x),
-            ("angular_y", &self.angular_y),
-            ("angular_z", &self.angular_z),
+            (lx, &self.linear_x),
+            (ly, &self.linear_y),
+            (lz, &self.linear_z),
+            (ax, &self.angular_x),
+            (ay, &self.angular_y),
+            (az, &self.angular_z),
         ]
     }
 }

@@ -4,6 +4,8 @@
 use nalgebra::{Point2, Point3, Vector2, Vector3};
 use serde::{Deserialize, Serialize};
 
+use crate::config::{ConfigError, FieldSpec, Range, Section};
+
 use crate::twist::Twist;
 
 /// The robot's extent in the horizontal plane of its command frame \[m\].
@@ -41,6 +43,35 @@ pub struct ApproachTolerance {
 impl Default for ApproachTolerance {
     fn default() -> Self {
         ApproachTolerance { fraction: 0.05, speed: 0.02 }
+    }
+}
+
+impl Section for ApproachTolerance {
+    const FIELDS: &'static [FieldSpec<Self>] = &[
+        FieldSpec::real(
+            "fraction",
+            Range::closed(0.0, 0.2),
+            "",
+            "a command whose speed toward a point is at most this share of the robot surface's speed there (and \
+             at most approach_tolerance.speed) does not approach it: turning, sliding past and moving away go on \
+             next to a person seen whole",
+            |t| t.fraction,
+        ),
+        FieldSpec::real(
+            "speed",
+            Range::closed(0.0, 0.05),
+            "m/s",
+            "a command whose speed toward a point is at most this (and at most approach_tolerance.fraction of the \
+             surface speed) does not approach it",
+            |t| t.speed,
+        ),
+    ];
+}
+
+impl ApproachTolerance {
+    /// Checks every value against [`Section::FIELDS`]; names are relative.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.check_declared()
     }
 }
 
@@ -155,16 +186,19 @@ impl RobotShape {
         }
     }
 
+    /// Allowed radius of a disc robot and around each control point \[m\].
+    pub const RADIUS: Range = Range::closed(0.0, 10.0);
+
     /// Checks the shape's numbers: `Err(reason)` names what is wrong.
     pub fn check(&self) -> Result<(), &'static str> {
         let finite = |pts: &[[f64; 2]]| pts.iter().flatten().all(|v| v.is_finite());
         match self {
-            RobotShape::Radius { radius } if radius.is_finite() && *radius >= 0.0 && *radius <= 10.0 => Ok(()),
+            RobotShape::Radius { radius } if RobotShape::RADIUS.contains(*radius) => Ok(()),
             RobotShape::Radius { .. } => Err("radius must be in [0, 10] m"),
             RobotShape::Polygon { points } if points.len() >= 3 && finite(points) => Ok(()),
             RobotShape::Polygon { .. } => Err("polygon needs >= 3 finite vertices [m]"),
             RobotShape::ControlPoints { points, radius }
-                if !points.is_empty() && finite(points) && radius.is_finite() && *radius >= 0.0 && *radius <= 10.0 =>
+                if !points.is_empty() && finite(points) && RobotShape::RADIUS.contains(*radius) =>
             {
                 Ok(())
             }
@@ -191,6 +225,46 @@ pub struct UpperVolume {
 impl Default for UpperVolume {
     fn default() -> Self {
         UpperVolume { radius: 0.0, x: 0.0, y: 0.0, top: 0.0 }
+    }
+}
+
+impl Section for UpperVolume {
+    const FIELDS: &'static [FieldSpec<Self>] = &[
+        FieldSpec::real(
+            "radius",
+            Range::closed(0.0, 10.0),
+            "m",
+            "optional upper part above the base (mast, arm envelope, load): vertical cylinder radius, 0 = none",
+            |u| u.radius,
+        ),
+        FieldSpec::real(
+            "x",
+            Range::closed(-10.0, 10.0),
+            "m",
+            "axis of the upper cylinder in the command frame, x",
+            |u| u.x,
+        ),
+        FieldSpec::real(
+            "y",
+            Range::closed(-10.0, 10.0),
+            "m",
+            "axis of the upper cylinder in the command frame, y",
+            |u| u.y,
+        ),
+        FieldSpec::real(
+            "top",
+            Range::closed(0.0, 10.0),
+            "m",
+            "top of the upper cylinder above z = 0 of the command frame",
+            |u| u.top,
+        ),
+    ];
+}
+
+impl UpperVolume {
+    /// Checks every value against [`Section::FIELDS`]; names are relative (`radius`).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.check_declared()
     }
 }
 
@@ -323,12 +397,7 @@ impl RobotBody {
         if self.height.is_nan() || self.height < 0.0 {
             return Err("robot_height must be >= 0 m");
         }
-        let u = &self.upper;
-        let within = |v: f64, lo: f64| (lo..=10.0).contains(&v);
-        if !(within(u.radius, 0.0) && within(u.x, -10.0) && within(u.y, -10.0) && within(u.top, 0.0)) {
-            return Err("robot_upper: radius and top in [0, 10] m, axis x and y in [-10, 10] m");
-        }
-        Ok(())
+        self.upper.validate().map_err(|_| "robot_upper: radius and top in [0, 10] m, axis x and y in [-10, 10] m")
     }
 }
 

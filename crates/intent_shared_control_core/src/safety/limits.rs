@@ -22,6 +22,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::{Bound, Cmp, ConfigError, FieldSpec, Range, Relation, Section};
 use crate::time::Stamp;
 use crate::twist::Twist;
 
@@ -52,6 +53,63 @@ impl Default for LimitsConfig {
             max_jerk: [10.0, 10.0, 10.0, 20.0, 20.0, 20.0],
             max_dt: 0.1,
         }
+    }
+}
+
+impl Section for LimitsConfig {
+    const FIELDS: &'static [FieldSpec<Self>] = &[
+        FieldSpec::reals(
+            "max_velocity",
+            Range::NON_NEGATIVE,
+            "m/s | rad/s",
+            "highest speed per axis vx, vy, vz, wx, wy, wz",
+            &LimitsConfig::AXES,
+            |c| &c.max_velocity,
+        ),
+        FieldSpec::reals(
+            "max_acceleration",
+            Range::POSITIVE,
+            "m/s^2 | rad/s^2",
+            "highest acceleration per axis when speeding up",
+            &LimitsConfig::AXES,
+            |c| &c.max_acceleration,
+        ),
+        FieldSpec::reals(
+            "max_deceleration",
+            Range::POSITIVE,
+            "m/s^2 | rad/s^2",
+            "highest deceleration per axis when slowing down",
+            &LimitsConfig::AXES,
+            |c| &c.max_deceleration,
+        ),
+        FieldSpec::reals(
+            "max_jerk",
+            Range::POSITIVE,
+            "m/s^3 | rad/s^3",
+            "highest jerk per axis",
+            &LimitsConfig::AXES,
+            |c| &c.max_jerk,
+        ),
+        FieldSpec::real(
+            "max_dt",
+            Range { lower: Bound::Open(0.0), upper: Bound::Closed(1.0) },
+            "s",
+            "longest time step used by the limiter; longer gaps count as this",
+            |c| c.max_dt,
+        ),
+    ];
+    const RELATIONS: &'static [Relation] =
+        &[Relation { field: "max_deceleration", cmp: Cmp::AtLeast, other: "max_acceleration", first: None }];
+}
+
+impl LimitsConfig {
+    /// Names of the axes, in the order of the arrays.
+    pub const AXES: [&'static str; 6] = ["vx", "vy", "vz", "wx", "wy", "wz"];
+
+    /// Checks every value against [`Section::FIELDS`] and [`Section::RELATIONS`]; names are relative
+    /// (`max_jerk[wz]`).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.check_declared()
     }
 }
 

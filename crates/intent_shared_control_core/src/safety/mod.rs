@@ -35,6 +35,7 @@ pub use validation::{InputValidator, ValidationConfig};
 pub use watchdog::{StaleInputWatchdog, WatchdogConfig};
 pub use zones::{Zone, ZoneConfig, ZoneLimiter};
 
+use crate::config::{Catalog, Cmp, ConfigError, FieldSpec, Range, Relation, Section};
 use crate::prediction::HumanPrediction;
 use crate::skeleton::{HumanId, SkeletonFrame};
 use crate::time::Stamp;
@@ -84,6 +85,76 @@ impl Default for SafetyConfig {
             occlusion_speed: 2.0,
             ego_motion_compensation: true,
         }
+    }
+}
+
+impl Section for SafetyConfig {
+    const FIELDS: &'static [FieldSpec<Self>] = &[
+        FieldSpec::real(
+            "occlusion_memory",
+            Range::closed(0.0, 10.0),
+            "s",
+            "a human who leaves the view stays an obstacle at its last seen keypoints for this long",
+            |c| c.occlusion_memory,
+        ),
+        FieldSpec::real(
+            "keypoint_memory",
+            Range::closed(0.0, 2.0),
+            "s",
+            "a keypoint missing from a frame but seen at most this long before stays an obstacle where it was \
+             seen, inflated by occlusion_speed times its age; a person with every keypoint seen or so bounded \
+             counts as seen whole",
+            |c| c.keypoint_memory,
+        ),
+        FieldSpec::real(
+            "occlusion_speed",
+            Range::at_least(1.6),
+            "m/s",
+            "distances to a remembered (occluded) human shrink at this speed with its age",
+            |c| c.occlusion_speed,
+        ),
+        FieldSpec::other(
+            "ego_motion_compensation",
+            "move observed and predicted points into the robot frame of the cycle by the robot's own (commanded) \
+             motion since their stamp",
+        ),
+    ];
+
+    /// The stages' sections, then [`SafetyConfig::BRAKING`].
+    fn declare_nested(catalog: &mut Catalog, prefix: &str) {
+        ValidationConfig::declare(catalog, &format!("{prefix}.validation"));
+        SeparationConfig::declare(catalog, &format!("{prefix}.separation"));
+        ZoneConfig::declare(catalog, &format!("{prefix}.zones"));
+        LimitsConfig::declare(catalog, &format!("{prefix}.limits"));
+        WatchdogConfig::declare(catalog, &format!("{prefix}.watchdog"));
+        catalog.relations.push(SafetyConfig::BRAKING.describe(prefix));
+    }
+}
+
+impl SafetyConfig {
+    /// The relation between two stages: the drive brakes (vx, vy) at least as hard as separation monitoring
+    /// assumes.
+    pub const BRAKING: Relation = Relation {
+        field: "limits.max_deceleration",
+        cmp: Cmp::AtLeast,
+        other: "separation.braking_deceleration",
+        first: Some(2),
+    };
+
+    /// Checks every stage's section (names prefixed: `zones.stop_distance`), [`Section::FIELDS`], then
+    /// [`SafetyConfig::BRAKING`].
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validation.validate().map_err(|e| e.within("validation"))?;
+        self.separation.validate().map_err(|e| e.within("separation"))?;
+        self.zones.validate().map_err(|e| e.within("zones"))?;
+        self.limits.validate().map_err(|e| e.within("limits"))?;
+        self.watchdog.validate().map_err(|e| e.within("watchdog"))?;
+        self.check_declared()?;
+        let labelled = |xs: &[f64]| -> Vec<(Option<String>, f64)> {
+            xs.iter().zip(LimitsConfig::AXES).map(|(x, a)| (Some(a.to_owned()), *x)).collect()
+        };
+        SafetyConfig::BRAKING
+            .compare(&labelled(&self.limits.max_deceleration), &[(None, self.separation.braking_deceleration)])
     }
 }
 

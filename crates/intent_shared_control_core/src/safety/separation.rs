@@ -55,6 +55,7 @@ use nalgebra::{Point2, Point3, Vector2};
 use serde::{Deserialize, Serialize};
 
 use super::geometry::{ApproachTolerance, RobotBody, RobotShape, UpperVolume};
+use crate::config::{Bound, Catalog, Cmp, ConfigError, FieldSpec, Range, Relation, Section};
 use crate::prediction::HumanPrediction;
 use crate::skeleton::HumanId;
 use crate::time::Stamp;
@@ -140,7 +141,137 @@ impl Default for SeparationConfig {
     }
 }
 
+impl Section for SeparationConfig {
+    const FIELDS: &'static [FieldSpec<Self>] = {
+        const NONNEG: Range = Range::NON_NEGATIVE;
+        &[
+            FieldSpec::real(
+                "robot_height",
+                Range::closed(0.0, 10.0),
+                "m",
+                "top of the robot's base above z = 0 of the command frame: keypoint distances are 3-D, to the \
+                 footprint extruded up to this height (10: taller than anyone, the planar check)",
+                |c| c.robot_height,
+            ),
+            FieldSpec::real(
+                "reaction_time",
+                Range::closed(0.0, 2.0),
+                "s",
+                "reaction time T_r of the robot system, sensing to braking onset",
+                |c| c.reaction_time,
+            ),
+            FieldSpec::real(
+                "braking_deceleration",
+                Range { lower: Bound::Open(0.0), upper: Bound::Closed(20.0) },
+                "m/s^2",
+                "guaranteed braking deceleration a_s",
+                |c| c.braking_deceleration,
+            ),
+            FieldSpec::real("intrusion_distance", NONNEG, "m", "intrusion distance C", |c| c.intrusion_distance),
+            FieldSpec::real("human_uncertainty", NONNEG, "m", "human position uncertainty Z_d", |c| {
+                c.human_uncertainty
+            }),
+            FieldSpec::real("robot_uncertainty", NONNEG, "m", "robot position uncertainty Z_r", |c| {
+                c.robot_uncertainty
+            }),
+            FieldSpec::real(
+                "human_speed_far",
+                Range::at_least(1.6),
+                "m/s",
+                "conservative human speed beyond near_distance (ISO 13855: 1.6)",
+                |c| c.human_speed_far,
+            ),
+            FieldSpec::real(
+                "human_speed_near",
+                Range::at_least(2.0),
+                "m/s",
+                "conservative human speed within near_distance, >= human_speed_far (ISO 13855: 2.0)",
+                |c| c.human_speed_near,
+            ),
+            FieldSpec::real(
+                "near_distance",
+                NONNEG,
+                "m",
+                "distance below which human_speed_near applies (ISO 13855: 0.5)",
+                |c| c.near_distance,
+            ),
+            FieldSpec::real(
+                "min_confidence",
+                Range::UNIT,
+                "",
+                "a prediction is used only when its confidence is at least this",
+                |c| c.min_confidence,
+            ),
+            FieldSpec::real(
+                "prediction_uncertainty_rate",
+                NONNEG,
+                "m/s",
+                "growth of the predicted-position uncertainty with look-ahead time",
+                |c| c.prediction_uncertainty_rate,
+            ),
+            FieldSpec::real(
+                "closing_speed_min_lookahead",
+                Range::closed(0.0, 1.0),
+                "s",
+                "the predicted closing speed is taken over look-aheads of at least this (shorter ones turn \
+                 keypoint noise into speed)",
+                |c| c.closing_speed_min_lookahead,
+            ),
+            FieldSpec::real(
+                "prediction_time_margin",
+                Range::closed(0.0, 5.0),
+                "s",
+                "predicted points are checked up to the command's stopping time (reaction + braking) plus this",
+                |c| c.prediction_time_margin,
+            ),
+            FieldSpec::real(
+                "standstill_speed",
+                Range::closed(0.0, 0.1),
+                "m/s",
+                "admissible approach speeds below this count as 0, so the robot stops instead of creeping closer",
+                |c| c.standstill_speed,
+            ),
+            FieldSpec::real(
+                "partial_view_away_fraction",
+                Range::UNIT,
+                "",
+                "for a person seen only in part: inside S_p(0, v_h), a command counts as moving away only with at \
+                 least this share of its speed away from them",
+                |c| c.partial_view_away_fraction,
+            ),
+            FieldSpec::real(
+                "not_closing_speed",
+                Range::closed(0.0, 0.5),
+                "m/s",
+                "next to a person seen whole whose fitted torso velocity toward the robot is at most this \
+                 (standing, swaying, leaving), a motion that approaches none of their points goes on inside S_p(0)",
+                |c| c.not_closing_speed,
+            ),
+        ]
+    };
+    const RELATIONS: &'static [Relation] =
+        &[Relation { field: "human_speed_near", cmp: Cmp::AtLeast, other: "human_speed_far", first: None }];
+
+    /// `robot_upper`, `reach` and `approach_tolerance` (the robot shape is not a table of numbers: see
+    /// [`RobotShape::check`]).
+    fn declare_nested(catalog: &mut Catalog, prefix: &str) {
+        UpperVolume::declare(catalog, &format!("{prefix}.robot_upper"));
+        ReachConfig::declare(catalog, &format!("{prefix}.reach"));
+        ApproachTolerance::declare(catalog, &format!("{prefix}.approach_tolerance"));
+    }
+}
+
 impl SeparationConfig {
+    /// Checks every value: the robot shape ([`RobotShape::check`]), [`Section::FIELDS`] and
+    /// [`Section::RELATIONS`], then the nested sections; names are relative (`reach.max_speed`).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.robot.check().map_err(|reason| ConfigError::Invalid { field: "robot".into(), reason })?;
+        self.check_declared()?;
+        self.robot_upper.validate().map_err(|e| e.within("robot_upper"))?;
+        self.reach.validate().map_err(|e| e.within("reach"))?;
+        self.approach_tolerance.validate().map_err(|e| e.within("approach_tolerance"))
+    }
+
     /// The robot's body in 3-D.
     pub fn body(&self) -> RobotBody {
         RobotBody { footprint: self.robot.clone(), height: self.robot_height, upper: self.robot_upper.clone() }
@@ -184,6 +315,67 @@ impl Default for ReachConfig {
             hand_speed: 2.0,
             arm_length: 0.7,
         }
+    }
+}
+
+impl Section for ReachConfig {
+    const FIELDS: &'static [FieldSpec<Self>] = &[
+        FieldSpec::other(
+            "enabled",
+            "use the reachable set of observed people; false: the standard's constant human speeds for everyone",
+        ),
+        FieldSpec::real(
+            "max_speed",
+            Range::at_least(1.6),
+            "m/s",
+            "speed a person may reach toward the robot; an observed faster person keeps their speed",
+            |r| r.max_speed,
+        ),
+        FieldSpec::real(
+            "max_acceleration",
+            Range::at_least(1.0),
+            "m/s^2",
+            "largest acceleration of a person's body toward the robot (people start walking at 1-2 m/s^2)",
+            |r| r.max_acceleration,
+        ),
+        FieldSpec::real(
+            "velocity_uncertainty",
+            Range::NON_NEGATIVE,
+            "m/s",
+            "added to the fitted closing speed for keypoint noise",
+            |r| r.velocity_uncertainty,
+        ),
+        FieldSpec::real(
+            "velocity_window",
+            Range::closed(0.1, 1.0),
+            "s",
+            "time span of torso positions the velocity is fitted over",
+            |r| r.velocity_window,
+        ),
+        FieldSpec::count(
+            "min_observations",
+            Range::closed(3.0, 100.0),
+            "",
+            "fewer torso positions in the window: the standard's speeds",
+            |r| Some(r.min_observations),
+        ),
+        FieldSpec::real(
+            "hand_speed",
+            Range::at_least(2.0),
+            "m/s",
+            "speed of a hand reaching out relative to the body (ISO 13855: 2.0)",
+            |r| r.hand_speed,
+        ),
+        FieldSpec::real("arm_length", Range::closed(0.5, 1.5), "m", "how far a hand reaches from its shoulder", |r| {
+            r.arm_length
+        }),
+    ];
+}
+
+impl ReachConfig {
+    /// Checks every value against [`Section::FIELDS`]; names are relative.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.check_declared()
     }
 }
 

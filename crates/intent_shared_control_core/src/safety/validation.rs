@@ -25,6 +25,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::separation::{HumanPoints, SHOULDER_FROM_TORSO};
+use crate::config::{ConfigError, FieldSpec, Range, Section};
 use crate::prediction::HumanPrediction;
 use crate::skeleton::{keypoint as kp, SkeletonFrame};
 use crate::time::Stamp;
@@ -73,6 +74,81 @@ impl Default for ValidationConfig {
             hidden_hand_reach: [0.3, 0.6, 1.0],
             max_lowest_keypoint_z: 0.6,
         }
+    }
+}
+
+impl Section for ValidationConfig {
+    const FIELDS: &'static [FieldSpec<Self>] = &[
+        FieldSpec::other("expected_frame", "frame the skeletons must be in (the robot's command frame)"),
+        FieldSpec::real(
+            "max_linear",
+            Range::POSITIVE,
+            "m/s",
+            "largest plausible linear command component; beyond it the command is rejected",
+            |c| c.max_linear,
+        ),
+        FieldSpec::real(
+            "max_angular",
+            Range::POSITIVE,
+            "rad/s",
+            "largest plausible angular command component; beyond it the command is rejected",
+            |c| c.max_angular,
+        ),
+        FieldSpec::real("max_range", Range::POSITIVE, "m", "largest plausible keypoint distance from the robot", |c| {
+            c.max_range
+        }),
+        FieldSpec::other(
+            "require_skeletons",
+            "stop while no skeleton capture was received yet (people cannot be seen)",
+        ),
+        FieldSpec::real(
+            "max_future",
+            Range::NON_NEGATIVE,
+            "s",
+            "a stamp further than this ahead of the cycle time is invalid",
+            |c| c.max_future,
+        ),
+        FieldSpec::real(
+            "prediction_timeout",
+            Range::POSITIVE,
+            "s",
+            "a prediction older than this is not used by the safety chain",
+            |c| c.prediction_timeout,
+        ),
+        FieldSpec::real(
+            "min_keypoint_confidence",
+            Range::UNIT,
+            "",
+            "keypoints with a lower confidence are not obstacles for the safety chain",
+            |c| c.min_keypoint_confidence,
+        ),
+        FieldSpec::real(
+            "max_lowest_keypoint_z",
+            Range::closed(0.0, 3.0),
+            "m",
+            "a person whose lowest seen keypoint is higher than this above z = 0 of the robot frame (legs \
+             hidden, wrong heights, a forged message) is checked in the plane, heights not believed",
+            |c| c.max_lowest_keypoint_z,
+        ),
+        FieldSpec::reals(
+            "hidden_hand_reach",
+            Range::closed(0.0, 2.0),
+            "m",
+            "reach of a hidden hand from the visible elbow, the visible shoulder of its arm, and the other \
+             shoulder; 0 turns a case off",
+            &[],
+            |c| &c.hidden_hand_reach,
+        ),
+    ];
+}
+
+impl ValidationConfig {
+    /// Checks every value: a non-empty `expected_frame`, then [`Section::FIELDS`]; names are relative.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.expected_frame.is_empty() {
+            return Err(ConfigError::Invalid { field: "expected_frame".into(), reason: "must not be empty" });
+        }
+        self.check_declared()
     }
 }
 

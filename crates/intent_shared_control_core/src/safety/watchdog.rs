@@ -10,6 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::{ConfigError, FieldSpec, Range, Section};
 use crate::time::Stamp;
 
 /// Watchdog timeouts \[s\].
@@ -25,6 +26,32 @@ pub struct WatchdogConfig {
 impl Default for WatchdogConfig {
     fn default() -> Self {
         WatchdogConfig { skeleton_timeout: 0.3, max_cycle_gap: 0.25 }
+    }
+}
+
+impl Section for WatchdogConfig {
+    const FIELDS: &'static [FieldSpec<Self>] = &[
+        FieldSpec::real(
+            "skeleton_timeout",
+            Range::POSITIVE,
+            "s",
+            "skeletons older than this are stale: protective stop",
+            |c| c.skeleton_timeout,
+        ),
+        FieldSpec::real(
+            "max_cycle_gap",
+            Range::POSITIVE,
+            "s",
+            "longest allowed time between two control cycles",
+            |c| c.max_cycle_gap,
+        ),
+    ];
+}
+
+impl WatchdogConfig {
+    /// Checks every value against [`Section::FIELDS`]; names are relative.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.check_declared()
     }
 }
 
