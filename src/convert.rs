@@ -295,7 +295,7 @@ pub fn status_msg(d: &Decision, frame_id: &str, decision_time_s: f64) -> isc::Sh
         nearest_human_id: nearest_id,
         humans_seen: d.humans_seen as u32,
         predictions_used: d.predictions_used as u32,
-        reasons: d.reasons.iter().map(|r| (*r).to_owned()).collect(),
+        reasons: d.reasons.iter().map(|r| r.as_str().to_owned()).collect(),
         user_cmd: twist_to_msg(&d.user),
         assist_cmd: twist_to_msg(&d.assist),
         blended_cmd: twist_to_msg(&d.blended),
@@ -323,8 +323,8 @@ mod tests {
 
     #[test]
     fn status_min_separation_is_a_distance_never_negative() {
-        use intent_shared_control_core::{Decision, Mode, Stamp};
-        let mut d = Decision::zero(Stamp(0), Mode::Stop, "ssm_stop");
+        use intent_shared_control_core::{Decision, Mode, Reason, Stamp};
+        let mut d = Decision::zero(Stamp(0), Mode::Stop, Reason::SsmStop);
         d.nearest_human = Some((4, -1.48)); // a keypoint inside the robot's shape
         let m = status_msg(&d, "base_link", 0.0);
         assert!(m.human_in_view);

@@ -25,7 +25,7 @@ use futures::StreamExt;
 use intent_shared_control_core::health::{Level, RateMonitor, StampAgeMonitor};
 use intent_shared_control_core::lifecycle::{transition_id, Callback, CallbackResult, State as LifecycleState};
 use intent_shared_control_core::prediction::HumanPrediction;
-use intent_shared_control_core::{ControllerConfig, Decision, InputHandler, Mode, SkeletonFrame, Stamp};
+use intent_shared_control_core::{ControllerConfig, Decision, InputHandler, Mode, Reason, SkeletonFrame, Stamp};
 use r2r::geometry_msgs::msg::TwistStamped;
 use r2r::intent_shared_control_msgs::msg::{HumanSkeletonArray, IntentPredictionArray, SharedControlStatus};
 use r2r::sensor_msgs::msg::Joy;
@@ -245,7 +245,7 @@ impl Configured {
 
     fn decide(&mut self, now: Stamp) -> Decision {
         let d = self.inputs.decide(now);
-        if d.reasons.contains(&"clock_backwards") {
+        if d.reasons.contains(&Reason::ClockBackwards) {
             warn!("clock jumped back: inputs dropped, zero command until the operator re-arms");
             self.skeleton_age = StampAgeMonitor::new(0.2, 1.0);
         }
@@ -381,7 +381,7 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
                 },
                 Callback::Deactivate => {
                     let frame = state.as_ref().map_or("base_link".to_owned(), |s| s.params.cmd_frame_id.clone());
-                    publish(&Decision::zero(now, Mode::Idle, "deactivated"), &frame, Instant::now());
+                    publish(&Decision::zero(now, Mode::Idle, Reason::Deactivated), &frame, Instant::now());
                     CallbackResult::Success
                 }
                 Callback::Cleanup => {
@@ -391,7 +391,7 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
                 Callback::Shutdown(from) => {
                     if from == LifecycleState::Active {
                         let frame = state.as_ref().map_or("base_link".to_owned(), |s| s.params.cmd_frame_id.clone());
-                        publish(&Decision::zero(now, Mode::Idle, "shutdown"), &frame, Instant::now());
+                        publish(&Decision::zero(now, Mode::Idle, Reason::Shutdown), &frame, Instant::now());
                     }
                     *state = None;
                     CallbackResult::Success
@@ -520,8 +520,8 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
         let previous = s.last_decision.as_ref();
         for r in &decision.reasons {
             if previous.is_none_or(|p| !p.reasons.contains(r)) {
-                metrics.intervention(r);
-                *s.interventions.entry(r).or_default() += 1;
+                metrics.intervention(r.as_str());
+                *s.interventions.entry(r.as_str()).or_default() += 1;
             }
         }
         if decision.mode == Mode::Stop && previous.is_none_or(|p| p.mode != Mode::Stop) {
@@ -549,7 +549,7 @@ pub async fn run_node(mut node: r2r::Node, wiring: Wiring, shutdown: impl Future
     if lifecycle.is_active() {
         let now = clock.now()?;
         let frame = state.as_ref().map_or("base_link".to_owned(), |s| s.params.cmd_frame_id.clone());
-        publish(&Decision::zero(now, Mode::Idle, "shutdown"), &frame, Instant::now());
+        publish(&Decision::zero(now, Mode::Idle, Reason::Shutdown), &frame, Instant::now());
     }
     // Let the spinner serve DDS briefly so the reliable zero reaches matched subscribers.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -618,7 +618,7 @@ fn statuses(lifecycle: &LifecycleServer, state: Option<&mut Configured>, now: St
             .kv("decision_latency_p99_us", p99)
             .kv("alpha", d.map_or(0.0, |d| d.alpha))
             .kv("awaiting_rearm", waiting)
-            .kv("reasons", d.map_or(String::new(), |d| d.reasons.join(","))),
+            .kv("reasons", d.map_or(String::new(), |d| Reason::join(&d.reasons, ","))),
     );
     let rejections = s.inputs.rejections();
     let total: u64 = rejections.values().sum();
@@ -640,7 +640,7 @@ mod tests {
     use intent_shared_control_core::Twist;
 
     fn decision(mode: Mode, vx: f64, wz: f64) -> Decision {
-        let mut d = Decision::zero(Stamp(0), mode, "test");
+        let mut d = Decision::zero(Stamp(0), mode, Reason::ForcedStop);
         d.output = Twist::planar(vx, 0.0, wz);
         d
     }

@@ -15,7 +15,7 @@ use clap::Parser;
 use futures::StreamExt;
 use intent_shared_control::convert::stamp_to_msg;
 use intent_shared_control::node_util::{command_qos, init_logging, sensor_qos, spawn_spinner, NodeClock};
-use intent_shared_control_core::{SkeletonFrame, Stamp};
+use intent_shared_control_core::{Reason, SkeletonFrame, Stamp};
 use intent_shared_control_sim::scenario::{Scenario, ScenarioConfig};
 use r2r::geometry_msgs::msg::{Point, TwistStamped};
 use r2r::intent_shared_control_msgs::msg::{
@@ -149,7 +149,7 @@ async fn main() -> anyhow::Result<()> {
                 let (deadman, fwd, yaw, sending) = operator(t, args.duration);
                 // After a start or a fault the robot waits until the deadman is released and pressed again; the
                 // operator sees it on the status and does so (released for 0.1 s after 0.3 s).
-                let waiting = last_status.as_ref().is_some_and(|s| s.reasons.iter().any(|r| r == "awaiting_rearm"));
+                let waiting = last_status.as_ref().is_some_and(|s| s.reasons.iter().any(|r| r == Reason::AwaitingRearm.as_str()));
                 let since = if waiting { *rearm_since.get_or_insert(t) } else { rearm_since.take().unwrap_or(t) };
                 let releasing = waiting && (since + 0.3..since + 0.4).contains(&t);
                 if waiting && t >= since + 0.5 {

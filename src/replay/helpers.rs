@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use intent_shared_control_core::skeleton::SkeletonFrame;
-use intent_shared_control_core::{IntentModel, Mode};
+use intent_shared_control_core::{IntentModel, Mode, Reason};
 use r2r::geometry_msgs::msg as geo;
 use r2r::intent_shared_control_msgs::msg as isc;
 use r2r::std_msgs::msg::Header;
@@ -118,7 +118,7 @@ pub fn write_csv(path: &Path, cycles: &[Cycle]) -> anyhow::Result<()> {
         for t in [&d.user, &d.assist, &d.blended, &d.output] {
             write!(w, "{},{},{},", t.linear.x, t.linear.y, t.angular.z)?;
         }
-        writeln!(w, "{p},{}", d.reasons.join("|"))?;
+        writeln!(w, "{p},{}", Reason::join(&d.reasons, "|"))?;
     }
     w.flush()?;
     Ok(())

@@ -209,7 +209,7 @@ impl Judge {
         } else {
             self.stop_since = None;
         }
-        let predicted = d.reasons.iter().any(|r| matches!(*r, "ssm_stop" | "zone_stop"));
+        let predicted = d.reasons.iter().any(|r| r.is_stop());
         let m = &mut self.m;
         if predicted {
             m.predicted_violation_cycles += 1;

@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, FieldSpec, Range, Section};
 use crate::prediction::{HumanPrediction, Intent, TORSO};
-use crate::safety::{RobotBody, SeparationConfig};
+use crate::safety::{Reason, RobotBody, SeparationConfig};
 use crate::skeleton::HumanId;
 use crate::time::Stamp;
 use crate::twist::Twist;
@@ -249,15 +249,15 @@ pub enum AssistPolicy {
 }
 
 impl AssistPolicy {
-    /// Reason name as it appears in the decision's reasons when this policy is blended in.
-    pub fn reason(self) -> Option<&'static str> {
+    /// The reason in the decision's reasons when this policy is blended in.
+    pub fn reason(self) -> Option<Reason> {
         match self {
             AssistPolicy::None => None,
-            AssistPolicy::External => Some("assist_external"),
-            AssistPolicy::BackOff => Some("assist_back_off"),
-            AssistPolicy::ApproachHandover => Some("assist_approach_handover"),
-            AssistPolicy::Hold => Some("assist_hold_pass_by"),
-            AssistPolicy::WayOut => Some("assist_way_out"),
+            AssistPolicy::External => Some(Reason::AssistExternal),
+            AssistPolicy::BackOff => Some(Reason::AssistBackOff),
+            AssistPolicy::ApproachHandover => Some(Reason::AssistApproachHandover),
+            AssistPolicy::Hold => Some(Reason::AssistHoldPassBy),
+            AssistPolicy::WayOut => Some(Reason::AssistWayOut),
         }
     }
 

@@ -8,7 +8,8 @@
 //!
 //! **Re-arm.** After a stop caused by a fault (a stale or invalid joystick, a fault of the safety chain: missing,
 //! stale or invalid skeletons, a stalled cycle, ...), after a restart of the controller (a new process, a
-//! lifecycle activation, a clock jump) the output stays an explicit zero, with the reason `awaiting_rearm`,
+//! lifecycle activation, a clock jump) the output stays an explicit zero, with the reason `awaiting_rearm`
+//! ([`Reason::AwaitingRearm`]),
 //! until an accepted Joy with the deadman *released* has been seen after the cause cleared, followed by one
 //! with it pressed: as enabling devices require, a fault never ends in motion the operator did not ask for
 //! again. A joystick driver that publishes at a steady rate (as `joy` and `joy_linux` do) shows the release
@@ -22,12 +23,9 @@ use crate::assist::{Assist, AssistConfig, AssistPolicy};
 pub use crate::config::ConfigError;
 use crate::config::{Catalog, FieldSpec, Section};
 use crate::prediction::HumanPrediction;
-use crate::safety::{SafetyChain, SafetyConfig, SafetyInput, Zone};
+use crate::safety::{Effect, Reason, SafetyChain, SafetyConfig, SafetyInput, Zone};
 use crate::skeleton::{HumanId, SkeletonFrame};
 use crate::teleop::{Deadman, JoyInput, Teleop, TeleopConfig, TeleopState};
-
-/// Reason named while motion waits for the operator to re-arm.
-pub const REARM_REASON: &str = "awaiting_rearm";
 use crate::time::Stamp;
 use crate::twist::Twist;
 
@@ -71,8 +69,8 @@ pub struct Decision {
     pub assist_policy: AssistPolicy,
     /// Zone of the nearest human.
     pub zone: Zone,
-    /// Names of the rules that changed the command, in order of application.
-    pub reasons: Vec<&'static str>,
+    /// The rules that changed or explained the command, in order of application.
+    pub reasons: Vec<Reason>,
     /// Motion waits for the operator to release and press the deadman again (see the module docs).
     pub awaiting_rearm: bool,
     /// Stamps of the newest inputs kept when deciding (what this decision is based on).
@@ -85,7 +83,7 @@ pub struct Decision {
 
 impl Decision {
     /// An explicit zero at `now` for `reason`, with nothing else known (deactivation, shutdown, clock jump).
-    pub fn zero(now: Stamp, mode: Mode, reason: &'static str) -> Decision {
+    pub fn zero(now: Stamp, mode: Mode, reason: Reason) -> Decision {
         Decision {
             stamp: now,
             mode,
@@ -394,16 +392,16 @@ impl Controller {
             reasons.extend(assist.policy.reason());
         }
         if blend.operator_override {
-            reasons.push("operator_override");
+            reasons.push(Reason::OperatorOverride);
         }
         let waiting = teleop.state == TeleopState::Active && self.rearm.latched;
         if waiting {
-            reasons.push(REARM_REASON);
+            reasons.push(Reason::AwaitingRearm);
         }
         let inhibit = match teleop.state {
-            TeleopState::Active if waiting => Some(REARM_REASON),
+            TeleopState::Active if waiting => Some(Reason::AwaitingRearm),
             TeleopState::Active => None,
-            s => Some(s.reason().unwrap_or("teleop_inactive")),
+            s => Some(s.reason().unwrap_or(Reason::TeleopInactive)),
         };
         let out = self.safety.step(SafetyInput {
             now,
@@ -419,10 +417,6 @@ impl Controller {
             self.latch_rearm();
         }
         reasons.extend(out.reasons.iter().copied());
-        let limited_by_safety = out
-            .reasons
-            .iter()
-            .any(|r| matches!(*r, "ssm_stop" | "ssm_slowdown" | "zone_stop" | "zone_slowdown" | "velocity_limit"));
         let mode = match teleop.state {
             TeleopState::Stale | TeleopState::Invalid => Mode::Fault,
             // Nothing asked: idle, even when the safety chain could not allow motion now (the reasons say why,
@@ -430,17 +424,13 @@ impl Controller {
             TeleopState::DeadmanReleased | TeleopState::NoInput => Mode::Idle,
             _ if out.fault => Mode::Fault,
             TeleopState::Active if waiting => Mode::Idle,
-            TeleopState::Active => {
-                if limited_by_safety && out.reasons.iter().any(|r| matches!(*r, "ssm_stop" | "zone_stop")) {
-                    Mode::Stop
-                } else if limited_by_safety {
-                    Mode::Slowdown
-                } else if blend.alpha > 0.0 {
-                    Mode::Assisted
-                } else {
-                    Mode::Manual
-                }
-            }
+            // No fault and no inhibit: the chain's most restrictive effect is at most a stop for a person.
+            TeleopState::Active => match out.effect() {
+                Some(Effect::Stop) => Mode::Stop,
+                Some(Effect::Slowdown) => Mode::Slowdown,
+                _ if blend.alpha > 0.0 => Mode::Assisted,
+                _ => Mode::Manual,
+            },
         };
         Decision {
             stamp: now,
@@ -503,7 +493,7 @@ mod tests {
         c.joy_now(joy(0.0, 0.0, false));
         let d = c.step(Stamp(0));
         assert_eq!((d.mode, d.output), (Mode::Idle, Twist::ZERO));
-        assert!(d.reasons.contains(&"skeletons_missing"), "{d:?}");
+        assert!(d.reasons.contains(&Reason::SkeletonsMissing), "{d:?}");
         assert!(d.awaiting_rearm, "a safety-chain fault latches even while idle: {d:?}");
         let mut c = Controller::new(ControllerConfig::default());
         let d = c.step(Stamp(0));
@@ -515,7 +505,7 @@ mod tests {
         let mut c = Controller::new(ControllerConfig::default());
         let d = run(&mut c, 0.0, 0.5, 1.0, &[]);
         assert_eq!((d.mode, d.output), (Mode::Idle, Twist::ZERO));
-        assert!(d.awaiting_rearm && d.reasons.contains(&REARM_REASON));
+        assert!(d.awaiting_rearm && d.reasons.contains(&Reason::AwaitingRearm));
         c.joy_now(joy(0.52, 0.0, false));
         let d = run(&mut c, 0.54, 1.5, 1.0, &[]);
         assert!(!d.awaiting_rearm && d.output.linear.x > 0.4, "{d:?}");
@@ -583,12 +573,12 @@ mod tests {
         c.skel_now(frame(1.02, &[]));
         let d = c.step(Stamp::from_secs_f64(1.02));
         assert_eq!((d.mode, d.output), (Mode::Idle, Twist::ZERO));
-        assert!(d.reasons.contains(&"deadman_released"));
+        assert!(d.reasons.contains(&Reason::DeadmanReleased));
         let mut c = armed(ControllerConfig::default());
         c.joy_now(joy(0.0, 1.0, true));
         let d = c.step(Stamp(0));
         assert_eq!((d.mode, d.output), (Mode::Fault, Twist::ZERO));
-        assert!(d.reasons.contains(&"skeletons_missing"));
+        assert!(d.reasons.contains(&Reason::SkeletonsMissing));
     }
 
     #[test]
@@ -601,7 +591,7 @@ mod tests {
         assert!((dist - 1.0).abs() < 1e-9);
         assert!(d.output.linear.x < 0.5 && d.output.linear.x > 0.3, "{:?}", d.output);
         assert!(d.required_separation <= dist + 1e-9 && d.required_separation > 0.0);
-        assert!(d.reasons.contains(&"ssm_slowdown"));
+        assert!(d.reasons.contains(&Reason::SsmSlowdown));
         let d = run(&mut c, 2.02, 3.0, 1.0, &[(1, 0.6, 0.0)]);
         assert_eq!(d.mode, Mode::Stop);
         assert_eq!(d.output, Twist::ZERO);
@@ -639,7 +629,7 @@ mod tests {
         c.skel_now(frame(1.0, &[(1, 1.5, 0.0)]));
         let d = c.step(Stamp::from_secs_f64(1.0));
         assert_eq!(d.alpha, 0.0);
-        assert!(d.reasons.contains(&"prediction_stale"));
+        assert!(d.reasons.contains(&Reason::PredictionStale));
     }
 
     #[test]

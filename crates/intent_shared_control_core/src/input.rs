@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 
 use crate::control::{ConfigError, Controller, ControllerConfig, Decision, Mode};
 use crate::prediction::HumanPrediction;
+use crate::safety::Reason;
 use crate::skeleton::SkeletonFrame;
 pub use crate::teleop::MAX_JOY_CHANNELS;
 use crate::teleop::{Deadman, JoyInput};
@@ -177,8 +178,8 @@ impl InputHandler {
         }
         self.restart();
         self.last_cycle = Some(now);
-        let mut d = Decision::zero(now, Mode::Fault, "clock_backwards");
-        d.reasons.push("forced_stop");
+        let mut d = Decision::zero(now, Mode::Fault, Reason::ClockBackwards);
+        d.reasons.push(Reason::ForcedStop);
         d.awaiting_rearm = true;
         d
     }
@@ -187,7 +188,6 @@ impl InputHandler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::control::REARM_REASON;
     use crate::skeleton::{HumanSkeleton, Keypoint};
     use nalgebra::Point3;
 
@@ -246,7 +246,7 @@ mod tests {
         // Deadman held from the start: a restart never ends in motion.
         let d = drive(&mut h, 0.0, 1.0, 1.0, true);
         assert_eq!((d.output, d.mode), (Twist::ZERO, Mode::Idle));
-        assert!(d.awaiting_rearm && d.reasons.contains(&REARM_REASON), "{d:?}");
+        assert!(d.awaiting_rearm && d.reasons.contains(&Reason::AwaitingRearm), "{d:?}");
         // Released, then pressed: motion.
         drive(&mut h, 1.02, 1.1, 0.0, false);
         let d = drive(&mut h, 1.12, 2.0, 1.0, true);
@@ -302,7 +302,7 @@ mod tests {
             assert!(h.on_joy(t(1.01), bad.clone()).is_err());
             let d = h.decide(t(1.01));
             assert_eq!(d.output, Twist::ZERO, "{bad:?}");
-            assert!(d.reasons.contains(&"deadman_released"), "{d:?}");
+            assert!(d.reasons.contains(&Reason::DeadmanReleased), "{d:?}");
             // A rejected Joy that reads pressed is no operator input either.
             let mut h = armed(0.0);
             h.on_joy(t(1.0), joy(1.0, 0.0, false)).expect("fresh");
@@ -339,7 +339,7 @@ mod tests {
         let mut h = armed(10.0);
         let d = h.decide(t(5.0));
         assert_eq!((d.mode, d.output), (Mode::Fault, Twist::ZERO));
-        assert!(d.reasons.contains(&"clock_backwards") && d.awaiting_rearm);
+        assert!(d.reasons.contains(&Reason::ClockBackwards) && d.awaiting_rearm);
         // Inputs of the old time line are from the future now.
         assert_eq!(h.on_joy(t(5.0), joy(10.9, 1.0, true)), Err("joy_future_stamp"));
         let d = drive(&mut h, 5.02, 5.5, 1.0, true);

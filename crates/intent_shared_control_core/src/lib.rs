@@ -27,6 +27,7 @@ pub use control::{ConfigError, Controller, ControllerConfig, Decision, Mode};
 pub use input::InputHandler;
 pub use model::{IntentModel, ModelCard, ModelError, ModelInput, ModelOutput};
 pub use prediction::{HumanPrediction, Intent};
+pub use safety::Reason;
 pub use skeleton::{HumanId, HumanSkeleton, Keypoint, SkeletonFrame, NUM_KEYPOINTS};
 pub use teleop::{JoyInput, Teleop, TeleopConfig, TeleopOutput, TeleopState};
 pub use time::Stamp;

@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Bound, Catalog, ConfigError, FieldSpec, Range, Section};
+use crate::safety::Reason;
 
 use crate::time::Stamp;
 use crate::twist::Twist;
@@ -251,14 +252,14 @@ pub enum TeleopState {
 }
 
 impl TeleopState {
-    /// Reason name as it appears in `SharedControlStatus.reasons`.
-    pub fn reason(self) -> Option<&'static str> {
+    /// The reason this state gives the decision (`None` while active).
+    pub fn reason(self) -> Option<Reason> {
         match self {
             TeleopState::Active => None,
-            TeleopState::NoInput => Some("joy_missing"),
-            TeleopState::DeadmanReleased => Some("deadman_released"),
-            TeleopState::Stale => Some("joy_stale"),
-            TeleopState::Invalid => Some("joy_invalid"),
+            TeleopState::NoInput => Some(Reason::JoyMissing),
+            TeleopState::DeadmanReleased => Some(Reason::DeadmanReleased),
+            TeleopState::Stale => Some(Reason::JoyStale),
+            TeleopState::Invalid => Some(Reason::JoyInvalid),
         }
     }
 }

@@ -8,7 +8,9 @@
 
 use intent_shared_control_core::prediction::HumanPrediction;
 use intent_shared_control_core::skeleton::{HumanSkeleton, Keypoint};
-use intent_shared_control_core::{Controller, ControllerConfig, HumanId, JoyInput, SkeletonFrame, Stamp, Twist};
+use intent_shared_control_core::{
+    Controller, ControllerConfig, HumanId, JoyInput, Reason, SkeletonFrame, Stamp, Twist,
+};
 use nalgebra::Point3;
 use proptest::prelude::*;
 
@@ -165,7 +167,7 @@ fn simulate_with(config: ControllerConfig, cycles: &[Cycle], humans: &[(f64, f64
 }
 
 fn normal(d: &intent_shared_control_core::Decision) -> bool {
-    !d.reasons.iter().any(|r| matches!(*r, "forced_stop" | "limiter_dt_invalid"))
+    !d.reasons.iter().any(|r| matches!(r, Reason::ForcedStop | Reason::LimiterDtInvalid))
 }
 
 proptest! {
@@ -201,7 +203,7 @@ proptest! {
                         let bound = l.max_acceleration[k].max(l.max_deceleration[k]);
                         prop_assert!(a[k].abs() <= bound + 1e-6, "accel axis {k}: {} > {bound}", a[k]);
                     }
-                    if let (Some(a0), true, false) = (a0, was_normal, d.reasons.contains(&"jerk_relaxed")) {
+                    if let (Some(a0), true, false) = (a0, was_normal, d.reasons.contains(&Reason::JerkRelaxed)) {
                         for k in 0..6 {
                             prop_assert!((a[k] - a0[k]).abs() <= l.max_jerk[k] * dt + 1e-6, "jerk axis {k}");
                         }

@@ -61,7 +61,7 @@ use intent_shared_control_core::model::{
 };
 use intent_shared_control_core::prediction::{HumanPrediction, Intent};
 use intent_shared_control_core::predictor::IntentPredictor;
-use intent_shared_control_core::safety::{planar_motion, RobotShape, SeparationConfig};
+use intent_shared_control_core::safety::{planar_motion, Reason, RobotShape, SeparationConfig};
 use intent_shared_control_core::skeleton::{
     keypoint as kp, HumanId, HumanSkeleton, Keypoint, SkeletonFrame, NUM_KEYPOINTS,
 };
@@ -423,10 +423,10 @@ pub struct StopRules {
 
 impl StopRules {
     /// Counts one `Stop` cycle with `reasons`.
-    pub fn count(&mut self, reasons: &[&str]) {
-        if reasons.contains(&"ssm_stop") {
+    pub fn count(&mut self, reasons: &[Reason]) {
+        if reasons.contains(&Reason::SsmStop) {
             self.separation += 1;
-        } else if reasons.contains(&"zone_stop") {
+        } else if reasons.contains(&Reason::ZoneStop) {
             self.zone += 1;
         } else {
             self.other += 1;
@@ -473,13 +473,13 @@ pub struct FalseStopCauses {
 }
 
 impl FalseStopCauses {
-    fn count(&mut self, reasons: &[&str]) {
-        let has = |r: &str| reasons.contains(&r);
-        let slot = if !has("ssm_stop") {
+    fn count(&mut self, reasons: &[Reason]) {
+        let has = |r: Reason| reasons.contains(&r);
+        let slot = if !has(Reason::SsmStop) {
             &mut self.zone
-        } else if has("occluded_human_remembered") {
+        } else if has(Reason::OccludedHumanRemembered) {
             &mut self.occluded_memory
-        } else if has("ssm_conservative_human_speed") {
+        } else if has(Reason::SsmConservativeHumanSpeed) {
             &mut self.conservative_speed
         } else {
             &mut self.predicted
@@ -999,7 +999,7 @@ fn simulate<S: HumanSource>(
                 }
                 m.stops_beyond_physics += u64::from(!asked.violation);
             }
-            let predicted_violation = d.reasons.iter().any(|r| matches!(*r, "ssm_stop" | "zone_stop"));
+            let predicted_violation = d.reasons.iter().any(|r| r.is_stop());
             if predicted_violation && stop_started.is_none() && previous_speed > 0.01 {
                 stop_started = Some(t);
             }

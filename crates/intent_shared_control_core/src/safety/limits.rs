@@ -22,6 +22,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::reason::{Reason, StageOutcome};
 use crate::config::{Bound, Cmp, ConfigError, FieldSpec, Range, Relation, Section};
 use crate::time::Stamp;
 use crate::twist::Twist;
@@ -116,16 +117,6 @@ impl LimitsConfig {
 /// Time step assumed for an urgent reduction at a repeated stamp \[s\].
 pub const REPEATED_STAMP_DT: f64 = 0.01;
 
-/// What the limiter did this cycle.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LimitOutput {
-    pub twist: Twist,
-    /// Uniform scale from the velocity limit [0, 1].
-    pub velocity_scale: f64,
-    /// Reasons (`velocity_limit`, `acceleration_limit`, `jerk_relaxed`, `limiter_dt_invalid`).
-    pub reasons: Vec<&'static str>,
-}
-
 /// Stateful rate limiter.
 #[derive(Clone, Debug)]
 pub struct MotionLimiter {
@@ -154,8 +145,10 @@ impl MotionLimiter {
         self.last.map_or(Twist::ZERO, |(_, v, _)| Twist::from_array(v))
     }
 
-    /// Limits `target` at `now`; `urgent` drops the jerk bound when it would slow down a speed reduction.
-    pub fn step(&mut self, now: Stamp, target: &Twist, urgent: bool) -> LimitOutput {
+    /// Limits `target` at `now`; `urgent` drops the jerk bound when it would slow down a speed reduction. The
+    /// outcome's scale is the uniform scale of the velocity limit; its reasons are `velocity_limit`,
+    /// `acceleration_limit`, `jerk_relaxed` and `limiter_dt_invalid`.
+    pub fn step(&mut self, now: Stamp, target: &Twist, urgent: bool) -> StageOutcome {
         let c = &self.config;
         let mut reasons = Vec::new();
         let mut t = target.to_array();
@@ -166,7 +159,7 @@ impl MotionLimiter {
             }
         }
         if vscale < 1.0 {
-            reasons.push("velocity_limit");
+            reasons.push(Reason::VelocityLimit);
             for v in &mut t {
                 *v *= vscale;
             }
@@ -175,9 +168,9 @@ impl MotionLimiter {
         let dt_raw = now.seconds_since(prev_t);
         let repeated = self.last.is_some() && dt_raw <= 0.0;
         if repeated {
-            reasons.push("limiter_dt_invalid");
+            reasons.push(Reason::LimiterDtInvalid);
             if !urgent {
-                return LimitOutput { twist: Twist::from_array(v0), velocity_scale: vscale, reasons };
+                return StageOutcome { twist: Twist::from_array(v0), scale: vscale, reasons };
             }
         }
         // A repeated stamp (e.g. several decisions between two /clock ticks) still lets a reduction demanded for a
@@ -201,7 +194,7 @@ impl MotionLimiter {
             lam_acc = lam_acc.min(a_max * dt / delta.abs());
         }
         if lam_acc < 1.0 {
-            reasons.push("acceleration_limit");
+            reasons.push(Reason::AccelerationLimit);
         }
         // Jerk bounds on λ: a_i = λ·delta_i/dt ∈ [a0_i − J_i·dt, a0_i + J_i·dt].
         let (mut lo, mut hi): (f64, f64) = (0.0, lam_acc);
@@ -230,7 +223,7 @@ impl MotionLimiter {
         let lam = if lo <= hi && !(urgent && braking && hi < lam_acc) {
             hi
         } else {
-            reasons.push("jerk_relaxed");
+            reasons.push(Reason::JerkRelaxed);
             lam_acc
         };
         let lam = lam.clamp(0.0, 1.0);
@@ -241,7 +234,7 @@ impl MotionLimiter {
             a[i] = (v[i] - v0[i]) / dt;
         }
         self.last = Some((now, v, a));
-        LimitOutput { twist: Twist::from_array(v), velocity_scale: vscale, reasons }
+        StageOutcome { twist: Twist::from_array(v), scale: vscale, reasons }
     }
 }
 
@@ -263,7 +256,7 @@ mod tests {
         });
         let out = l.step(at(0), &Twist::planar(2.0, 0.5, 0.0), false);
         assert!((out.twist.linear.x - 1.0).abs() < 1e-12 && (out.twist.linear.y - 0.25).abs() < 1e-12);
-        assert!(out.reasons.contains(&"velocity_limit"));
+        assert!(out.reasons.contains(&Reason::VelocityLimit));
     }
 
     #[test]
@@ -318,7 +311,7 @@ mod tests {
         let out = urgent.step(at(2020), &Twist::ZERO, true);
         assert!((out.twist.linear.x - (1.0 - cfg.max_deceleration[0] * 0.02)).abs() < 1e-9);
         assert!(out.twist.linear.x < v_smooth);
-        assert!(out.reasons.contains(&"jerk_relaxed"));
+        assert!(out.reasons.contains(&Reason::JerkRelaxed));
     }
 
     #[test]
@@ -328,7 +321,7 @@ mod tests {
         let a = l.step(at(20), &Twist::planar(1.0, 0.0, 0.0), false).twist;
         let b = l.step(at(20), &Twist::planar(1.0, 0.0, 0.0), false);
         assert_eq!(a, b.twist);
-        assert!(b.reasons.contains(&"limiter_dt_invalid"));
+        assert!(b.reasons.contains(&Reason::LimiterDtInvalid));
     }
 
     #[test]
@@ -342,7 +335,7 @@ mod tests {
         assert!(v > 0.15, "moving before the stop: {v}");
         // the clock does not advance, but separation monitoring demands a stop: brake, one step at a time
         let b = l.step(at(200), &Twist::ZERO, true);
-        assert!(b.reasons.contains(&"limiter_dt_invalid"));
+        assert!(b.reasons.contains(&Reason::LimiterDtInvalid));
         let braked = b.twist.linear.x;
         let expected = v - LimitsConfig::default().max_deceleration[0] * REPEATED_STAMP_DT;
         assert!((braked - expected.max(0.0)).abs() < 1e-9, "{braked} vs {expected}");

@@ -1,5 +1,7 @@
 //! The safety chain: every command passes these stages in order, the most restrictive outcome wins, and every
-//! change is recorded as a named reason (see `docs/safety_chain.md` for parameters and formulas).
+//! change is recorded as a [`Reason`] (see `docs/safety_chain.md` for parameters and formulas). Each stage
+//! returns a [`StageOutcome`] (the command it passes on, the scale it applied, its reasons); the chain folds
+//! them: reasons in stage order, scales multiplied, and a fault or inhibit anywhere forces the stop.
 //!
 //! 1. [`validation::InputValidator`]: finite, bounded, known frame, fresh stamps.
 //! 2. [`separation::SeparationMonitor`]: ISO/TS 15066 speed and separation monitoring against current and
@@ -17,6 +19,7 @@
 pub mod ego;
 pub mod geometry;
 pub mod limits;
+pub mod reason;
 pub mod separation;
 pub mod validation;
 pub mod watchdog;
@@ -30,8 +33,9 @@ use serde::{Deserialize, Serialize};
 pub use ego::{planar_motion, EgoMotion};
 pub use geometry::{ApproachTolerance, PointRelation, RobotBody, RobotShape, UpperVolume};
 pub use limits::{LimitsConfig, MotionLimiter};
+pub use reason::{Effect, Reason, StageOutcome, UnknownReason};
 pub use separation::{ClosingBound, HumanPoints, ObservedMotion, ReachConfig, SeparationConfig, SeparationMonitor};
-pub use validation::{InputValidator, ValidationConfig};
+pub use validation::{InputValidator, Validated, ValidationConfig};
 pub use watchdog::{StaleInputWatchdog, WatchdogConfig};
 pub use zones::{Zone, ZoneConfig, ZoneLimiter};
 
@@ -173,7 +177,7 @@ pub struct SafetyInput<'a> {
     /// Newest predictions (robot frame).
     pub predictions: &'a [HumanPrediction],
     /// A reason from outside the chain that forces a stop (e.g. the operator's enable released), if any.
-    pub inhibit: Option<&'static str>,
+    pub inhibit: Option<Reason>,
 }
 
 /// What the chain made of the command.
@@ -200,7 +204,37 @@ pub struct SafetyOutput {
     /// Current zone.
     pub zone: Zone,
     /// Reasons, in order of the stages.
-    pub reasons: Vec<&'static str>,
+    pub reasons: Vec<Reason>,
+}
+
+impl SafetyOutput {
+    /// The most restrictive effect of the reasons (`None`: the command passed unchanged, nothing to report).
+    pub fn effect(&self) -> Option<Effect> {
+        Reason::most_restrictive(&self.reasons)
+    }
+}
+
+/// The outcomes of the stages folded: reasons in stage order, speed scales multiplied, and whether a fault
+/// forces the stop.
+#[derive(Debug)]
+struct Fold {
+    reasons: Vec<Reason>,
+    scale: f64,
+    fault: bool,
+}
+
+impl Fold {
+    fn new() -> Self {
+        Fold { reasons: Vec::new(), scale: 1.0, fault: false }
+    }
+
+    /// Adds a stage's outcome; returns the command it passes on.
+    fn add(&mut self, outcome: StageOutcome) -> Twist {
+        self.fault |= outcome.has_fault();
+        self.scale *= outcome.scale;
+        self.reasons.extend(outcome.reasons);
+        outcome.twist
+    }
 }
 
 /// The chain of safety stages; see the module docs.
@@ -434,53 +468,40 @@ impl SafetyChain {
         &self.separation
     }
 
-    /// Runs all stages for one cycle.
+    /// Runs all stages for one cycle and folds their outcomes (see the module docs).
     pub fn step(&mut self, input: SafetyInput<'_>) -> SafetyOutput {
         let now = input.now;
-        let mut v = self.validator.validate(now, &input.command, input.skeletons, input.predictions);
-        let seen = v.humans.len();
-        let frame_stamp = input.skeletons.filter(|_| v.faults.is_empty()).map(|f| f.stamp);
-        self.with_memory(now, frame_stamp, &mut v.humans);
-        let mut reasons: Vec<&'static str> = v.faults.clone();
-        reasons.extend(v.notes.iter().copied());
+        let mut fold = Fold::new();
+        let validated = self.validator.validate(now, &input.command, input.skeletons, input.predictions);
+        let Validated { outcome, mut humans, predictions: valid } = validated;
+        let frame_stamp = input.skeletons.filter(|_| !outcome.has_fault()).map(|f| f.stamp);
+        let command = fold.add(outcome);
+        let seen = humans.len();
+        self.with_memory(now, frame_stamp, &mut humans);
         let age = input.skeletons.map_or(0.0, |f| now.seconds_since(f.stamp).max(0.0));
-        let predictions = self.compensated_predictions(now, &v.predictions);
+        let predictions = self.compensated_predictions(now, &valid);
         let predictions: Vec<&HumanPrediction> = predictions.iter().collect();
-        let ssm = self.separation.limit(now, &v.twist, &v.humans, &predictions, age);
-        if ssm.scale < 1.0 {
-            reasons.push(if ssm.scale == 0.0 { "ssm_stop" } else { "ssm_slowdown" });
+        let ssm = self.separation.limit(now, &command, &humans, &predictions, age);
+        let mut outcome = ssm.outcome(seen);
+        if humans.len() > seen {
+            outcome.reasons.push(Reason::OccludedHumanRemembered);
         }
-        if ssm.turn_kept {
-            reasons.push("ssm_turn_kept");
-        }
-        if ssm.predictions_used < seen {
-            reasons.push("ssm_conservative_human_speed");
-        }
-        if v.humans.len() > seen {
-            reasons.push("occluded_human_remembered");
-        }
+        let command = fold.add(outcome);
         let sep = self.separation.config();
-        let (zoned, zone_scale, zone_reason) =
-            self.zones.limit(self.separation.body(), &sep.approach_tolerance, &ssm.twist, &v.humans);
-        reasons.extend(zone_reason);
+        let zoned = self.zones.limit(self.separation.body(), &sep.approach_tolerance, &command, &humans);
+        let urgent = ssm.scale < 1.0 || zoned.scale < 1.0;
+        let command = fold.add(zoned);
         let freshness = input.skeletons.map(|f| input.skeletons_arrival.map_or(f.stamp, |a| a.min(f.stamp)));
-        let mut watchdog = self.watchdog.check(now, freshness);
-        let mut forced: Vec<&'static str> = v.faults.clone();
-        forced.append(&mut watchdog.clone());
-        let fault = !forced.is_empty();
-        reasons.append(&mut watchdog);
-        if let Some(r) = input.inhibit {
-            forced.push(r);
-        }
-        let (twist, speed_scale) = if forced.is_empty() {
-            let urgent = ssm.scale < 1.0 || zone_scale < 1.0;
-            let lim = self.limiter.step(now, &zoned, urgent);
-            reasons.extend(lim.reasons.iter().copied());
-            (lim.twist, ssm.scale * zone_scale * lim.velocity_scale)
+        let command = fold.add(self.watchdog.check(now, freshness, &command));
+        let fault = fold.fault;
+        let forced = fault || input.inhibit.is_some();
+        let (twist, speed_scale) = if !forced {
+            let twist = fold.add(self.limiter.step(now, &command, urgent));
+            (twist, fold.scale)
         } else {
             self.limiter.reset(now);
-            if !reasons.contains(&"forced_stop") {
-                reasons.push("forced_stop");
+            if !fold.reasons.contains(&Reason::ForcedStop) {
+                fold.reasons.push(Reason::ForcedStop);
             }
             (Twist::ZERO, 0.0)
         };
@@ -489,8 +510,7 @@ impl SafetyChain {
         }
         let shape = self.separation.body();
         let required_separation = match ssm.nearest {
-            Some((id, _)) => v
-                .humans
+            Some((id, _)) => humans
                 .iter()
                 .find(|h| h.id == id)
                 .and_then(|h| {
@@ -508,10 +528,10 @@ impl SafetyChain {
             human_speed: ssm.human_speed,
             humans_seen: input.skeletons.map_or(0, |f| f.humans.len()),
             predictions_used: ssm.predictions_used,
-            forced_stop: !forced.is_empty(),
+            forced_stop: forced,
             fault,
             zone: self.zones.zone(),
-            reasons,
+            reasons: fold.reasons,
         }
     }
 }
@@ -560,10 +580,10 @@ mod tests {
     fn a_dropped_keypoint_is_remembered_and_the_person_stays_whole() {
         // Sliding past a person standing still, seen whole: goes on, also through a one-frame dropout.
         let out = run(SafetyConfig::default());
-        assert!(!out.reasons.contains(&"ssm_stop"), "{:?}", out.reasons);
+        assert!(!out.reasons.contains(&Reason::SsmStop), "{:?}", out.reasons);
         assert!(out.twist.linear.x > 0.0);
         // Without the keypoint memory the dropout makes the person seen in part: the slide is stopped.
         let out = run(SafetyConfig { keypoint_memory: 0.0, ..SafetyConfig::default() });
-        assert!(out.reasons.contains(&"ssm_stop"), "{:?}", out.reasons);
+        assert!(out.reasons.contains(&Reason::SsmStop), "{:?}", out.reasons);
     }
 }

@@ -24,6 +24,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::reason::{Reason, StageOutcome};
 use super::separation::{HumanPoints, SHOULDER_FROM_TORSO};
 use crate::config::{ConfigError, FieldSpec, Range, Section};
 use crate::prediction::HumanPrediction;
@@ -153,14 +154,11 @@ impl ValidationConfig {
 }
 
 /// Output of validation.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Validated<'a> {
-    /// The command, zero when rejected.
-    pub twist: Twist,
-    /// Reasons that force a stop.
-    pub faults: Vec<&'static str>,
-    /// Informational reasons (nothing forced).
-    pub notes: Vec<&'static str>,
+    /// The command (zero and scale 0 when rejected) and the reasons found: faults, which force a stop, then
+    /// notes ([`Reason::is_fault`] tells them apart).
+    pub outcome: StageOutcome,
     /// Current observed keypoints per human, horizontal plane \[m\].
     pub humans: Vec<HumanPoints>,
     /// Valid, fresh predictions.
@@ -171,6 +169,18 @@ pub struct Validated<'a> {
 #[derive(Clone, Debug)]
 pub struct InputValidator {
     config: ValidationConfig,
+}
+
+impl Validated<'_> {
+    /// The reasons that force a stop.
+    pub fn faults(&self) -> Vec<Reason> {
+        self.outcome.reasons.iter().copied().filter(|r| r.is_fault()).collect()
+    }
+
+    /// The informational reasons (nothing forced).
+    pub fn notes(&self) -> Vec<Reason> {
+        self.outcome.reasons.iter().copied().filter(|r| !r.is_fault()).collect()
+    }
 }
 
 impl InputValidator {
@@ -192,24 +202,28 @@ impl InputValidator {
         predictions: &'a [HumanPrediction],
     ) -> Validated<'a> {
         let c = &self.config;
-        let mut out = Validated { twist: *command, ..Validated::default() };
-        if !command.is_finite() {
-            out.faults.push("cmd_non_finite");
-            out.twist = Twist::ZERO;
+        let mut out = Validated { outcome: StageOutcome::pass(*command), humans: Vec::new(), predictions: Vec::new() };
+        let rejected = if !command.is_finite() {
+            Some(Reason::CmdNonFinite)
         } else if command.linear.iter().any(|v| v.abs() > c.max_linear)
             || command.angular.iter().any(|v| v.abs() > c.max_angular)
         {
-            out.faults.push("cmd_out_of_bounds");
-            out.twist = Twist::ZERO;
+            Some(Reason::CmdOutOfBounds)
+        } else {
+            None
+        };
+        if rejected.is_some() {
+            out.outcome = StageOutcome::scaled(Twist::ZERO, 0.0, rejected);
         }
+        let faults = &mut out.outcome.reasons;
         match skeletons {
-            None if c.require_skeletons => out.faults.push("skeletons_missing"),
+            None if c.require_skeletons => faults.push(Reason::SkeletonsMissing),
             None => {}
             Some(frame) => {
                 if frame.frame_id != c.expected_frame {
-                    out.faults.push("skeletons_wrong_frame");
+                    faults.push(Reason::SkeletonsWrongFrame);
                 } else if frame.stamp.seconds_since(now) > c.max_future {
-                    out.faults.push("skeletons_future_stamp");
+                    faults.push(Reason::SkeletonsFutureStamp);
                 }
                 let mut invalid = false;
                 for h in &frame.humans {
@@ -300,15 +314,15 @@ impl InputValidator {
                     }
                 }
                 if invalid {
-                    out.faults.push("skeleton_invalid");
+                    faults.push(Reason::SkeletonInvalid);
                 }
             }
         }
         let mut stale = false;
         for p in predictions {
             if !p.is_valid() || p.future.iter().flatten().any(|q| q.coords.norm() > c.max_range) {
-                if !out.faults.contains(&"prediction_invalid") {
-                    out.faults.push("prediction_invalid");
+                if !out.outcome.reasons.contains(&Reason::PredictionInvalid) {
+                    out.outcome.reasons.push(Reason::PredictionInvalid);
                 }
                 continue;
             }
@@ -319,8 +333,9 @@ impl InputValidator {
             }
             out.predictions.push(p);
         }
+        // Notes after the faults.
         if stale {
-            out.notes.push("prediction_stale");
+            out.outcome.reasons.push(Reason::PredictionStale);
         }
         out
     }
@@ -343,7 +358,7 @@ mod tests {
         let v = InputValidator::new(ValidationConfig::default());
         let f = frame(Stamp(0), "base_link", Point3::new(1.0, 2.0, 0.9));
         let out = v.validate(Stamp(0), &Twist::planar(0.5, 0.0, 0.1), Some(&f), &[]);
-        assert!(out.faults.is_empty());
+        assert!(out.faults().is_empty());
         assert_eq!(out.humans.len(), 1);
         // The seen keypoint, and where the person stands: below the lower body, on the floor. A hip 0.9 m up
         // with nothing lower seen floats above the floor: checked in the plane.
@@ -356,26 +371,26 @@ mod tests {
         let v = InputValidator::new(ValidationConfig::default());
         let f = frame(Stamp(0), "base_link", Point3::new(1.0, 2.0, 0.9));
         let out = v.validate(Stamp(0), &Twist::planar(f64::NAN, 0.0, 0.0), Some(&f), &[]);
-        assert_eq!((out.twist, out.faults), (Twist::ZERO, vec!["cmd_non_finite"]));
+        assert_eq!((out.outcome.twist, out.faults()), (Twist::ZERO, vec![Reason::CmdNonFinite]));
         let out = v.validate(Stamp(0), &Twist::planar(0.0, 0.0, 50.0), Some(&f), &[]);
-        assert_eq!(out.faults, vec!["cmd_out_of_bounds"]);
+        assert_eq!(out.faults(), vec![Reason::CmdOutOfBounds]);
     }
 
     #[test]
     fn rejects_bad_skeletons() {
         let v = InputValidator::new(ValidationConfig::default());
         let out = v.validate(Stamp(0), &Twist::ZERO, None, &[]);
-        assert_eq!(out.faults, vec!["skeletons_missing"]);
+        assert_eq!(out.faults(), vec![Reason::SkeletonsMissing]);
         let f = frame(Stamp(0), "map", Point3::new(1.0, 2.0, 0.9));
-        assert_eq!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).faults, vec!["skeletons_wrong_frame"]);
+        assert_eq!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).faults(), vec![Reason::SkeletonsWrongFrame]);
         let f = frame(Stamp::from_secs_f64(1.0), "base_link", Point3::new(1.0, 2.0, 0.9));
-        assert_eq!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).faults, vec!["skeletons_future_stamp"]);
+        assert_eq!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).faults(), vec![Reason::SkeletonsFutureStamp]);
         let f = frame(Stamp(0), "base_link", Point3::new(f64::INFINITY, 2.0, 0.9));
-        assert_eq!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).faults, vec!["skeleton_invalid"]);
+        assert_eq!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).faults(), vec![Reason::SkeletonInvalid]);
         // A missing keypoint (confidence 0, NaN position) is fine.
         let f = frame(Stamp(0), "base_link", Point3::new(1.0, 2.0, 0.9));
         assert!(f.humans[0].keypoints[0].position.x.is_nan());
-        assert!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).faults.is_empty());
+        assert!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).faults().is_empty());
     }
 
     #[test]
@@ -429,14 +444,14 @@ mod tests {
         let mut f = frame(Stamp(0), "base_link", Point3::new(2.0, 0.0, 0.9));
         f.humans[0].keypoints[5] = Keypoint { position: Point3::new(0.4, 0.0, 0.9), confidence: 0.1 };
         let out = v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]);
-        assert!(out.faults.is_empty());
+        assert!(out.faults().is_empty());
         assert_eq!(out.humans[0].points, vec![Point3::new(2.0, 0.0, 0.0), Point3::new(2.0, 0.0, 0.0)]);
         // At the threshold it counts.
         f.humans[0].keypoints[5].confidence = 0.3;
         assert_eq!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).humans[0].points.len(), 3);
         // A low confidence does not excuse a non-finite position.
         f.humans[0].keypoints[5] = Keypoint { position: Point3::new(f64::NAN, 0.0, 0.9), confidence: 0.1 };
-        assert_eq!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).faults, vec!["skeleton_invalid"]);
+        assert_eq!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &[]).faults(), vec![Reason::SkeletonInvalid]);
     }
 
     #[test]
@@ -454,10 +469,10 @@ mod tests {
         let preds = [p.clone()];
         assert_eq!(v.validate(Stamp::from_secs_f64(0.1), &Twist::ZERO, Some(&f), &preds).predictions.len(), 1);
         let out = v.validate(Stamp::from_secs_f64(0.5), &Twist::ZERO, Some(&f), &preds);
-        assert!(out.predictions.is_empty() && out.notes == vec!["prediction_stale"] && out.faults.is_empty());
+        assert!(out.predictions.is_empty() && out.notes() == vec![Reason::PredictionStale] && out.faults().is_empty());
         let mut bad = p;
         bad.confidence = f32::NAN;
         let preds = [bad];
-        assert_eq!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &preds).faults, vec!["prediction_invalid"]);
+        assert_eq!(v.validate(Stamp(0), &Twist::ZERO, Some(&f), &preds).faults(), vec![Reason::PredictionInvalid]);
     }
 }

@@ -10,8 +10,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::reason::{Reason, StageOutcome};
 use crate::config::{ConfigError, FieldSpec, Range, Section};
 use crate::time::Stamp;
+use crate::twist::Twist;
 
 /// Watchdog timeouts \[s\].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -72,21 +74,26 @@ impl StaleInputWatchdog {
         &self.config
     }
 
-    /// Checks the cycle at `now` with the newest skeleton stamp; returns the reasons that force a stop.
-    pub fn check(&mut self, now: Stamp, newest_skeleton: Option<Stamp>) -> Vec<&'static str> {
+    /// Checks the cycle at `now` with the newest skeleton stamp: `twist` passed on, or zero (scale 0) with the
+    /// reasons, all faults, that force a stop.
+    pub fn check(&mut self, now: Stamp, newest_skeleton: Option<Stamp>, twist: &Twist) -> StageOutcome {
         let mut reasons = Vec::new();
         if newest_skeleton.is_some_and(|s| now.seconds_since(s) > self.config.skeleton_timeout) {
-            reasons.push("skeletons_stale");
+            reasons.push(Reason::SkeletonsStale);
         }
         match self.last_cycle {
-            Some(last) if now < last => reasons.push("clock_backwards"),
-            Some(last) if now.seconds_since(last) > self.config.max_cycle_gap => reasons.push("cycle_gap"),
+            Some(last) if now < last => reasons.push(Reason::ClockBackwards),
+            Some(last) if now.seconds_since(last) > self.config.max_cycle_gap => reasons.push(Reason::CycleGap),
             _ => {}
         }
         if self.last_cycle.is_none_or(|l| now > l) {
             self.last_cycle = Some(now);
         }
-        reasons
+        if reasons.is_empty() {
+            StageOutcome::pass(*twist)
+        } else {
+            StageOutcome { twist: Twist::ZERO, scale: 0.0, reasons }
+        }
     }
 }
 
@@ -98,10 +105,12 @@ mod tests {
     fn stale_skeletons_gaps_and_backwards_time() {
         let mut w = StaleInputWatchdog::new(WatchdogConfig::default());
         let s = |t: f64| Stamp::from_secs_f64(t);
-        assert!(w.check(s(1.0), Some(s(0.9))).is_empty());
-        assert_eq!(w.check(s(1.1), Some(s(0.7))), vec!["skeletons_stale"]);
-        assert_eq!(w.check(s(1.5), Some(s(1.5))), vec!["cycle_gap"]);
-        assert_eq!(w.check(s(1.4), Some(s(1.4))), vec!["clock_backwards"]);
-        assert!(w.check(s(1.52), Some(s(1.5))).is_empty());
+        let go = Twist::planar(0.5, 0.0, 0.0);
+        assert_eq!(w.check(s(1.0), Some(s(0.9)), &go), StageOutcome::pass(go));
+        let stale = w.check(s(1.1), Some(s(0.7)), &go);
+        assert_eq!((stale.twist, stale.reasons), (Twist::ZERO, vec![Reason::SkeletonsStale]));
+        assert_eq!(w.check(s(1.5), Some(s(1.5)), &go).reasons, vec![Reason::CycleGap]);
+        assert_eq!(w.check(s(1.4), Some(s(1.4)), &go).reasons, vec![Reason::ClockBackwards]);
+        assert!(w.check(s(1.52), Some(s(1.5)), &go).reasons.is_empty());
     }
 }

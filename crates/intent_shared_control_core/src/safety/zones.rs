@@ -13,6 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::geometry::{ApproachTolerance, PointRelation, RobotBody};
+use super::reason::{Reason, StageOutcome};
 use super::separation::HumanPoints;
 use crate::config::{Cmp, ConfigError, FieldSpec, Range, Relation, Section};
 use crate::twist::Twist;
@@ -125,14 +126,15 @@ impl ZoneLimiter {
         self.zone
     }
 
-    /// Updates the zone from `humans` and limits `twist`; returns the twist, the scale applied and the reason.
+    /// Updates the zone from `humans` and limits `twist`: the twist, the scale applied and the reason
+    /// (`zone_stop` or `zone_slowdown`, if any).
     pub fn limit(
         &mut self,
         shape: &RobotBody,
         tolerance: &ApproachTolerance,
         twist: &Twist,
         humans: &[HumanPoints],
-    ) -> (Twist, f64, Option<&'static str>) {
+    ) -> StageOutcome {
         let c = &self.config;
         let d = humans.iter().map(|h| h.distance(shape)).fold(f64::INFINITY, f64::min);
         self.zone = match self.zone {
@@ -170,7 +172,9 @@ impl ZoneLimiter {
         };
         let stop_reach = c.stop_distance + c.hysteresis;
         match self.zone {
-            Zone::Stop if any_within(stop_reach, &approaching) => (Twist::ZERO, 0.0, Some("zone_stop")),
+            Zone::Stop if any_within(stop_reach, &approaching) => {
+                StageOutcome::scaled(Twist::ZERO, 0.0, Some(Reason::ZoneStop))
+            }
             // Sliding past or turning right next to someone: allowed, at slowdown speeds.
             Zone::Stop if any_within(stop_reach, &not_clearly_away) => self.slowdown(twist),
             Zone::Stop | Zone::Slowdown
@@ -178,12 +182,12 @@ impl ZoneLimiter {
             {
                 self.slowdown(twist)
             }
-            _ => (*twist, 1.0, None),
+            _ => StageOutcome::pass(*twist),
         }
     }
 
     /// `twist` scaled to the slowdown speeds.
-    fn slowdown(&self, twist: &Twist) -> (Twist, f64, Option<&'static str>) {
+    fn slowdown(&self, twist: &Twist) -> StageOutcome {
         let c = &self.config;
         let v = twist.linear.norm();
         let w = twist.angular.norm();
@@ -195,9 +199,9 @@ impl ZoneLimiter {
             k = k.min(c.slowdown_angular_speed / w);
         }
         if k < 1.0 {
-            (twist.scaled(k), k, Some("zone_slowdown"))
+            StageOutcome::scaled(twist.scaled(k), k, Some(Reason::ZoneSlowdown))
         } else {
-            (*twist, 1.0, None)
+            StageOutcome::pass(*twist)
         }
     }
 }
@@ -217,12 +221,12 @@ mod tests {
         let shape = RobotBody::planar(crate::safety::RobotShape::Radius { radius: 0.3 });
         let mut z = ZoneLimiter::new(ZoneConfig::default());
         let fwd = Twist::planar(0.8, 0.0, 0.0);
-        assert_eq!(z.limit(&shape, &TOL, &fwd, &at(2.0)).2, None);
+        assert_eq!(z.limit(&shape, &TOL, &fwd, &at(2.0)).reason(), None);
         assert_eq!(z.zone(), Zone::Clear);
-        let (t, k, r) = z.limit(&shape, &TOL, &fwd, &at(1.2));
-        assert_eq!((z.zone(), r), (Zone::Slowdown, Some("zone_slowdown")));
+        let StageOutcome { twist: t, scale: k, reasons: r } = z.limit(&shape, &TOL, &fwd, &at(1.2));
+        assert_eq!((z.zone(), r), (Zone::Slowdown, vec![Reason::ZoneSlowdown]));
         assert!((t.linear.x - 0.3).abs() < 1e-12 && (k - 0.375).abs() < 1e-12);
-        assert_eq!(z.limit(&shape, &TOL, &fwd, &at(0.55)).0, Twist::ZERO);
+        assert_eq!(z.limit(&shape, &TOL, &fwd, &at(0.55)).twist, Twist::ZERO);
         assert_eq!(z.zone(), Zone::Stop);
         // Within the hysteresis band the stop holds; beyond it, back to slowdown.
         z.limit(&shape, &TOL, &fwd, &at(0.65));
@@ -240,20 +244,20 @@ mod tests {
         let shape = RobotBody::planar(crate::safety::RobotShape::Radius { radius: 0.3 });
         let mut z = ZoneLimiter::new(ZoneConfig::default());
         let back = Twist::planar(-0.8, 0.0, 0.0);
-        assert_eq!(z.limit(&shape, &TOL, &back, &at(0.4)), (back, 1.0, None));
+        assert_eq!(z.limit(&shape, &TOL, &back, &at(0.4)), StageOutcome::pass(back));
         assert_eq!(z.zone(), Zone::Stop);
         // Sliding past right next to the person goes on at slowdown speed; leaving at an angle away is free;
         // any approach beyond the tolerance is stopped.
         let sideways = Twist::planar(0.0, 0.5, 0.0);
-        let (t, _, r) = z.limit(&shape, &TOL, &sideways, &at(0.4));
-        assert_eq!((t.linear.y, r), (0.3, Some("zone_slowdown")));
+        let out = z.limit(&shape, &TOL, &sideways, &at(0.4));
+        assert_eq!((out.twist.linear.y, out.reason()), (0.3, Some(Reason::ZoneSlowdown)));
         let away_diag = Twist::planar(-0.4, 0.3, 0.0);
-        assert_eq!(z.limit(&shape, &TOL, &away_diag, &at(0.4)).2, None);
-        assert_eq!(z.limit(&shape, &TOL, &Twist::planar(0.03, 0.5, 0.0), &at(0.4)).2, Some("zone_stop"));
+        assert_eq!(z.limit(&shape, &TOL, &away_diag, &at(0.4)).reason(), None);
+        assert_eq!(z.limit(&shape, &TOL, &Twist::planar(0.03, 0.5, 0.0), &at(0.4)).reason(), Some(Reason::ZoneStop));
         // Seen only in part: sliding past is stopped, leaving at an angle away is not.
         let mut part = at(0.4);
         part[0].whole = false;
-        assert_eq!(z.limit(&shape, &TOL, &sideways, &part).2, Some("zone_stop"));
-        assert_eq!(z.limit(&shape, &TOL, &away_diag, &part).2, None);
+        assert_eq!(z.limit(&shape, &TOL, &sideways, &part).reason(), Some(Reason::ZoneStop));
+        assert_eq!(z.limit(&shape, &TOL, &away_diag, &part).reason(), None);
     }
 }

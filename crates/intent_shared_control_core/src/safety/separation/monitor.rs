@@ -6,6 +6,7 @@ use nalgebra::{Point2, Point3};
 use super::{ArmAnchor, ClosingBound, HumanPoints, SeparationConfig};
 use crate::prediction::HumanPrediction;
 use crate::safety::geometry::RobotBody;
+use crate::safety::reason::{Reason, StageOutcome};
 use crate::skeleton::HumanId;
 use crate::time::Stamp;
 use crate::twist::Twist;
@@ -27,6 +28,24 @@ pub struct SeparationResult {
     pub predictions_used: usize,
     /// The command was not scaled as a whole: its turn was kept (see [`SeparationMonitor::limit`]).
     pub turn_kept: bool,
+}
+
+impl SeparationResult {
+    /// The stage's outcome: `ssm_stop` (scaled to 0) or `ssm_slowdown`, `ssm_turn_kept`, and
+    /// `ssm_conservative_human_speed` when fewer than `humans_in_view` had a prediction used.
+    pub fn outcome(&self, humans_in_view: usize) -> StageOutcome {
+        let mut reasons = Vec::new();
+        if self.scale < 1.0 {
+            reasons.push(if self.scale == 0.0 { Reason::SsmStop } else { Reason::SsmSlowdown });
+        }
+        if self.turn_kept {
+            reasons.push(Reason::SsmTurnKept);
+        }
+        if self.predictions_used < humans_in_view {
+            reasons.push(Reason::SsmConservativeHumanSpeed);
+        }
+        StageOutcome { twist: self.twist, scale: self.scale, reasons }
+    }
 }
 
 /// ISO/TS 15066 speed and separation monitor.
