@@ -1,7 +1,9 @@
 //! Fuzzing of configuration parsing: the controller parameters (`controller_params::from_params`,
 //! `SharedControlParams::from_params`), the parameter server's `resolve` / `check_value` with arbitrary names and
 //! values of every ROS parameter type, and `ControllerConfig::from_yaml` with arbitrary text and with mutated
-//! copies of the default configuration. 0 panics; what is accepted is valid.
+//! copies of the default configuration. These are no-panic properties (0 panics), plus: what is accepted is
+//! valid, and a YAML configuration rejected by validation gets the typed `ConfigError`, out-of-range errors naming
+//! a declared field. The parameter layer's errors are messages (strings): only their presence is checked.
 //!
 //! Needs no DDS. Case count: `PROPTEST_CASES` (proptest's default, 256, when unset). Long profile:
 //! `PROPTEST_CASES=1000000 cargo test --release --test fuzz_config` (or `scripts/bench.sh fuzz`).
@@ -11,7 +13,8 @@ use intent_shared_control::param_server::{check_value, resolve, ParamSpec};
 use intent_shared_control::params::Params;
 use intent_shared_control::shared_control_node::SharedControlParams;
 use intent_shared_control::{controller_params, intent_predictor_node, shared_control_node, supervisor_node};
-use intent_shared_control_core::ControllerConfig;
+use intent_shared_control_core::control::ControllerConfigLoadError;
+use intent_shared_control_core::{ConfigError, ControllerConfig};
 use proptest::prelude::*;
 use r2r::ParameterValue;
 use serde_yaml::Value;
@@ -136,6 +139,25 @@ fn mutated_config() -> impl Strategy<Value = String> {
         })
 }
 
+/// `ControllerConfig::from_yaml(text)`: an accepted configuration is valid; one that parses but is rejected gets
+/// the typed error of its validation, an out-of-range one naming a declared field.
+fn check_yaml(text: &str) -> Result<(), TestCaseError> {
+    match ControllerConfig::from_yaml(text) {
+        Ok(c) => prop_assert!(c.validate().is_ok()),
+        Err(ControllerConfigLoadError::Parse(_)) => {}
+        Err(ControllerConfigLoadError::Invalid(e)) => {
+            let parsed: ControllerConfig = serde_yaml::from_str(text).expect("rejected after parsing");
+            // Compared as text: a NaN value is not equal to itself.
+            prop_assert_eq!(parsed.validate().err().map(|x| x.to_string()), Some(e.to_string()));
+            if let ConfigError::OutOfRange { field, .. } = &e {
+                let name = field.split('[').next().unwrap_or_default();
+                prop_assert!(ControllerConfig::catalog().field(name).is_some(), "undeclared `{}`", field);
+            }
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #[test]
     fn controller_from_params_never_panics(ov in overrides()) {
@@ -183,15 +205,11 @@ proptest! {
 
     #[test]
     fn controller_from_arbitrary_yaml_never_panics(text in ".{0,200}") {
-        if let Ok(c) = ControllerConfig::from_yaml(&text) {
-            prop_assert!(c.validate().is_ok());
-        }
+        check_yaml(&text)?;
     }
 
     #[test]
     fn controller_from_mutated_yaml_never_panics(text in mutated_config()) {
-        if let Ok(c) = ControllerConfig::from_yaml(&text) {
-            prop_assert!(c.validate().is_ok());
-        }
+        check_yaml(&text)?;
     }
 }

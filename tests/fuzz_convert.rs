@@ -1,13 +1,17 @@
 //! Fuzzing of the message → core conversions (`convert.rs`) with arbitrary field values: NaN, ±Inf, huge and
-//! subnormal numbers, empty and oversized arrays, duplicate ids, any frame. Whatever comes in, conversion
-//! returns a value or a typed error, never panics, and what it accepts keeps the core running (the converted
-//! input is fed to a default `Controller` and a decision is made).
+//! subnormal numbers, empty and oversized arrays, duplicate ids, any frame. The `*_never_panic` tests are
+//! no-panic properties: whatever comes in, conversion returns a value or an error and never panics, and what it
+//! accepts keeps the core running (the converted input is fed to a default `Controller` and a decision is made).
+//! Where the answer is typed they also check it: a skeleton array gets exactly the `InputError` its first
+//! defect calls for, a prediction array one that names an entry of it, and a decision with a fault or inhibit
+//! reason (`Reason::effect`) is an explicit zero whose status names read back to the same reasons.
 //!
 //! Links the r2r message types; needs no DDS. Case count: `PROPTEST_CASES` (proptest's default, 256, when
 //! unset). Long profile: `PROPTEST_CASES=1000000 cargo test --release --test fuzz_convert` (or
 //! `scripts/bench.sh fuzz`).
-use intent_shared_control::convert::{self, SkeletonLimits, PREDICTED_KEYPOINTS};
-use intent_shared_control_core::{ControllerConfig, InputHandler, Stamp, NUM_KEYPOINTS};
+use intent_shared_control::convert::{self, InputError, SkeletonLimits, PREDICTED_KEYPOINTS};
+use intent_shared_control_core::safety::Effect;
+use intent_shared_control_core::{ControllerConfig, InputHandler, Reason, Stamp, Twist, NUM_KEYPOINTS};
 use proptest::prelude::*;
 use r2r::builtin_interfaces::msg::Time;
 use r2r::geometry_msgs::msg as geo;
@@ -148,7 +152,8 @@ fn handler() -> InputHandler {
     InputHandler::new(ControllerConfig::default()).expect("defaults are valid")
 }
 
-/// The decision the core makes at `now` after the inputs; the outputs it publishes must be finite.
+/// The decision the core makes at `now` after the inputs; the outputs it publishes must be finite, a fault or
+/// an inhibit is an explicit zero, and the status carries the reasons' names.
 fn decide(c: &mut InputHandler, now: Stamp) {
     let d = c.decide(now);
     let cmd = convert::cmd_vel_msg(&d, "base_link");
@@ -156,13 +161,48 @@ fn decide(c: &mut InputHandler, now: Stamp) {
     for v in [t.linear.x, t.linear.y, t.linear.z, t.angular.x, t.angular.y, t.angular.z] {
         assert!(v.is_finite(), "non-finite command {v} from decision {d:?}");
     }
-    let _ = convert::status_msg(&d, "base_link", 0.0);
+    if Reason::most_restrictive(&d.reasons) >= Some(Effect::Inhibit) {
+        assert_eq!(d.output, Twist::ZERO, "a fault or inhibit that moves: {d:?}");
+    }
+    let status = convert::status_msg(&d, "base_link", 0.0);
+    let names: Vec<Reason> = status.reasons.iter().map(|r| r.parse().expect("a reason's name")).collect();
+    assert_eq!(names, d.reasons);
+}
+
+/// The rejection the conversion must give a skeleton array: its first defect, in the order the conversion
+/// checks (`None`: the array is accepted).
+fn skeleton_rejection(msg: &isc::HumanSkeletonArray, limits: &SkeletonLimits) -> Option<InputError> {
+    if msg.humans.len() > limits.max_humans {
+        return Some(InputError::TooManyHumans { count: msg.humans.len(), max: limits.max_humans });
+    }
+    if !limits.expected_frame.is_empty() && msg.header.frame_id != limits.expected_frame {
+        return Some(InputError::WrongFrame {
+            got: msg.header.frame_id.clone(),
+            expected: limits.expected_frame.clone(),
+        });
+    }
+    for (i, h) in msg.humans.iter().enumerate() {
+        if h.keypoints.len() != NUM_KEYPOINTS {
+            return Some(InputError::KeypointCount { id: h.id, count: h.keypoints.len(), expected: NUM_KEYPOINTS });
+        }
+        if h.confidence.len() != h.keypoints.len() {
+            let (count, keypoints) = (h.confidence.len(), h.keypoints.len());
+            return Some(InputError::ConfidenceCount { id: h.id, count, keypoints });
+        }
+        if msg.humans[..i].iter().any(|o| o.id == h.id) {
+            return Some(InputError::DuplicateId { id: h.id });
+        }
+    }
+    None
 }
 
 proptest! {
     #[test]
     fn skeletons_never_panic(msg in skeleton_array(), limits in limits(), dt in -1.0..1.0f64) {
-        match convert::skeletons_from_msg(&msg, &limits) {
+        let converted = convert::skeletons_from_msg(&msg, &limits);
+        let expected = skeleton_rejection(&msg, &limits);
+        prop_assert_eq!(converted.as_ref().err(), expected.as_ref());
+        match converted {
             Ok(frame) => {
                 prop_assert!(frame.humans.len() <= limits.max_humans);
                 prop_assert_eq!(frame.stamp, convert::stamp_from_msg(&msg.header.stamp));
@@ -182,7 +222,7 @@ proptest! {
                 let _ = c.on_skeletons(now, frame);
                 decide(&mut c, now);
             }
-            Err(e) => prop_assert!(!e.reason().is_empty() && !e.to_string().is_empty()),
+            Err(e) => prop_assert!(!e.to_string().is_empty()),
         }
     }
 
@@ -212,7 +252,13 @@ proptest! {
                 let _ = c.on_predictions(now, stamp, preds);
                 decide(&mut c, now);
             }
-            Err(e) => prop_assert!(!e.reason().is_empty()),
+            Err(InputError::TooManyPredictions { count, max: m }) => {
+                prop_assert!(count == msg.predictions.len() && m == max && count > max);
+            }
+            Err(InputError::BadPrediction { id, .. }) => {
+                prop_assert!(msg.predictions.len() <= max && msg.predictions.iter().any(|p| p.human_id == id));
+            }
+            Err(e) => prop_assert!(false, "not a prediction rejection: {e:?}"),
         }
     }
 
