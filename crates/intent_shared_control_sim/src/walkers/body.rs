@@ -4,9 +4,9 @@ use std::f64::consts::PI;
 
 use nalgebra::{Point3, Vector2, Vector3};
 
-use super::{kp, ARM_REST, ARM_SWING, HIP_AMPLITUDE, KNEE_AMPLITUDE};
+use super::{ARM_REST, ARM_SWING, HIP_AMPLITUDE, KNEE_AMPLITUDE};
 use crate::scenario::Body;
-use intent_shared_control_core::skeleton::NUM_KEYPOINTS;
+use intent_shared_control_core::skeleton::{keypoint as kp, NUM_KEYPOINTS};
 
 /// Forward kinematics of a walking figure: COCO-17 keypoints of `body` standing on `pos` with its chest toward
 /// `yaw`, legs and arms at gait `phase` with swing `amplitude` (0 = standing), world frame \[m\].

@@ -35,9 +35,6 @@
 
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, StandardNormal};
-
-use intent_shared_control_core::skeleton::keypoint as kp;
 
 mod body;
 mod config;
@@ -72,38 +69,6 @@ const ARM_SWING: f64 = 0.32;
 const ARM_REST: [f64; 3] = [0.04, 0.07, 0.15];
 /// Distance walked per full gait cycle (two steps), per metre of leg length [m/m].
 const CYCLE_PER_LEG: f64 = 1.6;
-
-/// Body-part groups that a partial occlusion hides (the scenario generator's groups).
-const OCCLUSION_GROUPS: [&[usize]; 5] = [
-    &[kp::LEFT_HIP, kp::RIGHT_HIP, kp::LEFT_KNEE, kp::RIGHT_KNEE, kp::LEFT_ANKLE, kp::RIGHT_ANKLE],
-    &[kp::LEFT_KNEE, kp::RIGHT_KNEE, kp::LEFT_ANKLE, kp::RIGHT_ANKLE],
-    &[kp::LEFT_SHOULDER, kp::LEFT_ELBOW, kp::LEFT_WRIST, kp::LEFT_HIP, kp::LEFT_KNEE, kp::LEFT_ANKLE],
-    &[kp::RIGHT_SHOULDER, kp::RIGHT_ELBOW, kp::RIGHT_WRIST, kp::RIGHT_HIP, kp::RIGHT_KNEE, kp::RIGHT_ANKLE],
-    &[kp::NOSE, kp::LEFT_EYE, kp::RIGHT_EYE, kp::LEFT_EAR, kp::RIGHT_EAR, kp::LEFT_SHOULDER, kp::RIGHT_SHOULDER],
-];
-
-/// A uniform draw from `[r[0], r[1])` (`r[0]` when the range is empty).
-fn uniform(rng: &mut ChaCha8Rng, r: [f64; 2]) -> f64 {
-    if r[1] > r[0] {
-        rng.random_range(r[0]..r[1])
-    } else {
-        r[0]
-    }
-}
-
-/// A standard normal sample.
-fn gauss(rng: &mut ChaCha8Rng) -> f64 {
-    StandardNormal.sample(rng)
-}
-
-/// Exponential inter-arrival time of a Poisson process with rate `rate` [1/s] (infinite for rate 0).
-fn exponential(rng: &mut ChaCha8Rng, rate: f64) -> f64 {
-    if rate <= 0.0 {
-        return f64::INFINITY;
-    }
-    let u: f64 = rng.random_range(f64::EPSILON..1.0);
-    -u.ln() / rate
-}
 
 /// A random sign.
 fn sign(rng: &mut ChaCha8Rng) -> f64 {

@@ -1,13 +1,12 @@
 //! A seeded walker scene as a [`HumanSource`]: sensor events, tracker ids, timing and noisy observations.
 
-use nalgebra::{Point3, Vector2, Vector3};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{exponential, gauss, kp, uniform, Walker, WalkerConfig, WalkerFamily, OCCLUSION_GROUPS, WORLD_FRAME};
-use crate::scenario::{NoiseConfig, ScenarioError};
+use super::{Walker, WalkerConfig, WalkerFamily, WORLD_FRAME};
+use crate::scenario::{exponential, gauss, observe, uniform, NoiseOrder, ScenarioError, OCCLUSION_GROUPS};
 use crate::sim::{HumanSource, TrueHuman};
-use intent_shared_control_core::skeleton::{HumanId, HumanSkeleton, Keypoint, SkeletonFrame, NUM_KEYPOINTS};
+use intent_shared_control_core::skeleton::{HumanId, HumanSkeleton, SkeletonFrame};
 use intent_shared_control_core::time::Stamp;
 
 /// A tracker id change at some time.
@@ -170,53 +169,20 @@ impl WalkerHumans {
         for (i, w) in self.walkers.iter().enumerate() {
             let occlusion = self.occlusions[i].iter().find(|(a, b, _)| t >= *a && t < *b).map(|o| o.2);
             // Every human's noise is drawn, published or not, so one occlusion does not change the others' noise.
-            let observed = observe(&w.keypoints(t), occlusion.flatten(), w.body_yaw, &self.config.noise, &mut rng);
+            let observed = observe(
+                &w.keypoints(t),
+                occlusion.flatten(),
+                w.body_yaw,
+                &self.config.noise,
+                NoiseOrder::DepthFirst,
+                &mut rng,
+            );
             if !matches!(occlusion, Some(None)) {
                 humans.push(HumanSkeleton { id: ids[i], keypoints: observed });
             }
         }
         SkeletonFrame { stamp, frame_id: WORLD_FRAME.to_owned(), humans }
     }
-}
-
-/// Sensor model of the scenario generator: noise, dropouts, partial occlusion and face self-occlusion of one
-/// human's true keypoints, seen from the robot's start pose (the world origin).
-fn observe(
-    truth: &[Point3<f64>; NUM_KEYPOINTS],
-    occluded_group: Option<u8>,
-    head_yaw: f64,
-    noise: &NoiseConfig,
-    rng: &mut ChaCha8Rng,
-) -> [Keypoint; NUM_KEYPOINTS] {
-    let mut out = [Keypoint::MISSING; NUM_KEYPOINTS];
-    let head = truth[kp::NOSE];
-    let to_sensor = Vector2::new(-head.x, -head.y);
-    let facing = Vector2::new(head_yaw.cos(), head_yaw.sin());
-    let face_hidden = noise.face_self_occlusion && to_sensor.norm() > 1e-6 && facing.dot(&to_sensor.normalize()) < -0.2;
-    for (k, p) in truth.iter().enumerate() {
-        let ray = p.coords;
-        let dist = ray.norm();
-        let depth =
-            if dist > 1e-6 { ray / dist * (gauss(rng) * noise.depth_sigma_per_m * dist) } else { Vector3::zeros() };
-        let mut noisy = *p + Vector3::new(gauss(rng), gauss(rng), gauss(rng)) * noise.keypoint_sigma_m + depth;
-        let dropped = noise.dropout_prob > 0.0 && rng.random_bool(noise.dropout_prob);
-        let hidden = occluded_group.is_some_and(|g| OCCLUSION_GROUPS[usize::from(g)].contains(&k))
-            || (face_hidden && matches!(k, kp::NOSE | kp::LEFT_EYE | kp::RIGHT_EYE));
-        let garbage_nan = rng.random_bool(0.5);
-        let low_conf: f32 = rng.random_range(0.0..0.25);
-        let conf: f32 = rng.random_range(0.55..1.0);
-        out[k] = if dropped || hidden {
-            if garbage_nan {
-                Keypoint::MISSING
-            } else {
-                noisy += Vector3::new(gauss(rng), gauss(rng), gauss(rng)) * 0.3;
-                Keypoint { position: noisy, confidence: low_conf }
-            }
-        } else {
-            Keypoint { position: noisy, confidence: conf }
-        };
-    }
-    out
 }
 
 impl HumanSource for WalkerHumans {

@@ -6,7 +6,7 @@ use super::*;
 use crate::scenario::{NoiseConfig, ScenarioError};
 use crate::sim::HumanSource;
 use intent_shared_control_core::prediction::Intent;
-use intent_shared_control_core::skeleton::{SkeletonFrame, NUM_KEYPOINTS};
+use intent_shared_control_core::skeleton::{keypoint as kp, SkeletonFrame, NUM_KEYPOINTS};
 use intent_shared_control_core::time::Stamp;
 
 fn torso(k: &[Point3<f64>; NUM_KEYPOINTS]) -> Point3<f64> {

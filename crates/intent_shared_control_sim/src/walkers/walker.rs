@@ -7,10 +7,10 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::{
-    body_keypoints, sign, uniform, Facing, Gait, WalkerConfig, WalkerFamily, CYCLE_PER_LEG, MAX_SPEED, MAX_START_ACCEL,
+    body_keypoints, sign, Facing, Gait, WalkerConfig, WalkerFamily, CYCLE_PER_LEG, MAX_SPEED, MAX_START_ACCEL,
     NUM_FAMILIES,
 };
-use crate::scenario::Body;
+use crate::scenario::{uniform, Body};
 use intent_shared_control_core::prediction::Intent;
 use intent_shared_control_core::skeleton::NUM_KEYPOINTS;
 
@@ -167,20 +167,7 @@ impl Walker {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let family = draw_family(&mut rng, &config.family_weights);
         let height = uniform(&mut rng, config.height_m);
-        let mut vary = || 1.0 + rng.random_range(-0.03..0.03);
-        let body = Body {
-            height,
-            thigh: 0.245 * height * vary(),
-            shank: 0.246 * height * vary(),
-            ankle_height: 0.039 * height,
-            hip_half_width: 0.052 * height * vary(),
-            trunk: 0.29 * height * vary(),
-            shoulder_half_width: 0.112 * height * vary(),
-            upper_arm: 0.186 * height * vary(),
-            forearm: 0.146 * height * vary(),
-            neck: 0.10 * height * vary(),
-            head_scale: height / 1.75,
-        };
+        let body = Body::from_height(height, || 1.0 + rng.random_range(-0.03..0.03));
         let mut stand_s = 0.0;
         let (start, heading, profile) = match family {
             WalkerFamily::HeadOn => {
