@@ -25,7 +25,7 @@ use intent_shared_control_core::model::{
     HORIZON_STEPS, HORIZON_STEP_S, NUM_PREDICTED_POINTS, PREDICTED_POINT_NAMES,
 };
 use intent_shared_control_inference::machine::MachineInfo;
-use intent_shared_control_inference::{load_card, ExecutionProviderKind, OrtIntentModel, OrtModelConfig, OrtRuntime};
+use intent_shared_control_inference::{load_card, load_from_card, ExecutionProviderKind, OrtModelConfig};
 use intent_shared_control_sim::scenario::{Scenario, ScenarioConfig};
 use intent_shared_control_tools::card_update::{replace_metrics, RUST_EVALUATION_SOURCE};
 use intent_shared_control_tools::metrics::{
@@ -215,18 +215,19 @@ fn main() -> Result<()> {
         }
         None => ScenarioConfig::default(),
     };
-    let runtime = OrtRuntime::init(&args.ort_lib).context("loading ONNX Runtime")?;
-    let card = load_card(&args.card).context("loading the model card")?;
-    let config = OrtModelConfig { execution_provider: args.provider, ..OrtModelConfig::cpu(&args.model) };
     let mut used_seeds = Vec::new();
-    card_data_seeds(&card.data, &mut used_seeds);
+    card_data_seeds(&load_card(&args.card).context("loading the model card")?.data, &mut used_seeds);
     if used_seeds.contains(&args.seed) {
         bail!(
             "base seed {} is one of the card's training/validation seeds {used_seeds:?}: pick a held-out seed",
             args.seed
         );
     }
-    let mut model = OrtIntentModel::load(&runtime, card, config).context("loading the model")?;
+    let (mut model, _) = load_from_card(&args.card, Some(&args.ort_lib), |_| OrtModelConfig {
+        execution_provider: args.provider,
+        ..OrtModelConfig::cpu(&args.model)
+    })
+    .context("loading the model")?;
     // The pre-processing must use the card's missing-keypoint threshold.
     let feature_config = FeatureConfig {
         min_keypoint_confidence: model.card().min_keypoint_confidence as f32,
