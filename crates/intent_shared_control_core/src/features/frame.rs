@@ -2,7 +2,7 @@
 
 use nalgebra::{Isometry2, Point2, Point3, Vector3};
 
-use super::rotate_by_minus;
+use super::{rotate_by_minus, rotate_by_minus_sc};
 use crate::model::{FUTURE_LEN, HORIZON_STEPS, NUM_PREDICTED_POINTS};
 use crate::skeleton::HumanId;
 use crate::time::Stamp;
@@ -33,22 +33,27 @@ impl RowMeta {
         self.reference + rotate_by_minus(-self.bearing_rad, y)
     }
 
-    /// Maps one row of `future_positions` (`[10, 3, 3]` row-major, [`FUTURE_LEN`] values) to robot-frame points
-    /// `[step][point]`. `None` when the slice has the wrong length or holds a non-finite value.
-    pub fn future_to_robot_frame(
-        &self,
-        future: &[f32],
-    ) -> Option<[[Point3<f64>; NUM_PREDICTED_POINTS]; HORIZON_STEPS]> {
+    /// Maps one row of `future_positions` (`[10, 3, 3]` row-major, [`FUTURE_LEN`] values, as
+    /// [`RowPrediction::future`](crate::model::RowPrediction::future) holds it) to robot-frame points, one
+    /// `[torso, left wrist, right wrist]` per step. `None` when the slice has the wrong length or holds a
+    /// non-finite value.
+    pub fn future_to_robot_frame(&self, future: &[f32]) -> Option<Vec<[Point3<f64>; NUM_PREDICTED_POINTS]>> {
         if future.len() != FUTURE_LEN || future.iter().any(|v| !v.is_finite()) {
             return None;
         }
-        let mut out = [[Point3::origin(); NUM_PREDICTED_POINTS]; HORIZON_STEPS];
-        for (s, step) in out.iter_mut().enumerate() {
-            for (j, p) in step.iter_mut().enumerate() {
-                let i = (s * NUM_PREDICTED_POINTS + j) * 3;
-                let y = Vector3::new(f64::from(future[i]), f64::from(future[i + 1]), f64::from(future[i + 2]));
-                *p = self.to_robot_frame(&y);
+        // The rotation back by the bearing, once for the row (the same numbers as `to_robot_frame` per point).
+        let sc = (-self.bearing_rad).sin_cos();
+        let point = |xyz: &[f32]| {
+            let y = Vector3::new(f64::from(xyz[0]), f64::from(xyz[1]), f64::from(xyz[2]));
+            self.reference + rotate_by_minus_sc(sc, &y)
+        };
+        let mut out = Vec::with_capacity(HORIZON_STEPS);
+        for step in future.chunks_exact(NUM_PREDICTED_POINTS * 3) {
+            let mut points = [Point3::origin(); NUM_PREDICTED_POINTS];
+            for (p, xyz) in points.iter_mut().zip(step.chunks_exact(3)) {
+                *p = point(xyz);
             }
+            out.push(points);
         }
         Some(out)
     }

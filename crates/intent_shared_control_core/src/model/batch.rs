@@ -161,11 +161,25 @@ pub struct RowPrediction {
     /// Probability of `intent` [0, 1]. For [`PredictionSource::ConstantVelocity`] it is `1 / NUM_INTENTS`, the
     /// lowest possible value.
     pub confidence: f32,
-    /// Future positions `\[step\]\[point\]\[xyz\]` \[m\] for steps 0.1 … 1.0 s and points (torso, left wrist, right
-    /// wrist), relative to the newest torso point in the bearing-aligned frame of the window.
-    pub future: [[[f32; 3]; NUM_PREDICTED_POINTS]; HORIZON_STEPS],
+    /// Future positions \[m\], the row of `future_positions` as the model gives it: row-major
+    /// `[HORIZON_STEPS, NUM_PREDICTED_POINTS, 3]` (steps 0.1 … 1.0 s; points torso, left wrist, right wrist; x, y,
+    /// z), relative to the newest torso point in the bearing-aligned frame of the window. Value `(s, p, i)` is at
+    /// `(s * NUM_PREDICTED_POINTS + p) * 3 + i`; [`crate::features::RowMeta::future_to_robot_frame`] maps it to the
+    /// robot frame.
+    #[serde(with = "flat_future")]
+    pub future: [f32; FUTURE_LEN],
     /// Which predictor produced it.
     pub source: PredictionSource,
+}
+
+impl RowPrediction {
+    /// Future position of point `point` (0 torso, 1 left wrist, 2 right wrist) at step `step` (0 = 0.1 s), model
+    /// frame \[m\]. Panics when out of range.
+    pub fn future_point(&self, step: usize, point: usize) -> [f32; 3] {
+        assert!(step < HORIZON_STEPS && point < NUM_PREDICTED_POINTS, "step {step} point {point} out of range");
+        let i = (step * NUM_PREDICTED_POINTS + point) * 3;
+        [self.future[i], self.future[i + 1], self.future[i + 2]]
+    }
 }
 
 /// One entry per pushed row, in push order.
@@ -328,12 +342,26 @@ fn row_prediction(
         }
     }
     let intent = Intent::from_index(best).ok_or(RowRejection::NonFiniteOutput)?;
-    let mut out = [[[0.0_f32; 3]; NUM_PREDICTED_POINTS]; HORIZON_STEPS];
-    for (s, step) in out.iter_mut().enumerate() {
-        for (p, point) in step.iter_mut().enumerate() {
-            let base = (s * NUM_PREDICTED_POINTS + p) * 3;
-            point.copy_from_slice(&future[base..base + 3]);
-        }
-    }
+    let mut out = [0.0_f32; FUTURE_LEN];
+    out.copy_from_slice(future);
     Ok(RowPrediction { probabilities, intent, confidence: probabilities[best], future: out, source })
+}
+
+/// Serde of [`RowPrediction::future`] as a sequence of [`FUTURE_LEN`] numbers (serde's own array support stops at
+/// 32 elements).
+mod flat_future {
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::FUTURE_LEN;
+
+    pub(super) fn serialize<S: Serializer>(future: &[f32; FUTURE_LEN], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(future.iter())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[f32; FUTURE_LEN], D::Error> {
+        let values = Vec::<f32>::deserialize(d)?;
+        let len = values.len();
+        values.try_into().map_err(|_| D::Error::invalid_length(len, &"the 90 values of one row of future_positions"))
+    }
 }

@@ -152,7 +152,9 @@ fn predict_applies_temperature_and_keeps_row_order() {
     assert!((p.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-6);
     assert_eq!(p.intent, Intent::PassBy);
     assert_eq!(p.confidence, p.probabilities[1]);
-    assert_eq!(p.future[9][2], [0.25; 3]);
+    assert_eq!(p.future_point(9, 2), [0.25; 3]);
+    let json = serde_json::to_string(p).expect("serialise");
+    assert_eq!(&serde_json::from_str::<RowPrediction>(&json).expect("round trip"), p);
 }
 
 #[test]

@@ -21,8 +21,8 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use intent_shared_control_core::features::{FeatureBatch, FeatureConfig, FeaturePipeline};
 use intent_shared_control_core::model::{
-    ConstantVelocityConfig, ConstantVelocityModel, Intent, IntentModel, ModelInput, ModelOutput, FUTURE_LEN,
-    HORIZON_STEPS, HORIZON_STEP_S, NUM_PREDICTED_POINTS, PREDICTED_POINT_NAMES,
+    ConstantVelocityConfig, ConstantVelocityModel, Intent, IntentModel, ModelInput, ModelOutput, HORIZON_STEPS,
+    HORIZON_STEP_S, NUM_PREDICTED_POINTS, PREDICTED_POINT_NAMES,
 };
 use intent_shared_control_inference::load_card;
 use intent_shared_control_inference::machine::MachineInfo;
@@ -287,9 +287,7 @@ fn main() -> Result<()> {
                     continue;
                 };
                 for (pred, stats) in [(pm, &mut model_err), (pc, &mut cv_err)] {
-                    let flat: Vec<f32> = pred.future.iter().flatten().flatten().copied().collect();
-                    debug_assert_eq!(flat.len(), FUTURE_LEN);
-                    let Some(robot) = meta.future_to_robot_frame(&flat) else {
+                    let Some(robot) = meta.future_to_robot_frame(&pred.future) else {
                         continue;
                     };
                     for p in 0..NUM_PREDICTED_POINTS {
