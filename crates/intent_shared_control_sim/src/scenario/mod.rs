@@ -45,6 +45,7 @@ pub use kinematics::{Body, Side};
 pub use stepping::{GroundTruth, HumanTruth, Scenario};
 
 // The walker scenes ([`crate::walkers`]) draw and observe their humans with the same code.
+pub(crate) use kinematics::{figure_keypoints, FigurePose};
 pub(crate) use sample::{exponential, gauss, uniform};
 pub(crate) use sensor::{observe, NoiseOrder, OCCLUSION_GROUPS};
 

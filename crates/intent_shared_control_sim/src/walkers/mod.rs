@@ -11,10 +11,11 @@
 //! (walking backwards) or a random yaw ([`Facing`]), and either swings its legs and arms with a phase
 //! proportional to the distance walked or moves rigidly ([`Gait`]).
 //!
-//! Skeletons are COCO-17 keypoints from a small forward-kinematics model on [`crate::scenario::Body`]
-//! dimensions (hips ≈ 0.53 · height, shoulders ≈ 0.82 · height, head centre ≈ 0.92 · height). The pelvis stays
-//! at standing hip height on the walking line, so the torso point (hip midpoint) moves exactly as the planned
-//! motion; the legs shorten a little as they swing, so the feet never go below the ground.
+//! Skeletons are COCO-17 keypoints from the scenario generator's forward kinematics
+//! ([`crate::scenario::Body`] dimensions: hips ≈ 0.53 · height, shoulders ≈ 0.82 · height, head centre ≈ 0.92 ·
+//! height), walking only: no sway, lean, gestures or head turns. The pelvis stays at standing hip height on the
+//! walking line, so the torso point (hip midpoint) moves exactly as the planned motion; the legs shorten a
+//! little as they swing, so the feet never go below the ground.
 //!
 //! Observations ([`HumanSource::poll`]) are rendered at [`WalkerConfig::rate_hz`] (stamp = capture time, frame
 //! `"world"`) through the sensor model of the scenario generator ([`NoiseConfig`]): keypoint noise (isotropic
@@ -25,7 +26,7 @@
 //! observations are the same however the source is polled.
 //!
 //! Files: `config.rs` (families, facing, gait, the scene settings), `walker.rs` (one walker: its speed profile
-//! and how it is drawn from the seed), `body.rs` (forward kinematics), `scene.rs` (the scene as a
+//! and how it is drawn from the seed), `body.rs` (the figure, through the scenario generator's kinematics), `scene.rs` (the scene as a
 //! [`HumanSource`]: sensor events, tracker ids, observations).
 //!
 //! [`HumanSource`]: crate::sim::HumanSource
@@ -59,14 +60,6 @@ pub const WORLD_FRAME: &str = "world";
 /// Number of walker families.
 pub const NUM_FAMILIES: usize = 5;
 
-/// Hip flexion amplitude at a normal walk [rad] (as in the scenario generator).
-const HIP_AMPLITUDE: f64 = 0.36;
-/// Peak swing-knee flexion at a normal walk [rad].
-const KNEE_AMPLITUDE: f64 = 1.0;
-/// Arm swing amplitude at a normal walk [rad].
-const ARM_SWING: f64 = 0.32;
-/// Arm at rest: shoulder flexion, abduction and elbow flexion [rad].
-const ARM_REST: [f64; 3] = [0.04, 0.07, 0.15];
 /// Distance walked per full gait cycle (two steps), per metre of leg length [m/m].
 const CYCLE_PER_LEG: f64 = 1.6;
 
