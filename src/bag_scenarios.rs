@@ -188,7 +188,8 @@ pub struct GeneratorOptions {
 pub enum GeneratorPredictor {
     /// The constant-velocity baseline (uniform intents, so the chain uses the conservative human speed).
     ConstantVelocity,
-    /// An ONNX model on CPU: its card, and the ONNX Runtime library (`None`: `$ISC_ORT_LIB`).
+    /// An ONNX model on CPU: its card, and the ONNX Runtime library (`None`: the inference crate's
+    /// `default_ort_library`).
     Model { card: PathBuf, ort_lib: Option<PathBuf> },
 }
 

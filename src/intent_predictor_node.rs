@@ -31,7 +31,7 @@ use intent_shared_control_core::odometry::OdometryConfig;
 use intent_shared_control_core::predictor::{IntentPredictor, PredictError};
 use intent_shared_control_core::Stamp;
 use intent_shared_control_inference::{
-    load_card, model_path_for_card, ExecutionProviderKind, OrtIntentModel, OrtModelConfig, OrtRuntime,
+    default_ort_library, load_from_card, ExecutionProviderKind, OrtIntentModel, OrtModelConfig,
 };
 use r2r::intent_shared_control_msgs::msg::{HumanSkeletonArray, IntentPredictionArray};
 use r2r::nav_msgs::msg::Odometry;
@@ -129,11 +129,7 @@ impl PredictorParams {
             other => return Err(format!("`fallback` must be none or constant_velocity, got `{other}`")),
         };
         let lib = p.string_or("onnxruntime_library", "").map_err(e)?;
-        let onnxruntime_library = if lib.is_empty() {
-            PathBuf::from(std::env::var("ISC_ORT_LIB").unwrap_or_else(|_| "libonnxruntime.so.1.31.1".into()))
-        } else {
-            PathBuf::from(lib)
-        };
+        let onnxruntime_library = if lib.is_empty() { default_ort_library() } else { PathBuf::from(lib) };
         let model_path = p.string_or("model_path", "").map_err(e)?;
         Ok(PredictorParams {
             model_card: resolve_share_path(&p.string_or("model_card", "models/intent_model.card.json").map_err(e)?),
@@ -162,15 +158,15 @@ impl PredictorParams {
 
     /// Loads the ONNX model (library, card, sha256, contract, warm-up).
     pub fn load_model(&self) -> anyhow::Result<(OrtIntentModel, String)> {
-        let runtime = OrtRuntime::init(&self.onnxruntime_library)?;
-        let card = load_card(&self.model_card)?;
-        let model_path = self.model_path.clone().unwrap_or_else(|| model_path_for_card(&self.model_card, &card));
+        let (model, _) =
+            load_from_card(&self.model_card, Some(&self.onnxruntime_library), |card_model| OrtModelConfig {
+                execution_provider: self.execution_provider,
+                intra_threads: self.intra_threads,
+                max_batch: self.limits.max_humans,
+                ..OrtModelConfig::cpu(self.model_path.clone().unwrap_or(card_model))
+            })?;
+        let card = model.card();
         let version = format!("{} {} ({})", card.name, card.version, card.sha256.get(..12).unwrap_or(&card.sha256));
-        let mut cfg = OrtModelConfig::cpu(model_path);
-        cfg.execution_provider = self.execution_provider;
-        cfg.intra_threads = self.intra_threads;
-        cfg.max_batch = self.limits.max_humans;
-        let model = OrtIntentModel::load(&runtime, card, cfg)?;
         if let Some(reason) = &model.provider().fallback_reason {
             warn!("execution provider `auto` runs on CPU: {reason}");
         }

@@ -66,7 +66,7 @@ struct Args {
     /// Model card for `--predictions model`.
     #[arg(long, default_value = "models/intent_model.card.json")]
     model_card: PathBuf,
-    /// ONNX Runtime library for `--predictions model` (default: $ISC_ORT_LIB).
+    /// ONNX Runtime library for `--predictions model` (default: $ISC_ORT_LIB, else the one of scripts/setup.sh).
     #[arg(long)]
     ort_lib: Option<PathBuf>,
     /// Skip the outputs bag (CSV and metrics only).

@@ -1,11 +1,12 @@
 //! Helpers around a replay: model loading, odometry check, mode names, skeleton messages and output writers.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context as _;
 use intent_shared_control_core::skeleton::SkeletonFrame;
 use intent_shared_control_core::{IntentModel, Mode, Reason};
+use intent_shared_control_inference::OrtModelConfig;
 use r2r::geometry_msgs::msg as geo;
 use r2r::intent_shared_control_msgs::msg as isc;
 use r2r::std_msgs::msg::Header;
@@ -14,22 +15,11 @@ use super::{check_thresholds, topics, Cycle, ReplayOutput, Thresholds};
 use crate::bag::{BagMessage, BagWriter};
 use crate::convert;
 
-/// The ONNX model of `card` on CPU (one thread), ONNX Runtime from `ort_lib` or `$ISC_ORT_LIB`.
+/// The ONNX model of `card` on CPU (one thread), ONNX Runtime from `ort_lib`, else from
+/// [`default_ort_library`](intent_shared_control_inference::default_ort_library).
 pub fn load_cpu_model(card: &Path, ort_lib: Option<&Path>) -> anyhow::Result<Box<dyn IntentModel + Send>> {
-    use intent_shared_control_inference::{load_card, model_path_for_card, OrtIntentModel, OrtModelConfig, OrtRuntime};
-    let lib = match ort_lib {
-        Some(p) => p.to_path_buf(),
-        None => PathBuf::from(
-            std::env::var("ISC_ORT_LIB")
-                .context("ISC_ORT_LIB (or an explicit ONNX Runtime library) is needed for the model")?,
-        ),
-    };
-    let runtime = OrtRuntime::init(&lib)?;
-    let loaded = load_card(card)?;
-    let path = model_path_for_card(card, &loaded);
-    let mut cfg = OrtModelConfig::cpu(path);
-    cfg.intra_threads = 1;
-    Ok(Box::new(OrtIntentModel::load(&runtime, loaded, cfg)?))
+    let (model, _) = intent_shared_control_inference::load_from_card(card, ort_lib, OrtModelConfig::cpu)?;
+    Ok(Box::new(model))
 }
 
 /// Whether the bag has odometry for the predictor (topic `/odom` under `namespace`).

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Simple forecasting baselines on the real ETH/UCY tracks of ``data/ethucy`` (ground plane).
 
-The set-up follows the project's model contract (docs/model_contract.md, model.rs/features.rs):
+The set-up follows the project's model contract (docs/model_contract.md, the core's model/ and features/):
 the observation window is the last 30 frames at 30 Hz (T - 29/30 s ... T) and the forecast is
 10 steps of 0.1 s (T + 0.1 ... T + 1.0 s). ETH/UCY are annotated every 0.4 s, so each track
 is linearly interpolated between its annotations, as the feature pipeline resamples skeletons;

@@ -327,7 +327,7 @@ FACE_OFFSETS_M = {
 
 ANKLE_HEIGHT_M = 0.08  # ankle joint above the floor in stance (adult average)
 
-MODEL_RATE_HZ = 30.0  # crates/intent_shared_control_core/src/model.rs MODEL_RATE_HZ
+MODEL_RATE_HZ = 30.0  # crates/intent_shared_control_core/src/model/contract.rs MODEL_RATE_HZ
 
 # Clips: (name, source key, path, rig, CMU description as given by the source)
 CLIPS = [

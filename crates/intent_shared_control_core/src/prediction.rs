@@ -80,15 +80,14 @@ impl HumanPrediction {
     /// Builds a robot-frame prediction from one model row and the row's metadata (reference point and bearing
     /// of the window it came from). `None` when the row's future positions are not finite.
     pub fn from_model_row(meta: &crate::features::RowMeta, row: &RowPrediction, horizon_step: f64) -> Option<Self> {
-        let flat: Vec<f32> = row.future.iter().flatten().flatten().copied().collect();
-        let future = meta.future_to_robot_frame(&flat)?;
+        let future = meta.future_to_robot_frame(&row.future)?;
         Some(HumanPrediction {
             human_id: meta.human_id,
             stamp: meta.stamp,
             probabilities: row.probabilities,
             confidence: row.confidence,
             horizon_step,
-            future: future.to_vec(),
+            future,
         })
     }
 }

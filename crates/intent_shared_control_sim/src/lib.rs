@@ -26,7 +26,7 @@ use crate::walkers::{WalkerConfig, WalkerFamily, WalkerHumans};
 use anyhow::Context as _;
 use intent_shared_control_core::features::FeatureConfig;
 use intent_shared_control_core::predictor::IntentPredictor;
-use intent_shared_control_inference::{load_card, model_path_for_card, OrtIntentModel, OrtModelConfig, OrtRuntime};
+use intent_shared_control_inference::{load_from_card, OrtModelConfig};
 use serde::{Deserialize, Serialize};
 
 /// The workspace root (two levels above this crate).
@@ -45,35 +45,19 @@ pub fn default_model_card() -> PathBuf {
     }
 }
 
-/// The ONNX Runtime library, found as the inference crate's tests find it: `$ISC_ORT_LIB`, else
-/// `<workspace>/.setup/onnxruntime/lib/libonnxruntime.so.1.31.1` (installed by `scripts/setup.sh`).
-pub fn default_ort_library() -> PathBuf {
-    match std::env::var_os("ISC_ORT_LIB") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => workspace_root().join(".setup/onnxruntime/lib/libonnxruntime.so.1.31.1"),
-    }
-}
-
 /// Most humans predicted per capture by the simulator's model predictor.
 pub const MODEL_MAX_BATCH: usize = 16;
 
 /// The model predictor: the card's ONNX model on ONNX Runtime's CPU provider (1 intra-op thread) behind the
-/// default feature pipeline. Returns the predictor and a one-line description (`name version on provider`).
-pub fn load_model_predictor(card_path: &Path, ort_library: &Path) -> anyhow::Result<(IntentPredictor, String)> {
-    let runtime = OrtRuntime::init(ort_library)
-        .with_context(|| format!("loading ONNX Runtime from {}", ort_library.display()))?;
-    let card = load_card(card_path).with_context(|| format!("model card {}", card_path.display()))?;
-    let model_path = model_path_for_card(card_path, &card);
-    let config = OrtModelConfig { max_batch: MODEL_MAX_BATCH, ..OrtModelConfig::cpu(model_path.clone()) };
-    let model =
-        OrtIntentModel::load(&runtime, card, config).with_context(|| format!("loading {}", model_path.display()))?;
-    let description = format!(
-        "{} {} (sha256 {}…) on {}, 1 intra-op thread",
-        model.card().name,
-        model.card().version,
-        &model.card().sha256[..12.min(model.card().sha256.len())],
-        model.provider().summary()
-    );
+/// default feature pipeline; ONNX Runtime from `ort_library`, else from
+/// [`default_ort_library`](intent_shared_control_inference::default_ort_library). Returns the predictor and a
+/// one-line description (`name version (sha256 …) on provider, threads`).
+pub fn load_model_predictor(card_path: &Path, ort_library: Option<&Path>) -> anyhow::Result<(IntentPredictor, String)> {
+    let (model, description) = load_from_card(card_path, ort_library, |model_path| OrtModelConfig {
+        max_batch: MODEL_MAX_BATCH,
+        ..OrtModelConfig::cpu(model_path)
+    })
+    .with_context(|| format!("loading the model of {}", card_path.display()))?;
     let predictor =
         IntentPredictor::new(FeatureConfig::default(), Box::new(model), MODEL_MAX_BATCH).context("feature pipeline")?;
     Ok((predictor, description))

@@ -7,3 +7,4 @@
 pub mod card_update;
 pub mod export;
 pub mod metrics;
+pub mod model_args;

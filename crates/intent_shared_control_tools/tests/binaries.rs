@@ -1,5 +1,5 @@
-//! The evaluation binary runs end to end on the tiny fixture model and writes sane JSON (values are not judged:
-//! the fixture model has random weights); the shipped card's `metrics` block is what the Rust evaluation
+//! The evaluation and benchmark binaries run end to end on the tiny fixture model and write sane JSON (values
+//! are not judged: the fixture model has random weights); the shipped card's `metrics` block is what the Rust evaluation
 //! writes, and `--update-card` replaces only that block.
 
 mod common;
@@ -143,4 +143,25 @@ fn card_metrics_are_the_rust_evaluation() {
         .output()
         .expect("binary starts");
     assert!(!refused.status.success(), "seed 1 is the training seed");
+}
+
+#[test]
+fn bench_writes_a_report() {
+    let out = scratch("bench");
+    run(env!("CARGO_BIN_EXE_bench_intent"), &["--iters", "20", "--warmup", "2", "--rounds", "1", "--python", ""], &out);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("bench_intent.json")).expect("json")).expect("parses");
+    let batches = report["batches"].as_array().expect("batches");
+    assert_eq!(batches.iter().map(|b| b["batch"].as_u64().unwrap_or(0)).collect::<Vec<_>>(), [1, 8, 64]);
+    for b in batches {
+        assert_eq!(b["rust_run"]["samples"].as_u64(), Some(20));
+        let (p50, p99) =
+            (b["rust_run"]["p50_us"].as_f64().unwrap_or(-1.0), b["rust_run"]["p99_us"].as_f64().unwrap_or(-1.0));
+        assert!(p50 > 0.0 && p99 >= p50, "{b}");
+        assert!(b["python_run"].is_null());
+        assert_eq!(b["provider"], "cpu");
+    }
+    // Only `auto` with both backends loaded has a routing table.
+    assert!(report["routing"].is_null());
+    assert!(std::fs::read_to_string(out.join("bench_intent.md")).expect("md").contains("| 64 |"));
 }

@@ -174,9 +174,9 @@ mod tests {
             for p in 0..3 {
                 for d in 0..3 {
                     assert!(
-                        (row.future[s][p][d] - expect[p][d]).abs() < 1e-4,
+                        (row.future_point(s, p)[d] - expect[p][d]).abs() < 1e-4,
                         "s {s} p {p} d {d}: {:?}",
-                        row.future[s]
+                        row.future_point(s, p)
                     );
                 }
             }
@@ -193,7 +193,7 @@ mod tests {
         assert!(row.probabilities.iter().all(|p| (p - 0.2).abs() < 1e-6));
         assert!((row.confidence - 0.2).abs() < 1e-6);
         // Standing still: the future stays where the points are now.
-        assert!(row.future[9][0].iter().all(|v| v.abs() < 1e-6));
+        assert!(row.future_point(9, 0).iter().all(|v| v.abs() < 1e-6));
     }
 
     #[test]

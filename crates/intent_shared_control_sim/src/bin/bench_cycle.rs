@@ -27,7 +27,7 @@ use intent_shared_control_core::skeleton::{HumanSkeleton, Keypoint};
 use intent_shared_control_core::{ControllerConfig, InputHandler, JoyInput, SkeletonFrame, Stamp};
 use intent_shared_control_inference::machine::MachineInfo;
 use intent_shared_control_sim::scenario::{NoiseConfig, Scenario, ScenarioConfig};
-use intent_shared_control_sim::{default_model_card, default_ort_library, load_model_predictor};
+use intent_shared_control_sim::{default_model_card, load_model_predictor};
 use nalgebra::Point3;
 use serde::Serialize;
 
@@ -50,7 +50,7 @@ struct Args {
     #[arg(long)]
     model_card: Option<PathBuf>,
     /// ONNX Runtime library [default: $ISC_ORT_LIB, else .setup/onnxruntime/lib/libonnxruntime.so.1.31.1 of
-    /// the workspace].
+    /// the workspace when it exists, else libonnxruntime.so.1.31.1 on the loader's search path].
     #[arg(long)]
     ort_lib: Option<PathBuf>,
     /// Skip the rows with the ONNX model (no ONNX Runtime needed).
@@ -319,12 +319,11 @@ fn main() -> anyhow::Result<()> {
         counts.push(args.humans);
     }
     let card = args.model_card.clone().unwrap_or_else(default_model_card);
-    let lib = args.ort_lib.clone().unwrap_or_else(default_ort_library);
     let mut model_description = None;
     let mut benches = Vec::new();
     for &n in &counts {
         if !args.no_model {
-            let (predictor, description) = load_model_predictor(&card, &lib)?;
+            let (predictor, description) = load_model_predictor(&card, args.ort_lib.as_deref())?;
             model_description = Some(description);
             benches.push(Bench::new(
                 "whole cycle, model",

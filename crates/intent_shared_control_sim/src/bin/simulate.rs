@@ -3,8 +3,9 @@
 //!
 //! `--predictor model` (the default) is the product configuration: the shipped ONNX model
 //! (`--model-card`, default `models/intent_model.card.json`) on ONNX Runtime's CPU provider with 1 intra-op
-//! thread behind the feature pipeline; the library is `--ort-lib`, else `$ISC_ORT_LIB`, else
-//! `.setup/onnxruntime/lib/libonnxruntime.so.1.31.1` of the workspace.
+//! thread behind the feature pipeline; the library is `--ort-lib`, else the inference crate's
+//! `default_ort_library` (`$ISC_ORT_LIB`, else `.setup/onnxruntime/lib/libonnxruntime.so.1.31.1` of the
+//! workspace when it exists, else `libonnxruntime.so.1.31.1` on the loader's search path).
 //!
 //! `--scene walkers` draws the humans from the walker families (`intent_shared_control_sim::walkers`: head-on,
 //! overtaking, crossing, start from standing, slow down and speed up again) instead of the scenario generator;
@@ -19,8 +20,8 @@ use intent_shared_control_inference::machine::MachineInfo;
 use intent_shared_control_sim::scenario::ScenarioConfig;
 use intent_shared_control_sim::sim::{PredictorKind, SimConfig};
 use intent_shared_control_sim::{
-    default_model_card, default_ort_library, load_model_predictor, run_scene_batch_with_predictor, standard_scenario,
-    standard_walkers, Scene,
+    default_model_card, load_model_predictor, run_scene_batch_with_predictor, standard_scenario, standard_walkers,
+    Scene,
 };
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -78,7 +79,8 @@ struct Args {
     #[arg(long)]
     model_card: Option<PathBuf>,
     /// ONNX Runtime library (libonnxruntime.so.1.31.x) for `--predictor model`
-    /// [default: $ISC_ORT_LIB, else .setup/onnxruntime/lib/libonnxruntime.so.1.31.1 of the workspace].
+    /// [default: $ISC_ORT_LIB, else .setup/onnxruntime/lib/libonnxruntime.so.1.31.1 of the workspace when it exists,
+    /// else libonnxruntime.so.1.31.1 on the loader's search path].
     #[arg(long)]
     ort_lib: Option<PathBuf>,
     /// Simulator settings (YAML `SimConfig`; unknown keys are errors). Flags above override its predictor.
@@ -150,8 +152,7 @@ fn main() -> anyhow::Result<()> {
     let mut model = match args.predictor {
         Predictor::Model => {
             let card = args.model_card.clone().unwrap_or_else(default_model_card);
-            let lib = args.ort_lib.clone().unwrap_or_else(default_ort_library);
-            Some(load_model_predictor(&card, &lib)?)
+            Some(load_model_predictor(&card, args.ort_lib.as_deref())?)
         }
         _ => None,
     };

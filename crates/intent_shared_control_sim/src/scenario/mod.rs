@@ -44,6 +44,11 @@ pub use human::Episode;
 pub use kinematics::{Body, Side};
 pub use stepping::{GroundTruth, HumanTruth, Scenario};
 
+// The walker scenes ([`crate::walkers`]) draw and observe their humans with the same code.
+pub(crate) use kinematics::{figure_keypoints, FigurePose};
+pub(crate) use sample::{exponential, gauss, uniform};
+pub(crate) use sensor::{observe, NoiseOrder, OCCLUSION_GROUPS};
+
 /// Internal integration step of the human motion [s] (120 Hz).
 const GRID_DT_S: f64 = 1.0 / 120.0;
 /// True motion is available this long after the scenario's end \[s\] (covers the 1 s prediction horizon).

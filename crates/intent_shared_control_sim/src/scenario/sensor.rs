@@ -9,7 +9,7 @@ use super::NoiseConfig;
 use intent_shared_control_core::skeleton::{keypoint as kp, Keypoint, NUM_KEYPOINTS};
 
 /// Body-part groups that a partial occlusion hides.
-pub(super) const OCCLUSION_GROUPS: [&[usize]; 5] = [
+pub(crate) const OCCLUSION_GROUPS: [&[usize]; 5] = [
     &[kp::LEFT_HIP, kp::RIGHT_HIP, kp::LEFT_KNEE, kp::RIGHT_KNEE, kp::LEFT_ANKLE, kp::RIGHT_ANKLE],
     &[kp::LEFT_KNEE, kp::RIGHT_KNEE, kp::LEFT_ANKLE, kp::RIGHT_ANKLE],
     &[kp::LEFT_SHOULDER, kp::LEFT_ELBOW, kp::LEFT_WRIST, kp::LEFT_HIP, kp::LEFT_KNEE, kp::LEFT_ANKLE],
@@ -17,12 +17,23 @@ pub(super) const OCCLUSION_GROUPS: [&[usize]; 5] = [
     &[kp::NOSE, kp::LEFT_EYE, kp::RIGHT_EYE, kp::LEFT_EAR, kp::RIGHT_EAR, kp::LEFT_SHOULDER, kp::RIGHT_SHOULDER],
 ];
 
-/// Sensor model: noise, dropouts, partial occlusion and face self-occlusion of one human's true keypoints.
-pub(super) fn observe(
+/// Which of a keypoint's two position noises [`observe`] draws first: the isotropic noise (three draws) or the
+/// depth noise along the viewing ray (one draw). The scenario generator draws the isotropic noise first, the
+/// walker scenes the depth noise first; each keeps its order so that every seed gives the observations it gave.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NoiseOrder {
+    IsotropicFirst,
+    DepthFirst,
+}
+
+/// Sensor model: noise, dropouts, partial occlusion and face self-occlusion of one human's true keypoints, seen
+/// from the origin (the robot; the robot's start pose for the walker scenes).
+pub(crate) fn observe(
     truth: &[Point3<f64>; NUM_KEYPOINTS],
     occluded_group: Option<u8>,
     head_yaw: f64,
     noise: &NoiseConfig,
+    order: NoiseOrder,
     rng: &mut ChaCha8Rng,
 ) -> [Keypoint; NUM_KEYPOINTS] {
     let mut out = [Keypoint::MISSING; NUM_KEYPOINTS];
@@ -33,9 +44,24 @@ pub(super) fn observe(
     for (k, p) in truth.iter().enumerate() {
         let ray = Vector3::new(p.x, p.y, p.z);
         let dist = ray.norm();
-        let mut noisy = *p
-            + Vector3::new(gauss(rng), gauss(rng), gauss(rng)) * noise.keypoint_sigma_m
-            + if dist > 1e-6 { ray / dist * (gauss(rng) * noise.depth_sigma_per_m * dist) } else { Vector3::zeros() };
+        let depth_noise = |rng: &mut ChaCha8Rng| {
+            if dist > 1e-6 {
+                ray / dist * (gauss(rng) * noise.depth_sigma_per_m * dist)
+            } else {
+                Vector3::zeros()
+            }
+        };
+        let (isotropic, depth) = match order {
+            NoiseOrder::IsotropicFirst => {
+                let isotropic = Vector3::new(gauss(rng), gauss(rng), gauss(rng));
+                (isotropic, depth_noise(rng))
+            }
+            NoiseOrder::DepthFirst => {
+                let depth = depth_noise(rng);
+                (Vector3::new(gauss(rng), gauss(rng), gauss(rng)), depth)
+            }
+        };
+        let mut noisy = *p + isotropic * noise.keypoint_sigma_m + depth;
         let dropped = noise.dropout_prob > 0.0 && rng.random_bool(noise.dropout_prob);
         let hidden = occluded_group.is_some_and(|g| OCCLUSION_GROUPS[usize::from(g)].contains(&k))
             || (face_hidden && matches!(k, kp::NOSE | kp::LEFT_EYE | kp::RIGHT_EYE));

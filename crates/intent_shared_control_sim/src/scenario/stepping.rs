@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::human::{Episode, Human};
 use super::sample::{exponential, gauss};
-use super::sensor::observe;
+use super::sensor::{observe, NoiseOrder};
 use super::{ScenarioConfig, ScenarioError, FUTURE_MARGIN_S};
 use intent_shared_control_core::model::Intent;
 use intent_shared_control_core::skeleton::{keypoint as kp, HumanId, HumanSkeleton, SkeletonFrame, NUM_KEYPOINTS};
@@ -198,7 +198,14 @@ impl Scenario {
             let occlusion = h.occlusions.iter().find(|(a, b, _)| t >= *a && t < *b).map(|o| o.2);
             let published = !matches!(occlusion, Some(None));
             let head_yaw = state.yaw + state.head;
-            let observed = observe(&keypoints, occlusion.flatten(), head_yaw, &self.config.noise, &mut self.noise_rng);
+            let observed = observe(
+                &keypoints,
+                occlusion.flatten(),
+                head_yaw,
+                &self.config.noise,
+                NoiseOrder::IsotropicFirst,
+                &mut self.noise_rng,
+            );
             if published {
                 frame.humans.push(HumanSkeleton { id: self.tracker_ids[i], keypoints: observed });
             }

@@ -21,34 +21,25 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use intent_shared_control_core::features::{FeatureBatch, FeatureConfig, FeaturePipeline};
 use intent_shared_control_core::model::{
-    ConstantVelocityConfig, ConstantVelocityModel, Intent, IntentModel, ModelInput, ModelOutput, FUTURE_LEN,
-    HORIZON_STEPS, HORIZON_STEP_S, NUM_PREDICTED_POINTS, PREDICTED_POINT_NAMES,
+    ConstantVelocityConfig, ConstantVelocityModel, Intent, IntentModel, ModelInput, ModelOutput, HORIZON_STEPS,
+    HORIZON_STEP_S, NUM_PREDICTED_POINTS, PREDICTED_POINT_NAMES,
 };
+use intent_shared_control_inference::load_card;
 use intent_shared_control_inference::machine::MachineInfo;
-use intent_shared_control_inference::{load_card, ExecutionProviderKind, OrtIntentModel, OrtModelConfig, OrtRuntime};
 use intent_shared_control_sim::scenario::{Scenario, ScenarioConfig};
 use intent_shared_control_tools::card_update::{replace_metrics, RUST_EVALUATION_SOURCE};
 use intent_shared_control_tools::metrics::{
     ade_fde, expected_calibration_error, percentile, recognition_latency, ConfusionMatrix, DisplacementStats,
 };
+use intent_shared_control_tools::model_args::ModelArgs;
 use nalgebra::Point3;
 use serde::Serialize;
 
 #[derive(Parser, Debug)]
 #[command(about = "Evaluate the intent model on held-out seeded scenarios")]
 struct Args {
-    /// ONNX model file.
-    #[arg(long)]
-    model: PathBuf,
-    /// Model card JSON.
-    #[arg(long)]
-    card: PathBuf,
-    /// ONNX Runtime shared library (libonnxruntime.so.1.31.x).
-    #[arg(long, env = "ISC_ORT_LIB")]
-    ort_lib: PathBuf,
-    /// Execution provider.
-    #[arg(long, value_enum, default_value = "cpu")]
-    provider: ExecutionProviderKind,
+    #[command(flatten)]
+    model: ModelArgs,
     /// Base seed: scenario `i` has seed `seed · 1 000 000 + i`, as in `export_training_data`. Seeds listed in the
     /// card's `data` (training 1, validation 2 for the shipped model) are refused.
     #[arg(long, default_value_t = 3)]
@@ -106,9 +97,9 @@ fn reproduce_command(args: &Args) -> String {
         "ISC_ORT_LIB=<libonnxruntime.so.1.31.1> cargo run --release -p intent_shared_control_tools --bin \
          evaluate_intent -- --model {} --card {} --provider {} --seed {} --scenarios {} --eval-every {} \
          --stable-s {} --ece-bins {}",
-        args.model.display(),
-        args.card.display(),
-        format!("{:?}", args.provider).to_lowercase(),
+        args.model.model.display(),
+        args.model.card.display(),
+        args.model.provider_name(),
         args.seed,
         args.scenarios,
         args.eval_every,
@@ -215,18 +206,15 @@ fn main() -> Result<()> {
         }
         None => ScenarioConfig::default(),
     };
-    let runtime = OrtRuntime::init(&args.ort_lib).context("loading ONNX Runtime")?;
-    let card = load_card(&args.card).context("loading the model card")?;
-    let config = OrtModelConfig { execution_provider: args.provider, ..OrtModelConfig::cpu(&args.model) };
     let mut used_seeds = Vec::new();
-    card_data_seeds(&card.data, &mut used_seeds);
+    card_data_seeds(&load_card(&args.model.card).context("loading the model card")?.data, &mut used_seeds);
     if used_seeds.contains(&args.seed) {
         bail!(
             "base seed {} is one of the card's training/validation seeds {used_seeds:?}: pick a held-out seed",
             args.seed
         );
     }
-    let mut model = OrtIntentModel::load(&runtime, card, config).context("loading the model")?;
+    let (mut model, _) = args.model.load().context("loading the model")?;
     // The pre-processing must use the card's missing-keypoint threshold.
     let feature_config = FeatureConfig {
         min_keypoint_confidence: model.card().min_keypoint_confidence as f32,
@@ -299,9 +287,7 @@ fn main() -> Result<()> {
                     continue;
                 };
                 for (pred, stats) in [(pm, &mut model_err), (pc, &mut cv_err)] {
-                    let flat: Vec<f32> = pred.future.iter().flatten().flatten().copied().collect();
-                    debug_assert_eq!(flat.len(), FUTURE_LEN);
-                    let Some(robot) = meta.future_to_robot_frame(&flat) else {
+                    let Some(robot) = meta.future_to_robot_frame(&pred.future) else {
                         continue;
                     };
                     for p in 0..NUM_PREDICTED_POINTS {

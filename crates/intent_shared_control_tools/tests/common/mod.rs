@@ -13,13 +13,11 @@ pub fn fixture(name: &str) -> PathBuf {
     workspace_root().join("tests/fixtures").join(name)
 }
 
-/// The ONNX Runtime library: `$ISC_ORT_LIB`, else `<workspace>/.setup/onnxruntime/lib/libonnxruntime.so.1.31.1`.
-/// Panics with instructions when neither exists: these tests need the real library and never skip.
+/// The ONNX Runtime library: the inference crate's `default_ort_library` (`$ISC_ORT_LIB`, else
+/// `<workspace>/.setup/onnxruntime/lib/libonnxruntime.so.1.31.1`). Panics with instructions when that is not a
+/// file: these tests need the real library and never skip.
 pub fn ort_library() -> PathBuf {
-    let candidate = match std::env::var_os("ISC_ORT_LIB") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => workspace_root().join(".setup/onnxruntime/lib/libonnxruntime.so.1.31.1"),
-    };
+    let candidate = intent_shared_control_inference::default_ort_library();
     assert!(
         candidate.is_file(),
         "ONNX Runtime library not found at `{}`: run scripts/setup.sh (it installs it under .setup/) or set \

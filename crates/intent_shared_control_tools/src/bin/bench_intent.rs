@@ -20,26 +20,15 @@ use hdrhistogram::Histogram;
 use intent_shared_control_core::model::{IntentModel, ModelInput, ModelOutput, RawOutput, WINDOW_LEN};
 use intent_shared_control_inference::machine::MachineInfo;
 use intent_shared_control_inference::ort_model::ROUTING_TIMED_RUNS;
-use intent_shared_control_inference::{
-    load_card, ActiveProvider, ExecutionProviderKind, OrtIntentModel, OrtModelConfig, OrtRuntime, RoutingTable,
-};
+use intent_shared_control_inference::{ActiveProvider, ExecutionProviderKind, RoutingTable};
+use intent_shared_control_tools::model_args::ModelArgs;
 use serde::Serialize;
 
 #[derive(Parser, Debug)]
 #[command(about = "Intent model latency: Rust ort vs Python onnxruntime")]
 struct Args {
-    /// ONNX model file.
-    #[arg(long)]
-    model: PathBuf,
-    /// Model card JSON.
-    #[arg(long)]
-    card: PathBuf,
-    /// ONNX Runtime shared library (libonnxruntime.so.1.31.x).
-    #[arg(long, env = "ISC_ORT_LIB")]
-    ort_lib: PathBuf,
-    /// Execution provider.
-    #[arg(long, value_enum, default_value = "cpu")]
-    provider: ExecutionProviderKind,
+    #[command(flatten)]
+    model: ModelArgs,
     /// Timed calls per batch size per round.
     #[arg(long, default_value_t = 2000)]
     iters: usize,
@@ -70,12 +59,12 @@ struct Args {
 fn reproduce_command(args: &Args) -> String {
     let batches: Vec<String> = args.batches.iter().map(ToString::to_string).collect();
     format!(
-        "ISC_ORT_LIB=<libonnxruntime.so.1.31.1> cargo run --release -p intent_shared_control_inference --bin \
+        "ISC_ORT_LIB=<libonnxruntime.so.1.31.1> cargo run --release -p intent_shared_control_tools --bin \
          bench_intent -- --model {} --card {} --provider {} --iters {} --warmup {} --rounds {} --batches {} \
          --python {} --out {} --stem {}",
-        args.model.display(),
-        args.card.display(),
-        format!("{:?}", args.provider).to_lowercase(),
+        args.model.model.display(),
+        args.model.card.display(),
+        args.model.provider_name(),
         args.iters,
         args.warmup,
         args.rounds,
@@ -199,10 +188,10 @@ struct PythonResult {
 
 fn run_python(args: &Args, input: &Path, out: &Path) -> Result<PythonResult> {
     let batches = args.batches.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
-    let provider = if matches!(args.provider, ExecutionProviderKind::Cuda) { "cuda" } else { "cpu" };
+    let provider = if matches!(args.model.provider, ExecutionProviderKind::Cuda) { "cuda" } else { "cpu" };
     let status = Command::new(&args.python)
         .arg(&args.python_script)
-        .args(["--model", &args.model.to_string_lossy(), "--input", &input.to_string_lossy()])
+        .args(["--model", &args.model.model.to_string_lossy(), "--input", &input.to_string_lossy()])
         .args(["--batches", &batches, "--iters", &args.iters.to_string(), "--warmup", &args.warmup.to_string()])
         .args(["--provider", provider, "--out", &out.to_string_lossy()])
         .status()
@@ -220,10 +209,7 @@ fn main() -> Result<()> {
         bail!("--iters, --rounds and every batch size must be >= 1");
     }
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-    let runtime = OrtRuntime::init(&args.ort_lib).context("loading ONNX Runtime")?;
-    let card = load_card(&args.card).context("loading the model card")?;
-    let config = OrtModelConfig { execution_provider: args.provider, ..OrtModelConfig::cpu(&args.model) };
-    let mut model = OrtIntentModel::load(&runtime, card, config).context("loading the model")?;
+    let (mut model, _) = args.model.load().context("loading the model")?;
 
     let max_batch = args.batches.iter().copied().max().unwrap_or(1);
     let windows = synthetic_windows(max_batch, 0x5EED);
@@ -301,7 +287,7 @@ fn main() -> Result<()> {
     let report = Report {
         model: model.card().name.clone(),
         model_version: model.card().version.clone(),
-        provider_requested: args.provider,
+        provider_requested: args.model.provider,
         provider_active: model.provider().active.as_str().into(),
         fallback_reason: model.provider().fallback_reason.clone(),
         routing: model.provider().routing.clone(),
