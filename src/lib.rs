@@ -5,21 +5,16 @@
 //! live in `intent_shared_control_core`.
 
 pub mod bag;
-pub mod bag_scenarios;
-pub mod bag_types;
-pub mod controller_params;
-pub mod convert;
-pub mod diagnostics;
-pub mod intent_predictor_node;
-pub mod lifecycle;
-pub mod lookahead;
-pub mod markers;
-pub mod metrics;
-pub mod node_util;
-pub mod param_overrides;
-pub mod param_server;
-pub mod params;
-pub mod params_file;
-pub mod replay;
-pub mod shared_control_node;
-pub mod supervisor_node;
+pub mod nodes;
+pub mod ros;
+
+// The paths the modules had before they moved into `ros/`, `nodes/` and `bag/`.
+pub use bag::{lookahead, replay, scenarios as bag_scenarios, types as bag_types};
+pub use nodes::{
+    intent_predictor as intent_predictor_node, params_file, shared_control as shared_control_node,
+    supervisor as supervisor_node,
+};
+pub use ros::{
+    controller_params, convert, diagnostics, lifecycle, markers, metrics, node_util, param_overrides, param_server,
+    params,
+};
