@@ -5,6 +5,7 @@ pub mod controller_params;
 pub mod convert;
 pub mod diagnostics;
 pub mod lifecycle;
+pub mod managed_node;
 pub mod markers;
 pub mod metrics;
 pub mod node_util;
