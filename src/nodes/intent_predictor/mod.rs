@@ -13,6 +13,11 @@
 //! with no odometry pose at its stamp (none yet, too old, or more than `odometry_tolerance` newer than the
 //! newest pose) gets no predictions (an empty array: the safety chain falls back to the standard's human
 //! speed) and is counted.
+//!
+//! Files: this one holds the parameters, the model loading and the configured state with its diagnostics;
+//! `node` is the node on the host ([`crate::ros::managed_node`]): its inputs and what it does with each. The
+//! model-loading code stays here, unchanged, while the one-loader change for the model is under way; moving
+//! the parameters and the diagnostics into files of their own after it brings this file under 300 lines.
 
 mod node;
 

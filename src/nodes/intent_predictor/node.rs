@@ -1,4 +1,5 @@
-//! The predictor on the managed-node host ([`crate::ros::managed_node`]): its inputs and what it does with each.
+//! The predictor on the managed-node host ([`crate::ros::managed_node`]): its inputs and what it does with
+//! each.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,8 +1,8 @@
 //! The `shared_control` managed node: joystick + skeletons (+ predictions) in, `cmd_vel` + status out.
 //!
-//! Wiring only: inputs are converted by [`crate::ros::convert`], what is accepted and the decision are the core's
-//! [`InputHandler`] (the same one the bag replay and generator drive), and the result is published. A decision
-//! is made on every accepted input and on a periodic wall timer (`control_rate`), so a silent joystick still
+//! Wiring only: inputs are converted by [`crate::ros::convert`], what is accepted and the decision are the
+//! core's [`InputHandler`](intent_shared_control_core::InputHandler) (the same one the bag replay and generator
+//! drive), and the result is published. A decision is made on every accepted input and on a periodic wall timer (`control_rate`), so a silent joystick still
 //! produces an explicit zero once it is stale.
 //!
 //! Output (`output_mode`): `steady` (default) publishes `cmd_vel` and the status on every timer tick, at
@@ -14,9 +14,8 @@
 //! Lifecycle: inputs are ignored and nothing is published until the node is Active. `on_configure` reads and
 //! validates the parameters (an invalid set leaves the node unconfigured with an error naming what to fix),
 //! `on_activate` starts output, `on_deactivate` publishes one zero command and stops.
-
 //!
-//! Files: [`params`](SharedControlParams) (declarations, validation), `output` (the [`OutputGate`]), `state`
+//! Files: `params` ([`SharedControlParams`]: declarations, validation), `output` (the [`OutputGate`]), `state`
 //! (the configured state and the diagnostics); the scaffold (parameters, lifecycle services, spin thread,
 //! metrics) is the host's, [`crate::ros::managed_node`].
 

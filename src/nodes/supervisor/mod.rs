@@ -24,7 +24,6 @@
 //!
 //! Every action (a transition, a node lost, up or back, held by the operator, starting or ending the zero
 //! commands) is logged once, not per retry.
-
 //!
 //! Files: `config` (parameters), `managed` (one managed node: probe, transitions, outside changes), `stop`
 //! (the zero commands), `status` (diagnostics); the scaffold is the host's, [`crate::ros::managed_node`]. The
