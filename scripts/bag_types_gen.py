@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Generates src/bag_types.rs: the rosbag2 type table (ros2msg definition + RIHS01 type hash) of every topic
+"""Generates src/bag/types.rs: the rosbag2 type table (ros2msg definition + RIHS01 type hash) of every topic
 type the bag tools write, as rosbags computes them for ROS 2 Jazzy plus the package's msg/msg/*.msg.
 
-    python3 scripts/bag_types_gen.py > src/bag_types.rs        # after changing a .msg file
-    python3 scripts/bag_types_gen.py --check src/bag_types.rs  # exit 1 when the committed table is stale
+    python3 scripts/bag_types_gen.py > src/bag/types.rs        # after changing a .msg file
+    python3 scripts/bag_types_gen.py --check src/bag/types.rs  # exit 1 when the committed table is stale
 """
 import argparse
 import sys

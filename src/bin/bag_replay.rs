@@ -14,7 +14,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 use intent_shared_control::bag::read_bag;
-use intent_shared_control::replay::{self, metrics_json, PredictionSource, ReplayOptions, StepMode, Thresholds};
+use intent_shared_control::bag::replay::{self, metrics_json, PredictionSource, ReplayOptions, StepMode, Thresholds};
 use intent_shared_control_core::features::FeatureConfig;
 use intent_shared_control_core::model::{ConstantVelocityConfig, ConstantVelocityModel, IntentModel};
 use intent_shared_control_core::odometry::OdometryConfig;

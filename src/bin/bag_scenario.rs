@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Parser;
-use intent_shared_control::bag_scenarios::{generate, write_bag, GeneratorOptions, GeneratorPredictor, ScenarioKind};
+use intent_shared_control::bag::scenarios::{generate, write_bag, GeneratorOptions, GeneratorPredictor, ScenarioKind};
 
 #[derive(Parser, Debug)]
 #[command(about = "Writes scenario bags from the seeded scenario generator")]

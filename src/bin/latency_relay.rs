@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context as _;
 use clap::Parser;
 use futures::{FutureExt as _, StreamExt as _};
-use intent_shared_control::node_util::{command_qos, sensor_qos, spawn_spinner};
+use intent_shared_control::ros::node_util::{command_qos, sensor_qos, spawn_spinner};
 use r2r::builtin_interfaces::msg::Time;
 use r2r::geometry_msgs::msg::TwistStamped;
 use r2r::intent_shared_control_msgs::msg::HumanSkeletonArray;

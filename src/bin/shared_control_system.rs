@@ -9,10 +9,10 @@ use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use intent_shared_control::metrics::Metrics;
-use intent_shared_control::node_util::{init_logging, shutdown_signal};
-use intent_shared_control::shared_control_node::Wiring;
-use intent_shared_control::{intent_predictor_node, shared_control_node, supervisor_node};
+use intent_shared_control::nodes::{intent_predictor, shared_control, supervisor};
+use intent_shared_control::ros::managed_node::Wiring;
+use intent_shared_control::ros::metrics::Metrics;
+use intent_shared_control::ros::node_util::{init_logging, shutdown_signal};
 use tokio::sync::watch;
 
 /// Runs the future made by `make` on a thread of its own with a single-threaded runtime.
@@ -31,10 +31,9 @@ fn main() -> anyhow::Result<()> {
     init_logging();
     let ctx = r2r::Context::create().context("initialising ROS 2")?;
     let predictor =
-        r2r::Node::create(ctx.clone(), intent_predictor_node::NODE_NAME, "").context("creating intent_predictor")?;
-    let control =
-        r2r::Node::create(ctx.clone(), shared_control_node::NODE_NAME, "").context("creating shared_control")?;
-    let supervisor = r2r::Node::create(ctx, supervisor_node::NODE_NAME, "").context("creating supervisor")?;
+        r2r::Node::create(ctx.clone(), intent_predictor::NODE_NAME, "").context("creating intent_predictor")?;
+    let control = r2r::Node::create(ctx.clone(), shared_control::NODE_NAME, "").context("creating shared_control")?;
+    let supervisor = r2r::Node::create(ctx, supervisor::NODE_NAME, "").context("creating supervisor")?;
 
     let metrics = Arc::new(Metrics::new());
     let (tx, rx) = tokio::sync::mpsc::channel(8);
@@ -51,20 +50,25 @@ fn main() -> anyhow::Result<()> {
         (
             "intent_predictor",
             node_thread("intent_predictor", move || {
-                intent_predictor_node::run_node(predictor, Some(tx), m1, false, s1())
+                intent_predictor::run_node(
+                    predictor,
+                    Wiring { link: Some(tx), metrics: m1, serve_metrics: false },
+                    s1(),
+                )
             })?,
         ),
         (
             "shared_control",
             node_thread("shared_control", move || {
-                shared_control_node::run_node(
-                    control,
-                    Wiring { handoff: Some(rx), metrics: m2, serve_metrics: false },
-                    s2(),
-                )
+                shared_control::run_node(control, Wiring { link: Some(rx), metrics: m2, serve_metrics: false }, s2())
             })?,
         ),
-        ("supervisor", node_thread("supervisor", move || supervisor_node::run_node(supervisor, metrics, s3()))?),
+        (
+            "supervisor",
+            node_thread("supervisor", move || {
+                supervisor::run_node(supervisor, Wiring { link: (), metrics, serve_metrics: true }, s3())
+            })?,
+        ),
     ];
     // Signals are handled here; every node stops on the first one. A node that ends on a fatal error leaves the
     // others running (the supervisor reports it and holds the robot stopped), as separate processes would.

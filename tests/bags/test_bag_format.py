@@ -13,8 +13,8 @@ import bag_types_gen  # noqa: E402
 
 
 def test_type_table_is_current():
-    assert (REPO / "src" / "bag_types.rs").read_text() == bag_types_gen.render(), \
-        "src/bag_types.rs is stale: python3 scripts/bag_types_gen.py > src/bag_types.rs"
+    assert (REPO / "src" / "bag" / "types.rs").read_text() == bag_types_gen.render(), \
+        "src/bag/types.rs is stale: python3 scripts/bag_types_gen.py > src/bag/types.rs"
 
 
 def test_scenario_bag_reads_with_rosbags(tmp_path, bin_dir):

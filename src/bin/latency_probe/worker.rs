@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _};
 use futures::{FutureExt as _, StreamExt as _};
 use hdrhistogram::Histogram;
-use intent_shared_control::node_util::sensor_qos;
+use intent_shared_control::ros::node_util::sensor_qos;
 use r2r::geometry_msgs::msg::TwistStamped;
 use r2r::intent_shared_control_msgs::msg::{HumanSkeletonArray, SharedControlStatus};
 use r2r::sensor_msgs::msg::Joy;

@@ -15,7 +15,7 @@
 //! ([`range`]), shown by `ros2 param describe` and enforced; a test proves the ranges and the validation agree.
 //! Where the validation leaves a bound open (`> 0`, `< 1`) the range ends at the closest sensible closed value
 //! ([`OPEN_MIN`], `0.999`), where it has no upper bound the range ends at `f64::MAX` (every finite value),
-//! and constraints between parameters are declared as relations ([`crate::param_server::Relation`]). Only what
+//! and constraints between parameters are declared as relations ([`crate::ros::param_server::Relation`]). Only what
 //! the parameters add to the core is this module's own: `-1` for an unset index and the robot shape's three
 //! parameters.
 
@@ -31,8 +31,8 @@ use intent_shared_control_core::{ControllerConfig, TeleopConfig};
 use r2r::ParameterValue;
 use serde_yaml::{Mapping, Value};
 
-use crate::param_server::{Cmp, ParamSpec, Range, Relation};
-use crate::params::Params;
+use crate::ros::param_server::{Cmp, ParamSpec, Range, Relation};
+use crate::ros::params::Params;
 
 const TELEOP_AXES: [&str; 6] = TeleopConfig::BINDINGS;
 const ROBOT: &str = "safety.separation.robot";
@@ -470,7 +470,7 @@ mod tests {
             for (end, upward) in [(lo, false), (hi, true)] {
                 let x = end.value();
                 let v = at(&spec.default, x);
-                let checked_v = crate::param_server::check_value(spec, &v)
+                let checked_v = crate::ros::param_server::check_value(spec, &v)
                     .unwrap_or_else(|e| panic!("`{}` end {x} refused by its own range: {e}", spec.name));
                 if let Err(e) = from_params(&with(&spec.name, checked_v, x)) {
                     panic!("`{}` at its range end {x} is rejected by the validation: {e}", spec.name);
@@ -490,7 +490,11 @@ mod tests {
                             "`{}` = {out}: the chosen end {x} is not inside: {validation:?}",
                             spec.name
                         );
-                        assert!(crate::param_server::check_value(spec, &v_out).is_err(), "`{}` = {out}", spec.name);
+                        assert!(
+                            crate::ros::param_server::check_value(spec, &v_out).is_err(),
+                            "`{}` = {out}",
+                            spec.name
+                        );
                     }
                 }
                 checked += 1;
@@ -536,7 +540,7 @@ mod tests {
             let mut values = defaults.clone();
             values.extend(over.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
             let changed: Vec<String> = over.iter().map(|(k, _)| (*k).to_owned()).collect();
-            let r = crate::param_server::check_relations(&specs, &values, &changed);
+            let r = crate::ros::param_server::check_relations(&specs, &values, &changed);
             assert_eq!(r.is_ok(), valid, "relations of {over:?}: {r:?}");
             if let Err(e) = r {
                 assert!(e.starts_with(&format!("`{}`", changed[0])), "names the changed parameter first: {e}");

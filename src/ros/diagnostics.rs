@@ -15,7 +15,7 @@ use r2r::std_msgs::msg::Header;
 use r2r::QosProfile;
 use tracing::warn;
 
-use crate::convert::stamp_to_msg;
+use crate::ros::convert::stamp_to_msg;
 
 /// One status line, built with [`Status::new`] and `.kv(...)`.
 #[derive(Clone, Debug)]

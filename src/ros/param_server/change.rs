@@ -7,8 +7,8 @@ use r2r::ParameterValue;
 
 use super::spec::ParamSpec;
 use super::value::{check_range, check_type, check_value, show};
-use crate::param_overrides::Override;
-use crate::params::Params;
+use crate::ros::param_overrides::Override;
+use crate::ros::params::Params;
 
 /// Declared parameters resolved against the start-up overrides.
 #[derive(Clone, Debug, PartialEq)]
@@ -22,7 +22,7 @@ pub struct Resolution {
 }
 
 /// Resolves declared parameters against the overrides a node was started with (params file, `-p`; see
-/// [`crate::param_overrides`]). A wrongly typed or out-of-range value of a declared parameter is an error
+/// [`crate::ros::param_overrides`]). A wrongly typed or out-of-range value of a declared parameter is an error
 /// wherever it came from; an undeclared one is an error when a section naming this node has it (a typo) and is
 /// ignored when only sections for every node had it (another node's parameter, as in a launch file's shared
 /// `parameters=[{...}]` or a composed process). Errors say what to fix; the valid overrides are applied either

@@ -179,9 +179,9 @@ impl NodeClock {
 }
 
 /// Switches the node's ROS clock to `/clock` when the standard `use_sim_time` parameter is true.
-pub fn apply_use_sim_time(node: &mut r2r::Node, params: &crate::params::Params) -> anyhow::Result<()> {
+pub fn apply_use_sim_time(node: &mut r2r::Node, params: &crate::ros::params::Params) -> anyhow::Result<()> {
     if params.bool_or("use_sim_time", false)? {
-        crate::param_server::switch_sim_time(node, true)?;
+        crate::ros::param_server::switch_sim_time(node, true)?;
     }
     Ok(())
 }
@@ -193,7 +193,7 @@ pub struct SimTimeSwitch(std::sync::mpsc::Sender<bool>);
 
 impl SimTimeSwitch {
     /// Forwards the switch the parameter server reported after an accepted change, if any.
-    pub fn forward(&self, params: &mut crate::param_server::ParamServer) {
+    pub fn forward(&self, params: &mut crate::ros::param_server::ParamServer) {
         if let Some(on) = params.take_sim_time_switch() {
             let _ = self.0.send(on);
         }
@@ -209,7 +209,7 @@ pub fn spawn_node_spinner(
     let handle = std::thread::spawn(move || {
         while !stop.load(Ordering::Relaxed) {
             while let Ok(on) = rx.try_recv() {
-                if let Err(e) = crate::param_server::switch_sim_time(&mut node, on) {
+                if let Err(e) = crate::ros::param_server::switch_sim_time(&mut node, on) {
                     tracing::error!("use_sim_time: {e:#}");
                 }
             }

@@ -1,6 +1,6 @@
 //! Typed reading of ROS parameters (from `--ros-args --params-file` / `-p`) into the nodes' configuration.
 //!
-//! The values come from [`crate::param_server::ParamServer`], which has already checked their types exactly (an
+//! The values come from [`crate::ros::param_server::ParamServer`], which has already checked their types exactly (an
 //! integer is refused for a double there); the accessors here default what is absent.
 
 use std::collections::HashMap;

@@ -11,7 +11,7 @@ use r2r::geometry_msgs::msg::{Point, Pose, Quaternion, Vector3};
 use r2r::std_msgs::msg::{ColorRGBA, Header};
 use r2r::visualization_msgs::msg::{Marker, MarkerArray};
 
-use crate::convert::stamp_to_msg;
+use crate::ros::convert::stamp_to_msg;
 
 /// COCO-17 bones drawn for each skeleton.
 const BONES: [(usize, usize); 16] = [

@@ -15,10 +15,10 @@ use tracing::{info, warn};
 use super::change::{plan_change, resolve_overrides, Accepted, Validator};
 use super::spec::{descriptor, ParamSpec};
 use super::value::{type_id, value_from_msg, value_to_msg};
-use crate::convert::stamp_to_msg;
-use crate::node_util::NodeClock;
-use crate::param_overrides;
-use crate::params::Params;
+use crate::ros::convert::stamp_to_msg;
+use crate::ros::node_util::NodeClock;
+use crate::ros::param_overrides;
+use crate::ros::params::Params;
 
 /// Switches `node`'s ROS clock to `/clock` (`enabled`) or back to the system clock. Call it on the thread that
 /// owns the node, after [`ParamServer::take_sim_time_switch`] returned a switch.
@@ -55,7 +55,7 @@ pub struct ParamServer {
 
 impl ParamServer {
     /// Declares `specs` on `node` and resolves the start-up overrides (params file, `-p`) the way rclcpp does
-    /// ([`crate::param_overrides`], [`resolve_overrides`]). Returns the server and the outcome of that
+    /// ([`crate::ros::param_overrides`], [`resolve_overrides`]). Returns the server and the outcome of that
     /// resolution: on error the server holds the defaults for the invalid entries and the node must refuse to
     /// configure, reporting the error (it says what to fix).
     pub fn new(

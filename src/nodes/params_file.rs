@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use r2r::ParameterValue;
 
-use crate::param_server::ParamSpec;
+use crate::ros::param_server::ParamSpec;
 
 fn value(v: &ParameterValue) -> String {
     let float = |x: f64| if x.fract() == 0.0 && x.abs() < 1e15 { format!("{x:.1}") } else { format!("{x}") };
@@ -81,7 +81,7 @@ pub fn render_node(node: &str, specs: &[ParamSpec]) -> String {
 pub fn render() -> String {
     let mut out = String::from(
         "# Parameters of the intent_shared_control nodes (ros__parameters), with their defaults.\n\
-         # Generated from the nodes' declarations (src/params_file.rs); every entry says what it does and its unit.\n\
+         # Generated from the nodes' declarations (src/nodes/params_file.rs); every entry says what it does and its unit.\n\
          #   ros2 launch intent_shared_control bringup.launch.py params_file:=<a copy of this file>\n\
          #   ros2 run intent_shared_control shared_control --ros-args --params-file <this file>\n\
          # Sections match nodes as in rclcpp: `/**/shared_control:` (used here) is that node in any namespace, so\n\
@@ -92,9 +92,9 @@ pub fn render() -> String {
          # `2.0`, not `2`.\n",
     );
     for (node, specs) in [
-        (format!("/**/{}", crate::intent_predictor_node::NODE_NAME), crate::intent_predictor_node::param_specs()),
-        (format!("/**/{}", crate::shared_control_node::NODE_NAME), crate::shared_control_node::param_specs()),
-        (format!("/**/{}", crate::supervisor_node::NODE_NAME), crate::supervisor_node::param_specs()),
+        (format!("/**/{}", crate::nodes::intent_predictor::NODE_NAME), crate::nodes::intent_predictor::param_specs()),
+        (format!("/**/{}", crate::nodes::shared_control::NODE_NAME), crate::nodes::shared_control::param_specs()),
+        (format!("/**/{}", crate::nodes::supervisor::NODE_NAME), crate::nodes::supervisor::param_specs()),
     ] {
         out.push('\n');
         out.push_str(&render_node(&node, &specs));
@@ -106,11 +106,11 @@ pub fn render() -> String {
 mod tests {
     use r2r::ParameterValue;
 
-    fn nodes() -> [(&'static str, Vec<crate::param_server::ParamSpec>); 3] {
+    fn nodes() -> [(&'static str, Vec<crate::ros::param_server::ParamSpec>); 3] {
         [
-            (crate::intent_predictor_node::NODE_NAME, crate::intent_predictor_node::param_specs()),
-            (crate::shared_control_node::NODE_NAME, crate::shared_control_node::param_specs()),
-            (crate::supervisor_node::NODE_NAME, crate::supervisor_node::param_specs()),
+            (crate::nodes::intent_predictor::NODE_NAME, crate::nodes::intent_predictor::param_specs()),
+            (crate::nodes::shared_control::NODE_NAME, crate::nodes::shared_control::param_specs()),
+            (crate::nodes::supervisor::NODE_NAME, crate::nodes::supervisor::param_specs()),
         ]
     }
 
@@ -120,20 +120,20 @@ mod tests {
     fn shipped_params_file_loads_cleanly_through_rcl() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/params.yaml");
         let args = ["exe", "--ros-args", "--params-file", &path.to_string_lossy()].map(str::to_owned);
-        let sections = crate::param_overrides::parse_args(&args).expect("rcl parses config/params.yaml");
+        let sections = crate::ros::param_overrides::parse_args(&args).expect("rcl parses config/params.yaml");
         for (node, specs) in nodes() {
-            let overrides = crate::param_overrides::resolve(&sections, &format!("/{node}"));
+            let overrides = crate::ros::param_overrides::resolve(&sections, &format!("/{node}"));
             assert_eq!(overrides.len(), specs.len(), "{node}: every parameter is in the file");
-            let r = crate::param_server::resolve_overrides(&specs, &overrides);
+            let r = crate::ros::param_server::resolve_overrides(&specs, &overrides);
             assert_eq!(r.outcome, Ok(()), "{node}");
             assert!(r.ignored.is_empty(), "{node}: {:?}", r.ignored);
             for spec in &specs {
                 assert_eq!(r.values[&spec.name], spec.default, "{node}: `{}`", spec.name);
             }
             // the `/**/<node>` sections serve the node in any namespace (`bringup.launch.py namespace:=robot1`)
-            assert_eq!(crate::param_overrides::resolve(&sections, &format!("/robot1/{node}")).len(), specs.len());
-            assert_eq!(crate::param_overrides::resolve(&sections, &format!("/a/b/{node}")).len(), specs.len());
-            assert!(crate::param_overrides::resolve(&sections, &format!("/robot1/{node}_other")).is_empty());
+            assert_eq!(crate::ros::param_overrides::resolve(&sections, &format!("/robot1/{node}")).len(), specs.len());
+            assert_eq!(crate::ros::param_overrides::resolve(&sections, &format!("/a/b/{node}")).len(), specs.len());
+            assert!(crate::ros::param_overrides::resolve(&sections, &format!("/robot1/{node}_other")).is_empty());
         }
     }
 

@@ -19,7 +19,7 @@ use r2r::lifecycle_msgs::srv::{ChangeState, GetAvailableStates, GetAvailableTran
 use r2r::{QosProfile, ServiceRequest};
 use tracing::{info, warn};
 
-use crate::node_util::NodeClock;
+use crate::ros::node_util::NodeClock;
 
 type Requests<T> = Pin<Box<dyn Stream<Item = ServiceRequest<T>> + Send>>;
 

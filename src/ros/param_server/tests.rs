@@ -6,7 +6,7 @@ use r2r::ParameterValue;
 
 use super::change::name_changed_first;
 use super::*;
-use crate::param_overrides::Override;
+use crate::ros::param_overrides::Override;
 
 fn specs() -> Vec<ParamSpec> {
     vec![
