@@ -133,6 +133,17 @@ pub struct Report {
     pub raw_completion_s: Summary,
     /// Median over those runs of shared / raw completion time.
     pub completion_ratio_p50: f64,
+    /// Raw teleop through the platform's velocity, acceleration and jerk limits only
+    /// (`RunMetrics::raw_limited_completion_s`): runs that reached the goal, those without a violation, and the
+    /// median shared / limited-raw completion time over runs both completed (with their count).
+    #[serde(default)]
+    pub raw_limited_completed: usize,
+    #[serde(default)]
+    pub raw_limited_completed_without_violation: usize,
+    #[serde(default)]
+    pub completion_ratio_limited_p50: f64,
+    #[serde(default)]
+    pub completion_ratio_limited_runs: usize,
     /// Cycles in which assistance or safety changed the operator's command [%].
     pub intervention_percent: f64,
     /// Cycles with α > 0 [%].
@@ -157,6 +168,13 @@ pub struct Report {
     /// Runs with such a stop longer than 5 s.
     #[serde(default)]
     pub runs_with_needless_stop_over_5s: usize,
+    /// Of those, runs where a scenario person walked into the robot's footprint
+    /// (`RunMetrics::person_inside_footprint_cycles` > 0), a generator artefact.
+    #[serde(default)]
+    pub runs_with_needless_stop_over_5s_person_inside: usize,
+    /// Runs where a scenario person's torso was inside the robot's footprint at some cycle.
+    #[serde(default)]
+    pub runs_with_person_inside_footprint: usize,
 }
 
 /// Scenes of one walker family within a batch.
@@ -294,6 +312,8 @@ pub fn aggregate(sim: &SimConfig, first_seed: u64, runs: &[RunMetrics]) -> Repor
     let stop_cycles: u64 = runs.iter().map(|r| r.stop_cycles).sum();
     let both: Vec<(f64, f64)> = runs.iter().filter_map(|r| Some((r.completion_s?, r.raw_completion_s?))).collect();
     let ratios: Vec<f64> = both.iter().map(|(s, r)| s / r).collect();
+    let limited_ratios: Vec<f64> =
+        runs.iter().filter_map(|r| Some(r.completion_s? / r.raw_limited_completion_s?)).collect();
     let tts: Vec<f64> = runs.iter().flat_map(|r| r.time_to_stop_s.iter().copied()).collect();
     Report {
         scenarios: runs.len(),
@@ -324,6 +344,13 @@ pub fn aggregate(sim: &SimConfig, first_seed: u64, runs: &[RunMetrics]) -> Repor
         completion_s: Summary::of(&both.iter().map(|b| b.0).collect::<Vec<_>>()),
         raw_completion_s: Summary::of(&both.iter().map(|b| b.1).collect::<Vec<_>>()),
         completion_ratio_p50: Summary::of(&ratios).p50,
+        raw_limited_completed: runs.iter().filter(|r| r.raw_limited_completion_s.is_some()).count(),
+        raw_limited_completed_without_violation: runs
+            .iter()
+            .filter(|r| r.raw_limited_completion_s.is_some() && r.raw_limited_violation_cycles == 0)
+            .count(),
+        completion_ratio_limited_p50: Summary::of(&limited_ratios).p50,
+        completion_ratio_limited_runs: limited_ratios.len(),
         intervention_percent: pct(runs.iter().map(|r| r.intervention_cycles).sum(), cycles),
         assisted_percent: pct(runs.iter().map(|r| r.assisted_cycles).sum(), cycles),
         violation_seeds: runs.iter().filter(|r| r.violation_cycles > 0).map(|r| r.seed).collect(),
@@ -342,6 +369,11 @@ pub fn aggregate(sim: &SimConfig, first_seed: u64, runs: &[RunMetrics]) -> Repor
         longest_stop_s: Summary::of(&runs.iter().map(|r| r.longest_stop_s).collect::<Vec<_>>()),
         longest_needless_stop_s: Summary::of(&runs.iter().map(|r| r.longest_needless_stop_s).collect::<Vec<_>>()),
         runs_with_needless_stop_over_5s: runs.iter().filter(|r| r.longest_needless_stop_s > 5.0).count(),
+        runs_with_needless_stop_over_5s_person_inside: runs
+            .iter()
+            .filter(|r| r.longest_needless_stop_s > 5.0 && r.person_inside_footprint_cycles > 0)
+            .count(),
+        runs_with_person_inside_footprint: runs.iter().filter(|r| r.person_inside_footprint_cycles > 0).count(),
     }
 }
 
@@ -399,6 +431,14 @@ impl Report {
         );
         let _ = writeln!(s, "\n| metric | value |\n|---|---|");
         let _ = writeln!(s, "| completion time ratio shared / raw (p50) | {:.3} |", self.completion_ratio_p50);
+        let _ = writeln!(
+            s,
+            "| raw teleop through the platform's velocity, acceleration and jerk limits only: goal reached / without a violation / completion time ratio shared / that (p50, runs both completed) | {} / {} / {:.3} (n = {}) |",
+            self.raw_limited_completed,
+            self.raw_limited_completed_without_violation,
+            self.completion_ratio_limited_p50,
+            self.completion_ratio_limited_runs
+        );
         let _ =
             writeln!(s, "| min true distance while approaching someone [m] | {:.3} |", self.min_distance_approaching_m);
         let c = &self.false_stop_causes;
@@ -431,9 +471,15 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "| of that, next to a person standing still while the operator asks for a motion that brings no point closer, per run [s] | {}; runs over 5 s: {} |",
+            "| of that, next to a person standing still while the operator asks for a motion that brings no point closer, per run [s] | {}; runs over 5 s: {} ({} of them with a scenario person inside the robot's footprint) |",
             s_(&self.longest_needless_stop_s),
-            self.runs_with_needless_stop_over_5s
+            self.runs_with_needless_stop_over_5s,
+            self.runs_with_needless_stop_over_5s_person_inside
+        );
+        let _ = writeln!(
+            s,
+            "| runs where a scenario person walks into the robot's footprint (people walk to points fixed to the robot's start pose; a scene no robot meets) | {} |",
+            self.runs_with_person_inside_footprint
         );
         let _ = writeln!(s, "| time to stop after a predicted violation [s] | {} |", s_(&self.time_to_stop_s));
         let _ = writeln!(

@@ -61,7 +61,7 @@ use intent_shared_control_core::model::{
 };
 use intent_shared_control_core::prediction::{HumanPrediction, Intent};
 use intent_shared_control_core::predictor::IntentPredictor;
-use intent_shared_control_core::safety::{planar_motion, Reason, RobotShape, SeparationConfig};
+use intent_shared_control_core::safety::{planar_motion, MotionLimiter, Reason, RobotShape, SeparationConfig};
 use intent_shared_control_core::skeleton::{
     keypoint as kp, HumanId, HumanSkeleton, Keypoint, SkeletonFrame, NUM_KEYPOINTS,
 };
@@ -391,6 +391,13 @@ pub struct RunMetrics {
     pub raw_completion_s: Option<f64>,
     /// Raw teleop: cycles with a separation violation.
     pub raw_violation_cycles: u64,
+    /// Same operator with raw teleop through the platform's velocity, acceleration and jerk limits only (a
+    /// velocity smoother, no safety stage): completion \[s\].
+    #[serde(default)]
+    pub raw_limited_completion_s: Option<f64>,
+    /// That pass: cycles with a separation violation.
+    #[serde(default)]
+    pub raw_limited_violation_cycles: u64,
     /// `Stop` cycles by the rule that stopped.
     #[serde(default)]
     pub stop_rules: StopRules,
@@ -403,6 +410,12 @@ pub struct RunMetrics {
     /// true keypoint of anyone closer (the chain's approach tolerance) \[s\]: a stop no physics asks for.
     #[serde(default)]
     pub longest_needless_stop_s: f64,
+    /// Cycles with a scenario person's true torso (hip centre) inside the robot's footprint: the generator's
+    /// people walk to points fixed relative to the robot's *start* pose and never see the robot, so after it
+    /// has moved one can walk into it — a scene no robot meets, counted so that what it causes can be told
+    /// apart.
+    #[serde(default)]
+    pub person_inside_footprint_cycles: u64,
 }
 
 /// A person this close to the robot's surface counts as next to it \[m\].
@@ -861,20 +874,35 @@ pub fn run_episode_with_predictor<S: HumanSource + Clone>(
         min_distance_approaching: f64::INFINITY,
         ..RunMetrics::default()
     };
-    let shared = simulate(config, humans.clone(), careless, true, &mut m, model)?;
+    let shared = simulate(config, humans.clone(), careless, Drive::Shared, &mut m, model)?;
     m.completion_s = shared;
     let mut raw = RunMetrics::default();
-    m.raw_completion_s = simulate(config, humans, careless, false, &mut raw, None)?;
+    m.raw_completion_s = simulate(config, humans.clone(), careless, Drive::Raw, &mut raw, None)?;
     m.raw_violation_cycles = raw.violation_cycles;
+    let mut raw_limited = RunMetrics::default();
+    m.raw_limited_completion_s = simulate(config, humans, careless, Drive::RawLimited, &mut raw_limited, None)?;
+    m.raw_limited_violation_cycles = raw_limited.violation_cycles;
     Ok(m)
 }
 
-/// One pass; `shared = false` drives with raw teleop. Returns the completion time.
+/// Who drives one pass.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Drive {
+    /// The shared-control chain.
+    Shared,
+    /// Raw teleop: the pad's command, clipped to the velocity limits only (it changes speed at once).
+    Raw,
+    /// Raw teleop through the platform's velocity, acceleration and jerk limits (`safety.limits`, as a
+    /// velocity smoother on the base would apply them) and nothing else.
+    RawLimited,
+}
+
+/// One pass driven by `drive`. Returns the completion time.
 fn simulate<S: HumanSource>(
     config: &SimConfig,
     mut humans: S,
     careless: bool,
-    shared: bool,
+    drive: Drive,
     m: &mut RunMetrics,
     model: Option<&mut IntentPredictor>,
 ) -> Result<Option<f64>, SimError> {
@@ -894,6 +922,7 @@ fn simulate<S: HumanSource>(
     );
     let frame_id = config.controller.safety.validation.expected_frame.clone();
     // Raw teleop uses no predictions.
+    let shared = drive == Drive::Shared;
     let kind = if shared { config.predictor } else { PredictorKind::None };
     let mut preds = Predictions::new(kind, config.predict_every_n_frames, model)?;
     let mut operator =
@@ -912,6 +941,7 @@ fn simulate<S: HumanSource>(
     let body = config.controller.safety.separation.body();
     let raw_limits = &config.controller.safety.limits.max_velocity;
     let mut raw_teleop = Teleop::new(config.controller.teleop.clone());
+    let mut platform = MotionLimiter::new(config.controller.safety.limits.clone());
     loop {
         let t = step as f64 * dt;
         let now = Stamp::from_secs_f64(t);
@@ -986,6 +1016,11 @@ fn simulate<S: HumanSource>(
                         .any(|p| body.relation(&d.user, &pose.to_robot(p)).approaches(&tolerance))
             };
             needless_streak.update(needless, t, dt);
+            let inside = truth.iter().any(|h| {
+                let torso = nalgebra::center(&h.keypoints[kp::LEFT_HIP], &h.keypoints[kp::RIGHT_HIP]);
+                shape.closest(&pose.to_robot(&torso).xy()).1 < 0.0
+            });
+            m.person_inside_footprint_cycles += u64::from(inside);
             m.longest_stop_s = held_streak.longest;
             m.longest_needless_stop_s = needless_streak.longest;
             if stopped {
@@ -1020,6 +1055,9 @@ fn simulate<S: HumanSource>(
             let user = raw_teleop.step(now).twist;
             let a = user.to_array();
             output = Twist::from_array(std::array::from_fn(|i| a[i].clamp(-raw_limits[i], raw_limits[i])));
+            if drive == Drive::RawLimited {
+                output = platform.step(now, &output, false).twist;
+            }
             let v = judge.judge(&output, &judged_humans(&shape, &pose, &truth, &later_truth, &[]));
             m.violation_cycles += u64::from(v.violation);
         }
@@ -1046,6 +1084,24 @@ mod tests {
         assert!(t < 20.0 && (t - raw).abs() < 2.0, "shared {t} s vs raw {raw} s");
         assert_eq!(m.violation_cycles, 0);
         assert_eq!(m.stop_cycles, 0);
+        // Raw teleop through the platform's acceleration and jerk limits starts and stops later than raw
+        // teleop, which changes speed at once, and no later than the shared chain, which applies the same limits.
+        let limited = m.raw_limited_completion_s.expect("limited raw goal reached");
+        assert!(limited > raw && limited <= t + 1e-9, "raw {raw} s, limited {limited} s, shared {t} s");
+        assert_eq!(m.raw_limited_violation_cycles, 0);
+        assert_eq!(m.person_inside_footprint_cycles, 0);
+    }
+
+    #[test]
+    fn a_person_inside_the_footprint_is_counted() {
+        // Someone stands on the robot's start pose (the generator's people can walk there): every cycle until the
+        // robot has moved off them counts; nobody there, none does.
+        let cfg = SimConfig { predictor: PredictorKind::None, ..SimConfig::default() };
+        let humans = LinearHumans::new(vec![(1, [0.0, 0.0], [0.0, 0.0], Intent::Idle)], 1.0 / 30.0, 5.0);
+        let m = run_episode(&cfg, humans, 1).expect("valid set-up");
+        assert!(m.person_inside_footprint_cycles > 0, "{m:?}");
+        let humans = LinearHumans::new(vec![(1, [0.0, 5.0], [0.0, 0.0], Intent::Idle)], 1.0 / 30.0, 5.0);
+        assert_eq!(run_episode(&cfg, humans, 1).expect("valid set-up").person_inside_footprint_cycles, 0);
     }
 
     #[test]
