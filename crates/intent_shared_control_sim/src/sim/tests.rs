@@ -1,0 +1,134 @@
+//! Unit tests of the closed-loop simulator.
+
+use super::*;
+
+#[test]
+fn free_space_run_reaches_the_goal_without_interventions() {
+    let cfg = SimConfig {
+        predictor: PredictorKind::None,
+        operator: OperatorConfig { careless_probability: 0.0, ..OperatorConfig::default() },
+        ..SimConfig::default()
+    };
+    let humans = LinearHumans::new(vec![(1, [0.0, 30.0], [0.0, 0.0], Intent::Idle)], 1.0 / 30.0, 30.0);
+    let m = run_episode(&cfg, humans, 1).expect("valid set-up");
+    let t = m.completion_s.expect("goal reached");
+    let raw = m.raw_completion_s.expect("raw goal reached");
+    assert!(t < 20.0 && (t - raw).abs() < 2.0, "shared {t} s vs raw {raw} s");
+    assert_eq!(m.violation_cycles, 0);
+    assert_eq!(m.stop_cycles, 0);
+    // Raw teleop through the platform's acceleration and jerk limits starts and stops later than raw
+    // teleop, which changes speed at once, and no later than the shared chain, which applies the same limits.
+    let limited = m.raw_limited_completion_s.expect("limited raw goal reached");
+    assert!(limited > raw && limited <= t + 1e-9, "raw {raw} s, limited {limited} s, shared {t} s");
+    assert_eq!(m.raw_limited_violation_cycles, 0);
+    assert_eq!(m.person_inside_footprint_cycles, 0);
+}
+
+#[test]
+fn a_person_inside_the_footprint_is_counted() {
+    // Someone stands on the robot's start pose (the generator's people can walk there): every cycle until the
+    // robot has moved off them counts; nobody there, none does.
+    let cfg = SimConfig { predictor: PredictorKind::None, ..SimConfig::default() };
+    let humans = LinearHumans::new(vec![(1, [0.0, 0.0], [0.0, 0.0], Intent::Idle)], 1.0 / 30.0, 5.0);
+    let m = run_episode(&cfg, humans, 1).expect("valid set-up");
+    assert!(m.person_inside_footprint_cycles > 0, "{m:?}");
+    let humans = LinearHumans::new(vec![(1, [0.0, 5.0], [0.0, 0.0], Intent::Idle)], 1.0 / 30.0, 5.0);
+    assert_eq!(run_episode(&cfg, humans, 1).expect("valid set-up").person_inside_footprint_cycles, 0);
+}
+
+#[test]
+fn careless_operator_into_a_crossing_human_is_stopped_by_safety_but_not_raw() {
+    // A person stands on the path 3 m ahead; the careless operator drives straight at them.
+    let cfg = SimConfig {
+        predictor: PredictorKind::ConstantVelocity,
+        operator: OperatorConfig { careless_probability: 1.0, wake_up_s: 100.0, ..OperatorConfig::default() },
+        ..SimConfig::default()
+    };
+    let humans = LinearHumans::new(vec![(1, [3.0, 0.0], [0.0, 0.0], Intent::Idle)], 1.0 / 30.0, 10.0);
+    let m = run_episode(&cfg, humans, 2).expect("valid set-up");
+    assert_eq!(m.violation_cycles, 0, "{m:?}");
+    assert!(m.raw_violation_cycles > 0, "raw teleop should run into the person");
+    assert!(m.stop_cycles > 0 && m.completion_s.is_none(), "{m:?}");
+    assert!(m.min_distance_approaching > 0.2, "{}", m.min_distance_approaching);
+}
+
+#[test]
+fn a_person_standing_in_the_way_stops_the_robot_until_the_realistic_operator_finds_a_way_out() {
+    // Someone stands still 1.0 m ahead, 0.2 m left of the way to the goal, for the whole run. The careless
+    // operator (never steering around anyone) keeps pushing straight at them: stopped, and every stop is one
+    // the operator's own command needs (it approaches the person), so none counts as needless.
+    let humans = LinearHumans::new(vec![(1, [1.0, 0.2], [0.0, 0.0], Intent::Idle)], 1.0 / 30.0, 60.0);
+    let operator = OperatorConfig { careless_probability: 1.0, wake_up_s: 100.0, ..OperatorConfig::default() };
+    let cfg = SimConfig { predictor: PredictorKind::Oracle { confidence: 0.9 }, operator, ..SimConfig::default() };
+    let pushing = run_episode(&cfg, humans.clone(), 1).expect("valid set-up");
+    assert!(pushing.completion_s.is_none() && pushing.longest_stop_s > 10.0, "{pushing:?}");
+    assert_eq!(pushing.longest_needless_stop_s, 0.0);
+    assert_eq!(pushing.stop_rules.separation + pushing.stop_rules.zone, pushing.stop_cycles);
+    // A realistic operator backs off, turns away, goes round and arrives, without a violation and never held
+    // long (the careful operator is slow around someone in its way, with raw teleop too).
+    let operator = OperatorConfig { careless_probability: 0.0, realistic: true, ..OperatorConfig::default() };
+    let cfg = SimConfig { predictor: PredictorKind::Oracle { confidence: 0.9 }, operator, ..SimConfig::default() };
+    let realistic = run_episode(&cfg, humans, 1).expect("valid set-up");
+    assert_eq!(realistic.violation_cycles, 0);
+    assert!(realistic.completion_s.is_some() && realistic.raw_completion_s.is_some(), "{realistic:?}");
+    assert!(realistic.longest_stop_s < 5.0, "{realistic:?}");
+}
+
+#[test]
+fn caller_predictor_runs_like_the_built_in_one_and_is_required() {
+    let scfg = ScenarioConfig { duration_s: 12.0, ..ScenarioConfig::default() };
+    let cv_cfg = SimConfig { predictor: PredictorKind::ConstantVelocity, ..SimConfig::default() };
+    let model_cfg = SimConfig { predictor: PredictorKind::Model, ..SimConfig::default() };
+    let cv = ConstantVelocityModel::new(ConstantVelocityConfig::default()).expect("valid config");
+    let mut caller = IntentPredictor::new(FeatureConfig::default(), Box::new(cv), 16).expect("valid config");
+    // The same instance serves several runs (it is reset at the start of each).
+    for seed in [3, 4] {
+        let humans = ScenarioHumans::new(scfg.clone(), seed).expect("valid scenario");
+        let built_in = run_episode(&cv_cfg, humans.clone(), seed).expect("valid set-up");
+        let via_caller = run_episode_with_predictor(&model_cfg, humans, seed, Some(&mut caller)).expect("valid set-up");
+        assert_eq!(built_in, via_caller);
+    }
+    assert!(caller.counters().predictions > 0);
+    let humans = ScenarioHumans::new(scfg, 3).expect("valid scenario");
+    assert!(matches!(run_episode(&model_cfg, humans, 3), Err(SimError::MissingModel)));
+}
+
+#[test]
+fn judge_checks_every_keypoint_not_only_the_nearest() {
+    let c = SimConfig::default();
+    let shape = c.controller.safety.separation.robot.clone();
+    let judge = Judge::new(c.judge, c.controller.safety.separation, c.controller.safety.zones, c.violation_min_speed);
+    // Nearest keypoint beside the robot (not approached by a forward motion); another one ahead-left is.
+    // Keypoints below the base's top (0.5 m): the planar geometry.
+    let mut keypoints = [Point3::new(0.0, 0.35, 0.4); NUM_KEYPOINTS];
+    keypoints[kp::LEFT_WRIST] = Point3::new(0.45, 0.2, 0.4);
+    let h = vec![TrueHuman { tracker_id: 1, intent: Intent::Idle, keypoints }];
+    let judged = judged_humans(&shape, &Pose::default(), &h, &h, &[]);
+    let v = judge.judge(&Twist::planar(0.5, 0.0, 0.0), &judged);
+    assert!(v.violation && v.stop_needed);
+    let min_d = v.min_distance_approaching;
+    assert!((min_d - (0.45f64.hypot(0.2) - 0.3)).abs() < 1e-9, "{min_d}");
+    // Straight back is sideways to the person at the left, back and to the right leaves both points: no
+    // violation, and the configured chain, seeing the whole person standing still, lets both go.
+    let v = judge.judge(&Twist::planar(-0.5, 0.0, 0.0), &judged);
+    assert!(!v.violation && !v.stop_needed, "{v:?}");
+    let v = judge.judge(&Twist::planar(-0.3, -0.4, 0.0), &judged);
+    assert!(!v.violation && !v.stop_needed, "{v:?}");
+    // Seen only in part (one keypoint fewer), the configured chain stops a back-off that is not nearly
+    // head-on away from every point (partial_view_away_fraction 0.9).
+    let mut part = judged.clone();
+    part[0].points.pop();
+    assert!(judge.judge(&Twist::planar(-0.3, -0.4, 0.0), &part).stop_needed);
+}
+
+#[test]
+fn scenario_humans_plug_in() {
+    let scfg = ScenarioConfig { duration_s: 15.0, ..ScenarioConfig::default() };
+    let humans = ScenarioHumans::new(scfg, 11).expect("valid scenario");
+    let m = run_episode(&SimConfig::default(), humans, 11).expect("valid set-up");
+    assert!(m.cycles > 100);
+    assert_eq!(m.violation_cycles, 0, "{m:?}");
+    // The scenario's people reached the loop: the judge saw the robot approach them and the chain acted.
+    assert!(m.min_distance_approaching.is_finite(), "no person seen while approaching: {m:?}");
+    assert!(m.intervention_cycles > 0 || m.stop_cycles > 0, "the chain never acted on the people: {m:?}");
+}
