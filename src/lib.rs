@@ -10,14 +10,3 @@
 pub mod bag;
 pub mod nodes;
 pub mod ros;
-
-// The flat module paths from before `ros/`, `nodes/` and `bag/`, kept for code written against them.
-pub use bag::{lookahead, replay, scenarios as bag_scenarios, types as bag_types};
-pub use nodes::{
-    intent_predictor as intent_predictor_node, params_file, shared_control as shared_control_node,
-    supervisor as supervisor_node,
-};
-pub use ros::{
-    controller_params, convert, diagnostics, lifecycle, managed_node, markers, metrics, node_util, param_overrides,
-    param_server, params,
-};

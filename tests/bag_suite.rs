@@ -3,8 +3,10 @@
 //! (nav2 collision_monitor bag-test style). See docs/bags.md for the definitions.
 
 use intent_shared_control::bag::read_bag;
-use intent_shared_control::bag_scenarios::{generate, write_bag, GeneratorOptions, ScenarioKind};
-use intent_shared_control::replay::{self, check_thresholds, PredictionSource, ReplayOptions, StepMode, Thresholds};
+use intent_shared_control::bag::replay::{
+    self, check_thresholds, PredictionSource, ReplayOptions, StepMode, Thresholds,
+};
+use intent_shared_control::bag::scenarios::{generate, write_bag, GeneratorOptions, ScenarioKind};
 
 const SEED: u64 = 7;
 

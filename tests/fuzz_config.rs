@@ -9,10 +9,13 @@
 //! `PROPTEST_CASES=1000000 cargo test --release --test fuzz_config` (or `scripts/bench.sh fuzz`).
 use std::collections::{BTreeMap, HashMap};
 
-use intent_shared_control::param_server::{check_value, resolve, ParamSpec};
-use intent_shared_control::params::Params;
-use intent_shared_control::shared_control_node::SharedControlParams;
-use intent_shared_control::{controller_params, intent_predictor_node, shared_control_node, supervisor_node};
+use intent_shared_control::nodes::shared_control::SharedControlParams;
+use intent_shared_control::nodes::{
+    intent_predictor as intent_predictor_node, shared_control as shared_control_node, supervisor as supervisor_node,
+};
+use intent_shared_control::ros::controller_params;
+use intent_shared_control::ros::param_server::{check_value, resolve, ParamSpec};
+use intent_shared_control::ros::params::Params;
 use intent_shared_control_core::control::ControllerConfigLoadError;
 use intent_shared_control_core::{ConfigError, ControllerConfig};
 use proptest::prelude::*;

@@ -9,7 +9,7 @@
 //! Links the r2r message types; needs no DDS. Case count: `PROPTEST_CASES` (proptest's default, 256, when
 //! unset). Long profile: `PROPTEST_CASES=1000000 cargo test --release --test fuzz_convert` (or
 //! `scripts/bench.sh fuzz`).
-use intent_shared_control::convert::{self, InputError, SkeletonLimits, PREDICTED_KEYPOINTS};
+use intent_shared_control::ros::convert::{self, InputError, SkeletonLimits, PREDICTED_KEYPOINTS};
 use intent_shared_control_core::safety::Effect;
 use intent_shared_control_core::{ControllerConfig, InputHandler, Reason, Stamp, Twist, NUM_KEYPOINTS};
 use proptest::prelude::*;

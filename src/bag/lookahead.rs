@@ -17,7 +17,7 @@ use r2r::geometry_msgs::msg as geo;
 use r2r::intent_shared_control_msgs::msg as isc;
 
 use crate::bag::BagMessage;
-use crate::convert::{self, SkeletonLimits};
+use crate::ros::convert::{self, SkeletonLimits};
 
 /// A log time this far before the newest one starts a new epoch \[s\]; smaller steps back are reordering.
 pub const JUMP_BACK_S: f64 = 0.5;
@@ -188,7 +188,7 @@ impl Lookahead {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::replay::{skeletons_to_msg, topics};
+    use crate::bag::replay::{skeletons_to_msg, topics};
     use intent_shared_control_core::skeleton::Keypoint;
     use intent_shared_control_core::{Twist, NUM_KEYPOINTS};
 

@@ -1,7 +1,7 @@
 //! rosbag2 bags in MCAP storage (profile `ros2`, CDR messages), without rosbag2: a bag is a directory with
 //! `metadata.yaml` and one `<dir>.mcap`, laid out as rosbags writes it (bag version 9), so `ros2 bag info`
 //! and `ros2 bag play` accept it. Messages are (de)serialized with r2r's typesupport
-//! ([`r2r::WrappedTypesupport`]); the type table (definitions, type hashes) is [`crate::bag_types`].
+//! ([`r2r::WrappedTypesupport`]); the type table (definitions, type hashes) is [`crate::bag::types`].
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _};
 use r2r::WrappedTypesupport;
 
-use crate::bag_types::bag_type;
+use crate::bag::types::bag_type;
 
 /// One message of a bag, in file order.
 #[derive(Clone, Debug, PartialEq)]

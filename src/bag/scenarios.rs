@@ -32,9 +32,9 @@ use r2r::sensor_msgs::msg::Joy;
 use r2r::std_msgs::msg::Header;
 use r2r::WrappedTypesupport;
 
+use crate::bag::replay::{skeletons_to_msg, topics};
 use crate::bag::{BagMessage, BagWriter};
-use crate::convert;
-use crate::replay::{skeletons_to_msg, topics};
+use crate::ros::convert;
 
 /// The suite's scenarios.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -293,7 +293,7 @@ pub fn generate(kind: ScenarioKind, seed: u64, options: &GeneratorOptions) -> an
             "constant_velocity".into(),
         ),
         GeneratorPredictor::Model { card, ort_lib } => {
-            let m = crate::replay::load_cpu_model(card, ort_lib.as_deref()).context("intent model")?;
+            let m = crate::bag::replay::load_cpu_model(card, ort_lib.as_deref()).context("intent model")?;
             let version = format!("{} {}", m.info().name, m.info().version);
             (m, PredictionSource::Model, version)
         }

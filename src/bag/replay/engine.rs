@@ -12,9 +12,9 @@ use super::judge::Judge;
 use super::{
     topics, Agreement, Cycle, InputCounts, PredictionSource, RecordedDecision, ReplayMetrics, ReplayOptions, StepMode,
 };
+use crate::bag::lookahead::Lookahead;
 use crate::bag::BagMessage;
-use crate::convert::{self, SkeletonLimits};
-use crate::lookahead::Lookahead;
+use crate::ros::convert::{self, SkeletonLimits};
 
 /// Everything a replay produced.
 #[derive(Clone, Debug)]
@@ -333,7 +333,7 @@ impl Replay {
     }
 
     /// Gives the judge the whole bag (`messages`, file order) before it is pushed, so that it knows each
-    /// person's true future after a decision ([`crate::lookahead`]): from the ground truth when the bag has
+    /// person's true future after a decision ([`crate::bag::lookahead`]): from the ground truth when the bag has
     /// it, else from the observed skeletons.
     pub fn read_ahead(&mut self, messages: &[BagMessage]) {
         let truth = self.topic(topics::TRUTH);

@@ -13,7 +13,7 @@ use r2r::std_msgs::msg::Header;
 
 use super::{check_thresholds, topics, Cycle, ReplayOutput, Thresholds};
 use crate::bag::{BagMessage, BagWriter};
-use crate::convert;
+use crate::ros::convert;
 
 /// The ONNX model of `card` on CPU (one thread), ONNX Runtime from `ort_lib`, else from
 /// [`default_ort_library`](intent_shared_control_inference::default_ort_library).

@@ -12,7 +12,7 @@ use intent_shared_control_sim::judge::{
 use nalgebra::Point2;
 
 use super::{mode_name, Cycle, ReplayMetrics};
-use crate::lookahead::{tracked_points, EpochCounter, Lookahead};
+use crate::bag::lookahead::{tracked_points, EpochCounter, Lookahead};
 
 /// Closing speed and positions of the judged humans.
 pub(super) struct Judge {

@@ -59,7 +59,7 @@ impl Thresholds {
 ///   ([`intent_shared_control_sim::judge`]) on the judged points, `v_h` the judged human's closing speed (torso,
 ///   robot motion removed): a violation breaks the reference `S_p` (reaction 0.1 s, human uncertainty 0.1 m);
 ///   a false stop is a Stop cycle the configured chain would not have made knowing the truth: the judged
-///   points now and, read ahead in the bag ([`Replay::read_ahead`], [`crate::lookahead`]), each person's torso
+///   points now and, read ahead in the bag ([`Replay::read_ahead`], [`crate::bag::lookahead`]), each person's torso
 ///   and wrists over the next second as a fully confident forecast (every configured margin still applies).
 ///   The false-stop fraction is over all cycles; `stops_beyond_physics` counts Stop cycles the reference `S_p`
 ///   would not need.

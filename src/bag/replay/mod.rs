@@ -1,5 +1,5 @@
 //! Offline replay of a bag through the core, without DDS: the same [`InputHandler`] (and optionally the same
-//! [`IntentPredictor`]) as the nodes, the same message conversions ([`crate::convert`]), bag time as the clock.
+//! [`IntentPredictor`]) as the nodes, the same message conversions ([`crate::ros::convert`]), bag time as the clock.
 //!
 //! Two ways to decide when the controller steps:
 //! - [`StepMode::Events`] (default) does what `shared_control` does: a decision after every accepted input,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use intent_shared_control_core::{ControllerConfig, Decision, Twist};
 use serde::Serialize;
 
-use crate::convert::SkeletonLimits;
+use crate::ros::convert::SkeletonLimits;
 
 /// When the controller decides.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
@@ -29,7 +29,7 @@ pub enum PredictionSource {
     Predictor,
     /// The recorded `humans/intent` with each forecast replaced by where the person really went (the bag's
     /// ground truth, else its observed skeletons, moved with `/odom` or the recorded `cmd_vel`; see
-    /// [`crate::lookahead`]): the intents as recorded, a perfect forecast. What the chain would have done
+    /// [`crate::bag::lookahead`]): the intents as recorded, a perfect forecast. What the chain would have done
     /// with a perfect predictor: the false stops left are the price of perception, not of prediction.
     TrueFuture,
     /// No predictions.

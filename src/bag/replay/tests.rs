@@ -4,7 +4,7 @@ use super::*;
 use intent_shared_control_core::skeleton::SkeletonFrame;
 use intent_shared_control_core::Stamp;
 
-use crate::convert::{self, SkeletonLimits};
+use crate::ros::convert::{self, SkeletonLimits};
 
 #[test]
 fn thresholds_flag_each_failure() {
