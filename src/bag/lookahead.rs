@@ -9,7 +9,7 @@
 
 use intent_shared_control_core::odometry::{OdometryConfig, OdometryHistory};
 use intent_shared_control_core::safety::EgoMotion;
-use intent_shared_control_core::skeleton::{keypoint as kp, HumanId, HumanSkeleton, SkeletonFrame};
+use intent_shared_control_core::skeleton::{HumanId, HumanSkeleton, SkeletonFrame};
 use intent_shared_control_core::Stamp;
 use intent_shared_control_sim::judge::{FUTURE_STEPS, FUTURE_STEP_S};
 use nalgebra::{Isometry2, Point2};
@@ -79,13 +79,7 @@ pub struct Lookahead {
 
 /// The torso (hip midpoint) and wrists of `h`, as a forecast names them (a wrist not seen: the torso).
 pub fn tracked_points(h: &HumanSkeleton) -> Option<[Point2<f64>; 3]> {
-    let k = &h.keypoints;
-    if !(k[kp::LEFT_HIP].is_observed() && k[kp::RIGHT_HIP].is_observed()) {
-        return None;
-    }
-    let torso = nalgebra::center(&k[kp::LEFT_HIP].position, &k[kp::RIGHT_HIP].position).xy();
-    let wrist = |i: usize| if k[i].is_observed() { k[i].position.xy() } else { torso };
-    Some([torso, wrist(kp::LEFT_WRIST), wrist(kp::RIGHT_WRIST)])
+    h.tracked_points().map(|p| p.map(|q| q.xy()))
 }
 
 impl Lookahead {
@@ -189,6 +183,7 @@ impl Lookahead {
 mod tests {
     use super::*;
     use crate::bag::replay::{skeletons_to_msg, topics};
+    use intent_shared_control_core::skeleton::keypoint as kp;
     use intent_shared_control_core::skeleton::Keypoint;
     use intent_shared_control_core::{Twist, NUM_KEYPOINTS};
 

@@ -81,6 +81,31 @@ impl HumanSkeleton {
     pub fn observed(&self) -> impl Iterator<Item = &Keypoint> {
         self.keypoints.iter().filter(|k| k.is_observed())
     }
+
+    /// The torso (hip midpoint) when both hips are observed.
+    pub fn torso(&self) -> Option<Point3<f64>> {
+        let (l, r) = (&self.keypoints[keypoint::LEFT_HIP], &self.keypoints[keypoint::RIGHT_HIP]);
+        (l.is_observed() && r.is_observed()).then(|| nalgebra::center(&l.position, &r.position))
+    }
+
+    /// The points a forecast tracks, in its order (torso, left wrist, right wrist; see
+    /// [`crate::prediction::HumanPrediction::future`]) when the torso is observed; a wrist not observed is
+    /// replaced by the torso.
+    pub fn tracked_points(&self) -> Option<[Point3<f64>; 3]> {
+        let torso = self.torso()?;
+        let wrist = |i: usize| if self.keypoints[i].is_observed() { self.keypoints[i].position } else { torso };
+        Some([torso, wrist(keypoint::LEFT_WRIST), wrist(keypoint::RIGHT_WRIST)])
+    }
+}
+
+/// The torso (hip midpoint) of a body given by all its keypoint positions (ground truth).
+pub fn torso_point(k: &[Point3<f64>; NUM_KEYPOINTS]) -> Point3<f64> {
+    nalgebra::center(&k[keypoint::LEFT_HIP], &k[keypoint::RIGHT_HIP])
+}
+
+/// The points a forecast tracks (torso, left wrist, right wrist) of a body given by all its keypoint positions.
+pub fn tracked_points(k: &[Point3<f64>; NUM_KEYPOINTS]) -> [Point3<f64>; 3] {
+    [torso_point(k), k[keypoint::LEFT_WRIST], k[keypoint::RIGHT_WRIST]]
 }
 
 /// All humans of one capture, with the capture stamp and the frame of the positions.
@@ -89,4 +114,34 @@ pub struct SkeletonFrame {
     pub stamp: Stamp,
     pub frame_id: String,
     pub humans: Vec<HumanSkeleton>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn torso_and_tracked_points() {
+        let mut k = [Keypoint::MISSING; NUM_KEYPOINTS];
+        let at = |x: f64, y: f64, z: f64| Keypoint { position: Point3::new(x, y, z), confidence: 0.9 };
+        k[keypoint::LEFT_HIP] = at(1.0, 0.2, 0.9);
+        k[keypoint::RIGHT_HIP] = at(1.0, -0.2, 0.9);
+        k[keypoint::LEFT_WRIST] = at(1.2, 0.3, 1.0);
+        let h = HumanSkeleton { id: 1, keypoints: k };
+        let torso = Point3::new(1.0, 0.0, 0.9);
+        assert_eq!(h.torso(), Some(torso));
+        // The right wrist is not seen: the torso stands in for it.
+        assert_eq!(h.tracked_points(), Some([torso, Point3::new(1.2, 0.3, 1.0), torso]));
+        // One hip missing: no torso, no tracked points.
+        let mut one_hip = h.clone();
+        one_hip.keypoints[keypoint::RIGHT_HIP] = Keypoint::MISSING;
+        assert_eq!((one_hip.torso(), one_hip.tracked_points()), (None, None));
+        // Ground truth: every position known.
+        let truth: [Point3<f64>; NUM_KEYPOINTS] = std::array::from_fn(|i| Point3::new(i as f64, 0.0, 0.0));
+        assert_eq!(torso_point(&truth), Point3::new(11.5, 0.0, 0.0));
+        assert_eq!(
+            tracked_points(&truth),
+            [Point3::new(11.5, 0.0, 0.0), Point3::new(9.0, 0.0, 0.0), Point3::new(10.0, 0.0, 0.0)]
+        );
+    }
 }

@@ -10,7 +10,7 @@ use super::sample::{exponential, gauss};
 use super::sensor::{observe, NoiseOrder};
 use super::{ScenarioConfig, ScenarioError, FUTURE_MARGIN_S};
 use intent_shared_control_core::model::Intent;
-use intent_shared_control_core::skeleton::{keypoint as kp, HumanId, HumanSkeleton, SkeletonFrame, NUM_KEYPOINTS};
+use intent_shared_control_core::skeleton::{tracked_points, HumanId, HumanSkeleton, SkeletonFrame, NUM_KEYPOINTS};
 use intent_shared_control_core::time::Stamp;
 
 /// Ground truth of one human in one frame.
@@ -145,7 +145,7 @@ impl Scenario {
     /// predicted points, in that order).
     pub fn true_torso_wrists(&self, human: usize, stamp: Stamp) -> Option<[Point3<f64>; 3]> {
         let k = self.true_keypoints(human, stamp)?;
-        Some([nalgebra::center(&k[kp::LEFT_HIP], &k[kp::RIGHT_HIP]), k[kp::LEFT_WRIST], k[kp::RIGHT_WRIST]])
+        Some(tracked_points(&k))
     }
 
     /// Current intent label and the onset of the current non-idle intent of `human` at `stamp`.

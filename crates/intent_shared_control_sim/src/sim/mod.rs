@@ -80,7 +80,7 @@ use intent_shared_control_core::prediction::{HumanPrediction, Intent};
 use intent_shared_control_core::predictor::IntentPredictor;
 use intent_shared_control_core::safety::{planar_motion, MotionLimiter, Reason, RobotShape, SeparationConfig};
 use intent_shared_control_core::skeleton::{
-    keypoint as kp, HumanId, HumanSkeleton, Keypoint, SkeletonFrame, NUM_KEYPOINTS,
+    keypoint as kp, torso_point, tracked_points, HumanId, HumanSkeleton, Keypoint, SkeletonFrame, NUM_KEYPOINTS,
 };
 use intent_shared_control_core::teleop::{JoyInput, Teleop};
 use intent_shared_control_core::time::Stamp;
@@ -334,11 +334,10 @@ fn simulate<S: HumanSource>(
                     })
                     .min_by(|a, b| a.1.total_cmp(&b.1));
                 let still = nearest.is_some_and(|(i, dist)| {
-                    let torso =
-                        |k: &[Point3<f64>; NUM_KEYPOINTS]| nalgebra::center(&k[kp::LEFT_HIP], &k[kp::RIGHT_HIP]);
                     dist < NEXT_TO_M
                         && later_truth.get(i).is_some_and(|l| {
-                            (torso(&l.keypoints) - torso(&truth[i].keypoints)).xy().norm() / TRUTH_SPEED_WINDOW_S
+                            (torso_point(&l.keypoints) - torso_point(&truth[i].keypoints)).xy().norm()
+                                / TRUTH_SPEED_WINDOW_S
                                 < STILL_SPEED
                         })
                 });
@@ -350,10 +349,7 @@ fn simulate<S: HumanSource>(
                         .any(|p| body.relation(&d.user, &pose.to_robot(p)).approaches(&tolerance))
             };
             needless_streak.update(needless, t, dt);
-            let inside = truth.iter().any(|h| {
-                let torso = nalgebra::center(&h.keypoints[kp::LEFT_HIP], &h.keypoints[kp::RIGHT_HIP]);
-                shape.closest(&pose.to_robot(&torso).xy()).1 < 0.0
-            });
+            let inside = truth.iter().any(|h| shape.closest(&pose.to_robot(&torso_point(&h.keypoints)).xy()).1 < 0.0);
             m.person_inside_footprint_cycles += u64::from(inside);
             m.longest_stop_s = held_streak.longest;
             m.longest_needless_stop_s = needless_streak.longest;

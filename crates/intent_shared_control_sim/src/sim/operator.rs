@@ -103,9 +103,7 @@ impl Operator {
         }
         let nearest = humans
             .iter()
-            .map(|h| {
-                pose.to_robot(&nalgebra::center(&h.keypoints[kp::LEFT_HIP], &h.keypoints[kp::RIGHT_HIP])).xy().coords
-            })
+            .map(|h| pose.to_robot(&torso_point(&h.keypoints)).xy().coords)
             .filter(|c| c.norm() < self.config.caution_distance)
             .min_by(|a, b| a.norm().total_cmp(&b.norm()))?;
         let bearing = nearest.y.atan2(nearest.x);
@@ -143,10 +141,7 @@ impl Operator {
         let mut nearest = f64::INFINITY;
         if !self.careless {
             for h in humans {
-                let c = pose
-                    .to_robot(&nalgebra::center(&h.keypoints[kp::LEFT_HIP], &h.keypoints[kp::RIGHT_HIP]))
-                    .xy()
-                    .coords;
+                let c = pose.to_robot(&torso_point(&h.keypoints)).xy().coords;
                 let d = c.norm();
                 nearest = nearest.min(d);
                 if d < self.config.caution_distance && d > 1e-6 {

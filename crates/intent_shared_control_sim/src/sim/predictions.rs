@@ -80,12 +80,7 @@ impl Predictions<'_> {
                             .iter()
                             .map(|step| {
                                 let s = step.iter().find(|s| s.tracker_id == h.id).unwrap_or(t);
-                                let k = &s.keypoints;
-                                [
-                                    nalgebra::center(&k[kp::LEFT_HIP], &k[kp::RIGHT_HIP]),
-                                    k[kp::LEFT_WRIST],
-                                    k[kp::RIGHT_WRIST],
-                                ]
+                                tracked_points(&s.keypoints)
                             })
                             .collect();
                         Some(HumanPrediction {

@@ -93,10 +93,7 @@ pub(super) fn judged_humans(
     later_truth: &[TrueHuman],
     future_truth: &[Vec<TrueHuman>],
 ) -> Vec<JudgedHuman> {
-    let tracked = |k: &[Point3<f64>; NUM_KEYPOINTS]| {
-        [nalgebra::center(&k[kp::LEFT_HIP], &k[kp::RIGHT_HIP]), k[kp::LEFT_WRIST], k[kp::RIGHT_WRIST]]
-            .map(|p| pose.to_robot(&p).xy())
-    };
+    let tracked = |k: &[Point3<f64>; NUM_KEYPOINTS]| tracked_points(k).map(|p| pose.to_robot(&p).xy());
     // Index i is the same human at every stamp (`HumanSource::truth`).
     let find = |truth: &'_ [TrueHuman], i: usize| truth.get(i).map(|t| t.keypoints);
     now_truth
