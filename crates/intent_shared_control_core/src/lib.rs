@@ -15,6 +15,7 @@ pub mod input;
 pub mod lifecycle;
 pub mod model;
 pub mod odometry;
+pub mod planar;
 pub mod prediction;
 pub mod predictor;
 pub mod safety;

@@ -1,6 +1,6 @@
 //! Robot frame ⇄ model frame of one window: where a row came from and how its outputs map back.
 
-use nalgebra::{Isometry2, Point2, Point3, Vector3};
+use nalgebra::{Point3, Vector3};
 
 use super::{rotate_by_minus, rotate_by_minus_sc};
 use crate::model::{FUTURE_LEN, HORIZON_STEPS, NUM_PREDICTED_POINTS};
@@ -57,10 +57,4 @@ impl RowMeta {
         }
         Some(out)
     }
-}
-
-/// `iso` applied to the horizontal coordinates of `p`, its height kept.
-pub fn transform_planar(iso: &Isometry2<f64>, p: &Point3<f64>) -> Point3<f64> {
-    let q = iso * Point2::new(p.x, p.y);
-    Point3::new(q.x, q.y, p.z)
 }

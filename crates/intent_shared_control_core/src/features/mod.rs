@@ -50,7 +50,7 @@ mod tests;
 mod window;
 
 pub use config::{FeatureConfig, FeatureError};
-pub use frame::{transform_planar, RowMeta};
+pub use frame::RowMeta;
 pub use pipeline::{FeatureStats, PushSummary};
 pub use window::sample_offset_ns;
 

@@ -6,11 +6,9 @@ use nalgebra::{Isometry2, Point3};
 use serde::{Deserialize, Serialize};
 
 use super::window::{fill_missing, fill_torso, resample};
-use super::{
-    rotate_by_minus_sc, transform_planar, FeatureBatch, FeatureConfig, FeatureError, FeaturePipeline, RawPose, RowMeta,
-    Track,
-};
+use super::{rotate_by_minus_sc, FeatureBatch, FeatureConfig, FeatureError, FeaturePipeline, RawPose, RowMeta, Track};
 use crate::model::{feature_layout, FEATURES_PER_FRAME, WINDOW_FRAMES, WINDOW_LEN};
+use crate::planar::transform_planar;
 use crate::skeleton::{HumanId, HumanSkeleton, SkeletonFrame, NUM_KEYPOINTS};
 use crate::time::Stamp;
 

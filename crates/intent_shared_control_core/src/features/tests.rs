@@ -2,6 +2,7 @@ use nalgebra::{Isometry2, Point3, Vector3};
 
 use super::*;
 use crate::model::{feature_layout, FEATURES_PER_FRAME, FUTURE_LEN, NUM_PREDICTED_POINTS, WINDOW_FRAMES, WINDOW_LEN};
+use crate::planar::transform_planar;
 use crate::skeleton::Keypoint;
 use crate::skeleton::{keypoint, HumanId, HumanSkeleton, SkeletonFrame, NUM_KEYPOINTS};
 use crate::time::Stamp;

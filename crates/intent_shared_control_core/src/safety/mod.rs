@@ -30,7 +30,7 @@ use std::collections::VecDeque;
 use nalgebra::{Isometry2, Point2, Vector2};
 use serde::{Deserialize, Serialize};
 
-pub use ego::{planar_motion, EgoMotion};
+pub use ego::EgoMotion;
 pub use geometry::{ApproachTolerance, PointRelation, RobotBody, RobotShape, UpperVolume};
 pub use limits::{LimitsConfig, MotionLimiter};
 pub use reason::{Effect, Reason, StageOutcome, UnknownReason};

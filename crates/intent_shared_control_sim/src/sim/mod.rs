@@ -78,7 +78,8 @@ use intent_shared_control_core::model::{
 };
 use intent_shared_control_core::prediction::{HumanPrediction, Intent};
 use intent_shared_control_core::predictor::IntentPredictor;
-use intent_shared_control_core::safety::{planar_motion, MotionLimiter, Reason, RobotShape, SeparationConfig};
+use intent_shared_control_core::planar::planar_motion;
+use intent_shared_control_core::safety::{MotionLimiter, Reason, RobotShape, SeparationConfig};
 use intent_shared_control_core::skeleton::{
     keypoint as kp, torso_point, tracked_points, HumanId, HumanSkeleton, Keypoint, SkeletonFrame, NUM_KEYPOINTS,
 };
