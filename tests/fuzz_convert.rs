@@ -10,6 +10,7 @@
 //! unset). Long profile: `PROPTEST_CASES=1000000 cargo test --release --test fuzz_convert` (or
 //! `scripts/bench.sh fuzz`).
 use intent_shared_control::ros::convert::{self, InputError, SkeletonLimits, PREDICTED_KEYPOINTS};
+use intent_shared_control_core::input::Rejection;
 use intent_shared_control_core::safety::Effect;
 use intent_shared_control_core::{ControllerConfig, InputHandler, Reason, Stamp, Twist, NUM_KEYPOINTS};
 use proptest::prelude::*;
@@ -235,7 +236,7 @@ proptest! {
         let mut c = handler();
         let verdict = c.on_joy(now, j);
         if oversized {
-            prop_assert_eq!(verdict, Err("oversized_joy"));
+            prop_assert_eq!(verdict, Err(Rejection::OversizedJoy));
         }
         decide(&mut c, now);
     }

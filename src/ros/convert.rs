@@ -1,6 +1,7 @@
 //! Message ⇄ core conversions. Every inbound conversion validates and returns a typed error instead of
 //! passing malformed data on.
 
+use intent_shared_control_core::input::Rejection;
 use intent_shared_control_core::model::{PredictionSource, NUM_INTENTS};
 use intent_shared_control_core::prediction::HumanPrediction;
 use intent_shared_control_core::skeleton::{HumanSkeleton, Keypoint, SkeletonFrame, NUM_KEYPOINTS};
@@ -13,7 +14,7 @@ use r2r::sensor_msgs::msg::Joy;
 use r2r::std_msgs::msg::Header;
 use thiserror::Error;
 
-/// Why an inbound message was rejected. The variant name is the rejection reason that is counted.
+/// Why an inbound message was rejected ([`InputError::reason`] is what is counted).
 #[derive(Debug, Error, PartialEq)]
 pub enum InputError {
     #[error("skeleton array has {count} humans, more than the allowed {max}")]
@@ -35,17 +36,17 @@ pub enum InputError {
 }
 
 impl InputError {
-    /// Short, stable reason name for counters and diagnostics.
-    pub fn reason(&self) -> &'static str {
+    /// The reason counted for it.
+    pub fn reason(&self) -> Rejection {
         match self {
-            InputError::TooManyHumans { .. } => "too_many_humans",
-            InputError::KeypointCount { .. } => "keypoint_count",
-            InputError::ConfidenceCount { .. } => "confidence_count",
-            InputError::DuplicateId { .. } => "duplicate_id",
-            InputError::WrongFrame { .. } => "wrong_frame",
-            InputError::BadPrediction { .. } => "bad_prediction",
-            InputError::TooManyPredictions { .. } => "too_many_predictions",
-            InputError::BadOdometry { .. } => "bad_odometry",
+            InputError::TooManyHumans { .. } => Rejection::TooManyHumans,
+            InputError::KeypointCount { .. } => Rejection::KeypointCount,
+            InputError::ConfidenceCount { .. } => Rejection::ConfidenceCount,
+            InputError::DuplicateId { .. } => Rejection::DuplicateId,
+            InputError::WrongFrame { .. } => Rejection::WrongFrame,
+            InputError::BadPrediction { .. } => Rejection::BadPrediction,
+            InputError::TooManyPredictions { .. } => Rejection::TooManyPredictions,
+            InputError::BadOdometry { .. } => Rejection::BadOdometry,
         }
     }
 }
@@ -372,21 +373,21 @@ mod tests {
     #[test]
     fn structural_errors_are_rejected() {
         let l = limits();
-        assert_eq!(skeletons_from_msg(&array(vec![human(1, 5)]), &l).unwrap_err().reason(), "keypoint_count");
+        assert_eq!(skeletons_from_msg(&array(vec![human(1, 5)]), &l).unwrap_err().reason().name(), "keypoint_count");
         let mut h = human(1, 17);
         h.confidence.pop();
-        assert_eq!(skeletons_from_msg(&array(vec![h]), &l).unwrap_err().reason(), "confidence_count");
+        assert_eq!(skeletons_from_msg(&array(vec![h]), &l).unwrap_err().reason().name(), "confidence_count");
         assert_eq!(
-            skeletons_from_msg(&array(vec![human(1, 17), human(1, 17)]), &l).unwrap_err().reason(),
+            skeletons_from_msg(&array(vec![human(1, 17), human(1, 17)]), &l).unwrap_err().reason().name(),
             "duplicate_id"
         );
         assert_eq!(
-            skeletons_from_msg(&array((0..5).map(|i| human(i, 17)).collect()), &l).unwrap_err().reason(),
+            skeletons_from_msg(&array((0..5).map(|i| human(i, 17)).collect()), &l).unwrap_err().reason().name(),
             "too_many_humans"
         );
         let mut a = array(vec![]);
         a.header.frame_id = "map".into();
-        assert_eq!(skeletons_from_msg(&a, &l).unwrap_err().reason(), "wrong_frame");
+        assert_eq!(skeletons_from_msg(&a, &l).unwrap_err().reason().name(), "wrong_frame");
     }
 
     #[test]
@@ -414,7 +415,8 @@ mod tests {
         assert_eq!(
             predictions_from_msg(&isc::IntentPredictionArray { predictions: vec![nan], ..Default::default() }, 8)
                 .unwrap_err()
-                .reason(),
+                .reason()
+                .name(),
             "bad_prediction"
         );
         let mut short = m;
@@ -432,7 +434,7 @@ mod tests {
         let j = joy_from_msg(&joy);
         assert_eq!((j.axes.len(), j.buttons.len()), (MAX_JOY_CHANNELS + 1, MAX_JOY_CHANNELS + 1));
         let mut h = intent_shared_control_core::InputHandler::new(Default::default()).expect("defaults");
-        assert_eq!(h.on_joy(Stamp(0), j), Err("oversized_joy"));
+        assert_eq!(h.on_joy(Stamp(0), j), Err(Rejection::OversizedJoy));
     }
 
     #[test]
@@ -463,7 +465,7 @@ mod tests {
         let back = odometry_from_msg(&msg, "base_link").expect("valid");
         assert_eq!(back.stamp, pose.stamp);
         assert!((back.yaw - 2.5).abs() < 1e-12 && back.x == 1.0 && back.y == -2.0);
-        assert_eq!(odometry_from_msg(&msg, "base_footprint").unwrap_err().reason(), "bad_odometry");
+        assert_eq!(odometry_from_msg(&msg, "base_footprint").unwrap_err().reason().name(), "bad_odometry");
         let mut nan = msg.clone();
         nan.pose.pose.position.x = f64::NAN;
         assert!(odometry_from_msg(&nan, "base_link").is_err());

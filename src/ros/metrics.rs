@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use intent_shared_control_core::input::Rejection;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -98,8 +99,8 @@ impl Metrics {
         }
     }
 
-    pub fn reject(&self, reason: &str) {
-        self.rejections.get_or_create(&ReasonLabel { reason: reason.to_owned() }).inc();
+    pub fn reject(&self, reason: Rejection) {
+        self.rejections.get_or_create(&ReasonLabel { reason: reason.name().to_owned() }).inc();
     }
 
     pub fn intervention(&self, reason: &str) {

@@ -21,41 +21,13 @@ use std::collections::BTreeMap;
 
 use crate::control::{ConfigError, Controller, ControllerConfig, Decision, Mode};
 use crate::prediction::HumanPrediction;
+pub use crate::rejection::{InputKind, Rejection};
 use crate::safety::Reason;
 use crate::skeleton::SkeletonFrame;
 pub use crate::teleop::MAX_JOY_CHANNELS;
 use crate::teleop::{Deadman, JoyInput};
 use crate::time::Stamp;
 use crate::twist::Twist;
-
-/// The kinds of input the handler takes (names used in rejection reasons).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum InputKind {
-    Joy,
-    Skeletons,
-    Predictions,
-    Assist,
-}
-
-impl InputKind {
-    fn future(self) -> &'static str {
-        match self {
-            InputKind::Joy => "joy_future_stamp",
-            InputKind::Skeletons => "skeletons_future_stamp",
-            InputKind::Predictions => "predictions_future_stamp",
-            InputKind::Assist => "assist_future_stamp",
-        }
-    }
-
-    fn out_of_order(self) -> &'static str {
-        match self {
-            InputKind::Joy => "joy_out_of_order",
-            InputKind::Skeletons => "skeletons_out_of_order",
-            InputKind::Predictions => "predictions_out_of_order",
-            InputKind::Assist => "assist_out_of_order",
-        }
-    }
-}
 
 /// Inputs → controller → decisions, with the bookkeeping of what was rejected and why.
 #[derive(Clone, Debug)]
@@ -64,7 +36,7 @@ pub struct InputHandler {
     /// Clock time of the previous decision (to detect the clock jumping back).
     last_cycle: Option<Stamp>,
     /// Rejected inputs by reason.
-    rejections: BTreeMap<&'static str, u64>,
+    rejections: BTreeMap<Rejection, u64>,
 }
 
 impl InputHandler {
@@ -91,37 +63,37 @@ impl InputHandler {
     }
 
     /// Rejected inputs by reason, since the handler was made.
-    pub fn rejections(&self) -> &BTreeMap<&'static str, u64> {
+    pub fn rejections(&self) -> &BTreeMap<Rejection, u64> {
         &self.rejections
     }
 
     /// Counts a rejection found elsewhere (a message that could not be converted); returns the reason.
-    pub fn reject(&mut self, reason: &'static str) -> &'static str {
+    pub fn reject(&mut self, reason: Rejection) -> Rejection {
         *self.rejections.entry(reason).or_default() += 1;
         reason
     }
 
     /// `Err(reason)` (counted) when an input of `kind` stamped `stamp` arriving at `now` is from the future.
-    fn check_stamp(&mut self, kind: InputKind, now: Stamp, stamp: Stamp) -> Result<(), &'static str> {
+    fn check_stamp(&mut self, kind: InputKind, now: Stamp, stamp: Stamp) -> Result<(), Rejection> {
         let c = self.controller.config();
         let tolerance = if kind == InputKind::Joy { c.teleop.max_future } else { c.safety.validation.max_future };
         if stamp.seconds_since(now) > tolerance {
-            return Err(self.reject(kind.future()));
+            return Err(self.reject(Rejection::FutureStamp(kind)));
         }
         Ok(())
     }
 
     /// A joystick message arriving at `now`.
-    pub fn on_joy(&mut self, now: Stamp, joy: JoyInput) -> Result<(), &'static str> {
+    pub fn on_joy(&mut self, now: Stamp, joy: JoyInput) -> Result<(), Rejection> {
         let released = self.controller.teleop().deadman(&joy) == Deadman::Released;
         let verdict = if joy.axes.len() > MAX_JOY_CHANNELS || joy.buttons.len() > MAX_JOY_CHANNELS {
-            Err(self.reject("oversized_joy"))
+            Err(self.reject(Rejection::OversizedJoy))
         } else {
             self.check_stamp(InputKind::Joy, now, joy.stamp).and_then(|()| {
                 if self.controller.on_joy(joy, now) {
                     Ok(())
                 } else {
-                    Err(self.reject(InputKind::Joy.out_of_order()))
+                    Err(self.reject(Rejection::OutOfOrder(InputKind::Joy)))
                 }
             })
         };
@@ -132,12 +104,12 @@ impl InputHandler {
     }
 
     /// A skeleton capture arriving at `now`.
-    pub fn on_skeletons(&mut self, now: Stamp, frame: SkeletonFrame) -> Result<(), &'static str> {
+    pub fn on_skeletons(&mut self, now: Stamp, frame: SkeletonFrame) -> Result<(), Rejection> {
         self.check_stamp(InputKind::Skeletons, now, frame.stamp)?;
         if self.controller.on_skeletons(frame, now) {
             Ok(())
         } else {
-            Err(self.reject(InputKind::Skeletons.out_of_order()))
+            Err(self.reject(Rejection::OutOfOrder(InputKind::Skeletons)))
         }
     }
 
@@ -147,22 +119,22 @@ impl InputHandler {
         now: Stamp,
         stamp: Stamp,
         predictions: Vec<HumanPrediction>,
-    ) -> Result<(), &'static str> {
+    ) -> Result<(), Rejection> {
         self.check_stamp(InputKind::Predictions, now, stamp)?;
         if self.controller.on_predictions(stamp, predictions) {
             Ok(())
         } else {
-            Err(self.reject(InputKind::Predictions.out_of_order()))
+            Err(self.reject(Rejection::OutOfOrder(InputKind::Predictions)))
         }
     }
 
     /// An external assist command stamped `stamp`, arriving at `now`.
-    pub fn on_assist(&mut self, now: Stamp, stamp: Stamp, twist: Twist) -> Result<(), &'static str> {
+    pub fn on_assist(&mut self, now: Stamp, stamp: Stamp, twist: Twist) -> Result<(), Rejection> {
         self.check_stamp(InputKind::Assist, now, stamp)?;
         if self.controller.on_assist(stamp, twist) {
             Ok(())
         } else {
-            Err(self.reject(InputKind::Assist.out_of_order()))
+            Err(self.reject(Rejection::OutOfOrder(InputKind::Assist)))
         }
     }
 
@@ -257,7 +229,7 @@ mod tests {
     fn a_future_stamped_joy_is_rejected_and_blocks_nothing() {
         let mut h = armed(0.0);
         // One Joy stamped 3 s ahead, deadman held.
-        assert_eq!(h.on_joy(t(1.0), joy(4.0, 1.0, true)), Err("joy_future_stamp"));
+        assert_eq!(h.on_joy(t(1.0), joy(4.0, 1.0, true)), Err(Rejection::FutureStamp(InputKind::Joy)));
         // The operator releases: the release is used at once, and the robot stops.
         h.on_joy(t(1.02), joy(1.02, 0.0, false)).expect("fresh joy");
         assert_eq!(h.decide(t(1.02)).output, Twist::ZERO);
@@ -267,7 +239,7 @@ mod tests {
             h.on_skeletons(t(s), frame(s, &[])).expect("fresh frame");
             assert_eq!(h.decide(t(s)).output, Twist::ZERO, "at {s}");
         }
-        assert_eq!(h.rejections().get("joy_future_stamp"), Some(&1));
+        assert_eq!(h.rejections().get(&Rejection::FutureStamp(InputKind::Joy)), Some(&1));
         // Extreme stamps too; good Joys are used right after.
         assert!(h
             .on_joy(t(5.0), JoyInput { stamp: Stamp(i64::from(i32::MAX) * 1_000_000_000), ..joy(0.0, 1.0, true) })
@@ -327,8 +299,8 @@ mod tests {
         let mut h = armed(0.0);
         h.on_skeletons(t(1.0), frame(1.0, &[(7, 1.0)])).expect("fresh");
         // An empty array stamped 3 s ahead is rejected; the person stays in view.
-        assert_eq!(h.on_skeletons(t(1.02), frame(4.02, &[])), Err("skeletons_future_stamp"));
-        assert_eq!(h.on_skeletons(t(1.02), frame(0.5, &[])), Err("skeletons_out_of_order"));
+        assert_eq!(h.on_skeletons(t(1.02), frame(4.02, &[])), Err(Rejection::FutureStamp(InputKind::Skeletons)));
+        assert_eq!(h.on_skeletons(t(1.02), frame(0.5, &[])), Err(Rejection::OutOfOrder(InputKind::Skeletons)));
         let d = h.decide(t(1.02));
         assert_eq!(d.humans_seen, 1);
         assert_eq!(d.nearest_human.map(|n| n.0), Some(7));
@@ -341,7 +313,7 @@ mod tests {
         assert_eq!((d.mode, d.output), (Mode::Fault, Twist::ZERO));
         assert!(d.reasons.contains(&Reason::ClockBackwards) && d.awaiting_rearm);
         // Inputs of the old time line are from the future now.
-        assert_eq!(h.on_joy(t(5.0), joy(10.9, 1.0, true)), Err("joy_future_stamp"));
+        assert_eq!(h.on_joy(t(5.0), joy(10.9, 1.0, true)), Err(Rejection::FutureStamp(InputKind::Joy)));
         let d = drive(&mut h, 5.02, 5.5, 1.0, true);
         assert_eq!(d.output, Twist::ZERO);
         drive(&mut h, 5.52, 5.7, 0.0, false);

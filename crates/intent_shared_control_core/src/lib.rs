@@ -18,6 +18,7 @@ pub mod odometry;
 pub mod planar;
 pub mod prediction;
 pub mod predictor;
+pub mod rejection;
 pub mod safety;
 pub mod skeleton;
 pub mod teleop;

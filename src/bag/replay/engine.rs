@@ -1,6 +1,7 @@
 //! The replay engine: drives the controller (and optionally the predictor) from bag messages.
 
 use anyhow::Context as _;
+use intent_shared_control_core::input::Rejection;
 use intent_shared_control_core::prediction::HumanPrediction;
 use intent_shared_control_core::predictor::{IntentPredictor, PredictError};
 use intent_shared_control_core::{InputHandler, Stamp};
@@ -138,14 +139,14 @@ impl Replay {
     }
 
     /// Counts a rejection of the input handler.
-    fn counted(&mut self, verdict: Result<(), &'static str>) {
+    fn counted(&mut self, verdict: Result<(), Rejection>) {
         if let Err(reason) = verdict {
             self.reject(reason);
         }
     }
 
-    fn reject(&mut self, reason: &str) {
-        *self.inputs.rejected.entry(reason.to_owned()).or_default() += 1;
+    fn reject(&mut self, reason: Rejection) {
+        *self.inputs.rejected.entry(reason.name().to_owned()).or_default() += 1;
     }
 
     /// Feeds one bag message (file order).
@@ -187,8 +188,8 @@ impl Replay {
                                     let verdict = self.controller.on_predictions(now, frame.stamp, preds);
                                     self.counted(verdict);
                                 }
-                                Err(PredictError::Model(_)) => self.reject("model_error"),
-                                Err(PredictError::NoPose(_)) => self.reject("no_odometry_pose"),
+                                Err(PredictError::Model(_)) => self.reject(Rejection::ModelError),
+                                Err(PredictError::NoPose(_)) => self.reject(Rejection::NoOdometryPose),
                             }
                         }
                     }
@@ -233,7 +234,7 @@ impl Replay {
                 match convert::odometry_from_msg(&msg, &self.options.skeleton_limits.expected_frame) {
                     Ok(o) => {
                         if !p.push_odometry(o.stamp, o.x, o.y, o.yaw) {
-                            self.reject("odometry_out_of_order");
+                            self.reject(Rejection::OdometryOutOfOrder);
                         }
                     }
                     Err(e) => self.reject(e.reason()),

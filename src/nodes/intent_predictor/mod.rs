@@ -23,6 +23,7 @@ mod params;
 
 use intent_shared_control_core::features::FeatureConfig;
 use intent_shared_control_core::health::{Level, RateMonitor};
+use intent_shared_control_core::input::Rejection;
 use intent_shared_control_core::model::constant_velocity::{ConstantVelocityConfig, ConstantVelocityModel};
 use intent_shared_control_core::model::{IntentModel, PredictionSource};
 use intent_shared_control_core::predictor::IntentPredictor;
@@ -51,7 +52,7 @@ struct Configured {
     degraded: Option<String>,
     rate: RateMonitor,
     latency: LatencyWindow,
-    rejections: std::collections::BTreeMap<&'static str, u64>,
+    rejections: std::collections::BTreeMap<Rejection, u64>,
 }
 
 fn configure(p: PredictorParams) -> Result<Configured, String> {

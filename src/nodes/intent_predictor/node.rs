@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use futures::StreamExt;
 use intent_shared_control_core::health::RateMonitor;
+use intent_shared_control_core::input::Rejection;
 use intent_shared_control_core::model::PredictionSource;
 use intent_shared_control_core::predictor::PredictError;
 use r2r::intent_shared_control_msgs::msg::{HumanSkeletonArray, IntentPredictionArray};
@@ -178,7 +179,7 @@ impl PredictorNode {
         };
         if let Some(tx) = &self.handoff {
             if tx.try_send(Handoff::Skeletons { frame: frame.clone(), arrival }).is_err() {
-                metrics.reject("handoff_full");
+                metrics.reject(Rejection::HandoffFull);
             }
         }
         let mut predictions = Vec::new();
@@ -188,13 +189,13 @@ impl PredictorNode {
         match s.predictor.predict_capture(&frame) {
             Ok(p) => predictions = p,
             Err(PredictError::Model(e)) => {
-                metrics.reject("model_error");
-                *s.rejections.entry("model_error").or_default() += 1;
+                metrics.reject(Rejection::ModelError);
+                *s.rejections.entry(Rejection::ModelError).or_default() += 1;
                 warn!("prediction failed: {e}");
             }
             Err(PredictError::NoPose(e)) => {
-                metrics.reject("no_odometry_pose");
-                *s.rejections.entry("no_odometry_pose").or_default() += 1;
+                metrics.reject(Rejection::NoOdometryPose);
+                *s.rejections.entry(Rejection::NoOdometryPose).or_default() += 1;
                 warn!("capture not predicted: {e}");
             }
         }
@@ -218,7 +219,7 @@ impl PredictorNode {
         if let Some(tx) = &self.handoff {
             let stamp = convert::stamp_from_msg(&msg.header.stamp);
             if tx.try_send(Handoff::Predictions { stamp, predictions, arrival }).is_err() {
-                metrics.reject("handoff_full");
+                metrics.reject(Rejection::HandoffFull);
             }
         }
         Ok(())
@@ -230,8 +231,8 @@ impl PredictorNode {
         match convert::odometry_from_msg(&msg, &s.params.limits.expected_frame) {
             Ok(o) => {
                 if !s.predictor.push_odometry(o.stamp, o.x, o.y, o.yaw) {
-                    metrics.reject("odometry_out_of_order");
-                    *s.rejections.entry("odometry_out_of_order").or_default() += 1;
+                    metrics.reject(Rejection::OdometryOutOfOrder);
+                    *s.rejections.entry(Rejection::OdometryOutOfOrder).or_default() += 1;
                 }
             }
             Err(e) => {

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use intent_shared_control_core::health::{Level, RateMonitor, StampAgeMonitor};
+use intent_shared_control_core::input::Rejection;
 use intent_shared_control_core::prediction::HumanPrediction;
 use intent_shared_control_core::{ConfigError, Decision, InputHandler, Mode, Reason, SkeletonFrame, Stamp};
 use tracing::warn;
@@ -46,7 +47,7 @@ impl Configured {
     }
 
     /// Counts a rejection of the handler in the metrics too.
-    pub(super) fn counted(metrics: &Metrics, verdict: Result<(), &'static str>) {
+    pub(super) fn counted(metrics: &Metrics, verdict: Result<(), Rejection>) {
         if let Err(reason) = verdict {
             metrics.reject(reason);
         }
@@ -69,7 +70,7 @@ impl Configured {
     }
 
     /// A message that could not be converted.
-    pub(super) fn reject(&mut self, metrics: &Metrics, reason: &'static str) {
+    pub(super) fn reject(&mut self, metrics: &Metrics, reason: Rejection) {
         Self::counted(metrics, Err(self.inputs.reject(reason)));
     }
 
@@ -138,7 +139,7 @@ pub(super) fn statuses(lifecycle: &LifecycleServer, state: Option<&mut Configure
     let mut counters = Status::new("safety counters", Level::Ok, format!("{total} inputs rejected"));
     counters = counters.kv("rejections_total", total);
     for (k, v) in rejections {
-        counters = counters.kv(&format!("rejected_{k}"), v);
+        counters = counters.kv(&format!("rejected_{}", k.name()), v);
     }
     for (k, v) in &s.interventions {
         counters = counters.kv(&format!("rule_{k}"), v);
