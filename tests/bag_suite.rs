@@ -103,9 +103,9 @@ fn scenario_suite_meets_every_threshold() {
                 m.cycles,
                 m.stop_cycles,
                 m.violation_cycles,
-                m.time_to_stop_s.iter().copied().fold(0.0, f64::max),
-                100.0 * m.hold_stop_fraction,
-                m.resume_s.iter().copied().fold(0.0, f64::max),
+                m.episodes.time_to_stop_s.iter().copied().fold(0.0, f64::max),
+                100.0 * m.episodes.hold_stop_fraction,
+                m.episodes.resume_s.iter().copied().fold(0.0, f64::max),
                 100.0 * m.false_stop_fraction,
                 if failures.is_empty() { "ok".to_owned() } else { failures.join("; ") }
             );

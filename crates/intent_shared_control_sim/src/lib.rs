@@ -11,6 +11,7 @@
 
 pub mod judge;
 pub mod scenario;
+pub mod score;
 pub mod sim;
 pub mod walkers;
 
@@ -18,6 +19,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::scenario::{ScenarioConfig, ScenarioError};
+use crate::score::StopEpisodeMetrics;
 use crate::sim::{
     run_episode_with_predictor, FalseStopCauses, HumanSource, PredictorKind, RunMetrics, ScenarioHumans, SimConfig,
     SimError, StopRules,
@@ -123,8 +125,22 @@ pub struct Report {
     pub stop_cycles: u64,
     /// Share of all cycles in `Stop` [%].
     pub stop_time_percent: f64,
-    /// Time from a predicted violation to standstill \[s\].
+    /// Time from a predicted violation to braking \[s\] ([`crate::score`]).
     pub time_to_stop_s: Summary,
+    /// Time from a predicted violation to no approach \[s\], and how many episodes took longer than the
+    /// braking bound `v₀ / braking_deceleration` plus two control periods.
+    #[serde(default)]
+    pub time_to_standstill_s: Summary,
+    #[serde(default)]
+    pub standstill_over_bound: usize,
+    /// Predicted-violation cycles after standstill without approach [%].
+    #[serde(default)]
+    pub hold_stop_percent: f64,
+    /// Time from a cleared violation to moving again \[s\], and the episodes that never resumed.
+    #[serde(default)]
+    pub resume_s: Summary,
+    #[serde(default)]
+    pub resume_missing: u64,
     /// Runs that reached the goal: shared control, raw teleop.
     pub completed: usize,
     pub raw_completed: usize,
@@ -314,7 +330,11 @@ pub fn aggregate(sim: &SimConfig, first_seed: u64, runs: &[RunMetrics]) -> Repor
     let ratios: Vec<f64> = both.iter().map(|(s, r)| s / r).collect();
     let limited_ratios: Vec<f64> =
         runs.iter().filter_map(|r| Some(r.completion_s? / r.raw_limited_completion_s?)).collect();
-    let tts: Vec<f64> = runs.iter().flat_map(|r| r.time_to_stop_s.iter().copied()).collect();
+    let episodes = runs.iter().fold(StopEpisodeMetrics::default(), |mut a, r| {
+        a.add(&r.episodes);
+        a
+    });
+    let standstill_margin = 2.0 / sim.control_rate_hz;
     Report {
         scenarios: runs.len(),
         first_seed,
@@ -338,7 +358,17 @@ pub fn aggregate(sim: &SimConfig, first_seed: u64, runs: &[RunMetrics]) -> Repor
         stops_beyond_physics_percent: pct(runs.iter().map(|r| r.stops_beyond_physics).sum(), stop_cycles),
         stop_cycles,
         stop_time_percent: pct(stop_cycles, cycles),
-        time_to_stop_s: Summary::of(&tts),
+        time_to_stop_s: Summary::of(&episodes.time_to_stop_s),
+        time_to_standstill_s: Summary::of(&episodes.time_to_standstill_s),
+        standstill_over_bound: episodes
+            .time_to_standstill_s
+            .iter()
+            .zip(&episodes.standstill_bound_s)
+            .filter(|(t, bound)| **t > **bound + standstill_margin)
+            .count(),
+        hold_stop_percent: 100.0 * episodes.hold_stop_fraction,
+        resume_s: Summary::of(&episodes.resume_s),
+        resume_missing: episodes.resume_missing,
         completed: runs.iter().filter(|r| r.completion_s.is_some()).count(),
         raw_completed: runs.iter().filter(|r| r.raw_completion_s.is_some()).count(),
         completion_s: Summary::of(&both.iter().map(|b| b.0).collect::<Vec<_>>()),
@@ -481,7 +511,28 @@ impl Report {
             "| runs where a scenario person walks into the robot's footprint (people walk to points fixed to the robot's start pose; a scene no robot meets) | {} |",
             self.runs_with_person_inside_footprint
         );
-        let _ = writeln!(s, "| time to stop after a predicted violation [s] | {} |", s_(&self.time_to_stop_s));
+        let _ = writeln!(
+            s,
+            "| time to stop (first braking cycle) after a predicted violation [s] | {} |",
+            s_(&self.time_to_stop_s)
+        );
+        let _ = writeln!(
+            s,
+            "| time to standstill (no approach) after a predicted violation [s]; episodes over v₀/braking deceleration + 2 cycles | {}; {} |",
+            s_(&self.time_to_standstill_s),
+            self.standstill_over_bound
+        );
+        let _ = writeln!(
+            s,
+            "| hold stop (no approach while the violation stays predicted, after standstill) | {:.2} % |",
+            self.hold_stop_percent
+        );
+        let _ = writeln!(
+            s,
+            "| resume after a predicted violation clears [s]; episodes never resumed | {}; {} |",
+            s_(&self.resume_s),
+            self.resume_missing
+        );
         let _ = writeln!(
             s,
             "| intervention rate (cycles changed by assist or safety) | {:.2} % |",

@@ -22,6 +22,10 @@ fn check_common(r: &Report) {
     assert!(r.violation_cycles * 10 <= r.raw_violation_cycles, "violation cycles not reduced 10x: {r:#?}");
     // Stops are fast once a violation is predicted.
     assert!(r.time_to_stop_s.count > 0 && r.time_to_stop_s.p95 <= 0.3, "time to stop: {r:#?}");
+    // ... standstill within the braking bound, and no creeping toward anyone while the violation stays predicted
+    // (the bag suite's thresholds, by the same scorer).
+    assert_eq!(r.standstill_over_bound, 0, "standstill later than v0/deceleration: {r:#?}");
+    assert_eq!(r.hold_stop_percent, 100.0, "approach while a violation is predicted: {r:#?}");
     // The task still gets done, not much slower than raw teleop.
     assert!(r.completed >= 10, "goal reached in {} of {SEEDS} runs", r.completed);
     assert!(

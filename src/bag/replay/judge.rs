@@ -9,6 +9,7 @@ use intent_shared_control_core::{ControllerConfig, Decision, Mode, Stamp, Twist}
 use intent_shared_control_sim::judge::{
     reference_separation, Judge as GroundTruthJudge, JudgedHuman, Verdict, FUTURE_STEP_S,
 };
+use intent_shared_control_sim::score::{CycleFacts, StopEpisodes, APPROACH_EPS};
 use nalgebra::Point2;
 
 use super::{mode_name, Cycle, ReplayMetrics};
@@ -27,19 +28,9 @@ pub(super) struct Judge {
     recorded_cmd: Twist,
     // running metrics
     m: ReplayMetrics,
-    prev_violation_predicted: bool,
-    stop_started: Option<Stamp>,
+    episodes: StopEpisodes,
     /// Start of the current uninterrupted `Stop`.
     stop_since: Option<Stamp>,
-    braked_in_episode: bool,
-    stopped_in_episode: bool,
-    /// The robot stood still (no motion at all) since the episode's standstill: the hold is judged from then.
-    still_in_episode: bool,
-    braking_deceleration: f64,
-    prev_approach: f64,
-    prev_speed: f64,
-    episode_v0: f64,
-    resume_from: Option<Stamp>,
     first: Option<Stamp>,
     last: Option<Stamp>,
     /// The bag's future, when the whole bag was given ([`Replay::read_ahead`]).
@@ -49,8 +40,6 @@ pub(super) struct Judge {
     pub(super) epochs: EpochCounter,
 }
 
-/// Approach speeds above this count as motion toward a human [m/s].
-const APPROACH_EPS: f64 = 0.01;
 /// Approach speeds above this can violate the separation [m/s] (as the closed-loop simulator).
 const VIOLATION_MIN_SPEED: f64 = 0.05;
 
@@ -64,7 +53,6 @@ impl Judge {
             config.safety.zones.clone(),
             VIOLATION_MIN_SPEED,
         );
-        let braking_deceleration = separation.braking_deceleration;
         Judge {
             shape,
             body: separation.body(),
@@ -75,16 +63,7 @@ impl Judge {
             has_truth: false,
             recorded_cmd: Twist::ZERO,
             m: ReplayMetrics::default(),
-            prev_violation_predicted: false,
-            stop_started: None,
-            braked_in_episode: false,
-            stopped_in_episode: false,
-            still_in_episode: false,
-            braking_deceleration,
-            prev_approach: 0.0,
-            prev_speed: 0.0,
-            episode_v0: 0.0,
-            resume_from: None,
+            episodes: StopEpisodes::new(separation.braking_deceleration),
             stop_since: None,
             first: None,
             last: None,
@@ -209,79 +188,25 @@ impl Judge {
         } else {
             self.stop_since = None;
         }
-        let predicted = d.reasons.iter().any(|r| r.is_stop());
-        let m = &mut self.m;
-        if predicted {
-            m.predicted_violation_cycles += 1;
-            if !self.prev_violation_predicted {
-                let moving = self.prev_approach > APPROACH_EPS;
-                self.stop_started = moving.then_some(now);
-                self.braked_in_episode = !moving;
-                self.stopped_in_episode = !moving;
-                self.still_in_episode = false;
-                self.episode_v0 = self.prev_speed.max(self.prev_approach);
-                self.resume_from = None;
-            }
-            if let Some(t0) = self.stop_started {
-                if !self.braked_in_episode && (approach <= APPROACH_EPS || approach < self.prev_approach - 1e-9) {
-                    m.time_to_stop_s.push(now.seconds_since(t0));
-                    self.braked_in_episode = true;
-                }
-                if !self.stopped_in_episode && approach <= APPROACH_EPS {
-                    m.time_to_standstill_s.push(now.seconds_since(t0));
-                    m.standstill_bound_s.push(self.episode_v0 / self.braking_deceleration.max(1e-6));
-                    self.stopped_in_episode = true;
-                    self.stop_started = None;
-                }
-            }
-            // A robot that moves away from someone overtaking it has no approach without standing still: the hold
-            // is judged once it stands still.
-            self.still_in_episode |=
-                self.stopped_in_episode && speed <= APPROACH_EPS && d.output.angular.norm() <= APPROACH_EPS;
-            if self.still_in_episode {
-                m.hold_stop_cycles += 1;
-                m.hold_stop_ok += u64::from(approach <= APPROACH_EPS);
-            }
-        } else {
-            if self.prev_violation_predicted {
-                if let Some(t0) = self.stop_started.take() {
-                    // Cleared before braking or standing still: the time to the clear counts.
-                    if !self.braked_in_episode {
-                        m.time_to_stop_s.push(now.seconds_since(t0));
-                    }
-                }
-                self.resume_from = Some(now);
-            }
-            if let Some(t0) = self.resume_from {
-                let commanded = d.user.linear.norm() > APPROACH_EPS || d.user.angular.norm() > APPROACH_EPS;
-                if !commanded || d.mode == Mode::Fault || d.mode == Mode::Idle {
-                    self.resume_from = None;
-                } else if speed > APPROACH_EPS || d.output.angular.norm() > APPROACH_EPS {
-                    m.resume_s.push(now.seconds_since(t0));
-                    self.resume_from = None;
-                }
-            }
-        }
-        self.prev_violation_predicted = predicted;
-        self.prev_approach = approach;
-        self.prev_speed = speed;
+        self.episodes.step(&CycleFacts {
+            stamp: now,
+            predicted_violation: d.reasons.iter().any(|r| r.is_stop()),
+            approach,
+            speed,
+            angular: d.output.angular.norm(),
+            commanded: d.user.linear.norm() > APPROACH_EPS || d.user.angular.norm() > APPROACH_EPS,
+            active: !matches!(d.mode, Mode::Fault | Mode::Idle),
+        });
     }
 
     pub(super) fn finish(mut self, _cycles: &[Cycle]) -> ReplayMetrics {
         let mut m = std::mem::take(&mut self.m);
-        if let Some(t0) = self.resume_from {
-            // Still waiting at the end: count only if it already waited longer than the threshold would allow.
-            if self.last.is_some_and(|l| l.seconds_since(t0) > 0.5) {
-                m.resume_missing += 1;
-            }
-        }
+        m.episodes = self.episodes.finish();
         m.judged_on = if self.has_truth { "ground_truth".into() } else { "observed".into() };
         m.duration_s = match (self.first, self.last) {
             (Some(a), Some(b)) => b.seconds_since(a),
             _ => 0.0,
         };
-        m.hold_stop_fraction =
-            if m.hold_stop_cycles == 0 { 1.0 } else { m.hold_stop_ok as f64 / m.hold_stop_cycles as f64 };
         m.false_stop_fraction = if m.cycles == 0 { 0.0 } else { m.false_stop_cycles as f64 / m.cycles as f64 };
         m
     }

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use intent_shared_control_sim::score::StopEpisodeMetrics;
 use intent_shared_control_sim::sim::StopRules;
 use serde::Serialize;
 
@@ -42,19 +43,10 @@ impl Thresholds {
 }
 
 /// The judge's verdict on one replay. Definitions:
-/// - *predicted violation*: a cycle whose reasons contain `ssm_stop` or `zone_stop`;
-/// - *approach*: the output moves the robot's surface toward a human point (judged points: ground truth when
-///   the bag has it, else the observed skeletons) faster than 0.01 m/s;
-/// - *time to stop*: from the first predicted-violation cycle of an episode that started in motion to the
-///   first cycle that brakes (approach speed lower than the cycle before, or none);
-/// - *time to standstill*: from the same cycle to the first cycle without approach, judged against
-///   `v₀ / braking_deceleration` + a margin, `v₀` the output speed before the episode (the safety chain
-///   brakes at the deceleration `S_p` assumes);
-/// - *hold stop*: predicted-violation cycles without approach / all of them, from the first cycle after the
-///   standstill at which the robot does not move at all (a robot moving away from someone who overtakes it has
-///   no approach without standing still);
-/// - *resume*: from the first cycle without predicted violation (the operator still commanding motion) to the
-///   first cycle with an output speed above 0.01 m/s;
+/// - *predicted violation*, *approach*, *time to stop*, *time to standstill*, *hold stop* and *resume*: one
+///   definition with the closed-loop simulator, [`intent_shared_control_sim::score`] (judged points: ground
+///   truth when the bag has it, else the observed skeletons); time to standstill is judged against
+///   `v₀ / braking_deceleration` + a margin;
 /// - *separation violation* and *false stop*: as in the closed-loop simulator, by the shared ground-truth judge
 ///   ([`intent_shared_control_sim::judge`]) on the judged points, `v_h` the judged human's closing speed (torso,
 ///   robot motion removed): a violation breaks the reference `S_p` (reaction 0.1 s, human uncertainty 0.1 m);
@@ -71,17 +63,9 @@ pub struct ReplayMetrics {
     pub cycles: u64,
     pub duration_s: f64,
     pub mode_cycles: BTreeMap<String, u64>,
-    pub predicted_violation_cycles: u64,
-    pub time_to_stop_s: Vec<f64>,
-    /// Time from a predicted violation to no approach \[s\], and the braking bound it was judged against.
-    pub time_to_standstill_s: Vec<f64>,
-    pub standstill_bound_s: Vec<f64>,
-    pub hold_stop_cycles: u64,
-    pub hold_stop_ok: u64,
-    pub hold_stop_fraction: f64,
-    pub resume_s: Vec<f64>,
-    /// Episodes that cleared while the operator commanded motion and never resumed before the bag ended.
-    pub resume_missing: u64,
+    /// Stop episodes: time to stop and to standstill, hold, resume (one definition with the simulator).
+    #[serde(flatten)]
+    pub episodes: StopEpisodeMetrics,
     pub stop_cycles: u64,
     pub false_stop_cycles: u64,
     pub false_stop_fraction: f64,
@@ -100,26 +84,30 @@ pub struct ReplayMetrics {
 /// Failed thresholds, as readable lines (empty: passed).
 pub fn check_thresholds(m: &ReplayMetrics, t: &Thresholds) -> Vec<String> {
     let mut f = Vec::new();
-    if let Some(worst) = m.time_to_stop_s.iter().copied().reduce(f64::max) {
+    if let Some(worst) = m.episodes.time_to_stop_s.iter().copied().reduce(f64::max) {
         if worst > t.time_to_stop_s {
             f.push(format!("time to stop {worst:.3} s > {:.3} s", t.time_to_stop_s));
         }
     }
-    for (ts, bound) in m.time_to_standstill_s.iter().zip(&m.standstill_bound_s) {
+    for (ts, bound) in m.episodes.time_to_standstill_s.iter().zip(&m.episodes.standstill_bound_s) {
         if *ts > bound + t.standstill_margin_s {
             f.push(format!("standstill after {ts:.3} s > braking bound {bound:.3} s + {:.3} s", t.standstill_margin_s));
         }
     }
-    if m.hold_stop_fraction < t.hold_stop_fraction {
-        f.push(format!("hold stop {:.2} % < {:.2} %", 100.0 * m.hold_stop_fraction, 100.0 * t.hold_stop_fraction));
+    if m.episodes.hold_stop_fraction < t.hold_stop_fraction {
+        f.push(format!(
+            "hold stop {:.2} % < {:.2} %",
+            100.0 * m.episodes.hold_stop_fraction,
+            100.0 * t.hold_stop_fraction
+        ));
     }
-    if let Some(worst) = m.resume_s.iter().copied().reduce(f64::max) {
+    if let Some(worst) = m.episodes.resume_s.iter().copied().reduce(f64::max) {
         if worst > t.resume_s {
             f.push(format!("resume {worst:.3} s > {:.3} s", t.resume_s));
         }
     }
-    if m.resume_missing > 0 {
-        f.push(format!("{} stop episodes never resumed", m.resume_missing));
+    if m.episodes.resume_missing > 0 {
+        f.push(format!("{} stop episodes never resumed", m.episodes.resume_missing));
     }
     if m.false_stop_fraction > t.false_stop_fraction {
         f.push(format!("false stops {:.2} % > {:.2} %", 100.0 * m.false_stop_fraction, 100.0 * t.false_stop_fraction));

@@ -3,18 +3,25 @@
 use super::*;
 use intent_shared_control_core::skeleton::SkeletonFrame;
 use intent_shared_control_core::Stamp;
+use intent_shared_control_sim::score::StopEpisodeMetrics;
 
 use crate::ros::convert::{self, SkeletonLimits};
 
 #[test]
 fn thresholds_flag_each_failure() {
     let t = Thresholds::for_rate(50.0);
-    let ok = ReplayMetrics { hold_stop_fraction: 1.0, ..ReplayMetrics::default() };
+    let ok = ReplayMetrics {
+        episodes: StopEpisodeMetrics { hold_stop_fraction: 1.0, ..StopEpisodeMetrics::default() },
+        ..ReplayMetrics::default()
+    };
     assert!(check_thresholds(&ok, &t).is_empty());
     let bad = ReplayMetrics {
-        time_to_stop_s: vec![0.04],
-        hold_stop_fraction: 0.9,
-        resume_s: vec![0.6],
+        episodes: StopEpisodeMetrics {
+            time_to_stop_s: vec![0.04],
+            hold_stop_fraction: 0.9,
+            resume_s: vec![0.6],
+            ..StopEpisodeMetrics::default()
+        },
         false_stop_fraction: 0.06,
         violation_cycles: 1,
         ..ReplayMetrics::default()

@@ -1,6 +1,7 @@
 //! Per-run results and the counters behind them.
 
 use super::*;
+use crate::score::StopEpisodeMetrics;
 
 /// Per-run results.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -21,8 +22,9 @@ pub struct RunMetrics {
     pub stops_beyond_physics: u64,
     /// False stops by cause.
     pub false_stop_causes: FalseStopCauses,
-    /// Times from a predicted violation to standstill \[s\].
-    pub time_to_stop_s: Vec<f64>,
+    /// Stop episodes: time to stop and to standstill, hold, resume ([`crate::score`]).
+    #[serde(flatten)]
+    pub episodes: StopEpisodeMetrics,
     /// Cycles where assistance or safety changed the operator's command.
     pub intervention_cycles: u64,
     /// Cycles with α > 0.

@@ -28,8 +28,8 @@
 //!   known the truth, present and future; **stop beyond physics**: a `Stop` cycle whose blended command would not have violated the
 //!   reference `S_p` either (includes the configured margins). False stops are broken down by the rule that
 //!   stopped ([`FalseStopCauses`]);
-//! - **time to stop**: from the first cycle the chain reports a predicted violation (`ssm_stop`/`zone_stop`)
-//!   to the first cycle with the output speed below 0.01 m/s;
+//! - **time to stop**, **time to standstill**, **hold stop**, **resume**: the stop-episode metrics of
+//!   [`crate::score`] (one definition with the bag replay), judged on every true keypoint;
 //! - **intervention**: a cycle in which assistance or safety changed the operator's command by more than
 //!   0.01 m/s (or rad/s);
 //! - **Stop by rule**: `ssm_stop`, else `zone_stop`, else anything else (fault, stale input, re-arm);
@@ -68,6 +68,7 @@ use world::{
 
 use crate::judge::{Judge, JudgedHuman, FUTURE_STEPS, FUTURE_STEP_S};
 use crate::scenario::{Scenario, ScenarioConfig, ScenarioError};
+use crate::score::{CycleFacts, StopEpisodes, APPROACH_EPS};
 use intent_shared_control_core::control::{ConfigError, ControllerConfig, Mode};
 use intent_shared_control_core::features::{FeatureConfig, FeatureError};
 use intent_shared_control_core::input::InputHandler;
@@ -76,9 +77,9 @@ use intent_shared_control_core::model::IntentModel;
 use intent_shared_control_core::model::{
     ConstantVelocityConfig, ConstantVelocityModel, ModelError, HORIZON_STEPS, HORIZON_STEP_S,
 };
+use intent_shared_control_core::planar::planar_motion;
 use intent_shared_control_core::prediction::{HumanPrediction, Intent};
 use intent_shared_control_core::predictor::IntentPredictor;
-use intent_shared_control_core::planar::planar_motion;
 use intent_shared_control_core::safety::{MotionLimiter, Reason, RobotShape, SeparationConfig};
 use intent_shared_control_core::skeleton::{
     keypoint as kp, torso_point, tracked_points, HumanId, HumanSkeleton, Keypoint, SkeletonFrame, NUM_KEYPOINTS,
@@ -269,7 +270,7 @@ fn simulate<S: HumanSource>(
     let end = humans.end();
     let mut step: i64 = 0;
     let mut output = Twist::ZERO;
-    let mut stop_started: Option<f64> = None;
+    let mut episodes = StopEpisodes::new(sep.braking_deceleration);
     let mut held_streak = Streak::default();
     let mut needless_streak = Streak::default();
     let tolerance = config.controller.safety.separation.approach_tolerance;
@@ -277,16 +278,16 @@ fn simulate<S: HumanSource>(
     let raw_limits = &config.controller.safety.limits.max_velocity;
     let mut raw_teleop = Teleop::new(config.controller.teleop.clone());
     let mut platform = MotionLimiter::new(config.controller.safety.limits.clone());
-    loop {
+    let completion = loop {
         let t = step as f64 * dt;
         let now = Stamp::from_secs_f64(t);
         if now > end {
-            return Ok(None);
+            break None;
         }
         step += 1;
         let goal_d = Vector2::new(config.goal[0] - pose.x, config.goal[1] - pose.y).norm();
         if goal_d < config.goal_tolerance {
-            return Ok(Some(t));
+            break Some(t);
         }
         let truth = humans.truth(now);
         if let Some(frame) = humans.poll(now) {
@@ -309,16 +310,30 @@ fn simulate<S: HumanSource>(
         raw_teleop.on_joy(joy.clone(), now);
         let _ = ctl.on_joy(now, joy);
         let later_truth = humans.truth(now.add_secs(TRUTH_SPEED_WINDOW_S));
-        let previous_speed = output.linear.norm() + output.angular.norm();
         if shared {
             let d = ctl.decide(now);
             output = d.output;
             awaiting_rearm = d.awaiting_rearm;
             m.cycles += 1;
             // The output is judged for violations only; the true future matters to the false-stop question.
-            let v = judge.judge(&output, &judged_humans(&shape, &pose, &truth, &later_truth, &[]));
+            let judged_now = judged_humans(&shape, &pose, &truth, &later_truth, &[]);
+            let v = judge.judge(&output, &judged_now);
             m.violation_cycles += u64::from(v.violation);
             m.min_distance_approaching = m.min_distance_approaching.min(v.min_distance_approaching);
+            let approach = judged_now
+                .iter()
+                .flat_map(|h| h.points.iter())
+                .map(|p| body.relation(&output, p).approach_speed)
+                .fold(0.0, f64::max);
+            episodes.step(&CycleFacts {
+                stamp: now,
+                predicted_violation: d.reasons.iter().any(|r| r.is_stop()),
+                approach,
+                speed: output.linear.norm(),
+                angular: output.angular.norm(),
+                commanded: d.user.linear.norm() > APPROACH_EPS || d.user.angular.norm() > APPROACH_EPS,
+                active: !matches!(d.mode, Mode::Fault | Mode::Idle),
+            });
             let stopped = d.mode == Mode::Stop;
             // Held: the operator asks for a motion and the robot does not move (whatever the mode says from one
             // cycle to the next).
@@ -365,18 +380,6 @@ fn simulate<S: HumanSource>(
                 }
                 m.stops_beyond_physics += u64::from(!asked.violation);
             }
-            let predicted_violation = d.reasons.iter().any(|r| r.is_stop());
-            if predicted_violation && stop_started.is_none() && previous_speed > 0.01 {
-                stop_started = Some(t);
-            }
-            if let Some(t0) = stop_started {
-                if output.linear.norm() < 0.01 && output.angular.norm() < 0.01 {
-                    m.time_to_stop_s.push(t - t0);
-                    stop_started = None;
-                } else if !predicted_violation {
-                    stop_started = None;
-                }
-            }
             let changed =
                 (d.output.linear - d.user.linear).norm() > 0.01 || (d.output.angular - d.user.angular).norm() > 0.01;
             m.intervention_cycles += u64::from(changed);
@@ -394,5 +397,9 @@ fn simulate<S: HumanSource>(
         }
         poses.push(now, pose, output);
         pose.integrate(&output, dt);
+    };
+    if shared {
+        m.episodes = episodes.finish();
     }
+    Ok(completion)
 }
