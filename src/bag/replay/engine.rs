@@ -350,7 +350,7 @@ impl Replay {
         if let Err(e) = self.step_waiting(true) {
             tracing::warn!("replaying the last recorded decisions: {e:#}");
         }
-        let metrics = self.judge.finish(&self.cycles);
+        let metrics = self.judge.finish();
         let agreement = (self.options.step == StepMode::Recorded).then_some(self.agreement);
         ReplayOutput { cycles: self.cycles, inputs: self.inputs, metrics, agreement }
     }

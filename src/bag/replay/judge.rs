@@ -12,7 +12,7 @@ use intent_shared_control_sim::judge::{
 use intent_shared_control_sim::score::{CycleFacts, StopEpisodes, APPROACH_EPS};
 use nalgebra::Point2;
 
-use super::{mode_name, Cycle, ReplayMetrics};
+use super::{mode_name, ReplayMetrics};
 use crate::bag::lookahead::{tracked_points, EpochCounter, Lookahead};
 
 /// Closing speed and positions of the judged humans.
@@ -199,7 +199,7 @@ impl Judge {
         });
     }
 
-    pub(super) fn finish(mut self, _cycles: &[Cycle]) -> ReplayMetrics {
+    pub(super) fn finish(mut self) -> ReplayMetrics {
         let mut m = std::mem::take(&mut self.m);
         m.episodes = self.episodes.finish();
         m.judged_on = if self.has_truth { "ground_truth".into() } else { "observed".into() };

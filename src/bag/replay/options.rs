@@ -112,17 +112,6 @@ pub struct Agreement {
     pub mismatches_before_missing: u64,
 }
 
-impl Agreement {
-    /// Fraction of compared cycles with the same mode (1 when none were compared).
-    pub fn mode_fraction(&self) -> f64 {
-        if self.compared == 0 {
-            1.0
-        } else {
-            self.same_mode as f64 / self.compared as f64
-        }
-    }
-}
-
 /// Counts of the inputs the replay read and rejected.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct InputCounts {
