@@ -18,13 +18,14 @@ use anyhow::Context as _;
 use intent_shared_control_core::features::FeatureConfig;
 use intent_shared_control_core::model::{ConstantVelocityConfig, ConstantVelocityModel, IntentModel, PredictionSource};
 use intent_shared_control_core::odometry::{OdometryConfig, OdometryHistory};
+use intent_shared_control_core::planar::RobotPose;
 use intent_shared_control_core::predictor::IntentPredictor;
 use intent_shared_control_core::skeleton::{HumanSkeleton, Keypoint, SkeletonFrame};
 use intent_shared_control_core::{ControllerConfig, InputHandler, Stamp, Twist};
 use intent_shared_control_sim::scenario::{NoiseConfig, ScenarioConfig};
 use intent_shared_control_sim::sim::{HumanSource, ScenarioHumans};
 use intent_shared_control_sim::walkers::{WalkerConfig, WalkerFamily, WalkerHumans};
-use nalgebra::{Point3, Rotation2, Vector2};
+use nalgebra::Isometry2;
 use r2r::builtin_interfaces::msg::Time;
 use r2r::intent_shared_control_msgs::msg as isc;
 use r2r::rosgraph_msgs::msg::Clock;
@@ -304,14 +305,10 @@ pub fn generate(kind: ScenarioKind, seed: u64, options: &GeneratorOptions) -> an
     // The robot's true poses (nominal time), to put each observation in the robot frame at its capture stamp.
     let mut true_poses = OdometryHistory::new(OdometryConfig::default()).context("pose history")?;
     let dt = 1.0 / options.control_rate;
-    let (mut x, mut y, mut yaw) = (0.0_f64, 0.0_f64, 0.0_f64);
+    let mut pose = Isometry2::identity();
     let mut output = Twist::ZERO;
     let mut out = Vec::new();
     let frame_id = options.frame_id.as_str();
-    let to_robot = |p: &Point3<f64>, x: f64, y: f64, yaw: f64| {
-        let v = Rotation2::new(-yaw) * Vector2::new(p.x - x, p.y - y);
-        Point3::new(v.x, v.y, p.z)
-    };
     let mut k: i64 = 0;
     loop {
         let t = k as f64 * dt;
@@ -319,13 +316,11 @@ pub fn generate(kind: ScenarioKind, seed: u64, options: &GeneratorOptions) -> an
             break;
         }
         k += 1;
-        // Robot motion over the last period.
-        let v = Rotation2::new(yaw) * Vector2::new(output.linear.x, output.linear.y);
+        // Robot motion over the last period (exact for the output held over it).
         if k > 1 {
-            x += v.x * dt;
-            y += v.y * dt;
-            yaw += output.angular.z * dt;
+            pose.integrate(&output, dt);
         }
+        let (x, y, yaw) = (pose.translation.vector.x, pose.translation.vector.y, pose.rotation.angle());
         let nominal = start.add_secs(t);
         // Published time: the clock jump shifts every stamp back 2 s from 5 s on.
         let shift = if kind == ScenarioKind::ClockJump && t >= 5.0 { -2.0 } else { 0.0 };
@@ -347,7 +342,7 @@ pub fn generate(kind: ScenarioKind, seed: u64, options: &GeneratorOptions) -> an
                 .iter()
                 .map(|h| HumanSkeleton {
                     id: h.tracker_id,
-                    keypoints: h.keypoints.map(|p| Keypoint { position: to_robot(&p, x, y, yaw), confidence: 1.0 }),
+                    keypoints: h.keypoints.map(|p| Keypoint { position: pose.to_robot(&p), confidence: 1.0 }),
                 })
                 .collect(),
         };
@@ -359,7 +354,6 @@ pub fn generate(kind: ScenarioKind, seed: u64, options: &GeneratorOptions) -> an
             if !dropout {
                 let stamp = frame.stamp.add_secs(shift);
                 let at = true_poses.at(frame.stamp).context("robot pose at a capture")?;
-                let (cx, cy, cyaw) = (at.translation.vector.x, at.translation.vector.y, at.rotation.angle());
                 let robot = SkeletonFrame {
                     stamp,
                     frame_id: frame_id.to_owned(),
@@ -370,7 +364,7 @@ pub fn generate(kind: ScenarioKind, seed: u64, options: &GeneratorOptions) -> an
                             id: h.id,
                             keypoints: h.keypoints.map(|kp| {
                                 if kp.is_observed() {
-                                    Keypoint { position: to_robot(&kp.position, cx, cy, cyaw), ..kp }
+                                    Keypoint { position: at.to_robot(&kp.position), ..kp }
                                 } else {
                                     kp
                                 }

@@ -25,6 +25,25 @@ pub fn transform_planar(iso: &Isometry2<f64>, p: &Point3<f64>) -> Point3<f64> {
     Point3::new(q.x, q.y, p.z)
 }
 
+/// A robot's planar pose in a fixed frame (`fixed ← robot`), as the simulators and the bag generator keep it:
+/// one [`Isometry2`], moved by [`planar_motion`] and read through [`transform_planar`].
+pub trait RobotPose {
+    /// The fixed-frame point `p` in the robot frame, its height kept.
+    fn to_robot(&self, p: &Point3<f64>) -> Point3<f64>;
+    /// Holds the body-frame `twist` for `dt` seconds (exact for a constant twist).
+    fn integrate(&mut self, twist: &Twist, dt: f64);
+}
+
+impl RobotPose for Isometry2<f64> {
+    fn to_robot(&self, p: &Point3<f64>) -> Point3<f64> {
+        transform_planar(&self.inverse(), p)
+    }
+
+    fn integrate(&mut self, twist: &Twist, dt: f64) {
+        *self *= planar_motion(twist, dt);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,5 +61,19 @@ mod tests {
         let a = planar_motion(&Twist::planar(0.7, -0.2, 1e-8), 0.3);
         let b = planar_motion(&Twist::planar(0.7, -0.2, 1e-5), 0.3);
         assert_relative_eq!(a.translation.vector, b.translation.vector, epsilon = 1e-5);
+    }
+
+    #[test]
+    fn a_pose_integrates_a_turn_and_sees_the_world_from_the_robot() {
+        let mut pose = Isometry2::new(Vector2::new(1.0, 2.0), std::f64::consts::FRAC_PI_2);
+        // Facing +y: a point 1 m further along +y is 1 m ahead, one along -x is 1 m to the left.
+        assert_relative_eq!(pose.to_robot(&Point3::new(1.0, 3.0, 1.5)), Point3::new(1.0, 0.0, 1.5), epsilon = 1e-12);
+        assert_relative_eq!(pose.to_robot(&Point3::new(0.0, 2.0, 0.0)), Point3::new(0.0, 1.0, 0.0), epsilon = 1e-12);
+        // A quarter circle of radius 1 to the left, in two halves: ends at (0, 3) facing -x.
+        let turn = Twist::planar(1.0, 0.0, 1.0);
+        pose.integrate(&turn, std::f64::consts::FRAC_PI_4);
+        pose.integrate(&turn, std::f64::consts::FRAC_PI_4);
+        assert_relative_eq!(pose.translation.vector, Vector2::new(0.0, 3.0), epsilon = 1e-9);
+        assert_relative_eq!(pose.rotation.angle(), std::f64::consts::PI, epsilon = 1e-9);
     }
 }

@@ -54,7 +54,7 @@ mod world;
 pub use humans::{HumanSource, LinearHumans, ScenarioHumans, TrueHuman};
 use metrics::Streak;
 pub use metrics::{FalseStopCauses, RunMetrics, StopRules, NEXT_TO_M, STILL_SPEED};
-use nalgebra::{Point3, Rotation2, Vector2};
+use nalgebra::{Isometry2, Point3, Vector2};
 use operator::Operator;
 pub use operator::OperatorConfig;
 use predictions::Predictions;
@@ -77,7 +77,7 @@ use intent_shared_control_core::model::IntentModel;
 use intent_shared_control_core::model::{
     ConstantVelocityConfig, ConstantVelocityModel, ModelError, HORIZON_STEPS, HORIZON_STEP_S,
 };
-use intent_shared_control_core::planar::planar_motion;
+use intent_shared_control_core::planar::RobotPose;
 use intent_shared_control_core::prediction::{HumanPrediction, Intent};
 use intent_shared_control_core::predictor::IntentPredictor;
 use intent_shared_control_core::safety::{MotionLimiter, Reason, RobotShape, SeparationConfig};
@@ -264,7 +264,7 @@ fn simulate<S: HumanSource>(
     let mut operator =
         Operator { config: config.operator.clone(), careless, still_since: None, waiting_since: None, escape: None };
     let mut awaiting_rearm = true;
-    let mut pose = Pose::default();
+    let mut pose = Pose::identity();
     let mut poses = PoseHistory::default();
     let dt = 1.0 / config.control_rate_hz;
     let end = humans.end();
@@ -285,7 +285,7 @@ fn simulate<S: HumanSource>(
             break None;
         }
         step += 1;
-        let goal_d = Vector2::new(config.goal[0] - pose.x, config.goal[1] - pose.y).norm();
+        let goal_d = (Vector2::new(config.goal[0], config.goal[1]) - pose.translation.vector).norm();
         if goal_d < config.goal_tolerance {
             break Some(t);
         }

@@ -103,7 +103,7 @@ fn judge_checks_every_keypoint_not_only_the_nearest() {
     let mut keypoints = [Point3::new(0.0, 0.35, 0.4); NUM_KEYPOINTS];
     keypoints[kp::LEFT_WRIST] = Point3::new(0.45, 0.2, 0.4);
     let h = vec![TrueHuman { tracker_id: 1, intent: Intent::Idle, keypoints }];
-    let judged = judged_humans(&shape, &Pose::default(), &h, &h, &[]);
+    let judged = judged_humans(&shape, &Pose::identity(), &h, &h, &[]);
     let v = judge.judge(&Twist::planar(0.5, 0.0, 0.0), &judged);
     assert!(v.violation && v.stop_needed);
     let min_d = v.min_distance_approaching;

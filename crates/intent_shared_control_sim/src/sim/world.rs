@@ -3,29 +3,8 @@
 
 use super::*;
 
-/// Planar robot pose in the world.
-#[derive(Copy, Clone, Debug, Default, PartialEq)]
-pub(super) struct Pose {
-    pub(super) x: f64,
-    pub(super) y: f64,
-    pub(super) yaw: f64,
-}
-
-impl Pose {
-    pub(super) fn to_robot(self, p: &Point3<f64>) -> Point3<f64> {
-        let v = Rotation2::new(-self.yaw) * Vector2::new(p.x - self.x, p.y - self.y);
-        Point3::new(v.x, v.y, p.z)
-    }
-
-    /// Holds the body-frame twist `t` for `dt` seconds (exact for a constant twist).
-    pub(super) fn integrate(&mut self, t: &Twist, dt: f64) {
-        let m = planar_motion(t, dt);
-        let v = Rotation2::new(self.yaw) * m.translation.vector;
-        self.x += v.x;
-        self.y += v.y;
-        self.yaw += m.rotation.angle();
-    }
-}
+/// Planar robot pose in the world (`world ← robot`), moved and read through [`RobotPose`].
+pub(super) type Pose = Isometry2<f64>;
 
 /// The robot's recent poses, for moving observations into the robot frame at their capture stamp (as a
 /// perception pipeline on the robot reports them).
