@@ -55,7 +55,7 @@ struct Configured {
     rejections: std::collections::BTreeMap<Rejection, u64>,
 }
 
-fn configure(p: PredictorParams) -> Result<Configured, String> {
+fn configure(p: PredictorParams) -> Result<Configured, ConfigureError> {
     let features = FeatureConfig {
         eviction_timeout_s: p.eviction_timeout,
         max_humans: p.limits.max_humans,
@@ -75,9 +75,9 @@ fn configure(p: PredictorParams) -> Result<Configured, String> {
             (Box::new(m), version, provider, PredictionSource::Model, None)
         }
         Err(e) if p.fallback_constant_velocity => {
-            let reason = format!("model not loaded ({e:#}); running the constant-velocity fallback");
+            let reason = format!("model not loaded ({e}); running the constant-velocity fallback");
             warn!("{reason}");
-            let cv = ConstantVelocityModel::new(ConstantVelocityConfig::default()).map_err(|e| e.to_string())?;
+            let cv = ConstantVelocityModel::new(ConstantVelocityConfig::default())?;
             (
                 Box::new(cv),
                 "constant_velocity".into(),
@@ -86,11 +86,11 @@ fn configure(p: PredictorParams) -> Result<Configured, String> {
                 Some(reason),
             )
         }
-        Err(e) => return Err(format!("{e:#}")),
+        Err(e) => return Err(e.into()),
     };
-    let mut predictor = IntentPredictor::new(features, model, p.limits.max_humans).map_err(|e| e.to_string())?;
+    let mut predictor = IntentPredictor::new(features, model, p.limits.max_humans)?;
     if let Some(o) = &p.odometry {
-        predictor.use_odometry(o.clone()).map_err(|e| e.to_string())?;
+        predictor.use_odometry(o.clone())?;
     }
     info!(model = %version, provider = %provider, routing = routing.as_deref().unwrap_or("none"), "model loaded and warmed up");
     Ok(Configured {

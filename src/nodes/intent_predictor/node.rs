@@ -7,10 +7,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use futures::StreamExt;
+use intent_shared_control_core::features::FeatureError;
 use intent_shared_control_core::health::RateMonitor;
 use intent_shared_control_core::input::Rejection;
-use intent_shared_control_core::model::PredictionSource;
+use intent_shared_control_core::model::{ModelError, PredictionSource};
+use intent_shared_control_core::odometry::OdometryError;
 use intent_shared_control_core::predictor::PredictError;
+use intent_shared_control_inference::InferenceError;
 use r2r::intent_shared_control_msgs::msg::{HumanSkeletonArray, IntentPredictionArray};
 use r2r::nav_msgs::msg::Odometry;
 use r2r::std_msgs::msg::Header;
@@ -46,9 +49,16 @@ pub async fn run_node(node: r2r::Node, wiring: Wiring, shutdown: impl Future<Out
 pub enum ConfigureError {
     #[error(transparent)]
     Params(#[from] PredictorParamsError),
-    /// The model (or the fallback) could not be set up.
-    #[error("{0}")]
-    Load(String),
+    /// The model could not be loaded and no fallback is configured.
+    #[error("model not loaded: {0}")]
+    Model(#[from] InferenceError),
+    /// The constant-velocity fallback refused its configuration.
+    #[error("constant-velocity fallback: {0}")]
+    Fallback(#[from] ModelError),
+    #[error("feature pipeline: {0}")]
+    Features(#[from] FeatureError),
+    #[error("odometry: {0}")]
+    Odometry(#[from] OdometryError),
 }
 
 type BoxStream<T> = Pin<Box<dyn futures::Stream<Item = T> + Send>>;
@@ -117,7 +127,7 @@ impl ManagedNode for PredictorNode {
 
     fn configure(&mut self, params: &Params) -> Result<(), ConfigureError> {
         let p = PredictorParams::from_params(params)?;
-        self.state = Some(configure(p).map_err(ConfigureError::Load)?);
+        self.state = Some(configure(p)?);
         Ok(())
     }
 

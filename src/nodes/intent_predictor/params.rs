@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use intent_shared_control_core::odometry::OdometryConfig;
 use intent_shared_control_inference::{
-    default_ort_library, load_from_card, ExecutionProviderKind, OrtIntentModel, OrtModelConfig,
+    default_ort_library, load_from_card, ExecutionProviderKind, InferenceError, OrtIntentModel, OrtModelConfig,
 };
 use r2r::ParameterValue;
 use thiserror::Error;
@@ -130,7 +130,7 @@ impl PredictorParams {
     }
 
     /// Loads the ONNX model (library, card, sha256, contract, warm-up).
-    pub fn load_model(&self) -> anyhow::Result<(OrtIntentModel, String)> {
+    pub fn load_model(&self) -> Result<(OrtIntentModel, String), InferenceError> {
         let (model, _) =
             load_from_card(&self.model_card, Some(&self.onnxruntime_library), |card_model| OrtModelConfig {
                 execution_provider: self.execution_provider,
