@@ -16,7 +16,7 @@
 //! `on_activate` starts output, `on_deactivate` publishes one zero command and stops.
 //!
 //! Files: `params` ([`SharedControlParams`]: declarations, validation), `output` (the [`OutputGate`]), `state`
-//! (the configured state and the diagnostics); the scaffold (parameters, lifecycle services, spin thread,
+//! (the configured state: each input given to the handler, the diagnostics); the scaffold (parameters, lifecycle services, spin thread,
 //! metrics) is the host's, [`crate::ros::managed_node`].
 
 mod output;
@@ -36,7 +36,7 @@ use r2r::sensor_msgs::msg::Joy;
 use r2r::visualization_msgs::msg::MarkerArray;
 use thiserror::Error;
 use tokio::sync::mpsc;
-use tracing::{info, warn};
+use tracing::info;
 
 pub use output::OutputGate;
 use output::Outputs;
@@ -44,7 +44,6 @@ pub use params::{param_specs, OutputMode, SharedControlParams, SharedControlPara
 use state::{statuses, Configured};
 
 use crate::nodes::handoff::Handoff;
-use crate::ros::convert;
 use crate::ros::diagnostics::DiagnosticsPublisher;
 use crate::ros::managed_node::{run_managed, run_standalone, Ctx, Flow, ManagedNode, Setup};
 use crate::ros::node_util::{command_qos, sensor_qos};
@@ -250,51 +249,9 @@ impl ManagedNode for SharedControl {
             }
             input => {
                 let Some(s) = self.state.as_mut().filter(|_| active) else { return Ok(Flow::Continue) };
-                match input {
-                    Input::Joy(msg) => {
-                        let now = clock.now()?;
-                        s.joy_rate.tick(now);
-                        Configured::counted(metrics, s.inputs.on_joy(now, convert::joy_from_msg(&msg)));
-                        Instant::now()
-                    }
-                    Input::Assist(msg) => {
-                        let stamp = convert::stamp_from_msg(&msg.header.stamp);
-                        let twist = convert::twist_from_msg(&msg.twist);
-                        Configured::counted(metrics, s.inputs.on_assist(clock.now()?, stamp, twist));
-                        Instant::now()
-                    }
-                    Input::Skeletons(msg) => {
-                        match convert::skeletons_from_msg(&msg, &s.params.skeleton_limits) {
-                            Ok(frame) => s.on_skeletons(metrics, frame, clock.now()?),
-                            Err(e) => {
-                                s.reject(metrics, e.reason());
-                                warn!("skeletons rejected: {e}");
-                            }
-                        }
-                        Instant::now()
-                    }
-                    Input::Predictions(msg) => {
-                        match convert::predictions_from_msg(&msg, s.params.skeleton_limits.max_humans) {
-                            Ok(preds) => {
-                                let stamp = convert::stamp_from_msg(&msg.header.stamp);
-                                s.on_predictions(metrics, clock.now()?, stamp, preds)
-                            }
-                            Err(e) => {
-                                s.reject(metrics, e.reason());
-                                warn!("predictions rejected: {e}");
-                            }
-                        }
-                        Instant::now()
-                    }
-                    Input::Handoff(Some(Handoff::Skeletons { frame, arrival })) => {
-                        s.on_skeletons(metrics, frame, clock.now()?);
-                        arrival
-                    }
-                    Input::Handoff(Some(Handoff::Predictions { stamp, predictions, arrival })) => {
-                        s.on_predictions(metrics, clock.now()?, stamp, predictions);
-                        arrival
-                    }
-                    Input::Tick | Input::Handoff(None) => return Ok(Flow::Continue),
+                match s.accept(input, clock.now()?, metrics) {
+                    Some(arrival) => arrival,
+                    None => return Ok(Flow::Continue),
                 }
             }
         };

@@ -1,6 +1,7 @@
 //! The configured state of shared_control (dropped on cleanup) and its diagnostics.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use intent_shared_control_core::health::{Level, RateMonitor, StampAgeMonitor};
 use intent_shared_control_core::input::Rejection;
@@ -8,7 +9,9 @@ use intent_shared_control_core::prediction::HumanPrediction;
 use intent_shared_control_core::{ConfigError, Decision, InputHandler, Mode, Reason, SkeletonFrame, Stamp};
 use tracing::warn;
 
-use super::{OutputGate, SharedControlParams};
+use super::{Input, OutputGate, SharedControlParams};
+use crate::nodes::handoff::Handoff;
+use crate::ros::convert;
 use crate::ros::diagnostics::{LatencyWindow, Status};
 use crate::ros::lifecycle::LifecycleServer;
 use crate::ros::managed_node::lifecycle_status;
@@ -46,31 +49,71 @@ impl Configured {
         })
     }
 
+    /// Gives one input that arrived at `now` to the handler (conversion errors are counted and logged).
+    /// Returns when the message behind it arrived (decision latency is measured from there), or `None` for
+    /// what is not an input to decide on.
+    pub(super) fn accept(&mut self, input: Input, now: Stamp, metrics: &Metrics) -> Option<Instant> {
+        match input {
+            Input::Joy(msg) => {
+                self.joy_rate.tick(now);
+                Self::counted(metrics, self.inputs.on_joy(now, convert::joy_from_msg(&msg)));
+            }
+            Input::Assist(msg) => {
+                let stamp = convert::stamp_from_msg(&msg.header.stamp);
+                let twist = convert::twist_from_msg(&msg.twist);
+                Self::counted(metrics, self.inputs.on_assist(now, stamp, twist));
+            }
+            Input::Skeletons(msg) => match convert::skeletons_from_msg(&msg, &self.params.skeleton_limits) {
+                Ok(frame) => self.on_skeletons(metrics, frame, now),
+                Err(e) => {
+                    self.reject(metrics, e.reason());
+                    warn!("skeletons rejected: {e}");
+                }
+            },
+            Input::Predictions(msg) => {
+                match convert::predictions_from_msg(&msg, self.params.skeleton_limits.max_humans) {
+                    Ok(preds) => {
+                        let stamp = convert::stamp_from_msg(&msg.header.stamp);
+                        self.on_predictions(metrics, now, stamp, preds)
+                    }
+                    Err(e) => {
+                        self.reject(metrics, e.reason());
+                        warn!("predictions rejected: {e}");
+                    }
+                }
+            }
+            Input::Handoff(Some(Handoff::Skeletons { frame, arrival })) => {
+                self.on_skeletons(metrics, frame, now);
+                return Some(arrival);
+            }
+            Input::Handoff(Some(Handoff::Predictions { stamp, predictions, arrival })) => {
+                self.on_predictions(metrics, now, stamp, predictions);
+                return Some(arrival);
+            }
+            Input::Tick | Input::Handoff(None) => return None,
+        }
+        Some(Instant::now())
+    }
+
     /// Counts a rejection of the handler in the metrics too.
-    pub(super) fn counted(metrics: &Metrics, verdict: Result<(), Rejection>) {
+    fn counted(metrics: &Metrics, verdict: Result<(), Rejection>) {
         if let Err(reason) = verdict {
             metrics.reject(reason);
         }
     }
 
-    pub(super) fn on_skeletons(&mut self, metrics: &Metrics, frame: SkeletonFrame, now: Stamp) {
+    fn on_skeletons(&mut self, metrics: &Metrics, frame: SkeletonFrame, now: Stamp) {
         self.skeleton_rate.tick(now);
         self.skeleton_age.observe(frame.stamp);
         Self::counted(metrics, self.inputs.on_skeletons(now, frame));
     }
 
-    pub(super) fn on_predictions(
-        &mut self,
-        metrics: &Metrics,
-        now: Stamp,
-        stamp: Stamp,
-        predictions: Vec<HumanPrediction>,
-    ) {
+    fn on_predictions(&mut self, metrics: &Metrics, now: Stamp, stamp: Stamp, predictions: Vec<HumanPrediction>) {
         Self::counted(metrics, self.inputs.on_predictions(now, stamp, predictions));
     }
 
     /// A message that could not be converted.
-    pub(super) fn reject(&mut self, metrics: &Metrics, reason: Rejection) {
+    fn reject(&mut self, metrics: &Metrics, reason: Rejection) {
         Self::counted(metrics, Err(self.inputs.reject(reason)));
     }
 
