@@ -16,8 +16,8 @@
 //! `on_activate` starts output, `on_deactivate` publishes one zero command and stops.
 //!
 //! Files: `params` ([`SharedControlParams`]: declarations, validation), `output` (the [`OutputGate`]), `state`
-//! (the configured state: each input given to the handler, the diagnostics); the scaffold (parameters, lifecycle services, spin thread,
-//! metrics) is the host's, [`crate::ros::managed_node`].
+//! (the configured state: each input given to the handler, the diagnostics); the scaffold (parameters,
+//! lifecycle services, spin thread, metrics) is the host's, [`crate::ros::managed_node`].
 
 mod output;
 mod params;

@@ -25,13 +25,13 @@
 //! Every action (a transition, a node lost, up or back, held by the operator, starting or ending the zero
 //! commands) is logged once, not per retry.
 //!
-//! Files: `config` (parameters), `managed` (one managed node: probe, transitions, outside changes), `stop`
-//! (the zero commands), `status` (diagnostics); the scaffold is the host's, [`crate::ros::managed_node`]. The
-//! supervisor is a folder because its watch loop, the per-node bookkeeping and the stop publisher are three
-//! concerns of about 150 lines each.
+//! Files: `config` (parameters), `managed` (one managed node: probe, transitions, outside changes), `plan`
+//! (which transitions a round asks for), `stop` (the zero commands), `status` (diagnostics); the scaffold is
+//! the host's, [`crate::ros::managed_node`].
 
 mod config;
 mod managed;
+mod plan;
 mod status;
 mod stop;
 
@@ -46,8 +46,9 @@ use tokio::time::Interval;
 use tracing::{error, info};
 
 pub use config::{param_specs, SupervisorConfig, SupervisorConfigError};
-use managed::{probe, request_transition, step_toward, Managed, Pending};
+use managed::{probe, request_transition, Managed, Pending};
 pub use managed::{retry_delay, MAX_RETRY_PERIOD, RETRY_PERIOD};
+use plan::plan_transitions;
 use stop::{publish_stops, StopControl};
 
 use crate::ros::diagnostics::DiagnosticsPublisher;
@@ -258,36 +259,7 @@ impl Supervisor {
                 ctx.metrics.set_lifecycle_state(&m.name, s.id());
             }
         }
-        // Decide the transitions: each reachable node toward its target; across nodes in the order of
-        // `managed_nodes` (a node waits while an earlier one is in a transition).
-        let critical_lost = self.managed.iter().any(|m| m.lost && cfg.critical_nodes.contains(&m.name));
-        let mut to_send = Vec::new();
-        let mut earlier_busy = false;
-        for (index, m) in self.managed.iter_mut().enumerate() {
-            if m.in_flight.is_some() {
-                earlier_busy = true;
-                continue;
-            }
-            if m.lost {
-                continue;
-            }
-            let Some(state) = m.state else { continue };
-            m.held = critical_lost && !cfg.critical_nodes.contains(&m.name);
-            let target = m.operator_hold.unwrap_or(if m.held { State::Inactive } else { State::Active });
-            let Some(id) = step_toward(state, target) else {
-                // At its target (or in a state the supervisor does not drive, e.g. finalized).
-                m.failed = None;
-                m.failures = 0;
-                m.retry_at = None;
-                continue;
-            };
-            if earlier_busy || m.retry_at.is_some_and(|t| now < t) {
-                continue;
-            }
-            m.in_flight = Some(id);
-            to_send.push(index);
-            earlier_busy = true;
-        }
+        let to_send = plan_transitions(&mut self.managed, &cfg.critical_nodes, now);
         // The stop follows the critical nodes; an activation is about to be sent, so the supervisor stops
         // writing before the node can start.
         self.stops.follow(&self.managed, &cfg);
