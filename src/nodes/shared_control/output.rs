@@ -118,7 +118,7 @@ impl SharedControl {
         for r in &decision.reasons {
             if previous.is_none_or(|p| !p.reasons.contains(r)) {
                 metrics.intervention(r.as_str());
-                *s.interventions.entry(r.as_str()).or_default() += 1;
+                *s.interventions.entry(*r).or_default() += 1;
             }
         }
         if decision.mode == Mode::Stop && previous.is_none_or(|p| p.mode != Mode::Stop) {

@@ -29,7 +29,7 @@ pub(super) struct Configured {
     pub(super) last_decision: Option<Decision>,
     pub(super) decisions: u64,
     /// Times each rule started acting (a rule that holds over many cycles counts once).
-    pub(super) interventions: BTreeMap<&'static str, u64>,
+    pub(super) interventions: BTreeMap<Reason, u64>,
     pub(super) output: OutputGate,
 }
 
@@ -185,7 +185,7 @@ pub(super) fn statuses(lifecycle: &LifecycleServer, state: Option<&mut Configure
         counters = counters.kv(&format!("rejected_{}", k.name()), v);
     }
     for (k, v) in &s.interventions {
-        counters = counters.kv(&format!("rule_{k}"), v);
+        counters = counters.kv(&format!("rule_{}", k.as_str()), v);
     }
     out.push(counters);
     out

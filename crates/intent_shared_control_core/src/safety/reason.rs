@@ -35,7 +35,7 @@ macro_rules! reasons {
     ($($(#[$doc:meta])* $variant:ident = $name:literal, $effect:ident;)*) => {
         /// A rule that changed or explained the command. The table in `docs/safety_chain.md` ("Reasons") lists
         /// every one with its stage.
-        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Reason {
             $($(#[$doc])* $variant,)*
         }
