@@ -104,7 +104,7 @@ fn reproduce(args: &Args) -> String {
         cmd.push_str("ISC_ORT_LIB=<libonnxruntime.so.1.31.1> ");
     }
     cmd.push_str(&format!(
-        "cargo run --release -p intent_shared_control_sim --bin simulate -- --scenarios {} --seed {} --predictor {}",
+        "cargo run --release -p intent_shared_control_tools --bin simulate -- --scenarios {} --seed {} --predictor {}",
         args.scenarios,
         args.seed,
         args.predictor.name()

@@ -294,7 +294,7 @@ fn reproduce(args: &Args) -> String {
         cmd.push_str("ISC_ORT_LIB=<libonnxruntime.so.1.31.1> ");
     }
     cmd.push_str(&format!(
-        "cargo run --release -p intent_shared_control_sim --bin bench_cycle -- --cycles {} --warmup {} --rounds {} --humans {}",
+        "cargo run --release -p intent_shared_control_tools --bin bench_cycle -- --cycles {} --warmup {} --rounds {} --humans {}",
         args.cycles, args.warmup, args.rounds, args.humans
     ));
     if let Some(c) = &args.model_card {
