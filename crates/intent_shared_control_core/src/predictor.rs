@@ -134,6 +134,12 @@ impl IntentPredictor {
         }
     }
 
+    /// Adds one capture to the tracks without predicting (for evaluations that ask for a forecast at chosen
+    /// captures only; the robot is taken not to move, as in [`IntentPredictor::predict`]).
+    pub fn observe(&mut self, frame: &SkeletonFrame) {
+        self.features.push_in(frame, &Isometry2::identity());
+    }
+
     /// Adds one capture and predicts every human in it that has a usable window. Humans whose rows are
     /// rejected (non-finite values) are counted and left out; a failing model call is an error and counted.
     /// The tracks are kept in the capture's frame: for a robot that does not move (else see

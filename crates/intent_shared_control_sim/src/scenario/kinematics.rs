@@ -38,7 +38,7 @@ pub struct Body {
 
 impl Body {
     /// Body of height `height` with anthropometric proportions, each segment scaled by a factor from `vary`.
-    pub(crate) fn from_height(height: f64, mut vary: impl FnMut() -> f64) -> Self {
+    pub fn from_height(height: f64, mut vary: impl FnMut() -> f64) -> Self {
         Body {
             height,
             thigh: 0.245 * height * vary(),

@@ -44,7 +44,7 @@ mod scene;
 mod tests;
 mod walker;
 
-pub use body::body_keypoints;
+pub use body::{body_keypoints, walking_keypoints};
 pub use config::{Facing, Gait, WalkerConfig, WalkerFamily};
 pub use scene::WalkerHumans;
 pub use walker::Walker;

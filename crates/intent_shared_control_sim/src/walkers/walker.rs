@@ -1,14 +1,13 @@
 //! One walker: its straight-line speed profile, its intent, its true keypoints, and how it is drawn from a seed.
 
-use std::f64::consts::{FRAC_PI_2, FRAC_PI_3, PI, TAU};
+use std::f64::consts::{FRAC_PI_2, FRAC_PI_3, PI};
 
 use nalgebra::{Point3, Vector2};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::{
-    body_keypoints, sign, Facing, Gait, WalkerConfig, WalkerFamily, CYCLE_PER_LEG, MAX_SPEED, MAX_START_ACCEL,
-    NUM_FAMILIES,
+    sign, walking_keypoints, Facing, Gait, WalkerConfig, WalkerFamily, MAX_SPEED, MAX_START_ACCEL, NUM_FAMILIES,
 };
 use crate::scenario::{uniform, Body};
 use intent_shared_control_core::prediction::Intent;
@@ -135,15 +134,13 @@ impl Walker {
     /// True keypoints at time `t` \[s\], world frame \[m\].
     pub fn keypoints(&self, t: f64) -> [Point3<f64>; NUM_KEYPOINTS] {
         let (s, v) = self.profile.at(t);
-        let amplitude = match self.gait {
-            Gait::Swing => (v.abs() / 1.3).clamp(0.0, 1.3).powf(0.7),
+        let speed = match self.gait {
+            Gait::Swing => v.abs(),
             Gait::Rigid => 0.0,
         };
         // Walking backwards runs the gait cycle backwards relative to the body.
         let along = if (self.body_yaw - self.heading).cos() >= 0.0 { 1.0 } else { -1.0 };
-        let cycle = CYCLE_PER_LEG * (self.body.thigh + self.body.shank);
-        let phase = along * TAU * s / cycle;
-        body_keypoints(&self.body, self.position(t), self.body_yaw, phase, amplitude)
+        walking_keypoints(&self.body, self.position(t), self.body_yaw, along * s, speed)
     }
 }
 
