@@ -9,3 +9,4 @@ pub mod card_update;
 pub mod export;
 pub mod metrics;
 pub mod model_args;
+pub mod real_eval;
