@@ -1,0 +1,276 @@
+use super::*;
+use crate::prediction::Intent;
+use crate::skeleton::{HumanSkeleton, Keypoint};
+use nalgebra::Point3;
+
+/// Inputs as arriving at their own stamps.
+trait Feed {
+    fn joy_now(&mut self, j: JoyInput) -> bool;
+    fn skel_now(&mut self, f: SkeletonFrame) -> bool;
+}
+
+impl Feed for Controller {
+    fn joy_now(&mut self, j: JoyInput) -> bool {
+        let arrival = j.stamp;
+        self.on_joy(j, arrival)
+    }
+    fn skel_now(&mut self, f: SkeletonFrame) -> bool {
+        let arrival = f.stamp;
+        self.on_skeletons(f, arrival)
+    }
+}
+
+/// A controller the operator has armed (deadman seen released before the first cycle at t = 0).
+fn armed(config: ControllerConfig) -> Controller {
+    let mut c = Controller::try_new(config).expect("valid config");
+    assert!(c.awaiting_rearm());
+    c.joy_now(joy(-0.04, 0.0, false));
+    c
+}
+
+#[test]
+fn a_fault_with_nothing_asked_is_idle_and_still_latches() {
+    let mut c = armed(ControllerConfig::default());
+    c.joy_now(joy(0.0, 0.0, false));
+    let d = c.step(Stamp(0));
+    assert_eq!((d.mode, d.output), (Mode::Idle, Twist::ZERO));
+    assert!(d.reasons.contains(&Reason::SkeletonsMissing), "{d:?}");
+    assert!(d.awaiting_rearm, "a safety-chain fault latches even while idle: {d:?}");
+    let mut c = Controller::new(ControllerConfig::default());
+    let d = c.step(Stamp(0));
+    assert_eq!(d.mode, Mode::Idle, "no joystick and no skeletons: idle, {d:?}");
+}
+
+#[test]
+fn a_new_controller_waits_for_the_deadman_released_then_pressed() {
+    let mut c = Controller::new(ControllerConfig::default());
+    let d = run(&mut c, 0.0, 0.5, 1.0, &[]);
+    assert_eq!((d.mode, d.output), (Mode::Idle, Twist::ZERO));
+    assert!(d.awaiting_rearm && d.reasons.contains(&Reason::AwaitingRearm));
+    c.joy_now(joy(0.52, 0.0, false));
+    let d = run(&mut c, 0.54, 1.5, 1.0, &[]);
+    assert!(!d.awaiting_rearm && d.output.linear.x > 0.4, "{d:?}");
+    // A stale joystick (a fault) latches again.
+    c.skel_now(frame(2.2, &[]));
+    let d = c.step(Stamp::from_secs_f64(2.2));
+    assert_eq!(d.mode, Mode::Fault);
+    let d = run(&mut c, 2.22, 3.0, 1.0, &[]);
+    assert!(d.awaiting_rearm && d.output == Twist::ZERO, "{d:?}");
+    // A parameter change is no restart.
+    c.joy_now(joy(3.02, 0.0, false));
+    run(&mut c, 3.04, 3.5, 1.0, &[]);
+    c.set_config(ControllerConfig::default()).expect("valid");
+    assert!(!c.awaiting_rearm());
+}
+
+fn joy(t: f64, forward: f32, deadman: bool) -> JoyInput {
+    let mut buttons = vec![0; 8];
+    buttons[4] = i32::from(deadman);
+    JoyInput { stamp: Stamp::from_secs_f64(t), axes: vec![0.0, forward], buttons }
+}
+
+fn frame(t: f64, humans: &[(HumanId, f64, f64)]) -> SkeletonFrame {
+    SkeletonFrame {
+        stamp: Stamp::from_secs_f64(t),
+        frame_id: "base_link".into(),
+        humans: humans
+            .iter()
+            .map(|&(id, x, y)| {
+                let mut keypoints = [Keypoint::MISSING; 17];
+                keypoints[11] = Keypoint { position: Point3::new(x, y, 0.45), confidence: 0.9 };
+                keypoints[12] = Keypoint { position: Point3::new(x, y + 0.2, 0.45), confidence: 0.9 };
+                HumanSkeleton { id, keypoints }
+            })
+            .collect(),
+    }
+}
+
+fn run(c: &mut Controller, from: f64, to: f64, forward: f32, humans: &[(HumanId, f64, f64)]) -> Decision {
+    let mut t = from;
+    let mut last = None;
+    while t <= to + 1e-9 {
+        c.joy_now(joy(t, forward, true));
+        c.skel_now(frame(t, humans));
+        last = Some(c.step(Stamp::from_secs_f64(t)));
+        t += 0.02;
+    }
+    last.unwrap_or_else(|| c.step(Stamp::from_secs_f64(to)))
+}
+
+#[test]
+fn manual_drive_in_free_space_reaches_the_command() {
+    let mut c = armed(ControllerConfig::default());
+    let d = run(&mut c, 0.0, 2.0, 1.0, &[]);
+    assert_eq!(d.mode, Mode::Manual);
+    assert!((d.output.linear.x - 0.5).abs() < 1e-9, "{:?}", d.output);
+    assert_eq!(d.alpha, 0.0);
+}
+
+#[test]
+fn deadman_released_and_no_skeletons_are_explicit_zero() {
+    let mut c = armed(ControllerConfig::default());
+    run(&mut c, 0.0, 1.0, 1.0, &[]);
+    c.joy_now(joy(1.02, 1.0, false));
+    c.skel_now(frame(1.02, &[]));
+    let d = c.step(Stamp::from_secs_f64(1.02));
+    assert_eq!((d.mode, d.output), (Mode::Idle, Twist::ZERO));
+    assert!(d.reasons.contains(&Reason::DeadmanReleased));
+    let mut c = armed(ControllerConfig::default());
+    c.joy_now(joy(0.0, 1.0, true));
+    let d = c.step(Stamp(0));
+    assert_eq!((d.mode, d.output), (Mode::Fault, Twist::ZERO));
+    assert!(d.reasons.contains(&Reason::SkeletonsMissing));
+}
+
+#[test]
+fn human_ahead_slows_then_stops_and_reports_separation() {
+    let mut c = armed(ControllerConfig::default());
+    let d = run(&mut c, 0.0, 2.0, 1.0, &[(1, 1.3, 0.0)]);
+    assert_eq!(d.mode, Mode::Slowdown);
+    let (id, dist) = d.nearest_human.expect("human in view");
+    assert_eq!(id, 1);
+    assert!((dist - 1.0).abs() < 1e-9);
+    assert!(d.output.linear.x < 0.5 && d.output.linear.x > 0.3, "{:?}", d.output);
+    assert!(d.required_separation <= dist + 1e-9 && d.required_separation > 0.0);
+    assert!(d.reasons.contains(&Reason::SsmSlowdown));
+    let d = run(&mut c, 2.02, 3.0, 1.0, &[(1, 0.6, 0.0)]);
+    assert_eq!(d.mode, Mode::Stop);
+    assert_eq!(d.output, Twist::ZERO);
+    // Backing away is allowed.
+    let d = run(&mut c, 3.02, 4.0, -1.0, &[(1, 0.6, 0.0)]);
+    assert!(d.output.linear.x < -0.1, "{:?}", d);
+}
+
+#[test]
+fn confident_approach_prediction_blends_in_back_off() {
+    let mut c = armed(ControllerConfig::default());
+    run(&mut c, 0.0, 0.5, 0.0, &[(1, 1.5, 0.0)]);
+    let mut probabilities = [0.025; 5];
+    probabilities[Intent::ApproachRobot.index()] = 0.9;
+    let future = (1..=10).map(|k| [Point3::new(1.5 - 0.05 * k as f64, 0.1, 0.9); 3]).collect();
+    let p = HumanPrediction {
+        human_id: 1,
+        stamp: Stamp::from_secs_f64(0.5),
+        probabilities,
+        confidence: 0.9,
+        horizon_step: 0.1,
+        future,
+    };
+    assert!(c.on_predictions(Stamp::from_secs_f64(0.5), vec![p]));
+    c.joy_now(joy(0.52, 0.0, true));
+    c.skel_now(frame(0.52, &[(1, 1.5, 0.0)]));
+    let d = c.step(Stamp::from_secs_f64(0.52));
+    assert_eq!(d.mode, Mode::Assisted);
+    assert!((d.alpha - 0.9).abs() < 1e-6, "{}", d.alpha);
+    assert_eq!(d.assist_policy, AssistPolicy::BackOff);
+    assert!(d.blended.linear.x < 0.0 && d.output.linear.x < 0.0);
+    assert_eq!(d.predictions_used, 1);
+    // Stale prediction: α = 0.
+    c.joy_now(joy(1.0, 0.0, true));
+    c.skel_now(frame(1.0, &[(1, 1.5, 0.0)]));
+    let d = c.step(Stamp::from_secs_f64(1.0));
+    assert_eq!(d.alpha, 0.0);
+    assert!(d.reasons.contains(&Reason::PredictionStale));
+}
+
+#[test]
+fn nan_command_path_is_zero() {
+    let mut c = armed(ControllerConfig::default());
+    run(&mut c, 0.0, 1.0, 1.0, &[]);
+    c.joy_now(JoyInput { stamp: Stamp::from_secs_f64(1.02), axes: vec![0.0, f32::NAN], buttons: vec![0, 0, 0, 0, 1] });
+    c.skel_now(frame(1.02, &[]));
+    let d = c.step(Stamp::from_secs_f64(1.02));
+    assert_eq!((d.mode, d.output), (Mode::Fault, Twist::ZERO));
+}
+
+#[test]
+fn config_validation_names_the_field() {
+    assert!(ControllerConfig::default().validate().is_ok());
+    let mut c = ControllerConfig::default();
+    c.arbitration.alpha_max = 1.5;
+    match c.validate() {
+        Err(ConfigError::OutOfRange { field, allowed, .. }) => {
+            assert_eq!(field, "arbitration.alpha_max");
+            assert_eq!(allowed, "[0, 1]");
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut c = ControllerConfig::default();
+    c.safety.separation.human_speed_far = 1.0;
+    assert!(
+        matches!(c.validate(), Err(ConfigError::OutOfRange { field, .. }) if field == "safety.separation.human_speed_far")
+    );
+    let mut c = ControllerConfig::default();
+    c.safety.limits.max_deceleration[0] = 1.0;
+    assert!(c.validate().is_err());
+    let mut c = ControllerConfig::default();
+    c.teleop.timeout = -1.0;
+    assert!(matches!(c.validate(), Err(ConfigError::OutOfRange { field, .. }) if field == "teleop.timeout"));
+    let mut c = ControllerConfig::default();
+    c.safety.separation.robot = crate::safety::RobotShape::Polygon { points: vec![[0.0, 0.0]] };
+    assert!(matches!(c.validate(), Err(ConfigError::Invalid { .. })));
+}
+
+/// The declared fields are exactly the leaves of the configuration (the robot shape aside, which is not a
+/// table of numbers), and every relation names two declared numbers.
+#[test]
+fn the_catalog_declares_every_field() {
+    fn leaves(prefix: &str, v: &serde_yaml::Value, out: &mut Vec<String>) {
+        match v {
+            serde_yaml::Value::Mapping(m) => {
+                for (k, child) in m {
+                    let k = k.as_str().expect("string keys");
+                    let name = if prefix.is_empty() { k.to_owned() } else { format!("{prefix}.{k}") };
+                    leaves(&name, child, out);
+                }
+            }
+            _ => out.push(prefix.to_owned()),
+        }
+    }
+    let full = ControllerConfig {
+        teleop: crate::teleop::TeleopConfig::preset(
+            crate::teleop::GamepadPreset::Xbox,
+            crate::teleop::TwistProfile::Full6Dof,
+        ),
+        ..ControllerConfig::default()
+    };
+    let mut expected = Vec::new();
+    leaves("", &serde_yaml::to_value(&full).expect("serializes"), &mut expected);
+    expected.retain(|k| !k.starts_with("safety.separation.robot."));
+    expected.sort();
+    let catalog = ControllerConfig::catalog();
+    let mut declared: Vec<String> = catalog.fields.iter().map(|f| f.name.clone()).collect();
+    declared.sort();
+    assert_eq!(declared, expected);
+    for r in &catalog.relations {
+        for name in [&r.field, &r.other] {
+            assert!(catalog.field(name).is_some_and(|f| f.range.is_some()), "{name}");
+        }
+    }
+    assert_eq!(catalog.relations.len(), 5);
+}
+
+#[test]
+fn yaml_config_refuses_unknown_keys_and_bad_values() {
+    let ok = "arbitration:\n  alpha_max: 0.8\nsafety:\n  separation:\n    robot: {type: polygon, points: [[0.4, 0.3], [-0.4, 0.3], [-0.4, -0.3], [0.4, -0.3]]}\n";
+    let c = ControllerConfig::from_yaml(ok).expect("valid");
+    assert_eq!(c.arbitration.alpha_max, 0.8);
+    assert!(ControllerConfig::from_yaml("arbitration:\n  alpha_maks: 0.8\n").is_err());
+    assert!(matches!(
+        ControllerConfig::from_yaml("arbitration:\n  alpha_max: 2.0\n"),
+        Err(ControllerConfigLoadError::Invalid(_))
+    ));
+}
+
+#[test]
+fn set_config_validates_then_swaps() {
+    let mut c = armed(ControllerConfig::default());
+    let mut bad = ControllerConfig::default();
+    bad.safety.watchdog.skeleton_timeout = 0.0;
+    assert!(c.set_config(bad).is_err());
+    assert_eq!(c.config(), &ControllerConfig::default());
+    let mut good = ControllerConfig::default();
+    good.arbitration.alpha_max = 0.5;
+    assert!(c.set_config(good).is_ok());
+    assert_eq!(c.config().arbitration.alpha_max, 0.5);
+}
