@@ -19,15 +19,18 @@
 //!      of the robot, command zero (the blend then slows the operator's command while the person passes).
 //!    - `idle` → [`AssistPolicy::WayOut`]: when the person stands ahead of or beside the robot (bearing of the
 //!      torso within ±[`AssistConfig::way_out_max_bearing`]) closer than [`AssistConfig::way_out_distance`] (after a hand-over, or in the path), offer a
-//!      way out: turn away from their side at [`AssistConfig::way_out_yaw_rate`], and back off at
+//!      way out: turn away from their side at [`AssistConfig::way_out_yaw_rate`], back off at
 //!      [`AssistConfig::way_out_speed`] while they are nearly straight ahead (within
-//!      [`AssistConfig::way_out_straight_bearing`]). The operator accepts it by pushing (the blend and its
-//!      authority rules as for every policy); the safety chain keeps the turn when the operator's forward push
-//!      must stop. Farther away or beside/behind the robot: no assistance.
+//!      [`AssistConfig::way_out_straight_bearing`]) and drive on at that speed while they are behind the beam
+//!      (bearing beyond ±90°): either way the robot moves away from them. The operator accepts it by pushing (the
+//!      blend and its authority rules as for every policy); the safety chain keeps the turn when the operator's
+//!      forward push must stop. Farther away or farther behind the robot: no assistance.
 //!    - `retreat` → no assistance: the person leaves, the operator keeps full authority (α = 0).
 //!
 //!    With several people, the most safety-relevant policy wins: back-off, then hold, then hand-over, then way
 //!    out; among equals the nearest person.
+
+use std::f64::consts::FRAC_PI_2;
 
 use serde::{Deserialize, Serialize};
 
@@ -98,7 +101,7 @@ impl Default for AssistConfig {
             max_yaw_rate: 0.5,
             hold_distance: 2.0,
             way_out_distance: 1.5,
-            way_out_yaw_rate: 0.6,
+            way_out_yaw_rate: 1.0,
             way_out_speed: 0.15,
             way_out_straight_bearing: 0.35,
             way_out_max_bearing: 1.9,
@@ -110,7 +113,7 @@ impl Default for AssistConfig {
 
 impl Section for AssistConfig {
     const FIELDS: &'static [FieldSpec<Self>] = {
-        use std::f64::consts::{FRAC_PI_2, PI};
+        use std::f64::consts::PI;
         const NONNEG: Range = Range::NON_NEGATIVE;
         &[
             FieldSpec::other(
@@ -188,7 +191,8 @@ impl Section for AssistConfig {
                 "way_out_speed",
                 NONNEG,
                 "m/s",
-                "way out: backing-off speed while the person is nearly straight ahead",
+                "way out: backing-off speed while the person is nearly straight ahead, driving-on speed while they \
+                 are behind the beam",
                 |c| c.way_out_speed,
             ),
             FieldSpec::real(
@@ -422,9 +426,16 @@ impl Assist {
                 if d_torso >= c.way_out_distance || d_torso < 1e-6 || bearing.abs() >= c.way_out_max_bearing {
                     return None;
                 }
-                // Turn away from the person's side (right when they are exactly ahead).
+                // Turn away from the person's side (right when they are exactly ahead); back off while they are
+                // nearly straight ahead, drive on while they are behind the beam (both move away from them).
                 let wz = if bearing > 0.0 { -c.way_out_yaw_rate } else { c.way_out_yaw_rate };
-                let v = if bearing.abs() < c.way_out_straight_bearing { -c.way_out_speed } else { 0.0 };
+                let v = if bearing.abs() < c.way_out_straight_bearing {
+                    -c.way_out_speed
+                } else if bearing.abs() > FRAC_PI_2 {
+                    c.way_out_speed
+                } else {
+                    0.0
+                };
                 Some((Twist::planar(v, 0.0, wz), AssistPolicy::WayOut, d_torso))
             }
             Intent::Retreat => None,
@@ -512,13 +523,15 @@ mod tests {
         let idle = |torso: [f64; 2]| a.step(Stamp(0), &[pred(Intent::Idle, 0.9, torso, [0.0, 0.0], None)]);
         // Straight ahead: back off and turn away (right when exactly ahead).
         let out = idle([1.0, 0.0]);
-        assert_eq!((out.policy, out.twist.linear.x, out.twist.angular.z.abs()), (AssistPolicy::WayOut, -0.15, 0.6));
+        assert_eq!((out.policy, out.twist.linear.x, out.twist.angular.z.abs()), (AssistPolicy::WayOut, -0.15, 1.0));
         // Ahead to the left: turn right, no backing off; ahead to the right: turn left.
         let out = idle([0.5, 1.0]);
-        assert_eq!((out.policy, out.twist.linear.x, out.twist.angular.z), (AssistPolicy::WayOut, 0.0, -0.6));
-        assert_eq!(idle([0.5, -1.0]).twist.angular.z, 0.6);
-        // Abeam: still in the way of a robot brushing past; behind, or farther than way_out_distance: not.
-        assert_eq!(idle([-0.1, 1.0]).policy, AssistPolicy::WayOut);
+        assert_eq!((out.policy, out.twist.linear.x, out.twist.angular.z), (AssistPolicy::WayOut, 0.0, -1.0));
+        assert_eq!(idle([0.5, -1.0]).twist.angular.z, 1.0);
+        // Just behind the beam: still in the way of a robot brushing past; it drives on, away from them, turning
+        // away. Farther behind, or farther than way_out_distance: no way out.
+        let out = idle([-0.1, 1.0]);
+        assert_eq!((out.policy, out.twist.linear.x, out.twist.angular.z), (AssistPolicy::WayOut, 0.15, -1.0));
         assert_eq!(idle([-0.6, 1.0]).policy, AssistPolicy::None);
         assert_eq!(idle([1.6, 0.0]).policy, AssistPolicy::None);
         // A hand-over in progress wins over a way out.
