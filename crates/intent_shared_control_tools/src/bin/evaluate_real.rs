@@ -1,6 +1,7 @@
-//! The shipped intent model on real pedestrian tracks (ETH/UCY, leave-one-scene-out test splits) against the
-//! strongest simple baselines, and the forecast error bound a safety argument would need; see
-//! [`intent_shared_control_tools::real_eval`] for the method. Writes `<out-dir>/<stem>.{json,md}`.
+//! The shipped intent model on real pedestrian tracks (ETH/UCY, leave-one-scene-out test splits) and on real 3-D
+//! bodies (CMU motion capture) against the strongest simple baselines, and the forecast error bound a safety
+//! argument would need; see [`intent_shared_control_tools::real_eval`] for the method. Writes
+//! `<out-dir>/<stem>.{json,md}`.
 //!
 //! ```text
 //! cargo run --release -p intent_shared_control_tools --bin evaluate_real -- --out-dir reports
@@ -16,8 +17,9 @@ use clap::Parser;
 use intent_shared_control_core::ControllerConfig;
 use intent_shared_control_inference::machine::MachineInfo;
 use intent_shared_control_sim::{default_model_card, load_model_predictor};
+use intent_shared_control_tools::real_eval::mocap::{self, ClipAnchor, ERRORS, PLACEMENTS};
 use intent_shared_control_tools::real_eval::{
-    band, evaluate_recording, quantile, Anchor, BANDS, CV_WINDOWS_S, GEOMETRIES, METHODS, STEPS, STEP_S,
+    band, evaluate_recording, quantile, Anchor, BANDS, CV_WINDOWS_S, GEOMETRIES, KF_Q, METHODS, STEPS, STEP_S,
 };
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +29,9 @@ struct Args {
     /// Directory of the converted ETH/UCY data (splits.json and the recordings).
     #[arg(long, default_value = "data/ethucy")]
     data: PathBuf,
+    /// Directory of the converted motion-capture clips (index.json and the clips).
+    #[arg(long, default_value = "data/mocap")]
+    mocap: PathBuf,
     /// Model card of the model to judge.
     #[arg(long)]
     card: Option<PathBuf>,
@@ -88,24 +93,84 @@ fn errors<'a>(anchors: impl Iterator<Item = &'a Anchor>) -> Errors {
     Errors { windows: n, ade: div(ade), fde: div(fde) }
 }
 
+/// The method of `candidates` (indices into [`METHODS`]) with the lowest ADE in `e`.
+fn best(e: &Errors, candidates: impl Iterator<Item = usize>) -> usize {
+    candidates.min_by(|&a, &b| e.ade[a].total_cmp(&e.ade[b])).unwrap_or(1)
+}
+
 #[derive(Serialize)]
 struct SceneResult {
     scene: String,
-    /// The least-squares window chosen on the validation split \[s\] (index into the methods: 2 + i).
-    cv_window_s: f64,
+    /// Baselines chosen on the validation split (indices into [`METHODS`]): the best least-squares constant
+    /// velocity, the best Kalman filter, and the best of all baselines (the one the model is judged against).
+    cv_ls: usize,
+    kalman: usize,
+    baseline: usize,
     test: Errors,
     by_band: Vec<Errors>,
     by_geometry: Vec<Errors>,
     starting: Errors,
     /// Per look-ahead step: the `coverage` quantile of (forecast − true distance to the robot) on the validation
-    /// split, and the share of held-out windows it covers; model and the chosen constant velocity.
+    /// split, and the share of held-out windows it covers; model and the chosen baseline.
     bound_model_m: Vec<f64>,
     covered_model: Vec<f64>,
-    bound_cv_m: Vec<f64>,
-    covered_cv: Vec<f64>,
+    bound_baseline_m: Vec<f64>,
+    covered_baseline: Vec<f64>,
     mean_confidence: f64,
     confident_share: f64,
     label_changes: f64,
+}
+
+/// ADE / FDE per method of [`mocap::METHODS`] and error kind of [`ERRORS`].
+#[derive(Serialize)]
+struct MocapErrors {
+    windows: usize,
+    ade: Vec<[f64; 4]>,
+    fde: Vec<[f64; 4]>,
+}
+
+fn mocap_errors<'a>(anchors: impl Iterator<Item = &'a ClipAnchor>) -> MocapErrors {
+    let m = mocap::METHODS.len();
+    let (mut n, mut ade, mut fde) = (0usize, vec![[0.0; 4]; m], vec![[0.0; 4]; m]);
+    for a in anchors {
+        n += 1;
+        for i in 0..m {
+            for e in 0..4 {
+                ade[i][e] += a.ade[i][e];
+                fde[i][e] += a.fde[i][e];
+            }
+        }
+    }
+    let div =
+        |v: Vec<[f64; 4]>| v.into_iter().map(|x| x.map(|x| if n == 0 { f64::NAN } else { x / n as f64 })).collect();
+    MocapErrors { windows: n, ade: div(ade), fde: div(fde) }
+}
+
+#[derive(Serialize)]
+struct MocapClip {
+    clip: String,
+    description: String,
+    errors: MocapErrors,
+}
+
+#[derive(Serialize)]
+struct MocapResult {
+    /// Per error kind, the baseline (index into [`mocap::METHODS`]) with the lowest ADE over all clips.
+    baseline: [usize; 4],
+    /// One per placement of [`PLACEMENTS`], then all windows.
+    pooled: Vec<MocapErrors>,
+    clips: Vec<MocapClip>,
+}
+
+#[derive(Deserialize)]
+struct MocapIndex {
+    clips: BTreeMap<String, MocapEntry>,
+}
+
+#[derive(Deserialize)]
+struct MocapEntry {
+    file: String,
+    description: String,
 }
 
 #[derive(Serialize)]
@@ -115,6 +180,7 @@ struct Report {
     /// The separation monitor's margin on a forecast per step: `prediction_uncertainty_rate · τ_k` \[m\].
     chain_margin_m: Vec<f64>,
     scenes: Vec<SceneResult>,
+    mocap: MocapResult,
     wall_s: f64,
     machine: MachineInfo,
 }
@@ -151,9 +217,9 @@ fn main() -> anyhow::Result<()> {
         };
         let (test, val) = (pick(&s.test), pick(&s.val));
         let val_errors = errors(val.iter().copied());
-        let cv = (0..CV_WINDOWS_S.len())
-            .min_by(|&a, &b| val_errors.ade[2 + a].total_cmp(&val_errors.ade[2 + b]))
-            .unwrap_or(0);
+        let cv_ls = best(&val_errors, 2..2 + CV_WINDOWS_S.len());
+        let kalman = best(&val_errors, 2 + CV_WINDOWS_S.len()..METHODS.len());
+        let baseline = best(&val_errors, 1..METHODS.len());
         let bound = |method: usize| -> (Vec<f64>, Vec<f64>) {
             (0..STEPS)
                 .map(|k| {
@@ -165,7 +231,7 @@ fn main() -> anyhow::Result<()> {
                 .unzip()
         };
         let (bound_model_m, covered_model) = bound(0);
-        let (bound_cv_m, covered_cv) = bound(1 + cv);
+        let (bound_baseline_m, covered_baseline) = bound(baseline);
         let pairs: Vec<(&Anchor, &Anchor)> = s
             .test
             .iter()
@@ -176,7 +242,9 @@ fn main() -> anyhow::Result<()> {
             .collect();
         scenes.push(SceneResult {
             scene: scene.clone(),
-            cv_window_s: CV_WINDOWS_S[cv],
+            cv_ls,
+            kalman,
+            baseline,
             by_band: (0..BANDS.len()).map(|b| errors(test.iter().copied().filter(|a| band(a.speed) == b))).collect(),
             by_geometry: (0..GEOMETRIES.len())
                 .map(|g| errors(test.iter().copied().filter(|a| a.geometry == g)))
@@ -185,18 +253,20 @@ fn main() -> anyhow::Result<()> {
             test: errors(test.iter().copied()),
             bound_model_m,
             covered_model,
-            bound_cv_m,
-            covered_cv,
+            bound_baseline_m,
+            covered_baseline,
             mean_confidence: test.iter().map(|a| f64::from(a.confidence)).sum::<f64>() / test.len() as f64,
             confident_share: test.iter().filter(|a| a.confidence >= 0.9).count() as f64 / test.len() as f64,
             label_changes: pairs.iter().filter(|(a, b)| a.label != b.label).count() as f64 / pairs.len().max(1) as f64,
         });
     }
+    let mocap = evaluate_mocap(&args.mocap, &mut predictor)?;
     let report = Report {
         model,
         coverage: args.coverage,
         chain_margin_m,
         scenes,
+        mocap,
         wall_s: started.elapsed().as_secs_f64(),
         machine: MachineInfo::collect(),
     };
@@ -209,60 +279,101 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+fn evaluate_mocap(
+    dir: &std::path::Path,
+    predictor: &mut intent_shared_control_core::predictor::IntentPredictor,
+) -> anyhow::Result<MocapResult> {
+    let text = std::fs::read_to_string(dir.join("index.json")).context("reading the motion-capture index.json")?;
+    let index: MocapIndex = serde_json::from_str(&text).context("parsing the motion-capture index.json")?;
+    let mut all: Vec<ClipAnchor> = Vec::new();
+    let mut clips = Vec::new();
+    for (name, entry) in &index.clips {
+        let path = dir.parent().unwrap_or(dir).join(&entry.file);
+        let frames = mocap::read_clip(&path)?;
+        let anchors = mocap::evaluate_clip(&frames, predictor).with_context(|| path.display().to_string())?;
+        eprintln!("{name}: {} windows", anchors.len());
+        clips.push(MocapClip {
+            clip: name.clone(),
+            description: entry.description.clone(),
+            errors: mocap_errors(anchors.iter()),
+        });
+        all.extend(anchors);
+    }
+    let mut pooled: Vec<MocapErrors> =
+        (0..PLACEMENTS.len()).map(|p| mocap_errors(all.iter().filter(|a| a.placement == p))).collect();
+    pooled.push(mocap_errors(all.iter()));
+    let total = &pooled[PLACEMENTS.len()];
+    let baseline = std::array::from_fn(|e| {
+        (1..mocap::METHODS.len()).min_by(|&a, &b| total.ade[a][e].total_cmp(&total.ade[b][e])).unwrap_or(1)
+    });
+    Ok(MocapResult { baseline, pooled, clips })
+}
+
 fn markdown(r: &Report, args: &Args) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "# The intent model on real pedestrian tracks (ETH/UCY)\n");
+    let _ = writeln!(s, "# The intent model on real people (ETH/UCY tracks, CMU motion capture)\n");
     let _ = writeln!(
         s,
         "Model: {}. Method: `intent_shared_control_tools::real_eval` (a body from the walker scenes' kinematics around each \
          real track, a virtual robot at the centre of the recording, the product's feature pipeline and predictor at 30 Hz, \
          a forecast at every annotation time with a full window and 1 s of future). Ground-plane torso errors, each scene's \
-         leave-one-scene-out **test** split; the constant-velocity window (`cv*`) and the error bound are chosen on the \
-         scene's validation split. The model was trained on the scenario generator only: every scene is held out.\n",
-        r.model
+         leave-one-scene-out **test** split; the baselines (`cv*`: least-squares constant velocity over 0.2 / 0.4 / 0.8 s; \
+         `kf*`: constant-velocity Kalman filter over the track's annotations, process noise {:?} m²/s³; `best`: the best \
+         baseline of all, standing still included) and the error bound are chosen on the scene's validation split. The \
+         model was trained on the scenario generator only: every scene is held out.\n",
+        r.model, KF_Q
     );
-    let ratio = |e: &Errors, cv: usize| e.ade[0] / e.ade[2 + cv];
-    let cvi = |sc: &SceneResult| CV_WINDOWS_S.iter().position(|w| *w == sc.cv_window_s).unwrap_or(0);
-    let _ = writeln!(s, "## Torso ADE / FDE at 1 s [m]\n");
-    let _ = writeln!(s, "| scene | windows | still | cv* (window) | model | model ÷ cv* ADE | model ÷ cv* FDE |");
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
+    let ratio = |e: &Errors, m: usize| e.ade[0] / e.ade[m];
+    let _ = writeln!(s, "## Torso ADE / FDE at 1 s, ground plane [m]\n");
+    let _ = writeln!(
+        s,
+        "| scene | windows | still | cv* | kf* | model | best baseline | model ÷ best ADE | model ÷ best FDE |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---|---:|---:|");
     let mut ratios = Vec::new();
     for sc in &r.scenes {
-        let (e, c) = (&sc.test, cvi(sc));
-        ratios.push(ratio(e, c));
+        let e = &sc.test;
+        ratios.push(ratio(e, sc.baseline));
+        let cell = |m: usize| format!("{:.3} / {:.3}", e.ade[m], e.fde[m]);
         let _ = writeln!(
             s,
-            "| {} | {} | {:.3} / {:.3} | {:.3} / {:.3} ({} s) | {:.3} / {:.3} | {:.2} | {:.2} |",
+            "| {} | {} | {} | {} ({}) | {} ({}) | {} | {} | {:.2} | {:.2} |",
             sc.scene,
             e.windows,
-            e.ade[1],
-            e.fde[1],
-            e.ade[2 + c],
-            e.fde[2 + c],
-            sc.cv_window_s,
-            e.ade[0],
-            e.fde[0],
-            ratio(e, c),
-            e.fde[0] / e.fde[2 + c]
+            cell(1),
+            cell(sc.cv_ls),
+            METHODS[sc.cv_ls],
+            cell(sc.kalman),
+            METHODS[sc.kalman],
+            cell(0),
+            METHODS[sc.baseline],
+            ratio(e, sc.baseline),
+            e.fde[0] / e.fde[sc.baseline]
         );
     }
     let pooled_model: f64 = r.scenes.iter().map(|sc| sc.test.ade[0] * sc.test.windows as f64).sum();
-    let pooled_cv: f64 = r.scenes.iter().map(|sc| sc.test.ade[2 + cvi(sc)] * sc.test.windows as f64).sum();
+    let pooled_best: f64 = r.scenes.iter().map(|sc| sc.test.ade[sc.baseline] * sc.test.windows as f64).sum();
     let _ = writeln!(
         s,
-        "\nModel ÷ cv* ADE: mean of scenes {:.2}, pooled over all held-out windows {:.2} (target ≤ 0.85 pooled and ≤ 1.0 on every scene).\n",
+        "\nModel ÷ best baseline ADE: mean of scenes {:.2}, pooled over all held-out windows {:.2} (target ≤ 0.85 pooled \
+         and ≤ 1.0 on every scene).\n",
         ratios.iter().sum::<f64>() / ratios.len().max(1) as f64,
-        pooled_model / pooled_cv
+        pooled_model / pooled_best
     );
     let group_table = |s: &mut String, title: &str, names: &[&str], groups: &dyn Fn(&SceneResult) -> Vec<&Errors>| {
-        let _ = writeln!(s, "## Model ÷ cv* torso ADE {title} (windows)\n");
+        let _ = writeln!(s, "## Model ÷ best baseline, torso ADE {title} (windows)\n");
         let _ = writeln!(s, "| scene | {} |", names.join(" | "));
         let _ = writeln!(s, "|---|{}", "---:|".repeat(names.len()));
         for sc in &r.scenes {
-            let c = cvi(sc);
             let cells: Vec<String> = groups(sc)
                 .iter()
-                .map(|e| if e.windows == 0 { "–".into() } else { format!("{:.2} ({})", ratio(e, c), e.windows) })
+                .map(|e| {
+                    if e.windows == 0 {
+                        "–".into()
+                    } else {
+                        format!("{:.2} ({})", ratio(e, sc.baseline), e.windows)
+                    }
+                })
                 .collect();
             let _ = writeln!(s, "| {} | {} |", sc.scene, cells.join(" | "));
         }
@@ -279,6 +390,7 @@ fn markdown(r: &Report, args: &Args) -> String {
          Geometry: toward (cos > 0.5 between the observed motion and the direction to the robot), away (< −0.5), \
          passing (between). Starting: standing, and ≥ 0.5 m away 1 s later.\n"
     );
+    mocap_markdown(&mut s, &r.mocap);
     let _ = writeln!(s, "## Forecast error bound toward the robot [m]\n");
     let _ = writeln!(
         s,
@@ -292,7 +404,10 @@ fn markdown(r: &Report, args: &Args) -> String {
     let _ = writeln!(s, "| scene | forecast | {} |", steps.join(" | "));
     let _ = writeln!(s, "|---|---|{}", "---:|".repeat(STEPS));
     for sc in &r.scenes {
-        for (name, b, c) in [("model", &sc.bound_model_m, &sc.covered_model), ("cv*", &sc.bound_cv_m, &sc.covered_cv)] {
+        for (name, b, c) in [
+            ("model", &sc.bound_model_m, &sc.covered_model),
+            (METHODS[sc.baseline], &sc.bound_baseline_m, &sc.covered_baseline),
+        ] {
             let cells: Vec<String> = b.iter().zip(c).map(|(q, cov)| format!("{q:.3} ({:.1} %)", 100.0 * cov)).collect();
             let _ = writeln!(s, "| {} | {name} | {} |", sc.scene, cells.join(" | "));
         }
@@ -315,12 +430,67 @@ fn markdown(r: &Report, args: &Args) -> String {
     let _ = writeln!(s, "\n## Reproduce\n\n```");
     let _ = writeln!(
         s,
-        "cargo run --release -p intent_shared_control_tools --bin evaluate_real -- --data {} --out-dir {} --stem {} --coverage {}",
+        "cargo run --release -p intent_shared_control_tools --bin evaluate_real -- --data {} --mocap {} --out-dir {} --stem {} --coverage {}",
         args.data.display(),
+        args.mocap.display(),
         args.out_dir.display(),
         args.stem,
         args.coverage
     );
     let _ = writeln!(s, "```\n\nMachine: {}. Wall time {:.1} s.", r.machine.describe(), r.wall_s);
     s
+}
+
+fn mocap_markdown(s: &mut String, m: &MocapResult) {
+    let _ = writeln!(s, "## Real 3-D bodies: CMU motion capture\n");
+    let _ = writeln!(
+        s,
+        "`intent_shared_control_tools::real_eval::mocap`: {} clips (walks at several speeds, a jog, starts and stops, \
+         turns, bending and lifting), a virtual robot ahead of, beside and behind each walk, a forecast every 0.1 s. \
+         ADE / FDE at 1 s [m]; `cv*` is the constant-velocity window with the lowest ADE over all clips (chosen on \
+         these data, which favours the baseline).\n",
+        m.clips.len()
+    );
+    let _ = writeln!(s, "| error | robot | windows | still | cv* | model | model ÷ cv* ADE | model ÷ cv* FDE |");
+    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|");
+    for (e, name) in ERRORS.iter().enumerate() {
+        let b = m.baseline[e];
+        for (p, errs) in m.pooled.iter().enumerate() {
+            let robot = PLACEMENTS.get(p).copied().unwrap_or("all");
+            let cell = |i: usize| format!("{:.3} / {:.3}", errs.ade[i][e], errs.fde[i][e]);
+            let _ = writeln!(
+                s,
+                "| {name} | {robot} | {} | {} | {} ({}) | {} | {:.2} | {:.2} |",
+                errs.windows,
+                cell(1),
+                cell(b),
+                mocap::METHODS[b],
+                cell(0),
+                errs.ade[0][e] / errs.ade[b][e],
+                errs.fde[0][e] / errs.fde[b][e]
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\nPer clip, model ÷ the clip's own best baseline ADE (all placements; still or a constant-velocity window, \
+         whichever is best on that clip):\n"
+    );
+    let _ = writeln!(s, "| clip | motion | windows | {} |", ERRORS.join(" | "));
+    let _ = writeln!(s, "|---|---|---:|{}", "---:|".repeat(ERRORS.len()));
+    for c in &m.clips {
+        let cells: Vec<String> = (0..ERRORS.len())
+            .map(|e| {
+                let ade = &c.errors.ade;
+                let b = (1..mocap::METHODS.len()).min_by(|&x, &y| ade[x][e].total_cmp(&ade[y][e])).unwrap_or(1);
+                if c.errors.windows == 0 {
+                    "–".into()
+                } else {
+                    format!("{:.2}", c.errors.ade[0][e] / c.errors.ade[b][e])
+                }
+            })
+            .collect();
+        let _ = writeln!(s, "| {} | {} | {} | {} |", c.clip, c.description, c.errors.windows, cells.join(" | "));
+    }
+    let _ = writeln!(s);
 }

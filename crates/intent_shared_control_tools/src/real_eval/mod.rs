@@ -9,10 +9,14 @@
 //! horizon). Ground truth is the track itself (the torso, the hip midpoint, stands on the track). Errors are in
 //! the ground plane (what the separation monitor uses).
 //!
-//! Baselines, on the same interpolated track: standing still, and constant velocity with the velocity fitted by
-//! least squares over the last 0.2 / 0.4 / 0.8 s of the window, the window chosen per scene on the scene's
-//! validation split. (Anchors are annotation times and tracks are linear between annotations 0.4 s apart, so the
-//! 0.2 s and 0.4 s fits see the same segment and agree.)
+//! Baselines: standing still; constant velocity with the velocity fitted by least squares over the last
+//! 0.2 / 0.4 / 0.8 s of the interpolated window (anchors are annotation times and tracks are linear between
+//! annotations 0.4 s apart, so the 0.2 s and 0.4 s fits see the same segment and agree); and a constant-velocity
+//! Kalman filter ([`kalman`]) run over every annotation of the track piece up to the anchor (the raw 2.5 Hz
+//! annotations, not the interpolation), with process noise from [`KF_Q`] and position noise [`KF_R`]. The
+//! strongest baseline is the one with the lowest ADE on each scene's validation split.
+//!
+//! Real 3-D bodies: [`mocap`] runs the model on motion-capture clips, where wrists and heights are measured.
 //!
 //! The forecast error that matters to safety is how much closer a person truly is than forecast: per look-ahead
 //! step `k`, `e_k = d_forecast,k − d_true,k` with `d` the ground-plane distance to the robot. Its 99.9 % quantile
@@ -30,8 +34,11 @@ use intent_shared_control_core::skeleton::{HumanSkeleton, Keypoint, SkeletonFram
 use intent_shared_control_core::Stamp;
 use intent_shared_control_sim::scenario::Body;
 use intent_shared_control_sim::walkers::walking_keypoints;
-use nalgebra::Vector2;
+use nalgebra::{SVector, Vector2};
 use serde::{Deserialize, Serialize};
+
+pub mod kalman;
+pub mod mocap;
 
 /// Frames per second fed to the predictor (the model's rate).
 pub const FRAME_RATE: f64 = 30.0;
@@ -42,6 +49,10 @@ pub const STEPS: usize = 10;
 pub const STEP_S: f64 = 0.1;
 /// Least-squares windows of the constant-velocity baseline \[s\].
 pub const CV_WINDOWS_S: [f64; 3] = [0.2, 0.4, 0.8];
+/// Process noise spectral densities of the Kalman baseline \[m²/s³\].
+pub const KF_Q: [f64; 3] = [0.25, 1.0, 4.0];
+/// Position noise of an ETH/UCY annotation assumed by the Kalman baseline \[m\].
+pub const KF_R: f64 = 0.1;
 /// Speed bands (observed displacement over the window / its duration) \[m/s\]: standing below the first, slow
 /// below the second, normal below the third, fast above.
 pub const BAND_EDGES: [f64; 3] = [0.2, 0.8, 1.6];
@@ -131,16 +142,25 @@ fn pieces(rows: &[Row], period: f64) -> Vec<Piece> {
 /// Least-squares velocity of `p` over `n` samples `1/FRAME_RATE` apart ending at `t`.
 fn ls_velocity(p: &Piece, t: f64, window_s: f64) -> Vector2<f64> {
     let n = (window_s * FRAME_RATE).round() as usize + 1;
-    let ts: Vec<f64> = (0..n).map(|i| -(i as f64) / FRAME_RATE).collect();
-    let mean_t = ts.iter().sum::<f64>() / n as f64;
-    let ps: Vec<Vector2<f64>> = ts.iter().map(|&dt| p.at(t + dt)).collect();
-    let mean_p = ps.iter().sum::<Vector2<f64>>() / n as f64;
-    let (mut num, mut den) = (Vector2::zeros(), 0.0);
-    for (dt, q) in ts.iter().zip(&ps) {
-        num += (q - mean_p) * (dt - mean_t);
-        den += (dt - mean_t).powi(2);
+    let ps: Vec<Vector2<f64>> = (0..n).rev().map(|i| p.at(t - i as f64 / FRAME_RATE)).collect();
+    ls_slope(&ps, FRAME_RATE)
+}
+
+/// Least-squares slope of `samples` taken `1/rate` apart (per second); zero for fewer than two samples.
+pub fn ls_slope<const D: usize>(samples: &[SVector<f64, D>], rate: f64) -> SVector<f64, D> {
+    let n = samples.len();
+    if n < 2 {
+        return SVector::zeros();
     }
-    num / den
+    let mean_i = (n - 1) as f64 / 2.0;
+    let mean_p = samples.iter().sum::<SVector<f64, D>>() / n as f64;
+    let (mut num, mut den) = (SVector::zeros(), 0.0);
+    for (i, &q) in samples.iter().enumerate() {
+        let di = i as f64 - mean_i;
+        num += (q - mean_p) * di;
+        den += di * di;
+    }
+    num / den * rate
 }
 
 /// One forecast asked at an annotation time.
@@ -153,10 +173,10 @@ pub struct Anchor {
     pub geometry: usize,
     /// Standing (below the first band edge) and ≥ 0.5 m from the last observed position 1 s later.
     pub starting: bool,
-    /// ADE and FDE (at 1 s) per method: model, still, then one per [`CV_WINDOWS_S`].
+    /// ADE and FDE (at 1 s) per method of [`METHODS`].
     pub ade: Vec<f64>,
     pub fde: Vec<f64>,
-    /// Forecast minus true distance to the robot per step, model then one per [`CV_WINDOWS_S`] \[m\].
+    /// Forecast minus true distance to the robot per step, per method of [`METHODS`] \[m\].
     pub closer: Vec<[f64; STEPS]>,
     /// The model's top intent probability and label.
     pub confidence: f32,
@@ -165,7 +185,9 @@ pub struct Anchor {
     pub previous: Option<usize>,
 }
 
-pub const METHODS: [&str; 5] = ["model", "still", "cv_ls_0.2s", "cv_ls_0.4s", "cv_ls_0.8s"];
+/// Forecasting methods: the model, then the baselines (still, one per [`CV_WINDOWS_S`], one per [`KF_Q`]).
+pub const METHODS: [&str; 8] =
+    ["model", "still", "cv_ls_0.2s", "cv_ls_0.4s", "cv_ls_0.8s", "kalman_q0.25", "kalman_q1", "kalman_q4"];
 
 /// All anchors of one recording, the virtual robot at the centre of its annotations.
 pub fn evaluate_recording(path: &Path, period: f64, predictor: &mut IntentPredictor) -> anyhow::Result<Vec<Anchor>> {
@@ -221,6 +243,12 @@ pub fn evaluate_recording(path: &Path, period: f64, predictor: &mut IntentPredic
                 let v = ls_velocity(&piece, t, w);
                 forecasts.push((1..=STEPS).map(|j| p + v * (j as f64 * STEP_S)).collect());
             }
+            let annotations: Vec<(f64, Vector2<f64>)> =
+                piece.t.iter().copied().zip(piece.xy.iter().copied()).take_while(|(s, _)| *s <= t + 1e-9).collect();
+            for q in KF_Q {
+                let (kp, kv) = kalman::filter(&annotations, q, KF_R).unwrap_or((p, Vector2::zeros()));
+                forecasts.push((1..=STEPS).map(|j| kp + kv * (j as f64 * STEP_S)).collect());
+            }
             let err = |f: &[Vector2<f64>]| -> Vec<f64> { f.iter().zip(&truth).map(|(a, b)| (a - b).norm()).collect() };
             let dist = |q: &Vector2<f64>| (q - centre).norm();
             let observed = p - piece.at(t - WINDOW_S);
@@ -246,12 +274,7 @@ pub fn evaluate_recording(path: &Path, period: f64, predictor: &mut IntentPredic
                 starting: speed < BAND_EDGES[0] && (piece.at(t + 1.0) - p).norm() >= 0.5,
                 ade: forecasts.iter().map(|f| err(f).iter().sum::<f64>() / STEPS as f64).collect(),
                 fde: forecasts.iter().map(|f| err(f)[STEPS - 1]).collect(),
-                closer: forecasts
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| *i != 1)
-                    .map(|(_, f)| std::array::from_fn(|j| dist(&f[j]) - dist(&truth[j])))
-                    .collect(),
+                closer: forecasts.iter().map(|f| std::array::from_fn(|j| dist(&f[j]) - dist(&truth[j]))).collect(),
                 confidence: pred.confidence,
                 label: label.unwrap_or(0),
                 previous: last_anchor,

@@ -1,0 +1,113 @@
+//! `evaluate_real` end to end on made-up "real" data whose right answers are known: a pedestrian recording with
+//! one person walking a straight line at constant speed and one standing, and a motion-capture clip of a rigid body
+//! gliding at 1 m/s. Constant velocity must then be exact, standing still wrong by the distance walked, and the
+//! report complete. Runs on the tiny fixture model (random weights: its own numbers are not judged).
+
+mod common;
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+use common::{fixture, ort_library, scratch};
+use flate2::write::GzEncoder;
+use intent_shared_control_core::skeleton::keypoint::NAMES;
+
+fn write_gz(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("dir");
+    let mut gz = GzEncoder::new(std::fs::File::create(path).expect("create"), flate2::Compression::fast());
+    gz.write_all(text.as_bytes()).expect("write");
+    gz.finish().expect("finish");
+}
+
+const WALK_SPEED: f64 = 1.2;
+
+fn make_data(root: &Path) {
+    // 12 s at 0.4 s: track 1 walks along x, track 2 stands; the last 4 s are the validation part.
+    let mut csv = String::from("frame,t_s,track_id,x_m,y_m,part\n");
+    for i in 0..=30 {
+        let t = 0.4 * f64::from(i);
+        let part = if t >= 8.0 { "val" } else { "train" };
+        csv += &format!("{},{t:.3},1,{:.4},-1.0000,{part}\n", 10 * i, -6.0 + WALK_SPEED * t);
+        csv += &format!("{},{t:.3},2,3.0000,2.0000,{part}\n", 10 * i);
+    }
+    write_gz(&root.join("ethucy/walk.csv.gz"), &csv);
+    let splits = serde_json::json!({
+        "recordings": {"walk": {"file": "ethucy/walk.csv.gz", "annotation_period_s": 0.4}},
+        "scenes": {"walk": {"test": [{"recording": "walk", "part": "all"}], "val": [{"recording": "walk", "part": "val"}]}}
+    });
+    std::fs::write(root.join("ethucy/splits.json"), splits.to_string()).expect("splits");
+    // 3 s at 30 Hz of a rigid body standing 1.7 m tall, gliding along y at 1 m/s.
+    let mut clip = String::from("t_s");
+    for name in NAMES {
+        clip += &format!(",{name}_x,{name}_y,{name}_z");
+    }
+    clip += "\n";
+    for k in 0..90 {
+        let t = f64::from(k) / 30.0;
+        clip += &format!("{t:.4}");
+        for j in 0..NAMES.len() {
+            let (x, z) = (0.02 * j as f64 - 0.15, 1.7 - 0.1 * j as f64);
+            clip += &format!(",{x:.4},{:.4},{z:.4}", t - 1.0);
+        }
+        clip += "\n";
+    }
+    write_gz(&root.join("mocap/glide.csv.gz"), &clip);
+    let index = serde_json::json!({"clips": {"glide": {"file": "mocap/glide.csv.gz", "description": "glide"}}});
+    std::fs::write(root.join("mocap/index.json"), index.to_string()).expect("index");
+}
+
+#[test]
+fn real_data_evaluation_knows_the_right_answers() {
+    let root = scratch("real_data");
+    make_data(&root);
+    let out = root.join("out");
+    let output = Command::new(env!("CARGO_BIN_EXE_evaluate_real"))
+        .args(["--data", &root.join("ethucy").to_string_lossy(), "--mocap", &root.join("mocap").to_string_lossy()])
+        .args(["--card", &fixture("model_tiny.card.json").to_string_lossy()])
+        .args(["--ort-lib", &ort_library().to_string_lossy(), "--out-dir", &out.to_string_lossy(), "--stem", "r"])
+        .output()
+        .expect("evaluate_real starts");
+    assert!(output.status.success(), "evaluate_real failed: {}", String::from_utf8_lossy(&output.stderr));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("r.json")).expect("json")).expect("parses");
+    let num = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
+
+    // Pedestrian tracks: methods are model, still, 3 least-squares windows, 3 Kalman filters.
+    let scene = &r["scenes"][0];
+    let test = &scene["test"];
+    // Anchors at the annotations from 1.2 s (the first with a full window) to 10.8 s (the last with 1 s of
+    // future), two tracks.
+    assert_eq!(test["windows"].as_u64(), Some(2 * 25), "{test}");
+    let ade: Vec<f64> = test["ade"].as_array().expect("ade").iter().map(num).collect();
+    assert_eq!(ade.len(), 8);
+    for m in 2..5 {
+        assert!(ade[m] < 1e-9, "constant velocity is exact on a straight walk: {ade:?}");
+    }
+    for m in 5..8 {
+        assert!(ade[m] < 0.02, "a Kalman filter tracks a straight walk: {ade:?}");
+    }
+    // Standing still misses the walker by the mean distance walked over 0.1 … 1 s (0.55 s), the stander by 0.
+    assert!((ade[1] - WALK_SPEED * 0.55 / 2.0).abs() < 1e-9, "{ade:?}");
+    let baseline = scene["baseline"].as_u64().expect("baseline") as usize;
+    assert!((2..5).contains(&baseline), "an exact baseline is the best one: {baseline}");
+    for key in ["bound_model_m", "covered_model", "bound_baseline_m", "covered_baseline"] {
+        assert_eq!(scene[key].as_array().map(Vec::len), Some(10), "{key}");
+    }
+    assert!(num(&scene["bound_baseline_m"][9]).abs() < 1e-9, "an exact forecast needs no bound");
+
+    // Motion capture: methods are model, still, 3 least-squares windows; errors torso plane, torso 3-D,
+    // wrists plane, wrists 3-D. Three robot placements; anchors at every 3rd frame with a full window (frames 30,
+    // 33, …, 57: 30 frames of future left).
+    let all = &r["mocap"]["pooled"][3];
+    assert_eq!(all["windows"].as_u64(), Some(3 * 10), "{all}");
+    for e in 0..4 {
+        // Exact up to the file's 0.1 mm rounding.
+        assert!(num(&all["ade"][2][e]) < 1e-4, "constant velocity is exact on a glide: {all}");
+        assert!((num(&all["fde"][1][e]) - 1.0).abs() < 1e-9, "still misses by the 1 m glided in 1 s: {all}");
+    }
+    let md = std::fs::read_to_string(out.join("r.md")).expect("md");
+    for heading in ["## Torso ADE / FDE", "## Real 3-D bodies", "## Forecast error bound", "## Reproduce"] {
+        assert!(md.contains(heading), "{heading} missing:\n{md}");
+    }
+}
