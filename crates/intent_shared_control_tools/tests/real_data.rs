@@ -106,6 +106,10 @@ fn real_data_evaluation_knows_the_right_answers() {
         assert!(num(&all["ade"][2][e]) < 1e-4, "constant velocity is exact on a glide: {all}");
         assert!((num(&all["fde"][1][e]) - 1.0).abs() < 1e-9, "still misses by the 1 m glided in 1 s: {all}");
     }
+    for plot in ["scenes", "lookahead", "bound"] {
+        let svg = std::fs::read_to_string(out.join(format!("r_{plot}.svg"))).expect("plot written");
+        assert!(svg.starts_with("<svg"), "{plot}");
+    }
     let md = std::fs::read_to_string(out.join("r.md")).expect("md");
     for heading in ["## Torso ADE / FDE", "## Real 3-D bodies", "## Forecast error bound", "## Reproduce"] {
         assert!(md.contains(heading), "{heading} missing:\n{md}");

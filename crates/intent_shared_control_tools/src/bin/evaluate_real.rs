@@ -18,6 +18,7 @@ use intent_shared_control_core::ControllerConfig;
 use intent_shared_control_inference::machine::MachineInfo;
 use intent_shared_control_sim::{default_model_card, load_model_predictor};
 use intent_shared_control_tools::real_eval::mocap::{self, ClipAnchor, ERRORS, PLACEMENTS};
+use intent_shared_control_tools::real_eval::plots::{self, Series};
 use intent_shared_control_tools::real_eval::{
     band, evaluate_recording, quantile, Anchor, BANDS, CV_WINDOWS_S, GEOMETRIES, KF_Q, METHODS, STEPS, STEP_S,
 };
@@ -78,19 +79,26 @@ struct Errors {
     /// Per method of [`METHODS`]: mean ADE, mean FDE \[m\].
     ade: Vec<f64>,
     fde: Vec<f64>,
+    /// Per method: mean error per look-ahead step \[m\].
+    step: Vec<[f64; STEPS]>,
 }
 
 fn errors<'a>(anchors: impl Iterator<Item = &'a Anchor>) -> Errors {
-    let (mut n, mut ade, mut fde) = (0usize, vec![0.0; METHODS.len()], vec![0.0; METHODS.len()]);
+    let m = METHODS.len();
+    let (mut n, mut ade, mut fde, mut step) = (0usize, vec![0.0; m], vec![0.0; m], vec![[0.0; STEPS]; m]);
     for a in anchors {
         n += 1;
-        for m in 0..METHODS.len() {
-            ade[m] += a.ade[m];
-            fde[m] += a.fde[m];
+        for i in 0..m {
+            ade[i] += a.ade[i];
+            fde[i] += a.fde[i];
+            for (sum, e) in step[i].iter_mut().zip(&a.step_error[i]) {
+                *sum += e;
+            }
         }
     }
-    let div = |v: Vec<f64>| v.into_iter().map(|x| if n == 0 { f64::NAN } else { x / n as f64 }).collect();
-    Errors { windows: n, ade: div(ade), fde: div(fde) }
+    let mean = |x: f64| if n == 0 { f64::NAN } else { x / n as f64 };
+    let div = |v: Vec<f64>| v.into_iter().map(mean).collect();
+    Errors { windows: n, ade: div(ade), fde: div(fde), step: step.into_iter().map(|s| s.map(mean)).collect() }
 }
 
 /// The method of `candidates` (indices into [`METHODS`]) with the lowest ADE in `e`.
@@ -275,6 +283,7 @@ fn main() -> anyhow::Result<()> {
     std::fs::write(&json, serde_json::to_string_pretty(&report)? + "\n").with_context(|| json.display().to_string())?;
     let md = args.out_dir.join(format!("{}.md", args.stem));
     std::fs::write(&md, markdown(&report, &args)).with_context(|| md.display().to_string())?;
+    plot(&report, &args)?;
     println!("wrote {} and {}", json.display(), md.display());
     Ok(())
 }
@@ -309,6 +318,62 @@ fn evaluate_mocap(
     Ok(MocapResult { baseline, pooled, clips })
 }
 
+/// `<stem>_{scenes,lookahead,bound}.svg` beside the report.
+fn plot(r: &Report, args: &Args) -> anyhow::Result<()> {
+    let path = |name: &str| args.out_dir.join(format!("{}_{name}.svg", args.stem));
+    let weighted = |f: &dyn Fn(&SceneResult) -> f64| -> f64 {
+        let n: f64 = r.scenes.iter().map(|sc| sc.test.windows as f64).sum();
+        r.scenes.iter().map(|sc| f(sc) * sc.test.windows as f64).sum::<f64>() / n
+    };
+    let mut bars: Vec<(String, f64)> =
+        r.scenes.iter().map(|sc| (sc.scene.clone(), sc.test.ade[0] / sc.test.ade[sc.baseline])).collect();
+    bars.push(("pooled".into(), weighted(&|sc| sc.test.ade[0]) / weighted(&|sc| sc.test.ade[sc.baseline])));
+    plots::bars(
+        &path("scenes"),
+        "Model ÷ best baseline, torso ADE over 1 s, held-out ETH/UCY scenes",
+        "ratio",
+        &bars,
+        &[(1.0, "as good as the baseline"), (0.85, "target (pooled)")],
+    )?;
+    let xs: Vec<f64> = (1..=STEPS).map(|k| k as f64 * STEP_S).collect();
+    let pooled =
+        |f: &dyn Fn(&SceneResult, usize) -> f64| -> Vec<f64> { (0..STEPS).map(|k| weighted(&|sc| f(sc, k))).collect() };
+    plots::lines(
+        &path("lookahead"),
+        "Torso error by look-ahead, ground plane, held-out ETH/UCY windows",
+        "look-ahead [s]",
+        "mean error [m]",
+        &xs,
+        &[
+            Series { name: "model".into(), values: pooled(&|sc, k| sc.test.step[0][k]), thin: false },
+            Series {
+                name: "best baseline (per scene)".into(),
+                values: pooled(&|sc, k| sc.test.step[sc.baseline][k]),
+                thin: false,
+            },
+            Series { name: "standing still".into(), values: pooled(&|sc, k| sc.test.step[1][k]), thin: true },
+        ],
+    )?;
+    let mut series: Vec<Series> = r
+        .scenes
+        .iter()
+        .map(|sc| Series { name: format!("model, {}", sc.scene), values: sc.bound_model_m.clone(), thin: false })
+        .collect();
+    series.push(Series {
+        name: "separation monitor's forecast margin".into(),
+        values: r.chain_margin_m.clone(),
+        thin: true,
+    });
+    plots::lines(
+        &path("bound"),
+        &format!("{:.1} % bound of (forecast − true distance to the robot)", 100.0 * r.coverage),
+        "look-ahead [s]",
+        "bound [m]",
+        &xs,
+        &series,
+    )
+}
+
 fn markdown(r: &Report, args: &Args) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# The intent model on real people (ETH/UCY tracks, CMU motion capture)\n");
@@ -324,6 +389,11 @@ fn markdown(r: &Report, args: &Args) -> String {
         r.model, KF_Q
     );
     let ratio = |e: &Errors, m: usize| e.ade[0] / e.ade[m];
+    let _ = writeln!(
+        s,
+        "Plots: [per scene]({0}_scenes.svg), [by look-ahead]({0}_lookahead.svg), [error bound]({0}_bound.svg).\n",
+        args.stem
+    );
     let _ = writeln!(s, "## Torso ADE / FDE at 1 s, ground plane [m]\n");
     let _ = writeln!(
         s,

@@ -39,6 +39,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod kalman;
 pub mod mocap;
+pub mod plots;
 
 /// Frames per second fed to the predictor (the model's rate).
 pub const FRAME_RATE: f64 = 30.0;
@@ -176,6 +177,8 @@ pub struct Anchor {
     /// ADE and FDE (at 1 s) per method of [`METHODS`].
     pub ade: Vec<f64>,
     pub fde: Vec<f64>,
+    /// Error per look-ahead step per method of [`METHODS`] \[m\].
+    pub step_error: Vec<[f64; STEPS]>,
     /// Forecast minus true distance to the robot per step, per method of [`METHODS`] \[m\].
     pub closer: Vec<[f64; STEPS]>,
     /// The model's top intent probability and label.
@@ -274,6 +277,7 @@ pub fn evaluate_recording(path: &Path, period: f64, predictor: &mut IntentPredic
                 starting: speed < BAND_EDGES[0] && (piece.at(t + 1.0) - p).norm() >= 0.5,
                 ade: forecasts.iter().map(|f| err(f).iter().sum::<f64>() / STEPS as f64).collect(),
                 fde: forecasts.iter().map(|f| err(f)[STEPS - 1]).collect(),
+                step_error: forecasts.iter().map(|f| std::array::from_fn(|j| err(f)[j])).collect(),
                 closer: forecasts.iter().map(|f| std::array::from_fn(|j| dist(&f[j]) - dist(&truth[j]))).collect(),
                 confidence: pred.confidence,
                 label: label.unwrap_or(0),
