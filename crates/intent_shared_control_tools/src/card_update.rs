@@ -1,5 +1,6 @@
-//! Replacing the `metrics` block of a model card with the Rust evaluation's report, leaving every other byte
-//! of the card as it is (the card holds the ONNX file's sha256, which does not change).
+//! Replacing one top-level field of a model card (the `metrics` block with the Rust evaluation's report, the
+//! `temperature` and `training` after the real-data calibration), leaving every other byte of the card as it is
+//! (the card holds the ONNX file's sha256, which does not change).
 
 use intent_shared_control_core::model::ModelCard;
 use serde_json::Value;
@@ -7,7 +8,7 @@ use serde_json::Value;
 /// What the evaluation writes into `metrics.source`.
 pub const RUST_EVALUATION_SOURCE: &str = "rust evaluation (evaluate_intent)";
 
-/// Errors of [`replace_metrics`].
+/// Errors of [`replace_field`].
 #[derive(Debug, thiserror::Error)]
 pub enum CardUpdateError {
     /// The card is not a JSON object or has no top-level `metrics` field.
@@ -98,18 +99,23 @@ fn top_level_value_span(text: &str, key: &str) -> Option<(usize, usize)> {
     None
 }
 
-/// Returns `card_text` with its top-level `metrics` value replaced by `metrics` (pretty-printed, indented as a
-/// top-level field). Every other field keeps its bytes; the result is checked to parse as a valid
-/// [`ModelCard`] whose other fields equal the original's and whose `metrics` equals `metrics`.
+/// Returns `card_text` with its top-level `metrics` value replaced by `metrics`; see [`replace_field`].
 pub fn replace_metrics(card_text: &str, metrics: &Value) -> Result<String, CardUpdateError> {
+    replace_field(card_text, "metrics", metrics)
+}
+
+/// Returns `card_text` with its top-level field `key` replaced by `value` (pretty-printed, indented as a
+/// top-level field). Every other field keeps its bytes; the result is checked to parse as a valid
+/// [`ModelCard`] whose other fields equal the original's and whose `key` equals `value`.
+pub fn replace_field(card_text: &str, key: &str, value: &Value) -> Result<String, CardUpdateError> {
     let original: Value = serde_json::from_str(card_text).map_err(|e| CardUpdateError::Structure(e.to_string()))?;
-    if original.get("metrics").is_none() {
-        return Err(CardUpdateError::Structure("no top-level `metrics` field".into()));
+    if original.get(key).is_none() {
+        return Err(CardUpdateError::Structure(format!("no top-level `{key}` field")));
     }
-    let (start, end) = top_level_value_span(card_text, "metrics")
-        .ok_or_else(|| CardUpdateError::Structure("`metrics` not found in the text".into()))?;
-    let pretty = serde_json::to_string_pretty(metrics).map_err(|e| CardUpdateError::Structure(e.to_string()))?;
-    // What a reader of the written text gets (float parsing may differ from `metrics` in the last bit).
+    let (start, end) = top_level_value_span(card_text, key)
+        .ok_or_else(|| CardUpdateError::Structure(format!("`{key}` not found in the text")))?;
+    let pretty = serde_json::to_string_pretty(value).map_err(|e| CardUpdateError::Structure(e.to_string()))?;
+    // What a reader of the written text gets (float parsing may differ from `value` in the last bit).
     let written: Value = serde_json::from_str(&pretty).map_err(|e| CardUpdateError::Structure(e.to_string()))?;
     let pretty = pretty.replace('\n', "\n  ");
     let updated = format!("{}{}{}", &card_text[..start], pretty, &card_text[end..]);
@@ -118,12 +124,44 @@ pub fn replace_metrics(card_text: &str, metrics: &Value) -> Result<String, CardU
     let (Value::Object(mut a), Value::Object(mut b)) = (original, parsed) else {
         return Err(CardUpdateError::Structure("not a JSON object".into()));
     };
-    if b.remove("metrics").as_ref() != Some(&written) {
-        return Err(CardUpdateError::Invalid("metrics differ after the update".into()));
+    if b.remove(key).as_ref() != Some(&written) {
+        return Err(CardUpdateError::Invalid(format!("{key} differs after the update")));
     }
-    a.remove("metrics");
+    a.remove(key);
     if a != b {
-        return Err(CardUpdateError::Invalid("fields other than metrics changed".into()));
+        return Err(CardUpdateError::Invalid(format!("fields other than {key} changed")));
+    }
+    ModelCard::from_json_str(&updated).map_err(|e| CardUpdateError::Invalid(e.to_string()))?;
+    Ok(updated)
+}
+
+/// Returns `card_text` with the field `key` of the top-level object `parent` set to `value`: replaced where it
+/// exists, appended as the object's last field otherwise (indented as a field of a top-level object). Every other
+/// byte is kept; the result is checked to parse as a valid [`ModelCard`] that differs from the original only there.
+pub fn set_nested_field(card_text: &str, parent: &str, key: &str, value: &Value) -> Result<String, CardUpdateError> {
+    let original: Value = serde_json::from_str(card_text).map_err(|e| CardUpdateError::Structure(e.to_string()))?;
+    let Some(Value::Object(siblings)) = original.get(parent) else {
+        return Err(CardUpdateError::Structure(format!("no top-level object `{parent}`")));
+    };
+    let (start, end) = top_level_value_span(card_text, parent)
+        .ok_or_else(|| CardUpdateError::Structure(format!("`{parent}` not found in the text")))?;
+    let pretty = serde_json::to_string_pretty(value).map_err(|e| CardUpdateError::Structure(e.to_string()))?;
+    let written: Value = serde_json::from_str(&pretty).map_err(|e| CardUpdateError::Structure(e.to_string()))?;
+    let pretty = pretty.replace('\n', "\n    ");
+    let object = &card_text[start..end];
+    let updated = if let Some((s, e)) = top_level_value_span(object, key) {
+        format!("{}{}{}", &card_text[..start + s], pretty, &card_text[start + e..])
+    } else {
+        let body = object[..object.len() - 1].trim_end();
+        let separator = if siblings.is_empty() { "" } else { "," };
+        let name = serde_json::to_string(key).map_err(|e| CardUpdateError::Structure(e.to_string()))?;
+        format!("{}{body}{separator}\n    {name}: {pretty}{}", &card_text[..start], &card_text[start + body.len()..])
+    };
+    let mut expected = original;
+    expected[parent][key] = written;
+    let parsed: Value = serde_json::from_str(&updated).map_err(|e| CardUpdateError::Invalid(e.to_string()))?;
+    if parsed != expected {
+        return Err(CardUpdateError::Invalid(format!("the card differs from the original beyond {parent}.{key}")));
     }
     ModelCard::from_json_str(&updated).map_err(|e| CardUpdateError::Invalid(e.to_string()))?;
     Ok(updated)
@@ -148,6 +186,40 @@ mod tests {
         assert_eq!(&text[e..], &updated[e2..]);
         // Idempotent.
         assert_eq!(replace_metrics(&updated, &metrics).expect("again"), updated);
+    }
+
+    #[test]
+    fn replaces_a_number_and_refuses_an_invalid_card() {
+        let text = std::fs::read_to_string(CARD).expect("fixture card");
+        let updated = replace_field(&text, "temperature", &serde_json::json!(2.71828)).expect("update");
+        assert_eq!(ModelCard::from_json_str(&updated).expect("valid").temperature, 2.71828);
+        assert!(text.contains("\"temperature\": 1.5,"));
+        assert_eq!(updated.replacen("2.71828", "1.5", 1), text, "every other byte kept");
+        assert!(replace_field(&text, "temperature", &serde_json::json!(-1.0)).is_err(), "a negative temperature");
+        assert!(replace_field(&text, "no_such_field", &Value::Null).is_err());
+    }
+
+    #[test]
+    fn nested_fields_are_replaced_or_appended_in_place() {
+        let text = std::fs::read_to_string(CARD).expect("fixture card");
+        let v: Value = serde_json::from_str(&text).expect("json");
+        let (key, old) = v["training"].as_object().expect("training").iter().next().expect("a field");
+        let replaced = set_nested_field(&text, "training", key, &serde_json::json!("new")).expect("replace");
+        let r: Value = serde_json::from_str(&replaced).expect("json");
+        assert_eq!(r["training"][key], "new");
+        assert_ne!(old, &r["training"][key]);
+        let appended =
+            set_nested_field(&replaced, "training", "added", &serde_json::json!({"a": [1, 2]})).expect("add");
+        let a: Value = serde_json::from_str(&appended).expect("json");
+        assert_eq!(a["training"]["added"], serde_json::json!({"a": [1, 2]}));
+        // Appending keeps the text before the new field and after the object.
+        let (_, end) = top_level_value_span(&replaced, "training").expect("span");
+        assert!(appended.ends_with(&replaced[end - 1..]), "{appended}");
+        assert!(appended.contains("\n    \"added\": {\n      \"a\": ["), "{appended}");
+        // Idempotent.
+        let again = set_nested_field(&appended, "training", "added", &serde_json::json!({"a": [1, 2]})).expect("again");
+        assert_eq!(again, appended);
+        assert!(set_nested_field(&text, "temperature", "x", &Value::Null).is_err(), "not an object");
     }
 
     #[test]

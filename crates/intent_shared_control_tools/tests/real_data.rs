@@ -95,6 +95,17 @@ fn real_data_evaluation_knows_the_right_answers() {
         assert_eq!(scene[key].as_array().map(Vec::len), Some(10), "{key}");
     }
     assert!(num(&scene["bound_baseline_m"][9]).abs() < 1e-9, "an exact forecast needs no bound");
+    // Intent calibration: every window at three robot placements; the stander shows `idle` in all of theirs, the
+    // walker (1.2 m/s) in none; no hand-over can be seen in a track.
+    let cal = &scene["calibration"];
+    assert_eq!(cal["windows"].as_u64(), Some(3 * 50), "{cal}");
+    assert!((num(&cal["shown"][0]) - 0.5).abs() < 1e-12, "{cal}");
+    assert_eq!(num(&cal["shown"][3]), 0.0);
+    let factor = num(&cal["factor"]);
+    assert!((0.05..=50.0).contains(&factor), "{factor}");
+    for key in ["ece", "ece_calibrated", "accuracy"] {
+        assert!((0.0..=1.0).contains(&num(&cal[key])), "{key}: {cal}");
+    }
 
     // Motion capture: methods are model, still, 3 least-squares windows; errors torso plane, torso 3-D,
     // wrists plane, wrists 3-D. Three robot placements; anchors at every 3rd frame with a full window (frames 30,
@@ -106,12 +117,18 @@ fn real_data_evaluation_knows_the_right_answers() {
         assert!(num(&all["ade"][2][e]) < 1e-4, "constant velocity is exact on a glide: {all}");
         assert!((num(&all["fde"][1][e]) - 1.0).abs() < 1e-9, "still misses by the 1 m glided in 1 s: {all}");
     }
-    for plot in ["scenes", "lookahead", "bound"] {
+    for plot in ["scenes", "lookahead", "bound", "reliability"] {
         let svg = std::fs::read_to_string(out.join(format!("r_{plot}.svg"))).expect("plot written");
         assert!(svg.starts_with("<svg"), "{plot}");
     }
     let md = std::fs::read_to_string(out.join("r.md")).expect("md");
-    for heading in ["## Torso ADE / FDE", "## Real 3-D bodies", "## Forecast error bound", "## Reproduce"] {
+    for heading in [
+        "## Torso ADE / FDE",
+        "## Real 3-D bodies",
+        "## Forecast error bound",
+        "## Intents against the intents geometry shows",
+        "## Reproduce",
+    ] {
         assert!(md.contains(heading), "{heading} missing:\n{md}");
     }
 }

@@ -29,6 +29,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context as _};
 use flate2::read::GzDecoder;
+use intent_shared_control_core::model::NUM_INTENTS;
 use intent_shared_control_core::predictor::IntentPredictor;
 use intent_shared_control_core::skeleton::{HumanSkeleton, Keypoint, SkeletonFrame};
 use intent_shared_control_core::Stamp;
@@ -37,6 +38,7 @@ use intent_shared_control_sim::walkers::walking_keypoints;
 use nalgebra::{SVector, Vector2};
 use serde::{Deserialize, Serialize};
 
+pub mod calibration;
 pub mod kalman;
 pub mod mocap;
 pub mod plots;
@@ -167,6 +169,8 @@ pub fn ls_slope<const D: usize>(samples: &[SVector<f64, D>], rate: f64) -> SVect
 /// One forecast asked at an annotation time.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Anchor {
+    /// Index of the virtual robot's position ([`placements`]); 0 is the recording's centre.
+    pub placement: usize,
     /// From the recording's validation part.
     pub val: bool,
     /// Observed speed (displacement over the window / its duration) \[m/s\].
@@ -181,9 +185,12 @@ pub struct Anchor {
     pub step_error: Vec<[f64; STEPS]>,
     /// Forecast minus true distance to the robot per step, per method of [`METHODS`] \[m\].
     pub closer: Vec<[f64; STEPS]>,
-    /// The model's top intent probability and label.
+    /// The model's top intent probability and label, and all its intent probabilities.
     pub confidence: f32,
     pub label: usize,
+    pub probabilities: [f32; NUM_INTENTS],
+    /// The intent the person shows toward this robot position ([`calibration::geometric_intent`], index).
+    pub shown: usize,
     /// Index of the previous anchor of the same piece 0.4 s earlier (label stability), if any.
     pub previous: Option<usize>,
 }
@@ -192,98 +199,115 @@ pub struct Anchor {
 pub const METHODS: [&str; 8] =
     ["model", "still", "cv_ls_0.2s", "cv_ls_0.4s", "cv_ls_0.8s", "kalman_q0.25", "kalman_q1", "kalman_q4"];
 
-/// All anchors of one recording, the virtual robot at the centre of its annotations.
+/// Virtual robot positions in a recording: the centre of its annotations (placement 0), then halfway from the
+/// centre to the upper and to the lower corner of their bounding box.
+pub fn placements(points: &[Vector2<f64>]) -> [Vector2<f64>; 3] {
+    let centre = points.iter().sum::<Vector2<f64>>() / points.len().max(1) as f64;
+    let lo = points.iter().fold(centre, |m, p| m.inf(p));
+    let hi = points.iter().fold(centre, |m, p| m.sup(p));
+    [centre, (centre + hi) / 2.0, (centre + lo) / 2.0]
+}
+
+/// All anchors of one recording, for each robot position of [`placements`].
 pub fn evaluate_recording(path: &Path, period: f64, predictor: &mut IntentPredictor) -> anyhow::Result<Vec<Anchor>> {
     let rows = read_recording(path)?;
     if rows.is_empty() {
         bail!("{}: no annotations", path.display());
     }
-    let centre = rows.iter().map(|r| r.xy).sum::<Vector2<f64>>() / rows.len() as f64;
+    let robots = placements(&rows.iter().map(|r| r.xy).collect::<Vec<_>>());
     let body = Body::from_height(1.75, || 1.0);
     let per_annotation = (period * FRAME_RATE).round() as usize;
     let mut out: Vec<Anchor> = Vec::new();
-    for piece in pieces(&rows, period) {
-        let (t0, t_end) = (piece.t[0], piece.t[piece.t.len() - 1]);
-        if t_end - t0 < WINDOW_S + 1.0 - 1e-9 {
-            continue;
-        }
-        predictor.reset();
-        let frames = ((t_end - t0) * FRAME_RATE + 1e-6).floor() as usize;
-        let mut yaw = {
-            let d = piece.xy[piece.xy.len() - 1] - piece.xy[0];
-            d.y.atan2(d.x)
-        };
-        let mut walked = 0.0;
-        let mut last_anchor: Option<usize> = None;
-        for k in 0..=frames {
-            let t = t0 + k as f64 / FRAME_RATE;
-            let p = piece.at(t);
-            if k > 0 {
-                walked += (p - piece.at(t - 1.0 / FRAME_RATE)).norm();
-            }
-            let v = (piece.at(t + STEP_S) - piece.at(t - STEP_S)) / (2.0 * STEP_S);
-            if v.norm() > BAND_EDGES[0] {
-                yaw = v.y.atan2(v.x);
-            }
-            let keypoints = walking_keypoints(&body, p - centre, yaw, walked, v.norm())
-                .map(|position| Keypoint { position, confidence: 1.0 });
-            let frame = SkeletonFrame {
-                stamp: Stamp::from_secs_f64(t),
-                frame_id: "base_link".into(),
-                humans: vec![HumanSkeleton { id: 1, keypoints }],
-            };
-            let anchor = k % per_annotation == 0 && t - t0 >= WINDOW_S - 1e-9 && t + 1.0 <= t_end + 1e-9;
-            if !anchor {
-                predictor.observe(&frame);
+    let all_pieces = pieces(&rows, period);
+    for (placement, centre) in robots.into_iter().enumerate() {
+        for piece in &all_pieces {
+            let (t0, t_end) = (piece.t[0], piece.t[piece.t.len() - 1]);
+            if t_end - t0 < WINDOW_S + 1.0 - 1e-9 {
                 continue;
             }
-            let preds = predictor.predict(&frame).with_context(|| format!("{}: model", path.display()))?;
-            let Some(pred) = preds.first().filter(|p| p.future.len() >= STEPS) else { continue };
-            let truth: Vec<Vector2<f64>> = (1..=STEPS).map(|j| piece.at(t + j as f64 * STEP_S)).collect();
-            let mut forecasts: Vec<Vec<Vector2<f64>>> =
-                vec![pred.future[..STEPS].iter().map(|q| q[0].xy().coords + centre).collect(), vec![p; STEPS]];
-            for w in CV_WINDOWS_S {
-                let v = ls_velocity(&piece, t, w);
-                forecasts.push((1..=STEPS).map(|j| p + v * (j as f64 * STEP_S)).collect());
-            }
-            let annotations: Vec<(f64, Vector2<f64>)> =
-                piece.t.iter().copied().zip(piece.xy.iter().copied()).take_while(|(s, _)| *s <= t + 1e-9).collect();
-            for q in KF_Q {
-                let (kp, kv) = kalman::filter(&annotations, q, KF_R).unwrap_or((p, Vector2::zeros()));
-                forecasts.push((1..=STEPS).map(|j| kp + kv * (j as f64 * STEP_S)).collect());
-            }
-            let err = |f: &[Vector2<f64>]| -> Vec<f64> { f.iter().zip(&truth).map(|(a, b)| (a - b).norm()).collect() };
-            let dist = |q: &Vector2<f64>| (q - centre).norm();
-            let observed = p - piece.at(t - WINDOW_S);
-            let speed = observed.norm() / WINDOW_S;
-            let to_robot = centre - p;
-            let cos = observed.dot(&to_robot) / (observed.norm() * to_robot.norm()).max(1e-9);
-            let geometry = if speed < BAND_EDGES[0] {
-                0
-            } else if cos > 0.5 {
-                1
-            } else if cos < -0.5 {
-                3
-            } else {
-                2
+            predictor.reset();
+            let frames = ((t_end - t0) * FRAME_RATE + 1e-6).floor() as usize;
+            let mut yaw = {
+                let d = piece.xy[piece.xy.len() - 1] - piece.xy[0];
+                d.y.atan2(d.x)
             };
-            let probabilities = pred.probabilities;
-            let label = (0..probabilities.len()).max_by(|&a, &b| probabilities[a].total_cmp(&probabilities[b]));
-            let index_val = piece.t.partition_point(|&s| s < t - 1e-6).min(piece.val.len() - 1);
-            out.push(Anchor {
-                val: piece.val[index_val],
-                speed,
-                geometry,
-                starting: speed < BAND_EDGES[0] && (piece.at(t + 1.0) - p).norm() >= 0.5,
-                ade: forecasts.iter().map(|f| err(f).iter().sum::<f64>() / STEPS as f64).collect(),
-                fde: forecasts.iter().map(|f| err(f)[STEPS - 1]).collect(),
-                step_error: forecasts.iter().map(|f| std::array::from_fn(|j| err(f)[j])).collect(),
-                closer: forecasts.iter().map(|f| std::array::from_fn(|j| dist(&f[j]) - dist(&truth[j]))).collect(),
-                confidence: pred.confidence,
-                label: label.unwrap_or(0),
-                previous: last_anchor,
-            });
-            last_anchor = Some(out.len() - 1);
+            let mut walked = 0.0;
+            let mut last_anchor: Option<usize> = None;
+            for k in 0..=frames {
+                let t = t0 + k as f64 / FRAME_RATE;
+                let p = piece.at(t);
+                if k > 0 {
+                    walked += (p - piece.at(t - 1.0 / FRAME_RATE)).norm();
+                }
+                let v = (piece.at(t + STEP_S) - piece.at(t - STEP_S)) / (2.0 * STEP_S);
+                if v.norm() > BAND_EDGES[0] {
+                    yaw = v.y.atan2(v.x);
+                }
+                let keypoints = walking_keypoints(&body, p - centre, yaw, walked, v.norm())
+                    .map(|position| Keypoint { position, confidence: 1.0 });
+                let frame = SkeletonFrame {
+                    stamp: Stamp::from_secs_f64(t),
+                    frame_id: "base_link".into(),
+                    humans: vec![HumanSkeleton { id: 1, keypoints }],
+                };
+                let anchor = k % per_annotation == 0 && t - t0 >= WINDOW_S - 1e-9 && t + 1.0 <= t_end + 1e-9;
+                if !anchor {
+                    predictor.observe(&frame);
+                    continue;
+                }
+                let preds = predictor.predict(&frame).with_context(|| format!("{}: model", path.display()))?;
+                let Some(pred) = preds.first().filter(|p| p.future.len() >= STEPS) else { continue };
+                let truth: Vec<Vector2<f64>> = (1..=STEPS).map(|j| piece.at(t + j as f64 * STEP_S)).collect();
+                let mut forecasts: Vec<Vec<Vector2<f64>>> =
+                    vec![pred.future[..STEPS].iter().map(|q| q[0].xy().coords + centre).collect(), vec![p; STEPS]];
+                for w in CV_WINDOWS_S {
+                    let v = ls_velocity(piece, t, w);
+                    forecasts.push((1..=STEPS).map(|j| p + v * (j as f64 * STEP_S)).collect());
+                }
+                let annotations: Vec<(f64, Vector2<f64>)> =
+                    piece.t.iter().copied().zip(piece.xy.iter().copied()).take_while(|(s, _)| *s <= t + 1e-9).collect();
+                for q in KF_Q {
+                    let (kp, kv) = kalman::filter(&annotations, q, KF_R).unwrap_or((p, Vector2::zeros()));
+                    forecasts.push((1..=STEPS).map(|j| kp + kv * (j as f64 * STEP_S)).collect());
+                }
+                let err =
+                    |f: &[Vector2<f64>]| -> Vec<f64> { f.iter().zip(&truth).map(|(a, b)| (a - b).norm()).collect() };
+                let dist = |q: &Vector2<f64>| (q - centre).norm();
+                let observed = p - piece.at(t - WINDOW_S);
+                let speed = observed.norm() / WINDOW_S;
+                let to_robot = centre - p;
+                let cos = observed.dot(&to_robot) / (observed.norm() * to_robot.norm()).max(1e-9);
+                let geometry = if speed < BAND_EDGES[0] {
+                    0
+                } else if cos > 0.5 {
+                    1
+                } else if cos < -0.5 {
+                    3
+                } else {
+                    2
+                };
+                let probabilities = pred.probabilities;
+                let label = (0..probabilities.len()).max_by(|&a, &b| probabilities[a].total_cmp(&probabilities[b]));
+                let index_val = piece.t.partition_point(|&s| s < t - 1e-6).min(piece.val.len() - 1);
+                let shown = calibration::geometric_intent(piece.at(t - WINDOW_S), p, piece.at(t + 1.0), centre);
+                out.push(Anchor {
+                    placement,
+                    val: piece.val[index_val],
+                    speed,
+                    geometry,
+                    starting: speed < BAND_EDGES[0] && (piece.at(t + 1.0) - p).norm() >= 0.5,
+                    ade: forecasts.iter().map(|f| err(f).iter().sum::<f64>() / STEPS as f64).collect(),
+                    fde: forecasts.iter().map(|f| err(f)[STEPS - 1]).collect(),
+                    step_error: forecasts.iter().map(|f| std::array::from_fn(|j| err(f)[j])).collect(),
+                    closer: forecasts.iter().map(|f| std::array::from_fn(|j| dist(&f[j]) - dist(&truth[j]))).collect(),
+                    confidence: pred.confidence,
+                    label: label.unwrap_or(0),
+                    probabilities,
+                    shown: shown.index(),
+                    previous: last_anchor,
+                });
+                last_anchor = Some(out.len() - 1);
+            }
         }
     }
     Ok(out)
