@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End to end, reproducibly: build the exporter -> export train/validation data -> train -> ONNX + model card
-# -> parity fixtures -> Rust evaluation on held-out seeds, which writes the card's metrics block.
+# -> parity fixtures -> real-data calibration of the card's temperature -> Rust evaluation on held-out seeds, which
+# writes the card's metrics block.
 # Run from anywhere; paths are relative to the repository root. See `training/run_all.sh --help`.
 set -euo pipefail
 
@@ -379,6 +380,14 @@ log "training (~13 min on 2 cores) -> $OUT_MODELS"
 log "parity fixture -> $OUT_FIXTURES"
 "$PY" crates/intent_shared_control_inference/fixtures/make_parity_fixture.py --data "$DATA/val" \
     --model "$MODEL" --card "$CARD" --name intent_parity --out "$OUT_FIXTURES"
+
+# Real-data calibration: the card's temperature times the factor fitted on the validation part of every ETH/UCY
+# recording (data/ethucy) against the intents geometry shows; <reports>/real_data_model.{json,md,*.svg} judge the
+# calibrated card on each held-out scene.
+log "real-data calibration and evaluation -> $CARD, $OUT_REPORTS"
+cargo build --release -p intent_shared_control_tools --bin evaluate_real
+"$TARGET/release/evaluate_real" --card "$CARD" --data data/ethucy --mocap data/mocap --out-dir "$OUT_REPORTS" \
+    --stem real_data_model --update-card
 
 # Held-out evaluation (base seed 3): <reports>/intent_evaluation.{json,md} and the card's `metrics` block (the
 # card's sha256 is that of the ONNX file, which this does not touch).
