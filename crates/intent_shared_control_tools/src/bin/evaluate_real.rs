@@ -8,25 +8,27 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context as _;
 use clap::Parser;
-use intent_shared_control_core::model::{Intent, NUM_INTENTS};
+use intent_shared_control_core::model::NUM_INTENTS;
 use intent_shared_control_core::predictor::IntentPredictor;
 use intent_shared_control_core::ControllerConfig;
 use intent_shared_control_inference::machine::MachineInfo;
 use intent_shared_control_sim::{default_model_card, load_model_predictor};
 use intent_shared_control_tools::card_update;
 use intent_shared_control_tools::real_eval::calibration;
-use intent_shared_control_tools::real_eval::mocap::{self, ClipAnchor, ERRORS, PLACEMENTS};
-use intent_shared_control_tools::real_eval::plots::{self, Series};
-use intent_shared_control_tools::real_eval::{
-    band, evaluate_recording, quantile, Anchor, BANDS, CV_WINDOWS_S, GEOMETRIES, KF_Q, METHODS, STEPS, STEP_S,
+use intent_shared_control_tools::real_eval::mocap::{self, ClipAnchor, PLACEMENTS};
+use intent_shared_control_tools::real_eval::report::{
+    calibrate, errors, markdown, mocap_errors, plot, Errors, MocapClip, MocapErrors, MocapResult, Output, Report,
+    SceneResult,
 };
-use serde::{Deserialize, Serialize};
+use intent_shared_control_tools::real_eval::{
+    band, evaluate_recording, quantile, Anchor, BANDS, CV_WINDOWS_S, GEOMETRIES, METHODS, STEPS, STEP_S,
+};
+use serde::Deserialize;
 
 #[derive(Parser)]
 #[command(about = "The intent model on real pedestrian tracks (ETH/UCY) against constant-velocity baselines")]
@@ -81,33 +83,9 @@ struct Part {
     part: String,
 }
 
-/// ADE / FDE of one group of windows per method.
-#[derive(Serialize)]
-struct Errors {
-    windows: usize,
-    /// Per method of [`METHODS`]: mean ADE, mean FDE \[m\].
-    ade: Vec<f64>,
-    fde: Vec<f64>,
-    /// Per method: mean error per look-ahead step \[m\].
-    step: Vec<[f64; STEPS]>,
-}
-
-fn errors<'a>(anchors: impl Iterator<Item = &'a Anchor>) -> Errors {
-    let m = METHODS.len();
-    let (mut n, mut ade, mut fde, mut step) = (0usize, vec![0.0; m], vec![0.0; m], vec![[0.0; STEPS]; m]);
-    for a in anchors {
-        n += 1;
-        for i in 0..m {
-            ade[i] += a.ade[i];
-            fde[i] += a.fde[i];
-            for (sum, e) in step[i].iter_mut().zip(&a.step_error[i]) {
-                *sum += e;
-            }
-        }
-    }
-    let mean = |x: f64| if n == 0 { f64::NAN } else { x / n as f64 };
-    let div = |v: Vec<f64>| v.into_iter().map(mean).collect();
-    Errors { windows: n, ade: div(ade), fde: div(fde), step: step.into_iter().map(|s| s.map(mean)).collect() }
+/// The method of `candidates` (indices into [`METHODS`]) with the lowest ADE in `e`.
+fn best(e: &Errors, candidates: impl Iterator<Item = usize>) -> usize {
+    candidates.min_by(|&a, &b| e.ade[a].total_cmp(&e.ade[b])).unwrap_or(1)
 }
 
 /// Multiplies the card's `temperature` by the factor fitted on `samples` (rounded to 6 decimals) and records the
@@ -146,136 +124,6 @@ fn update_temperature(card: &std::path::Path, samples: &[([f32; NUM_INTENTS], us
     Ok(())
 }
 
-/// The method of `candidates` (indices into [`METHODS`]) with the lowest ADE in `e`.
-fn best(e: &Errors, candidates: impl Iterator<Item = usize>) -> usize {
-    candidates.min_by(|&a, &b| e.ade[a].total_cmp(&e.ade[b])).unwrap_or(1)
-}
-
-#[derive(Serialize)]
-struct SceneResult {
-    scene: String,
-    /// Baselines chosen on the validation split (indices into [`METHODS`]): the best least-squares constant
-    /// velocity, the best Kalman filter, and the best of all baselines (the one the model is judged against).
-    cv_ls: usize,
-    kalman: usize,
-    baseline: usize,
-    test: Errors,
-    by_band: Vec<Errors>,
-    by_geometry: Vec<Errors>,
-    starting: Errors,
-    /// Per look-ahead step: the `coverage` quantile of (forecast − true distance to the robot) on the validation
-    /// split, and the share of held-out windows it covers; model and the chosen baseline.
-    bound_model_m: Vec<f64>,
-    covered_model: Vec<f64>,
-    bound_baseline_m: Vec<f64>,
-    covered_baseline: Vec<f64>,
-    mean_confidence: f64,
-    confident_share: f64,
-    label_changes: f64,
-    /// Intent calibration against the geometric labels, all robot placements.
-    calibration: Calibration,
-}
-
-/// The model's intents against the intents shown by geometry ([`calibration::geometric_intent`]).
-#[derive(Serialize)]
-struct Calibration {
-    windows: usize,
-    /// Temperature factor fitted on the validation split (1: the card's calibration kept).
-    factor: f64,
-    /// Share of windows whose most probable intent is the shown one.
-    accuracy: f64,
-    /// Expected calibration error (10 bins) with the card's temperature, and with the factor applied.
-    ece: f64,
-    ece_calibrated: f64,
-    /// Mean top probability, raw and calibrated.
-    mean_confidence: f64,
-    mean_confidence_calibrated: f64,
-    /// Share of windows per intent (in `Intent::ALL` order): shown by geometry, predicted by the model.
-    shown: [f64; NUM_INTENTS],
-    predicted: [f64; NUM_INTENTS],
-    /// Windows 0.4 s apart whose shown intent stays the same: share where the model's label changes.
-    changes_outside_true_changes: f64,
-    /// Reliability diagrams (10 bins), raw and calibrated.
-    reliability: Vec<calibration::Bin>,
-    reliability_calibrated: Vec<calibration::Bin>,
-}
-
-fn calibrate(val: &[&Anchor], test: &[&Anchor], pairs: &[(&Anchor, &Anchor)]) -> Calibration {
-    let samples: Vec<([f32; NUM_INTENTS], usize)> = val.iter().map(|a| (a.probabilities, a.shown)).collect();
-    let factor = calibration::fit_factor(&samples);
-    let raw: Vec<(f64, bool)> = test.iter().map(|a| (f64::from(a.confidence), a.label == a.shown)).collect();
-    let calibrated: Vec<(f64, bool)> = test
-        .iter()
-        .map(|a| {
-            let p = calibration::retemper(&a.probabilities, factor);
-            (p[calibration::argmax(&p)], calibration::argmax(&p) == a.shown)
-        })
-        .collect();
-    let (reliability, ece) = calibration::reliability(&raw, 10).unwrap_or_default();
-    let (reliability_calibrated, ece_calibrated) = calibration::reliability(&calibrated, 10).unwrap_or_default();
-    let n = test.len().max(1) as f64;
-    let share = |f: &dyn Fn(&Anchor) -> usize| -> [f64; NUM_INTENTS] {
-        std::array::from_fn(|i| test.iter().filter(|a| f(a) == i).count() as f64 / n)
-    };
-    let same_shown: Vec<&(&Anchor, &Anchor)> = pairs.iter().filter(|(a, b)| a.shown == b.shown).collect();
-    Calibration {
-        windows: test.len(),
-        factor,
-        accuracy: raw.iter().filter(|(_, ok)| *ok).count() as f64 / n,
-        ece,
-        ece_calibrated,
-        mean_confidence: raw.iter().map(|r| r.0).sum::<f64>() / n,
-        mean_confidence_calibrated: calibrated.iter().map(|r| r.0).sum::<f64>() / n,
-        shown: share(&|a| a.shown),
-        predicted: share(&|a| a.label),
-        changes_outside_true_changes: same_shown.iter().filter(|(a, b)| a.label != b.label).count() as f64
-            / same_shown.len().max(1) as f64,
-        reliability,
-        reliability_calibrated,
-    }
-}
-
-/// ADE / FDE per method of [`mocap::METHODS`] and error kind of [`ERRORS`].
-#[derive(Serialize)]
-struct MocapErrors {
-    windows: usize,
-    ade: Vec<[f64; 4]>,
-    fde: Vec<[f64; 4]>,
-}
-
-fn mocap_errors<'a>(anchors: impl Iterator<Item = &'a ClipAnchor>) -> MocapErrors {
-    let m = mocap::METHODS.len();
-    let (mut n, mut ade, mut fde) = (0usize, vec![[0.0; 4]; m], vec![[0.0; 4]; m]);
-    for a in anchors {
-        n += 1;
-        for i in 0..m {
-            for e in 0..4 {
-                ade[i][e] += a.ade[i][e];
-                fde[i][e] += a.fde[i][e];
-            }
-        }
-    }
-    let div =
-        |v: Vec<[f64; 4]>| v.into_iter().map(|x| x.map(|x| if n == 0 { f64::NAN } else { x / n as f64 })).collect();
-    MocapErrors { windows: n, ade: div(ade), fde: div(fde) }
-}
-
-#[derive(Serialize)]
-struct MocapClip {
-    clip: String,
-    description: String,
-    errors: MocapErrors,
-}
-
-#[derive(Serialize)]
-struct MocapResult {
-    /// Per error kind, the baseline (index into [`mocap::METHODS`]) with the lowest ADE over all clips.
-    baseline: [usize; 4],
-    /// One per placement of [`PLACEMENTS`], then all windows.
-    pooled: Vec<MocapErrors>,
-    clips: Vec<MocapClip>,
-}
-
 #[derive(Deserialize)]
 struct MocapIndex {
     clips: BTreeMap<String, MocapEntry>,
@@ -285,18 +133,6 @@ struct MocapIndex {
 struct MocapEntry {
     file: String,
     description: String,
-}
-
-#[derive(Serialize)]
-struct Report {
-    model: String,
-    coverage: f64,
-    /// The separation monitor's margin on a forecast per step: `prediction_uncertainty_rate · τ_k` \[m\].
-    chain_margin_m: Vec<f64>,
-    scenes: Vec<SceneResult>,
-    mocap: MocapResult,
-    wall_s: f64,
-    machine: MachineInfo,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -403,8 +239,21 @@ fn main() -> anyhow::Result<()> {
     let json = args.out_dir.join(format!("{}.json", args.stem));
     std::fs::write(&json, serde_json::to_string_pretty(&report)? + "\n").with_context(|| json.display().to_string())?;
     let md = args.out_dir.join(format!("{}.md", args.stem));
-    std::fs::write(&md, markdown(&report, &args)).with_context(|| md.display().to_string())?;
-    plot(&report, &args)?;
+    let output = Output {
+        out_dir: args.out_dir.clone(),
+        stem: args.stem.clone(),
+        reproduce: format!(
+            "cargo run --release -p intent_shared_control_tools --bin evaluate_real -- --data {} --mocap {} \
+             --out-dir {} --stem {} --coverage {}",
+            args.data.display(),
+            args.mocap.display(),
+            args.out_dir.display(),
+            args.stem,
+            args.coverage
+        ),
+    };
+    std::fs::write(&md, markdown(&report, &output)).with_context(|| md.display().to_string())?;
+    plot(&report, &output)?;
     println!("wrote {} and {}", json.display(), md.display());
     Ok(())
 }
@@ -434,340 +283,4 @@ fn evaluate_mocap(dir: &std::path::Path, predictor: &mut IntentPredictor) -> any
         (1..mocap::METHODS.len()).min_by(|&a, &b| total.ade[a][e].total_cmp(&total.ade[b][e])).unwrap_or(1)
     });
     Ok(MocapResult { baseline, pooled, clips })
-}
-
-/// `<stem>_{scenes,lookahead,bound}.svg` beside the report.
-fn plot(r: &Report, args: &Args) -> anyhow::Result<()> {
-    let path = |name: &str| args.out_dir.join(format!("{}_{name}.svg", args.stem));
-    let weighted = |f: &dyn Fn(&SceneResult) -> f64| -> f64 {
-        let n: f64 = r.scenes.iter().map(|sc| sc.test.windows as f64).sum();
-        r.scenes.iter().map(|sc| f(sc) * sc.test.windows as f64).sum::<f64>() / n
-    };
-    let mut bars: Vec<(String, f64)> =
-        r.scenes.iter().map(|sc| (sc.scene.clone(), sc.test.ade[0] / sc.test.ade[sc.baseline])).collect();
-    bars.push(("pooled".into(), weighted(&|sc| sc.test.ade[0]) / weighted(&|sc| sc.test.ade[sc.baseline])));
-    plots::bars(
-        &path("scenes"),
-        "Model ÷ best baseline, torso ADE over 1 s, held-out ETH/UCY scenes",
-        "ratio",
-        &bars,
-        &[(1.0, "as good as the baseline"), (0.85, "target (pooled)")],
-    )?;
-    let xs: Vec<f64> = (1..=STEPS).map(|k| k as f64 * STEP_S).collect();
-    let pooled =
-        |f: &dyn Fn(&SceneResult, usize) -> f64| -> Vec<f64> { (0..STEPS).map(|k| weighted(&|sc| f(sc, k))).collect() };
-    plots::lines(
-        &path("lookahead"),
-        "Torso error by look-ahead, ground plane, held-out ETH/UCY windows",
-        "look-ahead [s]",
-        "mean error [m]",
-        &xs,
-        &[
-            Series { name: "model".into(), values: pooled(&|sc, k| sc.test.step[0][k]), thin: false },
-            Series {
-                name: "best baseline (per scene)".into(),
-                values: pooled(&|sc, k| sc.test.step[sc.baseline][k]),
-                thin: false,
-            },
-            Series { name: "standing still".into(), values: pooled(&|sc, k| sc.test.step[1][k]), thin: true },
-        ],
-    )?;
-    let pooled_bins = |f: &dyn Fn(&SceneResult) -> &Vec<calibration::Bin>| -> Vec<f64> {
-        (0..10)
-            .map(|b| {
-                let (mut n, mut hits) = (0.0, 0.0);
-                for sc in &r.scenes {
-                    if let Some(bin) = f(sc).get(b) {
-                        n += bin.count as f64;
-                        hits += bin.accuracy * bin.count as f64;
-                    }
-                }
-                if n > 0.0 {
-                    hits / n
-                } else {
-                    f64::NAN
-                }
-            })
-            .collect()
-    };
-    let centres: Vec<f64> = (0..10).map(|b| (b as f64 + 0.5) / 10.0).collect();
-    plots::lines(
-        &path("reliability"),
-        "Reliability on held-out ETH/UCY scenes: accuracy against the intent shown, by confidence",
-        "confidence (bin centre)",
-        "accuracy",
-        &centres,
-        &[
-            Series {
-                name: "card's temperature".into(),
-                values: pooled_bins(&|sc| &sc.calibration.reliability),
-                thin: false,
-            },
-            Series {
-                name: "re-fitted on validation".into(),
-                values: pooled_bins(&|sc| &sc.calibration.reliability_calibrated),
-                thin: false,
-            },
-            Series { name: "perfect calibration".into(), values: centres.clone(), thin: true },
-        ],
-    )?;
-    let mut series: Vec<Series> = r
-        .scenes
-        .iter()
-        .map(|sc| Series { name: format!("model, {}", sc.scene), values: sc.bound_model_m.clone(), thin: false })
-        .collect();
-    series.push(Series {
-        name: "separation monitor's forecast margin".into(),
-        values: r.chain_margin_m.clone(),
-        thin: true,
-    });
-    plots::lines(
-        &path("bound"),
-        &format!("{:.1} % bound of (forecast − true distance to the robot)", 100.0 * r.coverage),
-        "look-ahead [s]",
-        "bound [m]",
-        &xs,
-        &series,
-    )
-}
-
-fn markdown(r: &Report, args: &Args) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "# The intent model on real people (ETH/UCY tracks, CMU motion capture)\n");
-    let _ = writeln!(
-        s,
-        "Model: {}. Method: `intent_shared_control_tools::real_eval` (a body from the walker scenes' kinematics around each \
-         real track, a virtual robot at the centre of the recording, the product's feature pipeline and predictor at 30 Hz, \
-         a forecast at every annotation time with a full window and 1 s of future). Ground-plane torso errors, each scene's \
-         leave-one-scene-out **test** split; the baselines (`cv*`: least-squares constant velocity over 0.2 / 0.4 / 0.8 s; \
-         `kf*`: constant-velocity Kalman filter over the track's annotations, process noise {:?} m²/s³; `best`: the best \
-         baseline of all, standing still included) and the error bound are chosen on the scene's validation split. The \
-         model was trained on the scenario generator only: every scene is held out.\n",
-        r.model, KF_Q
-    );
-    let ratio = |e: &Errors, m: usize| e.ade[0] / e.ade[m];
-    let _ = writeln!(
-        s,
-        "Plots: [per scene]({0}_scenes.svg), [by look-ahead]({0}_lookahead.svg), [error bound]({0}_bound.svg).\n",
-        args.stem
-    );
-    let _ = writeln!(s, "## Torso ADE / FDE at 1 s, ground plane [m]\n");
-    let _ = writeln!(
-        s,
-        "| scene | windows | still | cv* | kf* | model | best baseline | model ÷ best ADE | model ÷ best FDE |"
-    );
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---|---:|---:|");
-    let mut ratios = Vec::new();
-    for sc in &r.scenes {
-        let e = &sc.test;
-        ratios.push(ratio(e, sc.baseline));
-        let cell = |m: usize| format!("{:.3} / {:.3}", e.ade[m], e.fde[m]);
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} ({}) | {} ({}) | {} | {} | {:.2} | {:.2} |",
-            sc.scene,
-            e.windows,
-            cell(1),
-            cell(sc.cv_ls),
-            METHODS[sc.cv_ls],
-            cell(sc.kalman),
-            METHODS[sc.kalman],
-            cell(0),
-            METHODS[sc.baseline],
-            ratio(e, sc.baseline),
-            e.fde[0] / e.fde[sc.baseline]
-        );
-    }
-    let pooled_model: f64 = r.scenes.iter().map(|sc| sc.test.ade[0] * sc.test.windows as f64).sum();
-    let pooled_best: f64 = r.scenes.iter().map(|sc| sc.test.ade[sc.baseline] * sc.test.windows as f64).sum();
-    let _ = writeln!(
-        s,
-        "\nModel ÷ best baseline ADE: mean of scenes {:.2}, pooled over all held-out windows {:.2} (target ≤ 0.85 pooled \
-         and ≤ 1.0 on every scene).\n",
-        ratios.iter().sum::<f64>() / ratios.len().max(1) as f64,
-        pooled_model / pooled_best
-    );
-    let group_table = |s: &mut String, title: &str, names: &[&str], groups: &dyn Fn(&SceneResult) -> Vec<&Errors>| {
-        let _ = writeln!(s, "## Model ÷ best baseline, torso ADE {title} (windows)\n");
-        let _ = writeln!(s, "| scene | {} |", names.join(" | "));
-        let _ = writeln!(s, "|---|{}", "---:|".repeat(names.len()));
-        for sc in &r.scenes {
-            let cells: Vec<String> = groups(sc)
-                .iter()
-                .map(|e| {
-                    if e.windows == 0 {
-                        "–".into()
-                    } else {
-                        format!("{:.2} ({})", ratio(e, sc.baseline), e.windows)
-                    }
-                })
-                .collect();
-            let _ = writeln!(s, "| {} | {} |", sc.scene, cells.join(" | "));
-        }
-        let _ = writeln!(s);
-    };
-    group_table(&mut s, "by speed band", &BANDS, &|sc| sc.by_band.iter().collect());
-    group_table(&mut s, "by geometry (heading vs the direction to the robot)", &GEOMETRIES, &|sc| {
-        sc.by_geometry.iter().collect()
-    });
-    group_table(&mut s, "for people starting to walk", &["starting"], &|sc| vec![&sc.starting]);
-    let _ = writeln!(
-        s,
-        "Bands: standing < 0.2, slow 0.2–0.8, normal 0.8–1.6, fast ≥ 1.6 m/s (observed displacement over the window). \
-         Geometry: toward (cos > 0.5 between the observed motion and the direction to the robot), away (< −0.5), \
-         passing (between). Starting: standing, and ≥ 0.5 m away 1 s later.\n"
-    );
-    mocap_markdown(&mut s, &r.mocap);
-    let _ = writeln!(s, "## Forecast error bound toward the robot [m]\n");
-    let _ = writeln!(
-        s,
-        "Per look-ahead step: the {:.1} % quantile of (forecast − true distance to the robot) on the validation split \
-         (split conformal), and in brackets the share of held-out windows it covers. A positive bound means the person can \
-         be that much closer than forecast. `chain` is the margin the separation monitor adds to a forecast today \
-         (`prediction_uncertainty_rate · τ`).\n",
-        100.0 * r.coverage
-    );
-    let steps: Vec<String> = (1..=STEPS).map(|k| format!("{:.1} s", k as f64 * STEP_S)).collect();
-    let _ = writeln!(s, "| scene | forecast | {} |", steps.join(" | "));
-    let _ = writeln!(s, "|---|---|{}", "---:|".repeat(STEPS));
-    for sc in &r.scenes {
-        for (name, b, c) in [
-            ("model", &sc.bound_model_m, &sc.covered_model),
-            (METHODS[sc.baseline], &sc.bound_baseline_m, &sc.covered_baseline),
-        ] {
-            let cells: Vec<String> = b.iter().zip(c).map(|(q, cov)| format!("{q:.3} ({:.1} %)", 100.0 * cov)).collect();
-            let _ = writeln!(s, "| {} | {name} | {} |", sc.scene, cells.join(" | "));
-        }
-    }
-    let margins: Vec<String> = r.chain_margin_m.iter().map(|m| format!("{m:.3}")).collect();
-    let _ = writeln!(s, "| all | chain | {} |\n", margins.join(" | "));
-    let _ = writeln!(s, "## Intent confidence on real tracks\n");
-    let _ = writeln!(s, "| scene | mean top probability | windows ≥ 0.9 | label changes between windows 0.4 s apart |");
-    let _ = writeln!(s, "|---|---:|---:|---:|");
-    for sc in &r.scenes {
-        let _ = writeln!(
-            s,
-            "| {} | {:.2} | {:.1} % | {:.1} % |",
-            sc.scene,
-            sc.mean_confidence,
-            100.0 * sc.confident_share,
-            100.0 * sc.label_changes
-        );
-    }
-    calibration_markdown(&mut s, r, args);
-    let _ = writeln!(s, "\n## Reproduce\n\n```");
-    let _ = writeln!(
-        s,
-        "cargo run --release -p intent_shared_control_tools --bin evaluate_real -- --data {} --mocap {} --out-dir {} --stem {} --coverage {}",
-        args.data.display(),
-        args.mocap.display(),
-        args.out_dir.display(),
-        args.stem,
-        args.coverage
-    );
-    let _ = writeln!(s, "```\n\nMachine: {}. Wall time {:.1} s.", r.machine.describe(), r.wall_s);
-    s
-}
-
-fn calibration_markdown(s: &mut String, r: &Report, args: &Args) {
-    let _ = writeln!(s, "\n## Intents against the intents geometry shows\n");
-    let _ = writeln!(
-        s,
-        "`intent_shared_control_tools::real_eval::calibration`: each window is labelled with the intent the person shows \
-         toward the robot from where they were 1 s before and are 1 s after (standing → idle; walking at the robot and \
-         ending within 6.5 m → approach; walking away from within 3 m → retreat; other walking → pass-by; a hand-over \
-         cannot be seen in a 2-D track), with the robot at three places per recording (the centre, and halfway to two \
-         corners). The temperature factor `s` (probabilities `softmax(z / (T·s))`) is fitted on each scene's validation \
-         split; ECE over 10 bins on the held-out scene. [Reliability diagram]({}_reliability.svg).\n",
-        args.stem
-    );
-    let _ = writeln!(
-        s,
-        "| scene | windows | accuracy | ECE | s | ECE with s | mean confidence (with s) | label changes where the shown intent stays |"
-    );
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|");
-    for sc in &r.scenes {
-        let c = &sc.calibration;
-        let _ = writeln!(
-            s,
-            "| {} | {} | {:.1} % | {:.3} | {:.2} | {:.3} | {:.2} ({:.2}) | {:.1} % |",
-            sc.scene,
-            c.windows,
-            100.0 * c.accuracy,
-            c.ece,
-            c.factor,
-            c.ece_calibrated,
-            c.mean_confidence,
-            c.mean_confidence_calibrated,
-            100.0 * c.changes_outside_true_changes
-        );
-    }
-    let names = Intent::LABELS;
-    let _ = writeln!(s, "\nShare of windows per intent, shown by geometry / predicted by the model:\n");
-    let _ = writeln!(s, "| scene | {} |", names.join(" | "));
-    let _ = writeln!(s, "|---|{}", "---:|".repeat(names.len()));
-    for sc in &r.scenes {
-        let c = &sc.calibration;
-        let cells: Vec<String> =
-            (0..NUM_INTENTS).map(|i| format!("{:.1} / {:.1} %", 100.0 * c.shown[i], 100.0 * c.predicted[i])).collect();
-        let _ = writeln!(s, "| {} | {} |", sc.scene, cells.join(" | "));
-    }
-    let _ = writeln!(
-        s,
-        "\nTargets: ECE ≤ 0.05 on real data; label changes between windows 0.4 s apart ≤ 5 % outside true intent changes."
-    );
-}
-
-fn mocap_markdown(s: &mut String, m: &MocapResult) {
-    let _ = writeln!(s, "## Real 3-D bodies: CMU motion capture\n");
-    let _ = writeln!(
-        s,
-        "`intent_shared_control_tools::real_eval::mocap`: {} clips (walks at several speeds, a jog, starts and stops, \
-         turns, bending and lifting), a virtual robot ahead of, beside and behind each walk, a forecast every 0.1 s. \
-         ADE / FDE at 1 s [m]; `cv*` is the constant-velocity window with the lowest ADE over all clips (chosen on \
-         these data, which favours the baseline).\n",
-        m.clips.len()
-    );
-    let _ = writeln!(s, "| error | robot | windows | still | cv* | model | model ÷ cv* ADE | model ÷ cv* FDE |");
-    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|");
-    for (e, name) in ERRORS.iter().enumerate() {
-        let b = m.baseline[e];
-        for (p, errs) in m.pooled.iter().enumerate() {
-            let robot = PLACEMENTS.get(p).copied().unwrap_or("all");
-            let cell = |i: usize| format!("{:.3} / {:.3}", errs.ade[i][e], errs.fde[i][e]);
-            let _ = writeln!(
-                s,
-                "| {name} | {robot} | {} | {} | {} ({}) | {} | {:.2} | {:.2} |",
-                errs.windows,
-                cell(1),
-                cell(b),
-                mocap::METHODS[b],
-                cell(0),
-                errs.ade[0][e] / errs.ade[b][e],
-                errs.fde[0][e] / errs.fde[b][e]
-            );
-        }
-    }
-    let _ = writeln!(
-        s,
-        "\nPer clip, model ÷ the clip's own best baseline ADE (all placements; still or a constant-velocity window, \
-         whichever is best on that clip):\n"
-    );
-    let _ = writeln!(s, "| clip | motion | windows | {} |", ERRORS.join(" | "));
-    let _ = writeln!(s, "|---|---|---:|{}", "---:|".repeat(ERRORS.len()));
-    for c in &m.clips {
-        let cells: Vec<String> = (0..ERRORS.len())
-            .map(|e| {
-                let ade = &c.errors.ade;
-                let b = (1..mocap::METHODS.len()).min_by(|&x, &y| ade[x][e].total_cmp(&ade[y][e])).unwrap_or(1);
-                if c.errors.windows == 0 {
-                    "–".into()
-                } else {
-                    format!("{:.2}", c.errors.ade[0][e] / c.errors.ade[b][e])
-                }
-            })
-            .collect();
-        let _ = writeln!(s, "| {} | {} | {} | {} |", c.clip, c.description, c.errors.windows, cells.join(" | "));
-    }
-    let _ = writeln!(s);
 }

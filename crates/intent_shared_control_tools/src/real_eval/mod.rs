@@ -42,6 +42,7 @@ pub mod calibration;
 pub mod kalman;
 pub mod mocap;
 pub mod plots;
+pub mod report;
 
 /// Frames per second fed to the predictor (the model's rate).
 pub const FRAME_RATE: f64 = 30.0;
