@@ -287,8 +287,13 @@ pub fn evaluate_recording(path: &Path, period: f64, predictor: &mut IntentPredic
                 } else {
                     2
                 };
-                let probabilities = pred.probabilities;
-                let label = (0..probabilities.len()).max_by(|&a, &b| probabilities[a].total_cmp(&probabilities[b]));
+                let step_error: Vec<[f64; STEPS]> = forecasts
+                    .iter()
+                    .map(|f| {
+                        let e = err(f);
+                        std::array::from_fn(|j| e[j])
+                    })
+                    .collect();
                 let index_val = piece.t.partition_point(|&s| s < t - 1e-6).min(piece.val.len() - 1);
                 let shown = calibration::geometric_intent(piece.at(t - WINDOW_S), p, piece.at(t + 1.0), centre);
                 out.push(Anchor {
@@ -297,13 +302,13 @@ pub fn evaluate_recording(path: &Path, period: f64, predictor: &mut IntentPredic
                     speed,
                     geometry,
                     starting: speed < BAND_EDGES[0] && (piece.at(t + 1.0) - p).norm() >= 0.5,
-                    ade: forecasts.iter().map(|f| err(f).iter().sum::<f64>() / STEPS as f64).collect(),
-                    fde: forecasts.iter().map(|f| err(f)[STEPS - 1]).collect(),
-                    step_error: forecasts.iter().map(|f| std::array::from_fn(|j| err(f)[j])).collect(),
+                    ade: step_error.iter().map(|e| e.iter().sum::<f64>() / STEPS as f64).collect(),
+                    fde: step_error.iter().map(|e| e[STEPS - 1]).collect(),
+                    step_error,
                     closer: forecasts.iter().map(|f| std::array::from_fn(|j| dist(&f[j]) - dist(&truth[j]))).collect(),
                     confidence: pred.confidence,
-                    label: label.unwrap_or(0),
-                    probabilities,
+                    label: pred.intent().index(),
+                    probabilities: pred.probabilities,
                     shown: shown.index(),
                     previous: last_anchor,
                 });

@@ -107,7 +107,8 @@ pub fn calibrate(val: &[&Anchor], test: &[&Anchor], pairs: &[(&Anchor, &Anchor)]
         .iter()
         .map(|a| {
             let p = calibration::retemper(&a.probabilities, factor);
-            (p[calibration::argmax(&p)], calibration::argmax(&p) == a.shown)
+            let top = calibration::argmax(&p);
+            (p[top], top == a.shown)
         })
         .collect();
     let (reliability, ece) = calibration::reliability(&raw, 10).unwrap_or_default();
