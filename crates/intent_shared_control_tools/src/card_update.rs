@@ -114,22 +114,26 @@ pub fn replace_field(card_text: &str, key: &str, value: &Value) -> Result<String
     }
     let (start, end) = top_level_value_span(card_text, key)
         .ok_or_else(|| CardUpdateError::Structure(format!("`{key}` not found in the text")))?;
-    let pretty = serde_json::to_string_pretty(value).map_err(|e| CardUpdateError::Structure(e.to_string()))?;
-    // What a reader of the written text gets (float parsing may differ from `value` in the last bit).
-    let written: Value = serde_json::from_str(&pretty).map_err(|e| CardUpdateError::Structure(e.to_string()))?;
-    let pretty = pretty.replace('\n', "\n  ");
+    let (pretty, written) = pretty_indented(value, "\n  ")?;
     let updated = format!("{}{}{}", &card_text[..start], pretty, &card_text[end..]);
+    let mut expected = original;
+    expected[key] = written;
+    checked(updated, &expected, key)
+}
 
+/// `value` pretty-printed with every line after the first indented by `indent`, and what a reader of that text
+/// gets back (float parsing may differ from `value` in the last bit).
+fn pretty_indented(value: &Value, indent: &str) -> Result<(String, Value), CardUpdateError> {
+    let pretty = serde_json::to_string_pretty(value).map_err(|e| CardUpdateError::Structure(e.to_string()))?;
+    let written: Value = serde_json::from_str(&pretty).map_err(|e| CardUpdateError::Structure(e.to_string()))?;
+    Ok((pretty.replace('\n', indent), written))
+}
+
+/// `updated` when it parses to `expected` and is a valid [`ModelCard`]; `what` names the changed field.
+fn checked(updated: String, expected: &Value, what: &str) -> Result<String, CardUpdateError> {
     let parsed: Value = serde_json::from_str(&updated).map_err(|e| CardUpdateError::Invalid(e.to_string()))?;
-    let (Value::Object(mut a), Value::Object(mut b)) = (original, parsed) else {
-        return Err(CardUpdateError::Structure("not a JSON object".into()));
-    };
-    if b.remove(key).as_ref() != Some(&written) {
-        return Err(CardUpdateError::Invalid(format!("{key} differs after the update")));
-    }
-    a.remove(key);
-    if a != b {
-        return Err(CardUpdateError::Invalid(format!("fields other than {key} changed")));
+    if &parsed != expected {
+        return Err(CardUpdateError::Invalid(format!("the card differs from the original beyond {what}")));
     }
     ModelCard::from_json_str(&updated).map_err(|e| CardUpdateError::Invalid(e.to_string()))?;
     Ok(updated)
@@ -145,9 +149,7 @@ pub fn set_nested_field(card_text: &str, parent: &str, key: &str, value: &Value)
     };
     let (start, end) = top_level_value_span(card_text, parent)
         .ok_or_else(|| CardUpdateError::Structure(format!("`{parent}` not found in the text")))?;
-    let pretty = serde_json::to_string_pretty(value).map_err(|e| CardUpdateError::Structure(e.to_string()))?;
-    let written: Value = serde_json::from_str(&pretty).map_err(|e| CardUpdateError::Structure(e.to_string()))?;
-    let pretty = pretty.replace('\n', "\n    ");
+    let (pretty, written) = pretty_indented(value, "\n    ")?;
     let object = &card_text[start..end];
     let updated = if let Some((s, e)) = top_level_value_span(object, key) {
         format!("{}{}{}", &card_text[..start + s], pretty, &card_text[start + e..])
@@ -159,12 +161,7 @@ pub fn set_nested_field(card_text: &str, parent: &str, key: &str, value: &Value)
     };
     let mut expected = original;
     expected[parent][key] = written;
-    let parsed: Value = serde_json::from_str(&updated).map_err(|e| CardUpdateError::Invalid(e.to_string()))?;
-    if parsed != expected {
-        return Err(CardUpdateError::Invalid(format!("the card differs from the original beyond {parent}.{key}")));
-    }
-    ModelCard::from_json_str(&updated).map_err(|e| CardUpdateError::Invalid(e.to_string()))?;
-    Ok(updated)
+    checked(updated, &expected, &format!("{parent}.{key}"))
 }
 
 #[cfg(test)]
