@@ -34,7 +34,9 @@ pub use ego::EgoMotion;
 pub use geometry::{ApproachTolerance, PointRelation, RobotBody, RobotShape, UpperVolume};
 pub use limits::{LimitsConfig, MotionLimiter};
 pub use reason::{Effect, Reason, StageOutcome, UnknownReason};
-pub use separation::{ClosingBound, HumanPoints, ObservedMotion, ReachConfig, SeparationConfig, SeparationMonitor};
+pub use separation::{
+    ClosingBound, HumanPoints, ObservedMotion, ReachConfig, SeparationConfig, SeparationMonitor, SeparationResult,
+};
 pub use validation::{InputValidator, Validated, ValidationConfig};
 pub use watchdog::{StaleInputWatchdog, WatchdogConfig};
 pub use zones::{Zone, ZoneConfig, ZoneLimiter};
@@ -216,7 +218,7 @@ impl SafetyOutput {
 
 /// The outcomes of the stages folded: reasons in stage order, speed scales multiplied, and whether a fault
 /// forces the stop.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Fold {
     reasons: Vec<Reason>,
     scale: f64,
@@ -263,7 +265,7 @@ impl SafetyChain {
     pub fn new(config: SafetyConfig) -> Self {
         SafetyChain {
             validator: InputValidator::new(config.validation),
-            separation: SeparationMonitor::new(config.separation),
+            separation: SeparationMonitor::new(config.separation).with_lateral_speed(config.limits.max_velocity[1]),
             zones: ZoneLimiter::new(config.zones),
             limiter: MotionLimiter::new(config.limits),
             watchdog: StaleInputWatchdog::new(config.watchdog),
@@ -482,13 +484,45 @@ impl SafetyChain {
         let predictions = self.compensated_predictions(now, &valid);
         let predictions: Vec<&HumanPrediction> = predictions.iter().collect();
         let ssm = self.separation.limit(now, &command, &humans, &predictions, age);
+        let output = if ssm.slid {
+            // The drive's limits move each axis toward the slide at its own rate, so what leaves the chain is
+            // not the slide itself: where the monitor would not let it through, this cycle goes on without the
+            // slide (as a differential drive would).
+            let saved = (self.zones.clone(), self.watchdog.clone(), self.limiter.clone());
+            let slid = self.downstream(&input, fold.clone(), &ssm, &humans, seen);
+            if slid.forced_stop || self.separation.admits(now, &slid.twist, &humans, &predictions, age) {
+                slid
+            } else {
+                (self.zones, self.watchdog, self.limiter) = saved;
+                let ssm = self.separation.limit_with(now, &command, &humans, &predictions, age, false);
+                self.downstream(&input, fold, &ssm, &humans, seen)
+            }
+        } else {
+            self.downstream(&input, fold, &ssm, &humans, seen)
+        };
+        if let Some(ego) = &mut self.ego {
+            ego.record(now, output.twist);
+        }
+        output
+    }
+
+    /// The stages after separation monitoring (zones, watchdog, drive limits) on the command `ssm` passes on.
+    fn downstream(
+        &mut self,
+        input: &SafetyInput<'_>,
+        mut fold: Fold,
+        ssm: &SeparationResult,
+        humans: &[HumanPoints],
+        seen: usize,
+    ) -> SafetyOutput {
+        let now = input.now;
         let mut outcome = ssm.outcome(seen);
         if humans.len() > seen {
             outcome.reasons.push(Reason::OccludedHumanRemembered);
         }
         let command = fold.add(outcome);
         let sep = self.separation.config();
-        let zoned = self.zones.limit(self.separation.body(), &sep.approach_tolerance, &command, &humans);
+        let zoned = self.zones.limit(self.separation.body(), &sep.approach_tolerance, &command, humans);
         let urgent = ssm.scale < 1.0 || zoned.scale < 1.0;
         let command = fold.add(zoned);
         let freshness = input.skeletons.map(|f| input.skeletons_arrival.map_or(f.stamp, |a| a.min(f.stamp)));
@@ -505,9 +539,6 @@ impl SafetyChain {
             }
             (Twist::ZERO, 0.0)
         };
-        if let Some(ego) = &mut self.ego {
-            ego.record(now, twist);
-        }
         let shape = self.separation.body();
         let required_separation = match ssm.nearest {
             Some((id, _)) => humans
@@ -574,6 +605,65 @@ mod tests {
             out = Some(chain.step(input));
         }
         out.expect("ran")
+    }
+
+    /// A person standing ahead and to the left, 0.3–0.4 m from the surface, seen whole.
+    fn ahead_left(stamp: Stamp) -> SkeletonFrame {
+        let mut keypoints = [Keypoint::MISSING; NUM_KEYPOINTS];
+        for (i, k) in keypoints.iter_mut().enumerate() {
+            let p = Point3::new(0.55 + 0.01 * (i % 4) as f64, 0.35 + 0.01 * (i % 3) as f64, 0.1 + 0.02 * i as f64);
+            *k = Keypoint { position: p, confidence: 0.9 };
+        }
+        SkeletonFrame { stamp, frame_id: "base_link".into(), humans: vec![HumanSkeleton { id: 6, keypoints }] }
+    }
+
+    /// The operator pushes straight ahead at 0.4 m/s for 1 s with the person of [`ahead_left`].
+    fn push_ahead(config: SafetyConfig) -> (SafetyOutput, SkeletonFrame) {
+        let mut chain = SafetyChain::new(config);
+        let mut out = None;
+        let mut frame = ahead_left(Stamp(0));
+        for k in 0..=30 {
+            let now = Stamp::from_secs_f64(k as f64 / 30.0);
+            frame = ahead_left(now);
+            let input = SafetyInput {
+                now,
+                command: Twist::planar(0.4, 0.0, 0.0),
+                skeletons: Some(&frame),
+                skeletons_arrival: Some(now),
+                predictions: &[],
+                inhibit: None,
+            };
+            out = Some(chain.step(input));
+        }
+        (out.expect("ran"), frame)
+    }
+
+    #[test]
+    fn the_chain_slides_past_only_where_the_platform_moves_sideways() {
+        // Holonomic (the defaults allow vy up to 0.5 m/s): the push becomes a slide to the right that approaches
+        // no point of the person.
+        let config = SafetyConfig::default();
+        let (out, frame) = push_ahead(config.clone());
+        assert!(out.reasons.contains(&Reason::SsmSlidePast), "{:?}", out.reasons);
+        assert!(out.twist.linear.y < -0.05 && out.twist.linear.x > 0.0, "{:?}", out.twist);
+        let monitor = SeparationMonitor::new(config.separation.clone());
+        for k in &frame.humans[0].keypoints {
+            let rel = monitor.body().relation(&out.twist, &k.position);
+            assert!(!rel.approaches(&config.separation.approach_tolerance), "{rel:?}");
+        }
+        // A differential drive (no vy): the push stops, nothing sideways.
+        let mut diff = SafetyConfig::default();
+        diff.limits.max_velocity[1] = 0.0;
+        let (out, _) = push_ahead(diff);
+        assert!(out.reasons.contains(&Reason::SsmStop), "{:?}", out.reasons);
+        assert_eq!(out.twist.linear.y, 0.0);
+        assert_eq!(out.twist.linear.x, 0.0);
+        // Holonomic with `slide_past: false`: stops as well.
+        let mut off = SafetyConfig::default();
+        off.separation.slide_past = false;
+        let (out, _) = push_ahead(off);
+        assert!(out.reasons.contains(&Reason::SsmStop), "{:?}", out.reasons);
+        assert_eq!(out.twist.linear.y, 0.0);
     }
 
     #[test]

@@ -112,6 +112,9 @@ reasons! {
     SsmSlowdown = "ssm_slowdown", Slowdown;
     /// The turn of a reduced command was kept.
     SsmTurnKept = "ssm_turn_kept", Note;
+    /// A command that had to slow down for a person slides past them instead (its components toward them
+    /// taken out).
+    SsmSlidePast = "ssm_slide_past", Note;
     /// Someone in view is bounded by the standard's conservative speed (no fresh, confident prediction).
     SsmConservativeHumanSpeed = "ssm_conservative_human_speed", Note;
     /// A person who left the view is kept as an obstacle.

@@ -57,6 +57,10 @@ pub struct SeparationConfig {
     /// For a person seen only in part: inside `S_p(0, v_h)` of a seen point, a command counts as moving away
     /// only with at least this share of its surface speed away from the point [0, 1].
     pub partial_view_away_fraction: f64,
+    /// On a platform that can move sideways (`limits.max_velocity` of `vy` above 0), a command that must slow
+    /// down for a person may instead slide past them: its linear part with the components toward the points
+    /// that limit it taken out, when the same monitor admits that unscaled (see [`super::SeparationMonitor::limit`]).
+    pub slide_past: bool,
 }
 
 impl Default for SeparationConfig {
@@ -82,6 +86,7 @@ impl Default for SeparationConfig {
             approach_tolerance: ApproachTolerance::default(),
             partial_view_away_fraction: 0.9,
             not_closing_speed: 0.2,
+            slide_past: true,
         }
     }
 }
@@ -191,6 +196,12 @@ impl Section for SeparationConfig {
                 "next to a person seen whole whose fitted torso velocity toward the robot is at most this \
                  (standing, swaying, leaving), a motion that approaches none of their points goes on inside S_p(0)",
                 |c| c.not_closing_speed,
+            ),
+            FieldSpec::other(
+                "slide_past",
+                "on a platform that moves sideways (max_velocity vy > 0), a command that must slow down for a person \
+                 may slide past them instead: the linear part without its components toward the limiting points, \
+                 never faster than asked and never more than 90 degrees off the asked direction",
             ),
         ]
     };

@@ -1,7 +1,7 @@
 //! The monitor: `S_p`, admissible approach speeds and the limiting of one command (see the module docs of
 //! [`super`]).
 
-use nalgebra::{Point2, Point3};
+use nalgebra::{Point2, Point3, Vector2};
 
 use super::{ArmAnchor, ClosingBound, HumanPoints, SeparationConfig};
 use crate::prediction::HumanPrediction;
@@ -28,6 +28,11 @@ pub struct SeparationResult {
     pub predictions_used: usize,
     /// The command was not scaled as a whole: its turn was kept (see [`SeparationMonitor::limit`]).
     pub turn_kept: bool,
+    /// The command was not scaled as a whole: it slides past the people it approached (see
+    /// [`SeparationMonitor::limit`]).
+    pub slid: bool,
+    /// Horizontal unit directions from the robot toward the points that limited the command.
+    limiting: Vec<Vector2<f64>>,
 }
 
 impl SeparationResult {
@@ -41,6 +46,9 @@ impl SeparationResult {
         if self.turn_kept {
             reasons.push(Reason::SsmTurnKept);
         }
+        if self.slid {
+            reasons.push(Reason::SsmSlidePast);
+        }
         if self.predictions_used < humans_in_view {
             reasons.push(Reason::SsmConservativeHumanSpeed);
         }
@@ -53,13 +61,23 @@ impl SeparationResult {
 pub struct SeparationMonitor {
     config: SeparationConfig,
     body: RobotBody,
+    /// Highest sideways speed of the platform [m/s]; 0: no sliding past (see [`SeparationMonitor::limit`]).
+    lateral_speed: f64,
 }
 
 impl SeparationMonitor {
     /// A monitor with `config` (validated by the controller's config).
     pub fn new(config: SeparationConfig) -> Self {
         let body = config.body();
-        SeparationMonitor { config, body }
+        SeparationMonitor { config, body, lateral_speed: 0.0 }
+    }
+
+    /// The same monitor on a platform that moves sideways at up to `speed` [m/s]: with
+    /// [`SeparationConfig::slide_past`], a command that must slow down may slide past instead (see
+    /// [`Self::limit`]). 0 (or a non-finite value): no sliding.
+    pub fn with_lateral_speed(mut self, speed: f64) -> Self {
+        self.lateral_speed = if speed.is_finite() && self.config.slide_past { speed.max(0.0) } else { 0.0 };
+        self
     }
 
     /// The configuration.
@@ -193,10 +211,20 @@ impl SeparationMonitor {
     /// `observation_age` is how old the current keypoints are \[s\] (now − skeleton stamp, ≥ 0); the human's
     /// travel is counted from then.
     ///
-    /// When the command as a whole must slow down or stop, the turn it asks for is kept where that is admissible
-    /// on its own: first the turn with the linear part scaled as the whole command would be, then the turn
-    /// alone (each candidate checked by the same monitor; `turn_kept` reports it). A robot asked to turn away
-    /// while creeping toward someone turns away instead of freezing.
+    /// When the command as a whole must slow down or stop, on a platform that moves sideways (see
+    /// [`Self::with_lateral_speed`]) it first tries to **slide past**: the linear part with its components
+    /// toward the points that limited it taken out (the nearest point to it in the cone of motions that
+    /// approach none of them, found exactly in the plane: the command itself, its projection on one limiting
+    /// direction's normal, or zero), the turn kept, scaled down uniformly to the platform's sideways speed. The
+    /// candidate is checked by the same monitor; points it newly approaches join the limiting ones and the
+    /// candidate is made again (at most [`SLIDE_ROUNDS`] times). It is taken when admitted unscaled and when it
+    /// makes more progress along the asked direction than the scaled command (`slid` reports it). By
+    /// construction it is never faster than asked and never more than 90° off the asked direction.
+    ///
+    /// Otherwise the turn it asks for is kept where that is admissible on its own: first the turn with the
+    /// linear part scaled as the whole command would be, then the turn alone (each candidate checked by the
+    /// same monitor; `turn_kept` reports it). A robot asked to turn away while creeping toward someone turns
+    /// away instead of freezing.
     pub fn limit(
         &self,
         now: Stamp,
@@ -205,8 +233,30 @@ impl SeparationMonitor {
         predictions: &[&HumanPrediction],
         observation_age: f64,
     ) -> SeparationResult {
+        self.limit_with(now, twist, humans, predictions, observation_age, true)
+    }
+
+    /// [`Self::limit`], with the slide-past candidate only when `slide` (the safety chain falls back to
+    /// `false` when the drive's limits would bend a slide into a motion the monitor does not admit).
+    pub fn limit_with(
+        &self,
+        now: Stamp,
+        twist: &Twist,
+        humans: &[HumanPoints],
+        predictions: &[&HumanPrediction],
+        observation_age: f64,
+        slide: bool,
+    ) -> SeparationResult {
         let whole = self.limit_scaled(now, twist, humans, predictions, observation_age);
-        if whole.scale >= 1.0 || twist.angular.z.abs() <= 1e-9 {
+        if whole.scale >= 1.0 {
+            return whole;
+        }
+        if let Some(slid) =
+            slide.then(|| self.slide(now, twist, &whole, humans, predictions, observation_age)).flatten()
+        {
+            return slid;
+        }
+        if twist.angular.z.abs() <= 1e-9 {
             return whole;
         }
         let linear_scaled = Twist { linear: twist.linear * whole.scale, ..*twist };
@@ -222,6 +272,66 @@ impl SeparationMonitor {
         whole
     }
 
+    /// True when the monitor lets `twist` through unscaled.
+    pub fn admits(
+        &self,
+        now: Stamp,
+        twist: &Twist,
+        humans: &[HumanPoints],
+        predictions: &[&HumanPrediction],
+        observation_age: f64,
+    ) -> bool {
+        self.limit_scaled(now, twist, humans, predictions, observation_age).scale >= 1.0
+    }
+
+    /// The slide-past candidate of [`Self::limit`], when admitted and better than `whole`.
+    fn slide(
+        &self,
+        now: Stamp,
+        twist: &Twist,
+        whole: &SeparationResult,
+        humans: &[HumanPoints],
+        predictions: &[&HumanPrediction],
+        observation_age: f64,
+    ) -> Option<SeparationResult> {
+        let asked = twist.linear.xy();
+        let speed = asked.norm();
+        if self.lateral_speed <= 0.0 || !(speed > self.config.standstill_speed) || twist.linear.z != 0.0 {
+            return None;
+        }
+        let mut limiting = whole.limiting.clone();
+        for _ in 0..SLIDE_ROUNDS {
+            let mut v = slide_velocity(&asked, &limiting);
+            if v.y.abs() > self.lateral_speed {
+                v *= self.lateral_speed / v.y.abs();
+            }
+            // Progress along the asked direction: more than the whole command scaled, and a real motion.
+            let progress = v.dot(&asked) / speed;
+            if progress <= whole.scale * speed || v.norm() < self.config.standstill_speed {
+                return None;
+            }
+            let candidate = Twist { linear: nalgebra::Vector3::new(v.x, v.y, 0.0), ..*twist };
+            let r = self.limit_scaled(now, &candidate, humans, predictions, observation_age);
+            if r.scale >= 1.0 {
+                let full = self.body.max_point_speed(twist);
+                let scale = if full > 0.0 { (self.body.max_point_speed(&candidate) / full).min(1.0) } else { 1.0 };
+                // A candidate as fast as the command still reports the change (the mode says slowdown).
+                let scale = scale.min(1.0 - f64::EPSILON);
+                return Some(SeparationResult { scale, slid: true, ..r });
+            }
+            let before = limiting.len();
+            for n in r.limiting {
+                if !limiting.iter().any(|m| (m - n).norm() < 1e-9) {
+                    limiting.push(n);
+                }
+            }
+            if limiting.len() == before {
+                return None;
+            }
+        }
+        None
+    }
+
     /// [`Self::limit`] with the command scaled as a whole.
     fn limit_scaled(
         &self,
@@ -234,7 +344,7 @@ impl SeparationMonitor {
         let age = if observation_age.is_finite() { observation_age.max(0.0) } else { 0.0 };
         let c = &self.config;
         let shape = &self.body;
-        let mut scale: f64 = 1.0;
+        let mut lim = Limiting { scale: 1.0, directions: Vec::new() };
         let mut nearest: Option<(HumanId, f64, Point3<f64>, ClosingBound)> = None;
         let mut used = 0;
         // `d_override`: a predicted point's distance (uncertainty already taken off); only current points stop
@@ -247,7 +357,7 @@ impl SeparationMonitor {
                            bound: &ClosingBound,
                            age: f64,
                            whole: bool,
-                           scale: &mut f64| {
+                           lim: &mut Limiting| {
             let rel = shape.relation(twist, p);
             let d = match d_override {
                 Some(d) => d,
@@ -262,7 +372,7 @@ impl SeparationMonitor {
                 let v_max = self.max_approach_speed_for(d, bound, age);
                 if v_max < c.standstill_speed && rel.approach_speed > -c.partial_view_away_fraction * rel.surface_speed
                 {
-                    *scale = 0.0;
+                    lim.cut(0.0, shape.direction_to(p));
                 }
                 return;
             }
@@ -276,7 +386,7 @@ impl SeparationMonitor {
             let v_max = self.max_approach_speed_for(d, bound, age);
             let v_max = if v_max < c.standstill_speed { 0.0 } else { v_max };
             if rel.approach_speed > v_max {
-                *scale = scale.min(v_max / rel.approach_speed);
+                lim.cut(v_max / rel.approach_speed, shape.direction_to(p));
             }
         };
         let still = ClosingBound::constant(0.0);
@@ -312,7 +422,7 @@ impl SeparationMonitor {
                 } else {
                     body
                 };
-                limit_point(p, None, h.inflation, &bound, age, free, &mut scale);
+                limit_point(p, None, h.inflation, &bound, age, free, &mut lim);
                 let d = shape.distance(p) - h.inflation;
                 if closest.is_none_or(|(_, best, _)| d < best) {
                     closest = Some((*p, d, bound));
@@ -324,11 +434,11 @@ impl SeparationMonitor {
                 } else {
                     body
                 };
-                limit_point(a, None, h.inflation + r, &bound, age, free, &mut scale);
+                limit_point(a, None, h.inflation + r, &bound, age, free, &mut lim);
             }
             if let Some(p) = pred {
                 self.for_each_predicted_point(now, horizon, p, |q, d| {
-                    limit_point(q, Some(d), 0.0, &still, 0.0, true, &mut scale)
+                    limit_point(q, Some(d), 0.0, &still, 0.0, true, &mut lim)
                 });
             }
             if let Some((p, d, bound)) = closest {
@@ -341,10 +451,11 @@ impl SeparationMonitor {
         for p in predictions {
             if f64::from(p.confidence) >= c.min_confidence && !predicted_ids.contains(&p.human_id) {
                 self.for_each_predicted_point(now, horizon, p, |q, d| {
-                    limit_point(q, Some(d), 0.0, &still, 0.0, true, &mut scale)
+                    limit_point(q, Some(d), 0.0, &still, 0.0, true, &mut lim)
                 });
             }
         }
+        let Limiting { scale, directions: limiting } = lim;
         let scale = if scale.is_finite() { scale.clamp(0.0, 1.0) } else { 0.0 };
         let limited = twist.scaled(scale);
         let (required_separation, human_speed) = match nearest {
@@ -363,6 +474,8 @@ impl SeparationMonitor {
             human_speed,
             predictions_used: used,
             turn_kept: false,
+            slid: false,
+            limiting,
         }
     }
 
@@ -438,6 +551,38 @@ impl SeparationMonitor {
             }
         }
     }
+}
+
+/// Rounds of [`SeparationMonitor::limit`]'s slide-past candidate (each adds the points the last one approached).
+pub const SLIDE_ROUNDS: usize = 4;
+
+/// The scale of one command and the directions toward the points that limited it.
+struct Limiting {
+    scale: f64,
+    directions: Vec<Vector2<f64>>,
+}
+
+impl Limiting {
+    /// A point allows at most `scale` of the command; `direction` from the robot toward it (3-D unit).
+    fn cut(&mut self, scale: f64, direction: Option<nalgebra::Vector3<f64>>) {
+        self.scale = self.scale.min(scale);
+        if let Some(n) = direction.and_then(|d| d.xy().try_normalize(1e-6)) {
+            self.directions.push(n);
+        }
+    }
+}
+
+/// The planar velocity nearest to `v` that approaches none of `directions` (unit vectors toward points):
+/// the largest of `v` itself, its projections on each direction's normal line, and zero that satisfies
+/// `u · n ≤ 0` for every direction (the feasible set is a cone at the origin, so its nearest point to `v` is
+/// one of these).
+pub fn slide_velocity(v: &Vector2<f64>, directions: &[Vector2<f64>]) -> Vector2<f64> {
+    let admissible = |u: &Vector2<f64>| directions.iter().all(|n| u.dot(n) <= 1e-12 * v.norm());
+    std::iter::once(*v)
+        .chain(directions.iter().map(|n| v - n * v.dot(n)))
+        .filter(admissible)
+        .min_by(|a, b| (v - a).norm().total_cmp(&(v - b).norm()))
+        .unwrap_or_else(Vector2::zeros)
 }
 
 #[cfg(test)]

@@ -221,3 +221,105 @@ fn predicted_crossing_in_front_slows_the_robot() {
     let r_static = m.limit(Stamp(0), &cmd, &h, &[&static_h], 0.0);
     assert!(r.scale < r_static.scale);
 }
+
+#[test]
+fn slide_velocity_is_the_nearest_motion_approaching_no_direction() {
+    let v = Vector2::new(1.0, 0.0);
+    // Nothing limits: the command itself.
+    assert_eq!(slide_velocity(&v, &[]), v);
+    // A point 30° to the right: slide along its normal, to the left, at cos(60°) of the speed.
+    let right = Vector2::new(30f64.to_radians().cos(), -30f64.to_radians().sin());
+    let s = slide_velocity(&v, &[right]);
+    assert_relative_eq!(s, Vector2::new(0.25, 3f64.sqrt() / 4.0), epsilon = 1e-12);
+    assert!(s.dot(&right).abs() < 1e-12);
+    // A second point 30° to the left as well: no forward motion approaches neither, so zero.
+    let left = Vector2::new(right.x, -right.y);
+    assert_eq!(slide_velocity(&v, &[right, left]), Vector2::zeros());
+    // A point behind: the command already moves away from it.
+    assert_eq!(slide_velocity(&v, &[Vector2::new(-1.0, 0.0)]), v);
+    // Two points, one ahead right and one to the left and behind: the slide along the first must not approach
+    // the second (it leans left, toward it), so nothing is left.
+    let behind_left = Vector2::new(-0.2, 0.98).normalize();
+    assert_eq!(slide_velocity(&v, &[right, behind_left]), Vector2::zeros());
+    // Never faster than asked and never more than 90° off it.
+    for k in 0..36 {
+        let a = f64::from(k) * 10f64.to_radians();
+        let n = Vector2::new(a.cos(), a.sin());
+        let s = slide_velocity(&v, &[n]);
+        assert!(s.norm() <= 1.0 + 1e-12 && s.dot(&v) >= -1e-12, "{a} {s:?}");
+    }
+}
+
+/// A person standing still, seen whole, 0.3 m from the surface ahead and to the right of the robot (every
+/// keypoint at their torso).
+fn standing_ahead_right() -> [HumanPoints; 1] {
+    [HumanPoints { whole: true, ..walker(5, 0.55, -0.3, [0.0, 0.0], 0.15) }]
+}
+
+#[test]
+fn a_command_that_must_stop_slides_past_a_standing_person_on_a_platform_that_moves_sideways() {
+    let h = standing_ahead_right();
+    let forward = Twist::planar(0.4, 0.0, 0.2);
+    // A differential drive (no sideways motion) stops the forward push (the turn alone is kept).
+    let diff = SeparationMonitor::new(SeparationConfig::default());
+    let held = diff.limit(Stamp(0), &forward, &h, &[], 0.0);
+    assert_eq!(held.twist.linear.x, 0.0);
+    assert!(!held.slid);
+    // Sideways up to 0.5 m/s: the forward push becomes a slide along the person's normal, to the left.
+    let holo = SeparationMonitor::new(SeparationConfig::default()).with_lateral_speed(0.5);
+    let r = holo.limit(Stamp(0), &forward, &h, &[], 0.0);
+    assert!(r.slid && !r.turn_kept, "{r:?}");
+    assert!(r.scale < 1.0);
+    assert!(r.outcome(1).reasons.contains(&Reason::SsmSlidePast));
+    let n = Vector2::new(0.55, -0.3).normalize();
+    let expected = Vector2::new(0.4, 0.0) - n * (0.4 * n.x);
+    assert_relative_eq!(r.twist.linear.xy(), expected, epsilon = 1e-9);
+    assert_eq!(r.twist.angular.z, 0.2);
+    // The slide approaches no point of the person.
+    let rel = holo.body().relation(&r.twist, &h[0].points[0]);
+    assert!(!rel.approaches(&holo.config().approach_tolerance), "{rel:?}");
+    // A slower platform: scaled down uniformly to its sideways speed (the direction kept).
+    let slow = SeparationMonitor::new(SeparationConfig::default()).with_lateral_speed(0.05);
+    let r = slow.limit(Stamp(0), &forward, &h, &[], 0.0);
+    assert!(r.slid);
+    assert_relative_eq!(r.twist.linear.y, 0.05, epsilon = 1e-12);
+    assert_relative_eq!(r.twist.linear.x / r.twist.linear.y, expected.x / expected.y, epsilon = 1e-9);
+    // Switched off by the parameter.
+    let off = SeparationConfig { slide_past: false, ..SeparationConfig::default() };
+    let r = SeparationMonitor::new(off).with_lateral_speed(0.5).limit(Stamp(0), &forward, &h, &[], 0.0);
+    assert!(!r.slid);
+    assert_eq!(r.twist.linear.x, 0.0);
+}
+
+#[test]
+fn no_slide_next_to_a_person_walking_in_seen_in_part_or_boxed_in() {
+    let holo = SeparationMonitor::new(SeparationConfig::default()).with_lateral_speed(0.5);
+    let forward = Twist::planar(0.4, 0.0, 0.0);
+    // Walking toward the robot at 0.5 m/s: motion next to them inside S_p(0) stops, sliding included.
+    let walking_in = [HumanPoints { whole: true, ..walker(5, 0.55, -0.3, [-0.5, 0.3], 0.15) }];
+    let r = holo.limit(Stamp(0), &forward, &walking_in, &[], 0.0);
+    assert!(!r.slid);
+    assert_eq!(r.scale, 0.0);
+    // Seen in part: only a motion clearly away goes on; the slide (along the normal) is not.
+    let part = [human(5, 0.55, -0.3)];
+    let r = holo.limit(Stamp(0), &forward, &part, &[], 0.0);
+    assert!(!r.slid);
+    assert_eq!(r.scale, 0.0);
+    // Standing people ahead right and ahead left: every forward motion approaches one of them.
+    let boxed = [
+        HumanPoints { whole: true, ..walker(5, 0.55, -0.3, [0.0, 0.0], 0.15) },
+        HumanPoints { whole: true, ..walker(6, 0.55, 0.3, [0.0, 0.0], 0.15) },
+    ];
+    let r = holo.limit(Stamp(0), &forward, &boxed, &[], 0.0);
+    assert!(!r.slid);
+    assert_eq!(r.twist.linear.x, 0.0);
+    // The slide along the first person leads toward a second one beside the robot: a second round finds it
+    // and nothing admissible is left.
+    let corner = [
+        HumanPoints { whole: true, ..walker(5, 0.55, -0.3, [0.0, 0.0], 0.15) },
+        HumanPoints { whole: true, ..walker(6, -0.1, 0.5, [0.0, 0.0], 0.15) },
+    ];
+    let r = holo.limit(Stamp(0), &forward, &corner, &[], 0.0);
+    assert!(!r.slid, "{r:?}");
+    assert_eq!(r.twist.linear.x, 0.0);
+}
