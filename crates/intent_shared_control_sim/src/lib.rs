@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 use crate::scenario::{ScenarioConfig, ScenarioError};
 use crate::score::StopEpisodeMetrics;
 use crate::sim::{
-    run_episode_with_predictor, FalseStopCauses, HumanSource, PredictorKind, RunMetrics, ScenarioHumans, SimConfig,
-    SimError, StopRules,
+    run_episode_with_predictor, AssistCycles, FalseStopCauses, HumanSource, PredictorKind, RunMetrics, ScenarioHumans,
+    SimConfig, SimError, StopRules,
 };
 use crate::walkers::{WalkerConfig, WalkerFamily, WalkerHumans};
 use anyhow::Context as _;
@@ -191,6 +191,15 @@ pub struct Report {
     /// Runs where a scenario person's torso was inside the robot's footprint at some cycle.
     #[serde(default)]
     pub runs_with_person_inside_footprint: usize,
+    /// Assisted cycles by policy in the runs that reach the goal.
+    #[serde(default)]
+    pub assist_policies_reached: AssistCycles,
+    /// Assisted cycles by policy in the runs that do not.
+    #[serde(default)]
+    pub assist_policies_not_reached: AssistCycles,
+    /// Cycles in which separation monitoring slid the command past someone [%].
+    #[serde(default)]
+    pub slide_percent: f64,
 }
 
 /// Scenes of one walker family within a batch.
@@ -326,6 +335,12 @@ pub fn aggregate(sim: &SimConfig, first_seed: u64, runs: &[RunMetrics]) -> Repor
     let pct = |a: u64, b: u64| if b == 0 { 0.0 } else { 100.0 * a as f64 / b as f64 };
     let cycles: u64 = runs.iter().map(|r| r.cycles).sum();
     let stop_cycles: u64 = runs.iter().map(|r| r.stop_cycles).sum();
+    let policies = |reached: bool| {
+        runs.iter().filter(|r| r.completion_s.is_some() == reached).fold(AssistCycles::default(), |mut a, r| {
+            a.add(&r.assist_policies);
+            a
+        })
+    };
     let both: Vec<(f64, f64)> = runs.iter().filter_map(|r| Some((r.completion_s?, r.raw_completion_s?))).collect();
     let ratios: Vec<f64> = both.iter().map(|(s, r)| s / r).collect();
     let limited_ratios: Vec<f64> =
@@ -404,6 +419,9 @@ pub fn aggregate(sim: &SimConfig, first_seed: u64, runs: &[RunMetrics]) -> Repor
             .filter(|r| r.longest_needless_stop_s > 5.0 && r.person_inside_footprint_cycles > 0)
             .count(),
         runs_with_person_inside_footprint: runs.iter().filter(|r| r.person_inside_footprint_cycles > 0).count(),
+        assist_policies_reached: policies(true),
+        assist_policies_not_reached: policies(false),
+        slide_percent: pct(runs.iter().map(|r| r.slide_cycles).sum(), cycles),
     }
 }
 
@@ -488,6 +506,13 @@ impl Report {
             self.stops_beyond_physics_percent
         );
         let _ = writeln!(s, "| time in Stop | {:.2} % |", self.stop_time_percent);
+        let _ = writeln!(s, "| cycles sliding past someone (`ssm_slide_past`) | {:.2} % |", self.slide_percent);
+        let (a, b) = (&self.assist_policies_reached, &self.assist_policies_not_reached);
+        let _ = writeln!(
+            s,
+            "| assisted cycles by policy (back-off / hold / hand-over / way out), runs reaching the goal; runs not | {} / {} / {} / {}; {} / {} / {} / {} |",
+            a.back_off, a.hold, a.handover, a.way_out, b.back_off, b.hold, b.handover, b.way_out
+        );
         let r = &self.stop_rules;
         let _ = writeln!(
             s,

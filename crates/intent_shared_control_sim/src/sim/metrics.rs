@@ -60,6 +60,52 @@ pub struct RunMetrics {
     /// apart.
     #[serde(default)]
     pub person_inside_footprint_cycles: u64,
+    /// Cycles with α > 0 by the assistance policy blended in.
+    #[serde(default)]
+    pub assist_policies: AssistCycles,
+    /// Distance to the goal when the run ended \[m\].
+    #[serde(default)]
+    pub final_goal_distance: f64,
+    /// Cycles in which separation monitoring slid the command past someone (`ssm_slide_past`).
+    #[serde(default)]
+    pub slide_cycles: u64,
+}
+
+/// Assisted cycles (α > 0) by policy.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssistCycles {
+    pub back_off: u64,
+    pub hold: u64,
+    pub handover: u64,
+    pub way_out: u64,
+    /// An external assist command.
+    pub external: u64,
+}
+
+impl AssistCycles {
+    /// Counts one cycle blended with `policy` at weight `alpha`.
+    pub fn count(&mut self, policy: AssistPolicy, alpha: f64) {
+        if alpha <= 0.0 {
+            return;
+        }
+        match policy {
+            AssistPolicy::None => {}
+            AssistPolicy::External => self.external += 1,
+            AssistPolicy::BackOff => self.back_off += 1,
+            AssistPolicy::ApproachHandover => self.handover += 1,
+            AssistPolicy::Hold => self.hold += 1,
+            AssistPolicy::WayOut => self.way_out += 1,
+        }
+    }
+
+    /// Adds `other`.
+    pub fn add(&mut self, other: &AssistCycles) {
+        self.back_off += other.back_off;
+        self.hold += other.hold;
+        self.handover += other.handover;
+        self.way_out += other.way_out;
+        self.external += other.external;
+    }
 }
 
 /// A person this close to the robot's surface counts as next to it \[m\].

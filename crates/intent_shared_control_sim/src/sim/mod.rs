@@ -53,7 +53,7 @@ mod world;
 
 pub use humans::{HumanSource, LinearHumans, ScenarioHumans, TrueHuman};
 use metrics::Streak;
-pub use metrics::{FalseStopCauses, RunMetrics, StopRules, NEXT_TO_M, STILL_SPEED};
+pub use metrics::{AssistCycles, FalseStopCauses, RunMetrics, StopRules, NEXT_TO_M, STILL_SPEED};
 use nalgebra::{Isometry2, Point3, Vector2};
 use operator::Operator;
 pub use operator::OperatorConfig;
@@ -69,6 +69,7 @@ use world::{
 use crate::judge::{Judge, JudgedHuman, FUTURE_STEPS, FUTURE_STEP_S};
 use crate::scenario::{Scenario, ScenarioConfig, ScenarioError};
 use crate::score::{CycleFacts, StopEpisodes, APPROACH_EPS};
+use intent_shared_control_core::assist::AssistPolicy;
 use intent_shared_control_core::control::{ConfigError, ControllerConfig, Mode};
 use intent_shared_control_core::features::{FeatureConfig, FeatureError};
 use intent_shared_control_core::input::InputHandler;
@@ -286,6 +287,9 @@ fn simulate<S: HumanSource>(
         }
         step += 1;
         let goal_d = (Vector2::new(config.goal[0], config.goal[1]) - pose.translation.vector).norm();
+        if shared {
+            m.final_goal_distance = goal_d;
+        }
         if goal_d < config.goal_tolerance {
             break Some(t);
         }
@@ -384,6 +388,8 @@ fn simulate<S: HumanSource>(
                 (d.output.linear - d.user.linear).norm() > 0.01 || (d.output.angular - d.user.angular).norm() > 0.01;
             m.intervention_cycles += u64::from(changed);
             m.assisted_cycles += u64::from(d.alpha > 0.0);
+            m.assist_policies.count(d.assist_policy, d.alpha);
+            m.slide_cycles += u64::from(d.reasons.contains(&Reason::SsmSlidePast));
         } else {
             // Raw teleop: the operator's command, clipped to the pad's axis limits only.
             let user = raw_teleop.step(now).twist;

@@ -132,3 +132,22 @@ fn scenario_humans_plug_in() {
     assert!(m.min_distance_approaching.is_finite(), "no person seen while approaching: {m:?}");
     assert!(m.intervention_cycles > 0 || m.stop_cycles > 0, "the chain never acted on the people: {m:?}");
 }
+
+#[test]
+fn a_slide_past_bent_by_the_drive_limits_is_not_passed_on() {
+    // Walker scene 278 (predictor none): a walker overtakes the starting robot close on its left while the
+    // careless operator pushes ahead. The slide past them is admitted, but the drive's acceleration limits move
+    // each axis toward it at its own rate, and one cycle's output then approached the walker's hand 0.10 m from
+    // the surface (1 violation cycle). The chain now checks what leaves it and goes on without the slide there.
+    let cfg = SimConfig { predictor: PredictorKind::None, ..SimConfig::default() };
+    let (report, runs) = crate::run_scene_batch_with_predictor(
+        &cfg,
+        &crate::Scene::Walkers(crate::walkers::WalkerConfig::default()),
+        278,
+        1,
+        None,
+    )
+    .expect("valid set-up");
+    assert_eq!(runs[0].violation_cycles, 0, "{:?}", report.violation_seeds);
+    assert!(runs[0].slide_cycles > 0, "the scene slides past someone");
+}
