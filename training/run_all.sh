@@ -382,8 +382,8 @@ log "parity fixture -> $OUT_FIXTURES"
     --model "$MODEL" --card "$CARD" --name intent_parity --out "$OUT_FIXTURES"
 
 # Real-data calibration: the card's temperature times the factor fitted on the validation part of every ETH/UCY
-# recording (data/ethucy) against the intents geometry shows; <reports>/real_data_model.{json,md,*.svg} judge the
-# calibrated card on each held-out scene.
+# recording (data/ethucy) against the intents geometry shows, and the forecast error bound (training block);
+# <reports>/real_data_model.{json,md,*.svg} judge the calibrated card on each held-out scene.
 log "real-data calibration and evaluation -> $CARD, $OUT_REPORTS"
 cargo build --release -p intent_shared_control_tools --bin evaluate_real
 "$TARGET/release/evaluate_real" --card "$CARD" --data data/ethucy --mocap data/mocap --out-dir "$OUT_REPORTS" \

@@ -42,3 +42,29 @@ fn shipped_temperature_is_calibrated_on_a_real_recording() {
     assert!((0.75..=1.33).contains(&factor), "the recording asks for {factor} × the shipped temperature: {cal}");
     assert!(ece <= 0.12, "expected calibration error {ece} with the shipped temperature: {cal}");
 }
+
+/// The card carries the forecast error bound of the committed real-data report (`evaluate_real --update-card`):
+/// per look-ahead step the largest of the scenes' held-out-validated quantiles, each scene's beside it.
+#[test]
+fn the_card_records_the_real_data_forecast_error_bound() {
+    let read = |p: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(workspace_root().join(p)).expect(p)).expect("parses")
+    };
+    let card = read("models/intent_model.card.json");
+    let report = read("reports/real_data_model.json");
+    let bound = &card["training"]["real_data_forecast_error_bound"];
+    assert_eq!(bound["quantile"], report["coverage"]);
+    assert_eq!(bound["step_s"].as_f64(), Some(0.1));
+    let metres: Vec<f64> = bound["metres"].as_array().expect("metres").iter().map(|v| v.as_f64().expect("m")).collect();
+    let scenes = report["scenes"].as_array().expect("scenes");
+    assert_eq!(metres.len(), 10);
+    for (k, m) in metres.iter().enumerate() {
+        let worst = scenes.iter().map(|s| s["bound_model_m"][k].as_f64().expect("bound")).fold(f64::MIN, f64::max);
+        assert!((m - worst).abs() <= 5e-5, "step {k}: card {m}, report {worst}");
+        for s in scenes {
+            let name = s["scene"].as_str().expect("scene");
+            let v = bound["by_scene"][name][k].as_f64().expect("scene bound");
+            assert!((v - s["bound_model_m"][k].as_f64().expect("bound")).abs() <= 5e-5, "{name} step {k}");
+        }
+    }
+}

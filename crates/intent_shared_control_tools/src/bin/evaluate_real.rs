@@ -124,6 +124,33 @@ fn update_temperature(card: &std::path::Path, samples: &[([f32; NUM_INTENTS], us
     Ok(())
 }
 
+/// Records the forecast error bound in the card's `training` block: per look-ahead step the largest of the
+/// scenes' split-conformal quantiles (each fitted on its scene's validation split), and each scene's.
+fn update_bound(card: &std::path::Path, coverage: f64, scenes: &[SceneResult]) -> anyhow::Result<()> {
+    let round = |v: f64| (v * 1e4).round() / 1e4;
+    let worst: Vec<f64> = (0..STEPS)
+        .map(|k| round(scenes.iter().map(|s| s.bound_model_m[k]).fold(f64::NEG_INFINITY, f64::max)))
+        .collect();
+    let by_scene: serde_json::Map<String, serde_json::Value> = scenes
+        .iter()
+        .map(|s| (s.scene.clone(), serde_json::json!(s.bound_model_m.iter().map(|v| round(*v)).collect::<Vec<_>>())))
+        .collect();
+    let value = serde_json::json!({
+        "method": "split conformal: per ETH/UCY scene and look-ahead step, the quantile of (forecast - true) torso \
+                   distance to a robot at the recording's centre over the scene's validation split; metres is the \
+                   largest over the scenes (evaluate_real --update-card, reports/real_data_model.md)",
+        "quantile": coverage,
+        "step_s": STEP_S,
+        "metres": worst,
+        "by_scene": by_scene,
+    });
+    let text = std::fs::read_to_string(card).with_context(|| card.display().to_string())?;
+    let updated = card_update::set_nested_field(&text, "training", "real_data_forecast_error_bound", &value)?;
+    std::fs::write(card, updated).with_context(|| card.display().to_string())?;
+    eprintln!("{}: forecast error bound {worst:?} m", card.display());
+    Ok(())
+}
+
 #[derive(Deserialize)]
 struct MocapIndex {
     clips: BTreeMap<String, MocapEntry>,
@@ -224,6 +251,9 @@ fn main() -> anyhow::Result<()> {
             label_changes: pairs.iter().filter(|(a, b)| a.label != b.label).count() as f64 / pairs.len().max(1) as f64,
             calibration,
         });
+    }
+    if args.update_card {
+        update_bound(&card, args.coverage, &scenes)?;
     }
     let mocap = evaluate_mocap(&args.mocap, &mut predictor)?;
     let report = Report {
