@@ -57,6 +57,6 @@ mod points;
 mod reach;
 
 pub use config::{ReachConfig, SeparationConfig};
-pub use monitor::{SeparationMonitor, SeparationResult};
+pub use monitor::{slide_velocity, SeparationMonitor, SeparationResult, SLIDE_LEAN, SLIDE_ROUNDS};
 pub use points::{ArmAnchor, HumanPoints, SHOULDER_FROM_TORSO};
 pub use reach::{ClosingBound, ObservedMotion};

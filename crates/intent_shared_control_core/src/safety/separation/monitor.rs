@@ -215,7 +215,8 @@ impl SeparationMonitor {
     /// [`Self::with_lateral_speed`]) it first tries to **slide past**: the linear part with its components
     /// toward the points that limited it taken out (the nearest point to it in the cone of motions that
     /// approach none of them, found exactly in the plane: the command itself, its projection on one limiting
-    /// direction's normal, or zero), the turn kept, scaled down uniformly to the platform's sideways speed. The
+    /// direction's normal, or zero), leaning away from the points it passes tangentially by [`SLIDE_LEAN`]
+    /// where that approaches no other, the turn kept, scaled down uniformly to the platform's sideways speed. The
     /// candidate is checked by the same monitor; points it newly approaches join the limiting ones and the
     /// candidate is made again (at most [`SLIDE_ROUNDS`] times). It is taken when admitted unscaled and when it
     /// makes more progress along the asked direction than the scaled command (`slid` reports it). By
@@ -296,12 +297,26 @@ impl SeparationMonitor {
     ) -> Option<SeparationResult> {
         let asked = twist.linear.xy();
         let speed = asked.norm();
-        if self.lateral_speed <= 0.0 || !(speed > self.config.standstill_speed) || twist.linear.z != 0.0 {
+        if self.lateral_speed <= 0.0
+            || !speed.is_finite()
+            || speed <= self.config.standstill_speed
+            || twist.linear.z != 0.0
+        {
             return None;
         }
         let mut limiting = whole.limiting.clone();
         for _ in 0..SLIDE_ROUNDS {
             let mut v = slide_velocity(&asked, &limiting);
+            // Lean away from the points the slide passes tangentially: at the no-approach distance keypoint
+            // noise then reads as moving away, not as an approach that stops the next cycle.
+            let touching: Vector2<f64> =
+                limiting.iter().filter(|n| v.dot(n).abs() <= 1e-9 * speed).fold(Vector2::zeros(), |a, n| a + n);
+            if let (Some(t), Some(dir)) = (touching.try_normalize(1e-9), v.try_normalize(1e-9)) {
+                let leaned = (dir - t * SLIDE_LEAN).normalize() * v.norm();
+                if limiting.iter().all(|n| leaned.dot(n) <= 0.0) && leaned.dot(&asked) > 0.0 {
+                    v = leaned;
+                }
+            }
             if v.y.abs() > self.lateral_speed {
                 v *= self.lateral_speed / v.y.abs();
             }
@@ -351,14 +366,17 @@ impl SeparationMonitor {
         // sideways motion inside `S_p(0)`.
         // `whole`: the person is seen whole (a motion that approaches none of their points may go on inside
         // `S_p(0)`); otherwise only one clearly away from each point does.
+        // `ball`: the radius of the region the point stands for in the approach test (a hidden hand anywhere within
+        // its reach of the shoulder); a seen or remembered point is judged at its position.
         let limit_point = |p: &Point3<f64>,
                            d_override: Option<f64>,
                            inflation: f64,
+                           ball: f64,
                            bound: &ClosingBound,
                            age: f64,
                            whole: bool,
                            lim: &mut Limiting| {
-            let rel = shape.relation(twist, p);
+            let rel = ball_relation(shape, twist, p, ball);
             let d = match d_override {
                 Some(d) => d,
                 None => rel.distance - inflation,
@@ -422,7 +440,7 @@ impl SeparationMonitor {
                 } else {
                     body
                 };
-                limit_point(p, None, h.inflation, &bound, age, free, &mut lim);
+                limit_point(p, None, h.inflation, 0.0, &bound, age, free, &mut lim);
                 let d = shape.distance(p) - h.inflation;
                 if closest.is_none_or(|(_, best, _)| d < best) {
                     closest = Some((*p, d, bound));
@@ -434,11 +452,11 @@ impl SeparationMonitor {
                 } else {
                     body
                 };
-                limit_point(a, None, h.inflation + r, &bound, age, free, &mut lim);
+                limit_point(a, None, h.inflation + r, h.inflation + r, &bound, age, free, &mut lim);
             }
             if let Some(p) = pred {
                 self.for_each_predicted_point(now, horizon, p, |q, d| {
-                    limit_point(q, Some(d), 0.0, &still, 0.0, true, &mut lim)
+                    limit_point(q, Some(d), 0.0, 0.0, &still, 0.0, true, &mut lim)
                 });
             }
             if let Some((p, d, bound)) = closest {
@@ -451,7 +469,7 @@ impl SeparationMonitor {
         for p in predictions {
             if f64::from(p.confidence) >= c.min_confidence && !predicted_ids.contains(&p.human_id) {
                 self.for_each_predicted_point(now, horizon, p, |q, d| {
-                    limit_point(q, Some(d), 0.0, &still, 0.0, true, &mut lim)
+                    limit_point(q, Some(d), 0.0, 0.0, &still, 0.0, true, &mut lim)
                 });
             }
         }
@@ -553,8 +571,31 @@ impl SeparationMonitor {
     }
 }
 
+/// How `twist` relates to a ball of radius `inflation` around `p` (the reach of a hidden hand around its
+/// shoulder, or a remembered keypoint grown by how far it may have moved): [`RobotBody::relation`] to the centre,
+/// except that a ball reaching the robot's surface is approached by every motion that sweeps space (some point
+/// of it lies on every side of the surface point nearest to it; a disc turning on the spot moves no point of the
+/// world closer). A ball clear of the surface keeps the centre's approach speed and the approach tolerance, as a
+/// seen point: a slide past a keypoint remembered over one dropped frame goes on.
+fn ball_relation(
+    shape: &RobotBody,
+    twist: &Twist,
+    p: &Point3<f64>,
+    inflation: f64,
+) -> crate::safety::geometry::PointRelation {
+    let rel = shape.relation(twist, p);
+    if inflation.is_nan() || inflation < rel.distance || !shape.sweeps(twist) {
+        return rel;
+    }
+    crate::safety::geometry::PointRelation { approach_speed: rel.surface_speed.max(rel.approach_speed), ..rel }
+}
+
 /// Rounds of [`SeparationMonitor::limit`]'s slide-past candidate (each adds the points the last one approached).
 pub const SLIDE_ROUNDS: usize = 4;
+
+/// The slide-past candidate leans away from the points it passes tangentially by this tangent (about 11°),
+/// where that approaches no other limiting point and keeps it within 90° of the asked direction.
+pub const SLIDE_LEAN: f64 = 0.2;
 
 /// The scale of one command and the directions toward the points that limited it.
 struct Limiting {

@@ -271,13 +271,19 @@ fn a_command_that_must_stop_slides_past_a_standing_person_on_a_platform_that_mov
     assert!(r.slid && !r.turn_kept, "{r:?}");
     assert!(r.scale < 1.0);
     assert!(r.outcome(1).reasons.contains(&Reason::SsmSlidePast));
+    // The projection on the person's normal, leaning away from them by SLIDE_LEAN (same speed).
     let n = Vector2::new(0.55, -0.3).normalize();
-    let expected = Vector2::new(0.4, 0.0) - n * (0.4 * n.x);
+    let tangent = Vector2::new(0.4, 0.0) - n * (0.4 * n.x);
+    let expected = (tangent.normalize() - n * SLIDE_LEAN).normalize() * tangent.norm();
     assert_relative_eq!(r.twist.linear.xy(), expected, epsilon = 1e-9);
     assert_eq!(r.twist.angular.z, 0.2);
-    // The slide approaches no point of the person.
+    // The slide moves away from the person (by the lean), never toward them.
     let rel = holo.body().relation(&r.twist, &h[0].points[0]);
-    assert!(!rel.approaches(&holo.config().approach_tolerance), "{rel:?}");
+    assert_relative_eq!(
+        rel.approach_speed,
+        -tangent.norm() * SLIDE_LEAN / (1.0 + SLIDE_LEAN * SLIDE_LEAN).sqrt(),
+        epsilon = 1e-9
+    );
     // A slower platform: scaled down uniformly to its sideways speed (the direction kept).
     let slow = SeparationMonitor::new(SeparationConfig::default()).with_lateral_speed(0.05);
     let r = slow.limit(Stamp(0), &forward, &h, &[], 0.0);
@@ -322,4 +328,22 @@ fn no_slide_next_to_a_person_walking_in_seen_in_part_or_boxed_in() {
     let r = holo.limit(Stamp(0), &forward, &corner, &[], 0.0);
     assert!(!r.slid, "{r:?}");
     assert_eq!(r.twist.linear.x, 0.0);
+}
+
+#[test]
+fn a_ball_reaching_the_surface_is_approached_by_every_motion_that_sweeps_space() {
+    // Disc of radius 0.3; a ball around (1.0, 0), its centre 0.7 from the surface.
+    let body = SeparationConfig::default().body();
+    let centre = Point3::new(1.0, 0.0, 0.0);
+    let at = |deg: f64| Twist::planar(0.4 * deg.to_radians().cos(), 0.4 * deg.to_radians().sin(), 0.0);
+    // Clear of the surface (radius 0.35): the centre's relation, sideways motion does not approach.
+    assert_eq!(ball_relation(&body, &at(90.0), &centre, 0.35), body.relation(&at(90.0), &centre));
+    assert_relative_eq!(ball_relation(&body, &at(90.0), &centre, 0.35).approach_speed, 0.0, epsilon = 1e-12);
+    // Reaching the surface (radius 0.8): sideways and even away at 170° approach some point of it at full speed.
+    for deg in [90.0, 170.0] {
+        assert_relative_eq!(ball_relation(&body, &at(deg), &centre, 0.8).approach_speed, 0.4, epsilon = 1e-12);
+    }
+    // A disc turning on the spot moves no point of the world closer.
+    let turn = Twist::planar(0.0, 0.0, 1.0);
+    assert_eq!(ball_relation(&body, &turn, &centre, 0.8), body.relation(&turn, &centre));
 }
