@@ -386,8 +386,9 @@ class ClosedLoop:
     true walking speed `speed`, also while they still stand: they can start at any moment, and the robot must
     then be able to stop in time."""
 
-    def __init__(self, start, speed, facing_robot, gait, accel=None, stand_for=0.0):
+    def __init__(self, start, speed, facing_robot, gait, accel=None, stand_for=0.0, lateral=0.0):
         self.start, self.speed, self.gait, self.accel, self.stand_for = start, speed, gait, accel, stand_for
+        self.lateral = lateral  # the person's line of walking (and standing place), left of the robot's start
         self.heading = math.pi if facing_robot else 0.0  # the robot starts at the origin, the person on +x
         self.pose = [0.0, 0.0, 0.0]
         self.twist = (0.0, 0.0, 0.0)
@@ -426,7 +427,7 @@ class ClosedLoop:
         x, y, th = self.pose
         c, s = math.cos(th), math.sin(th)
         return [(c * (px - x) + s * (py - y), -s * (px - x) + c * (py - y), pz)
-                for px, py, pz in body_keypoints(cx, 0.0, self.heading, t, self.gait)]
+                for px, py, pz in body_keypoints(cx, self.lateral, self.heading, t, self.gait)]
 
     def skeletons(self, t):
         self.advance(t)
@@ -532,6 +533,39 @@ def test_person_standing_close_who_starts_walking_at_the_robot(peer, launch):
     loop = ClosedLoop(start=1.2, speed=1.6, facing_robot=True, gait=True, accel=1.5, stand_for=1.0)
     b, t_press = run_closed_loop(peer, launch, loop, max_walk=4.0)
     judge_closed_loop(b, loop, t_press, "standing at 1.2 m, then 1.6 m/s at 1.5 m/s^2", must_move=False)
+
+
+def test_operator_pushing_past_a_standing_person_slides_round_them_without_approaching(peer, launch):
+    """A person stands 1.3 m ahead, 0.35 m left of the path (their body across it); the operator pushes straight
+    ahead and never steers. The platform moves sideways (params.yaml: vy up to 0.5 m/s), so separation monitoring
+    slides the push past them (`ssm_slide_past`): the robot gets by on the right, and no command moves it toward
+    any of their keypoints faster than 0.05 m/s inside the reference S_p for a person who may start at 1.6 m/s."""
+    loop = ClosedLoop(start=1.3, speed=1.6, facing_robot=True, gait=False, stand_for=math.inf, lateral=0.35)
+    clock = peer.node.get_clock()
+    now = lambda: clock.now().nanoseconds * 1e-9  # noqa: E731
+    b = Bench(peer, on_cmd=lambda m: loop.on_cmd(m, now()))
+    b.humans = loop.skeletons
+    launch("shared_control_system", "--params-file", str(PARAMS_FILE))
+    b.wait_ready(timeout=60.0)
+    peer.spin_until(lambda: any(s.humans_seen == 1 for s in b.status[-5:]), 60.0, "the system seeing the person")
+    t_press = b.arm(axes=(0.0, 1.0), timeout=30.0)
+
+    def past():
+        loop.advance(now())
+        return loop.pose[0] > loop.start + 0.6
+
+    peer.spin_until(past, 30.0, "the robot getting past the person")
+    b.joy_on = False
+    log = [e for e in loop.log if e[0] >= t_press]
+    bad = [e for e in log if e[5] is not None and e[5] < 0.0]
+    slid = [c for c in b.cmds_between(t_press) if c.twist.linear.y < -0.05]
+    reasons = {r for s in b.status_between(t_press) for r in s.reasons}
+    print(f"\n[slide past] {len(log)} commands, {len(slid)} sliding right, robot at ({loop.pose[0]:.2f}, "
+          f"{loop.pose[1]:.2f}), closest surface distance "
+          f"{min((e[3] for e in log), default=float('nan')) - ROBOT_RADIUS:.2f} m (torso)")
+    assert not bad, f"{len(bad)} commands approached the person inside the reference S_p: {bad[:3]}"
+    assert slid and "ssm_slide_past" in reasons, f"the push was not slid past the person (reasons {sorted(reasons)})"
+    assert loop.pose[1] < -0.1, f"the robot did not go round on the right: pose {loop.pose}"
 
 
 # --- f) shared_control killed and respawned ----------------------------------------------------------------------
