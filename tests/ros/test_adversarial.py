@@ -467,7 +467,10 @@ WALKS = [  # (speed m/s, facing the robot, gait)
 ]
 
 
-def run_closed_loop(peer, launch, loop, max_walk):
+def start_closed_loop(peer, launch, loop, turbo):
+    """The composed system with the shipped params around `loop`, armed with the operator pushing straight ahead
+    (full speed with `turbo`); the person's walk starts `loop.stand_for` after the press. Returns the bench, the
+    peer's clock in seconds and the press time."""
     clock = peer.node.get_clock()
     now = lambda: clock.now().nanoseconds * 1e-9  # noqa: E731
     b = Bench(peer, on_cmd=lambda m: loop.on_cmd(m, now()))
@@ -475,8 +478,13 @@ def run_closed_loop(peer, launch, loop, max_walk):
     launch("shared_control_system", "--params-file", str(PARAMS_FILE))
     b.wait_ready(timeout=60.0)
     peer.spin_until(lambda: any(s.humans_seen == 1 for s in b.status[-5:]), 60.0, "the system seeing the person")
-    t_press = b.arm(axes=(0.0, 1.0), turbo=True, timeout=30.0)  # the operator at full speed (turbo) forward
+    t_press = b.arm(axes=(0.0, 1.0), turbo=turbo, timeout=30.0)
     loop.t_walk = t_press + loop.stand_for
+    return b, now, t_press
+
+
+def run_closed_loop(peer, launch, loop, max_walk):
+    b, now, t_press = start_closed_loop(peer, launch, loop, turbo=True)  # the operator at full speed forward
     peer.spin_until(lambda: loop.min_surface_distance(now()) <= 0.1 or now() > loop.t_walk + max_walk,
                     max_walk + 10.0, "the person reaching the robot")
     b.joy_on = False
@@ -541,14 +549,7 @@ def test_operator_pushing_past_a_standing_person_slides_round_them_without_appro
     slides the push past them (`ssm_slide_past`): the robot gets by on the right, and no command moves it toward
     any of their keypoints faster than 0.05 m/s inside the reference S_p for a person who may start at 1.6 m/s."""
     loop = ClosedLoop(start=1.3, speed=1.6, facing_robot=True, gait=False, stand_for=math.inf, lateral=0.35)
-    clock = peer.node.get_clock()
-    now = lambda: clock.now().nanoseconds * 1e-9  # noqa: E731
-    b = Bench(peer, on_cmd=lambda m: loop.on_cmd(m, now()))
-    b.humans = loop.skeletons
-    launch("shared_control_system", "--params-file", str(PARAMS_FILE))
-    b.wait_ready(timeout=60.0)
-    peer.spin_until(lambda: any(s.humans_seen == 1 for s in b.status[-5:]), 60.0, "the system seeing the person")
-    t_press = b.arm(axes=(0.0, 1.0), timeout=30.0)
+    b, now, t_press = start_closed_loop(peer, launch, loop, turbo=False)
 
     def past():
         loop.advance(now())
