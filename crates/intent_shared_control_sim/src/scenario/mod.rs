@@ -42,6 +42,7 @@ mod tests;
 pub use config::{NoiseConfig, ScenarioConfig, ScenarioError};
 pub use human::Episode;
 pub use kinematics::{Body, Side};
+pub use sensor::SensorModel;
 pub use stepping::{GroundTruth, HumanTruth, Scenario};
 
 // The walker scenes ([`crate::walkers`]) draw and observe their humans with the same code.

@@ -26,6 +26,27 @@ pub(crate) enum NoiseOrder {
     DepthFirst,
 }
 
+/// The scenario generator's per-frame sensor model for bodies that come from elsewhere (a real track, a
+/// recording): keypoint and depth noise, dropouts and face self-occlusion, seen from the origin, drawn from its
+/// own seeded generator. Occlusion events, frame drops, stamp jitter and id switches need a scene and are not
+/// drawn.
+#[derive(Clone, Debug)]
+pub struct SensorModel {
+    noise: NoiseConfig,
+    rng: ChaCha8Rng,
+}
+
+impl SensorModel {
+    pub fn new(noise: NoiseConfig, seed: u64) -> Self {
+        Self { noise, rng: rand::SeedableRng::seed_from_u64(seed) }
+    }
+
+    /// What the sensor reports of `truth` (robot frame) for a head facing `head_yaw`.
+    pub fn observe(&mut self, truth: &[Point3<f64>; NUM_KEYPOINTS], head_yaw: f64) -> [Keypoint; NUM_KEYPOINTS] {
+        observe(truth, None, head_yaw, &self.noise, NoiseOrder::IsotropicFirst, &mut self.rng)
+    }
+}
+
 /// Sensor model: noise, dropouts, partial occlusion and face self-occlusion of one human's true keypoints, seen
 /// from the origin (the robot; the robot's start pose for the walker scenes).
 pub(crate) fn observe(
