@@ -101,8 +101,9 @@ impl Dataset {
         c
     }
 
-    /// Writes every array as `<name>.npy` into `dir` (created if needed) and `meta.json` describing them.
-    pub fn write_npy_dir(&self, dir: &Path, config: &ExportConfig) -> Result<()> {
+    /// Writes every array as `<name>.npy` into `dir` (created if needed) and `meta.json` describing them, with
+    /// `config` (what was exported) under `export`.
+    pub fn write_npy_dir(&self, dir: &Path, config: &impl Serialize) -> Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let n = self.len() as u64;
         write_npy(dir, "inputs", &[n, WINDOW_FRAMES as u64, FEATURES_PER_FRAME as u64], &self.inputs)?;

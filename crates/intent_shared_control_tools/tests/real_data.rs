@@ -1,7 +1,9 @@
-//! `evaluate_real` end to end on made-up "real" data whose right answers are known: a pedestrian recording with
-//! one person walking a straight line at constant speed and one standing, and a motion-capture clip of a rigid body
-//! gliding at 1 m/s. Constant velocity must then be exact, standing still wrong by the distance walked, and the
-//! report complete. Runs on the tiny fixture model (random weights: its own numbers are not judged).
+//! `evaluate_real` and `export_real_data` end to end on made-up "real" data whose right answers are known: a
+//! pedestrian recording with one person walking a straight line at constant speed and one standing, and a
+//! motion-capture clip of a rigid body gliding at 1 m/s. With exact keypoints constant velocity must then be exact,
+//! standing still wrong by the distance walked, and the report complete; with the real gait and the sensor model
+//! the baselines see noisy hips and are close, not exact. Runs on the tiny fixture model (random weights: its own
+//! numbers are not judged).
 
 mod common;
 
@@ -9,7 +11,7 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-use common::{fixture, ort_library, scratch};
+use common::{fixture, ort_library, scratch, workspace_root};
 use flate2::write::GzEncoder;
 use intent_shared_control_core::skeleton::keypoint::NAMES;
 
@@ -34,7 +36,11 @@ fn make_data(root: &Path) {
     write_gz(&root.join("ethucy/walk.csv.gz"), &csv);
     let splits = serde_json::json!({
         "recordings": {"walk": {"file": "ethucy/walk.csv.gz", "annotation_period_s": 0.4}},
-        "scenes": {"walk": {"test": [{"recording": "walk", "part": "all"}], "val": [{"recording": "walk", "part": "val"}]}}
+        "scenes": {"walk": {
+            "test": [{"recording": "walk", "part": "all"}],
+            "train": [{"recording": "walk", "part": "train"}],
+            "val": [{"recording": "walk", "part": "val"}]
+        }}
     });
     std::fs::write(root.join("ethucy/splits.json"), splits.to_string()).expect("splits");
     // 3 s at 30 Hz of a rigid body standing 1.7 m tall, gliding along y at 1 m/s.
@@ -53,6 +59,14 @@ fn make_data(root: &Path) {
         clip += "\n";
     }
     write_gz(&root.join("mocap/glide.csv.gz"), &clip);
+    // The gait library's clips (read by name; not in the index, so not evaluated).
+    let library = intent_shared_control_tools::real_eval::gait::GAIT_CLIPS
+        .iter()
+        .chain([&intent_shared_control_tools::real_eval::gait::STANDING_CLIP]);
+    for clip in library {
+        let name = format!("{clip}.csv.gz");
+        std::fs::copy(workspace_root().join("data/mocap").join(&name), root.join("mocap").join(&name)).expect("copy");
+    }
     let index = serde_json::json!({"clips": {"glide": {"file": "mocap/glide.csv.gz", "description": "glide"}}});
     std::fs::write(root.join("mocap/index.json"), index.to_string()).expect("index");
 }
@@ -66,6 +80,7 @@ fn real_data_evaluation_knows_the_right_answers() {
         .args(["--data", &root.join("ethucy").to_string_lossy(), "--mocap", &root.join("mocap").to_string_lossy()])
         .args(["--card", &fixture("model_tiny.card.json").to_string_lossy()])
         .args(["--ort-lib", &ort_library().to_string_lossy(), "--out-dir", &out.to_string_lossy(), "--stem", "r"])
+        .args(["--bodies", "kinematic", "--sensor", "exact"])
         .output()
         .expect("evaluate_real starts");
     assert!(output.status.success(), "evaluate_real failed: {}", String::from_utf8_lossy(&output.stderr));
@@ -131,4 +146,75 @@ fn real_data_evaluation_knows_the_right_answers() {
     ] {
         assert!(md.contains(heading), "{heading} missing:\n{md}");
     }
+}
+
+#[test]
+fn real_gait_and_the_sensor_model_feed_the_model_and_the_baselines_noisy_hips() {
+    let root = scratch("real_data_gait");
+    make_data(&root);
+    let out = root.join("out");
+    let output = Command::new(env!("CARGO_BIN_EXE_evaluate_real"))
+        .args(["--data", &root.join("ethucy").to_string_lossy(), "--mocap", &root.join("mocap").to_string_lossy()])
+        .args(["--card", &fixture("model_tiny.card.json").to_string_lossy()])
+        .args(["--ort-lib", &ort_library().to_string_lossy(), "--out-dir", &out.to_string_lossy(), "--stem", "r"])
+        .output()
+        .expect("evaluate_real starts");
+    assert!(output.status.success(), "evaluate_real failed: {}", String::from_utf8_lossy(&output.stderr));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("r.json")).expect("json")).expect("parses");
+    let input = r["input"].as_str().expect("input");
+    assert!(input.contains("cmu_07_01") && input.contains("sensor model"), "{input}");
+    let test = &r["scenes"][0]["test"];
+    // The same anchors, less the few where the sensor model dropped a hip and the predictor made no forecast.
+    let windows = test["windows"].as_u64().expect("windows");
+    assert!((45..=50).contains(&windows), "{test}");
+    let ade: Vec<f64> = test["ade"].as_array().expect("ade").iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect();
+    // Noisy hips (1.5 cm per axis plus depth noise): constant velocity is no longer exact, but close; standing
+    // still is still off by the distance walked (within the noise).
+    for m in 2..5 {
+        assert!(ade[m] > 1e-4 && ade[m] < 0.1, "constant velocity on noisy hips: {ade:?}");
+    }
+    assert!((ade[1] - WALK_SPEED * 0.55 / 2.0).abs() < 0.03, "{ade:?}");
+}
+
+#[test]
+fn real_training_windows_have_the_fold_parts_labels_and_futures() {
+    let root = scratch("real_data_export");
+    make_data(&root);
+    let out = root.join("export");
+    let output = Command::new(env!("CARGO_BIN_EXE_export_real_data"))
+        .args(["--data", &root.join("ethucy").to_string_lossy(), "--mocap", &root.join("mocap").to_string_lossy()])
+        .args(["--fold", "walk", "--out", &out.to_string_lossy()])
+        .output()
+        .expect("export_real_data starts");
+    assert!(output.status.success(), "export_real_data failed: {}", String::from_utf8_lossy(&output.stderr));
+    let read = |split: &str, name: &str| std::fs::read(out.join(split).join(format!("{name}.npy"))).expect("npy");
+    let labels = |split: &str| -> Vec<i64> {
+        npyz::NpyFile::new(&read(split, "labels")[..]).expect("npy").into_vec().expect("i64")
+    };
+    let humans = |split: &str| -> Vec<i64> {
+        npyz::NpyFile::new(&read(split, "human")[..]).expect("npy").into_vec().expect("i64")
+    };
+    // Every 12th frame (0.4 s) with a full window and 1 s of future, per track and robot position: train is
+    // t < 8 s (frames 36, 48, …, 228: 17), val t ≥ 8 s up to 1 s before the end (frames 240 … 324: 8).
+    for (split, per_track) in [("train", 17), ("val", 8)] {
+        let (l, h) = (labels(split), humans(split));
+        assert_eq!(l.len(), 2 * 3 * per_track, "{split}");
+        // The stander (track 2) shows idle to every robot position, the walker never.
+        assert!(l.iter().zip(&h).all(|(&l, &h)| (h == 2) == (l == 0)), "{split}: {l:?} {h:?}");
+        let futures: Vec<f32> = npyz::NpyFile::new(&read(split, "futures")[..]).expect("npy").into_vec().expect("f32");
+        assert_eq!(futures.len(), l.len() * 10 * 3 * 3);
+        for (i, f) in futures.chunks(90).enumerate() {
+            // The first torso step is within 0.1 s of walking (plus the noisy reference) of the window's reference
+            // point; the stander's last is where they stand.
+            let first = f[0].hypot(f[1]);
+            assert!(first < 0.3, "{split} {i}: {first}");
+            if h[i] == 2 {
+                assert!(f[81].hypot(f[82]) < 0.1, "{split} {i}");
+            }
+        }
+    }
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("train/meta.json")).expect("meta")).expect("json");
+    assert_eq!(meta["export"]["fold"], "walk");
 }

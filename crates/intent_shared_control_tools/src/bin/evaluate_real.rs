@@ -20,13 +20,15 @@ use intent_shared_control_inference::machine::MachineInfo;
 use intent_shared_control_sim::{default_model_card, load_model_predictor};
 use intent_shared_control_tools::card_update;
 use intent_shared_control_tools::real_eval::calibration;
+use intent_shared_control_tools::real_eval::gait::{self, GaitLibrary};
 use intent_shared_control_tools::real_eval::mocap::{self, ClipAnchor, PLACEMENTS};
 use intent_shared_control_tools::real_eval::report::{
     calibrate, errors, markdown, mocap_errors, plot, Errors, MocapClip, MocapErrors, MocapResult, Output, Report,
     SceneResult,
 };
 use intent_shared_control_tools::real_eval::{
-    band, evaluate_recording, quantile, Anchor, BANDS, CV_WINDOWS_S, GEOMETRIES, METHODS, STEPS, STEP_S,
+    band, evaluate_recording, input_description, quantile, value_name, Anchor, Bodies, InputModel, Sensor, BANDS,
+    CV_WINDOWS_S, GEOMETRIES, METHODS, STEPS, STEP_S,
 };
 use serde::Deserialize;
 
@@ -57,6 +59,15 @@ struct Args {
     /// Quantile of the forecast error bound.
     #[arg(long, default_value_t = 0.999)]
     coverage: f64,
+    /// The body put around each ETH/UCY track: `mocap` walks it with real motion-capture gait
+    /// (`real_eval::gait`), `kinematic` with the walker scenes' kinematics.
+    #[arg(long, value_enum, default_value_t = Bodies::Mocap)]
+    bodies: Bodies,
+    /// The keypoints the model and the baselines see on ETH/UCY tracks: `generator` applies the scenario
+    /// generator's sensor model (noise, depth noise, dropouts, face self-occlusion), `exact` none. The truth is
+    /// the track either way.
+    #[arg(long, value_enum, default_value_t = Sensor::Generator)]
+    sensor: Sensor,
 }
 
 #[derive(Deserialize)]
@@ -169,11 +180,16 @@ fn main() -> anyhow::Result<()> {
     let splits: Splits = serde_json::from_str(&text).context("parsing splits.json")?;
     let card = args.card.clone().unwrap_or_else(default_model_card);
     let (mut predictor, mut model) = load_model_predictor(&card, args.ort_lib.as_deref())?;
+    let library = match args.bodies {
+        Bodies::Mocap => Some(GaitLibrary::load(&args.mocap).context("the motion-capture gait library")?),
+        Bodies::Kinematic => None,
+    };
+    let input = InputModel::new(args.bodies, args.sensor, library.as_ref())?;
     let evaluate_all = |predictor: &mut IntentPredictor| -> anyhow::Result<BTreeMap<String, Vec<Anchor>>> {
         let mut by_recording = BTreeMap::new();
         for (name, r) in &splits.recordings {
             let path = args.data.parent().unwrap_or(&args.data).join(&r.file);
-            let anchors = evaluate_recording(&path, r.annotation_period_s, predictor)?;
+            let anchors = evaluate_recording(&path, r.annotation_period_s, predictor, &input)?;
             eprintln!("{name}: {} windows", anchors.len());
             by_recording.insert(name.clone(), anchors);
         }
@@ -258,6 +274,7 @@ fn main() -> anyhow::Result<()> {
     let mocap = evaluate_mocap(&args.mocap, &mut predictor)?;
     let report = Report {
         model,
+        input: input_description(&input),
         coverage: args.coverage,
         chain_margin_m,
         scenes,
@@ -274,12 +291,14 @@ fn main() -> anyhow::Result<()> {
         stem: args.stem.clone(),
         reproduce: format!(
             "cargo run --release -p intent_shared_control_tools --bin evaluate_real -- --data {} --mocap {} \
-             --out-dir {} --stem {} --coverage {}",
+             --out-dir {} --stem {} --coverage {} --bodies {} --sensor {}",
             args.data.display(),
             args.mocap.display(),
             args.out_dir.display(),
             args.stem,
-            args.coverage
+            args.coverage,
+            value_name(&args.bodies),
+            value_name(&args.sensor),
         ),
     };
     std::fs::write(&md, markdown(&report, &output)).with_context(|| md.display().to_string())?;
@@ -291,7 +310,7 @@ fn main() -> anyhow::Result<()> {
 fn evaluate_mocap(dir: &std::path::Path, predictor: &mut IntentPredictor) -> anyhow::Result<MocapResult> {
     let text = std::fs::read_to_string(dir.join("index.json")).context("reading the motion-capture index.json")?;
     let index: MocapIndex = serde_json::from_str(&text).context("parsing the motion-capture index.json")?;
-    let mut all: Vec<ClipAnchor> = Vec::new();
+    let (mut all, mut held_out): (Vec<ClipAnchor>, Vec<ClipAnchor>) = (Vec::new(), Vec::new());
     let mut clips = Vec::new();
     for (name, entry) in &index.clips {
         let path = dir.parent().unwrap_or(dir).join(&entry.file);
@@ -303,11 +322,15 @@ fn evaluate_mocap(dir: &std::path::Path, predictor: &mut IntentPredictor) -> any
             description: entry.description.clone(),
             errors: mocap_errors(anchors.iter()),
         });
+        if !gait::is_library_clip(name) {
+            held_out.extend(anchors.iter().cloned());
+        }
         all.extend(anchors);
     }
     let mut pooled: Vec<MocapErrors> =
         (0..PLACEMENTS.len()).map(|p| mocap_errors(all.iter().filter(|a| a.placement == p))).collect();
     pooled.push(mocap_errors(all.iter()));
+    pooled.push(mocap_errors(held_out.iter()));
     let total = &pooled[PLACEMENTS.len()];
     let baseline = std::array::from_fn(|e| {
         (1..mocap::METHODS.len()).min_by(|&a, &b| total.ade[a][e].total_cmp(&total.ade[b][e])).unwrap_or(1)

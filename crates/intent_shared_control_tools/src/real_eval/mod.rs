@@ -31,18 +31,22 @@ use anyhow::{bail, Context as _};
 use flate2::read::GzDecoder;
 use intent_shared_control_core::model::NUM_INTENTS;
 use intent_shared_control_core::predictor::IntentPredictor;
-use intent_shared_control_core::skeleton::{HumanSkeleton, Keypoint, SkeletonFrame};
+use intent_shared_control_core::skeleton::{keypoint, HumanSkeleton, Keypoint, SkeletonFrame, NUM_KEYPOINTS};
 use intent_shared_control_core::Stamp;
-use intent_shared_control_sim::scenario::Body;
+use intent_shared_control_sim::scenario::{Body, NoiseConfig, SensorModel};
 use intent_shared_control_sim::walkers::walking_keypoints;
-use nalgebra::{SVector, Vector2};
+use nalgebra::{Point3, SVector, Vector2};
 use serde::{Deserialize, Serialize};
 
 pub mod calibration;
+pub mod export;
+pub mod gait;
 pub mod kalman;
 pub mod mocap;
 pub mod plots;
 pub mod report;
+
+use gait::{GaitBody, GaitLibrary};
 
 /// Frames per second fed to the predictor (the model's rate).
 pub const FRAME_RATE: f64 = 30.0;
@@ -98,7 +102,8 @@ fn read_recording(path: &Path) -> anyhow::Result<Vec<Row>> {
 }
 
 /// A contiguous piece of one track.
-struct Piece {
+pub struct Piece {
+    track: u32,
     t: Vec<f64>,
     xy: Vec<Vector2<f64>>,
     val: Vec<bool>,
@@ -106,7 +111,7 @@ struct Piece {
 
 impl Piece {
     /// Position at `t` (linear between annotations, clamped at the ends).
-    fn at(&self, t: f64) -> Vector2<f64> {
+    pub fn at(&self, t: f64) -> Vector2<f64> {
         let i = self.t.partition_point(|&s| s <= t);
         if i == 0 {
             return self.xy[0];
@@ -127,12 +132,15 @@ fn pieces(rows: &[Row], period: f64) -> Vec<Piece> {
         by_track.entry(r.track).or_default().push(*r);
     }
     let mut out = Vec::new();
-    for mut rs in by_track.into_values() {
+    for (r_track, mut rs) in by_track {
         rs.sort_by(|a, b| a.t.total_cmp(&b.t));
-        let mut cur = Piece { t: Vec::new(), xy: Vec::new(), val: Vec::new() };
+        let mut cur = Piece { track: r_track, t: Vec::new(), xy: Vec::new(), val: Vec::new() };
         for r in rs {
             if cur.t.last().is_some_and(|&last| r.t - last > 1.5 * period) {
-                out.push(std::mem::replace(&mut cur, Piece { t: Vec::new(), xy: Vec::new(), val: Vec::new() }));
+                out.push(std::mem::replace(
+                    &mut cur,
+                    Piece { track: r.track, t: Vec::new(), xy: Vec::new(), val: Vec::new() },
+                ));
             }
             cur.t.push(r.t);
             cur.xy.push(r.xy);
@@ -209,47 +217,187 @@ pub fn placements(points: &[Vector2<f64>]) -> [Vector2<f64>; 3] {
     [centre, (centre + hi) / 2.0, (centre + lo) / 2.0]
 }
 
+/// The body put around a 2-D track.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Bodies {
+    /// Real motion-capture gait ([`gait`]).
+    Mocap,
+    /// The walker scenes' kinematics ([`walking_keypoints`]).
+    Kinematic,
+}
+
+/// The keypoints the model and the baselines see.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Sensor {
+    /// The scenario generator's sensor model ([`SensorModel`], default noise).
+    Generator,
+    /// Exact keypoints.
+    Exact,
+}
+
+/// The name clap gives a value of `v`.
+pub fn value_name<T: clap::ValueEnum>(v: &T) -> String {
+    v.to_possible_value().map_or_else(String::new, |p| p.get_name().to_string())
+}
+
+/// What a report says of the input: the bodies (with the gait library's cycles) and the sensor model.
+pub fn input_description(input: &InputModel) -> String {
+    let body = match input.gait {
+        Some(lib) => format!(
+            "bodies walking the tracks with real motion-capture gait (`real_eval::gait`: one stride from each of {}, \
+             blended by speed, toward the standing pose of {} below {} m/s)",
+            lib.cycles
+                .iter()
+                .map(|c| format!("{} ({:.2} m/s, stride {:.2} m)", c.clip, c.speed, c.stride))
+                .collect::<Vec<_>>()
+                .join(", "),
+            gait::STANDING_CLIP,
+            gait::FULL_GAIT_SPEED
+        ),
+        None => "bodies from the walker scenes' kinematics".to_string(),
+    };
+    let seen = if input.sensor.is_some() {
+        "the scenario generator's sensor model on the keypoints (noise, depth noise, dropouts, face self-occlusion; \
+         `SensorModel`), the baselines fitted on the observed hip midpoints"
+    } else {
+        "exact keypoints, the baselines on the track"
+    };
+    format!("{body}; {seen}")
+}
+
+/// How the model's input is made from a 2-D track.
+#[derive(Clone, Debug, Default)]
+pub struct InputModel<'a> {
+    /// The body around the track: real motion-capture gait ([`gait`]), or `None` for the walker scenes'
+    /// kinematics ([`walking_keypoints`]).
+    pub gait: Option<&'a GaitLibrary>,
+    /// The scenario generator's sensor model ([`SensorModel`]) on the keypoints the model and the baselines see;
+    /// `None`: exact keypoints. The truth stays the track.
+    pub sensor: Option<NoiseConfig>,
+}
+
+impl<'a> InputModel<'a> {
+    /// The input for a choice of bodies (`library` must be loaded for [`Bodies::Mocap`]) and sensor.
+    pub fn new(bodies: Bodies, sensor: Sensor, library: Option<&'a GaitLibrary>) -> anyhow::Result<Self> {
+        let gait = match bodies {
+            Bodies::Mocap => Some(library.context("motion-capture bodies need the gait library")?),
+            Bodies::Kinematic => None,
+        };
+        Ok(Self { gait, sensor: (sensor == Sensor::Generator).then(NoiseConfig::default) })
+    }
+}
+
+/// Confidence from which an observed hip counts for the baselines' torso (the sensor model gives a dropped
+/// keypoint less than 0.25, a seen one at least 0.55).
+const HIP_CONFIDENCE: f32 = 0.5;
+
+/// Least-squares line through `samples` (time, position): its value at `t` and its slope; the last sample and
+/// zero for fewer than two, `None` for none.
+fn ls_line(samples: &[(f64, Vector2<f64>)], t: f64) -> Option<(Vector2<f64>, Vector2<f64>)> {
+    let (last_t, last) = *samples.last()?;
+    if samples.len() < 2 || samples.iter().all(|(s, _)| (s - last_t).abs() < 1e-9) {
+        return Some((last, Vector2::zeros()));
+    }
+    let n = samples.len() as f64;
+    let mean_t = samples.iter().map(|(s, _)| s).sum::<f64>() / n;
+    let mean_p = samples.iter().map(|(_, q)| q).sum::<Vector2<f64>>() / n;
+    let (mut num, mut den) = (Vector2::zeros(), 0.0);
+    for (s, q) in samples {
+        num += (q - mean_p) * (s - mean_t);
+        den += (s - mean_t).powi(2);
+    }
+    let slope = num / den;
+    Some((mean_p + slope * (t - mean_t), slope))
+}
+
+/// The hip midpoint of an observation when both hips are seen.
+fn observed_torso(keypoints: &[Keypoint]) -> Option<Vector2<f64>> {
+    let (l, r) = (&keypoints[keypoint::LEFT_HIP], &keypoints[keypoint::RIGHT_HIP]);
+    let seen = |k: &Keypoint| k.confidence >= HIP_CONFIDENCE && k.position.iter().all(|v| v.is_finite());
+    (seen(l) && seen(r)).then(|| (l.position.xy().coords + r.position.xy().coords) / 2.0)
+}
+
+/// One 30 Hz frame of a body walking a track piece.
+pub struct TrackFrame {
+    pub t: f64,
+    /// True keypoints, robot frame \[m\].
+    pub truth: [Point3<f64>; NUM_KEYPOINTS],
+    /// What the model sees of them ([`InputModel::sensor`]).
+    pub seen: [Keypoint; NUM_KEYPOINTS],
+}
+
+/// A body walking `piece` at 30 Hz from its first annotation to its last, in the frame of a robot at `centre`
+/// (facing +x): chest toward the track's heading over ±0.1 s (kept while slower than the standing band), its
+/// gait from [`InputModel::gait`], seen through [`InputModel::sensor`] drawn from `seed`.
+pub fn walk_piece(piece: &Piece, centre: Vector2<f64>, input: &InputModel, seed: u64) -> Vec<TrackFrame> {
+    let body = Body::from_height(1.75, || 1.0);
+    let (t0, t_end) = (piece.t[0], piece.t[piece.t.len() - 1]);
+    let frames = ((t_end - t0) * FRAME_RATE + 1e-6).floor() as usize;
+    let mut yaw = {
+        let d = piece.xy[piece.xy.len() - 1] - piece.xy[0];
+        d.y.atan2(d.x)
+    };
+    let mut walked = 0.0;
+    let mut gait = input.gait.map(GaitBody::new);
+    let mut sensor = input.sensor.clone().map(|n| SensorModel::new(n, seed));
+    (0..=frames)
+        .map(|k| {
+            let t = t0 + k as f64 / FRAME_RATE;
+            let p = piece.at(t);
+            let step = if k > 0 { (p - piece.at(t - 1.0 / FRAME_RATE)).norm() } else { 0.0 };
+            walked += step;
+            let v = (piece.at(t + STEP_S) - piece.at(t - STEP_S)) / (2.0 * STEP_S);
+            if v.norm() > BAND_EDGES[0] {
+                yaw = v.y.atan2(v.x);
+            }
+            let truth = match gait.as_mut() {
+                Some(g) => g.step(p - centre, yaw, step, v.norm()),
+                None => walking_keypoints(&body, p - centre, yaw, walked, v.norm()),
+            };
+            let seen = match sensor.as_mut() {
+                Some(s) => s.observe(&truth, yaw),
+                None => truth.map(|position| Keypoint { position, confidence: 1.0 }),
+            };
+            TrackFrame { t, truth, seen }
+        })
+        .collect()
+}
+
 /// All anchors of one recording, for each robot position of [`placements`].
-pub fn evaluate_recording(path: &Path, period: f64, predictor: &mut IntentPredictor) -> anyhow::Result<Vec<Anchor>> {
+pub fn evaluate_recording(
+    path: &Path,
+    period: f64,
+    predictor: &mut IntentPredictor,
+    input: &InputModel,
+) -> anyhow::Result<Vec<Anchor>> {
     let rows = read_recording(path)?;
     if rows.is_empty() {
         bail!("{}: no annotations", path.display());
     }
     let robots = placements(&rows.iter().map(|r| r.xy).collect::<Vec<_>>());
-    let body = Body::from_height(1.75, || 1.0);
     let per_annotation = (period * FRAME_RATE).round() as usize;
     let mut out: Vec<Anchor> = Vec::new();
     let all_pieces = pieces(&rows, period);
     for (placement, centre) in robots.into_iter().enumerate() {
-        for piece in &all_pieces {
+        for (piece_index, piece) in all_pieces.iter().enumerate() {
             let (t0, t_end) = (piece.t[0], piece.t[piece.t.len() - 1]);
             if t_end - t0 < WINDOW_S + 1.0 - 1e-9 {
                 continue;
             }
             predictor.reset();
-            let frames = ((t_end - t0) * FRAME_RATE + 1e-6).floor() as usize;
-            let mut yaw = {
-                let d = piece.xy[piece.xy.len() - 1] - piece.xy[0];
-                d.y.atan2(d.x)
-            };
-            let mut walked = 0.0;
+            let walk = walk_piece(piece, centre, input, (placement as u64) << 32 | piece_index as u64);
             let mut last_anchor: Option<usize> = None;
-            for k in 0..=frames {
-                let t = t0 + k as f64 / FRAME_RATE;
-                let p = piece.at(t);
-                if k > 0 {
-                    walked += (p - piece.at(t - 1.0 / FRAME_RATE)).norm();
+            // Observed torso (recording frame) per frame, when the sensor model is on.
+            let mut observed: Vec<(f64, Option<Vector2<f64>>)> = Vec::new();
+            for (k, f) in walk.into_iter().enumerate() {
+                let (t, p) = (f.t, piece.at(f.t));
+                if input.sensor.is_some() {
+                    observed.push((t, observed_torso(&f.seen).map(|q| q + centre)));
                 }
-                let v = (piece.at(t + STEP_S) - piece.at(t - STEP_S)) / (2.0 * STEP_S);
-                if v.norm() > BAND_EDGES[0] {
-                    yaw = v.y.atan2(v.x);
-                }
-                let keypoints = walking_keypoints(&body, p - centre, yaw, walked, v.norm())
-                    .map(|position| Keypoint { position, confidence: 1.0 });
                 let frame = SkeletonFrame {
                     stamp: Stamp::from_secs_f64(t),
                     frame_id: "base_link".into(),
-                    humans: vec![HumanSkeleton { id: 1, keypoints }],
+                    humans: vec![HumanSkeleton { id: 1, keypoints: f.seen }],
                 };
                 let anchor = k % per_annotation == 0 && t - t0 >= WINDOW_S - 1e-9 && t + 1.0 <= t_end + 1e-9;
                 if !anchor {
@@ -259,14 +407,41 @@ pub fn evaluate_recording(path: &Path, period: f64, predictor: &mut IntentPredic
                 let preds = predictor.predict(&frame).with_context(|| format!("{}: model", path.display()))?;
                 let Some(pred) = preds.first().filter(|p| p.future.len() >= STEPS) else { continue };
                 let truth: Vec<Vector2<f64>> = (1..=STEPS).map(|j| piece.at(t + j as f64 * STEP_S)).collect();
-                let mut forecasts: Vec<Vec<Vector2<f64>>> =
-                    vec![pred.future[..STEPS].iter().map(|q| q[0].xy().coords + centre).collect(), vec![p; STEPS]];
-                for w in CV_WINDOWS_S {
-                    let v = ls_velocity(piece, t, w);
-                    forecasts.push((1..=STEPS).map(|j| p + v * (j as f64 * STEP_S)).collect());
-                }
-                let annotations: Vec<(f64, Vector2<f64>)> =
-                    piece.t.iter().copied().zip(piece.xy.iter().copied()).take_while(|(s, _)| *s <= t + 1e-9).collect();
+                let model: Vec<Vector2<f64>> = pred.future[..STEPS].iter().map(|q| q[0].xy().coords + centre).collect();
+                let (forecasts, annotations) = if input.sensor.is_some() {
+                    // The baselines see what the model sees: the observed hip midpoints.
+                    let seen: Vec<(f64, Vector2<f64>)> =
+                        observed.iter().filter_map(|(s, q)| q.map(|q| (*s, q))).collect();
+                    let last = seen.last().map_or(p, |s| s.1);
+                    let mut forecasts = vec![model, vec![last; STEPS]];
+                    for w in CV_WINDOWS_S {
+                        let recent: Vec<_> = seen.iter().copied().filter(|(s, _)| *s >= t - w - 1e-9).collect();
+                        let (at, v) = ls_line(&recent, t).unwrap_or((last, Vector2::zeros()));
+                        forecasts.push((1..=STEPS).map(|j| at + v * (j as f64 * STEP_S)).collect());
+                    }
+                    let annotations: Vec<(f64, Vector2<f64>)> = observed
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| i % per_annotation == 0)
+                        .filter_map(|(_, (s, q))| q.map(|q| (*s, q)))
+                        .collect();
+                    (forecasts, annotations)
+                } else {
+                    let mut forecasts = vec![model, vec![p; STEPS]];
+                    for w in CV_WINDOWS_S {
+                        let v = ls_velocity(piece, t, w);
+                        forecasts.push((1..=STEPS).map(|j| p + v * (j as f64 * STEP_S)).collect());
+                    }
+                    let annotations: Vec<(f64, Vector2<f64>)> = piece
+                        .t
+                        .iter()
+                        .copied()
+                        .zip(piece.xy.iter().copied())
+                        .take_while(|(s, _)| *s <= t + 1e-9)
+                        .collect();
+                    (forecasts, annotations)
+                };
+                let mut forecasts = forecasts;
                 for q in KF_Q {
                     let (kp, kv) = kalman::filter(&annotations, q, KF_R).unwrap_or((p, Vector2::zeros()));
                     forecasts.push((1..=STEPS).map(|j| kp + kv * (j as f64 * STEP_S)).collect());
@@ -341,6 +516,7 @@ mod tests {
 
     fn piece(points: &[(f64, f64, f64)]) -> Piece {
         Piece {
+            track: 1,
             t: points.iter().map(|p| p.0).collect(),
             xy: points.iter().map(|p| Vector2::new(p.1, p.2)).collect(),
             val: vec![false; points.len()],

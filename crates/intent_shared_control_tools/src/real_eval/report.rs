@@ -171,7 +171,8 @@ pub struct MocapClip {
 pub struct MocapResult {
     /// Per error kind, the baseline (index into [`mocap::METHODS`]) with the lowest ADE over all clips.
     pub baseline: [usize; 4],
-    /// One per placement of [`PLACEMENTS`], then all windows.
+    /// One per placement of [`PLACEMENTS`], then all windows, then all windows of the clips outside the gait
+    /// library ([`super::gait::is_library_clip`]: bodies for the real tracks are made from those).
     pub pooled: Vec<MocapErrors>,
     pub clips: Vec<MocapClip>,
 }
@@ -179,6 +180,8 @@ pub struct MocapResult {
 #[derive(Serialize)]
 pub struct Report {
     pub model: String,
+    /// How the model's input was made from the tracks: the body around each track and the sensor model.
+    pub input: String,
     pub coverage: f64,
     /// The separation monitor's margin on a forecast per step: `prediction_uncertainty_rate · τ_k` \[m\].
     pub chain_margin_m: Vec<f64>,
@@ -288,14 +291,15 @@ pub fn markdown(r: &Report, o: &Output) -> String {
     let _ = writeln!(s, "# The intent model on real people (ETH/UCY tracks, CMU motion capture)\n");
     let _ = writeln!(
         s,
-        "Model: {}. Method: `intent_shared_control_tools::real_eval` (a body from the walker scenes' kinematics around each \
-         real track, a virtual robot at the centre of the recording, the product's feature pipeline and predictor at 30 Hz, \
-         a forecast at every annotation time with a full window and 1 s of future). Ground-plane torso errors, each scene's \
-         leave-one-scene-out **test** split; the baselines (`cv*`: least-squares constant velocity over 0.2 / 0.4 / 0.8 s; \
-         `kf*`: constant-velocity Kalman filter over the track's annotations, process noise {:?} m²/s³; `best`: the best \
-         baseline of all, standing still included) and the error bound are chosen on the scene's validation split. The \
-         model was trained on the scenario generator only: every scene is held out.\n",
-        r.model, KF_Q
+        "Model: {}. Method: `intent_shared_control_tools::real_eval` (a body around each real track, a virtual robot at \
+         the centre of the recording, the product's feature pipeline and predictor at 30 Hz, a forecast at every \
+         annotation time with a full window and 1 s of future). Input: {}. Ground-plane torso errors against the track, \
+         each scene's leave-one-scene-out **test** split; the baselines (`cv*`: least-squares constant velocity over \
+         0.2 / 0.4 / 0.8 s; `kf*`: constant-velocity Kalman filter over the torso at the annotation times, process noise \
+         {:?} m²/s³; `best`: the best baseline of all, standing still included) see the torso the model sees, and they and \
+         the error bound are chosen on the scene's validation split. The model was trained on the scenario generator \
+         only: every scene is held out.\n",
+        r.model, r.input, KF_Q
     );
     let ratio = |e: &Errors, m: usize| e.ade[0] / e.ade[m];
     let _ = writeln!(
@@ -477,7 +481,11 @@ fn mocap_markdown(s: &mut String, m: &MocapResult) {
     for (e, name) in ERRORS.iter().enumerate() {
         let b = m.baseline[e];
         for (p, errs) in m.pooled.iter().enumerate() {
-            let robot = PLACEMENTS.get(p).copied().unwrap_or("all");
+            let robot = match p {
+                p if p < PLACEMENTS.len() => PLACEMENTS[p],
+                p if p == PLACEMENTS.len() => "all",
+                _ => "all, clips outside the gait library",
+            };
             let cell = |i: usize| format!("{:.3} / {:.3}", errs.ade[i][e], errs.fde[i][e]);
             let _ = writeln!(
                 s,
@@ -511,7 +519,9 @@ fn mocap_markdown(s: &mut String, m: &MocapResult) {
                 }
             })
             .collect();
-        let _ = writeln!(s, "| {} | {} | {} | {} |", c.clip, c.description, c.errors.windows, cells.join(" | "));
+        let library = if super::gait::is_library_clip(&c.clip) { " (gait library)" } else { "" };
+        let _ =
+            writeln!(s, "| {} | {}{library} | {} | {} |", c.clip, c.description, c.errors.windows, cells.join(" | "));
     }
     let _ = writeln!(s);
 }
