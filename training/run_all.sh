@@ -67,8 +67,8 @@ DATA="training/data"
 VENV="$ROOT/training/.venv"
 REQ="$ROOT/training/requirements.txt"
 STAMP="$VENV/.requirements.sha256"
-MIN_FREE_GB=8  # ~1.8 GB of exported data, ~5.5 GB of venv when it is not installed yet, the Rust build
-MIN_MEM_GB=4   # peak of the training step
+MIN_FREE_GB=9  # ~2.6 GB of exported data, ~5.5 GB of venv when it is not installed yet, the Rust build
+MIN_MEM_GB=7   # peak of the training step (~6.5 GB with the real windows)
 MIN_RUST_MINOR=92
 
 TRAIN_SEED=1
@@ -76,6 +76,8 @@ TRAIN_SCENARIOS=900
 VAL_SEED=2
 VAL_SCENARIOS=150
 STRIDE=3
+REAL_STRIDE=24  # every 24th 30 Hz frame (0.8 s) of a real track piece, per robot position
+EPOCHS=40       # a fixed count (early stopping may end it sooner), so the result never depends on the time cap
 TRAIN_RANDOM_SEED=0
 EVAL_SEED=3
 EVAL_SCENARIOS=2000
@@ -286,7 +288,7 @@ preflight_static() {
 
   avail_kb=$(df -Pk "$ROOT/training" | awk 'NR == 2 { print $4 }')
   if [ "${avail_kb:-0}" -lt $((MIN_FREE_GB * 1024 * 1024)) ]; then
-    warn "disk: $((avail_kb / 1024 / 1024)) GB free under training/ (< $MIN_FREE_GB GB: ~1.8 GB data," \
+    warn "disk: $((avail_kb / 1024 / 1024)) GB free under training/ (< $MIN_FREE_GB GB: ~2.6 GB data," \
       "~5.5 GB venv if not installed yet)"
   else
     ok "disk: $((avail_kb / 1024 / 1024)) GB free under training/"
@@ -374,9 +376,17 @@ EXPORT="$TARGET/release/export_training_data"
 "$EXPORT" --seed "$TRAIN_SEED" --scenarios "$TRAIN_SCENARIOS" --stride "$STRIDE" --out "$DATA/train"
 "$EXPORT" --seed "$VAL_SEED" --scenarios "$VAL_SCENARIOS" --stride "$STRIDE" --out "$DATA/val"
 
-log "training (~13 min on 2 cores) -> $OUT_MODELS"
-"$PY" training/train.py --train "$DATA/train" --val "$DATA/val" --out-dir "$OUT_MODELS" --seed "$TRAIN_RANDOM_SEED" \
-    --epochs 80 --patience 8 --max-minutes 30 --version 0.2.0
+# Real people: windows from the train / val parts of every ETH/UCY recording, walked with real motion-capture gait
+# and seen through the generator's sensor model (export_real_data; leave-one-scene-out results of this recipe:
+# training/leave_one_scene_out.sh, reports/real_data_loso.md).
+log "export: real training and validation windows -> $DATA/real_all"
+cargo build --release -p intent_shared_control_tools --bin export_real_data
+"$TARGET/release/export_real_data" --all --stride "$REAL_STRIDE" --out "$DATA/real_all"
+
+log "training (~25 min on 2 cores) -> $OUT_MODELS"
+"$PY" training/train.py --train "$DATA/train" --val "$DATA/val" \
+    --extra-train "$DATA/real_all/train" --extra-val "$DATA/real_all/val" --out-dir "$OUT_MODELS" \
+    --seed "$TRAIN_RANDOM_SEED" --epochs "$EPOCHS" --patience 8 --max-minutes 90 --version 0.3.0
 log "parity fixture -> $OUT_FIXTURES"
 "$PY" crates/intent_shared_control_inference/fixtures/make_parity_fixture.py --data "$DATA/val" \
     --model "$MODEL" --card "$CARD" --name intent_parity --out "$OUT_FIXTURES"

@@ -239,6 +239,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train", type=Path, required=True)
     ap.add_argument("--val", type=Path, required=True)
+    ap.add_argument("--extra-train", type=Path, nargs="*", default=[],
+                    help="more training exports to mix in (e.g. export_real_data's train/)")
+    ap.add_argument("--extra-val", type=Path, nargs="*", default=[],
+                    help="more validation exports (early stopping and temperature use all of them)")
     ap.add_argument("--out-dir", type=Path, default=Path("models"))
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--patience", type=int, default=6)
@@ -259,8 +263,9 @@ def main() -> None:
     started = time.time()
 
     train, val = load(args.train), load(args.val)
-    x_tr, y_tr, f_tr = train["inputs"], train["labels"], train["futures"]
-    x_va, y_va, f_va = val["inputs"], val["labels"], val["futures"]
+    extra_train, extra_val = [load(d) for d in args.extra_train], [load(d) for d in args.extra_val]
+    x_tr, y_tr, f_tr = (np.concatenate([d[k] for d in [train, *extra_train]]) for k in ("inputs", "labels", "futures"))
+    x_va, y_va, f_va = (np.concatenate([d[k] for d in [val, *extra_val]]) for k in ("inputs", "labels", "futures"))
     print(f"train {len(y_tr)} samples {np.bincount(y_tr, minlength=5)}; val {len(y_va)} {np.bincount(y_va, minlength=5)}")
 
     flat = x_tr.reshape(-1, FEATURES)
@@ -343,7 +348,7 @@ def main() -> None:
         "future": ade_fde(fu, f_va),
         "constant_velocity_future": cv,
         "ade_ratio_vs_constant_velocity": ade_fde(fu, f_va)["ade_1s_m"] / cv["ade_1s_m"],
-        "early_recognition": early_recognition(pred, val, stride_s),
+        "early_recognition": early_recognition(pred[:len(val["labels"])], val, stride_s),
     }
     print(json.dumps(metrics, indent=2))
 
@@ -384,12 +389,18 @@ def main() -> None:
         "data": {
             "generator": "intent_shared_control_sim::scenario via export_training_data",
             "train": {"seed": train["meta"]["export"]["seed"], "scenarios": train["meta"]["export"]["scenarios"],
-                      "stride": train["meta"]["export"]["stride"], "samples": int(len(y_tr)),
+                      "stride": train["meta"]["export"]["stride"], "samples": int(len(train["labels"])),
                       "class_counts": train["meta"]["class_counts"]},
             "validation": {"seed": val["meta"]["export"]["seed"], "scenarios": val["meta"]["export"]["scenarios"],
-                           "stride": val["meta"]["export"]["stride"], "samples": int(len(y_va)),
+                           "stride": val["meta"]["export"]["stride"], "samples": int(len(val["labels"])),
                            "class_counts": val["meta"]["class_counts"]},
             "scenario_seed_rule": "base_seed * 1000000 + scenario_index",
+            **({"real": {
+                "train": [{"export": d["meta"]["export"], "samples": int(d["meta"]["samples"]),
+                           "class_counts": d["meta"]["class_counts"]} for d in extra_train],
+                "validation": [{"export": d["meta"]["export"], "samples": int(d["meta"]["samples"]),
+                                "class_counts": d["meta"]["class_counts"]} for d in extra_val],
+            }} if extra_train or extra_val else {}),
         },
         "metrics": metrics,
         "training": {

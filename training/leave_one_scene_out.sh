@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Leave-one-scene-out training on real + synthetic data, the shipped model's recipe (training/run_all.sh: real
+# stride 24, 40 epochs, patience 8): for each ETH/UCY scene S, train a model on the synthetic export plus the real
+# windows of S's fold (the train / val parts of every other recording; export_real_data
+# --fold S), then judge it with evaluate_real; training/loso_summary.py then keeps each fold's held-out scene and
+# writes reports/real_data_loso.{json,md} (with LOSO_COMPARE=<evaluate_real JSON> [LOSO_COMPARE_LABEL=...] another
+# model's results beside them). Uses training/.venv and training/data/{train,val} as made by training/run_all.sh
+# (run that, or its export steps, first). See training/README.md.
+#
+#   training/leave_one_scene_out.sh [--jobs N] [--max-minutes M] [--stride K] [--out DIR] [SCENE ...]
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+JOBS=2 MAX_MIN=90 STRIDE=24 EPOCHS=40 OUT=out/loso
+SCENES=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --jobs) JOBS=$2; shift 2 ;;
+    --max-minutes) MAX_MIN=$2; shift 2 ;;
+    --stride) STRIDE=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) SCENES+=("$1"); shift ;;
+  esac
+done
+[ ${#SCENES[@]} -gt 0 ] || SCENES=(eth hotel univ zara1 zara2)
+PY="$ROOT/training/.venv/bin/python"
+[ -x "$PY" ] || { echo "leave_one_scene_out: no training/.venv; run training/run_all.sh first" >&2; exit 1; }
+for d in training/data/train training/data/val; do
+  [ -f "$d/inputs.npy" ] || { echo "leave_one_scene_out: no $d; run training/run_all.sh (its export steps) first" >&2; exit 1; }
+done
+if [ -z "${ISC_ORT_LIB:-}" ]; then
+  ISC_ORT_LIB=$(ls "$("$PY" -c 'import onnxruntime, os; print(os.path.dirname(onnxruntime.__file__))')"/capi/libonnxruntime.so.1.* | head -n 1)
+  export ISC_ORT_LIB
+fi
+T=${CARGO_TARGET_DIR:-target}/release
+cargo build --release -q -p intent_shared_control_tools --bin export_real_data --bin evaluate_real
+
+fold() {
+  local s=$1 dir="$OUT/$1"
+  mkdir -p "$dir"
+  "$T/export_real_data" --fold "$s" --stride "$STRIDE" --out "training/data/real_$s" >"$dir/export.log" 2>&1
+  OMP_NUM_THREADS=1 "$PY" training/train.py --train training/data/train --val training/data/val \
+    --extra-train "training/data/real_$s/train" --extra-val "training/data/real_$s/val" --out-dir "$dir" \
+    --seed 0 --epochs "$EPOCHS" --patience 8 --max-minutes "$MAX_MIN" --version "0.3.0-loso-$s" >"$dir/train.log" 2>&1
+  "$T/evaluate_real" --card "$dir/intent_model.card.json" --out-dir "$dir" --stem real_data >"$dir/evaluate.log" 2>&1
+  echo "fold $s done: $(tail -n 1 "$dir/train.log")"
+}
+
+running=0
+for s in "${SCENES[@]}"; do
+  fold "$s" &
+  running=$((running + 1))
+  if [ "$running" -ge "$JOBS" ]; then wait -n; running=$((running - 1)); fi
+done
+wait
+COMPARE=()
+[ -z "${LOSO_COMPARE:-}" ] || COMPARE=(--compare "$LOSO_COMPARE" --compare-label "${LOSO_COMPARE_LABEL:-other model}")
+"$PY" training/loso_summary.py --out-dir "$OUT" --report reports/real_data_loso "${COMPARE[@]}" "${SCENES[@]}"
