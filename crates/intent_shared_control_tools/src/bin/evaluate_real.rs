@@ -275,6 +275,7 @@ fn main() -> anyhow::Result<()> {
     let report = Report {
         model,
         input: input_description(&input),
+        real_training: real_training(&card)?,
         coverage: args.coverage,
         chain_margin_m,
         scenes,
@@ -305,6 +306,20 @@ fn main() -> anyhow::Result<()> {
     plot(&report, &output)?;
     println!("wrote {} and {}", json.display(), md.display());
     Ok(())
+}
+
+/// The real parts the card's model was trained on (`data.real.train[*].export.parts`), joined; `None` when the
+/// card records no real training data.
+fn real_training(card: &std::path::Path) -> anyhow::Result<Option<String>> {
+    let text = std::fs::read_to_string(card).with_context(|| card.display().to_string())?;
+    let json: serde_json::Value = serde_json::from_str(&text).with_context(|| card.display().to_string())?;
+    let Some(train) = json["data"]["real"]["train"].as_array() else { return Ok(None) };
+    let parts: Vec<&str> = train
+        .iter()
+        .flat_map(|t| t["export"]["parts"].as_array().into_iter().flatten())
+        .filter_map(|p| p.as_str())
+        .collect();
+    Ok(Some(parts.join(", ")))
 }
 
 fn evaluate_mocap(dir: &std::path::Path, predictor: &mut IntentPredictor) -> anyhow::Result<MocapResult> {

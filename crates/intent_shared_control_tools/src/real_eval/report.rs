@@ -182,6 +182,8 @@ pub struct Report {
     pub model: String,
     /// How the model's input was made from the tracks: the body around each track and the sensor model.
     pub input: String,
+    /// The real data the model was trained on (the card's `data.real.train` parts), if any.
+    pub real_training: Option<String>,
     pub coverage: f64,
     /// The separation monitor's margin on a forecast per step: `prediction_uncertainty_rate · τ_k` \[m\].
     pub chain_margin_m: Vec<f64>,
@@ -297,9 +299,18 @@ pub fn markdown(r: &Report, o: &Output) -> String {
          each scene's leave-one-scene-out **test** split; the baselines (`cv*`: least-squares constant velocity over \
          0.2 / 0.4 / 0.8 s; `kf*`: constant-velocity Kalman filter over the torso at the annotation times, process noise \
          {:?} m²/s³; `best`: the best baseline of all, standing still included) see the torso the model sees, and they and \
-         the error bound are chosen on the scene's validation split. The model was trained on the scenario generator \
-         only: every scene is held out.\n",
-        r.model, r.input, KF_Q
+         the error bound are chosen on the scene's validation split. {}\n",
+        r.model,
+        r.input,
+        KF_Q,
+        match &r.real_training {
+            None => "The model was trained on the scenario generator only: every scene is held out.".to_string(),
+            Some(parts) => format!(
+                "**The model was trained on real tracks too** ({parts}): the scenes below are not held out, so \
+                 these numbers describe the fit, not how it does on new people; that is \
+                 `reports/real_data_loso.md` (one model per held-out scene, the same recipe)."
+            ),
+        }
     );
     let ratio = |e: &Errors, m: usize| e.ade[0] / e.ade[m];
     let _ = writeln!(
