@@ -32,7 +32,7 @@ pub const STANDING_CLIP: &str = "cmu_131_01";
 /// proportion to the speed \[m/s\].
 pub const FULL_GAIT_SPEED: f64 = 0.6;
 /// Shortest stride, as a fraction of the slowest cycle's \[-\].
-const MIN_STRIDE_FRACTION: f64 = 0.4;
+pub const MIN_STRIDE_FRACTION: f64 = 0.4;
 
 /// Keypoints in the body frame: x forward, y left, z up, the hip midpoint above the origin \[m\].
 type Local = [Vector3<f64>; NUM_KEYPOINTS];
