@@ -44,6 +44,9 @@ def scene_row(report: dict, scene: str) -> dict:
         "accuracy": s["calibration"]["accuracy"],
         "label_changes_outside_true_changes": s["calibration"]["changes_outside_true_changes"],
         "bound_model_m": s["bound_model_m"],
+        "step_model_m": s["test"]["step"][0],
+        "step_baseline_m": s["test"]["step"][b],
+        "reliability": s["calibration"]["reliability"],
     }
 
 

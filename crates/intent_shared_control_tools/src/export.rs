@@ -90,6 +90,22 @@ impl Dataset {
         self.labels.is_empty()
     }
 
+    /// Adds one pipeline's counters to [`Dataset::feature_stats`].
+    pub fn add_feature_stats(&mut self, s: &FeatureStats) {
+        let acc = &mut self.feature_stats;
+        acc.frames += s.frames;
+        acc.skeletons_accepted += s.skeletons_accepted;
+        acc.rejected_duplicate += s.rejected_duplicate;
+        acc.rejected_out_of_order += s.rejected_out_of_order;
+        acc.non_finite_keypoints += s.non_finite_keypoints;
+        acc.evicted_timeout += s.evicted_timeout;
+        acc.evicted_capacity += s.evicted_capacity;
+        acc.windows_built += s.windows_built;
+        acc.skipped_no_hip += s.skipped_no_hip;
+        acc.skipped_short_history += s.skipped_short_history;
+        acc.skipped_batch_full += s.skipped_batch_full;
+    }
+
     /// Samples per intent, in label order.
     pub fn class_counts(&self) -> [usize; Intent::ALL.len()] {
         let mut c = [0; Intent::ALL.len()];
@@ -217,19 +233,7 @@ pub fn generate(config: &ExportConfig) -> Result<Dataset> {
                 data.visible_fraction.push(meta.visible_fraction);
             }
         }
-        let s = pipeline.stats();
-        let acc = &mut data.feature_stats;
-        acc.frames += s.frames;
-        acc.skeletons_accepted += s.skeletons_accepted;
-        acc.rejected_duplicate += s.rejected_duplicate;
-        acc.rejected_out_of_order += s.rejected_out_of_order;
-        acc.non_finite_keypoints += s.non_finite_keypoints;
-        acc.evicted_timeout += s.evicted_timeout;
-        acc.evicted_capacity += s.evicted_capacity;
-        acc.windows_built += s.windows_built;
-        acc.skipped_no_hip += s.skipped_no_hip;
-        acc.skipped_short_history += s.skipped_short_history;
-        acc.skipped_batch_full += s.skipped_batch_full;
+        data.add_feature_stats(&pipeline.stats());
     }
     Ok(data)
 }

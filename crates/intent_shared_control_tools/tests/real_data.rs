@@ -71,21 +71,27 @@ fn make_data(root: &Path) {
     std::fs::write(root.join("mocap/index.json"), index.to_string()).expect("index");
 }
 
-#[test]
-fn real_data_evaluation_knows_the_right_answers() {
-    let root = scratch("real_data");
+/// Runs `evaluate_real` on the made-up data in a fresh scratch directory `name` with the tiny model and `extra`
+/// arguments; its JSON report and the output directory.
+fn evaluate(name: &str, extra: &[&str]) -> (serde_json::Value, std::path::PathBuf) {
+    let root = scratch(name);
     make_data(&root);
     let out = root.join("out");
     let output = Command::new(env!("CARGO_BIN_EXE_evaluate_real"))
         .args(["--data", &root.join("ethucy").to_string_lossy(), "--mocap", &root.join("mocap").to_string_lossy()])
         .args(["--card", &fixture("model_tiny.card.json").to_string_lossy()])
         .args(["--ort-lib", &ort_library().to_string_lossy(), "--out-dir", &out.to_string_lossy(), "--stem", "r"])
-        .args(["--bodies", "kinematic", "--sensor", "exact"])
+        .args(extra)
         .output()
         .expect("evaluate_real starts");
     assert!(output.status.success(), "evaluate_real failed: {}", String::from_utf8_lossy(&output.stderr));
-    let r: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("r.json")).expect("json")).expect("parses");
+    let r = serde_json::from_str(&std::fs::read_to_string(out.join("r.json")).expect("json")).expect("parses");
+    (r, out)
+}
+
+#[test]
+fn real_data_evaluation_knows_the_right_answers() {
+    let (r, out) = evaluate("real_data", &["--bodies", "kinematic", "--sensor", "exact"]);
     let num = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
 
     // Pedestrian tracks: methods are model, still, 3 least-squares windows, 3 Kalman filters.
@@ -150,18 +156,7 @@ fn real_data_evaluation_knows_the_right_answers() {
 
 #[test]
 fn real_gait_and_the_sensor_model_feed_the_model_and_the_baselines_noisy_hips() {
-    let root = scratch("real_data_gait");
-    make_data(&root);
-    let out = root.join("out");
-    let output = Command::new(env!("CARGO_BIN_EXE_evaluate_real"))
-        .args(["--data", &root.join("ethucy").to_string_lossy(), "--mocap", &root.join("mocap").to_string_lossy()])
-        .args(["--card", &fixture("model_tiny.card.json").to_string_lossy()])
-        .args(["--ort-lib", &ort_library().to_string_lossy(), "--out-dir", &out.to_string_lossy(), "--stem", "r"])
-        .output()
-        .expect("evaluate_real starts");
-    assert!(output.status.success(), "evaluate_real failed: {}", String::from_utf8_lossy(&output.stderr));
-    let r: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("r.json")).expect("json")).expect("parses");
+    let (r, _) = evaluate("real_data_gait", &[]);
     let input = r["input"].as_str().expect("input");
     assert!(input.contains("cmu_07_01") && input.contains("sensor model"), "{input}");
     let test = &r["scenes"][0]["test"];

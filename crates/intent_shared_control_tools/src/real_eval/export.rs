@@ -122,14 +122,7 @@ pub fn export_recording(
                 data.time_since_episode_onset_s.push(f32::NAN);
                 data.visible_fraction.push(meta.visible_fraction);
             }
-            let s = pipeline.stats();
-            let acc = &mut data.feature_stats;
-            acc.frames += s.frames;
-            acc.skeletons_accepted += s.skeletons_accepted;
-            acc.non_finite_keypoints += s.non_finite_keypoints;
-            acc.windows_built += s.windows_built;
-            acc.skipped_no_hip += s.skipped_no_hip;
-            acc.skipped_short_history += s.skipped_short_history;
+            data.add_feature_stats(&pipeline.stats());
         }
     }
     Ok(())
