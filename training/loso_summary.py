@@ -6,6 +6,7 @@ same inputs). Writes <report>.json and <report>.md. Standard library only.
 
     training/loso_summary.py --out-dir out/loso --report reports/real_data_loso \
         [--compare OTHER.json --compare-label "0.2.0 (synthetic only)"] eth hotel univ zara1 zara2
+    training/loso_summary.py --report reports/real_data_loso --render-only   # the .md again from the .json
 """
 import argparse
 import json
@@ -14,6 +15,7 @@ from pathlib import Path
 
 BANDS = ["standing", "slow", "normal", "fast"]
 GEOMETRIES = ["standing", "toward", "passing", "away"]
+STEP_S = 0.1  # the forecast's look-ahead step (the card's output rate, 10 Hz)
 MOCAP_ERRORS = ["torso, ground plane", "torso, 3-D", "wrists, ground plane", "wrists, 3-D"]
 
 
@@ -68,14 +70,80 @@ def fmt(x: float) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.2f}"
 
 
+def render_md(out: dict) -> str:
+    """The markdown report of a summary (as written to the JSON)."""
+    folds = out["folds"]
+    shipped_rows = out["compare"]["folds"] if out["compare"] else []
+    label = out["compare"]["label"] if out["compare"] else ""
+    md = ["# Leave-one-scene-out: the intent model trained on real + synthetic data\n",
+          f"{out['method']}. Input: {out['input']}.\n",
+          "Torso ADE at 1 s in the ground plane on each held-out scene, model ÷ the best baseline chosen on the "
+          "fold's validation split (`reports/real_data_model.md` explains the baselines)"
+          + (f"; beside it {label}: {out['compare']['model']}, same inputs" if shipped_rows else "") + ".\n",
+          "| held-out scene | windows | model ADE / FDE [m] | best baseline ADE / FDE [m] | model ÷ best | "
+          + (f"{label} ÷ best" if shipped_rows else "–") + " | ECE (calibrated) | label changes outside shown changes |",
+          "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for i, r in enumerate(folds):
+        sh = shipped_rows[i]["ratio_ade"] if shipped_rows else math.nan
+        md.append(f"| {r['scene']} | {r['windows']} | {r['model_ade']:.3f} / {r['model_fde']:.3f} | "
+                  f"{r['baseline_ade']:.3f} / {r['baseline_fde']:.3f} | {fmt(r['ratio_ade'])} | {fmt(sh)} | "
+                  f"{r['ece']:.3f} ({r['ece_calibrated']:.3f}) | {100 * r['label_changes_outside_true_changes']:.1f} % |")
+    sp = out["compare"]["pooled_ratio_ade"] if shipped_rows else math.nan
+    md.append(f"| **pooled** | {sum(r['windows'] for r in folds)} | | | **{fmt(out['pooled_ratio_ade'])}** | {fmt(sp)} | | |\n")
+    md.append("Targets: ≤ 0.85 pooled, ≤ 1.0 on every scene and speed band; ECE ≤ 0.05; label changes ≤ 5 %.\n")
+    md.append("Plots (training/plot_loso.py): per scene `real_data_loso_scenes.svg`, error by look-ahead "
+              "`real_data_loso_lookahead.svg`, reliability of the intent confidence `real_data_loso_reliability.svg`.\n")
+    md.append("## Model ÷ best baseline by speed band and geometry (held-out scene)\n")
+    md.append("| scene | " + " | ".join(BANDS) + " | toward | passing | away | starting |")
+    md.append("|---|" + "---:|" * (len(BANDS) + 4))
+    for r in folds:
+        md.append(f"| {r['scene']} | " + " | ".join(fmt(x) for x in r["by_band"]) + " | "
+                  + " | ".join(fmt(x) for x in r["by_geometry"][1:]) + f" | {fmt(r['starting'])} |")
+    md.append("\n## Motion capture, clips outside the gait library (model ÷ best baseline ADE)\n")
+    md.append("| fold | windows | " + " | ".join(MOCAP_ERRORS) + " |")
+    md.append("|---|---:|" + "---:|" * len(MOCAP_ERRORS))
+    for r in folds:
+        m = r["mocap_held_out"]
+        md.append(f"| {r['scene']} | {m['windows']} | " + " | ".join(fmt(m["ratio"][e]) for e in MOCAP_ERRORS) + " |")
+    md.append("\n## Forecast error bound on the held-out scene\n")
+    md.append("Per look-ahead step, the 99.9 % quantile of how much closer to the robot the real person came than the "
+              "fold's model forecast, on the held-out scene's validation split (`evaluate_real`, split conformal; "
+              "the shipped card's bound comes from validation parts the shipped model saw in early stopping, so "
+              "these are the held-out ones) [m].\n")
+    steps = len(folds[0]["bound_model_m"]) if folds else 0
+    md.append("| held-out scene | " + " | ".join(f"{(k + 1) * STEP_S:.1f} s" for k in range(steps)) + " |")
+    md.append("|---|" + "---:|" * steps)
+    for r in folds:
+        md.append(f"| {r['scene']} | " + " | ".join(f"{x:.3f}" for x in r["bound_model_m"]) + " |")
+    if folds:
+        md.append("| **largest** | " + " | ".join(f"**{max(r['bound_model_m'][k] for r in folds):.3f}**"
+                                                 for k in range(steps)) + " |")
+    md.append("\n## Training\n")
+    md.append("| fold | epochs | seconds | validation macro-F1 (synthetic + real) | sha256 |")
+    md.append("|---|---:|---:|---:|---|")
+    for s, c in out["training"].items():
+        md.append(f"| {s} | {c['epochs']} | {c['seconds']} | {c['validation_macro_f1']:.3f} | {c['sha256'][:12]}… |")
+    md.append("")
+    return "\n".join(md) + "\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out-dir", type=Path, default=Path("out/loso"))
     ap.add_argument("--report", type=Path, default=Path("reports/real_data_loso"))
     ap.add_argument("--compare", type=Path, help="another model's evaluate_real JSON report, same inputs")
     ap.add_argument("--compare-label", default="other model")
-    ap.add_argument("scenes", nargs="+")
+    ap.add_argument("--render-only", action="store_true",
+                    help="only rewrite <report>.md from an existing <report>.json (no fold outputs needed)")
+    ap.add_argument("scenes", nargs="*")
     args = ap.parse_args()
+    if args.render_only:
+        out = json.loads(args.report.with_suffix(".json").read_text())
+        args.report.with_suffix(".md").write_text(render_md(out))
+        print(f"wrote {args.report.with_suffix('.md')}")
+        return
+    if not args.scenes:
+        ap.error("name the scenes (e.g. eth hotel univ zara1 zara2), or --render-only")
 
     folds, shipped_rows, cards = [], [], {}
     shipped = json.loads(args.compare.read_text()) if args.compare else None
@@ -108,41 +176,8 @@ def main() -> None:
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.with_suffix(".json").write_text(json.dumps(out, indent=2) + "\n")
 
-    md = ["# Leave-one-scene-out: the intent model trained on real + synthetic data\n",
-          f"{out['method']}. Input: {input_line}.\n",
-          "Torso ADE at 1 s in the ground plane on each held-out scene, model ÷ the best baseline chosen on the "
-          "fold's validation split (`reports/real_data_model.md` explains the baselines)"
-          + (f"; beside it {args.compare_label}: {shipped['model']}, same inputs" if shipped else "") + ".\n",
-          "| held-out scene | windows | model ADE / FDE [m] | best baseline ADE / FDE [m] | model ÷ best | "
-          + (f"{args.compare_label} ÷ best" if shipped else "–") + " | ECE (calibrated) | label changes outside shown changes |",
-          "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for i, r in enumerate(folds):
-        sh = shipped_rows[i]["ratio_ade"] if shipped_rows else math.nan
-        md.append(f"| {r['scene']} | {r['windows']} | {r['model_ade']:.3f} / {r['model_fde']:.3f} | "
-                  f"{r['baseline_ade']:.3f} / {r['baseline_fde']:.3f} | {fmt(r['ratio_ade'])} | {fmt(sh)} | "
-                  f"{r['ece']:.3f} ({r['ece_calibrated']:.3f}) | {100 * r['label_changes_outside_true_changes']:.1f} % |")
+    args.report.with_suffix(".md").write_text(render_md(out))
     sp = out["compare"]["pooled_ratio_ade"] if shipped else math.nan
-    md.append(f"| **pooled** | {sum(r['windows'] for r in folds)} | | | **{fmt(out['pooled_ratio_ade'])}** | {fmt(sp)} | | |\n")
-    md.append("Targets: ≤ 0.85 pooled, ≤ 1.0 on every scene and speed band; ECE ≤ 0.05; label changes ≤ 5 %.\n")
-    md.append("## Model ÷ best baseline by speed band and geometry (held-out scene)\n")
-    md.append("| scene | " + " | ".join(BANDS) + " | toward | passing | away | starting |")
-    md.append("|---|" + "---:|" * (len(BANDS) + 4))
-    for r in folds:
-        md.append(f"| {r['scene']} | " + " | ".join(fmt(x) for x in r["by_band"]) + " | "
-                  + " | ".join(fmt(x) for x in r["by_geometry"][1:]) + f" | {fmt(r['starting'])} |")
-    md.append("\n## Motion capture, clips outside the gait library (model ÷ best baseline ADE)\n")
-    md.append("| fold | windows | " + " | ".join(MOCAP_ERRORS) + " |")
-    md.append("|---|---:|" + "---:|" * len(MOCAP_ERRORS))
-    for r in folds:
-        m = r["mocap_held_out"]
-        md.append(f"| {r['scene']} | {m['windows']} | " + " | ".join(fmt(m["ratio"][e]) for e in MOCAP_ERRORS) + " |")
-    md.append("\n## Training\n")
-    md.append("| fold | epochs | seconds | validation macro-F1 (synthetic + real) | sha256 |")
-    md.append("|---|---:|---:|---:|---|")
-    for s, c in cards.items():
-        md.append(f"| {s} | {c['epochs']} | {c['seconds']} | {c['validation_macro_f1']:.3f} | {c['sha256'][:12]}… |")
-    md.append("")
-    args.report.with_suffix(".md").write_text("\n".join(md) + "\n")
     print(f"wrote {args.report.with_suffix('.md')}: pooled model ÷ best {out['pooled_ratio_ade']:.3f} (compared {sp:.3f})")
 
 
