@@ -5,7 +5,8 @@
 # --fold S), then judge it with evaluate_real; training/loso_summary.py then keeps each fold's held-out scene and
 # writes reports/real_data_loso.{json,md} (with LOSO_COMPARE=<evaluate_real JSON> [LOSO_COMPARE_LABEL=...] another
 # model's results beside them). Uses training/.venv and training/data/{train,val} as made by training/run_all.sh
-# (run that, or its export steps, first). See training/README.md.
+# (run that, or its export steps, first); training/plot_loso.py then draws reports/real_data_loso_*.svg. See
+# training/README.md.
 #
 #   training/leave_one_scene_out.sh [--jobs N] [--max-minutes M] [--stride K] [--out DIR] [SCENE ...]
 set -euo pipefail
@@ -19,7 +20,7 @@ while [ $# -gt 0 ]; do
     --max-minutes) MAX_MIN=$2; shift 2 ;;
     --stride) STRIDE=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) SCENES+=("$1"); shift ;;
   esac
 done
@@ -57,3 +58,9 @@ wait
 COMPARE=()
 [ -z "${LOSO_COMPARE:-}" ] || COMPARE=(--compare "$LOSO_COMPARE" --compare-label "${LOSO_COMPARE_LABEL:-other model}")
 "$PY" training/loso_summary.py --out-dir "$OUT" --report reports/real_data_loso "${COMPARE[@]}" "${SCENES[@]}"
+# Plots beside the report (matplotlib of .setup/venv, made by scripts/setup.sh).
+if [ -x .setup/venv/bin/python ]; then
+  .setup/venv/bin/python training/plot_loso.py reports/real_data_loso.json
+else
+  echo "leave_one_scene_out: no .setup/venv (scripts/setup.sh): plots skipped" >&2
+fi
