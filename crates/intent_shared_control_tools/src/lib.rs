@@ -5,6 +5,7 @@
 //! running the very feature pipeline the robot runs ([`intent_shared_control_core::features`]), so training
 //! and inference cannot drift apart.
 
+pub mod baselines;
 pub mod card_update;
 pub mod export;
 pub mod metrics;

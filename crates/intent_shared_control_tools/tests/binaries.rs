@@ -24,7 +24,11 @@ fn run(bin: &str, extra: &[&str], out: &std::path::Path) {
 #[test]
 fn evaluation_writes_a_report() {
     let out = scratch("evaluate");
-    run(env!("CARGO_BIN_EXE_evaluate_intent"), &["--scenarios", "2", "--seed", "4242"], &out);
+    run(
+        env!("CARGO_BIN_EXE_evaluate_intent"),
+        &["--scenarios", "2", "--seed", "4242", "--baseline-scenarios", "2"],
+        &out,
+    );
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("evaluation.json")).expect("json")).expect("parses");
     let predictions = r["predictions"].as_u64().expect("predictions");
@@ -44,7 +48,24 @@ fn evaluation_writes_a_report() {
     // The constant-velocity baseline on walking humans: finite and well under a metre on average.
     let cv = r["future"]["torso"]["constant_velocity_ade_m"].as_f64().expect("cv ade");
     assert!(cv.is_finite() && cv < 1.0, "{cv}");
-    assert!(std::fs::read_to_string(out.join("evaluation.md")).expect("md").contains("macro-F1"));
+    // The best simple baseline per point, chosen on the validation scenarios, and the model against it.
+    let b = &r["best_baseline"];
+    assert_eq!(b["validation_scenarios"].as_u64(), Some(2));
+    assert_eq!(b["validation_seeds"], serde_json::json!([2_000_000, 2_000_001]));
+    for point in ["torso", "left_wrist", "right_wrist"] {
+        let p = &b["points"][point];
+        let best = p["best"].as_str().expect("a baseline was chosen");
+        assert!(intent_shared_control_tools::baselines::BASELINES.contains(&best), "{best}");
+        let val = p["validation_plane_ade_m"][best].as_f64().expect("validation ade");
+        let lowest = p["validation_plane_ade_m"].as_object().expect("map").values().filter_map(|v| v.as_f64());
+        assert!(lowest.fold(f64::INFINITY, f64::min) >= val, "{point}: {best} is not the lowest on validation");
+        assert_eq!(p["baseline_plane_ade_m"].as_f64(), p["test_plane_ade_m"][best].as_f64());
+        let ratio = p["ratio_plane_ade"].as_f64().expect("ratio");
+        let expected = p["model_plane_ade_m"].as_f64().expect("model") / p["baseline_plane_ade_m"].as_f64().expect("b");
+        assert!((ratio - expected).abs() < 1e-12 && ratio > 0.0, "{point}: {ratio} vs {expected}");
+    }
+    let md = std::fs::read_to_string(out.join("evaluation.md")).expect("md");
+    assert!(md.contains("macro-F1") && md.contains("Against the best simple baseline"));
 }
 
 /// The keys of `v`, recursively (`a.b.c`), with the JSON kind of each leaf; `null` leaves (a metric that was
@@ -117,7 +138,7 @@ fn card_metrics_are_the_rust_evaluation() {
         .args(["--card", &card_copy.to_string_lossy()])
         .args(["--ort-lib", &lib.to_string_lossy()])
         .args(["--out", &out.to_string_lossy()])
-        .args(["--scenarios", "1", "--seed", "4243"])
+        .args(["--scenarios", "1", "--seed", "4243", "--baseline-scenarios", "1"])
         .args(["--update-card", &card_copy.to_string_lossy()])
         .output()
         .expect("binary starts");

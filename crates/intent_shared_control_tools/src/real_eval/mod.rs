@@ -27,6 +27,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
+use crate::baselines::ls_line;
 use anyhow::{bail, Context as _};
 use flate2::read::GzDecoder;
 use intent_shared_control_core::model::NUM_INTENTS;
@@ -290,25 +291,6 @@ impl<'a> InputModel<'a> {
 /// Confidence from which an observed hip counts for the baselines' torso (the sensor model gives a dropped
 /// keypoint less than 0.25, a seen one at least 0.55).
 const HIP_CONFIDENCE: f32 = 0.5;
-
-/// Least-squares line through `samples` (time, position): its value at `t` and its slope; the last sample and
-/// zero for fewer than two, `None` for none.
-fn ls_line(samples: &[(f64, Vector2<f64>)], t: f64) -> Option<(Vector2<f64>, Vector2<f64>)> {
-    let (last_t, last) = *samples.last()?;
-    if samples.len() < 2 || samples.iter().all(|(s, _)| (s - last_t).abs() < 1e-9) {
-        return Some((last, Vector2::zeros()));
-    }
-    let n = samples.len() as f64;
-    let mean_t = samples.iter().map(|(s, _)| s).sum::<f64>() / n;
-    let mean_p = samples.iter().map(|(_, q)| q).sum::<Vector2<f64>>() / n;
-    let (mut num, mut den) = (Vector2::zeros(), 0.0);
-    for (s, q) in samples {
-        num += (q - mean_p) * (s - mean_t);
-        den += (s - mean_t).powi(2);
-    }
-    let slope = num / den;
-    Some((mean_p + slope * (t - mean_t), slope))
-}
 
 /// The hip midpoint of an observation when both hips are seen.
 fn observed_torso(keypoints: &[Keypoint]) -> Option<Vector2<f64>> {
