@@ -96,6 +96,18 @@ impl HumanSkeleton {
         let wrist = |i: usize| if self.keypoints[i].is_observed() { self.keypoints[i].position } else { torso };
         Some([torso, wrist(keypoint::LEFT_WRIST), wrist(keypoint::RIGHT_WRIST)])
     }
+
+    /// The tracked points (torso, left wrist, right wrist) each on its own: a point is `None` unless its
+    /// keypoints (both hips for the torso) reach `min_confidence` and are finite, as the feature pipeline
+    /// counts a keypoint observed.
+    pub fn observed_points(&self, min_confidence: f32) -> [Option<Point3<f64>>; 3] {
+        let seen = |i: usize| {
+            let k = &self.keypoints[i];
+            (k.confidence >= min_confidence && k.position.iter().all(|v| v.is_finite())).then_some(k.position)
+        };
+        let torso = seen(keypoint::LEFT_HIP).zip(seen(keypoint::RIGHT_HIP)).map(|(l, r)| nalgebra::center(&l, &r));
+        [torso, seen(keypoint::LEFT_WRIST), seen(keypoint::RIGHT_WRIST)]
+    }
 }
 
 /// The torso (hip midpoint) of a body given by all its keypoint positions (ground truth).
@@ -136,6 +148,15 @@ mod tests {
         let mut one_hip = h.clone();
         one_hip.keypoints[keypoint::RIGHT_HIP] = Keypoint::MISSING;
         assert_eq!((one_hip.torso(), one_hip.tracked_points()), (None, None));
+        // Each point on its own, with a confidence threshold: a wrist below it is not observed, and a torso needs
+        // both hips.
+        let mut weak = h.clone();
+        weak.keypoints[keypoint::LEFT_WRIST].confidence = 0.2;
+        weak.keypoints[keypoint::RIGHT_WRIST] = at(0.8, -0.3, f64::NAN);
+        assert_eq!(h.observed_points(0.3), [Some(torso), Some(Point3::new(1.2, 0.3, 1.0)), None]);
+        assert_eq!(weak.observed_points(0.3), [Some(torso), None, None]);
+        assert_eq!(weak.observed_points(0.95), [None, None, None]);
+        assert_eq!(one_hip.observed_points(0.3), [None, Some(Point3::new(1.2, 0.3, 1.0)), None]);
         // Ground truth: every position known.
         let truth: [Point3<f64>; NUM_KEYPOINTS] = std::array::from_fn(|i| Point3::new(i as f64, 0.0, 0.0));
         assert_eq!(torso_point(&truth), Point3::new(11.5, 0.0, 0.0));

@@ -29,7 +29,7 @@ use intent_shared_control_core::model::{
     ConstantVelocityConfig, ConstantVelocityModel, Intent, IntentModel, ModelInput, ModelOutput, HORIZON_STEPS,
     HORIZON_STEP_S, NUM_PREDICTED_POINTS, PREDICTED_POINT_NAMES,
 };
-use intent_shared_control_core::skeleton::{keypoint, HumanId, SkeletonFrame};
+use intent_shared_control_core::skeleton::{HumanId, SkeletonFrame};
 use intent_shared_control_core::Stamp;
 use intent_shared_control_inference::load_card;
 use intent_shared_control_inference::machine::MachineInfo;
@@ -254,12 +254,7 @@ type Observed = HashMap<HumanId, [History; NUM_PREDICTED_POINTS]>;
 /// observed when its keypoints reach `min_confidence` and are finite, as in the feature pipeline.
 fn observe(observed: &mut Observed, frame: &SkeletonFrame, t: f64, min_confidence: f32) {
     for h in &frame.humans {
-        let seen = |i: usize| {
-            let k = &h.keypoints[i];
-            (k.confidence >= min_confidence && k.position.coords.iter().all(|v| v.is_finite())).then_some(k.position)
-        };
-        let torso = seen(keypoint::LEFT_HIP).zip(seen(keypoint::RIGHT_HIP)).map(|(l, r)| nalgebra::center(&l, &r));
-        let points = [torso, seen(keypoint::LEFT_WRIST), seen(keypoint::RIGHT_WRIST)];
+        let points = h.observed_points(min_confidence);
         let histories = observed.entry(h.id).or_default();
         for (history, p) in histories.iter_mut().zip(points) {
             if let Some(p) = p {
