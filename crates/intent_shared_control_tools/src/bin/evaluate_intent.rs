@@ -617,6 +617,12 @@ fn fmt(x: Option<f64>, digits: usize) -> String {
     x.map_or("–".into(), |v| format!("{v:.digits$}"))
 }
 
+/// One Markdown table row: `| first | cells… |`.
+fn md_row(first: &str, cells: impl IntoIterator<Item = String>) -> String {
+    let cells: Vec<String> = cells.into_iter().collect();
+    format!("| {first} | {} |\n", cells.join(" | "))
+}
+
 fn markdown(r: &Report) -> String {
     let mut s = format!(
         "# Intent model evaluation\n\nModel `{}` {} (ONNX sha256 `{}`) on `{}`; {} held-out scenarios (base seed {}, \
@@ -666,14 +672,8 @@ fn markdown(r: &Report) -> String {
     s.push_str("\n## Future positions (ADE over 0.1–1.0 s, FDE at 1.0 s) [m]\n\n| point | model ADE | model FDE | const-vel ADE | const-vel FDE | trajectories |\n|---|---|---|---|---|---|\n");
     for name in PREDICTED_POINT_NAMES {
         if let Some(e) = r.future.get(name) {
-            s.push_str(&format!(
-                "| {name} | {} | {} | {} | {} | {} |\n",
-                fmt(e.model_ade_m, 3),
-                fmt(e.model_fde_m, 3),
-                fmt(e.constant_velocity_ade_m, 3),
-                fmt(e.constant_velocity_fde_m, 3),
-                e.trajectories
-            ));
+            let errors = [e.model_ade_m, e.model_fde_m, e.constant_velocity_ade_m, e.constant_velocity_fde_m];
+            s.push_str(&md_row(name, errors.iter().map(|v| fmt(*v, 3)).chain([e.trajectories.to_string()])));
         }
     }
     s.push_str(&format!(
@@ -694,21 +694,18 @@ fn markdown(r: &Report) -> String {
     ));
     for name in PREDICTED_POINT_NAMES {
         if let Some(e) = b.points.get(name) {
-            s.push_str(&format!(
-                "| {name} | {} | {} / {} | {} / {} | **{}** | {} / {} | {} / {} | {} | {} |\n",
-                e.best.unwrap_or("–"),
-                fmt(e.model_plane_ade_m, 3),
-                fmt(e.model_plane_fde_m, 3),
-                fmt(e.baseline_plane_ade_m, 3),
-                fmt(e.baseline_plane_fde_m, 3),
-                fmt(e.ratio_plane_ade, 3),
-                fmt(e.model_3d_ade_m, 3),
-                fmt(e.model_3d_fde_m, 3),
-                fmt(e.baseline_3d_ade_m, 3),
-                fmt(e.baseline_3d_fde_m, 3),
+            let pair = |ade: Option<f64>, fde: Option<f64>| format!("{} / {}", fmt(ade, 3), fmt(fde, 3));
+            let cells = [
+                e.best.unwrap_or("–").to_string(),
+                pair(e.model_plane_ade_m, e.model_plane_fde_m),
+                pair(e.baseline_plane_ade_m, e.baseline_plane_fde_m),
+                format!("**{}**", fmt(e.ratio_plane_ade, 3)),
+                pair(e.model_3d_ade_m, e.model_3d_fde_m),
+                pair(e.baseline_3d_ade_m, e.baseline_3d_fde_m),
                 fmt(e.ratio_3d_ade, 3),
-                e.trajectories
-            ));
+                e.trajectories.to_string(),
+            ];
+            s.push_str(&md_row(name, cells));
         }
     }
     s.push_str(&format!(
@@ -729,7 +726,7 @@ fn markdown(r: &Report) -> String {
                     format!("{} → {}", fmt(v, 3), fmt(t, 3))
                 })
                 .collect();
-            s.push_str(&format!("| {name} | {} |\n", cells.join(" | ")));
+            s.push_str(&md_row(name, cells));
         }
     }
     s.push_str(&format!(
