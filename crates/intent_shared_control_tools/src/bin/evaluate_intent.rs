@@ -33,7 +33,7 @@ use intent_shared_control_core::skeleton::{HumanId, SkeletonFrame};
 use intent_shared_control_core::Stamp;
 use intent_shared_control_inference::load_card;
 use intent_shared_control_inference::machine::MachineInfo;
-use intent_shared_control_sim::scenario::{Scenario, ScenarioConfig};
+use intent_shared_control_sim::scenario::{GroundTruth, Scenario, ScenarioConfig};
 use intent_shared_control_tools::baselines::{forecasts, plane_and_space_errors, BaselineErrors, History, BASELINES};
 use intent_shared_control_tools::card_update::{replace_metrics, RUST_EVALUATION_SOURCE};
 use intent_shared_control_tools::metrics::{
@@ -264,6 +264,44 @@ fn observe(observed: &mut Observed, frame: &SkeletonFrame, t: f64, min_confidenc
     }
 }
 
+/// One scenario driven frame by frame through the feature pipeline as the node does, with what the tracker
+/// observed kept for the baselines.
+struct Walk {
+    scenario: Scenario,
+    pipeline: FeaturePipeline,
+    observed: Observed,
+    frame_index: usize,
+    eval_every: usize,
+    min_confidence: f32,
+}
+
+impl Walk {
+    fn new(config: &ScenarioConfig, seed: u64, features: &FeatureConfig, eval_every: usize) -> Result<Self> {
+        Ok(Walk {
+            scenario: Scenario::new(config.clone(), seed).with_context(|| format!("scenario {seed}"))?,
+            pipeline: FeaturePipeline::new(features.clone()).context("feature pipeline")?,
+            observed: Observed::new(),
+            frame_index: 0,
+            eval_every,
+            min_confidence: features.min_keypoint_confidence,
+        })
+    }
+
+    /// Runs to the next evaluated frame (every `eval_every`-th) with at least one full window, fills `batch`
+    /// with its windows and returns its ground truth; `None` at the end of the scenario.
+    fn next_batch(&mut self, batch: &mut FeatureBatch) -> Option<GroundTruth> {
+        while let Some((frame, truth)) = self.scenario.step() {
+            self.frame_index += 1;
+            observe(&mut self.observed, &frame, self.scenario.time_of(frame.stamp), self.min_confidence);
+            self.pipeline.push(&frame);
+            if self.frame_index.is_multiple_of(self.eval_every) && self.pipeline.fill_batch(frame.stamp, batch) > 0 {
+                return Some(truth);
+            }
+        }
+        None
+    }
+}
+
 /// Look-ahead times of the forecast steps \[s\].
 fn lead_times() -> Vec<f64> {
     (1..=HORIZON_STEPS).map(|s| s as f64 * HORIZON_STEP_S).collect()
@@ -300,24 +338,15 @@ fn validate_baselines(
     let mut batch = FeatureBatch::with_capacity(64);
     for index in 0..args.baseline_scenarios {
         let seed = scenario_seed(args.baseline_seed, index);
-        let mut scenario = Scenario::new(scenario_config.clone(), seed).with_context(|| format!("scenario {seed}"))?;
-        let mut pipeline = FeaturePipeline::new(feature_config.clone()).context("feature pipeline")?;
-        let mut observed = Observed::new();
-        let mut frame_index = 0usize;
-        while let Some((frame, truth)) = scenario.step() {
-            frame_index += 1;
-            observe(&mut observed, &frame, scenario.time_of(frame.stamp), feature_config.min_keypoint_confidence);
-            pipeline.push(&frame);
-            if !frame_index.is_multiple_of(args.eval_every) || pipeline.fill_batch(frame.stamp, &mut batch) == 0 {
-                continue;
-            }
+        let mut walk = Walk::new(scenario_config, seed, feature_config, args.eval_every)?;
+        while let Some(truth) = walk.next_batch(&mut batch) {
             for meta in batch.rows() {
                 let Some(human) = truth.humans.iter().find(|h| h.published && h.tracker_id == meta.human_id) else {
                     continue;
                 };
-                let Some(steps) = truth_steps(&scenario, human.human, meta.stamp) else { continue };
-                let t = scenario.time_of(meta.stamp);
-                score_baselines(observed.get(&meta.human_id), t, &steps, &mut errors);
+                let Some(steps) = truth_steps(&walk.scenario, human.human, meta.stamp) else { continue };
+                let t = walk.scenario.time_of(meta.stamp);
+                score_baselines(walk.observed.get(&meta.human_id), t, &steps, &mut errors);
             }
         }
     }
@@ -371,23 +400,15 @@ fn main() -> Result<()> {
     let (mut out_model, mut out_cv) = (ModelOutput::new(), ModelOutput::new());
     for index in 0..args.scenarios {
         let seed = scenario_seed(args.seed, index);
-        let mut scenario = Scenario::new(scenario_config.clone(), seed).with_context(|| format!("scenario {seed}"))?;
-        let mut pipeline = FeaturePipeline::new(feature_config.clone()).context("feature pipeline")?;
-        let mut traces: Vec<Option<EpisodeTrace>> = (0..scenario.num_humans())
+        let mut walk = Walk::new(&scenario_config, seed, &feature_config, args.eval_every)?;
+        let mut traces: Vec<Option<EpisodeTrace>> = (0..walk.scenario.num_humans())
             .map(|h| {
-                let e = scenario.episode(h)?;
+                let e = walk.scenario.episode(h)?;
                 Some(EpisodeTrace { intent: e.intent, onset_s: e.onset_s?, times: Vec::new(), predicted: Vec::new() })
             })
             .collect();
-        let mut observed = Observed::new();
-        let mut frame_index = 0usize;
-        while let Some((frame, truth)) = scenario.step() {
-            frame_index += 1;
-            observe(&mut observed, &frame, scenario.time_of(frame.stamp), feature_config.min_keypoint_confidence);
-            pipeline.push(&frame);
-            if !frame_index.is_multiple_of(args.eval_every) || pipeline.fill_batch(frame.stamp, &mut batch) == 0 {
-                continue;
-            }
+        while let Some(truth) = walk.next_batch(&mut batch) {
+            let scenario = &walk.scenario;
             input.clear();
             for r in 0..batch.len() {
                 let window = batch.window(r).context("feature batch row")?;
@@ -418,11 +439,11 @@ fn main() -> Result<()> {
                     }
                 }
                 // True torso / wrists at the horizon steps, robot frame, `[step][point]`.
-                let Some(truth_steps) = truth_steps(&scenario, human.human, meta.stamp) else {
+                let Some(truth_steps) = truth_steps(scenario, human.human, meta.stamp) else {
                     continue;
                 };
                 let t = scenario.time_of(meta.stamp);
-                let scored = score_baselines(observed.get(&meta.human_id), t, &truth_steps, &mut test_baselines);
+                let scored = score_baselines(walk.observed.get(&meta.human_id), t, &truth_steps, &mut test_baselines);
                 if let Some(robot) = meta.future_to_robot_frame(&pm.future) {
                     for (p, stats) in model_paired.iter_mut().enumerate().filter(|(p, _)| scored[*p]) {
                         let f: Vec<Point3<f64>> = robot.iter().map(|pts| pts[p]).collect();
