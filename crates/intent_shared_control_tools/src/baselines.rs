@@ -60,11 +60,11 @@ pub fn forecasts(history: &[(f64, Point3<f64>)], t: f64, lead_s: &[f64]) -> Opti
     }
     let plane: Vec<(f64, Vector2<f64>)> = history.iter().map(|(s, p)| (*s, p.xy().coords)).collect();
     let height: Vec<(f64, Vector2<f64>)> = history.iter().map(|(s, p)| (*s, Vector2::new(p.z, 0.0))).collect();
+    // The filters' state is at the last observation's time: carried to `t` first.
+    let dt = t - history[history.len() - 1].0;
     for q in KF_Q {
         let (pp, pv) = kalman::filter(&plane, q, KF_R)?;
         let (hp, hv) = kalman::filter(&height, q, KF_R)?;
-        // The filters' state is at the last observation's time: carry it to `t` first.
-        let dt = t - history.last()?.0;
         out.push(line(
             Vector3::new(pp.x, pp.y, hp.x) + Vector3::new(pv.x, pv.y, hv.x) * dt,
             Vector3::new(pv.x, pv.y, hv.x),
@@ -98,19 +98,12 @@ pub fn plane_and_space_errors(forecast: &[Point3<f64>], truth: &[Point3<f64>]) -
     if forecast.is_empty() || forecast.len() != truth.len() {
         return None;
     }
-    let mut out = [(0.0, 0.0); 2];
-    for (k, dist) in
-        [|a: &Point3<f64>, b: &Point3<f64>| (a.xy() - b.xy()).norm(), |a: &Point3<f64>, b: &Point3<f64>| (a - b).norm()]
-            .into_iter()
-            .enumerate()
-    {
-        let d: Vec<f64> = forecast.iter().zip(truth).map(|(a, b)| dist(a, b)).collect();
-        if d.iter().any(|x| !x.is_finite()) {
-            return None;
-        }
-        out[k] = (d.iter().sum::<f64>() / d.len() as f64, *d.last()?);
-    }
-    Some(out)
+    let ade_fde = |d: Vec<f64>| -> Option<(f64, f64)> {
+        d.iter().all(|x| x.is_finite()).then(|| (d.iter().sum::<f64>() / d.len() as f64, d[d.len() - 1]))
+    };
+    let plane = ade_fde(forecast.iter().zip(truth).map(|(a, b)| (a.xy() - b.xy()).norm()).collect())?;
+    let space = ade_fde(forecast.iter().zip(truth).map(|(a, b)| (a - b).norm()).collect())?;
+    Some([plane, space])
 }
 
 /// Errors of every baseline on one kind of point: `[plane, 3-D]` per [`BASELINES`] entry.

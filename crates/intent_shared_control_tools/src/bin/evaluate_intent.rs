@@ -303,8 +303,8 @@ impl Walk {
 }
 
 /// Look-ahead times of the forecast steps \[s\].
-fn lead_times() -> Vec<f64> {
-    (1..=HORIZON_STEPS).map(|s| s as f64 * HORIZON_STEP_S).collect()
+fn lead_times() -> [f64; HORIZON_STEPS] {
+    std::array::from_fn(|k| (k + 1) as f64 * HORIZON_STEP_S)
 }
 
 /// True torso / wrists of `human` at the horizon steps after `stamp`, `[step][point]`.
