@@ -18,13 +18,21 @@
 //!    - `pass_by` → [`AssistPolicy::Hold`]: when the predicted path comes within [`AssistConfig::hold_distance`]
 //!      of the robot, command zero (the blend then slows the operator's command while the person passes).
 //!    - `idle` → [`AssistPolicy::WayOut`]: when the person stands ahead of or beside the robot (bearing of the
-//!      torso within ±[`AssistConfig::way_out_max_bearing`]) closer than [`AssistConfig::way_out_distance`] (after a hand-over, or in the path), offer a
-//!      way out: turn away from their side at [`AssistConfig::way_out_yaw_rate`], back off at
-//!      [`AssistConfig::way_out_speed`] while they are nearly straight ahead (within
-//!      [`AssistConfig::way_out_straight_bearing`]) and drive on at that speed while they are behind the beam
-//!      (bearing beyond ±90°): either way the robot moves away from them. The operator accepts it by pushing (the
-//!      blend and its authority rules as for every policy); the safety chain keeps the turn when the operator's
-//!      forward push must stop. Farther away or farther behind the robot: no assistance.
+//!      torso within ±[`AssistConfig::way_out_max_bearing`]) closer than [`AssistConfig::way_out_distance`]
+//!      (after a hand-over, or in the path), offer a way out. On a platform that moves sideways
+//!      ([`Assist::moving_sideways`]: the default platform), with two or more idle people within
+//!      `way_out_distance`, or one nearly straight ahead (within [`AssistConfig::way_out_straight_bearing`]),
+//!      the **way around**: from all of them at once, the direction nearest the robot's heading that moves away
+//!      from every one, at least [`AssistConfig::way_around_angle`] past the tangent to each, at
+//!      [`AssistConfig::way_around_speed`], no turn (a person straight ahead: sideways, a little back, to the
+//!      right; two people on two sides: the one direction that leaves both). Otherwise (one person off to a
+//!      side, surrounded, or a platform that cannot move sideways) per person: turn away from their
+//!      side at [`AssistConfig::way_out_yaw_rate`], back off at [`AssistConfig::way_out_speed`] while they are
+//!      nearly straight ahead (within [`AssistConfig::way_out_straight_bearing`]) and drive on at that speed
+//!      while they are behind the beam (bearing beyond ±90°): either way the robot moves away from them. The
+//!      operator accepts it by pushing (the blend and its authority rules as for every policy); the safety
+//!      chain keeps the turn when the operator's forward push must stop. Farther away or farther behind the
+//!      robot: no assistance.
 //!    - `retreat` → no assistance: the person leaves, the operator keeps full authority (α = 0).
 //!
 //!    With several people, the most safety-relevant policy wins: back-off, then hold, then hand-over, then way
@@ -32,9 +40,10 @@
 
 use std::f64::consts::FRAC_PI_2;
 
+use nalgebra::{Rotation2, Vector2};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ConfigError, FieldSpec, Range, Section};
+use crate::config::{Bound, ConfigError, FieldSpec, Range, Section};
 use crate::prediction::{HumanPrediction, Intent, TORSO};
 use crate::safety::{Reason, RobotBody, SeparationConfig};
 use crate::skeleton::HumanId;
@@ -80,6 +89,11 @@ pub struct AssistConfig {
     /// Way out: acts for a person within this bearing of the robot's heading \[rad\] (a little past abeam: a
     /// person abeam still blocks a robot whose forward motion brushes past them).
     pub way_out_max_bearing: f64,
+    /// Way around (a platform that moves sideways): speed of the way out [m/s].
+    pub way_around_speed: f64,
+    /// Way around (a platform that moves sideways): the way out leaves every idle person close by at least
+    /// this far past the tangent to them \[rad\].
+    pub way_around_angle: f64,
     /// An external assist command older than this is ignored \[s\].
     pub external_timeout: f64,
     /// Confidence attached to a fresh external assist command [0, 1].
@@ -105,6 +119,8 @@ impl Default for AssistConfig {
             way_out_speed: 0.15,
             way_out_straight_bearing: 0.35,
             way_out_max_bearing: 1.9,
+            way_around_speed: 0.4,
+            way_around_angle: 0.2,
             external_timeout: 0.2,
             external_confidence: 0.8,
         }
@@ -210,6 +226,21 @@ impl Section for AssistConfig {
                 |c| c.way_out_max_bearing,
             ),
             FieldSpec::real(
+                "way_around_speed",
+                NONNEG,
+                "m/s",
+                "way around (a platform that moves sideways): speed of the way out",
+                |c| c.way_around_speed,
+            ),
+            FieldSpec::real(
+                "way_around_angle",
+                Range { lower: Bound::Closed(0.0), upper: Bound::Open(FRAC_PI_2) },
+                "rad",
+                "way around (a platform that moves sideways): the way out leaves every idle person close by at \
+                 least this far past the tangent to them",
+                |c| c.way_around_angle,
+            ),
+            FieldSpec::real(
                 "external_timeout",
                 Range::POSITIVE,
                 "s",
@@ -305,12 +336,14 @@ pub struct Assist {
     robot: RobotBody,
     /// The least stand-off: the safety chain's no-approach distance of a person standing still \[m\].
     min_standoff: f64,
+    /// The platform moves sideways (its `vy` limit is above 0): the way out goes around people.
+    sideways: bool,
 }
 
 impl Assist {
     /// A selector with `config` (validated by [`crate::control::ControllerConfig::validate`]).
     pub fn new(config: AssistConfig) -> Self {
-        Assist { config, external: None, robot: SeparationConfig::default().body(), min_standoff: 0.0 }
+        Assist { config, external: None, robot: SeparationConfig::default().body(), min_standoff: 0.0, sideways: false }
     }
 
     /// The same with the robot's body `robot` (hand-over distances are from its surface) and the least
@@ -318,6 +351,12 @@ impl Assist {
     /// [`crate::control::ControllerConfig::min_handover_standoff`]).
     pub fn for_robot(self, robot: RobotBody, min_standoff: f64) -> Self {
         Assist { robot, min_standoff, ..self }
+    }
+
+    /// The same on a platform that moves sideways (`sideways`: its `vy` limit is above 0), where the way out
+    /// goes around the people standing close by instead of turning away from them.
+    pub fn moving_sideways(self, sideways: bool) -> Self {
+        Assist { sideways, ..self }
     }
 
     /// The configuration.
@@ -379,7 +418,76 @@ impl Assist {
                 best = Some((candidate, distance));
             }
         }
+        if self.sideways && best.as_ref().is_none_or(|(b, _)| b.policy == AssistPolicy::WayOut) {
+            if let Some(o) = self.way_around(now, predictions) {
+                return o;
+            }
+        }
         best.map_or(AssistOutput::NONE, |(o, _)| o)
+    }
+
+    /// The way out on a platform that moves sideways ([`Assist::moving_sideways`]), from every idle person
+    /// close by at once (see the module docs): `None` when nobody idle stands close ahead or beside, or when
+    /// no direction moves away from all of them.
+    fn way_around(&self, now: Stamp, predictions: &[HumanPrediction]) -> Option<AssistOutput> {
+        let c = &self.config;
+        // Torsos (robot frame, planar) of the idle people within way_out_distance, with their probability.
+        let idle: Vec<(Vector2<f64>, f64, HumanId)> = predictions
+            .iter()
+            .filter(|p| {
+                let age = now.seconds_since(p.stamp);
+                p.is_valid()
+                    && (0.0..=c.prediction_timeout).contains(&age)
+                    && p.intent() == Intent::Idle
+                    && f64::from(p.probability(Intent::Idle)) >= c.min_probability
+            })
+            .filter_map(|p| {
+                let torso = p.future.first()?[TORSO].coords.xy();
+                let d = torso.norm();
+                (d < c.way_out_distance && d > 1e-6).then_some((
+                    torso,
+                    f64::from(p.probability(Intent::Idle)),
+                    p.human_id,
+                ))
+            })
+            .collect();
+        // The way out is offered for the nearest of them ahead of or beside the robot. A person alone goes
+        // round only when nearly straight ahead, where the per-person way out would back off (which a forward
+        // push cancels); off to one side, turning away from them is the way out.
+        let (trigger, prob, id) = idle
+            .iter()
+            .filter(|(t, _, _)| t.y.atan2(t.x).abs() < c.way_out_max_bearing)
+            .min_by(|a, b| a.0.norm().total_cmp(&b.0.norm()))?;
+        if idle.len() == 1 && trigger.y.atan2(trigger.x).abs() >= c.way_out_straight_bearing {
+            return None;
+        }
+        let away = c.way_around_angle.sin();
+        let moves_away = |d: &Vector2<f64>| idle.iter().all(|(t, _, _)| d.dot(&t.normalize()) <= -away + 1e-9);
+        // The best direction is the heading itself or lies on the edge of one person's half-plane: turned
+        // 90° + way_around_angle from the bearing to them, to either side.
+        let turn = FRAC_PI_2 + c.way_around_angle;
+        let edges = idle.iter().flat_map(|(t, _, _)| {
+            let b = t.normalize();
+            [Rotation2::new(turn) * b, Rotation2::new(-turn) * b]
+        });
+        // The most forward; on a tie (a person exactly ahead) away from their side, right when they are
+        // exactly ahead.
+        let side = if trigger.y >= 0.0 { -1.0 } else { 1.0 };
+        let order = |a: &Vector2<f64>, b: &Vector2<f64>| {
+            if (a.x - b.x).abs() > 1e-9 {
+                a.x.total_cmp(&b.x)
+            } else {
+                (side * a.y).total_cmp(&(side * b.y))
+            }
+        };
+        let d = std::iter::once(Vector2::x()).chain(edges).filter(moves_away).max_by(order)?;
+        let v = d * c.way_around_speed;
+        Some(AssistOutput {
+            twist: Twist::planar(v.x, v.y, 0.0),
+            policy: AssistPolicy::WayOut,
+            confidence: *prob,
+            human: Some(*id),
+        })
     }
 
     /// The built-in policy for one human: twist, policy and the distance used to rank humans [m].
@@ -515,6 +623,62 @@ mod tests {
         assert!(out.twist.is_zero());
         let retreat = pred(Intent::Retreat, 0.95, [1.0, 0.0], [0.0, 0.0], None);
         assert_eq!(a.step(Stamp(0), &[retreat]).policy, AssistPolicy::None);
+    }
+
+    #[test]
+    fn on_a_platform_that_moves_sideways_the_way_out_goes_around_everyone_idle_close_by() {
+        let a = Assist::new(AssistConfig::default()).moving_sideways(true);
+        let idle = |id: HumanId, torso: [f64; 2]| HumanPrediction {
+            human_id: id,
+            ..pred(Intent::Idle, 0.9, torso, [0.0, 0.0], None)
+        };
+        // The direction nearest the heading that is 90° + way_around_angle (0.2 rad) off every bearing, at
+        // way_around_speed (0.4 m/s), no turn.
+        let dir = |deg: f64| {
+            let r = deg.to_radians();
+            (0.4 * r.cos(), 0.4 * r.sin())
+        };
+        let turn = 90.0 + 0.2f64.to_degrees();
+        let check = |out: AssistOutput, deg: f64| {
+            assert_eq!(out.policy, AssistPolicy::WayOut);
+            let (vx, vy) = dir(deg);
+            assert_relative_eq!(out.twist.linear.x, vx, epsilon = 1e-9);
+            assert_relative_eq!(out.twist.linear.y, vy, epsilon = 1e-9);
+            assert_eq!(out.twist.angular.z, 0.0);
+        };
+        // Alone and exactly ahead: sideways to the right, a little back; nearly ahead on the left (11.3°, within
+        // way_out_straight_bearing): round them on the right, 101.5° off them.
+        check(a.step(Stamp(0), &[idle(1, [1.0, 0.0])]), -turn);
+        check(a.step(Stamp(0), &[idle(1, [1.0, 0.2])]), 0.2f64.atan2(1.0).to_degrees() - turn);
+        // Alone and off to one side (63.4°): the per-person way out, turn away from them.
+        let out = a.step(Stamp(0), &[idle(1, [0.5, 1.0])]);
+        assert_eq!(
+            (out.policy, out.twist.linear.x, out.twist.linear.y, out.twist.angular.z),
+            (AssistPolicy::WayOut, 0.0, 0.0, -1.0)
+        );
+        // Boxed in on two sides, ahead-left (26.6°) and right (−90°): every forward direction brings one of
+        // them closer (the per-person way out flips between "back off and turn right" and "drive on and turn
+        // left"); the way around is back and to the left, 101.5° off the person ahead.
+        let two = [idle(1, [1.0, 0.5]), idle(2, [0.0, -1.0])];
+        let out = a.step(Stamp(0), &two);
+        check(out, 0.5f64.atan2(1.0).to_degrees() + turn);
+        assert_eq!(out.human, Some(2), "offered for the nearest ahead or beside");
+        // Surrounded: no direction leaves everyone; the per-person way out (turn away, back off) stays.
+        let four = [idle(1, [1.0, 0.1]), idle(2, [0.0, -1.1]), idle(3, [-1.0, 0.0]), idle(4, [0.0, 1.2])];
+        let out = a.step(Stamp(0), &four);
+        assert_eq!((out.policy, out.twist.linear.x, out.twist.angular.z), (AssistPolicy::WayOut, -0.15, -1.0));
+        // Nobody idle ahead or beside (behind, or farther than way_out_distance): no way out. People behind
+        // still bound the way around for one ahead: with someone behind on the right, around to the left.
+        assert_eq!(a.step(Stamp(0), &[idle(1, [-1.0, 0.3])]).policy, AssistPolicy::None);
+        assert_eq!(a.step(Stamp(0), &[idle(1, [1.6, 0.0])]).policy, AssistPolicy::None);
+        let out = a.step(Stamp(0), &[idle(1, [1.0, 0.0]), idle(2, [-0.5, -1.0])]);
+        check(out, turn);
+        // A hand-over in progress wins over the way around.
+        let handover = HumanPrediction {
+            human_id: 5,
+            ..pred(Intent::ReachHandover, 0.8, [1.5, 0.5], [0.0, 0.0], Some([1.2, 0.4]))
+        };
+        assert_eq!(a.step(Stamp(0), &[two[0].clone(), handover]).policy, AssistPolicy::ApproachHandover);
     }
 
     #[test]

@@ -233,7 +233,8 @@ impl Controller {
             teleop: Teleop::new(config.teleop.clone()),
             // The hand-over assist never parks the robot inside the chain's own no-approach distance.
             assist: Assist::new(config.assist.clone())
-                .for_robot(config.safety.separation.body(), config.min_handover_standoff()),
+                .for_robot(config.safety.separation.body(), config.min_handover_standoff())
+                .moving_sideways(config.safety.limits.max_velocity[1] > 0.0),
             arbitrator: Arbitrator::new(config.arbitration.clone()),
             safety: SafetyChain::new(config.safety.clone()),
             config,

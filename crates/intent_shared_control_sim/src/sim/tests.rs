@@ -54,20 +54,30 @@ fn careless_operator_into_a_crossing_human_is_stopped_by_safety_but_not_raw() {
 
 #[test]
 fn a_person_standing_in_the_way_stops_the_robot_until_the_realistic_operator_finds_a_way_out() {
-    // Someone stands still 1.0 m ahead, 0.2 m left of the way to the goal, for the whole run. The careless
-    // operator (never steering around anyone) keeps pushing straight at them: stopped, and every stop is one
-    // the operator's own command needs (it approaches the person), so none counts as needless.
+    // Someone stands still 1.0 m ahead, 0.2 m left of the way to the goal, for the whole run. On a platform
+    // that cannot move sideways, the careless operator (never steering around anyone) keeps pushing straight
+    // at them: stopped, and every stop is one the operator's own command needs (it approaches the person), so
+    // none counts as needless.
     let humans = LinearHumans::new(vec![(1, [1.0, 0.2], [0.0, 0.0], Intent::Idle)], 1.0 / 30.0, 60.0);
     let operator = OperatorConfig { careless_probability: 1.0, wake_up_s: 100.0, ..OperatorConfig::default() };
-    let cfg = SimConfig { predictor: PredictorKind::Oracle { confidence: 0.9 }, operator, ..SimConfig::default() };
-    let pushing = run_episode(&cfg, humans.clone(), 1).expect("valid set-up");
+    let mut differential =
+        SimConfig { predictor: PredictorKind::Oracle { confidence: 0.9 }, operator, ..SimConfig::default() };
+    differential.controller.safety.limits.max_velocity[1] = 0.0;
+    let pushing = run_episode(&differential, humans.clone(), 1).expect("valid set-up");
     assert!(pushing.completion_s.is_none() && pushing.longest_stop_s > 10.0, "{pushing:?}");
     assert_eq!(pushing.longest_needless_stop_s, 0.0);
     assert_eq!(pushing.stop_rules.separation + pushing.stop_rules.zone, pushing.stop_cycles);
+    // On the default platform, which moves sideways, the way-around assist takes the same pushing operator
+    // round the person (sideways, away from them, which the forward push does not oppose): it arrives, without
+    // a violation.
+    let holonomic = SimConfig { controller: ControllerConfig::default(), ..differential.clone() };
+    let around = run_episode(&holonomic, humans.clone(), 1).expect("valid set-up");
+    assert_eq!(around.violation_cycles, 0);
+    assert!(around.completion_s.is_some() && around.assist_policies.way_out > 0, "{around:?}");
     // A realistic operator backs off, turns away, goes round and arrives, without a violation and never held
     // long (the careful operator is slow around someone in its way, with raw teleop too).
     let operator = OperatorConfig { careless_probability: 0.0, realistic: true, ..OperatorConfig::default() };
-    let cfg = SimConfig { predictor: PredictorKind::Oracle { confidence: 0.9 }, operator, ..SimConfig::default() };
+    let cfg = SimConfig { predictor: PredictorKind::Oracle { confidence: 0.9 }, operator, ..differential };
     let realistic = run_episode(&cfg, humans, 1).expect("valid set-up");
     assert_eq!(realistic.violation_cycles, 0);
     assert!(realistic.completion_s.is_some() && realistic.raw_completion_s.is_some(), "{realistic:?}");
