@@ -12,6 +12,11 @@
 //!
 //! A hold (zero assist command) has no direction: any operator command larger than `authority_full_push`
 //! counts as a full push, so the operator can always override a hold.
+//!
+//! The hand-over creep ([`AssistPolicy::ApproachHandover`]) is an offer to the person, not a move for anyone's
+//! safety: there the push is everything the operator asks besides the creep, `p = |u_user − max(0, ⟨u_user,
+//! â⟩_w) · â|_w / authority_full_push`, so an operator steering elsewhere (across the creep, not only against
+//! it) keeps the robot, and one who lets go of the stick or follows the creep lets it approach.
 
 use serde::{Deserialize, Serialize};
 
@@ -135,6 +140,8 @@ impl Arbitrator {
         };
         let (u, a) = (w(user), w(&assist.twist));
         let against = match a.try_normalize(1e-9) {
+            // The hand-over creep is an offer: whatever the operator asks besides it counts.
+            Some(dir) if assist.policy == AssistPolicy::ApproachHandover => (u - dir * u.dot(&dir).max(0.0)).norm(),
             Some(dir) => (-u.dot(&dir)).max(0.0),
             None => u.norm(),
         };
@@ -193,6 +200,28 @@ mod tests {
         let along = arb.blend(&Twist::planar(-0.5, 0.0, 0.0), &a);
         assert_relative_eq!(along.alpha, 0.9);
         assert!(!along.operator_override);
+    }
+
+    #[test]
+    fn steering_across_a_hand_over_creep_takes_authority_back() {
+        let arb = Arbitrator::new(ArbitrationConfig::default());
+        let creep = AssistOutput {
+            twist: Twist::planar(0.0, 0.15, 0.0),
+            policy: AssistPolicy::ApproachHandover,
+            confidence: 1.0,
+            human: Some(3),
+        };
+        // Driving on at 0.5 m/s, the hand to the left: the operator keeps the robot.
+        let b = arb.blend(&Twist::planar(0.5, 0.0, 0.0), &creep);
+        assert_eq!((b.alpha, b.twist), (0.0, Twist::planar(0.5, 0.0, 0.0)));
+        assert!(b.operator_override);
+        // Half as fast across it: half the authority; along the creep, or hands off the stick: all of α.
+        assert_relative_eq!(arb.blend(&Twist::planar(0.15, 0.0, 0.0), &creep).alpha, 0.45, epsilon = 1e-12);
+        assert_relative_eq!(arb.blend(&Twist::planar(0.0, 0.3, 0.0), &creep).alpha, 0.9);
+        assert_relative_eq!(arb.blend(&Twist::ZERO, &creep).alpha, 0.9);
+        // Every other policy counts only the push against it: the same command across a back-off keeps α.
+        let backoff = AssistOutput { policy: AssistPolicy::BackOff, ..creep };
+        assert_relative_eq!(arb.blend(&Twist::planar(0.5, 0.0, 0.0), &backoff).alpha, 0.9);
     }
 
     #[test]
