@@ -84,7 +84,8 @@ pub struct AssistConfig {
     pub way_out_yaw_rate: f64,
     /// Way out: backing-off speed while the person is nearly straight ahead [m/s].
     pub way_out_speed: f64,
-    /// Way out: the person counts as straight ahead within this bearing \[rad\].
+    /// Way out: the person counts as straight ahead within this bearing \[rad\] (backed off from; on a platform
+    /// that moves sideways, a person alone is gone round only within it).
     pub way_out_straight_bearing: f64,
     /// Way out: acts for a person within this bearing of the robot's heading \[rad\] (a little past abeam: a
     /// person abeam still blocks a robot whose forward motion brushes past them).
@@ -215,7 +216,8 @@ impl Section for AssistConfig {
                 "way_out_straight_bearing",
                 Range::closed(0.0, FRAC_PI_2),
                 "rad",
-                "way out: the person counts as straight ahead within this bearing",
+                "way out: the person counts as straight ahead within this bearing (backed off from; on a platform that \
+                 moves sideways, a person alone is gone round only within it)",
                 |c| c.way_out_straight_bearing,
             ),
             FieldSpec::real(
