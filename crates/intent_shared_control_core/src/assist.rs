@@ -398,15 +398,7 @@ impl Assist {
         }
         let mut best: Option<(AssistOutput, f64)> = None;
         for p in predictions {
-            let age = now.seconds_since(p.stamp);
-            if !p.is_valid() || !(0.0..=self.config.prediction_timeout).contains(&age) || p.future.is_empty() {
-                continue;
-            }
-            let intent = p.intent();
-            let prob = f64::from(p.probability(intent));
-            if prob < self.config.min_probability {
-                continue;
-            }
+            let Some((intent, prob)) = self.acting_intent(now, p) else { continue };
             let Some((twist, policy, distance)) = self.policy_for(intent, p) else { continue };
             let candidate = AssistOutput { twist, policy, confidence: prob, human: Some(p.human_id) };
             let better = match &best {
@@ -428,6 +420,18 @@ impl Assist {
         best.map_or(AssistOutput::NONE, |(o, _)| o)
     }
 
+    /// The most likely intent of `p` and its probability when the prediction may steer the assistance: valid,
+    /// fresh (age ≤ `prediction_timeout`), with a future, and the intent at least `min_probability`.
+    fn acting_intent(&self, now: Stamp, p: &HumanPrediction) -> Option<(Intent, f64)> {
+        let age = now.seconds_since(p.stamp);
+        if !p.is_valid() || !(0.0..=self.config.prediction_timeout).contains(&age) || p.future.is_empty() {
+            return None;
+        }
+        let intent = p.intent();
+        let prob = f64::from(p.probability(intent));
+        (prob >= self.config.min_probability).then_some((intent, prob))
+    }
+
     /// The way out on a platform that moves sideways ([`Assist::moving_sideways`]), from every idle person
     /// close by at once (see the module docs): `None` when nobody idle stands close ahead or beside, or when
     /// no direction moves away from all of them.
@@ -436,21 +440,11 @@ impl Assist {
         // Torsos (robot frame, planar) of the idle people within way_out_distance, with their probability.
         let idle: Vec<(Vector2<f64>, f64, HumanId)> = predictions
             .iter()
-            .filter(|p| {
-                let age = now.seconds_since(p.stamp);
-                p.is_valid()
-                    && (0.0..=c.prediction_timeout).contains(&age)
-                    && p.intent() == Intent::Idle
-                    && f64::from(p.probability(Intent::Idle)) >= c.min_probability
-            })
             .filter_map(|p| {
+                let (intent, prob) = self.acting_intent(now, p)?;
                 let torso = p.future.first()?[TORSO].coords.xy();
                 let d = torso.norm();
-                (d < c.way_out_distance && d > 1e-6).then_some((
-                    torso,
-                    f64::from(p.probability(Intent::Idle)),
-                    p.human_id,
-                ))
+                (intent == Intent::Idle && d < c.way_out_distance && d > 1e-6).then_some((torso, prob, p.human_id))
             })
             .collect();
         // The way out is offered for the nearest of them ahead of or beside the robot. A person alone goes
@@ -464,14 +458,12 @@ impl Assist {
             return None;
         }
         let away = c.way_around_angle.sin();
-        let moves_away = |d: &Vector2<f64>| idle.iter().all(|(t, _, _)| d.dot(&t.normalize()) <= -away + 1e-9);
+        let bearings: Vec<Vector2<f64>> = idle.iter().map(|(t, _, _)| t.normalize()).collect();
+        let moves_away = |d: &Vector2<f64>| bearings.iter().all(|b| d.dot(b) <= -away + 1e-9);
         // The best direction is the heading itself or lies on the edge of one person's half-plane: turned
         // 90° + way_around_angle from the bearing to them, to either side.
         let turn = FRAC_PI_2 + c.way_around_angle;
-        let edges = idle.iter().flat_map(|(t, _, _)| {
-            let b = t.normalize();
-            [Rotation2::new(turn) * b, Rotation2::new(-turn) * b]
-        });
+        let edges = bearings.iter().flat_map(|b| [Rotation2::new(turn) * b, Rotation2::new(-turn) * b]);
         // The most forward; on a tie (a person exactly ahead) away from their side, right when they are
         // exactly ahead.
         let side = if trigger.y >= 0.0 { -1.0 } else { 1.0 };
