@@ -184,10 +184,16 @@ pub struct Report {
     /// Runs with such a stop longer than 5 s.
     #[serde(default)]
     pub runs_with_needless_stop_over_5s: usize,
+    /// Per run, the longest hold while someone touches the robot (`RunMetrics::longest_contact_stop_s`) \[s\].
+    #[serde(default)]
+    pub longest_contact_stop_s: Summary,
+    /// Runs with such a hold longer than 5 s.
+    #[serde(default)]
+    pub runs_with_contact_stop_over_5s: usize,
     /// Of those, runs where a scenario person walked into the robot's footprint
     /// (`RunMetrics::person_inside_footprint_cycles` > 0), a generator artefact.
     #[serde(default)]
-    pub runs_with_needless_stop_over_5s_person_inside: usize,
+    pub runs_with_contact_stop_over_5s_person_inside: usize,
     /// Runs where a scenario person's torso was inside the robot's footprint at some cycle.
     #[serde(default)]
     pub runs_with_person_inside_footprint: usize,
@@ -414,9 +420,11 @@ pub fn aggregate(sim: &SimConfig, first_seed: u64, runs: &[RunMetrics]) -> Repor
         longest_stop_s: Summary::of(&runs.iter().map(|r| r.longest_stop_s).collect::<Vec<_>>()),
         longest_needless_stop_s: Summary::of(&runs.iter().map(|r| r.longest_needless_stop_s).collect::<Vec<_>>()),
         runs_with_needless_stop_over_5s: runs.iter().filter(|r| r.longest_needless_stop_s > 5.0).count(),
-        runs_with_needless_stop_over_5s_person_inside: runs
+        longest_contact_stop_s: Summary::of(&runs.iter().map(|r| r.longest_contact_stop_s).collect::<Vec<_>>()),
+        runs_with_contact_stop_over_5s: runs.iter().filter(|r| r.longest_contact_stop_s > 5.0).count(),
+        runs_with_contact_stop_over_5s_person_inside: runs
             .iter()
-            .filter(|r| r.longest_needless_stop_s > 5.0 && r.person_inside_footprint_cycles > 0)
+            .filter(|r| r.longest_contact_stop_s > 5.0 && r.person_inside_footprint_cycles > 0)
             .count(),
         runs_with_person_inside_footprint: runs.iter().filter(|r| r.person_inside_footprint_cycles > 0).count(),
         assist_policies_reached: policies(true),
@@ -526,10 +534,16 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "| of that, next to a person standing still while the operator asks for a motion that brings no point closer, per run [s] | {}; runs over 5 s: {} ({} of them with a scenario person inside the robot's footprint) |",
+            "| of that, next to a person standing still while the operator asks for a motion that brings no point closer, nobody touching the robot, per run [s] | {}; runs over 5 s: {} |",
             s_(&self.longest_needless_stop_s),
             self.runs_with_needless_stop_over_5s,
-            self.runs_with_needless_stop_over_5s_person_inside
+        );
+        let _ = writeln!(
+            s,
+            "| of that, while someone touches the robot (a true keypoint inside its volume: no motion allowed), per run [s] | {}; runs over 5 s: {} ({} of them with a scenario person's torso inside the robot's footprint) |",
+            s_(&self.longest_contact_stop_s),
+            self.runs_with_contact_stop_over_5s,
+            self.runs_with_contact_stop_over_5s_person_inside
         );
         let _ = writeln!(
             s,

@@ -51,9 +51,16 @@ pub struct RunMetrics {
     pub longest_stop_s: f64,
     /// Longest such hold next to a person who stands still (the nearest person within
     /// [`NEXT_TO_M`], true torso speed below [`STILL_SPEED`]) while the operator asks for a motion that brings no
-    /// true keypoint of anyone closer (the chain's approach tolerance) \[s\]: a stop no physics asks for.
+    /// true keypoint of anyone closer (the chain's approach tolerance), and nobody touches the robot (no true
+    /// keypoint inside its volume) \[s\]: a stop no physics asks for.
     #[serde(default)]
     pub longest_needless_stop_s: f64,
+    /// Longest hold while someone touches the robot (a true keypoint inside its volume, base or upper body)
+    /// and the operator asks for a motion \[s\]. Separation is then zero: the robot stays still whatever the
+    /// motion asked (moving in contact is power and force limiting, not separation monitoring), so such a hold
+    /// is not needless; kept apart so what causes it can be seen.
+    #[serde(default)]
+    pub longest_contact_stop_s: f64,
     /// Cycles with a scenario person's true torso (hip centre) inside the robot's footprint: the generator's
     /// people walk to points fixed relative to the robot's *start* pose and never see the robot, so after it
     /// has moved one can walk into it — a scene no robot meets, counted so that what it causes can be told

@@ -36,7 +36,9 @@
 //! - **longest stop**: the longest time the robot is held still while the operator asks for a motion;
 //!   **needless stop**: such a hold next to a person standing still
 //!   ([`NEXT_TO_M`], [`STILL_SPEED`]) while the operator asks for a motion that brings no true keypoint of anyone
-//!   closer (the configured approach tolerance): what a user feels as "it will not let me leave".
+//!   closer (the configured approach tolerance) and nobody touches the robot: what a user feels as "it will not
+//!   let me leave"; **contact stop**: a hold while a true keypoint is inside the robot's volume (separation
+//!   zero: no motion is allowed, so it is counted apart, not as needless).
 //!
 //! Operators: today's scripted one (goal-seeking, steering around people it sees, careless ones first) and, with
 //! [`OperatorConfig::realistic`], one who tries a way out (reverse and turn away, or turn away) when held still
@@ -274,6 +276,7 @@ fn simulate<S: HumanSource>(
     let mut episodes = StopEpisodes::new(sep.braking_deceleration);
     let mut held_streak = Streak::default();
     let mut needless_streak = Streak::default();
+    let mut contact_streak = Streak::default();
     let tolerance = config.controller.safety.separation.approach_tolerance;
     let body = config.controller.safety.separation.body();
     let raw_limits = &config.controller.safety.limits.max_velocity;
@@ -343,7 +346,10 @@ fn simulate<S: HumanSource>(
             // cycle to the next).
             let held = !d.user.is_zero() && output.linear.norm() < 0.01 && output.angular.norm() < 0.01;
             held_streak.update(held, t, dt);
-            let needless = held && {
+            let contact =
+                truth.iter().flat_map(|h| h.keypoints.iter()).any(|p| body.distance(&pose.to_robot(p)) <= 0.0);
+            contact_streak.update(held && contact, t, dt);
+            let needless = held && !contact && {
                 // The nearest person (true keypoints) stands still next to the robot, and the operator's command
                 // brings no true keypoint of anyone closer.
                 let nearest = truth
@@ -373,6 +379,7 @@ fn simulate<S: HumanSource>(
             m.person_inside_footprint_cycles += u64::from(inside);
             m.longest_stop_s = held_streak.longest;
             m.longest_needless_stop_s = needless_streak.longest;
+            m.longest_contact_stop_s = contact_streak.longest;
             if stopped {
                 m.stop_cycles += 1;
                 m.stop_rules.count(&d.reasons);

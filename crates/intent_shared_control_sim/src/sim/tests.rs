@@ -37,6 +37,28 @@ fn a_person_inside_the_footprint_is_counted() {
 }
 
 #[test]
+fn a_hold_while_someone_touches_the_robot_is_a_contact_stop_not_a_needless_one() {
+    // Someone stands still right behind the robot, their body inside its volume (the generator's people walk to
+    // points fixed to the robot's start pose, so they can end up there). The operator asks to drive on, away
+    // from them; the chain holds the robot while someone touches it. That hold is a contact stop, not a needless
+    // one, though the command brings no point closer.
+    let cfg = SimConfig {
+        predictor: PredictorKind::None,
+        operator: OperatorConfig { careless_probability: 1.0, wake_up_s: 100.0, ..OperatorConfig::default() },
+        ..SimConfig::default()
+    };
+    let touching = LinearHumans::new(vec![(1, [-0.25, 0.0], [0.0, 0.0], Intent::Idle)], 1.0 / 30.0, 10.0);
+    let m = run_episode(&cfg, touching, 1).expect("valid set-up");
+    assert!(m.longest_contact_stop_s > 5.0, "{m:?}");
+    assert_eq!(m.longest_needless_stop_s, 0.0, "{m:?}");
+    // The same person 0.3 m behind the robot's surface, not touching it: driving away is never held.
+    let behind = LinearHumans::new(vec![(1, [-0.6, 0.0], [0.0, 0.0], Intent::Idle)], 1.0 / 30.0, 10.0);
+    let m = run_episode(&cfg, behind, 1).expect("valid set-up");
+    assert!(m.completion_s.is_some(), "{m:?}");
+    assert!(m.longest_stop_s < 1.0 && m.longest_contact_stop_s == 0.0, "{m:?}");
+}
+
+#[test]
 fn careless_operator_into_a_crossing_human_is_stopped_by_safety_but_not_raw() {
     // A person stands on the path 3 m ahead; the careless operator drives straight at them.
     let cfg = SimConfig {
