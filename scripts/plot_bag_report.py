@@ -121,6 +121,7 @@ def report(rows, metrics, files, title):
         f"| hold stop | {100 * m['hold_stop_fraction']:.1f} % ({m['hold_stop_ok']}/{m['hold_stop_cycles']}) | ≥ {100 * th['hold_stop_fraction']:.0f} % |",
         f"| resume after clear, max | {mx(m['resume_s'])} | ≤ {th['resume_s']:.1f} s |",
         f"| false stops | {100 * m['false_stop_fraction']:.2f} % ({m['false_stop_cycles']}/{m['cycles']}) | ≤ {100 * th['false_stop_fraction']:.0f} % |",
+        f"| held next to a person standing still while the operator asks for a motion that brings no point closer (nobody touching the robot), longest | {m.get('longest_needless_hold_s', 0.0):.2f} s | ≤ {th.get('needless_hold_s', 5.0):.1f} s |",
         "",
         "Result: " + ("all thresholds met." if not fails else "; ".join(fails) + "."),
         "",
@@ -129,7 +130,9 @@ def report(rows, metrics, files, title):
         f"Stop cycles by rule: separation {rules.get('separation', 0)}, stop zone {rules.get('zone', 0)}, "
         f"other (fault, stale input, re-arm) {rules.get('other', 0)}; longest uninterrupted stop "
         f"{m.get('longest_stop_s', 0.0):.2f} s; Stop cycles the reference physics would not need: "
-        f"{m.get('stops_beyond_physics', 0)}.",
+        f"{m.get('stops_beyond_physics', 0)}. Longest time held still while the operator asks for a motion "
+        f"{m.get('longest_held_s', 0.0):.2f} s; held while someone touches the robot, longest "
+        f"{m.get('longest_contact_hold_s', 0.0):.2f} s.",
         "",
     ]
     captions = {

@@ -97,7 +97,7 @@ fn scenario_suite_meets_every_threshold() {
             let m = &out.metrics;
             let failures = check_thresholds(m, &t);
             println!(
-                "{:<17} {:<11} cycles {:>4} stop {:>4} violations {} ttstop_max {:.3} s hold {:.1} % resume_max {:.3} s false-stop {:.2} % | {}",
+                "{:<17} {:<11} cycles {:>4} stop {:>4} violations {} ttstop_max {:.3} s hold {:.1} % resume_max {:.3} s false-stop {:.2} % held {:.2} / needless {:.2} / contact {:.2} s | {}",
                 kind.name(),
                 format!("{source:?}"),
                 m.cycles,
@@ -107,6 +107,9 @@ fn scenario_suite_meets_every_threshold() {
                 100.0 * m.episodes.hold_stop_fraction,
                 m.episodes.resume_s.iter().copied().fold(0.0, f64::max),
                 100.0 * m.false_stop_fraction,
+                m.longest_held_s,
+                m.longest_needless_hold_s,
+                m.longest_contact_hold_s,
                 if failures.is_empty() { "ok".to_owned() } else { failures.join("; ") }
             );
             assert_eq!(m.judged_on, "ground_truth");

@@ -3,13 +3,14 @@
 use std::collections::BTreeMap;
 
 use intent_shared_control_core::prediction::HumanPrediction;
-use intent_shared_control_core::safety::{RobotBody, RobotShape};
+use intent_shared_control_core::safety::{ApproachTolerance, RobotBody, RobotShape};
 use intent_shared_control_core::skeleton::{keypoint as kp, SkeletonFrame};
 use intent_shared_control_core::{ControllerConfig, Decision, Mode, Stamp, Twist};
 use intent_shared_control_sim::judge::{
     reference_separation, Judge as GroundTruthJudge, JudgedHuman, Verdict, FUTURE_STEP_S,
 };
 use intent_shared_control_sim::score::{CycleFacts, StopEpisodes, APPROACH_EPS};
+use intent_shared_control_sim::sim::{NEXT_TO_M, STILL_SPEED};
 use nalgebra::Point2;
 
 use super::{mode_name, ReplayMetrics};
@@ -31,6 +32,12 @@ pub(super) struct Judge {
     episodes: StopEpisodes,
     /// Start of the current uninterrupted `Stop`.
     stop_since: Option<Stamp>,
+    /// Starts of the current holds: held still while the operator asks for a motion; of that, needlessly; and
+    /// while someone touches the robot (see [`ReplayMetrics`]).
+    held_since: Option<Stamp>,
+    needless_since: Option<Stamp>,
+    contact_since: Option<Stamp>,
+    approach_tolerance: ApproachTolerance,
     first: Option<Stamp>,
     last: Option<Stamp>,
     /// The bag's future, when the whole bag was given ([`Replay::read_ahead`]).
@@ -39,6 +46,10 @@ pub(super) struct Judge {
     pub(super) lookahead: Option<Lookahead>,
     pub(super) epochs: EpochCounter,
 }
+
+/// Look-ahead steps over which a person's torso speed decides whether they stand still (0.2 s, as the
+/// closed-loop simulator).
+const STILL_STEPS: usize = 2;
 
 /// Approach speeds above this can violate the separation [m/s] (as the closed-loop simulator).
 const VIOLATION_MIN_SPEED: f64 = 0.05;
@@ -65,6 +76,10 @@ impl Judge {
             m: ReplayMetrics::default(),
             episodes: StopEpisodes::new(separation.braking_deceleration),
             stop_since: None,
+            held_since: None,
+            needless_since: None,
+            contact_since: None,
+            approach_tolerance: separation.approach_tolerance,
             first: None,
             last: None,
             lookahead: None,
@@ -158,6 +173,62 @@ impl Judge {
         (max_approach, self.verdicts.judge(twist, humans))
     }
 
+    /// True when the nearest judged person (any point) is within [`NEXT_TO_M`] of the robot and stands still:
+    /// their torso moves less than [`STILL_SPEED`] over the next 0.2 s, read ahead in the bag (`false` when
+    /// the bag was not read ahead or ends before).
+    fn nearest_stands_still(&self) -> bool {
+        let (Some(f), Some(l)) = (&self.frame, &self.lookahead) else { return false };
+        let nearest = f
+            .humans
+            .iter()
+            .map(|h| {
+                let d = h
+                    .keypoints
+                    .iter()
+                    .filter(|k| k.is_observed())
+                    .map(|k| self.body.distance(&k.position))
+                    .fold(f64::INFINITY, f64::min);
+                (h, d)
+            })
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        let Some((h, d)) = nearest else { return false };
+        if d >= NEXT_TO_M {
+            return false;
+        }
+        let (Some(now), Some(later)) =
+            (tracked_points(h), l.future(self.epochs.current(), f.stamp, h.id).get(STILL_STEPS - 1).copied())
+        else {
+            return false;
+        };
+        let dt = STILL_STEPS as f64 * FUTURE_STEP_S;
+        (later[0] - now[0].xy()).norm() / dt < STILL_SPEED
+    }
+
+    /// Updates the three holds of [`ReplayMetrics`] (`longest_held_s`, `longest_needless_hold_s`,
+    /// `longest_contact_hold_s`), as the closed-loop simulator defines them.
+    fn update_holds(&mut self, d: &Decision, humans: &[JudgedHuman]) {
+        let now = d.stamp;
+        let held = !d.user.is_zero() && d.output.linear.norm() < 0.01 && d.output.angular.norm() < 0.01;
+        let points = || humans.iter().flat_map(|h| h.points.iter());
+        let contact = held && points().any(|p| self.body.distance(p) <= 0.0);
+        let needless = held
+            && !contact
+            && !points().any(|p| self.body.relation(&d.user, p).approaches(&self.approach_tolerance))
+            && self.nearest_stands_still();
+        let m = &mut self.m;
+        for (on, since, longest) in [
+            (held, &mut self.held_since, &mut m.longest_held_s),
+            (needless, &mut self.needless_since, &mut m.longest_needless_hold_s),
+            (contact, &mut self.contact_since, &mut m.longest_contact_hold_s),
+        ] {
+            if on {
+                *longest = longest.max(now.seconds_since(*since.get_or_insert(now)));
+            } else {
+                *since = None;
+            }
+        }
+    }
+
     pub(super) fn on_decision(&mut self, d: &Decision) {
         let now = d.stamp;
         self.first.get_or_insert(now);
@@ -170,7 +241,9 @@ impl Judge {
         }
         let speed = d.output.linear.norm();
         self.m.max_output_speed = self.m.max_output_speed.max(speed);
-        let (approach, verdict) = self.assess(&d.output, &self.judged_humans(false));
+        let judged = self.judged_humans(false);
+        let (approach, verdict) = self.assess(&d.output, &judged);
+        self.update_holds(d, &judged);
         let m = &mut self.m;
         m.violation_cycles += u64::from(verdict.violation);
         let md = verdict.min_distance_approaching;

@@ -23,6 +23,8 @@ pub struct Thresholds {
     pub false_stop_fraction: f64,
     /// Most cycles with a separation violation.
     pub violation_cycles: u64,
+    /// Longest needless hold (`ReplayMetrics::longest_needless_hold_s`) \[s\].
+    pub needless_hold_s: f64,
 }
 
 impl Thresholds {
@@ -38,6 +40,8 @@ impl Thresholds {
             // (docs/bags.md).
             false_stop_fraction: 0.05,
             violation_cycles: 0,
+            // What a user feels as "it will not let me leave" (the closed-loop simulator's target).
+            needless_hold_s: 5.0,
         }
     }
 }
@@ -79,6 +83,16 @@ pub struct ReplayMetrics {
     pub stop_rules: StopRules,
     /// Longest uninterrupted `Stop` \[s\] (decision stamps).
     pub longest_stop_s: f64,
+    /// Longest time held still (output below 0.01 m/s and rad/s) while the operator asks for a motion \[s\],
+    /// whatever the mode from one cycle to the next (as the closed-loop simulator).
+    pub longest_held_s: f64,
+    /// Of that, the longest hold next to a person standing still (the nearest judged person within 1.5 m,
+    /// torso slower than 0.1 m/s over the next 0.2 s, read ahead in the bag) while the operator asks for a
+    /// motion that brings no judged point closer (the chain's approach tolerance) and nobody touches the robot
+    /// \[s\]: a stop no physics asks for. 0 when the bag was not read ahead.
+    pub longest_needless_hold_s: f64,
+    /// Of that, the longest hold while someone touches the robot (a judged point inside its volume) \[s\].
+    pub longest_contact_hold_s: f64,
 }
 
 /// Failed thresholds, as readable lines (empty: passed).
@@ -114,6 +128,12 @@ pub fn check_thresholds(m: &ReplayMetrics, t: &Thresholds) -> Vec<String> {
     }
     if m.violation_cycles > t.violation_cycles {
         f.push(format!("{} separation violation cycles > {}", m.violation_cycles, t.violation_cycles));
+    }
+    if m.longest_needless_hold_s > t.needless_hold_s {
+        f.push(format!(
+            "held {:.2} s next to a person standing still while asked to move away > {:.2} s",
+            m.longest_needless_hold_s, t.needless_hold_s
+        ));
     }
     if m.non_finite_outputs > 0 {
         f.push(format!("{} non-finite outputs", m.non_finite_outputs));
