@@ -36,7 +36,9 @@ pub struct ArbitrationConfig {
     pub confidence_full: f64,
     /// Operator speed against the assist that removes all assistance [m/s] (> 0).
     pub authority_full_push: f64,
-    /// Length that converts angular rates into speeds for comparing commands [m/rad] (≥ 0).
+    /// Length that converts angular rates into speeds for comparing commands [m/rad] (≥ 0). The default is
+    /// the pad's linear scale over its angular scale (0.5 m/s ÷ 1.0 rad/s), so a push against the assist takes
+    /// authority back at the same share of the stick on every axis.
     pub angular_length: f64,
 }
 
@@ -47,7 +49,7 @@ impl Default for ArbitrationConfig {
             confidence_floor: 0.5,
             confidence_full: 0.9,
             authority_full_push: 0.3,
-            angular_length: 0.3,
+            angular_length: 0.5,
         }
     }
 }
@@ -80,7 +82,7 @@ impl Section for ArbitrationConfig {
             "angular_length",
             Range::NON_NEGATIVE,
             "m/rad",
-            "length converting angular rates into speeds when comparing commands",
+            "length converting angular rates into speeds when comparing commands; the pad's linear over angular scale makes a push against the assist count the same share of the stick on every axis",
             |c| c.angular_length,
         ),
     ];
@@ -222,6 +224,28 @@ mod tests {
         // Every other policy counts only the push against it: the same command across a back-off keeps α.
         let backoff = AssistOutput { policy: AssistPolicy::BackOff, ..creep };
         assert_relative_eq!(arb.blend(&Twist::planar(0.5, 0.0, 0.0), &backoff).alpha, 0.9);
+    }
+
+    #[test]
+    fn turning_against_a_way_out_takes_authority_back_at_the_same_share_of_the_stick_as_driving_against_it() {
+        // The default pad: 0.5 m/s and 1.0 rad/s at full deflection. Pushing back at 60 % of the stick
+        // (0.3 m/s) against a back-off takes the robot back; so does turning at 60 % of the stick (0.6 rad/s)
+        // against a way-out turn, and a turn at 30 % takes half.
+        let arb = Arbitrator::new(ArbitrationConfig::default());
+        let back_off = assist(Twist::planar(-0.3, 0.0, 0.0), 1.0);
+        assert_eq!(arb.blend(&Twist::planar(0.3, 0.0, 0.0), &back_off).alpha, 0.0);
+        let turn_away = AssistOutput {
+            twist: Twist::planar(0.0, 0.0, -1.0),
+            policy: AssistPolicy::WayOut,
+            confidence: 1.0,
+            human: Some(5),
+        };
+        let against = arb.blend(&Twist::planar(0.5, 0.0, 0.6), &turn_away);
+        assert_eq!((against.alpha, against.twist), (0.0, Twist::planar(0.5, 0.0, 0.6)));
+        assert_relative_eq!(arb.blend(&Twist::planar(0.5, 0.0, 0.3), &turn_away).alpha, 0.45, epsilon = 1e-12);
+        // Turning with it, or driving straight on: the turn is not opposed.
+        assert_relative_eq!(arb.blend(&Twist::planar(0.5, 0.0, -0.6), &turn_away).alpha, 0.9);
+        assert_relative_eq!(arb.blend(&Twist::planar(0.5, 0.0, 0.0), &turn_away).alpha, 0.9);
     }
 
     #[test]
