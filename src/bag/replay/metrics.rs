@@ -131,7 +131,7 @@ pub fn check_thresholds(m: &ReplayMetrics, t: &Thresholds) -> Vec<String> {
     }
     if m.longest_needless_hold_s > t.needless_hold_s {
         f.push(format!(
-            "held {:.2} s next to a person standing still while asked to move away > {:.2} s",
+            "held {:.2} s next to a person standing still, asked for a motion that brings no point closer > {:.2} s",
             m.longest_needless_hold_s, t.needless_hold_s
         ));
     }
