@@ -175,3 +175,40 @@ def test_cmd_vel_at_a_steady_rate_under_a_skeleton_flood(peer, launch, mode):
         assert rate > 2 * CONTROL_RATE, f"cmd_vel at {rate:.1f} Hz: the flood did not arrive"
     rig.humans = [skeleton(3, 0.5, 0.0)]
     rig.wait_cmd(twist_is_zero, "the stop for a person right in front")
+
+
+def test_an_assist_publisher_cannot_keep_the_robot_from_an_operator_turning_against_it(rig):
+    """An assist command on assist/cmd_vel (fixed confidence 0.8: alpha 0.675) turns the robot right at 1 rad/s.
+    The operator turning left at 60 % of the stick's yaw range takes the robot back entirely, as pushing back at
+    60 % of its forward range does against a back-off (arbitration.authority_full_push 0.3 m/s,
+    angular_length 0.5 m/rad); at 30 % the assist keeps half its weight."""
+    peer = rig.peer
+    assist_pub = peer.publisher(TwistStamped, "assist/cmd_vel")
+
+    def send_assist():
+        msg = TwistStamped(header=peer_header(peer))
+        msg.twist.angular.z = -1.0
+        assist_pub.publish(msg)
+
+    peer.every(0.05, send_assist)
+    peer.wait_matched(publishers=[assist_pub])
+
+    def yaw(axis):  # the default map: axis 0 -> yaw, 1.0 rad/s, deadzone 0.05
+        return (axis - 0.05) / 0.95 * 1.0
+
+    rig.arm([0.0, 0.0])
+    # Hands off the stick (deadman held): the assist turns the robot at its weight.
+    rig.wait_cmd(lambda t: abs(t.angular.z + 0.675) < 0.01, "the assist turning the robot at alpha 0.675")
+    # 60 % against it: alpha 0, the operator's own turn.
+    rig.axes = [0.05 + 0.6 * 0.95 + 0.03, 0.0]
+    w = yaw(rig.axes[0])
+    rig.wait_cmd(lambda t: abs(t.angular.z - w) < 0.01, f"the operator's {w:.2f} rad/s left")
+    start = len(rig.status)
+    peer.spin_until(lambda: any(s.alpha == 0.0 and "operator_override" in s.reasons for s in rig.status[start:]),
+                    5.0, "status alpha 0 with operator_override")
+    # 30 % against it: half the weight, the blend still turns right.
+    rig.axes = [0.05 + 0.3 * 0.95, 0.0]
+    w = yaw(rig.axes[0])
+    alpha = 0.675 * (1.0 - w * 0.5 / 0.3)
+    rig.wait_cmd(lambda t: abs(t.angular.z - ((1.0 - alpha) * w - alpha)) < 0.01,
+                 f"the blend at alpha {alpha:.3f}")
