@@ -347,8 +347,8 @@ fn simulate<S: HumanSource>(
             let held = !d.user.is_zero() && output.linear.norm() < 0.01 && output.angular.norm() < 0.01;
             held_streak.update(held, t, dt);
             let contact =
-                truth.iter().flat_map(|h| h.keypoints.iter()).any(|p| body.distance(&pose.to_robot(p)) <= 0.0);
-            contact_streak.update(held && contact, t, dt);
+                held && truth.iter().flat_map(|h| h.keypoints.iter()).any(|p| body.distance(&pose.to_robot(p)) <= 0.0);
+            contact_streak.update(contact, t, dt);
             let needless = held && !contact && {
                 // The nearest person (true keypoints) stands still next to the robot, and the operator's command
                 // brings no true keypoint of anyone closer.
