@@ -282,6 +282,8 @@ fn simulate<S: HumanSource>(
     let raw_limits = &config.controller.safety.limits.max_velocity;
     let mut raw_teleop = Teleop::new(config.controller.teleop.clone());
     let mut platform = MotionLimiter::new(config.controller.safety.limits.clone());
+    // The platform stands still when the run starts (a fresh limiter would take its first step as `max_dt` long).
+    platform.reset(Stamp::from_secs_f64(0.0));
     let completion = loop {
         let t = step as f64 * dt;
         let now = Stamp::from_secs_f64(t);
