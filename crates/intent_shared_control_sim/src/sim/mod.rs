@@ -15,10 +15,15 @@
 //!   pose, as in the training data) and its predictions are moved into the robot frame at the current pose.
 //! - **Operator**: goal-seeking (turn toward the goal, forward when roughly facing it, turbo in the open, steer
 //!   around people it sees). A *careless* operator ignores people until the robot has been held still for
-//!   [`OperatorConfig::wake_up_s`].
+//!   [`OperatorConfig::wake_up_s`]. The operator takes the pad once the robot is up and its status shows no
+//!   fault (its first skeleton frame is in), and presses the deadman to start; a robot waiting for a re-arm
+//!   gets it released and pressed again after [`OperatorConfig::rearm_reaction_s`]. With
+//!   [`OperatorConfig::deadman_held_at_bring_up`] the deadman is already held when the robot comes up, so every
+//!   run starts with that re-arm (the reports before this option).
 //!
 //! Each run is repeated with **raw teleop** (no assistance, no safety chain, only the velocity limits of the
-//! pad) for the completion-time comparison.
+//! pad; it moves on the first press) and with raw teleop through the platform's velocity, acceleration and jerk
+//! limits (from rest at t = 0) for the completion-time comparison.
 //!
 //! Metrics ([`RunMetrics`]), all from ground truth, judged by [`crate::judge::Judge`] on true keypoints with
 //! each person's true body closing speed (torso, averaged over the next 0.2 s, floored at 0) and true torso and
@@ -83,7 +88,7 @@ use intent_shared_control_core::model::{
 use intent_shared_control_core::planar::RobotPose;
 use intent_shared_control_core::prediction::{HumanPrediction, Intent};
 use intent_shared_control_core::predictor::IntentPredictor;
-use intent_shared_control_core::safety::{MotionLimiter, Reason, RobotShape, SeparationConfig};
+use intent_shared_control_core::safety::{Effect, MotionLimiter, Reason, RobotShape, SeparationConfig};
 use intent_shared_control_core::skeleton::{
     keypoint as kp, torso_point, tracked_points, HumanId, HumanSkeleton, Keypoint, SkeletonFrame, NUM_KEYPOINTS,
 };
@@ -264,9 +269,17 @@ fn simulate<S: HumanSource>(
     let shared = drive == Drive::Shared;
     let kind = if shared { config.predictor } else { PredictorKind::None };
     let mut preds = Predictions::new(kind, config.predict_every_n_frames, model)?;
-    let mut operator =
-        Operator { config: config.operator.clone(), careless, still_since: None, waiting_since: None, escape: None };
+    let mut operator = Operator {
+        config: config.operator.clone(),
+        careless,
+        still_since: None,
+        waiting_since: None,
+        escape: None,
+        started: false,
+    };
     let mut awaiting_rearm = true;
+    // The status as the operator sees it: no fault in the last decision.
+    let mut ready = false;
     let mut pose = Pose::identity();
     let mut poses = PoseHistory::default();
     let dt = 1.0 / config.control_rate_hz;
@@ -312,9 +325,8 @@ fn simulate<S: HumanSource>(
             let _ = ctl.on_skeletons(now, frame_to_robot(&frame, &at_capture, &frame_id));
         }
         let (axes, mut buttons) = operator.joy(t, &pose, config.goal, &truth, output.linear.norm());
-        if shared {
-            buttons[4] = i32::from(operator.deadman(t, awaiting_rearm));
-        }
+        // Raw teleop moves on the first press (it needs nothing but the pad) and knows no re-arm.
+        buttons[4] = i32::from(operator.deadman(t, shared && awaiting_rearm, ready || !shared));
         let joy = JoyInput { stamp: now, axes, buttons };
         raw_teleop.on_joy(joy.clone(), now);
         let _ = ctl.on_joy(now, joy);
@@ -323,6 +335,7 @@ fn simulate<S: HumanSource>(
             let d = ctl.decide(now);
             output = d.output;
             awaiting_rearm = d.awaiting_rearm;
+            ready = !d.reasons.iter().any(|r| r.effect() == Effect::Fault);
             m.cycles += 1;
             // The output is judged for violations only; the true future matters to the false-stop question.
             let judged_now = judged_humans(&shape, &pose, &truth, &later_truth, &[]);

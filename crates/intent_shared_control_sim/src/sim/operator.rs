@@ -21,6 +21,11 @@ pub struct OperatorConfig {
     pub rearm_reaction_s: f64,
     /// How long the operator lets go of the deadman to re-arm \[s\].
     pub rearm_release_s: f64,
+    /// The operator already holds the deadman when the robot comes up, so the run starts with a re-arm (the
+    /// chain never takes a deadman held through bring-up as a press). `false`: the operator takes the pad once
+    /// the robot is up and presses the deadman to start the run (the first joystick message shows it
+    /// released), as they do with raw teleop.
+    pub deadman_held_at_bring_up: bool,
     /// A realistic operator: held still for [`OperatorConfig::stuck_s`] with someone within
     /// `caution_distance`, they try a way out for [`OperatorConfig::escape_s`]: reverse while turning away
     /// when the nearest person is ahead (within ±60°), otherwise turn away from them on the spot; then go
@@ -43,6 +48,7 @@ impl Default for OperatorConfig {
             use_turbo: true,
             rearm_reaction_s: 0.3,
             rearm_release_s: 0.1,
+            deadman_held_at_bring_up: false,
             realistic: false,
             stuck_s: 1.0,
             escape_s: 1.5,
@@ -59,12 +65,21 @@ pub(super) struct Operator {
     pub(super) waiting_since: Option<f64>,
     /// A realistic operator's way-out manoeuvre: until when, forward stick and yaw stick.
     pub(super) escape: Option<(f64, f32, f32)>,
+    /// The operator has taken the pad (see [`OperatorConfig::deadman_held_at_bring_up`]).
+    pub(super) started: bool,
 }
 
 impl Operator {
     /// Follows the status: a robot waiting for a re-arm gets the deadman released after the reaction time,
-    /// then pressed again. Returns whether the deadman is held now.
-    pub(super) fn deadman(&mut self, t: f64, awaiting_rearm: bool) -> bool {
+    /// then pressed again; `ready`: the last status showed no fault (the inputs are in). Returns whether the
+    /// deadman is held now.
+    pub(super) fn deadman(&mut self, t: f64, awaiting_rearm: bool, ready: bool) -> bool {
+        if !self.config.deadman_held_at_bring_up && !self.started {
+            // Takes the pad once the robot is up and its status shows its inputs in: released until then, then
+            // the press that starts the run.
+            self.started = ready;
+            return ready;
+        }
         if !awaiting_rearm {
             self.waiting_since = None;
             return true;

@@ -25,6 +25,30 @@ fn free_space_run_reaches_the_goal_without_interventions() {
 }
 
 #[test]
+fn an_operator_who_presses_the_deadman_once_the_robot_is_up_drives_at_once_one_who_held_it_through_bring_up_re_arms() {
+    // Free space: the chain's only start-up cost over the platform-limited raw teleop is its first skeleton frame
+    // (it moves on no input it has not seen) when the operator presses the deadman after bring-up; an operator
+    // who already held it when the robot came up must release and press it again first (never taken as a press).
+    let humans = || LinearHumans::new(vec![(1, [0.0, 30.0], [0.0, 0.0], Intent::Idle)], 1.0 / 30.0, 30.0);
+    let run = |held: bool| {
+        let operator =
+            OperatorConfig { careless_probability: 0.0, deadman_held_at_bring_up: held, ..OperatorConfig::default() };
+        let cfg = SimConfig { predictor: PredictorKind::None, operator, ..SimConfig::default() };
+        let m = run_episode(&cfg, humans(), 1).expect("valid set-up");
+        (m.completion_s.expect("goal reached"), m.raw_limited_completion_s.expect("limited raw goal reached"), cfg)
+    };
+    let (pressed_after, limited, cfg) = run(false);
+    assert!(pressed_after - limited <= 0.1, "shared {pressed_after} s vs limited raw {limited} s");
+    let (held, limited_held, _) = run(true);
+    assert_eq!(limited, limited_held, "raw teleop has no re-arm");
+    // The operator notices the robot waiting, then lets go and presses again.
+    assert!(
+        held - pressed_after > cfg.operator.rearm_reaction_s,
+        "held through bring-up {held} s vs pressed after {pressed_after} s"
+    );
+}
+
+#[test]
 fn a_person_inside_the_footprint_is_counted() {
     // Someone stands on the robot's start pose (the generator's people can walk there): every cycle until the
     // robot has moved off them counts; nobody there, none does.
