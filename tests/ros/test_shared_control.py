@@ -6,7 +6,10 @@ from geometry_msgs.msg import Point, TwistStamped
 from sensor_msgs.msg import Joy
 from intent_shared_control_msgs.msg import HumanSkeleton, HumanSkeletonArray, SharedControlStatus
 
-from ros.harness import PARAMS_FILE, arm, stamp_s, twist_is_finite, twist_is_zero
+from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+from rcl_interfaces.srv import SetParameters
+
+from ros.harness import PARAMS_FILE, arm, call, stamp_s, twist_is_finite, twist_is_zero
 
 DEADMAN = 4
 JOY_TIMEOUT = 0.5
@@ -212,3 +215,41 @@ def test_an_assist_publisher_cannot_keep_the_robot_from_an_operator_turning_agai
     alpha = 0.675 * (1.0 - w * 0.5 / 0.3)
     rig.wait_cmd(lambda t: abs(t.angular.z - ((1.0 - alpha) * w - alpha)) < 0.01,
                  f"the blend at alpha {alpha:.3f}")
+
+
+def _set_alpha_max(peer, value):
+    v = ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=value)
+    req = SetParameters.Request(parameters=[Parameter(name="arbitration.alpha_max", value=v)])
+    res = call(peer, SetParameters, "/shared_control/set_parameters", req).results[0]
+    assert res.successful, res.reason
+
+
+def test_a_parameter_change_forgets_no_one_the_chain_remembers(peer, launch):
+    """Someone 1.5 m ahead holds the robot back, then drops out of view (occlusion memory 3 s), and a parameter
+    is changed: the robot must not drive on as if they had gone."""
+    rig = Rig(peer, launch, "-p", "safety.occlusion_memory:=3.0")
+    rig.humans = [skeleton(7, 1.5, 0.0)]
+    rig.arm([0.0, 1.0])
+    rig.peer.spin_until(lambda: any(s.humans_seen == 1 for s in rig.status), 10.0, "the person seen")
+    rig.wait_cmd(lambda t: t.linear.x < 0.2, "held back by the person ahead")
+    rig.humans = []
+    rig.peer.spin_until(lambda: any("occluded_human_remembered" in s.reasons for s in rig.status[-5:]), 5.0,
+                        "the person out of view, remembered")
+    start = len(rig.cmds)
+    _set_alpha_max(peer, 0.5)
+    rig.peer.spin_until(lambda: len(rig.cmds) >= start + 50, 5.0, "commands after the change")
+    fastest = max(m.twist.linear.x for m in rig.cmds[start:])
+    assert fastest < 0.2, f"drove on at {fastest:.3f} m/s toward the remembered person"
+
+
+def test_a_parameter_change_while_driving_is_no_restart(rig):
+    """`ros2 param set` while the robot drives at 0.5 m/s: the commands go on from the last one (the chain keeps
+    the joystick, the people it remembers and its motion state), no jolt to a standstill and no new ramp up."""
+    rig.arm([0.0, 1.0])
+    rig.wait_cmd(lambda t: abs(t.linear.x - 0.5) < 1e-6, "driving at 0.5 m/s")
+    start = len(rig.cmds)
+    _set_alpha_max(rig.peer, 0.5)
+    # A second of commands after the change (50 at the control rate).
+    rig.peer.spin_until(lambda: len(rig.cmds) >= start + 50, 5.0, "commands after the change")
+    slowest = min(m.twist.linear.x for m in rig.cmds[start:])
+    assert slowest > 0.49, f"the robot slowed to {slowest:.3f} m/s on a parameter change"

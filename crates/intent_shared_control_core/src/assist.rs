@@ -371,6 +371,11 @@ impl Assist {
         self.config = config;
     }
 
+    /// The kept external assist command and its stamp.
+    pub fn external(&self) -> Option<(Stamp, Twist)> {
+        self.external
+    }
+
     /// Stores an external assist command stamped `stamp`; `false` (dropped) when it is older than the kept one.
     pub fn on_external(&mut self, stamp: Stamp, twist: Twist) -> bool {
         if self.external.is_some_and(|(s, _)| stamp < s) {

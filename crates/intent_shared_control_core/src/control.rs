@@ -269,19 +269,27 @@ impl Controller {
         &self.config
     }
 
-    /// Validates `config` and swaps it in (inputs are kept, motion state restarts from the previous output);
-    /// on error nothing changes.
+    /// Validates `config` and swaps it in; on error nothing changes. A parameter change is no restart: the
+    /// inputs (joystick, skeletons, predictions, an external assist command), the operator's arming state and
+    /// what the safety chain knows ([`SafetyChain::reconfigured`]: remembered people, the robot's own motion,
+    /// the output's motion state) carry over, so the next output goes on from the last one within the new limits.
     pub fn set_config(&mut self, config: ControllerConfig) -> Result<(), ConfigError> {
         config.validate()?;
-        let humans = self.latest_humans.take();
-        let preds = std::mem::take(&mut self.predictions);
-        let stamp = self.predictions_stamp;
         let mut next = Self::new(config);
-        next.latest_humans = humans;
+        next.teleop = {
+            let mut teleop = self.teleop.clone();
+            teleop.set_config(next.config.teleop.clone());
+            teleop
+        };
+        if let Some((stamp, twist)) = self.assist.external() {
+            next.assist.on_external(stamp, twist);
+        }
+        next.safety = self.safety.reconfigured(next.config.safety.clone());
+        next.latest_humans = self.latest_humans.take();
         next.humans_arrival = self.humans_arrival;
-        next.predictions = preds;
-        next.predictions_stamp = stamp;
-        // A parameter change is no restart: the operator's arming state carries over.
+        next.predictions = std::mem::take(&mut self.predictions);
+        next.predictions_stamp = self.predictions_stamp;
+        next.joy_stamp = self.joy_stamp;
         next.rearm = self.rearm;
         *self = next;
         Ok(())

@@ -274,3 +274,48 @@ fn set_config_validates_then_swaps() {
     assert!(c.set_config(good).is_ok());
     assert_eq!(c.config().arbitration.alpha_max, 0.5);
 }
+
+#[test]
+fn a_parameter_change_while_driving_keeps_the_motion_state_and_the_operator_s_command() {
+    // `ros2 param set` while the robot drives at 0.5 m/s: the next cycles go on from the previous output within
+    // the deceleration limit, not from rest (a jolt to a standstill), and no new joystick message is needed.
+    let mut c = armed(ControllerConfig::default());
+    let d = run(&mut c, 0.0, 2.0, 1.0, &[]);
+    assert!((d.output.linear.x - 0.5).abs() < 1e-9, "{d:?}");
+    let mut changed = ControllerConfig::default();
+    changed.arbitration.alpha_max = 0.5;
+    c.set_config(changed).expect("valid");
+    c.skel_now(frame(2.02, &[]));
+    let d = c.step(Stamp::from_secs_f64(2.02));
+    let a = ControllerConfig::default().safety.limits.max_deceleration[0];
+    assert!(d.output.linear.x >= 0.5 - a * 0.02 - 1e-9, "the joystick's last command carries over: {d:?}");
+    let d = run(&mut c, 2.04, 2.5, 1.0, &[]);
+    assert!((d.output.linear.x - 0.5).abs() < 1e-9, "{d:?}");
+}
+
+#[test]
+fn a_parameter_change_forgets_no_one_the_chain_remembers() {
+    // Someone 1.4 m ahead drops out of view while the robot drives toward them; a parameter change (one that
+    // changes nothing about separation) comes in then. The chain must go on exactly as without the change: the
+    // remembered person, their torso track, the robot's own motion and the motion state all carry over.
+    let mut c = armed(ControllerConfig::default());
+    run(&mut c, 0.0, 1.0, 1.0, &[(7, 2.0, -0.1)]);
+    let mut changed = c.clone();
+    let mut config = ControllerConfig::default();
+    config.arbitration.alpha_max = 0.5;
+    changed.set_config(config).expect("valid");
+    let mut t = 1.02;
+    while t < 1.8 {
+        let mut outputs = Vec::new();
+        for c in [&mut c, &mut changed] {
+            c.joy_now(joy(t, 1.0, true));
+            c.skel_now(frame(t, &[]));
+            outputs.push(c.step(Stamp::from_secs_f64(t)));
+        }
+        let (a, b) = (&outputs[0], &outputs[1]);
+        assert_eq!((a.output, a.mode, &a.reasons), (b.output, b.mode, &b.reasons), "at {t:.2} s");
+        t += 0.02;
+    }
+    let d = c.step(Stamp::from_secs_f64(t));
+    assert!(d.reasons.contains(&Reason::OccludedHumanRemembered) || d.mode == Mode::Stop, "{d:?}");
+}

@@ -47,6 +47,11 @@ impl EgoMotion {
         }
     }
 
+    /// Takes over `other`'s history, kept from now on for this one's duration.
+    pub fn continue_from(&mut self, other: &EgoMotion) {
+        self.history = other.history.clone();
+    }
+
     /// Forgets the history (robot at rest).
     pub fn clear(&mut self) {
         self.history.clear();

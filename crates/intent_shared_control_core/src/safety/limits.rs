@@ -161,6 +161,12 @@ impl MotionLimiter {
         self.last = Some((now, [0.0; 6], [0.0; 6]));
     }
 
+    /// Goes on from `other`'s motion state (its last output, acceleration and stamp); this limiter's own
+    /// configuration applies from the next step (a parameter change is no restart).
+    pub fn continue_from(&mut self, other: &MotionLimiter) {
+        self.last = other.last;
+    }
+
     /// Previous output (zero at rest).
     pub fn previous(&self) -> Twist {
         self.last.map_or(Twist::ZERO, |(_, v, _)| Twist::from_array(v))

@@ -281,6 +281,24 @@ impl SafetyChain {
         }
     }
 
+    /// The chain with `config` (validated) that goes on from this one: a parameter change is no restart. What
+    /// the chain knows about people (the occlusion and keypoint memories, the torso tracks), the robot's own
+    /// motion, the output's motion state (so the next output changes within the new limits from the last one,
+    /// not from rest), the zone and the last cycle's stamp carry over.
+    pub fn reconfigured(&self, config: SafetyConfig) -> SafetyChain {
+        let mut next = SafetyChain::new(config);
+        next.limiter.continue_from(&self.limiter);
+        next.watchdog.continue_from(&self.watchdog);
+        next.zones.continue_from(&self.zones);
+        if let (Some(n), Some(o)) = (next.ego.as_mut(), self.ego.as_ref()) {
+            n.continue_from(o);
+        }
+        next.last_seen = self.last_seen.clone();
+        next.keypoints_seen = self.keypoints_seen.clone();
+        next.tracks = self.tracks.clone();
+        next
+    }
+
     /// Adds the torsos of a frame stamped `stamp` to the tracks and forgets tracks not seen for a while.
     fn track(&mut self, stamp: Stamp, humans: &[HumanPoints]) {
         let reach = &self.separation.config().reach;

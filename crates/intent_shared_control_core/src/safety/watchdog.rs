@@ -69,6 +69,11 @@ impl StaleInputWatchdog {
         StaleInputWatchdog { config, last_cycle: None }
     }
 
+    /// Goes on from `other`'s last cycle (a gap across a parameter change is still a gap).
+    pub fn continue_from(&mut self, other: &StaleInputWatchdog) {
+        self.last_cycle = other.last_cycle;
+    }
+
     /// The configuration.
     pub fn config(&self) -> &WatchdogConfig {
         &self.config

@@ -121,6 +121,11 @@ impl ZoneLimiter {
         ZoneLimiter { config, zone: Zone::Clear }
     }
 
+    /// Goes on from `other`'s zone (its hysteresis state) under this limiter's configuration.
+    pub fn continue_from(&mut self, other: &ZoneLimiter) {
+        self.zone = other.zone;
+    }
+
     /// Current zone.
     pub fn zone(&self) -> Zone {
         self.zone
