@@ -160,6 +160,12 @@ pub struct Report {
     pub completion_ratio_limited_p50: f64,
     #[serde(default)]
     pub completion_ratio_limited_runs: usize,
+    /// The median shared / raw completion time over the runs that raw teleop completed without a separation
+    /// violation (a raw run that drives through people is no speed to match), with their count.
+    #[serde(default)]
+    pub completion_ratio_clean_raw_p50: f64,
+    #[serde(default)]
+    pub completion_ratio_clean_raw_runs: usize,
     /// Cycles in which assistance or safety changed the operator's command [%].
     pub intervention_percent: f64,
     /// Cycles with α > 0 [%].
@@ -351,6 +357,11 @@ pub fn aggregate(sim: &SimConfig, first_seed: u64, runs: &[RunMetrics]) -> Repor
     let ratios: Vec<f64> = both.iter().map(|(s, r)| s / r).collect();
     let limited_ratios: Vec<f64> =
         runs.iter().filter_map(|r| Some(r.completion_s? / r.raw_limited_completion_s?)).collect();
+    let clean_raw_ratios: Vec<f64> = runs
+        .iter()
+        .filter(|r| r.raw_violation_cycles == 0)
+        .filter_map(|r| Some(r.completion_s? / r.raw_completion_s?))
+        .collect();
     let episodes = runs.iter().fold(StopEpisodeMetrics::default(), |mut a, r| {
         a.add(&r.episodes);
         a
@@ -402,6 +413,8 @@ pub fn aggregate(sim: &SimConfig, first_seed: u64, runs: &[RunMetrics]) -> Repor
             .count(),
         completion_ratio_limited_p50: Summary::of(&limited_ratios).p50,
         completion_ratio_limited_runs: limited_ratios.len(),
+        completion_ratio_clean_raw_p50: Summary::of(&clean_raw_ratios).p50,
+        completion_ratio_clean_raw_runs: clean_raw_ratios.len(),
         intervention_percent: pct(runs.iter().map(|r| r.intervention_cycles).sum(), cycles),
         assisted_percent: pct(runs.iter().map(|r| r.assisted_cycles).sum(), cycles),
         violation_seeds: runs.iter().filter(|r| r.violation_cycles > 0).map(|r| r.seed).collect(),
@@ -487,6 +500,11 @@ impl Report {
         );
         let _ = writeln!(s, "\n| metric | value |\n|---|---|");
         let _ = writeln!(s, "| completion time ratio shared / raw (p50) | {:.3} |", self.completion_ratio_p50);
+        let _ = writeln!(
+            s,
+            "| completion time ratio shared / raw (p50) on runs raw teleop completed without a violation | {:.3} (n = {}) |",
+            self.completion_ratio_clean_raw_p50, self.completion_ratio_clean_raw_runs
+        );
         let _ = writeln!(
             s,
             "| raw teleop through the platform's velocity, acceleration and jerk limits only: goal reached / without a violation / completion time ratio shared / that (p50, runs both completed) | {} / {} / {:.3} (n = {}) |",
@@ -621,5 +639,30 @@ mod tests {
         let json = serde_json::to_string(&report).expect("serialisable");
         assert!(!json.contains("\"scene\"") && !json.contains("\"families\""), "{json}");
         assert!(!report.to_markdown().contains("Scenes:"));
+    }
+
+    #[test]
+    fn the_ratio_to_clean_raw_teleop_leaves_out_runs_raw_teleop_drove_through_someone() {
+        let run = |seed, shared: f64, raw: f64, raw_violations| RunMetrics {
+            seed,
+            completion_s: Some(shared),
+            raw_completion_s: Some(raw),
+            raw_violation_cycles: raw_violations,
+            ..RunMetrics::default()
+        };
+        // Raw teleop is fast where it drives through someone (ratios 2.0 and 3.0) and as fast as the chain where
+        // it does not (1.1, 1.1, 1.2).
+        let runs = [
+            run(1, 10.0, 5.0, 12),
+            run(2, 11.0, 10.0, 0),
+            run(3, 9.0, 3.0, 4),
+            run(4, 12.0, 10.0, 0),
+            run(5, 11.0, 10.0, 0),
+        ];
+        let report = aggregate(&SimConfig::default(), 1, &runs);
+        assert_eq!(report.completion_ratio_clean_raw_runs, 3);
+        assert!((report.completion_ratio_clean_raw_p50 - 1.1).abs() < 1e-9, "{report:?}");
+        assert!(report.completion_ratio_p50 > 1.1, "{report:?}");
+        assert!(report.to_markdown().contains("without a violation | 1.100 (n = 3) |"));
     }
 }
