@@ -191,9 +191,18 @@ impl MotionLimiter {
                 *v *= vscale;
             }
         }
-        let (prev_t, v0, a0) = self.last.unwrap_or((now, [0.0; 6], [0.0; 6]));
+        let Some((prev_t, v0, a0)) = self.last else {
+            // No motion state yet: the platform is taken to be at rest now. How long this first step lasts is not
+            // known, so nothing moves before the next step (taking it as `max_dt` long let a fresh limiter jump
+            // by `max_acceleration · max_dt` within one cycle).
+            self.last = Some((now, [0.0; 6], [0.0; 6]));
+            if t.iter().any(|v| v.abs() >= 1e-12) {
+                reasons.push(Reason::AccelerationLimit);
+            }
+            return StageOutcome { twist: Twist::ZERO, scale: vscale, reasons };
+        };
         let dt_raw = now.seconds_since(prev_t);
-        let repeated = self.last.is_some() && dt_raw <= 0.0;
+        let repeated = dt_raw <= 0.0;
         if repeated {
             reasons.push(Reason::LimiterDtInvalid);
             if !urgent {
@@ -202,13 +211,7 @@ impl MotionLimiter {
         }
         // A repeated stamp (e.g. several decisions between two /clock ticks) still lets a reduction demanded for a
         // person through, one braking step of REPEATED_STAMP_DT at a time, instead of holding the previous command.
-        let dt = if self.last.is_none() {
-            c.max_dt
-        } else if repeated {
-            REPEATED_STAMP_DT.min(c.max_dt)
-        } else {
-            dt_raw.min(c.max_dt)
-        };
+        let dt = if repeated { REPEATED_STAMP_DT.min(c.max_dt) } else { dt_raw.min(c.max_dt) };
         let delta: [f64; 6] = std::array::from_fn(|i| t[i] - v0[i]);
         // An axis brakes when it slows down or reverses; it speeds up when it gets faster in the same direction.
         let moving: [bool; 6] = std::array::from_fn(|i| delta[i].abs() >= 1e-12);
@@ -310,9 +313,26 @@ mod tests {
             max_jerk: [1e12; 6],
             ..LimitsConfig::default()
         });
-        let out = l.step(at(0), &Twist::planar(2.0, 0.5, 0.0), false);
-        assert!((out.twist.linear.x - 1.0).abs() < 1e-12 && (out.twist.linear.y - 0.25).abs() < 1e-12);
+        l.reset(at(0));
+        let out = l.step(at(100), &Twist::planar(2.0, 0.5, 0.0), false);
+        assert!((out.twist.linear.x - 1.0).abs() < 1e-12 && (out.twist.linear.y - 0.25).abs() < 1e-12, "{out:?}");
         assert!(out.reasons.contains(&Reason::VelocityLimit));
+    }
+
+    #[test]
+    fn a_fresh_limiter_starts_from_rest_at_its_first_step() {
+        // Its first step's length is unknown: nothing moves then; the next step, 20 ms on, accelerates for 20 ms
+        // (it used to take the first step as max_dt long and jump to 0.1 m/s within one 20 ms cycle).
+        let cfg = LimitsConfig::default();
+        let mut l = MotionLimiter::new(cfg.clone());
+        let first = l.step(at(0), &Twist::planar(1.0, 0.0, 0.0), false);
+        assert_eq!(first.twist, Twist::ZERO);
+        assert!(first.reasons.contains(&Reason::AccelerationLimit), "{first:?}");
+        let next = l.step(at(20), &Twist::planar(1.0, 0.0, 0.0), false);
+        assert!(next.twist.linear.x > 0.0 && next.twist.linear.x <= cfg.max_acceleration[0] * 0.02 + 1e-12, "{next:?}");
+        // Asked for nothing, the first step reports nothing.
+        let mut l = MotionLimiter::new(cfg);
+        assert!(l.step(at(0), &Twist::ZERO, false).reasons.is_empty());
     }
 
     #[test]
