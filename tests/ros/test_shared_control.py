@@ -16,9 +16,11 @@ JOY_TIMEOUT = 0.5
 CONTROL_RATE = 50.0
 
 
-def joy_msg(peer, axes, deadman):
+def joy_msg(peer, axes, deadman, held=()):
     buttons = [0] * 8
     buttons[DEADMAN] = 1 if deadman else 0
+    for b in held:
+        buttons[b] = 1
     return Joy(header=peer_header(peer), axes=[float(a) for a in axes], buttons=buttons)
 
 
@@ -45,6 +47,7 @@ class Rig:
         self.cmds = peer.subscribe(TwistStamped, "cmd_vel")
         self.status = peer.subscribe(SharedControlStatus, "shared_control/status")
         self.axes, self.deadman, self.sending = [0.0, 0.0], False, True
+        self.held = []  # other buttons held besides the deadman
         self.last_joy_stamp = None
         self.humans = []  # nobody in view, but the tracker is alive (the safety chain stops without skeletons)
         peer.every(0.05, self._send_joy)
@@ -54,7 +57,7 @@ class Rig:
 
     def _send_joy(self):
         if self.sending:
-            msg = joy_msg(self.peer, self.axes, self.deadman)
+            msg = joy_msg(self.peer, self.axes, self.deadman, self.held)
             self.last_joy_stamp = stamp_s(msg.header.stamp)
             self.joy_pub.publish(msg)
 
@@ -217,11 +220,40 @@ def test_an_assist_publisher_cannot_keep_the_robot_from_an_operator_turning_agai
                  f"the blend at alpha {alpha:.3f}")
 
 
-def _set_alpha_max(peer, value):
-    v = ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=value)
-    req = SetParameters.Request(parameters=[Parameter(name="arbitration.alpha_max", value=v)])
+def _set_param(peer, name, value):
+    if isinstance(value, int):
+        v = ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=value)
+    else:
+        v = ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=value)
+    req = SetParameters.Request(parameters=[Parameter(name=name, value=v)])
     res = call(peer, SetParameters, "/shared_control/set_parameters", req).results[0]
     assert res.successful, res.reason
+
+
+def _set_alpha_max(peer, value):
+    _set_param(peer, "arbitration.alpha_max", value)
+
+
+def test_a_new_deadman_button_stops_the_robot_until_the_operator_re_arms_with_it(rig):
+    """The operator drives holding the deadman (button 4) and button 6; the deadman is moved to button 6
+    (`ros2 param set`). The arming was made with the old button: the robot stops and waits for button 6 to be
+    released and pressed again."""
+    rig.arm([0.0, 1.0])
+    rig.held = [6]
+    rig.wait_cmd(lambda t: t.linear.x > 0.4, "driving")
+    _set_param(rig.peer, "teleop.deadman_button", 6)
+    rig.wait_cmd(twist_is_zero, "a zero after the new deadman button")
+    start = len(rig.status)
+    rig.peer.spin_until(lambda: any("awaiting_rearm" in s.reasons for s in rig.status[start:]), 5.0,
+                        "status awaiting_rearm")
+    start = len(rig.cmds)
+    rig.peer.spin_until(lambda: len(rig.cmds) >= start + 25, 5.0, "half a second of commands")
+    assert all(twist_is_zero(m.twist) for m in rig.cmds[start:]), "moved with the new button never re-armed"
+    # Release button 6, then press it again: the robot drives.
+    rig.held = []
+    rig.peer.spin_until(lambda: len(rig.cmds) >= start + 40, 5.0, "the release seen")
+    rig.held = [6]
+    rig.wait_cmd(lambda t: t.linear.x > 0.4, "driving after the re-arm with button 6")
 
 
 def test_a_parameter_change_forgets_no_one_the_chain_remembers(peer, launch):

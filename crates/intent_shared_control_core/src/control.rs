@@ -270,8 +270,8 @@ impl Controller {
     }
 
     /// Validates `config` and swaps it in; on error nothing changes. A parameter change is no restart: the
-    /// inputs (joystick, skeletons, predictions, an external assist command), the operator's arming state and
-    /// what the safety chain knows ([`SafetyChain::reconfigured`]: remembered people, the robot's own motion,
+    /// inputs (joystick, skeletons, predictions, an external assist command), the operator's arming state (unless
+    /// the pad mapping changed: [`TeleopConfig::same_mapping`]; then a re-arm) and what the safety chain knows ([`SafetyChain::reconfigured`]: remembered people, the robot's own motion,
     /// the output's motion state) carry over, so the next output goes on from the last one within the new limits.
     pub fn set_config(&mut self, config: ControllerConfig) -> Result<(), ConfigError> {
         config.validate()?;
@@ -290,7 +290,11 @@ impl Controller {
         next.predictions = std::mem::take(&mut self.predictions);
         next.predictions_stamp = self.predictions_stamp;
         next.joy_stamp = self.joy_stamp;
-        next.rearm = self.rearm;
+        // A new pad mapping (another deadman button, other axes or scales) is a new enabling device: motion waits
+        // for the operator to release and press the deadman as the new mapping reads it.
+        if self.config.teleop.same_mapping(&next.config.teleop) {
+            next.rearm = self.rearm;
+        }
         *self = next;
         Ok(())
     }

@@ -60,6 +60,21 @@ pub struct TeleopConfig {
     pub angular_z: Option<AxisBinding>,
 }
 
+impl TeleopConfig {
+    /// Whether `other` reads the pad the same way: the same deadman and turbo buttons and the same axis
+    /// bindings (axis, scales, signs). Deadzone and timing do not change what an input means.
+    pub fn same_mapping(&self, other: &TeleopConfig) -> bool {
+        self.deadman_button == other.deadman_button
+            && self.turbo_button == other.turbo_button
+            && self.linear_x == other.linear_x
+            && self.linear_y == other.linear_y
+            && self.linear_z == other.linear_z
+            && self.angular_x == other.angular_x
+            && self.angular_y == other.angular_y
+            && self.angular_z == other.angular_z
+    }
+}
+
 impl Default for TeleopConfig {
     /// Planar base on an Xbox-style pad: left stick = x / yaw, LB = deadman, RB = turbo.
     fn default() -> Self {

@@ -319,3 +319,44 @@ fn a_parameter_change_forgets_no_one_the_chain_remembers() {
     let d = c.step(Stamp::from_secs_f64(t));
     assert!(d.reasons.contains(&Reason::OccludedHumanRemembered) || d.mode == Mode::Stop, "{d:?}");
 }
+
+#[test]
+fn a_new_deadman_button_or_pad_mapping_needs_a_re_arm() {
+    // Driving with the deadman (button 4) held and the turbo button (5) held too; the deadman is moved to
+    // button 5. The old arming does not carry over to the new enabling device: the robot stops and waits for
+    // button 5 to be released and pressed again. A timing change (the Joy timeout) keeps the arming.
+    let held = |t: f64| {
+        let mut j = joy(t, 1.0, true);
+        j.buttons[5] = 1;
+        j
+    };
+    let mut c = armed(ControllerConfig::default());
+    let mut t = 0.0;
+    while t <= 1.0 {
+        c.joy_now(held(t));
+        c.skel_now(frame(t, &[]));
+        c.step(Stamp::from_secs_f64(t));
+        t += 0.02;
+    }
+    let mut timing = ControllerConfig::default();
+    timing.teleop.timeout = 0.4;
+    c.set_config(timing.clone()).expect("valid");
+    assert!(!c.awaiting_rearm(), "a timing change is no new mapping");
+    let mut remapped = timing;
+    remapped.teleop.deadman_button = 5;
+    remapped.teleop.turbo_button = None;
+    c.set_config(remapped).expect("valid");
+    assert!(c.awaiting_rearm());
+    c.joy_now(held(1.02));
+    c.skel_now(frame(1.02, &[]));
+    let d = c.step(Stamp::from_secs_f64(1.02));
+    assert_eq!(d.output, Twist::ZERO, "{d:?}");
+    assert!(d.reasons.contains(&Reason::AwaitingRearm), "{d:?}");
+    // Button 5 released, then pressed: armed again.
+    let mut released = held(1.04);
+    released.buttons[5] = 0;
+    c.joy_now(released);
+    c.joy_now(held(1.06));
+    c.skel_now(frame(1.06, &[]));
+    assert!(!c.step(Stamp::from_secs_f64(1.06)).awaiting_rearm);
+}
