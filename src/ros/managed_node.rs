@@ -8,7 +8,7 @@
 //! each, and its last words on shutdown.
 //!
 //! Each node runs on one thread with a single-threaded runtime; the r2r node itself is spun on a thread of its
-//! own ([`spawn_node_spinner`]), which also applies `use_sim_time` switches.
+//! own ([`spawn_spinner`]); `use_sim_time` is applied at start.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,7 +25,7 @@ use crate::ros::diagnostics::Status;
 use crate::ros::lifecycle::LifecycleServer;
 use crate::ros::metrics::{self, Metrics};
 use crate::ros::node_util::{
-    apply_use_sim_time, shutdown_signal, spawn_node_spinner, use_node_logger, NodeClock, RepeatFilter,
+    apply_use_sim_time, shutdown_signal, spawn_spinner, use_node_logger, NodeClock, RepeatFilter,
 };
 use crate::ros::param_server::{ParamServer, ParamSpec};
 use crate::ros::params::Params;
@@ -174,7 +174,7 @@ pub async fn run_managed<N: ManagedNode>(
     let setup = Setup { link: wiring.link, clock: clock.clone(), metrics: metrics.clone() };
     let mut managed = N::create(&mut node, &start, setup)?;
     let stop = Arc::new(AtomicBool::new(false));
-    let (spinner, sim_time) = spawn_node_spinner(node, stop.clone());
+    let spinner = spawn_spinner(node, stop.clone());
 
     // The lifecycle callbacks, shared by service requests and autostart. A configure error is logged once
     // while it repeats (a supervisor retries).
@@ -261,7 +261,6 @@ pub async fn run_managed<N: ManagedNode>(
                 managed.transitioned(&Ctx { lifecycle: &lifecycle, clock: &clock, metrics: &metrics });
             }
             Event::Params => {
-                sim_time.forward(&mut params);
                 managed.params_changed(&params.params(), &ctx);
             }
             Event::Input(input) => {

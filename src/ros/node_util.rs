@@ -186,40 +186,6 @@ pub fn apply_use_sim_time(node: &mut r2r::Node, params: &crate::ros::params::Par
     Ok(())
 }
 
-/// Asks the spin thread of a managed node to switch its clock (`use_sim_time` set at run time): the switch needs
-/// the `r2r::Node`, which that thread owns.
-#[derive(Clone)]
-pub struct SimTimeSwitch(std::sync::mpsc::Sender<bool>);
-
-impl SimTimeSwitch {
-    /// Forwards the switch the parameter server reported after an accepted change, if any.
-    pub fn forward(&self, params: &mut crate::ros::param_server::ParamServer) {
-        if let Some(on) = params.take_sim_time_switch() {
-            let _ = self.0.send(on);
-        }
-    }
-}
-
-/// [`spawn_spinner`] for a managed node: the spin thread also applies `use_sim_time` switches.
-pub fn spawn_node_spinner(
-    mut node: r2r::Node,
-    stop: Arc<AtomicBool>,
-) -> (std::thread::JoinHandle<r2r::Node>, SimTimeSwitch) {
-    let (tx, rx) = std::sync::mpsc::channel::<bool>();
-    let handle = std::thread::spawn(move || {
-        while !stop.load(Ordering::Relaxed) {
-            while let Ok(on) = rx.try_recv() {
-                if let Err(e) = crate::ros::param_server::switch_sim_time(&mut node, on) {
-                    tracing::error!("use_sim_time: {e:#}");
-                }
-            }
-            node.spin_once(Duration::from_millis(5));
-        }
-        node
-    });
-    (handle, SimTimeSwitch(tx))
-}
-
 /// Spins the node on a dedicated thread until `stop` is set, then returns the node (so it is dropped on the
 /// caller's side after the last publications are flushed).
 pub fn spawn_spinner(mut node: r2r::Node, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<r2r::Node> {

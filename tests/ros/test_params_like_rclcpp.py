@@ -164,8 +164,11 @@ def test_dumped_values_set_back_are_accepted(peer, launch):
     res = set_param(peer, ROOT_NODE, "control_rate", 60.0)
     assert not res.successful and "read-only" in res.reason
     assert set_param(peer, ROOT_NODE, "autostart", False).successful
-    # use_sim_time is writable at run time, as in rclcpp
+    # use_sim_time is set at start (unlike rclcpp: a running node whose clock switched stopped deciding): its
+    # current value is accepted, another one refused
     assert set_param(peer, ROOT_NODE, "use_sim_time", False).successful
+    res = set_param(peer, ROOT_NODE, "use_sim_time", True)
+    assert not res.successful and "read-only" in res.reason
     # the robot shape's points are a flat double array
     points = list(get_params(peer, ROOT_NODE, "safety.separation.robot.points")[0].double_array_value)
     assert len(points) >= 2 and len(points) % 2 == 0

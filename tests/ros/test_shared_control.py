@@ -285,3 +285,20 @@ def test_a_parameter_change_while_driving_is_no_restart(rig):
     rig.peer.spin_until(lambda: len(rig.cmds) >= start + 50, 5.0, "commands after the change")
     slowest = min(m.twist.linear.x for m in rig.cmds[start:])
     assert slowest > 0.49, f"the robot slowed to {slowest:.3f} m/s on a parameter change"
+
+
+def test_use_sim_time_cannot_switch_under_a_running_node(rig):
+    """`use_sim_time` is set at start. Switched at run time, the node's control loop stopped deciding: cmd_vel went
+    silent with its last command still moving (0.48 m/s), with or without /clock. A change is refused (read-only,
+    as `control_rate`); its current value is accepted; the robot goes on deciding at the control rate."""
+    rig.arm([0.0, 1.0])
+    rig.wait_cmd(lambda t: t.linear.x > 0.4, "driving")
+    value = ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=True)
+    req = SetParameters.Request(parameters=[Parameter(name="use_sim_time", value=value)])
+    res = call(rig.peer, SetParameters, "/shared_control/set_parameters", req).results[0]
+    assert not res.successful and "read-only" in res.reason, res.reason
+    value = ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=False)
+    req = SetParameters.Request(parameters=[Parameter(name="use_sim_time", value=value)])
+    assert call(rig.peer, SetParameters, "/shared_control/set_parameters", req).results[0].successful
+    start = len(rig.cmds)
+    rig.peer.spin_until(lambda: len(rig.cmds) >= start + 50, 5.0, "a second of commands after the request")

@@ -3,8 +3,8 @@
 //! `~/describe_parameters`, `~/get_parameter_types`) and announced on `/parameter_events`.
 //!
 //! As in rclcpp: start-up overrides come from the params-file sections that match the node's fully qualified
-//! name ([`crate::ros::param_overrides`]); types are exact (an integer is refused for a double); `use_sim_time` is
-//! writable. A read-only parameter cannot change at run time; setting it to its current value is accepted as a
+//! name ([`crate::ros::param_overrides`]); types are exact (an integer is refused for a double). `use_sim_time` is
+//! set at start (read-only, unlike rclcpp: see [`use_sim_time_spec`]). A read-only parameter cannot change at run time; setting it to its current value is accepted as a
 //! no-op (rclcpp refuses it), so the output of `ros2 param dump` loads back with `ros2 param load`.
 //!
 //! Every change goes through the node's one validation function before it is applied: a rejected

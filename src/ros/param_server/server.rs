@@ -20,8 +20,8 @@ use crate::ros::node_util::NodeClock;
 use crate::ros::param_overrides;
 use crate::ros::params::Params;
 
-/// Switches `node`'s ROS clock to `/clock` (`enabled`) or back to the system clock. Call it on the thread that
-/// owns the node, after [`ParamServer::take_sim_time_switch`] returned a switch.
+/// Switches `node`'s ROS clock to `/clock` (`enabled`) or back to the system clock, at start (`use_sim_time` is
+/// read-only afterwards).
 pub fn switch_sim_time(node: &mut r2r::Node, enabled: bool) -> anyhow::Result<()> {
     let time_source = node.get_time_source();
     if enabled {
@@ -49,8 +49,6 @@ pub struct ParamServer {
     events: r2r::Publisher<rm::ParameterEvent>,
     clock: NodeClock,
     node_fqn: String,
-    /// `use_sim_time` changed at run time and the node's clock has not been switched yet.
-    sim_time_switch: Option<bool>,
 }
 
 impl ParamServer {
@@ -99,7 +97,6 @@ impl ParamServer {
             values: resolution.values,
             clock,
             node_fqn,
-            sim_time_switch: None,
         };
         Ok((server, startup))
     }
@@ -107,12 +104,6 @@ impl ParamServer {
     /// Current values as typed accessors.
     pub fn params(&self) -> Params {
         Params::from_values(self.values.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-    }
-
-    /// After an accepted change of `use_sim_time`: the state the node's clock must switch to (once). The node
-    /// passes it to [`switch_sim_time`] on the thread that owns the `r2r::Node`.
-    pub fn take_sim_time_switch(&mut self) -> Option<bool> {
-        self.sim_time_switch.take()
     }
 
     fn descriptor(&self, name: &str) -> rm::ParameterDescriptor {
@@ -140,11 +131,6 @@ impl ParamServer {
             .iter()
             .filter_map(|n| candidate.get(n).map(|v| rm::Parameter { name: n.clone(), value: value_to_msg(v) }))
             .collect();
-        if let Some(ParameterValue::Bool(on)) = candidate.get("use_sim_time") {
-            if self.values.get("use_sim_time") != Some(&ParameterValue::Bool(*on)) {
-                self.sim_time_switch = Some(*on);
-            }
-        }
         self.values = candidate;
         let stamp = self.clock.now().map(stamp_to_msg).unwrap_or_default();
         let ev =
@@ -157,8 +143,7 @@ impl ParamServer {
     }
 
     /// Serves parameter requests until one changes a value; returns after an accepted change so the node can
-    /// swap in the new configuration (`self.params()`) and, if `use_sim_time` changed, switch its clock
-    /// ([`Self::take_sim_time_switch`]).
+    /// swap in the new configuration (`self.params()`).
     pub async fn next_change(&mut self, validate: Validator<'_>) -> anyhow::Result<()> {
         loop {
             tokio::select! {

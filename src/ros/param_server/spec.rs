@@ -198,16 +198,16 @@ impl ParamSpec {
     }
 }
 
-/// The standard `use_sim_time` parameter every node declares (writable at run time, as in rclcpp: see
-/// [`ParamServer::take_sim_time_switch`]).
-///
-/// [`ParamServer::take_sim_time_switch`]: super::ParamServer::take_sim_time_switch
+/// The standard `use_sim_time` parameter every node declares. Read-only: set at start (rclcpp lets it change at
+/// run time; switched under a running node, the control loop stopped deciding and `cmd_vel` fell silent on its
+/// last command, so a change is refused and its current value accepted, as for every read-only parameter).
 pub fn use_sim_time_spec() -> ParamSpec {
     ParamSpec::new(
         "use_sim_time",
-        "follow /clock instead of the system clock (bag replay, simulation)",
+        "follow /clock instead of the system clock (bag replay, simulation); set at start",
         ParameterValue::Bool(false),
     )
+    .read_only()
 }
 
 /// The `rcl_interfaces/ParameterDescriptor` of a declared parameter: type, description, read-only, range and

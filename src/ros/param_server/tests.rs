@@ -195,6 +195,6 @@ fn plan_change_order_of_checks() {
 }
 
 #[test]
-fn use_sim_time_is_writable() {
-    assert!(!use_sim_time_spec().read_only);
+fn use_sim_time_is_set_at_start() {
+    assert!(use_sim_time_spec().read_only);
 }
