@@ -204,7 +204,7 @@ impl ParamSpec {
 pub fn use_sim_time_spec() -> ParamSpec {
     ParamSpec::new(
         "use_sim_time",
-        "follow /clock instead of the system clock (bag replay, simulation); set at start",
+        "follow /clock instead of the system clock (bag replay, simulation)",
         ParameterValue::Bool(false),
     )
     .read_only()
