@@ -178,10 +178,12 @@ impl NodeClock {
     }
 }
 
-/// Switches the node's ROS clock to `/clock` when the standard `use_sim_time` parameter is true.
+/// Switches the node's ROS clock to `/clock` when the standard `use_sim_time` parameter is true, at start
+/// (`use_sim_time` is read-only afterwards).
 pub fn apply_use_sim_time(node: &mut r2r::Node, params: &crate::ros::params::Params) -> anyhow::Result<()> {
     if params.bool_or("use_sim_time", false)? {
-        crate::ros::param_server::switch_sim_time(node, true)?;
+        node.get_time_source().enable_sim_time(node).context("enabling sim time (subscribing to /clock)")?;
+        tracing::info!("use_sim_time: the node clock follows /clock");
     }
     Ok(())
 }

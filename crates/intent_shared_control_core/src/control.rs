@@ -271,8 +271,9 @@ impl Controller {
 
     /// Validates `config` and swaps it in; on error nothing changes. A parameter change is no restart: the
     /// inputs (joystick, skeletons, predictions, an external assist command), the operator's arming state (unless
-    /// the pad mapping changed: [`TeleopConfig::same_mapping`]; then a re-arm) and what the safety chain knows ([`SafetyChain::reconfigured`]: remembered people, the robot's own motion,
-    /// the output's motion state) carry over, so the next output goes on from the last one within the new limits.
+    /// the pad mapping changed, [`TeleopConfig::same_mapping`]: then a re-arm) and what the safety chain knows
+    /// ([`SafetyChain::reconfigured`]: remembered people, the robot's own motion, the output's motion state)
+    /// carry over, so the next output goes on from the last one within the new limits.
     pub fn set_config(&mut self, config: ControllerConfig) -> Result<(), ConfigError> {
         config.validate()?;
         let mut next = Self::new(config);

@@ -20,20 +20,6 @@ use crate::ros::node_util::NodeClock;
 use crate::ros::param_overrides;
 use crate::ros::params::Params;
 
-/// Switches `node`'s ROS clock to `/clock` (`enabled`) or back to the system clock, at start (`use_sim_time` is
-/// read-only afterwards).
-pub fn switch_sim_time(node: &mut r2r::Node, enabled: bool) -> anyhow::Result<()> {
-    let time_source = node.get_time_source();
-    if enabled {
-        time_source.enable_sim_time(node).context("enabling sim time (subscribing to /clock)")?;
-        info!("use_sim_time: the node clock follows /clock");
-    } else {
-        time_source.disable_sim_time();
-        info!("use_sim_time off: the node clock follows the system clock");
-    }
-    Ok(())
-}
-
 type Requests<T> = Pin<Box<dyn Stream<Item = ServiceRequest<T>> + Send>>;
 
 /// Serves a node's declared parameters.
