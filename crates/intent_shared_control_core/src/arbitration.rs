@@ -13,6 +13,12 @@
 //! A hold (zero assist command) has no direction: any operator command larger than `authority_full_push`
 //! counts as a full push, so the operator can always override a hold.
 //!
+//! A turn-only assist ([`AssistOutput::turn_only`]: the way out from someone beside the robot) blends the
+//! turn and leaves the operator's translation as it is: `u_lin = u_user,lin`. It proposes no driving, so
+//! blending its zero translation in would only take the operator's speed away (to 10 % at `alpha_max` 0.9)
+//! while the robot drives past someone who stands still beside it; separation monitoring limits that driving
+//! as any command.
+//!
 //! The hand-over creep ([`AssistPolicy::ApproachHandover`]) is an offer to the person, not a move for anyone's
 //! safety: there the push is everything the operator asks besides the creep, `p = |u_user − max(0, ⟨u_user,
 //! â⟩_w) · â|_w / authority_full_push`, so an operator steering elsewhere (across the creep, not only against
@@ -149,12 +155,11 @@ impl Arbitrator {
         };
         let push = (against / c.authority_full_push).min(1.0);
         let alpha = (alpha0 * (1.0 - push)).clamp(0.0, 1.0);
-        Blend {
-            alpha,
-            alpha_from_confidence: alpha0,
-            twist: user.lerp_toward(&assist.twist, alpha),
-            operator_override: push > 0.0 && alpha0 > 0.0,
+        let mut twist = user.lerp_toward(&assist.twist, alpha);
+        if assist.turn_only {
+            twist.linear = user.linear;
         }
+        Blend { alpha, alpha_from_confidence: alpha0, twist, operator_override: push > 0.0 && alpha0 > 0.0 }
     }
 }
 
@@ -164,7 +169,7 @@ mod tests {
     use approx::assert_relative_eq;
 
     fn assist(twist: Twist, confidence: f64) -> AssistOutput {
-        AssistOutput { twist, policy: AssistPolicy::BackOff, confidence, human: Some(1) }
+        AssistOutput { twist, policy: AssistPolicy::BackOff, confidence, human: Some(1), turn_only: false }
     }
 
     #[test]
@@ -212,6 +217,7 @@ mod tests {
             policy: AssistPolicy::ApproachHandover,
             confidence: 1.0,
             human: Some(3),
+            turn_only: false,
         };
         // Driving on at 0.5 m/s, the hand to the left: the operator keeps the robot.
         let b = arb.blend(&Twist::planar(0.5, 0.0, 0.0), &creep);
@@ -239,6 +245,7 @@ mod tests {
             policy: AssistPolicy::WayOut,
             confidence: 1.0,
             human: Some(5),
+            turn_only: true,
         };
         let against = arb.blend(&Twist::planar(0.5, 0.0, 0.6), &turn_away);
         assert_eq!((against.alpha, against.twist), (0.0, Twist::planar(0.5, 0.0, 0.6)));
@@ -249,9 +256,40 @@ mod tests {
     }
 
     #[test]
+    fn a_turn_only_way_out_turns_the_robot_and_leaves_the_operator_s_driving_as_it_is() {
+        let arb = Arbitrator::new(ArbitrationConfig::default());
+        let turn_away = AssistOutput {
+            twist: Twist::planar(0.0, 0.0, -1.0),
+            policy: AssistPolicy::WayOut,
+            confidence: 1.0,
+            human: Some(5),
+            turn_only: true,
+        };
+        // Driving on at 0.5 m/s past someone standing beside: the turn is blended in at α 0.9, the drive kept
+        // (blending the way out's zero translation in would leave 0.05 m/s).
+        let b = arb.blend(&Twist::planar(0.5, 0.1, 0.0), &turn_away);
+        assert_relative_eq!(b.alpha, 0.9);
+        assert_eq!((b.twist.linear.x, b.twist.linear.y), (0.5, 0.1));
+        assert_relative_eq!(b.twist.angular.z, -0.9, epsilon = 1e-12);
+        // Standing still, the operator gets the turn alone; reversing is kept too.
+        assert_eq!(arb.blend(&Twist::ZERO, &turn_away).twist.linear.x, 0.0);
+        assert_eq!(arb.blend(&Twist::planar(-0.2, 0.0, 0.0), &turn_away).twist.linear.x, -0.2);
+        // A way out with a translation of its own (back off and turn) blends every axis.
+        let back_and_turn = AssistOutput { twist: Twist::planar(-0.15, 0.0, -1.0), turn_only: false, ..turn_away };
+        let b = arb.blend(&Twist::ZERO, &back_and_turn);
+        assert_relative_eq!(b.twist.linear.x, -0.135, epsilon = 1e-12);
+    }
+
+    #[test]
     fn operator_can_override_a_hold() {
         let arb = Arbitrator::new(ArbitrationConfig::default());
-        let hold = AssistOutput { twist: Twist::ZERO, policy: AssistPolicy::Hold, confidence: 1.0, human: Some(2) };
+        let hold = AssistOutput {
+            twist: Twist::ZERO,
+            policy: AssistPolicy::Hold,
+            confidence: 1.0,
+            human: Some(2),
+            turn_only: false,
+        };
         assert_relative_eq!(arb.blend(&Twist::planar(0.05, 0.0, 0.0), &hold).alpha, 0.9 * (1.0 - 0.05 / 0.3));
         assert_eq!(arb.blend(&Twist::planar(0.6, 0.0, 0.0), &hold).alpha, 0.0);
     }

@@ -174,6 +174,42 @@ fn confident_approach_prediction_blends_in_back_off() {
 }
 
 #[test]
+fn an_operator_driving_past_someone_standing_beside_keeps_driving_while_the_way_out_turns_away() {
+    // Someone stands still beside the robot, left, torso 1.3 m from its centre (hips 0.9 m from its surface:
+    // the slowdown zone); the model says `idle` at 0.9, so the way out turns the robot away (right) at α 0.9.
+    let mut c = armed(ControllerConfig::default());
+    let person = [(1, 0.05, 1.2)];
+    let idle = |t: f64| {
+        let mut probabilities = [0.025; 5];
+        probabilities[Intent::Idle.index()] = 0.9;
+        HumanPrediction {
+            human_id: 1,
+            stamp: Stamp::from_secs_f64(t),
+            probabilities,
+            confidence: 0.9,
+            horizon_step: 0.1,
+            future: vec![[Point3::new(0.05, 1.3, 0.9), Point3::new(0.05, 1.1, 0.9), Point3::new(0.05, 1.5, 0.9)]; 10],
+        }
+    };
+    let mut d = None;
+    for k in 0..100 {
+        let t = k as f64 * 0.02;
+        c.joy_now(joy(t, 1.0, true));
+        c.skel_now(frame(t, &person));
+        assert!(c.on_predictions(Stamp::from_secs_f64(t), vec![idle(t)]));
+        d = Some(c.step(Stamp::from_secs_f64(t)));
+    }
+    let d = d.expect("decisions");
+    assert_eq!(d.assist_policy, AssistPolicy::WayOut);
+    assert!((d.alpha - 0.9).abs() < 1e-6, "{}", d.alpha);
+    assert!(d.blended.angular.z < -0.5, "turns away from them: {:?}", d.blended);
+    // The operator's 0.5 m/s is kept by the blend and limited by the slowdown zone alone (before: the way out's
+    // zero translation blended in left 0.05 m/s).
+    assert_eq!(d.blended.linear.x, 0.5);
+    assert!((d.output.linear.x - 0.3).abs() < 1e-6, "{:?} {:?}", d.output, d.reasons);
+}
+
+#[test]
 fn nan_command_path_is_zero() {
     let mut c = armed(ControllerConfig::default());
     run(&mut c, 0.0, 1.0, 1.0, &[]);
