@@ -31,7 +31,7 @@ use intent_shared_control_core::{ControllerConfig, TeleopConfig};
 use r2r::ParameterValue;
 use serde_yaml::{Mapping, Value};
 
-use crate::ros::param_server::{Cmp, ParamSpec, Range, Relation};
+use crate::ros::param_server::{Cmp, ParamSpec, Range, Relation, RunTime};
 use crate::ros::params::Params;
 
 const TELEOP_AXES: [&str; 6] = TeleopConfig::BINDINGS;
@@ -159,6 +159,15 @@ fn description(key: &str) -> Option<String> {
     })
 }
 
+/// How a running node may change the parameter `key` ([`RunTime`], from the core's declaration); the robot's
+/// shape is set at start.
+fn run_time(key: &str) -> RunTime {
+    if key.starts_with(ROBOT) {
+        return RunTime::Fixed;
+    }
+    catalog().field(key).map_or(RunTime::Any, |f| f.run_time)
+}
+
 fn to_param(v: &Value) -> Option<ParameterValue> {
     match v {
         Value::Bool(b) => Some(ParameterValue::Bool(*b)),
@@ -249,7 +258,13 @@ pub fn specs() -> Vec<ParamSpec> {
             let d = description(&name).unwrap_or_else(|| "(undocumented)".to_owned());
             let r = spec_range(&name, &default);
             let own = relations().iter().filter(|r| r.field == name);
-            let mut spec = ParamSpec::new(name.clone(), d, default).range_opt(r);
+            let rule = run_time(&name);
+            // A fixed one is read-only, which the declaration says on its own.
+            let d = match rule {
+                RunTime::Lower | RunTime::Raise => format!("{d}; {}", rule.text()),
+                RunTime::Any | RunTime::Fixed => d,
+            };
+            let mut spec = ParamSpec::new(name.clone(), d, default).range_opt(r).run_time(rule);
             for rel in own {
                 let op = match rel.cmp {
                     CoreCmp::Greater => Cmp::Greater,

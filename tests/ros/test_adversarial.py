@@ -7,7 +7,8 @@ Each test attacks one family of defects:
   d) non-finite keypoints with a high confidence (a person becoming invisible);
   e) a person walking straight at a robot driven at full speed, closed loop with the shipped model in the loop;
   f) shared_control killed and respawned while the operator keeps pushing;
-  g) duplicate, past and zero stamps.
+  g) duplicate, past and zero stamps;
+  h) parameter sets that would loosen a safety margin of the running node (switch a timeout off, hide people).
 
 Real processes with the shipped parameters, rclpy as the peer, conditions with deadlines: the only waits on
 time are the observation windows themselves, expressed as "the node has published a decision stamped later
@@ -23,12 +24,14 @@ import yaml
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point, TwistStamped
+from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+from rcl_interfaces.srv import SetParameters
 from intent_shared_control_msgs.msg import HumanSkeleton, HumanSkeletonArray, SharedControlStatus
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Joy
 from std_msgs.msg import Header
 
-from ros.harness import PARAMS_FILE, arm, joy_msg, latest_status, node_section, stamp_s, twist_is_zero
+from ros.harness import PARAMS_FILE, arm, call, joy_msg, latest_status, node_section, stamp_s, twist_is_zero
 from ros.test_system import POSE, human
 
 RELIABLE = QoSProfile(depth=20000, reliability=ReliabilityPolicy.RELIABLE)
@@ -648,3 +651,64 @@ def test_duplicate_past_and_zero_stamps_never_move_the_robot(peer, launch):
     assert not moved, f"motion from duplicate, past or zero-stamped inputs alone: {motion_summary(moved)}{where}"
     b.wait_counter("rejected_joy_out_of_order")
     b.wait_counter("rejected_skeletons_out_of_order")
+
+
+# --- parameters: a running node's safety margins are only tightened --------------------------------------------
+
+def _set_double(peer, name: str, value: float):
+    v = ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=value)
+    req = SetParameters.Request(parameters=[Parameter(name=name, value=v)])
+    return call(peer, SetParameters, "/shared_control/set_parameters", req).results[0]
+
+
+LOOSENING = {
+    # the joystick then goes silent with the deadman last reported held
+    "teleop_timeout": ("teleop.timeout", 1e9, "only lowered"),
+    # the pose tracker then goes silent
+    "skeleton_timeout": ("safety.watchdog.skeleton_timeout", 1e9, "only lowered"),
+    # with someone 0.8 m ahead whose keypoints are reported at confidence 0.95
+    "keypoint_confidence": ("safety.validation.min_keypoint_confidence", 1.0, "only lowered"),
+}
+
+
+@pytest.mark.parametrize("case", list(LOOSENING))
+def test_a_parameter_set_cannot_switch_a_safety_function_off_while_driving(peer, launch, case):
+    """`ros2 param set` on a running node, the robot driving (or pushed at a person ahead): a change that loosens a
+    safety margin is refused with its reason, and the function it would have switched off still stops the robot.
+    Before, each was accepted silently: the robot drove on at 0.5 m/s for seconds after the joystick or the pose
+    tracker went silent, or drove at the person ahead (their keypoints all below the new confidence floor)."""
+    name, value, rule = LOOSENING[case]
+    b = Bench(peer)
+    launch("shared_control", "--params-file", str(PARAMS_FILE), "-p", "autostart:=true")
+    b.wait_ready()
+    if case == "keypoint_confidence":
+        b.humans = lambda now: [human(1, 0.8, 0.0)]
+    t_press = b.arm(axes=(0.0, 1.0))
+    b.decided_after(t_press + 1.0)
+    res = _set_double(peer, name, value)
+    assert not res.successful and f"`{name}` is {rule} while running" in res.reason, res.reason
+    t_set = b.now()
+    if case == "teleop_timeout":
+        b.joy_on = False
+    elif case == "skeleton_timeout":
+        b.skel_on = False
+    b.decided_after(t_set + 3.0)
+    late = [c for c in b.cmds_between(t_set + 1.0) if c.twist.linear.x > 0.0]
+    assert not late, f"{name} := {value} refused, yet the robot drove on: {motion_summary(late)}"
+    if case == "keypoint_confidence":
+        ahead = [c for c in b.cmds_between(t_press) if c.twist.linear.x > 0.0]
+        assert not ahead, f"drove at the person ahead: {motion_summary(ahead)}"
+    # Tightening the same margin is accepted at once.
+    tighter = {"teleop_timeout": 0.3, "skeleton_timeout": 0.2, "keypoint_confidence": 0.2}[case]
+    res = _set_double(peer, name, tighter)
+    assert res.successful, res.reason
+
+
+def test_the_future_stamp_tolerances_cannot_be_opened_at_run_time(peer, launch):
+    """`teleop.max_future` and `safety.validation.max_future` bound how far ahead a stamp may be (the future-stamp
+    defences above rely on them): 1e6 s is refused while the node runs, 0.05 s accepted."""
+    launch("shared_control", "--params-file", str(PARAMS_FILE), "-p", "autostart:=true")
+    for name in ("teleop.max_future", "safety.validation.max_future"):
+        res = _set_double(peer, name, 1e6)
+        assert not res.successful and "only lowered while running" in res.reason, (name, res.reason)
+        assert _set_double(peer, name, 0.05).successful, name

@@ -135,7 +135,10 @@ def test_integer_for_a_double_is_refused(peer, launch, tmp_path):
     res = set_param(peer, ROOT_NODE, "teleop.timeout", 1)
     assert not res.successful and "`1.0`" in res.reason, res.reason
     assert get_params(peer, ROOT_NODE, "teleop.timeout")[0].double_value == 0.5
-    assert set_param(peer, ROOT_NODE, "teleop.timeout", 1.0).successful
+    # written as a double it is accepted (a safety timeout is only lowered while the node runs)
+    assert set_param(peer, ROOT_NODE, "teleop.timeout", 0.4).successful
+    res = set_param(peer, ROOT_NODE, "teleop.timeout", 1.0)
+    assert not res.successful and "only lowered while running" in res.reason, res.reason
 
 
 def test_describe_shows_ranges_of_safety_and_arbitration_parameters(peer, launch):
@@ -169,11 +172,12 @@ def test_dumped_values_set_back_are_accepted(peer, launch):
     assert set_param(peer, ROOT_NODE, "use_sim_time", False).successful
     res = set_param(peer, ROOT_NODE, "use_sim_time", True)
     assert not res.successful and "read-only" in res.reason
-    # the robot shape's points are a flat double array
+    # the robot shape's points are a flat double array, set at start like the rest of the robot's shape
     points = list(get_params(peer, ROOT_NODE, "safety.separation.robot.points")[0].double_array_value)
     assert len(points) >= 2 and len(points) % 2 == 0
     assert set_param(peer, ROOT_NODE, "safety.separation.robot.points", points).successful
-    assert set_param(peer, ROOT_NODE, "safety.separation.robot.points", [0.4, 0.3, -0.4, 0.3, -0.4, -0.3]).successful
+    res = set_param(peer, ROOT_NODE, "safety.separation.robot.points", [0.4, 0.3, -0.4, 0.3, -0.4, -0.3])
+    assert not res.successful and "read-only" in res.reason, res.reason
 
 
 def test_cross_parameter_rejection_names_the_parameter_being_set(peer, launch):

@@ -151,6 +151,43 @@ pub enum Get<T> {
     Other,
 }
 
+/// How a running system may change a field (a parameter set while the node runs): a safety margin may be
+/// tightened at any time and loosened only where the configuration is fixed at start (the params file).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RunTime {
+    /// Any change in range (not a safety margin).
+    Any,
+    /// Only lowered: a higher value loosens the safety chain (a timeout, a speed limit, a tolerance).
+    Lower,
+    /// Only raised: a lower value loosens the safety chain (a margin, an assumed human speed); for a switch,
+    /// only from off to on.
+    Raise,
+    /// Not at all: neither direction is safe in general (a shape, a frame, a fit window).
+    Fixed,
+}
+
+impl RunTime {
+    /// Whether a running system may go from `old` to `new` (numbers; a switch is 0 or 1).
+    pub fn allows(self, old: f64, new: f64) -> bool {
+        match self {
+            RunTime::Any => true,
+            RunTime::Lower => new <= old,
+            RunTime::Raise => new >= old,
+            RunTime::Fixed => new == old,
+        }
+    }
+
+    /// What a running system may do, as parameter descriptions and refusals say it (empty for `Any`).
+    pub fn text(self) -> &'static str {
+        match self {
+            RunTime::Any => "",
+            RunTime::Lower => "only lowered while running",
+            RunTime::Raise => "only raised while running",
+            RunTime::Fixed => "set at start",
+        }
+    }
+}
+
 /// One declared field of the configuration type `T`.
 pub struct FieldSpec<T> {
     /// Name, relative to `T` (dotted for a field of a nested struct of `T`).
@@ -163,6 +200,8 @@ pub struct FieldSpec<T> {
     pub doc: &'static str,
     /// How the value is read.
     pub get: Get<T>,
+    /// How a running system may change it.
+    pub run_time: RunTime,
 }
 
 impl<T> FieldSpec<T> {
@@ -174,7 +213,7 @@ impl<T> FieldSpec<T> {
         doc: &'static str,
         get: fn(&T) -> f64,
     ) -> Self {
-        FieldSpec { name, range: Some(range), unit, doc, get: Get::Real(get) }
+        FieldSpec { name, range: Some(range), unit, doc, get: Get::Real(get), run_time: RunTime::Any }
     }
 
     /// An array of real numbers, each in `range`; `labels` name the elements in errors (empty: indices).
@@ -186,7 +225,7 @@ impl<T> FieldSpec<T> {
         labels: &'static [&'static str],
         get: fn(&T) -> &[f64],
     ) -> Self {
-        FieldSpec { name, range: Some(range), unit, doc, get: Get::Reals(get, labels) }
+        FieldSpec { name, range: Some(range), unit, doc, get: Get::Reals(get, labels), run_time: RunTime::Any }
     }
 
     /// An index or count in `range` (`None`: unset).
@@ -197,12 +236,17 @@ impl<T> FieldSpec<T> {
         doc: &'static str,
         get: fn(&T) -> Option<usize>,
     ) -> Self {
-        FieldSpec { name, range: Some(range), unit, doc, get: Get::Count(get) }
+        FieldSpec { name, range: Some(range), unit, doc, get: Get::Count(get), run_time: RunTime::Any }
     }
 
     /// A switch or a name: described only.
     pub const fn other(name: &'static str, doc: &'static str) -> Self {
-        FieldSpec { name, range: None, unit: "", doc, get: Get::Other }
+        FieldSpec { name, range: None, unit: "", doc, get: Get::Other, run_time: RunTime::Any }
+    }
+
+    /// The same field, changed by a running system only as `run_time` says (a safety margin).
+    pub const fn at_run_time(self, run_time: RunTime) -> Self {
+        FieldSpec { run_time, ..self }
     }
 
     /// The values of the field in `config` with their labels (`None` for a scalar); empty when not a number or
@@ -252,6 +296,7 @@ impl<T> FieldSpec<T> {
             unit: self.unit,
             doc: self.doc,
             integer: matches!(self.get, Get::Count(_)),
+            run_time: self.run_time,
         }
     }
 }
@@ -284,6 +329,8 @@ pub struct FieldDoc {
     pub doc: &'static str,
     /// An index or count (an integer parameter).
     pub integer: bool,
+    /// How a running system may change it.
+    pub run_time: RunTime,
 }
 
 impl FieldDoc {

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Bound, Catalog, ConfigError, FieldSpec, Range, Section};
+use crate::config::{Bound, Catalog, ConfigError, FieldSpec, Range, RunTime, Section};
 use crate::safety::Reason;
 
 use crate::time::Stamp;
@@ -198,20 +198,22 @@ impl Section for TeleopConfig {
             "axis values below this magnitude count as 0",
             |c| c.deadzone,
         ),
-        FieldSpec::real(
+        FieldSpec::<Self>::real(
             "timeout",
             Range::POSITIVE,
             "s",
             "a Joy older than this (header stamp) yields an explicit zero",
             |c| c.timeout,
-        ),
-        FieldSpec::real(
+        )
+        .at_run_time(RunTime::Lower),
+        FieldSpec::<Self>::real(
             "max_future",
             Range::NON_NEGATIVE,
             "s",
             "a Joy stamped further than this in the future is rejected",
             |c| c.max_future,
-        ),
+        )
+        .at_run_time(RunTime::Lower),
     ];
 
     /// One [`AxisBinding`] section per twist component (`linear_x`, ..., `angular_z`).

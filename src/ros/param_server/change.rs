@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use r2r::ParameterValue;
 
 use super::spec::ParamSpec;
-use super::value::{check_range, check_type, check_value, show};
+use super::value::{check_range, check_type, check_value, run_time_allows, show};
 use crate::ros::param_overrides::Override;
 use crate::ros::params::Params;
 
@@ -109,6 +109,17 @@ pub fn plan_change(
                 continue;
             }
             return Err(format!("parameter `{name}` is read-only (set it in the params file and restart)"));
+        }
+        if let Some(old) = values.get(name) {
+            if !run_time_allows(spec.run_time, old, &value) {
+                return Err(format!(
+                    "parameter `{name}` is {}: {} after {} would loosen the safety chain (set it in the params file \
+                     and restart)",
+                    spec.run_time.text(),
+                    show(&value),
+                    show(old)
+                ));
+            }
         }
         candidate.insert(name.clone(), value);
         changed.push(name.clone());

@@ -21,5 +21,5 @@ mod tests;
 
 pub use change::{check_relations, plan_change, resolve, resolve_overrides, Accepted, Resolution, Validator};
 pub use server::ParamServer;
-pub use spec::{descriptor, use_sim_time_spec, Cmp, ParamSpec, Range, Relation};
+pub use spec::{descriptor, use_sim_time_spec, Cmp, ParamSpec, Range, Relation, RunTime};
 pub use value::{check_range, check_type, check_value, value_from_msg, value_to_msg};

@@ -1,5 +1,6 @@
 //! Parameter declarations: [`ParamSpec`] with its range and relations to other parameters, and its descriptor.
 
+pub use intent_shared_control_core::config::RunTime;
 use r2r::rcl_interfaces::msg as rm;
 use r2r::ParameterValue;
 
@@ -157,6 +158,8 @@ pub struct ParamSpec {
     pub read_only: bool,
     /// Constraints against other parameters (see [`Relation`]).
     pub relations: Vec<Relation>,
+    /// How a running node may change it (a safety margin: only tightened; see [`RunTime`]).
+    pub run_time: RunTime,
 }
 
 impl ParamSpec {
@@ -169,6 +172,7 @@ impl ParamSpec {
             range: None,
             read_only: false,
             relations: Vec::new(),
+            run_time: RunTime::Any,
         }
     }
     /// With an allowed range.
@@ -179,6 +183,12 @@ impl ParamSpec {
     /// With an optional allowed range.
     pub fn range_opt(mut self, r: Option<Range>) -> Self {
         self.range = r;
+        self
+    }
+    /// Changed by a running node only as `run_time` says (`Fixed`: read-only).
+    pub fn run_time(mut self, run_time: RunTime) -> Self {
+        self.run_time = run_time;
+        self.read_only |= run_time == RunTime::Fixed;
         self
     }
     /// Only settable at start-up.

@@ -176,6 +176,43 @@ fn read_only_set_to_its_current_value_is_a_no_op() {
 }
 
 #[test]
+fn a_safety_margin_is_only_tightened_while_the_node_runs() {
+    let s = vec![
+        ParamSpec::new("timeout", "timeout [s]", ParameterValue::Double(0.5)).run_time(RunTime::Lower),
+        ParamSpec::new("margin", "margin [m]", ParameterValue::DoubleArray(vec![0.3, 0.6])).run_time(RunTime::Raise),
+        ParamSpec::new("slide", "switch", ParameterValue::Bool(true)).run_time(RunTime::Lower),
+        ParamSpec::new("shape", "shape", ParameterValue::DoubleArray(vec![0.3])).run_time(RunTime::Fixed),
+        ParamSpec::new("rate", "rate [Hz]", ParameterValue::Double(50.0)),
+    ];
+    let ok: Validator = &|_| Ok(());
+    let values = defaults(&s);
+    let set = |name: &str, v: ParameterValue| plan_change(&s, &values, &[(name.to_owned(), v)], ok);
+    // Tightening, or setting the current value, is accepted; anything else does not touch the safety rule.
+    assert_eq!(set("timeout", ParameterValue::Double(0.3)).expect("lowered").changed, ["timeout"]);
+    assert!(set("timeout", ParameterValue::Double(0.5)).is_ok());
+    assert!(set("margin", ParameterValue::DoubleArray(vec![0.4, 0.6])).is_ok());
+    assert!(set("slide", ParameterValue::Bool(false)).is_ok());
+    assert!(set("rate", ParameterValue::Double(20.0)).is_ok());
+    // Loosening is refused, naming the parameter, the rule and both values.
+    let e = set("timeout", ParameterValue::Double(1e9)).expect_err("raised");
+    assert_eq!(
+        e,
+        "parameter `timeout` is only lowered while running: 1000000000.0 after 0.5 would loosen the safety chain \
+         (set it in the params file and restart)"
+    );
+    let e = set("margin", ParameterValue::DoubleArray(vec![0.4, 0.5])).expect_err("one element lowered");
+    assert!(e.contains("only raised while running"), "{e}");
+    assert!(set("margin", ParameterValue::DoubleArray(vec![0.4])).is_err(), "another length");
+    assert!(set("slide", ParameterValue::Bool(true)).is_ok());
+    let on = BTreeMap::from([("slide".to_owned(), ParameterValue::Bool(false))]);
+    let e = plan_change(&s, &on, &[("slide".to_owned(), ParameterValue::Bool(true))], ok).expect_err("switched on");
+    assert!(e.contains("`slide` is only lowered while running"), "{e}");
+    // Fixed: read-only.
+    let e = set("shape", ParameterValue::DoubleArray(vec![0.2])).expect_err("fixed");
+    assert!(e.contains("read-only"), "{e}");
+}
+
+#[test]
 fn plan_change_order_of_checks() {
     let s = specs();
     let refuse_big: Validator = &|p| match p.f64_or("rate", 0.0) {

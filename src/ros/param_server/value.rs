@@ -1,6 +1,7 @@
 //! Parameter values: conversion to and from `rcl_interfaces/ParameterValue` and the checks of a value against its
 //! declaration (exact type, range).
 
+use intent_shared_control_core::config::RunTime;
 use r2r::rcl_interfaces::msg as rm;
 use r2r::ParameterValue;
 
@@ -56,6 +57,20 @@ pub fn value_to_msg(v: &ParameterValue) -> rm::ParameterValue {
 }
 
 /// A value as error messages show it: doubles always with a decimal point (`2.0`), strings quoted.
+/// Whether a running node may change a value from `old` to `new` as `rule` says: numbers (each element of an
+/// array, same length) and switches (off = 0, on = 1) compare; any other change passes `Any` only.
+pub(super) fn run_time_allows(rule: RunTime, old: &ParameterValue, new: &ParameterValue) -> bool {
+    use ParameterValue::{Bool, Double, DoubleArray, Integer};
+    let pairs: Vec<(f64, f64)> = match (old, new) {
+        (Double(a), Double(b)) => vec![(*a, *b)],
+        (Integer(a), Integer(b)) => vec![(*a as f64, *b as f64)],
+        (Bool(a), Bool(b)) => vec![(f64::from(u8::from(*a)), f64::from(u8::from(*b)))],
+        (DoubleArray(a), DoubleArray(b)) if a.len() == b.len() => a.iter().copied().zip(b.iter().copied()).collect(),
+        _ => return rule == RunTime::Any || old == new,
+    };
+    pairs.into_iter().all(|(a, b)| rule.allows(a, b))
+}
+
 pub(super) fn show(v: &ParameterValue) -> String {
     match v {
         ParameterValue::NotSet => "nothing".to_owned(),

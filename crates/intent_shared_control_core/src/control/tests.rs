@@ -287,6 +287,38 @@ fn the_catalog_declares_every_field() {
 }
 
 #[test]
+fn every_safety_margin_says_how_a_running_system_may_change_it() {
+    use crate::config::RunTime;
+    let catalog = ControllerConfig::catalog();
+    let rule = |name: &str| catalog.field(name).map(|f| f.run_time).unwrap_or_else(|| panic!("{name} declared"));
+    // Every field of the safety chain, and the joystick's timing, is only tightened (or fixed) at run time.
+    for f in &catalog.fields {
+        let safety =
+            f.name.starts_with("safety.") || ["teleop.timeout", "teleop.max_future"].contains(&f.name.as_str());
+        assert_eq!(safety, f.run_time != RunTime::Any, "{}: {:?}", f.name, f.run_time);
+    }
+    // The direction that tightens, for the parameters a changed value once switched a function off with.
+    for (name, r) in [
+        ("teleop.timeout", RunTime::Lower),
+        ("teleop.max_future", RunTime::Lower),
+        ("safety.watchdog.skeleton_timeout", RunTime::Lower),
+        ("safety.validation.min_keypoint_confidence", RunTime::Lower),
+        ("safety.validation.max_future", RunTime::Lower),
+        ("safety.separation.human_uncertainty", RunTime::Raise),
+        ("safety.separation.reaction_time", RunTime::Raise),
+        ("safety.separation.braking_deceleration", RunTime::Lower),
+        ("safety.separation.reach.enabled", RunTime::Fixed),
+        ("safety.zones.slowdown_linear_speed", RunTime::Lower),
+        ("safety.limits.max_velocity", RunTime::Lower),
+    ] {
+        assert_eq!(rule(name), r, "{name}");
+    }
+    assert!(RunTime::Lower.allows(0.5, 0.3) && !RunTime::Lower.allows(0.5, 0.6));
+    assert!(RunTime::Raise.allows(0.2, 0.3) && !RunTime::Raise.allows(0.2, 0.1));
+    assert!(RunTime::Fixed.allows(0.2, 0.2) && !RunTime::Fixed.allows(0.2, 0.3));
+}
+
+#[test]
 fn yaml_config_refuses_unknown_keys_and_bad_values() {
     let ok = "arbitration:\n  alpha_max: 0.8\nsafety:\n  separation:\n    robot: {type: polygon, points: [[0.4, 0.3], [-0.4, 0.3], [-0.4, -0.3], [0.4, -0.3]]}\n";
     let c = ControllerConfig::from_yaml(ok).expect("valid");

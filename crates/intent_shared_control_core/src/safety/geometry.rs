@@ -4,7 +4,7 @@
 use nalgebra::{Point2, Point3, Vector2, Vector3};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ConfigError, FieldSpec, Range, Section};
+use crate::config::{ConfigError, FieldSpec, Range, RunTime, Section};
 
 use crate::twist::Twist;
 
@@ -48,7 +48,7 @@ impl Default for ApproachTolerance {
 
 impl Section for ApproachTolerance {
     const FIELDS: &'static [FieldSpec<Self>] = &[
-        FieldSpec::real(
+        FieldSpec::<Self>::real(
             "fraction",
             Range::closed(0.0, 0.2),
             "",
@@ -56,15 +56,17 @@ impl Section for ApproachTolerance {
              at most approach_tolerance.speed) does not approach it: turning, sliding past and moving away go on \
              next to a person seen whole",
             |t| t.fraction,
-        ),
-        FieldSpec::real(
+        )
+        .at_run_time(RunTime::Lower),
+        FieldSpec::<Self>::real(
             "speed",
             Range::closed(0.0, 0.05),
             "m/s",
             "a command whose speed toward a point is at most this (and at most approach_tolerance.fraction of the \
              surface speed) does not approach it",
             |t| t.speed,
-        ),
+        )
+        .at_run_time(RunTime::Lower),
     ];
 }
 
@@ -230,34 +232,38 @@ impl Default for UpperVolume {
 
 impl Section for UpperVolume {
     const FIELDS: &'static [FieldSpec<Self>] = &[
-        FieldSpec::real(
+        FieldSpec::<Self>::real(
             "radius",
             Range::closed(0.0, 10.0),
             "m",
             "optional upper part above the base (mast, arm envelope, load): vertical cylinder radius, 0 = none",
             |u| u.radius,
-        ),
-        FieldSpec::real(
+        )
+        .at_run_time(RunTime::Fixed),
+        FieldSpec::<Self>::real(
             "x",
             Range::closed(-10.0, 10.0),
             "m",
             "axis of the upper cylinder in the command frame, x",
             |u| u.x,
-        ),
-        FieldSpec::real(
+        )
+        .at_run_time(RunTime::Fixed),
+        FieldSpec::<Self>::real(
             "y",
             Range::closed(-10.0, 10.0),
             "m",
             "axis of the upper cylinder in the command frame, y",
             |u| u.y,
-        ),
-        FieldSpec::real(
+        )
+        .at_run_time(RunTime::Fixed),
+        FieldSpec::<Self>::real(
             "top",
             Range::closed(0.0, 10.0),
             "m",
             "top of the upper cylinder above z = 0 of the command frame",
             |u| u.top,
-        ),
+        )
+        .at_run_time(RunTime::Fixed),
     ];
 }
 

@@ -44,7 +44,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::reason::{Reason, StageOutcome};
-use crate::config::{Bound, Cmp, ConfigError, FieldSpec, Range, Relation, Section};
+use crate::config::{Bound, Cmp, ConfigError, FieldSpec, Range, Relation, RunTime, Section};
 use crate::time::Stamp;
 use crate::twist::Twist;
 
@@ -80,45 +80,50 @@ impl Default for LimitsConfig {
 
 impl Section for LimitsConfig {
     const FIELDS: &'static [FieldSpec<Self>] = &[
-        FieldSpec::reals(
+        FieldSpec::<Self>::reals(
             "max_velocity",
             Range::NON_NEGATIVE,
             "m/s | rad/s",
             "highest speed per axis vx, vy, vz, wx, wy, wz",
             &LimitsConfig::AXES,
             |c| &c.max_velocity,
-        ),
-        FieldSpec::reals(
+        )
+        .at_run_time(RunTime::Lower),
+        FieldSpec::<Self>::reals(
             "max_acceleration",
             Range::POSITIVE,
             "m/s^2 | rad/s^2",
             "highest acceleration per axis when speeding up",
             &LimitsConfig::AXES,
             |c| &c.max_acceleration,
-        ),
-        FieldSpec::reals(
+        )
+        .at_run_time(RunTime::Lower),
+        FieldSpec::<Self>::reals(
             "max_deceleration",
             Range::POSITIVE,
             "m/s^2 | rad/s^2",
             "highest deceleration per axis when slowing down",
             &LimitsConfig::AXES,
             |c| &c.max_deceleration,
-        ),
-        FieldSpec::reals(
+        )
+        .at_run_time(RunTime::Raise),
+        FieldSpec::<Self>::reals(
             "max_jerk",
             Range::POSITIVE,
             "m/s^3 | rad/s^3",
             "highest jerk per axis",
             &LimitsConfig::AXES,
             |c| &c.max_jerk,
-        ),
-        FieldSpec::real(
+        )
+        .at_run_time(RunTime::Fixed),
+        FieldSpec::<Self>::real(
             "max_dt",
             Range { lower: Bound::Open(0.0), upper: Bound::Closed(1.0) },
             "s",
             "longest time step used by the limiter; longer gaps count as this",
             |c| c.max_dt,
-        ),
+        )
+        .at_run_time(RunTime::Fixed),
     ];
     const RELATIONS: &'static [Relation] =
         &[Relation { field: "max_deceleration", cmp: Cmp::AtLeast, other: "max_acceleration", first: None }];

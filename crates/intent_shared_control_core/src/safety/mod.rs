@@ -41,7 +41,7 @@ pub use validation::{InputValidator, Validated, ValidationConfig};
 pub use watchdog::{StaleInputWatchdog, WatchdogConfig};
 pub use zones::{Zone, ZoneConfig, ZoneLimiter};
 
-use crate::config::{Catalog, Cmp, ConfigError, FieldSpec, Range, Relation, Section};
+use crate::config::{Catalog, Cmp, ConfigError, FieldSpec, Range, Relation, RunTime, Section};
 use crate::prediction::HumanPrediction;
 use crate::skeleton::{HumanId, SkeletonFrame};
 use crate::time::Stamp;
@@ -96,14 +96,15 @@ impl Default for SafetyConfig {
 
 impl Section for SafetyConfig {
     const FIELDS: &'static [FieldSpec<Self>] = &[
-        FieldSpec::real(
+        FieldSpec::<Self>::real(
             "occlusion_memory",
             Range::closed(0.0, 10.0),
             "s",
             "a human who leaves the view stays an obstacle at its last seen keypoints for this long",
             |c| c.occlusion_memory,
-        ),
-        FieldSpec::real(
+        )
+        .at_run_time(RunTime::Raise),
+        FieldSpec::<Self>::real(
             "keypoint_memory",
             Range::closed(0.0, 2.0),
             "s",
@@ -111,19 +112,22 @@ impl Section for SafetyConfig {
              seen, inflated by occlusion_speed times its age; a person with every keypoint seen or so bounded \
              counts as seen whole",
             |c| c.keypoint_memory,
-        ),
-        FieldSpec::real(
+        )
+        .at_run_time(RunTime::Raise),
+        FieldSpec::<Self>::real(
             "occlusion_speed",
             Range::at_least(1.6),
             "m/s",
             "distances to a remembered (occluded) human shrink at this speed with its age",
             |c| c.occlusion_speed,
-        ),
-        FieldSpec::other(
+        )
+        .at_run_time(RunTime::Raise),
+        FieldSpec::<Self>::other(
             "ego_motion_compensation",
             "move observed and predicted points into the robot frame of the cycle by the robot's own (commanded) \
              motion since their stamp",
-        ),
+        )
+        .at_run_time(RunTime::Fixed),
     ];
 
     /// The stages' sections, then [`SafetyConfig::BRAKING`].

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use super::reason::{Reason, StageOutcome};
 use super::separation::{HumanPoints, SHOULDER_FROM_TORSO};
-use crate::config::{ConfigError, FieldSpec, Range, Section};
+use crate::config::{ConfigError, FieldSpec, Range, RunTime, Section};
 use crate::prediction::HumanPrediction;
 use crate::skeleton::{keypoint as kp, SkeletonFrame};
 use crate::time::Stamp;
@@ -80,58 +80,71 @@ impl Default for ValidationConfig {
 
 impl Section for ValidationConfig {
     const FIELDS: &'static [FieldSpec<Self>] = &[
-        FieldSpec::other("expected_frame", "frame the skeletons must be in (the robot's command frame)"),
-        FieldSpec::real(
+        FieldSpec::<Self>::other("expected_frame", "frame the skeletons must be in (the robot's command frame)")
+            .at_run_time(RunTime::Fixed),
+        FieldSpec::<Self>::real(
             "max_linear",
             Range::POSITIVE,
             "m/s",
             "largest plausible linear command component; beyond it the command is rejected",
             |c| c.max_linear,
-        ),
-        FieldSpec::real(
+        )
+        .at_run_time(RunTime::Lower),
+        FieldSpec::<Self>::real(
             "max_angular",
             Range::POSITIVE,
             "rad/s",
             "largest plausible angular command component; beyond it the command is rejected",
             |c| c.max_angular,
-        ),
-        FieldSpec::real("max_range", Range::POSITIVE, "m", "largest plausible keypoint distance from the robot", |c| {
-            c.max_range
-        }),
-        FieldSpec::other(
+        )
+        .at_run_time(RunTime::Lower),
+        FieldSpec::<Self>::real(
+            "max_range",
+            Range::POSITIVE,
+            "m",
+            "largest plausible keypoint distance from the robot",
+            |c| c.max_range,
+        )
+        .at_run_time(RunTime::Fixed),
+        FieldSpec::<Self>::other(
             "require_skeletons",
             "stop while no skeleton capture was received yet (people cannot be seen)",
-        ),
-        FieldSpec::real(
+        )
+        .at_run_time(RunTime::Raise),
+        FieldSpec::<Self>::real(
             "max_future",
             Range::NON_NEGATIVE,
             "s",
             "a stamp further than this ahead of the cycle time is invalid",
             |c| c.max_future,
-        ),
-        FieldSpec::real(
+        )
+        .at_run_time(RunTime::Lower),
+        FieldSpec::<Self>::real(
             "prediction_timeout",
             Range::POSITIVE,
             "s",
             "a prediction older than this is not used by the safety chain",
             |c| c.prediction_timeout,
-        ),
-        FieldSpec::real(
+        )
+        .at_run_time(RunTime::Raise),
+        FieldSpec::<Self>::real(
             "min_keypoint_confidence",
             Range::UNIT,
             "",
             "keypoints with a lower confidence are not obstacles for the safety chain",
             |c| c.min_keypoint_confidence,
-        ),
-        FieldSpec::real(
+        )
+        .at_run_time(RunTime::Lower),
+        FieldSpec::<Self>::real(
             "max_lowest_keypoint_z",
             Range::closed(0.0, 3.0),
             "m",
             "a person whose lowest seen keypoint is higher than this above z = 0 of the robot frame (legs \
              hidden, wrong heights, a forged message) is checked in the plane, heights not believed",
             |c| c.max_lowest_keypoint_z,
-        ),
-        FieldSpec::reals(
+        )
+        .at_run_time(RunTime::Lower),
+        FieldSpec::<Self>::reals(
             "hidden_hand_reach",
             Range::closed(0.0, 2.0),
             "m",
@@ -139,7 +152,8 @@ impl Section for ValidationConfig {
              shoulder; 0 turns a case off",
             &[],
             |c| &c.hidden_hand_reach,
-        ),
+        )
+        .at_run_time(RunTime::Raise),
     ];
 }
 

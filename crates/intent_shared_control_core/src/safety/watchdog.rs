@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::reason::{Reason, StageOutcome};
-use crate::config::{ConfigError, FieldSpec, Range, Section};
+use crate::config::{ConfigError, FieldSpec, Range, RunTime, Section};
 use crate::time::Stamp;
 use crate::twist::Twist;
 
@@ -33,20 +33,22 @@ impl Default for WatchdogConfig {
 
 impl Section for WatchdogConfig {
     const FIELDS: &'static [FieldSpec<Self>] = &[
-        FieldSpec::real(
+        FieldSpec::<Self>::real(
             "skeleton_timeout",
             Range::POSITIVE,
             "s",
             "skeletons older than this are stale: protective stop",
             |c| c.skeleton_timeout,
-        ),
-        FieldSpec::real(
+        )
+        .at_run_time(RunTime::Lower),
+        FieldSpec::<Self>::real(
             "max_cycle_gap",
             Range::POSITIVE,
             "s",
             "longest allowed time between two control cycles",
             |c| c.max_cycle_gap,
-        ),
+        )
+        .at_run_time(RunTime::Lower),
     ];
 }
 

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::geometry::{ApproachTolerance, PointRelation, RobotBody};
 use super::reason::{Reason, StageOutcome};
 use super::separation::HumanPoints;
-use crate::config::{Cmp, ConfigError, FieldSpec, Range, Relation, Section};
+use crate::config::{Cmp, ConfigError, FieldSpec, Range, Relation, RunTime, Section};
 use crate::twist::Twist;
 
 /// Zone distances \[m\] and speeds. Units in the field docs.
@@ -53,41 +53,51 @@ impl Default for ZoneConfig {
 
 impl Section for ZoneConfig {
     const FIELDS: &'static [FieldSpec<Self>] = &[
-        FieldSpec::real("stop_distance", Range::NON_NEGATIVE, "m", "stop zone radius from the robot's surface", |c| {
-            c.stop_distance
-        }),
-        FieldSpec::real(
+        FieldSpec::<Self>::real(
+            "stop_distance",
+            Range::NON_NEGATIVE,
+            "m",
+            "stop zone radius from the robot's surface",
+            |c| c.stop_distance,
+        )
+        .at_run_time(RunTime::Raise),
+        FieldSpec::<Self>::real(
             "slowdown_distance",
             Range::NON_NEGATIVE,
             "m",
             "slowdown zone radius from the robot's surface, >= stop_distance",
             |c| c.slowdown_distance,
-        ),
-        FieldSpec::real("hysteresis", Range::NON_NEGATIVE, "m", "extra distance needed to leave a zone", |c| {
+        )
+        .at_run_time(RunTime::Raise),
+        FieldSpec::<Self>::real("hysteresis", Range::NON_NEGATIVE, "m", "extra distance needed to leave a zone", |c| {
             c.hysteresis
-        }),
-        FieldSpec::real(
+        })
+        .at_run_time(RunTime::Raise),
+        FieldSpec::<Self>::real(
             "slowdown_linear_speed",
             Range::NON_NEGATIVE,
             "m/s",
             "linear speed limit in the slowdown zone",
             |c| c.slowdown_linear_speed,
-        ),
-        FieldSpec::real(
+        )
+        .at_run_time(RunTime::Lower),
+        FieldSpec::<Self>::real(
             "slowdown_angular_speed",
             Range::NON_NEGATIVE,
             "rad/s",
             "angular speed limit in the slowdown zone",
             |c| c.slowdown_angular_speed,
-        ),
-        FieldSpec::real(
+        )
+        .at_run_time(RunTime::Lower),
+        FieldSpec::<Self>::real(
             "min_away_fraction",
             Range::UNIT,
             "",
             "in the stop zone, a command counts as moving away only with at least this share of its speed away \
              from the human (a person seen only in part: else stopped; seen whole: else at slowdown speeds)",
             |c| c.min_away_fraction,
-        ),
+        )
+        .at_run_time(RunTime::Raise),
     ];
     const RELATIONS: &'static [Relation] =
         &[Relation { field: "slowdown_distance", cmp: Cmp::AtLeast, other: "stop_distance", first: None }];

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Bound, Catalog, Cmp, ConfigError, FieldSpec, Range, Relation, Section};
+use crate::config::{Bound, Catalog, Cmp, ConfigError, FieldSpec, Range, Relation, RunTime, Section};
 use crate::safety::geometry::{ApproachTolerance, RobotBody, RobotShape, UpperVolume};
 
 /// Parameters of speed and separation monitoring. Units in the field docs.
@@ -92,119 +92,137 @@ impl Default for SeparationConfig {
 }
 
 impl Section for SeparationConfig {
-    const FIELDS: &'static [FieldSpec<Self>] = {
-        const NONNEG: Range = Range::NON_NEGATIVE;
-        &[
-            FieldSpec::real(
+    const FIELDS: &'static [FieldSpec<Self>] =
+        {
+            const NONNEG: Range = Range::NON_NEGATIVE;
+            &[
+            FieldSpec::<Self>::real(
                 "robot_height",
                 Range::closed(0.0, 10.0),
                 "m",
                 "top of the robot's base above z = 0 of the command frame: keypoint distances are 3-D, to the \
                  footprint extruded up to this height (10: taller than anyone, the planar check)",
                 |c| c.robot_height,
-            ),
-            FieldSpec::real(
+            )
+            .at_run_time(RunTime::Fixed),
+            FieldSpec::<Self>::real(
                 "reaction_time",
                 Range::closed(0.0, 2.0),
                 "s",
                 "reaction time T_r of the robot system, sensing to braking onset",
                 |c| c.reaction_time,
-            ),
-            FieldSpec::real(
+            )
+            .at_run_time(RunTime::Raise),
+            FieldSpec::<Self>::real(
                 "braking_deceleration",
                 Range { lower: Bound::Open(0.0), upper: Bound::Closed(20.0) },
                 "m/s^2",
                 "guaranteed braking deceleration a_s",
                 |c| c.braking_deceleration,
-            ),
-            FieldSpec::real("intrusion_distance", NONNEG, "m", "intrusion distance C", |c| c.intrusion_distance),
-            FieldSpec::real("human_uncertainty", NONNEG, "m", "human position uncertainty Z_d", |c| {
+            )
+            .at_run_time(RunTime::Lower),
+            FieldSpec::<Self>::real("intrusion_distance", NONNEG, "m", "intrusion distance C", |c| c.intrusion_distance)
+                .at_run_time(RunTime::Raise),
+            FieldSpec::<Self>::real("human_uncertainty", NONNEG, "m", "human position uncertainty Z_d", |c| {
                 c.human_uncertainty
-            }),
-            FieldSpec::real("robot_uncertainty", NONNEG, "m", "robot position uncertainty Z_r", |c| {
+            })
+            .at_run_time(RunTime::Raise),
+            FieldSpec::<Self>::real("robot_uncertainty", NONNEG, "m", "robot position uncertainty Z_r", |c| {
                 c.robot_uncertainty
-            }),
-            FieldSpec::real(
+            })
+            .at_run_time(RunTime::Raise),
+            FieldSpec::<Self>::real(
                 "human_speed_far",
                 Range::at_least(1.6),
                 "m/s",
                 "conservative human speed beyond near_distance (ISO 13855: 1.6)",
                 |c| c.human_speed_far,
-            ),
-            FieldSpec::real(
+            )
+            .at_run_time(RunTime::Raise),
+            FieldSpec::<Self>::real(
                 "human_speed_near",
                 Range::at_least(2.0),
                 "m/s",
                 "conservative human speed within near_distance, >= human_speed_far (ISO 13855: 2.0)",
                 |c| c.human_speed_near,
-            ),
-            FieldSpec::real(
+            )
+            .at_run_time(RunTime::Raise),
+            FieldSpec::<Self>::real(
                 "near_distance",
                 NONNEG,
                 "m",
                 "distance below which human_speed_near applies (ISO 13855: 0.5)",
                 |c| c.near_distance,
-            ),
-            FieldSpec::real(
+            )
+            .at_run_time(RunTime::Raise),
+            FieldSpec::<Self>::real(
                 "min_confidence",
                 Range::UNIT,
                 "",
                 "a prediction is used only when its confidence is at least this",
                 |c| c.min_confidence,
-            ),
-            FieldSpec::real(
+            )
+            .at_run_time(RunTime::Lower),
+            FieldSpec::<Self>::real(
                 "prediction_uncertainty_rate",
                 NONNEG,
                 "m/s",
                 "growth of the predicted-position uncertainty with look-ahead time",
                 |c| c.prediction_uncertainty_rate,
-            ),
-            FieldSpec::real(
+            )
+            .at_run_time(RunTime::Raise),
+            FieldSpec::<Self>::real(
                 "closing_speed_min_lookahead",
                 Range::closed(0.0, 1.0),
                 "s",
                 "the predicted closing speed is taken over look-aheads of at least this (shorter ones turn \
                  keypoint noise into speed)",
                 |c| c.closing_speed_min_lookahead,
-            ),
-            FieldSpec::real(
+            )
+            .at_run_time(RunTime::Fixed),
+            FieldSpec::<Self>::real(
                 "prediction_time_margin",
                 Range::closed(0.0, 5.0),
                 "s",
                 "predicted points are checked up to the command's stopping time (reaction + braking) plus this",
                 |c| c.prediction_time_margin,
-            ),
-            FieldSpec::real(
+            )
+            .at_run_time(RunTime::Raise),
+            FieldSpec::<Self>::real(
                 "standstill_speed",
                 Range::closed(0.0, 0.1),
                 "m/s",
                 "admissible approach speeds below this count as 0, so the robot stops instead of creeping closer",
                 |c| c.standstill_speed,
-            ),
-            FieldSpec::real(
+            )
+            .at_run_time(RunTime::Raise),
+            FieldSpec::<Self>::real(
                 "partial_view_away_fraction",
                 Range::UNIT,
                 "",
                 "for a person seen only in part: inside S_p(0, v_h), a command counts as moving away only with at \
                  least this share of its speed away from them",
                 |c| c.partial_view_away_fraction,
-            ),
-            FieldSpec::real(
+            )
+            .at_run_time(RunTime::Raise),
+            FieldSpec::<Self>::real(
                 "not_closing_speed",
                 Range::closed(0.0, 0.5),
                 "m/s",
                 "next to a person seen whole whose fitted torso velocity toward the robot is at most this \
                  (standing, swaying, leaving), a motion that approaches none of their points goes on inside S_p(0)",
                 |c| c.not_closing_speed,
-            ),
-            FieldSpec::other(
+            )
+            .at_run_time(RunTime::Lower),
+            FieldSpec::<Self>::other(
                 "slide_past",
                 "on a platform that moves sideways (max_velocity vy > 0), a command that must slow down for a person \
                  may slide past them instead: the linear part without its components toward the limiting points, \
                  never faster than asked and never more than 90 degrees off the asked direction",
-            ),
+            )
+            .at_run_time(RunTime::Lower),
         ]
-    };
+        };
     const RELATIONS: &'static [Relation] =
         &[Relation { field: "human_speed_near", cmp: Cmp::AtLeast, other: "human_speed_far", first: None }];
 
@@ -276,55 +294,67 @@ impl Default for ReachConfig {
 
 impl Section for ReachConfig {
     const FIELDS: &'static [FieldSpec<Self>] = &[
-        FieldSpec::other(
+        FieldSpec::<Self>::other(
             "enabled",
             "use the reachable set of observed people; false: the standard's constant human speeds for everyone",
-        ),
-        FieldSpec::real(
+        )
+        .at_run_time(RunTime::Fixed),
+        FieldSpec::<Self>::real(
             "max_speed",
             Range::at_least(1.6),
             "m/s",
             "speed a person may reach toward the robot; an observed faster person keeps their speed",
             |r| r.max_speed,
-        ),
-        FieldSpec::real(
+        )
+        .at_run_time(RunTime::Raise),
+        FieldSpec::<Self>::real(
             "max_acceleration",
             Range::at_least(1.0),
             "m/s^2",
             "largest acceleration of a person's body toward the robot (people start walking at 1-2 m/s^2)",
             |r| r.max_acceleration,
-        ),
-        FieldSpec::real(
+        )
+        .at_run_time(RunTime::Raise),
+        FieldSpec::<Self>::real(
             "velocity_uncertainty",
             Range::NON_NEGATIVE,
             "m/s",
             "added to the fitted closing speed for keypoint noise",
             |r| r.velocity_uncertainty,
-        ),
-        FieldSpec::real(
+        )
+        .at_run_time(RunTime::Raise),
+        FieldSpec::<Self>::real(
             "velocity_window",
             Range::closed(0.1, 1.0),
             "s",
             "time span of torso positions the velocity is fitted over",
             |r| r.velocity_window,
-        ),
-        FieldSpec::count(
+        )
+        .at_run_time(RunTime::Fixed),
+        FieldSpec::<Self>::count(
             "min_observations",
             Range::closed(3.0, 100.0),
             "",
             "fewer torso positions in the window: the standard's speeds",
             |r| Some(r.min_observations),
-        ),
-        FieldSpec::real(
+        )
+        .at_run_time(RunTime::Fixed),
+        FieldSpec::<Self>::real(
             "hand_speed",
             Range::at_least(2.0),
             "m/s",
             "speed of a hand reaching out relative to the body (ISO 13855: 2.0)",
             |r| r.hand_speed,
-        ),
-        FieldSpec::real("arm_length", Range::closed(0.5, 1.5), "m", "how far a hand reaches from its shoulder", |r| {
-            r.arm_length
-        }),
+        )
+        .at_run_time(RunTime::Raise),
+        FieldSpec::<Self>::real(
+            "arm_length",
+            Range::closed(0.5, 1.5),
+            "m",
+            "how far a hand reaches from its shoulder",
+            |r| r.arm_length,
+        )
+        .at_run_time(RunTime::Raise),
     ];
 }
 
