@@ -8,7 +8,8 @@ Each test attacks one family of defects:
   e) a person walking straight at a robot driven at full speed, closed loop with the shipped model in the loop;
   f) shared_control killed and respawned while the operator keeps pushing;
   g) duplicate, past and zero stamps;
-  h) parameter sets that would loosen a safety margin of the running node (switch a timeout off, hide people).
+  h) parameter sets that would loosen a safety margin of the running node (switch a timeout off, hide people);
+  i) a forged prediction of someone nobody sees (the assistance driving the robot for a phantom).
 
 Real processes with the shipped parameters, rclpy as the peer, conditions with deadlines: the only waits on
 time are the observation windows themselves, expressed as "the node has published a decision stamped later
@@ -26,7 +27,8 @@ from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point, TwistStamped
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
-from intent_shared_control_msgs.msg import HumanSkeleton, HumanSkeletonArray, SharedControlStatus
+from intent_shared_control_msgs.msg import (HumanSkeleton, HumanSkeletonArray, IntentPrediction, IntentPredictionArray,
+                                           SharedControlStatus)
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Joy
 from std_msgs.msg import Header
@@ -712,3 +714,39 @@ def test_the_future_stamp_tolerances_cannot_be_opened_at_run_time(peer, launch):
         res = _set_double(peer, name, 1e6)
         assert not res.successful and "only lowered while running" in res.reason, (name, res.reason)
         assert _set_double(peer, name, 0.05).successful, name
+
+
+# --- i) a forged prediction of someone nobody sees -----------------------------------------------------------
+
+def _phantom(source_stamp, human_id=99, x=1.0):
+    """A confident `approach_robot` prediction 1 m ahead: the built-in back-off would reverse the robot."""
+    future = []
+    for _ in range(10):
+        future += [Point(x=x, y=0.0, z=1.0), Point(x=x - 0.1, y=0.2, z=1.0), Point(x=x - 0.1, y=-0.2, z=1.0)]
+    return IntentPrediction(human_id=human_id, intent=IntentPrediction.INTENT_APPROACH_ROBOT,
+                            probabilities=[0.0, 0.0, 1.0, 0.0, 0.0], confidence=1.0, source=0, horizon_step=0.1,
+                            predicted_keypoints=[17, 9, 10], future_positions=future, source_stamp=source_stamp)
+
+
+@pytest.mark.parametrize("ahead", [0.0, 3.0], ids=["source_now", "source_plus_3s"])
+def test_a_forged_prediction_of_someone_nobody_sees_does_not_move_the_robot(peer, launch, ahead):
+    """Nobody in view, the operator holding the deadman with the stick at rest; one prediction array (header stamped
+    now) predicts a person 99, in no skeleton array, walking at the robot with confidence 1.0. Before, the back-off
+    reversed the robot at up to 0.25 m/s for half a second, and with the prediction's `source_stamp` 3 s ahead
+    (not checked, not counted) it did so 3 s later, with no further input. Now the assistance acts only on people
+    in the newest capture, and a prediction stamped ahead is rejected and counted."""
+    b = Bench(peer)
+    pub = peer.publisher(IntentPredictionArray, "humans/intent")
+    launch("shared_control", "--params-file", str(PARAMS_FILE), "-p", "autostart:=true")
+    b.wait_ready()
+    peer.wait_matched(publishers=[pub])
+    t_press = b.arm(axes=(0.0, 0.0))
+    b.decided_after(t_press + 0.5)
+    t_inj = b.now()
+    pub.publish(IntentPredictionArray(header=Header(stamp=time_msg(t_inj), frame_id="base_link"),
+                                      predictions=[_phantom(time_msg(t_inj + ahead))]))
+    b.decided_after(t_inj + ahead + 1.0)
+    moved = [c for c in b.cmds_between(t_press) if not twist_is_zero(c.twist)]
+    assert not moved, f"a prediction of someone nobody sees moved the robot: {motion_summary(moved)}"
+    if ahead > 0.0:
+        b.wait_counter("rejected_predictions_future_stamp")

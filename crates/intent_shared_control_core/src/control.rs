@@ -386,12 +386,18 @@ impl Controller {
         let teleop = self.teleop.step(now);
         let mut reasons = Vec::new();
         reasons.extend(teleop.state.reason());
-        // Only predictions that validation accepts may steer the assistance.
+        // Only predictions that validation accepts may steer the assistance, and only those of people in the
+        // newest skeleton capture, made from a capture no newer than it: a prediction of someone nobody sees (a
+        // forged message, a stamp from the future) never moves the robot. The safety chain takes every
+        // prediction, as restrictions only.
         let preds: &[HumanPrediction] = &self.predictions;
-        let fresh_valid: Vec<HumanPrediction> = if teleop.state == TeleopState::Active {
-            preds.iter().filter(|p| p.is_valid()).cloned().collect()
-        } else {
-            Vec::new()
+        let fresh_valid: Vec<HumanPrediction> = match (&self.latest_humans, teleop.state) {
+            (Some(frame), TeleopState::Active) => preds
+                .iter()
+                .filter(|p| p.is_valid() && p.stamp <= frame.stamp && frame.humans.iter().any(|h| h.id == p.human_id))
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
         };
         let (assist, blend) = if teleop.state == TeleopState::Active {
             let assist = self.assist.step(now, &fresh_valid);

@@ -121,6 +121,10 @@ impl InputHandler {
         predictions: Vec<HumanPrediction>,
     ) -> Result<(), Rejection> {
         self.check_stamp(InputKind::Predictions, now, stamp)?;
+        // Each prediction's own stamp (the capture it came from) too: a forged one would act when it came due.
+        if let Some(newest) = predictions.iter().map(|p| p.stamp).max() {
+            self.check_stamp(InputKind::Predictions, now, newest)?;
+        }
         if self.controller.on_predictions(stamp, predictions) {
             Ok(())
         } else {
@@ -304,6 +308,52 @@ mod tests {
         let d = h.decide(t(1.02));
         assert_eq!(d.humans_seen, 1);
         assert_eq!(d.nearest_human.map(|n| n.0), Some(7));
+    }
+
+    #[test]
+    fn a_prediction_of_someone_nobody_sees_or_from_the_future_never_moves_the_robot() {
+        use crate::prediction::{HumanPrediction, Intent};
+        // A confident `approach_robot` 1 m ahead: the back-off would drive the robot backwards (α 0.9).
+        let approach = |id: u32, stamp: f64| {
+            let mut probabilities = [0.0; 5];
+            probabilities[Intent::ApproachRobot.index()] = 1.0;
+            HumanPrediction {
+                human_id: id,
+                stamp: t(stamp),
+                probabilities,
+                confidence: 1.0,
+                horizon_step: 0.1,
+                future: vec![[Point3::new(1.0, 0.0, 1.0), Point3::new(0.9, 0.2, 1.0), Point3::new(0.9, -0.2, 1.0)]; 10],
+            }
+        };
+        let mut h = armed(0.0);
+        // The operator holds the deadman, stick at rest; the person seen is 7, the forged prediction is for 99.
+        let step = |h: &mut InputHandler, s: f64| {
+            h.on_skeletons(t(s), frame(s, &[(7, 3.0)])).expect("fresh");
+            h.on_joy(t(s), joy(s, 0.0, true)).expect("fresh");
+            h.decide(t(s))
+        };
+        // Stick at rest until the robot stands.
+        for k in 0..50 {
+            step(&mut h, 1.02 + 0.02 * f64::from(k));
+        }
+        h.on_predictions(t(2.03), t(2.02), vec![approach(99, 2.02)]).expect("stamps in order");
+        for k in 0..25 {
+            let d = step(&mut h, 2.04 + 0.02 * f64::from(k));
+            assert_eq!((d.alpha, d.output), (0.0, Twist::ZERO), "{d:?}");
+        }
+        // A prediction whose own stamp lies 3 s ahead (the array's header is now) is rejected and counted.
+        assert_eq!(
+            h.on_predictions(t(2.6), t(2.6), vec![approach(7, 5.6)]),
+            Err(Rejection::FutureStamp(InputKind::Predictions))
+        );
+        // Within the tolerance but newer than the newest capture: kept, not acted on.
+        h.on_predictions(t(2.62), t(2.62), vec![approach(7, 2.7)]).expect("within max_future");
+        assert_eq!(step(&mut h, 2.62).alpha, 0.0);
+        // The same prediction for the person in view, from the capture seen: the back-off is blended in.
+        h.on_predictions(t(2.65), t(2.64), vec![approach(7, 2.64)]).expect("fresh");
+        let d = step(&mut h, 2.66);
+        assert!(d.alpha > 0.8 && d.blended.linear.x < 0.0, "{d:?}");
     }
 
     #[test]
