@@ -9,7 +9,8 @@ Each test attacks one family of defects:
   f) shared_control killed and respawned while the operator keeps pushing;
   g) duplicate, past and zero stamps;
   h) parameter sets that would loosen a safety margin of the running node (switch a timeout off, hide people);
-  i) a forged prediction of someone nobody sees (the assistance driving the robot for a phantom).
+  i) a forged prediction of someone nobody sees (the assistance driving the robot for a phantom);
+  j) a non-finite assist command (dropped without a count).
 
 Real processes with the shipped parameters, rclpy as the peer, conditions with deadlines: the only waits on
 time are the observation windows themselves, expressed as "the node has published a decision stamped later
@@ -750,3 +751,23 @@ def test_a_forged_prediction_of_someone_nobody_sees_does_not_move_the_robot(peer
     assert not moved, f"a prediction of someone nobody sees moved the robot: {motion_summary(moved)}"
     if ahead > 0.0:
         b.wait_counter("rejected_predictions_future_stamp")
+
+
+# --- j) a non-finite assist command --------------------------------------------------------------------------
+
+def test_a_non_finite_assist_command_is_rejected_and_counted(peer, launch):
+    """assist/cmd_vel with linear.x = NaN: before, dropped silently at every decision (no counter, no log) after
+    displacing the valid assist command kept; now rejected on arrival and counted (`rejected_bad_assist`)."""
+    b = Bench(peer)
+    pub = peer.publisher(TwistStamped, "assist/cmd_vel")
+    launch("shared_control", "--params-file", str(PARAMS_FILE), "-p", "autostart:=true")
+    b.wait_ready()
+    peer.wait_matched(publishers=[pub])
+
+    def send_nan():
+        msg = TwistStamped(header=Header(stamp=peer.now_msg(), frame_id="base_link"))
+        msg.twist.linear.x = math.nan
+        pub.publish(msg)
+
+    peer.every(0.05, send_nan)
+    b.wait_counter("rejected_bad_assist", at_least=5, timeout=10.0)

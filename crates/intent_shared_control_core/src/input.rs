@@ -135,6 +135,10 @@ impl InputHandler {
     /// An external assist command stamped `stamp`, arriving at `now`.
     pub fn on_assist(&mut self, now: Stamp, stamp: Stamp, twist: Twist) -> Result<(), Rejection> {
         self.check_stamp(InputKind::Assist, now, stamp)?;
+        // Never stored: a non-finite command would replace the last good one as the newest.
+        if !twist.is_finite() {
+            return Err(self.reject(Rejection::BadAssist));
+        }
         if self.controller.on_assist(stamp, twist) {
             Ok(())
         } else {
@@ -354,6 +358,16 @@ mod tests {
         h.on_predictions(t(2.65), t(2.64), vec![approach(7, 2.64)]).expect("fresh");
         let d = step(&mut h, 2.66);
         assert!(d.alpha > 0.8 && d.blended.linear.x < 0.0, "{d:?}");
+    }
+
+    #[test]
+    fn a_non_finite_assist_command_is_rejected_and_counted() {
+        let mut h = armed(0.0);
+        let bad = Twist::planar(f64::NAN, 0.0, 0.0);
+        assert_eq!(h.on_assist(t(1.0), t(1.0), bad), Err(Rejection::BadAssist));
+        assert_eq!(h.on_assist(t(1.0), t(1.0), Twist::planar(0.0, 0.0, f64::INFINITY)), Err(Rejection::BadAssist));
+        assert_eq!(h.rejections().get(&Rejection::BadAssist), Some(&2));
+        assert!(h.on_assist(t(1.02), t(1.02), Twist::planar(-0.1, 0.0, 0.0)).is_ok());
     }
 
     #[test]

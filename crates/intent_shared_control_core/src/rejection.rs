@@ -46,6 +46,8 @@ pub enum Rejection {
     ModelError,
     /// The in-memory hand-over to the control node was full (the capture is dropped, never queued late).
     HandoffFull,
+    /// An external assist command with a non-finite value.
+    BadAssist,
 }
 
 impl Rejection {
@@ -74,6 +76,7 @@ impl Rejection {
             Rejection::NoOdometryPose => "no_odometry_pose",
             Rejection::ModelError => "model_error",
             Rejection::HandoffFull => "handoff_full",
+            Rejection::BadAssist => "bad_assist",
         }
     }
 }
@@ -107,6 +110,7 @@ mod tests {
             Rejection::NoOdometryPose,
             Rejection::ModelError,
             Rejection::HandoffFull,
+            Rejection::BadAssist,
         ]);
         let names: std::collections::BTreeSet<&str> = all.iter().map(|r| r.name()).collect();
         assert_eq!(names.len(), all.len(), "two reasons share a name");
