@@ -10,7 +10,9 @@ Each test attacks one family of defects:
   g) duplicate, past and zero stamps;
   h) parameter sets that would loosen a safety margin of the running node (switch a timeout off, hide people);
   i) a forged prediction of someone nobody sees (the assistance driving the robot for a phantom);
-  j) a non-finite assist command (dropped without a count).
+  j) a non-finite assist command (dropped without a count);
+  k) one Joy from another writer: a released one taken as the operator's re-arming release, a pressed one moving
+     a robot whose operator has let go.
 
 Real processes with the shipped parameters, rclpy as the peer, conditions with deadlines: the only waits on
 time are the observation windows themselves, expressed as "the node has published a decision stamped later
@@ -771,3 +773,54 @@ def test_a_non_finite_assist_command_is_rejected_and_counted(peer, launch):
 
     peer.every(0.05, send_nan)
     b.wait_counter("rejected_bad_assist", at_least=5, timeout=10.0)
+
+
+# --- k) one Joy from another writer ----------------------------------------------------------------------------
+
+def test_one_released_joy_from_another_writer_does_not_re_arm(peer, launch):
+    """The operator holds the deadman (stick forward) from the node's start and never lets go: the node waits
+    for a re-arm. One Joy reading the deadman released, from another writer between the operator's held ones,
+    was taken as the operator's release, and their next held Joy as the press: the robot drove off at 0.5 m/s.
+    A re-arming release now needs accepted Joys stamped `teleop.deadman_confirm` (0.04 s) apart to agree."""
+    b = Bench(peer)
+    b.axes, b.deadman = (0.0, 1.0), True
+    launch("shared_control", "--params-file", str(PARAMS_FILE), "-p", "autostart:=true")
+    b.wait_ready()
+    peer.spin_until(lambda: sum("awaiting_rearm" in s.reasons for s in b.status[-30:]) >= 20, 15.0,
+                    "the node awaiting re-arm with the deadman held")
+    attacker = peer.publisher(Joy, "joy")
+    peer.wait_matched(publishers=[attacker])
+    t_inj = b.now()
+    attacker.publish(joy_msg(peer.now_msg(), axes=(0.0, 0.0), deadman=False))
+    b.decided_after(t_inj + 1.5)
+    assert not [t for t, d in b.joys_sent if not d], "the operator never released"
+    moved = [c for c in b.cmds_between(t_inj) if not twist_is_zero(c.twist)]
+    assert not moved, f"one released Joy from another writer re-armed the node: {motion_summary(moved)}"
+
+
+@pytest.mark.parametrize("rate", [50.0, 10.0])
+def test_one_pressed_joy_from_another_writer_does_not_move_a_released_robot(peer, launch, rate):
+    """Armed and driving, then the operator lets go; their pad goes on reading released at `rate` (10 Hz: a pad
+    driver's slow autorepeat). One Joy reading the deadman pressed with turbo forward from another writer drove
+    the robot until the operator's next Joy (at 10 Hz: 4 commands, up to 0.04 m/s). A press now needs accepted
+    Joys stamped `teleop.deadman_confirm` apart to agree."""
+    b = Bench(peer)
+    launch("shared_control", "--params-file", str(PARAMS_FILE), "-p", "autostart:=true")
+    b.wait_ready()
+    t_press = b.arm(axes=(0.0, 1.0))
+    peer.spin_until(lambda: any(c.twist.linear.x > 0.3 for c in b.cmds_between(t_press)), 10.0, "driving")
+    b.deadman, b.axes = False, (0.0, 0.0)
+    t_rel = b.now()
+    peer.spin_until(lambda: any(twist_is_zero(c.twist) for c in b.cmds_between(t_rel)), 5.0, "the stop")
+    b.decided_after(t_rel + 1.0)
+    b.joy_on = False
+    op = peer.every(1.0 / rate, lambda: b.joy_pub.publish(joy_msg(peer.now_msg(), deadman=False)))
+    attacker = peer.publisher(Joy, "joy")
+    peer.wait_matched(publishers=[attacker])
+    b.decided_after(b.now() + 0.3)
+    t_inj = b.now()
+    attacker.publish(joy_msg(time_msg(t_inj + 0.09), axes=(0.0, 1.0), deadman=True, turbo=True))
+    b.decided_after(t_inj + 1.0)
+    op.cancel()
+    moved = [c for c in b.cmds_between(t_inj) if not twist_is_zero(c.twist)]
+    assert not moved, f"one pressed Joy from another writer moved a released robot: {motion_summary(moved)}"

@@ -310,7 +310,7 @@ impl Controller {
             self.joy_stamp = Some(stamp);
             if self.rearm.latched {
                 match deadman {
-                    Deadman::Released => self.rearm.released_seen = true,
+                    Deadman::Released if self.teleop.release_confirmed() => self.rearm.released_seen = true,
                     Deadman::Pressed if self.rearm.released_seen => self.rearm.latched = false,
                     _ => {}
                 }

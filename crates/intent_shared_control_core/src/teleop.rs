@@ -51,6 +51,10 @@ pub struct TeleopConfig {
     pub timeout: f64,
     /// A Joy stamp further than this in the future of the cycle time is rejected \[s\].
     pub max_future: f64,
+    /// A press of the deadman, and the release that re-arms, count only once accepted Joys stamped at least this
+    /// far apart agree (a release stops at once): no single message arms or moves the robot \[s\].
+    #[serde(default = "default_deadman_confirm")]
+    pub deadman_confirm: f64,
     /// Bindings for linear x, y, z and angular x, y, z; `None` leaves the component at 0.
     pub linear_x: Option<AxisBinding>,
     pub linear_y: Option<AxisBinding>,
@@ -75,6 +79,14 @@ impl TeleopConfig {
     }
 }
 
+/// Default [`TeleopConfig::deadman_confirm`]: three Joys at 50 Hz, two at the 20 Hz autorepeat of the ROS
+/// joystick drivers \[s\].
+pub const DEADMAN_CONFIRM_S: f64 = 0.04;
+
+fn default_deadman_confirm() -> f64 {
+    DEADMAN_CONFIRM_S
+}
+
 impl Default for TeleopConfig {
     /// Planar base on an Xbox-style pad: left stick = x / yaw, LB = deadman, RB = turbo.
     fn default() -> Self {
@@ -84,6 +96,7 @@ impl Default for TeleopConfig {
             deadzone: 0.05,
             timeout: 0.5,
             max_future: 0.1,
+            deadman_confirm: DEADMAN_CONFIRM_S,
             linear_x: Some(AxisBinding { axis: 1, scale: 0.5, scale_turbo: 1.0 }),
             linear_y: None,
             linear_z: None,
@@ -149,6 +162,7 @@ impl TeleopConfig {
             deadzone: 0.05,
             timeout: 0.5,
             max_future: 0.1,
+            deadman_confirm: DEADMAN_CONFIRM_S,
             linear_x: lin(ly),
             linear_y: lin(lx),
             linear_z: if full { lin(ry) } else { None },
@@ -214,6 +228,14 @@ impl Section for TeleopConfig {
             |c| c.max_future,
         )
         .at_run_time(RunTime::Lower),
+        FieldSpec::<Self>::real(
+            "deadman_confirm",
+            Range::closed(0.0, 0.5),
+            "s",
+            "a deadman press, and the release that re-arms, count once accepted Joys stamped at least this far apart agree (a release stops at once); 0: one message",
+            |c| c.deadman_confirm,
+        )
+        .at_run_time(RunTime::Raise),
     ];
 
     /// One [`AxisBinding`] section per twist component (`linear_x`, ..., `angular_z`).
@@ -308,11 +330,30 @@ pub struct Teleop {
     last: Option<(JoyInput, Stamp)>,
     /// A rejected Joy read a released deadman after the newest accepted one.
     released_by_rejected: bool,
+    /// The deadman state of the newest accepted Joys and the stamp of the first of them that read it (the run
+    /// of agreeing messages so far).
+    run: Option<(Deadman, Stamp)>,
 }
 
 impl Teleop {
     pub fn new(config: TeleopConfig) -> Self {
-        Teleop { config, last: None, released_by_rejected: false }
+        Teleop { config, last: None, released_by_rejected: false, run: None }
+    }
+
+    /// True when the newest accepted Joys agree on `state` over at least `deadman_confirm` of their stamps.
+    fn confirmed(&self, state: Deadman) -> bool {
+        match (&self.run, &self.last) {
+            (Some((s, since)), Some((joy, _))) if *s == state => {
+                joy.stamp.seconds_since(*since) >= self.config.deadman_confirm - 1e-9
+            }
+            _ => false,
+        }
+    }
+
+    /// True when the newest accepted Joys read the deadman released over at least `deadman_confirm`: a release
+    /// that may re-arm (one message never does).
+    pub fn release_confirmed(&self) -> bool {
+        self.confirmed(Deadman::Released)
     }
 
     /// The deadman state `joy` reports under this map.
@@ -335,6 +376,10 @@ impl Teleop {
 
     /// Replaces the configuration (already validated by the caller).
     pub fn set_config(&mut self, config: TeleopConfig) {
+        if config.deadman_button != self.config.deadman_button {
+            // The run was read with another button.
+            self.run = None;
+        }
         self.config = config;
     }
 
@@ -344,6 +389,10 @@ impl Teleop {
     pub fn on_joy(&mut self, joy: JoyInput, arrival: Stamp) -> bool {
         if self.last.as_ref().is_some_and(|(last, _)| joy.stamp < last.stamp) {
             return false;
+        }
+        let state = self.deadman(&joy);
+        if self.run.is_none_or(|(s, _)| s != state) {
+            self.run = Some((state, joy.stamp));
         }
         self.last = Some((joy, arrival));
         self.released_by_rejected = false;
@@ -375,6 +424,8 @@ impl Teleop {
             Deadman::Unknown => return zero(TeleopState::Invalid),
             Deadman::Released => return zero(TeleopState::DeadmanReleased),
             Deadman::Pressed if self.released_by_rejected => return zero(TeleopState::DeadmanReleased),
+            // A press counts once a second message confirms it.
+            Deadman::Pressed if !self.confirmed(Deadman::Pressed) => return zero(TeleopState::DeadmanReleased),
             Deadman::Pressed => {}
         }
         let turbo = self.config.turbo_button.and_then(|i| joy.buttons.get(i)).is_some_and(|&b| b != 0);
@@ -404,6 +455,11 @@ mod tests {
     use super::*;
     use approx::assert_relative_eq;
 
+    /// A teleop that acts on one message (no deadman confirmation): the mapping and timing tests.
+    fn one_message(config: TeleopConfig) -> Teleop {
+        Teleop::new(TeleopConfig { deadman_confirm: 0.0, ..config })
+    }
+
     /// Stores `j` as arriving at its own stamp.
     fn on(t: &mut Teleop, j: JoyInput) -> bool {
         let arrival = j.stamp;
@@ -417,8 +473,37 @@ mod tests {
     }
 
     #[test]
-    fn deadman_held_maps_axes() {
+    fn a_press_or_a_re_arming_release_counts_once_two_messages_agree_over_deadman_confirm() {
         let mut t = Teleop::new(TeleopConfig::default());
+        let at = |s: f64| Stamp::from_secs_f64(s);
+        for s in [0.0, 0.02, 0.04] {
+            on(&mut t, joy(s, &[0.0, 1.0], false));
+        }
+        assert!(t.release_confirmed(), "released over 0.04 s");
+        // One pressed message, then a second 20 ms later: not yet; the third, 40 ms after the first: pressed.
+        on(&mut t, joy(0.06, &[0.0, 1.0], true));
+        assert_eq!(t.step(at(0.06)).state, TeleopState::DeadmanReleased);
+        assert!(!t.release_confirmed());
+        on(&mut t, joy(0.08, &[0.0, 1.0], true));
+        assert_eq!(t.step(at(0.08)).twist, Twist::ZERO);
+        on(&mut t, joy(0.10, &[0.0, 1.0], true));
+        assert_eq!((t.step(at(0.10)).state, t.step(at(0.10)).twist.linear.x), (TeleopState::Active, 0.5));
+        // A release stops at once; one released message among pressed ones never counts as a re-arming release,
+        // and the press after it needs confirming again.
+        on(&mut t, joy(0.12, &[0.0, 1.0], false));
+        assert_eq!(t.step(at(0.12)).state, TeleopState::DeadmanReleased);
+        assert!(!t.release_confirmed());
+        on(&mut t, joy(0.14, &[0.0, 1.0], true));
+        assert_eq!(t.step(at(0.14)).twist, Twist::ZERO);
+        // With deadman_confirm 0 one message is enough (teleop_twist_joy's behaviour).
+        let mut one = one_message(TeleopConfig::default());
+        on(&mut one, joy(0.0, &[0.0, 1.0], true));
+        assert_eq!(one.step(at(0.0)).state, TeleopState::Active);
+    }
+
+    #[test]
+    fn deadman_held_maps_axes() {
+        let mut t = one_message(TeleopConfig::default());
         on(&mut t, joy(1.0, &[0.5, 1.0], true));
         let out = t.step(Stamp::from_secs_f64(1.01));
         assert_eq!(out.state, TeleopState::Active);
@@ -428,7 +513,7 @@ mod tests {
 
     #[test]
     fn deadman_released_is_zero() {
-        let mut t = Teleop::new(TeleopConfig::default());
+        let mut t = one_message(TeleopConfig::default());
         on(&mut t, joy(1.0, &[0.5, 1.0], false));
         let out = t.step(Stamp::from_secs_f64(1.01));
         assert_eq!(out, TeleopOutput { twist: Twist::ZERO, state: TeleopState::DeadmanReleased });
@@ -436,7 +521,7 @@ mod tests {
 
     #[test]
     fn stale_joy_is_zero() {
-        let mut t = Teleop::new(TeleopConfig::default());
+        let mut t = one_message(TeleopConfig::default());
         on(&mut t, joy(1.0, &[0.5, 1.0], true));
         assert_eq!(t.step(Stamp::from_secs_f64(1.49)).state, TeleopState::Active);
         let out = t.step(Stamp::from_secs_f64(1.51));
@@ -445,10 +530,10 @@ mod tests {
 
     #[test]
     fn nan_axis_and_future_stamp_are_invalid() {
-        let mut t = Teleop::new(TeleopConfig::default());
+        let mut t = one_message(TeleopConfig::default());
         on(&mut t, joy(1.0, &[f32::NAN, 1.0], true));
         assert_eq!(t.step(Stamp::from_secs_f64(1.0)).state, TeleopState::Invalid);
-        let mut t = Teleop::new(TeleopConfig::default());
+        let mut t = one_message(TeleopConfig::default());
         on(&mut t, joy(5.0, &[0.5, 1.0], true));
         assert_eq!(t.step(Stamp::from_secs_f64(1.0)).twist, Twist::ZERO);
     }
@@ -456,7 +541,7 @@ mod tests {
     #[test]
     fn staleness_counts_from_the_arrival_too() {
         // Stamped 0.1 s ahead of its arrival: still used at most `timeout` after it arrived.
-        let mut t = Teleop::new(TeleopConfig::default());
+        let mut t = one_message(TeleopConfig::default());
         t.on_joy(joy(1.1, &[0.5, 1.0], true), Stamp::from_secs_f64(1.0));
         assert_eq!(t.step(Stamp::from_secs_f64(1.49)).state, TeleopState::Active);
         assert_eq!(t.step(Stamp::from_secs_f64(1.51)).state, TeleopState::Stale);
@@ -464,7 +549,7 @@ mod tests {
 
     #[test]
     fn a_rejected_release_releases_until_the_next_accepted_joy() {
-        let mut t = Teleop::new(TeleopConfig::default());
+        let mut t = one_message(TeleopConfig::default());
         on(&mut t, joy(1.0, &[0.0, 1.0], true));
         t.on_rejected_release();
         assert_eq!(
@@ -479,7 +564,7 @@ mod tests {
 
     #[test]
     fn out_of_order_joy_is_ignored() {
-        let mut t = Teleop::new(TeleopConfig::default());
+        let mut t = one_message(TeleopConfig::default());
         assert!(on(&mut t, joy(2.0, &[0.0, 1.0], true)));
         assert!(!on(&mut t, joy(1.0, &[0.0, 0.0], false)));
         assert_eq!(t.step(Stamp::from_secs_f64(2.0)).state, TeleopState::Active);
@@ -487,7 +572,7 @@ mod tests {
 
     #[test]
     fn empty_buttons_is_invalid_not_panic() {
-        let mut t = Teleop::new(TeleopConfig::default());
+        let mut t = one_message(TeleopConfig::default());
         on(&mut t, JoyInput { stamp: Stamp(0), axes: vec![], buttons: vec![] });
         assert_eq!(t.step(Stamp(0)).state, TeleopState::Invalid);
     }
@@ -506,7 +591,7 @@ mod tests {
             for profile in [TwistProfile::Planar, TwistProfile::Full6Dof] {
                 let c = TeleopConfig::preset(pad, profile);
                 assert!(c.validate().is_ok(), "{pad:?} {profile:?}");
-                let mut t = Teleop::new(c.clone());
+                let mut t = one_message(c.clone());
                 // Left stick fully up: forward at the normal scale.
                 let mut axes = vec![0.0; 8];
                 axes[1] = 1.0;
@@ -527,7 +612,7 @@ mod tests {
     #[test]
     fn full_6dof_uses_right_stick_and_dpad() {
         let c = TeleopConfig::preset(GamepadPreset::Xbox, TwistProfile::Full6Dof);
-        let mut t = Teleop::new(c);
+        let mut t = one_message(c);
         let axes = [0.0, 0.0, 0.0, 1.0, -1.0, 0.0, 1.0, 1.0];
         on(&mut t, pad_joy(0.0, &axes, &[4]));
         let tw = t.step(Stamp(0)).twist;
@@ -555,7 +640,7 @@ mod tests {
 
     #[test]
     fn deadzone_is_continuous_and_scaled() {
-        let mut t = Teleop::new(TeleopConfig::default());
+        let mut t = one_message(TeleopConfig::default());
         on(&mut t, joy(1.0, &[0.0, 0.04], true));
         assert_eq!(t.step(Stamp::from_secs_f64(1.0)).twist.linear.x, 0.0);
         on(&mut t, joy(1.1, &[0.0, 0.0501], true));

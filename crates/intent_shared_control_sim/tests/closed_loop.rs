@@ -49,9 +49,11 @@ fn oracle_predictor_batch_meets_thresholds_and_assists() {
     let r = batch(PredictorKind::Oracle { confidence: 0.9 }, SEEDS);
     check_common(&r);
     assert!(r.assisted_percent > 1.0, "assistance never engaged: {r:#?}");
-    // With a perfect prediction most stops must be ones the configured chain needs (45 % on these seeds,
-    // 30 % over 1000; the chain before ego-motion compensation and the stopping horizon was above 70 %).
-    assert!(r.false_stop_percent <= 55.0, "false stops {:.1} % of Stop cycles: {r:#?}", r.false_stop_percent);
+    // With a perfect prediction the robot stands needlessly in under 1 % of the cycles (0.39 % on these seeds,
+    // 0.23 % over 1000). Judged on all cycles, not as a share of the Stop cycles: that share rises whenever
+    // needed stops fall (on these seeds 140 → 108 Stop cycles when the deadman confirmation and the turn-only
+    // way out came in, false ones 70 → 67, the share 50 → 62 %).
+    assert!(r.false_stop_time_percent <= 1.0, "false stops {:.2} % of all cycles: {r:#?}", r.false_stop_time_percent);
 }
 
 #[test]

@@ -24,8 +24,47 @@ impl Feed for Controller {
 fn armed(config: ControllerConfig) -> Controller {
     let mut c = Controller::try_new(config).expect("valid config");
     assert!(c.awaiting_rearm());
-    c.joy_now(joy(-0.04, 0.0, false));
+    release(&mut c, -0.1, -0.04);
     c
+}
+
+/// The deadman released in Joys every 20 ms from `from` to `to` (a release that re-arms spans at least
+/// `teleop.deadman_confirm`).
+fn release(c: &mut Controller, from: f64, to: f64) {
+    let mut t = from;
+    while t <= to + 1e-9 {
+        c.joy_now(joy(t, 0.0, false));
+        t += 0.02;
+    }
+}
+
+#[test]
+fn one_message_neither_re_arms_nor_moves_the_robot() {
+    // The operator holds the deadman through start-up (latched) and pushes forward. One released Joy from
+    // someone else between the operator's held ones is no release: the next held Joy does not re-arm.
+    let mut c = Controller::new(ControllerConfig::default());
+    run(&mut c, 0.0, 0.5, 1.0, &[]);
+    c.joy_now(joy(0.51, 0.0, false));
+    let d = run(&mut c, 0.52, 1.5, 1.0, &[]);
+    assert!(d.awaiting_rearm && d.output == Twist::ZERO, "{d:?}");
+    // Armed and driving, then released: the operator's pad reads released at 50 Hz. One pressed Joy (forward)
+    // from someone else is no press: nothing moves before the operator's next released Joy.
+    let mut c = armed(ControllerConfig::default());
+    run(&mut c, 0.0, 1.0, 1.0, &[]);
+    let mut t = 1.02;
+    while t < 2.0 {
+        c.joy_now(joy(t, 0.0, false));
+        c.skel_now(frame(t, &[]));
+        c.step(Stamp::from_secs_f64(t));
+        t += 0.02;
+    }
+    c.joy_now(joy(2.005, 1.0, true));
+    c.skel_now(frame(2.01, &[]));
+    let d = c.step(Stamp::from_secs_f64(2.01));
+    assert_eq!(d.output, Twist::ZERO, "{d:?}");
+    // The operator pressing (a steady stream of pressed Joys) drives again after deadman_confirm.
+    let d = run(&mut c, 2.02, 2.5, 1.0, &[]);
+    assert!(d.output.linear.x > 0.3, "{d:?}");
 }
 
 #[test]
@@ -47,8 +86,8 @@ fn a_new_controller_waits_for_the_deadman_released_then_pressed() {
     let d = run(&mut c, 0.0, 0.5, 1.0, &[]);
     assert_eq!((d.mode, d.output), (Mode::Idle, Twist::ZERO));
     assert!(d.awaiting_rearm && d.reasons.contains(&Reason::AwaitingRearm));
-    c.joy_now(joy(0.52, 0.0, false));
-    let d = run(&mut c, 0.54, 1.5, 1.0, &[]);
+    release(&mut c, 0.52, 0.56);
+    let d = run(&mut c, 0.58, 1.5, 1.0, &[]);
     assert!(!d.awaiting_rearm && d.output.linear.x > 0.4, "{d:?}");
     // A stale joystick (a fault) latches again.
     c.skel_now(frame(2.2, &[]));
@@ -57,8 +96,8 @@ fn a_new_controller_waits_for_the_deadman_released_then_pressed() {
     let d = run(&mut c, 2.22, 3.0, 1.0, &[]);
     assert!(d.awaiting_rearm && d.output == Twist::ZERO, "{d:?}");
     // A parameter change is no restart.
-    c.joy_now(joy(3.02, 0.0, false));
-    run(&mut c, 3.04, 3.5, 1.0, &[]);
+    release(&mut c, 3.02, 3.06);
+    run(&mut c, 3.08, 3.5, 1.0, &[]);
     c.set_config(ControllerConfig::default()).expect("valid");
     assert!(!c.awaiting_rearm());
 }
@@ -116,8 +155,10 @@ fn deadman_released_and_no_skeletons_are_explicit_zero() {
     assert_eq!((d.mode, d.output), (Mode::Idle, Twist::ZERO));
     assert!(d.reasons.contains(&Reason::DeadmanReleased));
     let mut c = armed(ControllerConfig::default());
-    c.joy_now(joy(0.0, 1.0, true));
-    let d = c.step(Stamp(0));
+    for t in [0.0, 0.02, 0.04] {
+        c.joy_now(joy(t, 1.0, true));
+    }
+    let d = c.step(Stamp::from_secs_f64(0.04));
     assert_eq!((d.mode, d.output), (Mode::Fault, Twist::ZERO));
     assert!(d.reasons.contains(&Reason::SkeletonsMissing));
 }
@@ -293,8 +334,8 @@ fn every_safety_margin_says_how_a_running_system_may_change_it() {
     let rule = |name: &str| catalog.field(name).map(|f| f.run_time).unwrap_or_else(|| panic!("{name} declared"));
     // Every field of the safety chain, and the joystick's timing, is only tightened (or fixed) at run time.
     for f in &catalog.fields {
-        let safety =
-            f.name.starts_with("safety.") || ["teleop.timeout", "teleop.max_future"].contains(&f.name.as_str());
+        let teleop_timing = ["teleop.timeout", "teleop.max_future", "teleop.deadman_confirm"];
+        let safety = f.name.starts_with("safety.") || teleop_timing.contains(&f.name.as_str());
         assert_eq!(safety, f.run_time != RunTime::Any, "{}: {:?}", f.name, f.run_time);
     }
     // The direction that tightens, for the parameters a changed value once switched a function off with.
@@ -415,16 +456,22 @@ fn a_new_deadman_button_or_pad_mapping_needs_a_re_arm() {
     remapped.teleop.turbo_button = None;
     c.set_config(remapped).expect("valid");
     assert!(c.awaiting_rearm());
-    c.joy_now(held(1.02));
-    c.skel_now(frame(1.02, &[]));
-    let d = c.step(Stamp::from_secs_f64(1.02));
+    let mut d = None;
+    for t in [1.02, 1.04, 1.06] {
+        c.joy_now(held(t));
+        c.skel_now(frame(t, &[]));
+        d = Some(c.step(Stamp::from_secs_f64(t)));
+    }
+    let d = d.expect("decided");
     assert_eq!(d.output, Twist::ZERO, "{d:?}");
     assert!(d.reasons.contains(&Reason::AwaitingRearm), "{d:?}");
     // Button 5 released, then pressed: armed again.
-    let mut released = held(1.04);
-    released.buttons[5] = 0;
-    c.joy_now(released);
-    c.joy_now(held(1.06));
-    c.skel_now(frame(1.06, &[]));
-    assert!(!c.step(Stamp::from_secs_f64(1.06)).awaiting_rearm);
+    for t in [1.08, 1.10, 1.12] {
+        let mut released = held(t);
+        released.buttons[5] = 0;
+        c.joy_now(released);
+    }
+    c.joy_now(held(1.14));
+    c.skel_now(frame(1.14, &[]));
+    assert!(!c.step(Stamp::from_secs_f64(1.14)).awaiting_rearm);
 }

@@ -16,13 +16,15 @@
 //! - **Operator**: goal-seeking (turn toward the goal, forward when roughly facing it, turbo in the open, steer
 //!   around people it sees). A *careless* operator ignores people until the robot has been held still for
 //!   [`OperatorConfig::wake_up_s`]. The operator takes the pad once the robot is up and its status shows no
-//!   fault (its first skeleton frame is in), and presses the deadman to start; a robot waiting for a re-arm
+//!   fault (its first skeleton frame is in) and the pad has read released for [`OperatorConfig::pad_released_s`]
+//!   (a re-arming release must span `teleop.deadman_confirm`), and presses the deadman to start (the chain
+//!   drives once the press is confirmed, `teleop.deadman_confirm` later); a robot waiting for a re-arm
 //!   gets it released and pressed again after [`OperatorConfig::rearm_reaction_s`]. With
 //!   [`OperatorConfig::deadman_held_at_bring_up`] the deadman is already held when the robot comes up, so every
 //!   run starts with that re-arm (the reports before this option).
 //!
 //! Each run is repeated with **raw teleop** (no assistance, no safety chain, only the velocity limits of the
-//! pad; it moves on the first press) and with raw teleop through the platform's velocity, acceleration and jerk
+//! pad; it moves on the first press, as teleop_twist_joy does: no deadman confirmation) and with raw teleop through the platform's velocity, acceleration and jerk
 //! limits (from rest at t = 0) for the completion-time comparison.
 //!
 //! Metrics ([`RunMetrics`]), all from ground truth, judged by [`crate::judge::Judge`] on true keypoints with
@@ -92,7 +94,7 @@ use intent_shared_control_core::safety::{Effect, MotionLimiter, Reason, RobotSha
 use intent_shared_control_core::skeleton::{
     keypoint as kp, torso_point, tracked_points, HumanId, HumanSkeleton, Keypoint, SkeletonFrame, NUM_KEYPOINTS,
 };
-use intent_shared_control_core::teleop::{JoyInput, Teleop};
+use intent_shared_control_core::teleop::{JoyInput, Teleop, TeleopConfig};
 use intent_shared_control_core::time::Stamp;
 use intent_shared_control_core::twist::Twist;
 
@@ -293,7 +295,8 @@ fn simulate<S: HumanSource>(
     let tolerance = config.controller.safety.separation.approach_tolerance;
     let body = config.controller.safety.separation.body();
     let raw_limits = &config.controller.safety.limits.max_velocity;
-    let mut raw_teleop = Teleop::new(config.controller.teleop.clone());
+    // Raw teleop acts on every message, as teleop_twist_joy does (no deadman confirmation).
+    let mut raw_teleop = Teleop::new(TeleopConfig { deadman_confirm: 0.0, ..config.controller.teleop.clone() });
     let mut platform = MotionLimiter::new(config.controller.safety.limits.clone());
     // The platform stands still when the run starts (a fresh limiter would take its first step as `max_dt` long).
     platform.reset(Stamp::from_secs_f64(0.0));

@@ -26,6 +26,9 @@ pub struct OperatorConfig {
     /// the robot is up and presses the deadman to start the run (the first joystick message shows it
     /// released), as they do with raw teleop.
     pub deadman_held_at_bring_up: bool,
+    /// The pad, just picked up, reads the deadman released for at least this long before the operator presses
+    /// it (with raw teleop too): a release that re-arms spans `teleop.deadman_confirm` \[s\].
+    pub pad_released_s: f64,
     /// A realistic operator: held still for [`OperatorConfig::stuck_s`] with someone within
     /// `caution_distance`, they try a way out for [`OperatorConfig::escape_s`]: reverse while turning away
     /// when the nearest person is ahead (within ±60°), otherwise turn away from them on the spot; then go
@@ -49,6 +52,7 @@ impl Default for OperatorConfig {
             rearm_reaction_s: 0.3,
             rearm_release_s: 0.1,
             deadman_held_at_bring_up: false,
+            pad_released_s: 0.1,
             realistic: false,
             stuck_s: 1.0,
             escape_s: 1.5,
@@ -75,10 +79,10 @@ impl Operator {
     /// deadman is held now.
     pub(super) fn deadman(&mut self, t: f64, awaiting_rearm: bool, ready: bool) -> bool {
         if !self.config.deadman_held_at_bring_up && !self.started {
-            // Takes the pad once the robot is up and its status shows its inputs in: released until then, then
-            // the press that starts the run.
-            self.started = ready;
-            return ready;
+            // Takes the pad once the robot is up and its status shows its inputs in, the pad having read
+            // released for `pad_released_s`: released until then, then the press that starts the run.
+            self.started = ready && t >= self.config.pad_released_s;
+            return self.started;
         }
         if !awaiting_rearm {
             self.waiting_since = None;
