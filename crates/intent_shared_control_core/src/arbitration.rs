@@ -13,11 +13,13 @@
 //! A hold (zero assist command) has no direction: any operator command larger than `authority_full_push`
 //! counts as a full push, so the operator can always override a hold.
 //!
-//! A turn-only assist ([`AssistOutput::turn_only`]: the way out from someone beside the robot) blends the
-//! turn and leaves the operator's translation as it is: `u_lin = u_user,lin`. It proposes no driving, so
-//! blending its zero translation in would only take the operator's speed away (to 10 % at `alpha_max` 0.9)
-//! while the robot drives past someone who stands still beside it; separation monitoring limits that driving
-//! as any command.
+//! A way out's translation is a least motion away from someone, not a target
+//! ([`AssistOutput::least_translation`]): when the operator already moves along it at least as fast
+//! (`⟨u_user,lin, â_lin⟩ ≥ |u_assist,lin|`; always for a way out that only turns, the one from someone beside the
+//! robot), the blend keeps the operator's translation, `u_lin = u_user,lin`, and blends the turn. Blending it
+//! in would only take the operator's speed away (to 10 % of it at `alpha_max` 0.9 for a turn only, to
+//! 0.19 m/s from 0.5 for a drive-on at 0.15 m/s) while the robot moves the way the assistance wants anyway;
+//! separation monitoring limits that motion as any command.
 //!
 //! The hand-over creep ([`AssistPolicy::ApproachHandover`]) is an offer to the person, not a move for anyone's
 //! safety: there the push is everything the operator asks besides the creep, `p = |u_user − max(0, ⟨u_user,
@@ -156,8 +158,12 @@ impl Arbitrator {
         let push = (against / c.authority_full_push).min(1.0);
         let alpha = (alpha0 * (1.0 - push)).clamp(0.0, 1.0);
         let mut twist = user.lerp_toward(&assist.twist, alpha);
-        if assist.turn_only {
-            twist.linear = user.linear;
+        if assist.least_translation {
+            let a = assist.twist.linear;
+            let least = a.norm();
+            if least == 0.0 || user.linear.dot(&(a / least)) >= least {
+                twist.linear = user.linear;
+            }
         }
         Blend { alpha, alpha_from_confidence: alpha0, twist, operator_override: push > 0.0 && alpha0 > 0.0 }
     }
@@ -168,8 +174,19 @@ mod tests {
     use super::*;
     use approx::assert_relative_eq;
 
+    /// The way out from someone beside the robot, on their left: a turn right only, at confidence 1.
+    fn way_out_turning_right() -> AssistOutput {
+        AssistOutput {
+            twist: Twist::planar(0.0, 0.0, -1.0),
+            policy: AssistPolicy::WayOut,
+            confidence: 1.0,
+            human: Some(5),
+            least_translation: true,
+        }
+    }
+
     fn assist(twist: Twist, confidence: f64) -> AssistOutput {
-        AssistOutput { twist, policy: AssistPolicy::BackOff, confidence, human: Some(1), turn_only: false }
+        AssistOutput { twist, policy: AssistPolicy::BackOff, confidence, human: Some(1), least_translation: false }
     }
 
     #[test]
@@ -217,7 +234,7 @@ mod tests {
             policy: AssistPolicy::ApproachHandover,
             confidence: 1.0,
             human: Some(3),
-            turn_only: false,
+            least_translation: false,
         };
         // Driving on at 0.5 m/s, the hand to the left: the operator keeps the robot.
         let b = arb.blend(&Twist::planar(0.5, 0.0, 0.0), &creep);
@@ -240,13 +257,7 @@ mod tests {
         let arb = Arbitrator::new(ArbitrationConfig::default());
         let back_off = assist(Twist::planar(-0.3, 0.0, 0.0), 1.0);
         assert_eq!(arb.blend(&Twist::planar(0.3, 0.0, 0.0), &back_off).alpha, 0.0);
-        let turn_away = AssistOutput {
-            twist: Twist::planar(0.0, 0.0, -1.0),
-            policy: AssistPolicy::WayOut,
-            confidence: 1.0,
-            human: Some(5),
-            turn_only: true,
-        };
+        let turn_away = way_out_turning_right();
         let against = arb.blend(&Twist::planar(0.5, 0.0, 0.6), &turn_away);
         assert_eq!((against.alpha, against.twist), (0.0, Twist::planar(0.5, 0.0, 0.6)));
         assert_relative_eq!(arb.blend(&Twist::planar(0.5, 0.0, 0.3), &turn_away).alpha, 0.45, epsilon = 1e-12);
@@ -256,15 +267,9 @@ mod tests {
     }
 
     #[test]
-    fn a_turn_only_way_out_turns_the_robot_and_leaves_the_operator_s_driving_as_it_is() {
+    fn a_way_out_s_translation_is_a_least_motion_the_operator_s_faster_driving_keeps() {
         let arb = Arbitrator::new(ArbitrationConfig::default());
-        let turn_away = AssistOutput {
-            twist: Twist::planar(0.0, 0.0, -1.0),
-            policy: AssistPolicy::WayOut,
-            confidence: 1.0,
-            human: Some(5),
-            turn_only: true,
-        };
+        let turn_away = way_out_turning_right();
         // Driving on at 0.5 m/s past someone standing beside: the turn is blended in at α 0.9, the drive kept
         // (blending the way out's zero translation in would leave 0.05 m/s).
         let b = arb.blend(&Twist::planar(0.5, 0.1, 0.0), &turn_away);
@@ -274,10 +279,21 @@ mod tests {
         // Standing still, the operator gets the turn alone; reversing is kept too.
         assert_eq!(arb.blend(&Twist::ZERO, &turn_away).twist.linear.x, 0.0);
         assert_eq!(arb.blend(&Twist::planar(-0.2, 0.0, 0.0), &turn_away).twist.linear.x, -0.2);
-        // A way out with a translation of its own (back off and turn) blends every axis.
-        let back_and_turn = AssistOutput { twist: Twist::planar(-0.15, 0.0, -1.0), turn_only: false, ..turn_away };
-        let b = arb.blend(&Twist::ZERO, &back_and_turn);
-        assert_relative_eq!(b.twist.linear.x, -0.135, epsilon = 1e-12);
+        // A way out that drives on at 0.15 m/s (the person behind the beam): driving on at 0.5 m/s keeps the
+        // operator's speed (blended in: 0.185 m/s); slower than the way out, or across it, the blend as always.
+        let drive_on = AssistOutput { twist: Twist::planar(0.15, 0.0, -1.0), ..turn_away };
+        assert_eq!(arb.blend(&Twist::planar(0.5, 0.0, 0.0), &drive_on).twist.linear.x, 0.5);
+        assert_relative_eq!(arb.blend(&Twist::planar(0.1, 0.0, 0.0), &drive_on).twist.linear.x, 0.145, epsilon = 1e-12);
+        assert_relative_eq!(arb.blend(&Twist::planar(0.0, 0.5, 0.0), &drive_on).twist.linear.y, 0.05, epsilon = 1e-12);
+        // An assist whose translation is a target (a back-off) blends every axis.
+        let back_off = AssistOutput {
+            twist: Twist::planar(-0.15, 0.0, -1.0),
+            policy: AssistPolicy::BackOff,
+            least_translation: false,
+            ..turn_away
+        };
+        let b = arb.blend(&Twist::planar(-0.5, 0.0, 0.0), &back_off);
+        assert_relative_eq!(b.twist.linear.x, -0.185, epsilon = 1e-12);
     }
 
     #[test]
@@ -288,7 +304,7 @@ mod tests {
             policy: AssistPolicy::Hold,
             confidence: 1.0,
             human: Some(2),
-            turn_only: false,
+            least_translation: false,
         };
         assert_relative_eq!(arb.blend(&Twist::planar(0.05, 0.0, 0.0), &hold).alpha, 0.9 * (1.0 - 0.05 / 0.3));
         assert_eq!(arb.blend(&Twist::planar(0.6, 0.0, 0.0), &hold).alpha, 0.0);

@@ -29,10 +29,11 @@
 //!      side, surrounded, or a platform that cannot move sideways) per person: turn away from their
 //!      side at [`AssistConfig::way_out_yaw_rate`], back off at [`AssistConfig::way_out_speed`] while they are
 //!      nearly straight ahead (within [`AssistConfig::way_out_straight_bearing`]) and drive on at that speed
-//!      while they are behind the beam (bearing beyond ±90°): either way the robot moves away from them. In
-//!      between (beside the robot) the way out is a turn only ([`AssistOutput::turn_only`]): the blend turns
-//!      the robot away and leaves the operator's driving as it is, which separation monitoring limits as any
-//!      command. The operator accepts it by pushing (the blend and its authority rules as for every policy);
+//!      while they are behind the beam (bearing beyond ±90°): either way the robot moves away from them; in
+//!      between (beside the robot) it only turns. A way out's translation is the least motion away
+//!      ([`AssistOutput::least_translation`]): an operator already driving that way at least as fast keeps
+//!      their translation (beside someone, any driving), which separation monitoring limits as any command;
+//!      the turn is blended. The operator accepts it by pushing (the blend and its authority rules as for every policy);
 //!      the safety chain keeps the turn when the operator's forward push must stop. Farther away or farther
 //!      behind the robot: no assistance.
 //!    - `retreat` → no assistance: the person leaves, the operator keeps full authority (α = 0).
@@ -323,15 +324,21 @@ pub struct AssistOutput {
     pub confidence: f64,
     /// Human the policy reacts to.
     pub human: Option<HumanId>,
-    /// The policy proposes a turn only and says nothing about driving (the way out from someone beside the
-    /// robot): the blend leaves the operator's translation as it is ([`crate::arbitration`]).
-    pub turn_only: bool,
+    /// The translation is the least motion away from someone (a way out), not a target: an operator already
+    /// moving along it at least as fast keeps their translation in the blend; with none (a way out that only
+    /// turns) any driving is kept ([`crate::arbitration`]).
+    pub least_translation: bool,
 }
 
 impl AssistOutput {
     /// No assistance.
-    pub const NONE: AssistOutput =
-        AssistOutput { twist: Twist::ZERO, policy: AssistPolicy::None, confidence: 0.0, human: None, turn_only: false };
+    pub const NONE: AssistOutput = AssistOutput {
+        twist: Twist::ZERO,
+        policy: AssistPolicy::None,
+        confidence: 0.0,
+        human: None,
+        least_translation: false,
+    };
 }
 
 /// Assistance policy selector; holds the latest external assist command.
@@ -400,7 +407,7 @@ impl Assist {
                     policy: AssistPolicy::External,
                     confidence: self.config.external_confidence,
                     human: None,
-                    turn_only: false,
+                    least_translation: false,
                 };
             }
         }
@@ -411,9 +418,9 @@ impl Assist {
         for p in predictions {
             let Some((intent, prob)) = self.acting_intent(now, p) else { continue };
             let Some((twist, policy, distance)) = self.policy_for(intent, p) else { continue };
-            // Only the way out from someone beside the robot turns without a translation of its own.
-            let turn_only = policy == AssistPolicy::WayOut && twist.linear.norm() == 0.0;
-            let candidate = AssistOutput { twist, policy, confidence: prob, human: Some(p.human_id), turn_only };
+            let least_translation = policy == AssistPolicy::WayOut;
+            let candidate =
+                AssistOutput { twist, policy, confidence: prob, human: Some(p.human_id), least_translation };
             let better = match &best {
                 None => true,
                 Some((b, d)) => {
@@ -494,7 +501,7 @@ impl Assist {
             policy: AssistPolicy::WayOut,
             confidence: *prob,
             human: Some(*id),
-            turn_only: false,
+            least_translation: true,
         })
     }
 
@@ -696,18 +703,18 @@ mod tests {
         // Straight ahead: back off and turn away (right when exactly ahead).
         let out = idle([1.0, 0.0]);
         assert_eq!((out.policy, out.twist.linear.x, out.twist.angular.z.abs()), (AssistPolicy::WayOut, -0.15, 1.0));
-        assert!(!out.turn_only);
+        assert!(out.least_translation);
         // Ahead to the left: turn right, no backing off; ahead to the right: turn left. A turn only: the
-        // operator's driving is left as it is.
+        // operator's driving is left as it is (a way out's translation is a least motion).
         let out = idle([0.5, 1.0]);
         assert_eq!((out.policy, out.twist.linear.x, out.twist.angular.z), (AssistPolicy::WayOut, 0.0, -1.0));
-        assert!(out.turn_only);
+        assert!(out.least_translation);
         assert_eq!(idle([0.5, -1.0]).twist.angular.z, 1.0);
         // Just behind the beam: still in the way of a robot brushing past; it drives on, away from them, turning
         // away. Farther behind, or farther than way_out_distance: no way out.
         let out = idle([-0.1, 1.0]);
         assert_eq!((out.policy, out.twist.linear.x, out.twist.angular.z), (AssistPolicy::WayOut, 0.15, -1.0));
-        assert!(!out.turn_only);
+        assert!(out.least_translation);
         assert_eq!(idle([-0.6, 1.0]).policy, AssistPolicy::None);
         assert_eq!(idle([1.6, 0.0]).policy, AssistPolicy::None);
         // A hand-over in progress wins over a way out.
