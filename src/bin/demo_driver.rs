@@ -125,6 +125,30 @@ async fn main() -> anyhow::Result<()> {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // The operator picks up the pad: it reads released until the system has taken a Joy of ours (its status no
+    // longer says `joy_missing`), for at least 0.2 s. A subscriber of ours (a bag recorder) can be matched before
+    // the system is; the system's first Joys would then be later ones than the recorder's.
+    let mut released_since: Option<Instant> = None;
+    loop {
+        anyhow::ensure!(
+            Instant::now() < discovery_deadline,
+            "shared_control took no Joy within {} s",
+            args.discovery_timeout
+        );
+        tokio::select! {
+            _ = joy_timer.tick() => {
+                let header = Header { stamp: stamp_to_msg(clock.now()?), frame_id: String::new() };
+                joy_pub.publish(&Joy { header, axes: vec![0.0; 8], buttons: vec![0; 11] })?;
+            }
+            Some(s) = status_sub.next() => {
+                if s.reasons.iter().any(|r| r == Reason::JoyMissing.as_str()) {
+                    released_since = None;
+                } else if released_since.get_or_insert_with(Instant::now).elapsed() >= Duration::from_millis(200) {
+                    break;
+                }
+            }
+        }
+    }
     println!("demo: system discovered, running the scripted operator and human for {:.0} s", args.duration);
 
     let start = Instant::now();
@@ -150,8 +174,12 @@ async fn main() -> anyhow::Result<()> {
                 // After a start or a fault the robot waits until the deadman is released and pressed again; the
                 // operator sees it on the status and does so (released for 0.1 s after 0.3 s).
                 let waiting = last_status.as_ref().is_some_and(|s| s.reasons.iter().any(|r| r == Reason::AwaitingRearm.as_str()));
-                let since = if waiting { *rearm_since.get_or_insert(t) } else { rearm_since.take().unwrap_or(t) };
-                let releasing = waiting && (since + 0.3..since + 0.4).contains(&t);
+                // A release, once begun, lasts its 0.1 s whatever the status shows meanwhile (it says
+                // `deadman_released`, not `awaiting_rearm`, while the deadman is up): the node takes a re-arming
+                // release only once Joys `teleop.deadman_confirm` apart agree.
+                let in_release = rearm_since.is_some_and(|s| (s + 0.3..s + 0.4).contains(&t));
+                let since = if waiting || in_release { *rearm_since.get_or_insert(t) } else { rearm_since.take().unwrap_or(t) };
+                let releasing = (waiting || in_release) && (since + 0.3..since + 0.4).contains(&t);
                 if waiting && t >= since + 0.5 {
                     rearm_since = Some(t);
                 }

@@ -1,6 +1,7 @@
 """A bag recorded from the live composed system (driven over DDS by demo_driver) replays offline, at the
 recorded decision stamps, to the same decisions within the documented tolerance (docs/bags.md)."""
 import json
+import re
 import subprocess
 import sys
 import time
@@ -43,6 +44,10 @@ def test_live_bag_replays_to_the_same_decisions(tmp_path, launch, bin_dir):
         wait_for(ready.exists, 30, "the recorder to subscribe")
         drv = subprocess.run([str(bin_dir / "demo_driver"), "--duration", "8"], capture_output=True, timeout=90)
         assert drv.returncode == 0, drv.stdout.decode(errors="replace")[-2000:]
+        # The driver's operator re-arms (releases for 0.1 s, presses) and drives: a bag of a robot that never
+        # moved would test little.
+        speed = re.search(r"max planar speed: ([0-9.]+) m/s", drv.stdout.decode(errors="replace"))
+        assert speed and float(speed.group(1)) > 0.1, drv.stdout.decode(errors="replace")[-2000:]
     finally:
         rec.send_signal(2)
         out, _ = rec.communicate(timeout=30)
