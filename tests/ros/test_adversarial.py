@@ -672,7 +672,7 @@ LOOSENING = {
     # the pose tracker then goes silent
     "skeleton_timeout": ("safety.watchdog.skeleton_timeout", 1e9, "only lowered"),
     # with someone 0.8 m ahead whose keypoints are reported at confidence 0.95
-    "keypoint_confidence": ("safety.validation.min_keypoint_confidence", 1.0, "only lowered"),
+    "keypoint_confidence": ("safety.validation.min_keypoint_confidence", 1.0, "read-only"),
 }
 
 
@@ -691,7 +691,8 @@ def test_a_parameter_set_cannot_switch_a_safety_function_off_while_driving(peer,
     t_press = b.arm(axes=(0.0, 1.0))
     b.decided_after(t_press + 1.0)
     res = _set_double(peer, name, value)
-    assert not res.successful and f"`{name}` is {rule} while running" in res.reason, res.reason
+    assert not res.successful and (rule in res.reason if rule == "read-only" else
+                                   f"`{name}` is {rule} while running" in res.reason), res.reason
     t_set = b.now()
     if case == "teleop_timeout":
         b.joy_on = False
@@ -703,10 +704,10 @@ def test_a_parameter_set_cannot_switch_a_safety_function_off_while_driving(peer,
     if case == "keypoint_confidence":
         ahead = [c for c in b.cmds_between(t_press) if c.twist.linear.x > 0.0]
         assert not ahead, f"drove at the person ahead: {motion_summary(ahead)}"
-    # Tightening the same margin is accepted at once.
-    tighter = {"teleop_timeout": 0.3, "skeleton_timeout": 0.2, "keypoint_confidence": 0.2}[case]
-    res = _set_double(peer, name, tighter)
-    assert res.successful, res.reason
+    # Tightening the same margin is accepted at once (the keypoint confidence floor loosens either way: fixed).
+    if case != "keypoint_confidence":
+        res = _set_double(peer, name, {"teleop_timeout": 0.3, "skeleton_timeout": 0.2}[case])
+        assert res.successful, res.reason
 
 
 def test_the_future_stamp_tolerances_cannot_be_opened_at_run_time(peer, launch):

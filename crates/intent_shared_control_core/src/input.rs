@@ -121,15 +121,21 @@ impl InputHandler {
         predictions: Vec<HumanPrediction>,
     ) -> Result<(), Rejection> {
         self.check_stamp(InputKind::Predictions, now, stamp)?;
-        // Each prediction's own stamp (the capture it came from) too: a forged one would act when it came due.
-        if let Some(newest) = predictions.iter().map(|p| p.stamp).max() {
-            self.check_stamp(InputKind::Predictions, now, newest)?;
+        // Each prediction's own stamp (the capture it came from) too: one stamped ahead would act when it came
+        // due. Such entries are rejected and counted; the rest of the array (everyone else's forecast, which
+        // the safety chain takes as restrictions) is kept.
+        let tolerance = self.controller.config().safety.validation.max_future;
+        let before = predictions.len();
+        let predictions: Vec<HumanPrediction> =
+            predictions.into_iter().filter(|p| p.stamp.seconds_since(now) <= tolerance).collect();
+        let ahead = predictions.len() < before;
+        if !self.controller.on_predictions(stamp, predictions) {
+            return Err(self.reject(Rejection::OutOfOrder(InputKind::Predictions)));
         }
-        if self.controller.on_predictions(stamp, predictions) {
-            Ok(())
-        } else {
-            Err(self.reject(Rejection::OutOfOrder(InputKind::Predictions)))
+        if ahead {
+            return Err(self.reject(Rejection::FutureStamp(InputKind::Predictions)));
         }
+        Ok(())
     }
 
     /// An external assist command stamped `stamp`, arriving at `now`.

@@ -3,7 +3,7 @@
 use r2r::ParameterValue;
 use thiserror::Error;
 
-use crate::ros::param_server::{use_sim_time_spec, Cmp, ParamSpec, Range};
+use crate::ros::param_server::{use_sim_time_spec, Cmp, ParamSpec, Range, RunTime};
 use crate::ros::params::{ParamError, Params};
 
 /// Declared parameters of the supervisor.
@@ -28,19 +28,35 @@ pub fn param_specs() -> Vec<ParamSpec> {
             ParameterValue::Bool(true),
         )
         .read_only(),
-        ParamSpec::new("liveness_period", "period of the get_state liveness probe [s]", ParameterValue::Double(0.1))
-            .range(Range::Float(0.01, 5.0)),
-        ParamSpec::new("liveness_timeout", "a node silent for longer is lost [s]", ParameterValue::Double(0.5))
-            .range(Range::Float(0.05, 30.0))
-            .must_be(Cmp::AtLeast, "liveness_period"),
-        ParamSpec::new("transition_timeout", "longest wait for a change_state answer [s]", ParameterValue::Double(5.0))
-            .range(Range::Float(0.1, 60.0)),
+        ParamSpec::new(
+            "liveness_period",
+            "period of the get_state liveness probe [s]; only lowered while running",
+            ParameterValue::Double(0.1),
+        )
+        .range(Range::Float(0.01, 5.0))
+        .run_time(RunTime::Lower),
+        ParamSpec::new(
+            "liveness_timeout",
+            "a node silent for longer is lost [s]; only lowered while running",
+            ParameterValue::Double(0.5),
+        )
+        .range(Range::Float(0.05, 30.0))
+        .must_be(Cmp::AtLeast, "liveness_period")
+        .run_time(RunTime::Lower),
+        ParamSpec::new(
+            "transition_timeout",
+            "longest wait for a change_state answer [s]; only lowered while running",
+            ParameterValue::Double(5.0),
+        )
+        .range(Range::Float(0.1, 60.0))
+        .run_time(RunTime::Lower),
         ParamSpec::new(
             "stop_rate",
-            "rate of the zero commands published while the system is faulted [Hz]",
+            "rate of the zero commands published while the system is faulted [Hz]; only raised while running",
             ParameterValue::Double(20.0),
         )
-        .range(Range::Float(1.0, 1000.0)),
+        .range(Range::Float(1.0, 1000.0))
+        .run_time(RunTime::Raise),
         ParamSpec::new("cmd_frame_id", "frame_id of the zero commands", ParameterValue::String("base_link".into())),
         ParamSpec::new("diagnostics_period", "period of /diagnostics [s]", ParameterValue::Double(1.0))
             .range(Range::Float(0.1, 60.0)),
@@ -110,5 +126,29 @@ impl SupervisorConfig {
             });
         }
         Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ros::param_server::plan_change;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn the_supervisor_s_watch_is_only_tightened_while_running() {
+        let specs = param_specs();
+        let values: BTreeMap<String, ParameterValue> =
+            specs.iter().map(|s| (s.name.clone(), s.default.clone())).collect();
+        let ok: crate::ros::param_server::Validator = &|_| Ok(());
+        let set =
+            |name: &str, v: f64| plan_change(&specs, &values, &[(name.to_owned(), ParameterValue::Double(v))], ok);
+        // A hung shared_control would be found after 30 s instead of 0.5 s.
+        let e = set("liveness_timeout", 30.0).expect_err("raised");
+        assert!(e.contains("only lowered while running"), "{e}");
+        assert!(set("liveness_timeout", 0.4).is_ok());
+        assert!(set("liveness_period", 0.5).is_err() && set("liveness_period", 0.05).is_ok());
+        assert!(set("transition_timeout", 60.0).is_err() && set("transition_timeout", 2.0).is_ok());
+        assert!(set("stop_rate", 1.0).is_err() && set("stop_rate", 50.0).is_ok());
     }
 }

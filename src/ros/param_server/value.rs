@@ -56,7 +56,6 @@ pub fn value_to_msg(v: &ParameterValue) -> rm::ParameterValue {
     m
 }
 
-/// A value as error messages show it: doubles always with a decimal point (`2.0`), strings quoted.
 /// Whether a running node may change a value from `old` to `new` as `rule` says: numbers (each element of an
 /// array, same length) and switches (off = 0, on = 1) compare; any other change passes `Any` only.
 pub(super) fn run_time_allows(rule: RunTime, old: &ParameterValue, new: &ParameterValue) -> bool {
@@ -71,6 +70,7 @@ pub(super) fn run_time_allows(rule: RunTime, old: &ParameterValue, new: &Paramet
     pairs.into_iter().all(|(a, b)| rule.allows(a, b))
 }
 
+/// A value as error messages show it: doubles always with a decimal point (`2.0`), strings quoted.
 pub(super) fn show(v: &ParameterValue) -> String {
     match v {
         ParameterValue::NotSet => "nothing".to_owned(),

@@ -343,7 +343,12 @@ fn every_safety_margin_says_how_a_running_system_may_change_it() {
         ("teleop.timeout", RunTime::Lower),
         ("teleop.max_future", RunTime::Lower),
         ("safety.watchdog.skeleton_timeout", RunTime::Lower),
-        ("safety.validation.min_keypoint_confidence", RunTime::Lower),
+        // Both ways loosen: higher hides people, lower takes guessed keypoints as seen (a person "whole").
+        ("safety.validation.min_keypoint_confidence", RunTime::Fixed),
+        // A zero turns a case off; any positive value then bounds a hidden hand by a disc, the person "whole".
+        ("safety.validation.hidden_hand_reach", RunTime::Fixed),
+        // A reversal counts as braking: a higher deceleration limit lets the robot speed up the other way faster.
+        ("safety.limits.max_deceleration", RunTime::Fixed),
         ("safety.validation.max_future", RunTime::Lower),
         ("safety.separation.human_uncertainty", RunTime::Raise),
         ("safety.separation.reaction_time", RunTime::Raise),

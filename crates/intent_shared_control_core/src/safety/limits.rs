@@ -106,7 +106,7 @@ impl Section for LimitsConfig {
             &LimitsConfig::AXES,
             |c| &c.max_deceleration,
         )
-        .at_run_time(RunTime::Raise),
+        .at_run_time(RunTime::Fixed),
         FieldSpec::<Self>::reals(
             "max_jerk",
             Range::POSITIVE,

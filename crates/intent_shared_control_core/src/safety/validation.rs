@@ -134,7 +134,7 @@ impl Section for ValidationConfig {
             "keypoints with a lower confidence are not obstacles for the safety chain",
             |c| c.min_keypoint_confidence,
         )
-        .at_run_time(RunTime::Lower),
+        .at_run_time(RunTime::Fixed),
         FieldSpec::<Self>::real(
             "max_lowest_keypoint_z",
             Range::closed(0.0, 3.0),
@@ -153,7 +153,7 @@ impl Section for ValidationConfig {
             &[],
             |c| &c.hidden_hand_reach,
         )
-        .at_run_time(RunTime::Raise),
+        .at_run_time(RunTime::Fixed),
     ];
 }
 
