@@ -258,13 +258,7 @@ pub fn specs() -> Vec<ParamSpec> {
             let d = description(&name).unwrap_or_else(|| "(undocumented)".to_owned());
             let r = spec_range(&name, &default);
             let own = relations().iter().filter(|r| r.field == name);
-            let rule = run_time(&name);
-            // A fixed one is read-only, which the declaration says on its own.
-            let d = match rule {
-                RunTime::Lower | RunTime::Raise => format!("{d}; {}", rule.text()),
-                RunTime::Any | RunTime::Fixed => d,
-            };
-            let mut spec = ParamSpec::new(name.clone(), d, default).range_opt(r).run_time(rule);
+            let mut spec = ParamSpec::new(name.clone(), d, default).range_opt(r).run_time(run_time(&name));
             for rel in own {
                 let op = match rel.cmp {
                     CoreCmp::Greater => Cmp::Greater,

@@ -28,31 +28,19 @@ pub fn param_specs() -> Vec<ParamSpec> {
             ParameterValue::Bool(true),
         )
         .read_only(),
-        ParamSpec::new(
-            "liveness_period",
-            "period of the get_state liveness probe [s]; only lowered while running",
-            ParameterValue::Double(0.1),
-        )
-        .range(Range::Float(0.01, 5.0))
-        .run_time(RunTime::Lower),
-        ParamSpec::new(
-            "liveness_timeout",
-            "a node silent for longer is lost [s]; only lowered while running",
-            ParameterValue::Double(0.5),
-        )
-        .range(Range::Float(0.05, 30.0))
-        .must_be(Cmp::AtLeast, "liveness_period")
-        .run_time(RunTime::Lower),
-        ParamSpec::new(
-            "transition_timeout",
-            "longest wait for a change_state answer [s]; only lowered while running",
-            ParameterValue::Double(5.0),
-        )
-        .range(Range::Float(0.1, 60.0))
-        .run_time(RunTime::Lower),
+        ParamSpec::new("liveness_period", "period of the get_state liveness probe [s]", ParameterValue::Double(0.1))
+            .range(Range::Float(0.01, 5.0))
+            .run_time(RunTime::Lower),
+        ParamSpec::new("liveness_timeout", "a node silent for longer is lost [s]", ParameterValue::Double(0.5))
+            .range(Range::Float(0.05, 30.0))
+            .must_be(Cmp::AtLeast, "liveness_period")
+            .run_time(RunTime::Lower),
+        ParamSpec::new("transition_timeout", "longest wait for a change_state answer [s]", ParameterValue::Double(5.0))
+            .range(Range::Float(0.1, 60.0))
+            .run_time(RunTime::Lower),
         ParamSpec::new(
             "stop_rate",
-            "rate of the zero commands published while the system is faulted [Hz]; only raised while running",
+            "rate of the zero commands published while the system is faulted [Hz]",
             ParameterValue::Double(20.0),
         )
         .range(Range::Float(1.0, 1000.0))

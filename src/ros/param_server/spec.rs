@@ -185,8 +185,12 @@ impl ParamSpec {
         self.range = r;
         self
     }
-    /// Changed by a running node only as `run_time` says (`Fixed`: read-only).
+    /// Changed by a running node only as `run_time` says (`Fixed`: read-only); the description says which way
+    /// (a read-only parameter's declaration says so on its own).
     pub fn run_time(mut self, run_time: RunTime) -> Self {
+        if matches!(run_time, RunTime::Lower | RunTime::Raise) {
+            self.description = format!("{}; {}", self.description, run_time.text());
+        }
         self.run_time = run_time;
         self.read_only |= run_time == RunTime::Fixed;
         self
