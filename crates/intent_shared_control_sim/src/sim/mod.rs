@@ -48,7 +48,7 @@
 //!   zero: no motion is allowed, so it is counted apart, not as needless).
 //!
 //! Operators: today's scripted one (goal-seeking, steering around people it sees, careless ones first) and, with
-//! [`OperatorConfig::realistic`], one who tries a way out (reverse and turn away, or turn away) when held still
+//! [`OperatorConfig::realistic`], one who tries a way out (reverse and turn away, or turn away) when held
 //! next to someone. Scenes: [`crate::scenario::ScenarioConfig::leave_after_interaction_s`] lets people leave after
 //! an approach or a hand-over.
 
@@ -277,6 +277,7 @@ fn simulate<S: HumanSource>(
         still_since: None,
         waiting_since: None,
         escape: None,
+        last_moved: None,
         started: false,
     };
     let mut awaiting_rearm = true;

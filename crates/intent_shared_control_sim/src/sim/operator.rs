@@ -2,6 +2,11 @@
 
 use super::*;
 
+/// Travel a realistic operator sees as the robot moving \[m\]: less within [`OperatorConfig::stuck_s`] is held.
+const VISIBLE_TRAVEL: f64 = 0.05;
+/// Turn a realistic operator sees as the robot moving \[rad\] (about 6°).
+const VISIBLE_TURN: f64 = 0.1;
+
 /// Scripted operator.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -29,13 +34,15 @@ pub struct OperatorConfig {
     /// The pad, just picked up, reads the deadman released for at least this long before the operator presses
     /// it (with raw teleop too): a release that re-arms spans `teleop.deadman_confirm` \[s\].
     pub pad_released_s: f64,
-    /// A realistic operator: held still for [`OperatorConfig::stuck_s`] with someone within
-    /// `caution_distance`, they try a way out for [`OperatorConfig::escape_s`]: reverse while turning away
+    /// A realistic operator: held for [`OperatorConfig::stuck_s`] (the robot moved less than 5 cm and turned
+    /// less than 6° in that time: a creep of millimetres a cycle is no progress to someone watching it) with
+    /// someone within `caution_distance`, they try a way out for [`OperatorConfig::escape_s`]: reverse while turning away
     /// when the nearest person is ahead (within ±60°), otherwise turn away from them on the spot; then go
     /// straight on for as long (around the person), then head for the goal again. `false`: today's scripted
     /// operator, who keeps pushing toward the goal.
     pub realistic: bool,
-    /// Realistic operator: held still this long before trying a way out \[s\].
+    /// Realistic operator: held this long before trying a way out; a careless realistic operator starts
+    /// watching out after being held (not merely commanded below 1 cm/s) for `wake_up_s` \[s\].
     pub stuck_s: f64,
     /// Realistic operator: length of one way-out manoeuvre \[s\].
     pub escape_s: f64,
@@ -69,6 +76,9 @@ pub(super) struct Operator {
     pub(super) waiting_since: Option<f64>,
     /// A realistic operator's way-out manoeuvre: until when, forward stick and yaw stick.
     pub(super) escape: Option<(f64, f32, f32)>,
+    /// Where the robot was (x, y, heading) when it last moved visibly, and when: a realistic operator judges
+    /// being held by what they see, so a creep of a few millimetres a cycle does not count as moving.
+    pub(super) last_moved: Option<(f64, f64, f64, f64)>,
     /// The operator has taken the pad (see [`OperatorConfig::deadman_held_at_bring_up`]).
     pub(super) started: bool,
 }
@@ -113,10 +123,10 @@ impl Operator {
             }
             self.escape = None;
             // Drive on: the stuck clock starts again.
-            self.still_since = Some(t);
+            self.last_moved = Some((pose.translation.x, pose.translation.y, pose.rotation.angle(), t));
             return None;
         }
-        let stuck = self.still_since.is_some_and(|since| t - since >= self.config.stuck_s);
+        let stuck = self.last_moved.is_some_and(|(.., since)| t - since >= self.config.stuck_s);
         if !stuck {
             return None;
         }
@@ -141,13 +151,24 @@ impl Operator {
         humans: &[TrueHuman],
         speed: f64,
     ) -> (Vec<f32>, Vec<i32>) {
+        let (x, y, heading) = (pose.translation.x, pose.translation.y, pose.rotation.angle());
+        let moved = self.last_moved.is_none_or(|(x0, y0, h0, _)| {
+            let turned = (heading - h0 + std::f64::consts::PI).rem_euclid(std::f64::consts::TAU) - std::f64::consts::PI;
+            (x - x0).hypot(y - y0) > VISIBLE_TRAVEL || turned.abs() > VISIBLE_TURN
+        });
+        if moved {
+            self.last_moved = Some((x, y, heading, t));
+        }
         if speed < 0.01 {
-            let since = *self.still_since.get_or_insert(t);
-            if self.careless && t - since > self.config.wake_up_s {
-                self.careless = false;
-            }
+            self.still_since.get_or_insert(t);
         } else {
             self.still_since = None;
+        }
+        // Today's operator is held while the command is below 1 cm/s; a realistic one by what they see.
+        let held_since =
+            if self.config.realistic { self.last_moved.map(|(.., since)| since) } else { self.still_since };
+        if self.careless && held_since.is_some_and(|since| t - since > self.config.wake_up_s) {
+            self.careless = false;
         }
         if let Some(axes) = self.way_out(t, pose, humans) {
             let mut buttons = vec![0; 8];
