@@ -79,6 +79,65 @@ fn model_predictions_are_reproduced_from_skeletons_and_odometry() {
     assert!(out.metrics.stop_cycles > 0, "the scenario must exercise the safety chain");
 }
 
+/// One odometry pose and one capture stamped 1.9 s ahead of their arrival (the pose teleported 100 m back), as
+/// a forged writer would send them, are rejected and counted by the replay's predictor as by the predictor
+/// node, and change none of its forecasts: every cycle's intent probabilities equal those of the clean bag.
+/// Before, the forged pose was kept and the next ~95 real poses were refused as out of order, and the forged
+/// capture held back the person's track for as long.
+#[test]
+fn one_odometry_pose_or_capture_from_the_future_changes_no_forecast() {
+    use intent_shared_control::bag::replay::topics;
+    use intent_shared_control::bag::BagMessage;
+    use intent_shared_control_core::features::FeatureConfig;
+    use intent_shared_control_core::odometry::OdometryConfig;
+    use intent_shared_control_core::predictor::IntentPredictor;
+    use r2r::intent_shared_control_msgs::msg::HumanSkeletonArray;
+    use r2r::nav_msgs::msg::Odometry;
+    let clean = generate(ScenarioKind::SeveralHumans, SEED, &GeneratorOptions::default()).expect("generator");
+    let ahead = |t: &mut r2r::builtin_interfaces::msg::Time| {
+        let ns = i64::from(t.sec) * 1_000_000_000 + i64::from(t.nanosec) + 1_900_000_000;
+        (t.sec, t.nanosec) = ((ns / 1_000_000_000) as i32, (ns % 1_000_000_000) as u32);
+    };
+    let mut forged = clean.clone();
+    let odom_at = forged.iter().position(|m| m.topic == topics::ODOM && m.log_time > clean[clean.len() / 3].log_time);
+    let odom_at = odom_at.expect("odometry in the bag");
+    let mut odom: Odometry = forged[odom_at].decode().expect("odometry");
+    ahead(&mut odom.header.stamp);
+    odom.pose.pose.position.x -= 100.0;
+    let log_time = forged[odom_at].log_time;
+    forged.insert(odom_at + 1, BagMessage::encode(topics::ODOM, topics::ODOM_TYPE, log_time, &odom).expect("encode"));
+    let skel_at = forged.iter().position(|m| m.topic == topics::SKELETONS && m.log_time > log_time);
+    let skel_at = skel_at.expect("skeletons in the bag");
+    let mut capture: HumanSkeletonArray = forged[skel_at].decode().expect("skeletons");
+    ahead(&mut capture.header.stamp);
+    let log_time = forged[skel_at].log_time;
+    forged.insert(
+        skel_at + 1,
+        BagMessage::encode(topics::SKELETONS, topics::SKELETONS_TYPE, log_time, &capture).expect("encode"),
+    );
+    let card = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/intent_model.card.json");
+    let run = |messages: &[BagMessage]| {
+        let model = replay::load_cpu_model(&card, None).expect("model (ISC_ORT_LIB)");
+        let mut predictor = IntentPredictor::new(FeatureConfig::default(), model, 64).expect("predictor");
+        predictor.use_odometry(OdometryConfig::default()).expect("odometry");
+        let options = ReplayOptions { predictions: replay::PredictionSource::Predictor, ..ReplayOptions::default() };
+        replay::replay(messages, options, Some(predictor), |_| {}).expect("replay")
+    };
+    let (a, b) = (run(&clean), run(&forged));
+    let rejected = |name: &str| b.inputs.rejected.get(name).copied().unwrap_or(0);
+    assert_eq!((rejected("odometry_future_stamp"), rejected("skeletons_future_stamp")), (1, 1), "{:?}", b.inputs);
+    assert_eq!(rejected("odometry_out_of_order"), a.inputs.rejected.get("odometry_out_of_order").copied().unwrap_or(0));
+    let clean_probs: std::collections::HashMap<_, _> =
+        a.cycles.iter().map(|c| (c.decision.stamp, c.nearest_probabilities)).collect();
+    let compared: Vec<bool> = b
+        .cycles
+        .iter()
+        .filter_map(|c| clean_probs.get(&c.decision.stamp).map(|p| *p == c.nearest_probabilities))
+        .collect();
+    assert!(compared.len() + 2 >= a.cycles.len(), "{} of {} cycles", compared.len(), a.cycles.len());
+    assert!(compared.iter().all(|&same| same), "{} cycles changed", compared.iter().filter(|&&s| !s).count());
+}
+
 /// Every scenario meets every threshold (docs/bags.md): zero separation violations, braking within one control
 /// period, standstill within the braking bound, hold stop 100 %, resume within 0.5 s, finite outputs, false
 /// stops ≤ 5 % of cycles (2 % before the reachable set, see docs/bags.md). Twice: as recorded (the shipped model's forecasts), and with a perfect forecast (the

@@ -116,7 +116,7 @@ impl Lookahead {
                 if let Some(p) = m
                     .decode::<r2r::nav_msgs::msg::Odometry>()
                     .ok()
-                    .and_then(|msg| convert::odometry_from_msg(&msg, robot_frame).ok())
+                    .and_then(|msg| convert::odometry_from_msg(&msg, convert::ODOM_FRAME, robot_frame).ok())
                 {
                     poses[e].push(p);
                 }
@@ -210,7 +210,7 @@ mod tests {
             let pose = convert::PlanarPose { stamp: t, x, y: 0.0, yaw: 0.0 };
             let twist = Twist::planar(1.0, 0.0, 0.0);
             if odom {
-                let m = convert::odometry_to_msg(&pose, "odom", "base_link", &twist);
+                let m = convert::odometry_to_msg(&pose, convert::ODOM_FRAME, "base_link", &twist);
                 out.push(BagMessage::encode(topics::ODOM, topics::ODOM_TYPE, t.0, &m).unwrap());
             } else {
                 let header =

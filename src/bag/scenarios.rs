@@ -327,9 +327,14 @@ pub fn generate(kind: ScenarioKind, seed: u64, options: &GeneratorOptions) -> an
         let now = nominal.add_secs(shift);
         out.push(encode(topics::CLOCK, topics::CLOCK_TYPE, now, &Clock { clock: time(now) })?);
         true_poses.push(nominal, x, y, yaw);
-        let odom = convert::odometry_to_msg(&convert::PlanarPose { stamp: now, x, y, yaw }, "odom", frame_id, &output);
+        let odom = convert::odometry_to_msg(
+            &convert::PlanarPose { stamp: now, x, y, yaw },
+            convert::ODOM_FRAME,
+            frame_id,
+            &output,
+        );
         out.push(encode(topics::ODOM, topics::ODOM_TYPE, now.add_secs(ARRIVAL_ODOM_S), &odom)?);
-        if let Ok(o) = convert::odometry_from_msg(&odom, frame_id) {
+        if let Ok(o) = convert::odometry_from_msg(&odom, convert::ODOM_FRAME, frame_id) {
             predictor.push_odometry(o.stamp, o.x, o.y, o.yaw);
         }
 

@@ -61,11 +61,19 @@ pub struct PlanarPose {
     pub yaw: f64,
 }
 
-/// `nav_msgs/Odometry` → planar pose of `child_frame_id` in `header.frame_id`. `robot_frame`: the frame the
-/// skeletons are in, which must be the odometry's child frame. The orientation is normalised (a zero or
+/// `nav_msgs/Odometry` → planar pose of `child_frame_id` in `header.frame_id`, which must be `odom_frame`
+/// (REP 105's `odom` by default). `robot_frame`: the frame the skeletons are in, which must be the odometry's
+/// child frame. The orientation is normalised (a zero or
 /// non-finite quaternion, a non-finite position or a zero stamp is rejected); roll and pitch are dropped.
-pub fn odometry_from_msg(msg: &r2r::nav_msgs::msg::Odometry, robot_frame: &str) -> Result<PlanarPose, InputError> {
+pub fn odometry_from_msg(
+    msg: &r2r::nav_msgs::msg::Odometry,
+    odom_frame: &str,
+    robot_frame: &str,
+) -> Result<PlanarPose, InputError> {
     let bad = |what: String| Err(InputError::BadOdometry { what });
+    if msg.header.frame_id != odom_frame {
+        return bad(format!("frame_id `{}` is not the odometry frame `{odom_frame}`", msg.header.frame_id));
+    }
     if msg.child_frame_id != robot_frame {
         return bad(format!("child_frame_id `{}` is not the robot frame `{robot_frame}`", msg.child_frame_id));
     }
@@ -79,6 +87,10 @@ pub fn odometry_from_msg(msg: &r2r::nav_msgs::msg::Odometry, robot_frame: &str) 
     let yaw = (2.0 * (w * z + x * y)).atan2(1.0 - 2.0 * (y * y + z * z));
     Ok(PlanarPose { stamp, x: p.x, y: p.y, yaw })
 }
+
+/// The odometry frame of REP 105, where the bag tools write the robot's pose and the predictor expects it by
+/// default (`odometry_frame_id`).
+pub const ODOM_FRAME: &str = "odom";
 
 /// Planar pose → `nav_msgs/Odometry` (`odom_frame` ← `robot_frame`), with the body-frame `twist`; covariances 0.
 pub fn odometry_to_msg(
@@ -462,19 +474,23 @@ mod tests {
     fn odometry_round_trip_and_validation() {
         let pose = PlanarPose { stamp: Stamp::from_secs_f64(3.5), x: 1.0, y: -2.0, yaw: 2.5 };
         let msg = odometry_to_msg(&pose, "odom", "base_link", &Twist::planar(0.3, 0.0, 0.1));
-        let back = odometry_from_msg(&msg, "base_link").expect("valid");
+        let back = odometry_from_msg(&msg, "odom", "base_link").expect("valid");
         assert_eq!(back.stamp, pose.stamp);
         assert!((back.yaw - 2.5).abs() < 1e-12 && back.x == 1.0 && back.y == -2.0);
-        assert_eq!(odometry_from_msg(&msg, "base_footprint").unwrap_err().reason().name(), "bad_odometry");
+        assert_eq!(odometry_from_msg(&msg, "odom", "base_footprint").unwrap_err().reason().name(), "bad_odometry");
+        // A pose in another frame than the odometry's (a map pose, a wrong header) is not a pose in `odom`.
+        let err = odometry_from_msg(&msg, "odom_combined", "base_link").unwrap_err();
+        assert_eq!(err.reason().name(), "bad_odometry");
+        assert!(err.to_string().contains("`odom`") && err.to_string().contains("odom_combined"), "{err}");
         let mut nan = msg.clone();
         nan.pose.pose.position.x = f64::NAN;
-        assert!(odometry_from_msg(&nan, "base_link").is_err());
+        assert!(odometry_from_msg(&nan, "odom", "base_link").is_err());
         let mut zero_q = msg.clone();
         zero_q.pose.pose.orientation = Default::default();
         zero_q.pose.pose.orientation.w = 0.0;
-        assert!(odometry_from_msg(&zero_q, "base_link").is_err());
+        assert!(odometry_from_msg(&zero_q, "odom", "base_link").is_err());
         let mut unstamped = msg;
         unstamped.header.stamp = Default::default();
-        assert!(odometry_from_msg(&unstamped, "base_link").is_err());
+        assert!(odometry_from_msg(&unstamped, "odom", "base_link").is_err());
     }
 }

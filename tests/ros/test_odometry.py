@@ -84,3 +84,47 @@ def test_predictions_need_and_use_odometry(peer, launch):
     odom_pub.publish(bad)
     peer.spin_until(lambda: int(kv(latest_status(diags, "/intent_predictor: inference")).get("rejected_bad_odometry", "0")) >= 1,
                     10.0, "bad odometry counted")
+
+    # The same from another frame: a pose in `map` is not a pose in `odom`.
+    in_map = Odometry(header=Header(stamp=peer.now_msg(), frame_id="map"), child_frame_id="base_link")
+    in_map.pose.pose.position.x = 3.0
+    in_map.pose.pose.orientation.w = 1.0
+    odom_pub.publish(in_map)
+    peer.spin_until(lambda: int(kv(latest_status(diags, "/intent_predictor: inference")).get("rejected_bad_odometry", "0")) >= 2,
+                    10.0, "odometry in another frame counted")
+
+    # One odometry message and one capture stamped 1.9 s ahead (the odometry teleported 100 m back): each is
+    # rejected and counted, and neither holds back the real streams. Before, the forged pose was kept, the next
+    # ~95 real poses were refused as out of order (blamed on the real stream) while the forecasts were made
+    # from poses interpolated toward -100 m, and the forged capture held back the person's track for as long.
+    def inference():
+        return kv(latest_status(diags, "/intent_predictor: inference"))
+
+    def accepted():
+        return int(kv(latest_status(diags, "/intent_predictor: odometry")).get("poses_accepted", "0"))
+
+    out_of_order = int(inference().get("rejected_odometry_out_of_order", "0"))
+    ahead = peer.now_msg()
+    ahead.sec += 1
+    ahead.nanosec += 900_000_000
+    if ahead.nanosec >= 1_000_000_000:
+        ahead.sec, ahead.nanosec = ahead.sec + 1, ahead.nanosec - 1_000_000_000
+    forged = Odometry(header=Header(stamp=ahead, frame_id="odom"), child_frame_id="base_link")
+    forged.pose.pose.position.x = -100.0
+    forged.pose.pose.orientation.w = 1.0
+    odom_pub.publish(forged)
+    skel_pub.publish(HumanSkeletonArray(header=Header(stamp=ahead, frame_id="base_link"), humans=[human(1, 0.5, 0.0)]))
+    peer.spin_until(lambda: int(inference().get("rejected_odometry_future_stamp", "0")) >= 1
+                    and int(inference().get("rejected_skeletons_future_stamp", "0")) >= 1, 10.0,
+                    "forged odometry and capture from the future counted")
+    before, n = accepted(), len(intents)
+    peer.spin_until(lambda: accepted() >= before + 25, 10.0, "real odometry still accepted after the forged pose")
+    peer.spin_until(lambda: sum(len(m.predictions) > 0 for m in intents[n:]) >= 15, 10.0,
+                    "the person still predicted after the forged capture")
+    assert int(inference().get("rejected_odometry_out_of_order", "0")) == out_of_order
+    for m in [m for m in intents[n:] if m.predictions][-5:]:
+        p = m.predictions[0]
+        k = list(p.predicted_keypoints).index(17)
+        now_x = PERSON_X - robot_x(stamp_s(m.header.stamp))
+        torso_1s = p.future_positions[(len(p.future_positions) // len(p.predicted_keypoints) - 1) * len(p.predicted_keypoints) + k]
+        assert abs(torso_1s.x - now_x) < 0.25, f"forecast torso x {torso_1s.x:.2f} m, person at {now_x:.2f} m"

@@ -40,6 +40,8 @@ pub enum Rejection {
     BadOdometry,
     /// An odometry message older than the newest kept one.
     OdometryOutOfOrder,
+    /// An odometry message stamped more than the tolerance ahead of the clock it arrived at.
+    OdometryFutureStamp,
     /// The predictor had no odometry pose at a capture's stamp.
     NoOdometryPose,
     /// The intent model failed on a capture.
@@ -73,6 +75,7 @@ impl Rejection {
             Rejection::TooManyPredictions => "too_many_predictions",
             Rejection::BadOdometry => "bad_odometry",
             Rejection::OdometryOutOfOrder => "odometry_out_of_order",
+            Rejection::OdometryFutureStamp => "odometry_future_stamp",
             Rejection::NoOdometryPose => "no_odometry_pose",
             Rejection::ModelError => "model_error",
             Rejection::HandoffFull => "handoff_full",
@@ -107,6 +110,7 @@ mod tests {
             Rejection::TooManyPredictions,
             Rejection::BadOdometry,
             Rejection::OdometryOutOfOrder,
+            Rejection::OdometryFutureStamp,
             Rejection::NoOdometryPose,
             Rejection::ModelError,
             Rejection::HandoffFull,

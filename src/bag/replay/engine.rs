@@ -180,7 +180,12 @@ impl Replay {
             let msg = m.decode::<isc::HumanSkeletonArray>()?;
             match convert::skeletons_from_msg(&msg, &self.options.skeleton_limits) {
                 Ok(frame) => {
-                    if self.options.predictions == PredictionSource::Predictor {
+                    // As the predictor node: a capture from the future is neither predicted nor kept in the tracks
+                    // (the control node's own check counts it below).
+                    let max_future = self.controller.controller().config().safety.validation.max_future;
+                    if self.options.predictions == PredictionSource::Predictor
+                        && frame.stamp.seconds_since(now) <= max_future
+                    {
                         if let Some(p) = self.predictor.as_mut() {
                             match p.predict_capture(&frame) {
                                 Ok(preds) => {
@@ -231,7 +236,13 @@ impl Replay {
             self.inputs.odometry += 1;
             if let Some(p) = self.predictor.as_mut().filter(|p| p.uses_odometry()) {
                 let msg = m.decode::<r2r::nav_msgs::msg::Odometry>()?;
-                match convert::odometry_from_msg(&msg, &self.options.skeleton_limits.expected_frame) {
+                let max_future = self.controller.controller().config().safety.validation.max_future;
+                match convert::odometry_from_msg(
+                    &msg,
+                    convert::ODOM_FRAME,
+                    &self.options.skeleton_limits.expected_frame,
+                ) {
+                    Ok(o) if o.stamp.seconds_since(now) > max_future => self.reject(Rejection::OdometryFutureStamp),
                     Ok(o) => {
                         if !p.push_odometry(o.stamp, o.x, o.y, o.yaw) {
                             self.reject(Rejection::OdometryOutOfOrder);

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use futures::StreamExt;
 use intent_shared_control_core::features::FeatureError;
 use intent_shared_control_core::health::RateMonitor;
-use intent_shared_control_core::input::Rejection;
+use intent_shared_control_core::input::{InputKind, Rejection};
 use intent_shared_control_core::model::{ModelError, PredictionSource};
 use intent_shared_control_core::odometry::OdometryError;
 use intent_shared_control_core::predictor::PredictError;
@@ -157,7 +157,7 @@ impl ManagedNode for PredictorNode {
     async fn handle(&mut self, input: Input, ctx: &Ctx<'_>) -> anyhow::Result<Flow> {
         match input {
             Input::Skeletons(msg) => self.on_skeletons(msg, ctx)?,
-            Input::Odometry(msg) => self.on_odometry(msg, ctx),
+            Input::Odometry(msg) => self.on_odometry(msg, ctx)?,
             Input::Tick => {
                 ctx.metrics.beat();
                 if self.diagnostics.due() {
@@ -194,7 +194,17 @@ impl PredictorNode {
         }
         let mut predictions = Vec::new();
         let Some(s) = self.state.as_mut().filter(|_| active) else { return Ok(()) };
-        s.rate.tick(ctx.clock.now()?);
+        let now = ctx.clock.now()?;
+        if frame.stamp.seconds_since(now) > s.params.max_future {
+            // Kept, it would hold back every later capture of its people as out of order until the clock
+            // caught up; it is neither predicted nor published.
+            let reason = Rejection::FutureStamp(InputKind::Skeletons);
+            metrics.reject(reason);
+            *s.rejections.entry(reason).or_default() += 1;
+            warn!("skeletons rejected: stamped {:.3} s ahead of the clock", frame.stamp.seconds_since(now));
+            return Ok(());
+        }
+        s.rate.tick(now);
         let t0 = Instant::now();
         match s.predictor.predict_capture(&frame) {
             Ok(p) => predictions = p,
@@ -235,10 +245,16 @@ impl PredictorNode {
         Ok(())
     }
 
-    fn on_odometry(&mut self, msg: Odometry, ctx: &Ctx) {
+    fn on_odometry(&mut self, msg: Odometry, ctx: &Ctx) -> anyhow::Result<()> {
         let metrics = ctx.metrics;
-        let Some(s) = self.state.as_mut().filter(|s| s.predictor.uses_odometry()) else { return };
-        match convert::odometry_from_msg(&msg, &s.params.limits.expected_frame) {
+        let Some(s) = self.state.as_mut().filter(|s| s.predictor.uses_odometry()) else { return Ok(()) };
+        match convert::odometry_from_msg(&msg, &s.params.odometry_frame, &s.params.limits.expected_frame) {
+            Ok(o) if o.stamp.seconds_since(ctx.clock.now()?) > s.params.max_future => {
+                // Kept, it would hold back every later pose as out of order until the clock caught up.
+                metrics.reject(Rejection::OdometryFutureStamp);
+                *s.rejections.entry(Rejection::OdometryFutureStamp).or_default() += 1;
+                warn!("odometry rejected: stamped ahead of the clock");
+            }
             Ok(o) => {
                 if !s.predictor.push_odometry(o.stamp, o.x, o.y, o.yaw) {
                     metrics.reject(Rejection::OdometryOutOfOrder);
@@ -251,5 +267,6 @@ impl PredictorNode {
                 warn!("odometry rejected: {e}");
             }
         }
+        Ok(())
     }
 }

@@ -29,6 +29,8 @@ pub fn param_specs() -> Vec<ParamSpec> {
         ParamSpec::new("max_humans", "most humans predicted per capture; larger arrays are rejected [-]", Integer(64)).range(Range::Int(1, 1024)).read_only(),
         ParamSpec::new("skeleton_frame_id", "frame the skeleton keypoints must be in", Str("base_link".into())).read_only(),
         ParamSpec::new("use_odometry", "keep the humans' tracks in the odometry frame (subscribes to `odom`, nav_msgs/Odometry); needed on a robot that moves", Bool(false)).read_only(),
+        ParamSpec::new("odometry_frame_id", "frame of the odometry poses (header.frame_id of `odom`); others are rejected", Str("odom".into())).read_only(),
+        ParamSpec::new("max_future", "skeletons and odometry stamped more than this ahead of the node's clock are rejected and counted, never kept (one message from the future would otherwise hold back every later one as out of order) [s]", Double(0.1)).range(Range::Float(0.0, 1.0)).read_only(),
         ParamSpec::new("odometry_tolerance", "longest extrapolation of the newest odometry pose to a newer skeleton stamp [s]", Double(0.1)).range(Range::Float(0.0, 1.0)).read_only(),
         ParamSpec::new("eviction_timeout", "a human not seen for this long is forgotten [s]", Double(1.0)).range(Range::Float(0.05, 60.0)).read_only(),
         ParamSpec::new("expected_skeleton_rate", "skeleton rate the diagnostics expect [Hz]", Double(30.0)).range(Range::Float(0.1, 10000.0)),
@@ -48,6 +50,10 @@ pub struct PredictorParams {
     pub fallback_constant_velocity: bool,
     pub limits: SkeletonLimits,
     pub eviction_timeout: f64,
+    /// Inputs stamped more than this ahead of the clock are rejected \[s\].
+    pub max_future: f64,
+    /// Frame the odometry poses must be given in.
+    pub odometry_frame: String,
     /// `Some`: tracks kept in the odometry frame.
     pub odometry: Option<OdometryConfig>,
     pub expected_skeleton_rate: f64,
@@ -116,6 +122,8 @@ impl PredictorParams {
                 expected_frame: p.string_or("skeleton_frame_id", "base_link")?,
             },
             eviction_timeout: p.f64_or("eviction_timeout", 1.0)?,
+            max_future: p.f64_or("max_future", 0.1)?,
+            odometry_frame: p.string_or("odometry_frame_id", "odom")?,
             odometry: if p.bool_or("use_odometry", false)? {
                 Some(OdometryConfig {
                     max_extrapolation_s: p.f64_or("odometry_tolerance", 0.1)?,
