@@ -93,6 +93,7 @@ class Bench:
         self.joys_sent: list = []  # (stamp [s], deadman) of the operator's stream
         self.humans = lambda now: []
         self.skel_on = True
+        self.skel_lag = 0.0  # the tracker's stamps lag its publishing by this much [s]
         peer.every(1.0 / 50.0, self._joy)
         peer.every(1.0 / 30.0, self._skel)
 
@@ -109,7 +110,7 @@ class Bench:
     def _skel(self):
         if not self.skel_on:
             return
-        stamp = self.peer.now_msg()
+        stamp = time_msg(self.now() - self.skel_lag) if self.skel_lag else self.peer.now_msg()
         self.skel_pub.publish(HumanSkeletonArray(header=Header(stamp=stamp, frame_id="base_link"),
                                                  humans=list(self.humans(stamp_s(stamp)))))
 
@@ -235,6 +236,37 @@ def test_future_stamped_empty_skeletons_do_not_hide_a_person(peer, launch):
     assert not blind, (f"{len(blind)} decisions over {blind_s:.2f} s did not see the person 0.8 m ahead "
                        f"(first: humans_seen {blind[0].humans_seen}, min_separation {blind[0].min_separation:.2f})")
     b.wait_counter("rejected_skeletons_future_stamp")
+
+
+@pytest.mark.parametrize("ahead", [0.05, 0.0], ids=["stamped_50ms_ahead", "stamped_now_tracker_50ms_late"])
+def test_empty_captures_from_a_second_writer_never_hide_a_person(peer, launch, ahead):
+    """Someone stands 0.8 m ahead in the tracker's 30 Hz captures; the operator pushes toward them. A second
+    writer sends empty captures ("nobody there") at 100 Hz for 3 s, stamped a little ahead of the tracker (50 ms,
+    within `max_future`; or stamped on sending while the tracker's stamps lag 50 ms), so every real capture
+    arrives older than the one kept and was dropped: the person stayed remembered for `occlusion_memory` (1 s),
+    was then forgotten, and the robot drove at them at 0.50 m/s. Now a dropped capture that shows someone the
+    kept one lacks is a fault (`skeletons_disagree`): stopped, then a re-arm."""
+    b, _ = start_shared_control(launch, peer)
+    lag = 0.05 if ahead == 0.0 else 0.0
+    b.humans = lambda now: [human(1, 0.8, 0.0)]
+    b.skel_lag = lag
+    t_press = b.arm(axes=(0.0, 1.0))
+    peer.spin_until(lambda: sum(s.humans_seen == 1 for s in b.status_between(t_press)) >= 10, 5.0,
+                    "decisions seeing the person")
+    attacker = peer.publisher(HumanSkeletonArray, "humans/skeletons")
+    peer.wait_matched(publishers=[attacker])
+    t_inj = b.now()
+    forging = peer.every(0.01, lambda: attacker.publish(
+        HumanSkeletonArray(header=Header(stamp=time_msg(b.now() + ahead), frame_id="base_link"))))
+    b.decided_after(t_inj + 3.0)
+    forging.cancel()
+    toward = [c for c in b.cmds_between(t_press) if c.twist.linear.x > 0.0]
+    faults = [s for s in b.status_between(t_inj) if "skeletons_disagree" in s.reasons]
+    print(f"\n[second writer, {ahead * 1e3:.0f} ms ahead, tracker {lag * 1e3:.0f} ms late] toward the person: "
+          f"{motion_summary(toward)}; skeletons_disagree in {len(faults)} decisions")
+    assert not toward, f"robot moved toward a person 0.8 m ahead: {motion_summary(toward)}"
+    assert faults and all(s.mode == SharedControlStatus.MODE_FAULT for s in faults)
+    b.wait_counter("rejected_skeletons_out_of_order")
 
 
 @pytest.mark.parametrize("ahead", [10.0, None], ids=["plus_10s", "int32_max"])

@@ -210,6 +210,8 @@ pub struct Controller {
     latest_humans: Option<SkeletonFrame>,
     /// When the kept skeleton frame arrived (node clock).
     humans_arrival: Option<Stamp>,
+    /// When a capture older than the kept one arrived showing someone the kept one lacks (node clock).
+    skeletons_disagree: Option<Stamp>,
     predictions: Vec<HumanPrediction>,
     predictions_stamp: Option<Stamp>,
     joy_stamp: Option<Stamp>,
@@ -240,6 +242,7 @@ impl Controller {
             config,
             latest_humans: None,
             humans_arrival: None,
+            skeletons_disagree: None,
             predictions: Vec::new(),
             predictions_stamp: None,
             joy_stamp: None,
@@ -288,6 +291,7 @@ impl Controller {
         next.safety = self.safety.reconfigured(next.config.safety.clone());
         next.latest_humans = self.latest_humans.take();
         next.humans_arrival = self.humans_arrival;
+        next.skeletons_disagree = self.skeletons_disagree;
         next.predictions = std::mem::take(&mut self.predictions);
         next.predictions_stamp = self.predictions_stamp;
         next.joy_stamp = self.joy_stamp;
@@ -331,9 +335,16 @@ impl Controller {
     }
 
     /// Stores a skeleton capture that arrived at `arrival`; `false` when it was dropped as older than the one
-    /// kept.
+    /// kept. A dropped capture that shows someone the kept one lacks means the captures disagree about who is
+    /// there (a second source stamping ahead of the tracker, or a clock fault): kept only by stamp, the newest
+    /// capture would hide that person once the occlusion memory let them go, so the controller stops in
+    /// fault ([`Reason::SkeletonsDisagree`]) for as long as such captures come and `skeleton_timeout` after,
+    /// and motion then waits for a re-arm.
     pub fn on_skeletons(&mut self, frame: SkeletonFrame, arrival: Stamp) -> bool {
-        if self.latest_humans.as_ref().is_some_and(|f| frame.stamp < f.stamp) {
+        if let Some(kept) = self.latest_humans.as_ref().filter(|f| frame.stamp < f.stamp) {
+            if frame.humans.iter().any(|h| !kept.humans.iter().any(|k| k.id == h.id)) {
+                self.skeletons_disagree = Some(arrival);
+            }
             return false;
         }
         self.latest_humans = Some(frame);
@@ -418,7 +429,14 @@ impl Controller {
         if waiting {
             reasons.push(Reason::AwaitingRearm);
         }
+        let disagree = self
+            .skeletons_disagree
+            .is_some_and(|t| (0.0..=self.config.safety.watchdog.skeleton_timeout).contains(&now.seconds_since(t)));
+        if disagree {
+            reasons.push(Reason::SkeletonsDisagree);
+        }
         let inhibit = match teleop.state {
+            _ if disagree => Some(Reason::SkeletonsDisagree),
             TeleopState::Active if waiting => Some(Reason::AwaitingRearm),
             TeleopState::Active => None,
             s => Some(s.reason().unwrap_or(Reason::TeleopInactive)),
@@ -433,7 +451,7 @@ impl Controller {
         });
         // A fault this cycle (or a joystick that is stale or invalid) sets the latch again; the release must
         // come after the cause cleared.
-        if out.fault || matches!(teleop.state, TeleopState::Stale | TeleopState::Invalid) {
+        if out.fault || disagree || matches!(teleop.state, TeleopState::Stale | TeleopState::Invalid) {
             self.latch_rearm();
         }
         reasons.extend(out.reasons.iter().copied());
@@ -442,7 +460,7 @@ impl Controller {
             // Nothing asked: idle, even when the safety chain could not allow motion now (the reasons say why,
             // and the re-arm latch is set all the same). A robot nobody drives is not in fault.
             TeleopState::DeadmanReleased | TeleopState::NoInput => Mode::Idle,
-            _ if out.fault => Mode::Fault,
+            _ if out.fault || disagree => Mode::Fault,
             TeleopState::Active if waiting => Mode::Idle,
             // No fault and no inhibit: the chain's most restrictive effect is at most a stop for a person.
             TeleopState::Active => match out.effect() {

@@ -8,6 +8,7 @@
 //! |---|---|---|
 //! | stamp more than the tolerance ahead of `now` (`teleop.max_future` for Joy, `safety.validation.max_future` for the rest) | rejected, never stored | `<input>_future_stamp` |
 //! | stamp older than the newest kept one of its kind | rejected | `<input>_out_of_order` |
+//! | a skeleton capture older than the one kept that shows someone the kept one lacks (a second writer stamping ahead of the tracker, a clock fault) | rejected, and a fault (`skeletons_disagree`) from then until `watchdog.skeleton_timeout` after the last such capture, re-arm needed | `skeletons_out_of_order` |
 //! | Joy with more than [`MAX_JOY_CHANNELS`] axes or buttons | rejected | `oversized_joy` |
 //! | a rejected Joy that reads the deadman released | the robot stops as for a released deadman | (as above) |
 //! | `now` earlier than the previous decision (sim time reset, bag loop, clock stepped) | every input and the motion state dropped, a fault zero, re-arm needed | `clock_backwards` |
@@ -224,6 +225,51 @@ mod tests {
         let d = drive(&mut h, from + 0.22, from + 1.0, 1.0, true);
         assert!(d.output.linear.x > 0.4, "{d:?}");
         h
+    }
+
+    #[test]
+    fn captures_stamped_ahead_by_a_second_source_never_hide_a_person() {
+        // Someone stands 0.8 m ahead in the tracker's 30 Hz captures; the operator pushes toward them: stopped.
+        // From 2 s a second writer sends empty captures ("nobody there") every 5 ms, each stamped 50 ms ahead
+        // (within `max_future`), so every real capture arrives older than the one kept and is dropped. Before,
+        // the person stayed remembered for `occlusion_memory` (1 s) and was then forgotten: the robot drove at
+        // them at 0.5 m/s from 3 s on. Now the dropped captures show someone the kept one lacks: a fault.
+        let mut h = armed(0.0);
+        let mut decisions = Vec::new();
+        for ms in (1000..6000).step_by(5) {
+            let now = f64::from(ms) / 1000.0;
+            if ms % 35 == 0 {
+                let tracker = if ms < 4500 { frame(now, &[(1, 0.8)]) } else { frame(now, &[]) };
+                let _ = h.on_skeletons(t(now), tracker);
+            }
+            if (2000..4000).contains(&ms) {
+                let _ = h.on_skeletons(t(now), frame(now + 0.05, &[]));
+            }
+            if ms % 20 == 0 {
+                let _ = h.on_joy(t(now), joy(now, 1.0, true));
+                decisions.push((now, h.decide(t(now))));
+            }
+        }
+        // Held next to the person before the second writer starts (a crawl of at most a few cm/s, as the
+        // physics of someone standing allows), never faster after.
+        let before = decisions.iter().filter(|(s, _)| (1.5..2.0).contains(s));
+        assert!(before.clone().count() > 20 && before.clone().all(|(_, d)| d.output.linear.x < 0.05));
+        let after = decisions.iter().filter(|(s, _)| *s >= 2.0);
+        let toward: Vec<_> = after.filter(|(_, d)| d.output.linear.x >= 0.05).map(|(s, _)| *s).collect();
+        assert!(toward.is_empty(), "moved toward the person at {toward:?}");
+        // In fault from the first dropped capture that showed the person until `skeleton_timeout` after the last.
+        let faulted =
+            |(_, d): &&(f64, Decision)| d.mode == Mode::Fault && d.reasons.contains(&Reason::SkeletonsDisagree);
+        let first = decisions.iter().find(faulted).expect("never in fault").0;
+        let last = decisions.iter().rfind(faulted).expect("in fault").0;
+        assert!(first < 2.06 && (4.0..4.35).contains(&last), "fault from {first} to {last}");
+        // Every real capture from 2.03 s to 4.025 s (the last one still older than the last forged stamp), counted.
+        assert_eq!(h.rejections().get(&Rejection::OutOfOrder(InputKind::Skeletons)).copied().unwrap_or(0), 58);
+        // Then the person leaves and the second writer is gone: still no motion until the operator re-arms.
+        let (_, d) = decisions.last().expect("decisions");
+        assert!(d.awaiting_rearm && d.output == Twist::ZERO, "{d:?}");
+        drive(&mut h, 6.0, 6.2, 0.0, false);
+        assert!(drive(&mut h, 6.22, 7.0, 1.0, true).output.linear.x > 0.3);
     }
 
     #[test]

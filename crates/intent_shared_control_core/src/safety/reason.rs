@@ -99,6 +99,8 @@ reasons! {
     SkeletonsWrongFrame = "skeletons_wrong_frame", Fault;
     /// The skeleton stamp is ahead of the cycle time.
     SkeletonsFutureStamp = "skeletons_future_stamp", Fault;
+    /// A capture older than the one kept showed someone that one lacks (two sources, or a clock fault).
+    SkeletonsDisagree = "skeletons_disagree", Fault;
     /// A confident keypoint is non-finite or out of range.
     SkeletonInvalid = "skeleton_invalid", Fault;
     /// A prediction is non-finite or out of range.
