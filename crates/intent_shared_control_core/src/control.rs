@@ -7,7 +7,7 @@
 //! included.
 //!
 //! **Re-arm.** After a stop caused by a fault (a stale or invalid joystick, a fault of the safety chain: missing,
-//! stale or invalid skeletons, a stalled cycle, ...), after a restart of the controller (a new process, a
+//! stale or invalid skeletons, a stalled cycle, ...; captures that disagree about who is there), after a restart of the controller (a new process, a
 //! lifecycle activation, a clock jump) the output stays an explicit zero, with the reason `awaiting_rearm`
 //! ([`Reason::AwaitingRearm`]),
 //! until an accepted Joy with the deadman *released* has been seen after the cause cleared, followed by one
@@ -210,8 +210,10 @@ pub struct Controller {
     latest_humans: Option<SkeletonFrame>,
     /// When the kept skeleton frame arrived (node clock).
     humans_arrival: Option<Stamp>,
-    /// When a capture older than the kept one arrived showing someone the kept one lacks (node clock).
-    skeletons_disagree: Option<Stamp>,
+    /// When a capture older than the kept one arrived showing someone the kept one lacks (node clock), and
+    /// whether a decision has seen it since (each such capture faults at least one decision, whatever
+    /// `skeleton_timeout` is).
+    skeletons_disagree: Option<(Stamp, bool)>,
     predictions: Vec<HumanPrediction>,
     predictions_stamp: Option<Stamp>,
     joy_stamp: Option<Stamp>,
@@ -343,7 +345,7 @@ impl Controller {
     pub fn on_skeletons(&mut self, frame: SkeletonFrame, arrival: Stamp) -> bool {
         if let Some(kept) = self.latest_humans.as_ref().filter(|f| frame.stamp < f.stamp) {
             if frame.humans.iter().any(|h| !kept.humans.iter().any(|k| k.id == h.id)) {
-                self.skeletons_disagree = Some(arrival);
+                self.skeletons_disagree = Some((arrival, false));
             }
             return false;
         }
@@ -429,9 +431,11 @@ impl Controller {
         if waiting {
             reasons.push(Reason::AwaitingRearm);
         }
-        let disagree = self
-            .skeletons_disagree
-            .is_some_and(|t| (0.0..=self.config.safety.watchdog.skeleton_timeout).contains(&now.seconds_since(t)));
+        let timeout = self.config.safety.watchdog.skeleton_timeout;
+        let disagree = self.skeletons_disagree.as_mut().is_some_and(|(t, seen)| {
+            let unseen = !std::mem::replace(seen, true);
+            unseen || now.seconds_since(*t) <= timeout
+        });
         if disagree {
             reasons.push(Reason::SkeletonsDisagree);
         }

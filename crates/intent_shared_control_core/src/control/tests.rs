@@ -68,6 +68,58 @@ fn one_message_neither_re_arms_nor_moves_the_robot() {
 }
 
 #[test]
+fn captures_that_disagree_about_who_is_there_fault_until_the_operator_re_arms() {
+    // A capture 50 ms older than the kept one, showing person 1, arriving at `t`.
+    let late_with =
+        |c: &mut Controller, t: f64| c.on_skeletons(frame(t - 0.05, &[(1, 3.0, 0.0)]), Stamp::from_secs_f64(t));
+    let released = |c: &mut Controller, from: f64, to: f64| {
+        let mut t = from;
+        let mut last = None;
+        while t <= to + 1e-9 {
+            c.joy_now(joy(t, 0.0, false));
+            c.skel_now(frame(t, &[]));
+            last = Some(c.step(Stamp::from_secs_f64(t)));
+            t += 0.02;
+        }
+        last.expect("a cycle")
+    };
+    let disagree = |d: &Decision| d.reasons.contains(&Reason::SkeletonsDisagree);
+    // Driving with nobody in view; a late capture that lacks people, or one with the kept one's stamp, is no
+    // disagreement.
+    let mut c = armed(ControllerConfig::default());
+    run(&mut c, 0.0, 1.0, 1.0, &[]);
+    assert!(!c.on_skeletons(frame(0.95, &[]), Stamp::from_secs_f64(1.0)));
+    assert!(c.on_skeletons(frame(1.0, &[(2, 3.0, 0.0)]), Stamp::from_secs_f64(1.0)));
+    let d = run(&mut c, 1.02, 1.2, 1.0, &[]);
+    assert!(d.output.linear.x > 0.3 && !disagree(&d), "{d:?}");
+    // A late capture showing someone the kept one lacks: a fault for `skeleton_timeout` (0.3 s), then a
+    // re-arm.
+    assert!(!late_with(&mut c, 1.21));
+    let d = run(&mut c, 1.22, 1.5, 1.0, &[]);
+    assert!(d.mode == Mode::Fault && disagree(&d) && d.output == Twist::ZERO, "{d:?}");
+    let d = run(&mut c, 1.52, 1.52, 1.0, &[]);
+    assert!(!disagree(&d) && d.awaiting_rearm && d.output == Twist::ZERO, "{d:?}");
+    // A release while the captures disagree does not re-arm (with the deadman released the robot is idle, the
+    // reason shown); a release after does.
+    assert!(!late_with(&mut c, 1.54));
+    let d = released(&mut c, 1.54, 1.7);
+    assert!(d.mode == Mode::Idle && disagree(&d), "{d:?}");
+    let d = run(&mut c, 1.72, 2.2, 1.0, &[]);
+    assert!(d.awaiting_rearm && d.output == Twist::ZERO, "{d:?}");
+    released(&mut c, 2.22, 2.3);
+    assert!(run(&mut c, 2.32, 3.0, 1.0, &[]).output.linear.x > 0.3);
+    // Each such capture faults at least the next decision, however late it comes.
+    assert!(!late_with(&mut c, 3.01));
+    c.skel_now(frame(3.5, &[]));
+    assert!(disagree(&c.step(Stamp::from_secs_f64(3.5))));
+    assert!(!disagree(&run(&mut c, 3.52, 3.52, 1.0, &[])));
+    // A parameter change keeps the fault.
+    assert!(!late_with(&mut c, 3.53));
+    c.set_config(ControllerConfig::default()).expect("valid");
+    assert!(disagree(&run(&mut c, 3.54, 3.54, 1.0, &[])));
+}
+
+#[test]
 fn a_fault_with_nothing_asked_is_idle_and_still_latches() {
     let mut c = armed(ControllerConfig::default());
     c.joy_now(joy(0.0, 0.0, false));

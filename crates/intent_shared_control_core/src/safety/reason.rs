@@ -88,6 +88,9 @@ reasons! {
     OperatorOverride = "operator_override", Note;
     /// Motion waits for the operator to release and press the deadman again.
     AwaitingRearm = "awaiting_rearm", Inhibit;
+    // Inputs.
+    /// A capture older than the one kept showed someone that one lacks (a second writer, or a clock fault).
+    SkeletonsDisagree = "skeletons_disagree", Fault;
     // 3.1 Input validation.
     /// The command has NaN or Inf.
     CmdNonFinite = "cmd_non_finite", Fault;
@@ -99,8 +102,6 @@ reasons! {
     SkeletonsWrongFrame = "skeletons_wrong_frame", Fault;
     /// The skeleton stamp is ahead of the cycle time.
     SkeletonsFutureStamp = "skeletons_future_stamp", Fault;
-    /// A capture older than the one kept showed someone that one lacks (two sources, or a clock fault).
-    SkeletonsDisagree = "skeletons_disagree", Fault;
     /// A confident keypoint is non-finite or out of range.
     SkeletonInvalid = "skeleton_invalid", Fault;
     /// A prediction is non-finite or out of range.
