@@ -83,14 +83,14 @@ pub fn tracked_points(h: &HumanSkeleton) -> Option<[Point2<f64>; 3]> {
 }
 
 impl Lookahead {
-    /// Reads `messages` (file order): the frames of `judged_topic`, `/odom` poses whose child frame is
-    /// `robot_frame` from `odom_topic`, and the commands of `cmd_topic`.
+    /// Reads `messages` (file order): the frames of `judged_topic`, the poses of `odom_topic` in `odom_frame`
+    /// whose child frame is `robot_frame`, and the commands of `cmd_topic`.
     pub fn scan(
         messages: &[BagMessage],
         judged_topic: &str,
         odom_topic: &str,
         cmd_topic: &str,
-        robot_frame: &str,
+        (odom_frame, robot_frame): (&str, &str),
     ) -> Self {
         let mut epochs = EpochCounter::default();
         let mut frames: Vec<Vec<SkeletonFrame>> = Vec::new();
@@ -116,7 +116,7 @@ impl Lookahead {
                 if let Some(p) = m
                     .decode::<r2r::nav_msgs::msg::Odometry>()
                     .ok()
-                    .and_then(|msg| convert::odometry_from_msg(&msg, convert::ODOM_FRAME, robot_frame).ok())
+                    .and_then(|msg| convert::odometry_from_msg(&msg, odom_frame, robot_frame).ok())
                 {
                     poses[e].push(p);
                 }
@@ -223,7 +223,7 @@ mod tests {
     }
 
     fn scan(messages: &[BagMessage]) -> Lookahead {
-        Lookahead::scan(messages, topics::TRUTH, topics::ODOM, topics::CMD_VEL, "base_link")
+        Lookahead::scan(messages, topics::TRUTH, topics::ODOM, topics::CMD_VEL, (convert::ODOM_FRAME, "base_link"))
     }
 
     #[test]

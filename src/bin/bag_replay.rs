@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! bag_replay <bag> [--out DIR] [--predictions recorded|constant-velocity|model|none] [--step events|recorded]
-//!            [--params config/params.yaml] [--control-rate 50] [--namespace /robot1] [--no-progress]
+//!            [--params config/params.yaml] [--control-rate 50] [--namespace /robot1] [--odom-frame odom]
+//!            [--no-progress]
 //! ```
 //! Writes `DIR/outputs/` (bag: cmd_vel + shared_control/status), `DIR/decisions.csv` and `DIR/metrics.json`
 //! (judge metrics, thresholds, failures, replay speed). Exit status 0 also when thresholds fail; `--strict`
@@ -63,6 +64,10 @@ struct Args {
     /// Topic prefix of the recorded system.
     #[arg(long, default_value = "")]
     namespace: String,
+    /// Frame of the bag's odometry poses (the predictor node's `odometry_frame_id`); poses in another frame are
+    /// rejected as the node rejects them.
+    #[arg(long, default_value = intent_shared_control::ros::convert::ODOM_FRAME)]
+    odom_frame: String,
     /// Model card for `--predictions model`.
     #[arg(long, default_value = "models/intent_model.card.json")]
     model_card: PathBuf,
@@ -91,6 +96,7 @@ fn main() -> anyhow::Result<()> {
         controller,
         control_rate: args.control_rate,
         namespace: args.namespace.clone(),
+        odom_frame: args.odom_frame.clone(),
         ..ReplayOptions::default()
     };
     options.skeleton_limits.expected_frame = options.controller.safety.validation.expected_frame.clone();

@@ -61,6 +61,15 @@ def test_predictions_need_and_use_odometry(peer, launch):
                     and s.level == DiagnosticStatus.WARN and int(kv(s)["captures_without_pose"]) > 0, 10.0,
                     "odometry WARN in the diagnostics")
 
+    # Odometry in another frame only (a robot whose odometry frame is not `odometry_frame_id`): rejected, and the
+    # odometry status says so instead of "no odometry received".
+    in_map = Odometry(header=Header(stamp=peer.now_msg(), frame_id="map"), child_frame_id="base_link")
+    in_map.pose.pose.orientation.w = 1.0
+    odom_pub.publish(in_map)
+    peer.spin_until(lambda: (s := latest_status(diags, "/intent_predictor: odometry")) is not None
+                    and "no odometry accepted" in s.message and int(kv(s)["poses_rejected_bad"]) >= 1, 10.0,
+                    "odometry in another frame reported in the odometry status")
+
     # With odometry: predictions, and a standing person's forecast stays put (in the capture's base_link).
     odom_on[0] = True
     n = len(intents)
@@ -82,15 +91,15 @@ def test_predictions_need_and_use_odometry(peer, launch):
     bad.pose.pose.position.x = math.nan
     bad.pose.pose.orientation.w = 1.0
     odom_pub.publish(bad)
-    peer.spin_until(lambda: int(kv(latest_status(diags, "/intent_predictor: inference")).get("rejected_bad_odometry", "0")) >= 1,
+    peer.spin_until(lambda: int(kv(latest_status(diags, "/intent_predictor: inference")).get("rejected_bad_odometry", "0")) >= 2,
                     10.0, "bad odometry counted")
 
-    # The same from another frame: a pose in `map` is not a pose in `odom`.
+    # A pose in `map` while the real odometry flows is not a pose in `odom` either.
     in_map = Odometry(header=Header(stamp=peer.now_msg(), frame_id="map"), child_frame_id="base_link")
     in_map.pose.pose.position.x = 3.0
     in_map.pose.pose.orientation.w = 1.0
     odom_pub.publish(in_map)
-    peer.spin_until(lambda: int(kv(latest_status(diags, "/intent_predictor: inference")).get("rejected_bad_odometry", "0")) >= 2,
+    peer.spin_until(lambda: int(kv(latest_status(diags, "/intent_predictor: inference")).get("rejected_bad_odometry", "0")) >= 3,
                     10.0, "odometry in another frame counted")
 
     # One odometry message and one capture stamped 1.9 s ahead (the odometry teleported 100 m back): each is

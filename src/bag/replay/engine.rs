@@ -239,7 +239,7 @@ impl Replay {
                 let max_future = self.controller.controller().config().safety.validation.max_future;
                 match convert::odometry_from_msg(
                     &msg,
-                    convert::ODOM_FRAME,
+                    &self.options.odom_frame,
                     &self.options.skeleton_limits.expected_frame,
                 ) {
                     Ok(o) if o.stamp.seconds_since(now) > max_future => self.reject(Rejection::OdometryFutureStamp),
@@ -350,9 +350,9 @@ impl Replay {
     pub fn read_ahead(&mut self, messages: &[BagMessage]) {
         let truth = self.topic(topics::TRUTH);
         let judged = if messages.iter().any(|m| m.topic == truth) { truth } else { self.topic(topics::SKELETONS) };
-        let frame = &self.options.skeleton_limits.expected_frame;
-        self.judge.lookahead =
-            Some(Lookahead::scan(messages, &judged, &self.topic(topics::ODOM), &self.topic(topics::CMD_VEL), frame));
+        let (odom, cmd) = (self.topic(topics::ODOM), self.topic(topics::CMD_VEL));
+        let frames = (self.options.odom_frame.as_str(), self.options.skeleton_limits.expected_frame.as_str());
+        self.judge.lookahead = Some(Lookahead::scan(messages, &judged, &odom, &cmd, frames));
     }
 
     /// Ends the replay.

@@ -56,6 +56,8 @@ pub struct ReplayOptions {
     pub cmd_frame_id: String,
     /// Topic prefix of the bag (e.g. `/robot1` for a namespaced system; empty for the root namespace).
     pub namespace: String,
+    /// Frame of the bag's odometry poses (the predictor node's `odometry_frame_id`, REP 105's `odom` by default).
+    pub odom_frame: String,
 }
 
 impl Default for ReplayOptions {
@@ -70,6 +72,7 @@ impl Default for ReplayOptions {
             skeleton_limits: SkeletonLimits { max_humans: 64, expected_frame },
             cmd_frame_id: "base_link".into(),
             namespace: String::new(),
+            odom_frame: crate::ros::convert::ODOM_FRAME.to_owned(),
         }
     }
 }

@@ -101,7 +101,7 @@ fn holds(person: &dyn Fn(f64) -> [f64; 2], user: Twist) -> ReplayMetrics {
         topics::TRUTH,
         topics::ODOM,
         topics::CMD_VEL,
-        "base_link",
+        (convert::ODOM_FRAME, "base_link"),
     ));
     for f in frames {
         let mut d = Decision::zero(f.stamp, Mode::Stop, Reason::SsmStop);

@@ -155,7 +155,16 @@ fn statuses(lifecycle: &LifecycleServer, state: Option<&mut Configured>, now: St
         out.push(st);
         if s.predictor.uses_odometry() {
             let age = s.predictor.newest_odometry().map(|t| now.seconds_since(t));
+            let count = |r: Rejection| s.rejections.get(&r).copied().unwrap_or(0);
+            let (bad, ahead) = (count(Rejection::BadOdometry), count(Rejection::OdometryFutureStamp));
             let (level, message) = match age {
+                None if bad + ahead > 0 => (
+                    Level::Warn,
+                    format!(
+                        "no odometry accepted: {bad} rejected as unusable (frames `{}` ← `{}` expected), {ahead} stamped ahead of the clock: no predictions",
+                        s.params.odometry_frame, s.params.limits.expected_frame
+                    ),
+                ),
                 None => (Level::Warn, "no odometry received: no predictions".to_owned()),
                 Some(a) if a > s.params.odometry.as_ref().map_or(0.1, |o| o.max_extrapolation_s) + 0.1 => {
                     (Level::Warn, format!("odometry {a:.2} s old: captures are not predicted"))
@@ -169,6 +178,8 @@ fn statuses(lifecycle: &LifecycleServer, state: Option<&mut Configured>, now: St
                     .kv("poses_accepted", stats.accepted)
                     .kv("poses_rejected_non_finite", stats.rejected_non_finite)
                     .kv("poses_rejected_out_of_order", stats.rejected_out_of_order)
+                    .kv("poses_rejected_bad", bad)
+                    .kv("poses_rejected_future_stamp", ahead)
                     .kv("captures_without_pose", c.no_pose),
             );
         }

@@ -13,7 +13,9 @@ const VISIBLE_TURN: f64 = 0.1;
 pub struct OperatorConfig {
     /// Probability that the operator of a run is careless [0, 1].
     pub careless_probability: f64,
-    /// A careless operator starts watching out after being held still this long \[s\].
+    /// A careless operator starts watching out after being held this long: commanded below 1 cm/s (today's
+    /// operator), or moved less than 5 cm and turned less than 6° (a realistic one, see
+    /// [`OperatorConfig::realistic`]) \[s\].
     pub wake_up_s: f64,
     /// Stick deflection per radian of heading error [1/rad].
     pub heading_gain: f64,
@@ -41,8 +43,7 @@ pub struct OperatorConfig {
     /// straight on for as long (around the person), then head for the goal again. `false`: today's scripted
     /// operator, who keeps pushing toward the goal.
     pub realistic: bool,
-    /// Realistic operator: held this long before trying a way out; a careless realistic operator starts
-    /// watching out after being held (not merely commanded below 1 cm/s) for `wake_up_s` \[s\].
+    /// Realistic operator: held this long before trying a way out \[s\].
     pub stuck_s: f64,
     /// Realistic operator: length of one way-out manoeuvre \[s\].
     pub escape_s: f64,
