@@ -24,7 +24,7 @@ pub use crate::config::ConfigError;
 use crate::config::{Catalog, FieldSpec, Section};
 use crate::prediction::HumanPrediction;
 use crate::safety::{Effect, Reason, SafetyChain, SafetyConfig, SafetyInput, Zone};
-use crate::skeleton::{HumanId, SkeletonFrame};
+use crate::skeleton::{HumanId, HumanSkeleton, SkeletonFrame};
 use crate::teleop::{Deadman, JoyInput, Teleop, TeleopConfig, TeleopState};
 use crate::time::Stamp;
 use crate::twist::Twist;
@@ -337,14 +337,22 @@ impl Controller {
     }
 
     /// Stores a skeleton capture that arrived at `arrival`; `false` when it was dropped as older than the one
-    /// kept. A dropped capture that shows someone the kept one lacks means the captures disagree about who is
-    /// there (a second source stamping ahead of the tracker, or a clock fault): kept only by stamp, the newest
-    /// capture would hide that person once the occlusion memory let them go, so the controller stops in
-    /// fault ([`Reason::SkeletonsDisagree`]) for as long as such captures come and `skeleton_timeout` after,
-    /// and motion then waits for a re-arm.
+    /// kept. A dropped capture that shows someone the kept one lacks, or shows them elsewhere (not
+    /// [`crate::safety::same_person`] over the stamps' difference), means the captures disagree about who is where (a second source stamping ahead of the
+    /// tracker, or a clock fault): kept only by stamp, the newest capture would hide that person, at once or
+    /// once the occlusion memory let them go, so the controller stops in fault ([`Reason::SkeletonsDisagree`])
+    /// for as long as such captures come and `skeleton_timeout` after, and motion then waits for a re-arm.
     pub fn on_skeletons(&mut self, frame: SkeletonFrame, arrival: Stamp) -> bool {
         if let Some(kept) = self.latest_humans.as_ref().filter(|f| frame.stamp < f.stamp) {
-            if frame.humans.iter().any(|h| !kept.humans.iter().any(|k| k.id == h.id)) {
+            let dt = kept.stamp.seconds_since(frame.stamp);
+            let elsewhere = |h: &HumanSkeleton| match kept.humans.iter().find(|k| k.id == h.id) {
+                None => true,
+                Some(k) => {
+                    let (a, b) = (h.observed().map(|k| k.position), k.observed().map(|k| k.position));
+                    !crate::safety::same_person(a, b, dt)
+                }
+            };
+            if frame.humans.iter().any(elsewhere) {
                 self.skeletons_disagree = Some((arrival, false));
             }
             return false;

@@ -120,6 +120,24 @@ fn captures_that_disagree_about_who_is_there_fault_until_the_operator_re_arms() 
 }
 
 #[test]
+fn a_late_capture_showing_someone_elsewhere_is_a_disagreement_too() {
+    // The kept capture has person 1 at 5 m (a second writer, stamped 50 ms ahead, moving them away); the
+    // tracker's own capture, arriving late, has them 0.8 m ahead: they cannot both be right. Where they are
+    // within keypoint noise and their motion over the stamps' difference, they agree.
+    let disagree = |late_x: f64| {
+        let mut c = armed(ControllerConfig::default());
+        run(&mut c, 0.0, 0.5, 0.0, &[(1, 0.8, 0.0)]);
+        assert!(c.on_skeletons(frame(0.57, &[(1, 5.0, 0.0)]), Stamp::from_secs_f64(0.52)));
+        assert!(!c.on_skeletons(frame(0.52, &[(1, late_x, 0.0)]), Stamp::from_secs_f64(0.52)));
+        c.step(Stamp::from_secs_f64(0.54)).reasons.contains(&Reason::SkeletonsDisagree)
+    };
+    assert!(disagree(0.8));
+    // 0.3 m + 4 m/s × 0.05 s = 0.5 m.
+    assert!(!disagree(4.55));
+    assert!(disagree(4.45));
+}
+
+#[test]
 fn a_fault_with_nothing_asked_is_idle_and_still_latches() {
     let mut c = armed(ControllerConfig::default());
     c.joy_now(joy(0.0, 0.0, false));

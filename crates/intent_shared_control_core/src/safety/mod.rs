@@ -243,6 +243,31 @@ impl Fold {
     }
 }
 
+/// How far apart two sightings may show the same person, beyond their motion, and still agree \[m\]: keypoint
+/// noise and a change of pose (an arm stretched out moves the centroid of what is seen).
+pub const SAME_PERSON_SLACK: f64 = 0.3;
+/// How fast the same person may seem to move between two sightings and still agree \[m/s\]: a person's 2.5 m/s
+/// plus the robot's own motion, which moves the robot frame the sightings are in.
+pub const SAME_PERSON_SPEED: f64 = 4.0;
+
+/// Whether two sightings of one tracker id, `dt` seconds apart (each in the robot frame at its stamp), can be the
+/// same person: the planar centroids of their points at most [`SAME_PERSON_SLACK`] +
+/// [`SAME_PERSON_SPEED`]` · |dt|` apart. A sighting with no points agrees with anything.
+pub fn same_person(
+    a: impl IntoIterator<Item = nalgebra::Point3<f64>>,
+    b: impl IntoIterator<Item = nalgebra::Point3<f64>>,
+    dt: f64,
+) -> bool {
+    let centroid = |points: &mut dyn Iterator<Item = nalgebra::Point3<f64>>| {
+        let (sum, n) = points.fold((Vector2::zeros(), 0.0), |(s, n), p| (s + p.xy().coords, n + 1.0));
+        (n > 0.0).then(|| sum / n)
+    };
+    match (centroid(&mut a.into_iter()), centroid(&mut b.into_iter())) {
+        (Some(a), Some(b)) => (a - b).norm() <= SAME_PERSON_SLACK + SAME_PERSON_SPEED * dt.abs(),
+        _ => true,
+    }
+}
+
 /// The chain of safety stages; see the module docs.
 #[derive(Clone, Debug)]
 pub struct SafetyChain {
@@ -257,6 +282,10 @@ pub struct SafetyChain {
     ego: Option<EgoMotion>,
     /// Last sighting per human: skeleton stamp and points (robot frame at that stamp).
     last_seen: Vec<(Stamp, HumanPoints)>,
+    /// Sightings an id left behind when it was next seen too far away to be the same person
+    /// ([`same_person`]): a tracker that gave the id to someone else, or a forged capture that moved them.
+    /// Remembered like people out of view.
+    ghosts: Vec<(Stamp, HumanPoints)>,
     /// Per person, each keypoint's last observation (stamp, robot frame at that stamp).
     keypoints_seen: Vec<(HumanId, KeypointMemory)>,
     keypoint_memory: f64,
@@ -279,6 +308,7 @@ impl SafetyChain {
                 .ego_motion_compensation
                 .then(|| EgoMotion::new(EGO_HISTORY_S.max(config.occlusion_memory + 0.5))),
             last_seen: Vec::new(),
+            ghosts: Vec::new(),
             keypoints_seen: Vec::new(),
             keypoint_memory: config.keypoint_memory,
             tracks: Vec::new(),
@@ -298,6 +328,7 @@ impl SafetyChain {
             n.continue_from(o);
         }
         next.last_seen = self.last_seen.clone();
+        next.ghosts = self.ghosts.clone();
         next.keypoints_seen = self.keypoints_seen.clone();
         next.tracks = self.tracks.clone();
         next
@@ -382,7 +413,13 @@ impl SafetyChain {
             self.bound_missing_keypoints(stamp, humans);
             for h in humans.iter() {
                 match self.last_seen.iter_mut().find(|(_, m)| m.id == h.id) {
-                    Some(entry) if entry.0 <= stamp => *entry = (stamp, h.clone()),
+                    Some(entry) if entry.0 <= stamp => {
+                        let dt = stamp.seconds_since(entry.0);
+                        if !same_person(entry.1.points.iter().copied(), h.points.iter().copied(), dt) {
+                            self.ghosts.push(entry.clone());
+                        }
+                        *entry = (stamp, h.clone());
+                    }
                     Some(_) => {}
                     None => self.last_seen.push((stamp, h.clone())),
                 }
@@ -394,20 +431,21 @@ impl SafetyChain {
         }
         let memory = self.occlusion_memory;
         self.last_seen.retain(|(s, _)| now.seconds_since(*s) <= memory);
+        self.ghosts.retain(|(s, _)| now.seconds_since(*s) <= memory);
         let seen = humans.len();
-        for (s, m) in &self.last_seen {
-            if !humans[..seen].iter().any(|h| h.id == m.id) {
-                let age = now.seconds_since(*s).max(0.0);
-                // Remembered, not observed: no motion of its own (the standard's speeds).
-                let mut h =
-                    HumanPoints { inflation: self.occlusion_speed * age, motion: None, whole: false, ..m.clone() };
-                if let Some(ego) = &self.ego {
-                    let to_now = ego.since(*s, now).inverse();
-                    h.map_points(|p| to_now * p);
-                }
-                humans.push(h);
+        let out_of_view = self.last_seen.iter().filter(|(_, m)| !humans[..seen].iter().any(|h| h.id == m.id));
+        let mut remembered = Vec::new();
+        for (s, m) in out_of_view.chain(&self.ghosts) {
+            let age = now.seconds_since(*s).max(0.0);
+            // Remembered, not observed: no motion of its own (the standard's speeds).
+            let mut h = HumanPoints { inflation: self.occlusion_speed * age, motion: None, whole: false, ..m.clone() };
+            if let Some(ego) = &self.ego {
+                let to_now = ego.since(*s, now).inverse();
+                h.map_points(|p| to_now * p);
             }
+            remembered.push(h);
         }
+        humans.extend(remembered);
     }
 
     /// Moves points observed at `from` into the robot frame at `now` (no-op when compensation is off).
@@ -686,6 +724,47 @@ mod tests {
         let (out, _) = push_ahead(off);
         assert!(out.reasons.contains(&Reason::SsmStop), "{:?}", out.reasons);
         assert_eq!(out.twist.linear.y, 0.0);
+    }
+
+    #[test]
+    fn an_id_seen_next_too_far_away_leaves_its_last_sighting_remembered() {
+        // Someone stands 0.55 m ahead (id 6); the operator pushes ahead on a differential drive: stopped. Then
+        // id 6 is seen 4 m away (a tracker that gave the id to someone else, or a forged capture moving them):
+        // where they stood stays an obstacle for `occlusion_memory`, as if they had left the view.
+        let mut config = SafetyConfig::default();
+        config.limits.max_velocity[1] = 0.0;
+        let mut chain = SafetyChain::new(config.clone());
+        let step = |chain: &mut SafetyChain, k: u32, x_shift: f64| {
+            let now = Stamp::from_secs_f64(f64::from(k) / 30.0);
+            let mut frame = ahead_left(now);
+            for k in frame.humans[0].keypoints.iter_mut() {
+                k.position.x += x_shift;
+            }
+            chain.step(SafetyInput {
+                now,
+                command: Twist::planar(0.4, 0.0, 0.0),
+                skeletons: Some(&frame),
+                skeletons_arrival: Some(now),
+                predictions: &[],
+                inhibit: None,
+            })
+        };
+        for k in 0..=15 {
+            step(&mut chain, k, 0.0);
+        }
+        let out = step(&mut chain, 16, 4.0);
+        assert!(out.reasons.contains(&Reason::SsmStop) && out.twist == Twist::ZERO, "{:?}", out.reasons);
+        assert!(out.reasons.contains(&Reason::OccludedHumanRemembered), "{:?}", out.reasons);
+        // Moved by what a person walks in a frame: the same person, nothing remembered.
+        let mut chain = SafetyChain::new(config);
+        for k in 0..=15 {
+            step(&mut chain, k, 0.0);
+        }
+        let out = step(&mut chain, 16, 0.05);
+        assert!(!out.reasons.contains(&Reason::OccludedHumanRemembered), "{:?}", out.reasons);
+        assert!(same_person([Point3::new(1.0, 0.0, 0.0)], [Point3::new(1.5, 0.0, 0.0)], 0.05));
+        assert!(!same_person([Point3::new(1.0, 0.0, 0.0)], [Point3::new(1.51, 0.0, 0.0)], 0.05));
+        assert!(same_person([Point3::new(1.0, 0.0, 0.0)], [], 0.05));
     }
 
     #[test]
