@@ -677,23 +677,26 @@ mod tests {
         SkeletonFrame { stamp, frame_id: "base_link".into(), humans: vec![HumanSkeleton { id: 6, keypoints }] }
     }
 
+    /// One cycle at `frame`'s stamp, the operator pushing straight ahead at 0.4 m/s.
+    fn push(chain: &mut SafetyChain, frame: &SkeletonFrame) -> SafetyOutput {
+        chain.step(SafetyInput {
+            now: frame.stamp,
+            command: Twist::planar(0.4, 0.0, 0.0),
+            skeletons: Some(frame),
+            skeletons_arrival: Some(frame.stamp),
+            predictions: &[],
+            inhibit: None,
+        })
+    }
+
     /// The operator pushes straight ahead at 0.4 m/s for 1 s with the person of [`ahead_left`].
     fn push_ahead(config: SafetyConfig) -> (SafetyOutput, SkeletonFrame) {
         let mut chain = SafetyChain::new(config);
         let mut out = None;
         let mut frame = ahead_left(Stamp(0));
         for k in 0..=30 {
-            let now = Stamp::from_secs_f64(k as f64 / 30.0);
-            frame = ahead_left(now);
-            let input = SafetyInput {
-                now,
-                command: Twist::planar(0.4, 0.0, 0.0),
-                skeletons: Some(&frame),
-                skeletons_arrival: Some(now),
-                predictions: &[],
-                inhibit: None,
-            };
-            out = Some(chain.step(input));
+            frame = ahead_left(Stamp::from_secs_f64(k as f64 / 30.0));
+            out = Some(push(&mut chain, &frame));
         }
         (out.expect("ran"), frame)
     }
@@ -735,19 +738,11 @@ mod tests {
         config.limits.max_velocity[1] = 0.0;
         let mut chain = SafetyChain::new(config.clone());
         let step = |chain: &mut SafetyChain, k: u32, x_shift: f64| {
-            let now = Stamp::from_secs_f64(f64::from(k) / 30.0);
-            let mut frame = ahead_left(now);
+            let mut frame = ahead_left(Stamp::from_secs_f64(f64::from(k) / 30.0));
             for k in frame.humans[0].keypoints.iter_mut() {
                 k.position.x += x_shift;
             }
-            chain.step(SafetyInput {
-                now,
-                command: Twist::planar(0.4, 0.0, 0.0),
-                skeletons: Some(&frame),
-                skeletons_arrival: Some(now),
-                predictions: &[],
-                inhibit: None,
-            })
+            push(chain, &frame)
         };
         for k in 0..=15 {
             step(&mut chain, k, 0.0);
