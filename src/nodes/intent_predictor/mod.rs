@@ -55,6 +55,14 @@ struct Configured {
     rejections: std::collections::BTreeMap<Rejection, u64>,
 }
 
+impl Configured {
+    /// Counts a rejected input in the node's metrics and in its diagnostics.
+    fn reject(&mut self, metrics: &crate::ros::metrics::Metrics, reason: Rejection) {
+        metrics.reject(reason);
+        *self.rejections.entry(reason).or_default() += 1;
+    }
+}
+
 fn configure(p: PredictorParams) -> Result<Configured, ConfigureError> {
     let features = FeatureConfig {
         eviction_timeout_s: p.eviction_timeout,

@@ -179,9 +179,9 @@ impl PredictorNode {
         let frame = match convert::skeletons_from_msg(&msg, limits) {
             Ok(f) => f,
             Err(e) => {
-                metrics.reject(e.reason());
-                if let Some(s) = self.state.as_mut() {
-                    *s.rejections.entry(e.reason()).or_default() += 1;
+                match self.state.as_mut() {
+                    Some(s) => s.reject(metrics, e.reason()),
+                    None => metrics.reject(e.reason()),
                 }
                 warn!("skeletons rejected: {e}");
                 return Ok(());
@@ -198,9 +198,7 @@ impl PredictorNode {
         if frame.stamp.seconds_since(now) > s.params.max_future {
             // Kept, it would hold back every later capture of its people as out of order until the clock
             // caught up; it is neither predicted nor published.
-            let reason = Rejection::FutureStamp(InputKind::Skeletons);
-            metrics.reject(reason);
-            *s.rejections.entry(reason).or_default() += 1;
+            s.reject(metrics, Rejection::FutureStamp(InputKind::Skeletons));
             warn!("skeletons rejected: stamped {:.3} s ahead of the clock", frame.stamp.seconds_since(now));
             return Ok(());
         }
@@ -209,13 +207,11 @@ impl PredictorNode {
         match s.predictor.predict_capture(&frame) {
             Ok(p) => predictions = p,
             Err(PredictError::Model(e)) => {
-                metrics.reject(Rejection::ModelError);
-                *s.rejections.entry(Rejection::ModelError).or_default() += 1;
+                s.reject(metrics, Rejection::ModelError);
                 warn!("prediction failed: {e}");
             }
             Err(PredictError::NoPose(e)) => {
-                metrics.reject(Rejection::NoOdometryPose);
-                *s.rejections.entry(Rejection::NoOdometryPose).or_default() += 1;
+                s.reject(metrics, Rejection::NoOdometryPose);
                 warn!("capture not predicted: {e}");
             }
         }
@@ -251,19 +247,16 @@ impl PredictorNode {
         match convert::odometry_from_msg(&msg, &s.params.odometry_frame, &s.params.limits.expected_frame) {
             Ok(o) if o.stamp.seconds_since(ctx.clock.now()?) > s.params.max_future => {
                 // Kept, it would hold back every later pose as out of order until the clock caught up.
-                metrics.reject(Rejection::OdometryFutureStamp);
-                *s.rejections.entry(Rejection::OdometryFutureStamp).or_default() += 1;
+                s.reject(metrics, Rejection::OdometryFutureStamp);
                 warn!("odometry rejected: stamped ahead of the clock");
             }
             Ok(o) => {
                 if !s.predictor.push_odometry(o.stamp, o.x, o.y, o.yaw) {
-                    metrics.reject(Rejection::OdometryOutOfOrder);
-                    *s.rejections.entry(Rejection::OdometryOutOfOrder).or_default() += 1;
+                    s.reject(metrics, Rejection::OdometryOutOfOrder);
                 }
             }
             Err(e) => {
-                metrics.reject(e.reason());
-                *s.rejections.entry(e.reason()).or_default() += 1;
+                s.reject(metrics, e.reason());
                 warn!("odometry rejected: {e}");
             }
         }
