@@ -6,14 +6,13 @@
 //! The operator's enable (deadman) gates everything: without it the output is an explicit zero, assistance
 //! included.
 //!
-//! **Re-arm.** After a stop caused by a fault (a stale or invalid joystick, a fault of the safety chain: missing,
-//! stale or invalid skeletons, a stalled cycle, ...; captures that disagree about who is there), after a restart of the controller (a new process, a
-//! lifecycle activation, a clock jump) the output stays an explicit zero, with the reason `awaiting_rearm`
-//! ([`Reason::AwaitingRearm`]),
-//! until an accepted Joy with the deadman *released* has been seen after the cause cleared, followed by one
-//! with it pressed: as enabling devices require, a fault never ends in motion the operator did not ask for
-//! again. A joystick driver that publishes at a steady rate (as `joy` and `joy_linux` do) shows the release
-//! as soon as the operator lets go.
+//! **Re-arm.** After a stop caused by a fault (a stale or invalid joystick, a fault of the safety chain: missing, stale
+//! or invalid skeletons, a stalled cycle, ...; captures that disagree about who is there), after a restart of the
+//! controller (a new process, a lifecycle activation, a clock jump) the output stays an explicit zero, with the reason
+//! `awaiting_rearm` ([`Reason::AwaitingRearm`]), until an accepted Joy with the deadman *released* has been seen after
+//! the cause cleared, followed by one with it pressed: as enabling devices require, a fault never ends in motion the
+//! operator did not ask for again. A joystick driver that publishes at a steady rate (as `joy` and `joy_linux` do)
+//! shows the release as soon as the operator lets go.
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -336,12 +335,13 @@ impl Controller {
         &self.teleop
     }
 
-    /// Stores a skeleton capture that arrived at `arrival`; `false` when it was dropped as older than the one
-    /// kept. A dropped capture that shows someone the kept one lacks, or shows them elsewhere (not
-    /// [`crate::safety::same_person`] over the stamps' difference), means the captures disagree about who is where (a second source stamping ahead of the
-    /// tracker, or a clock fault): kept only by stamp, the newest capture would hide that person, at once or
-    /// once the occlusion memory let them go, so the controller stops in fault ([`Reason::SkeletonsDisagree`])
-    /// for as long as such captures come and `skeleton_timeout` after, and motion then waits for a re-arm.
+    /// Stores a skeleton capture that arrived at `arrival`; `false` when it was dropped as older than the one kept. A
+    /// dropped capture that shows someone the kept one lacks, or shows them elsewhere (not
+    /// [`crate::safety::same_person`] over the stamps' difference), means the captures disagree about who is where (a
+    /// second source stamping ahead of the tracker, or a clock fault): kept only by stamp, the newest capture would
+    /// hide that person, at once or once the occlusion memory let them go, so the controller stops in fault
+    /// ([`Reason::SkeletonsDisagree`]) for as long as such captures come and `skeleton_timeout` after, and motion then
+    /// waits for a re-arm.
     pub fn on_skeletons(&mut self, frame: SkeletonFrame, arrival: Stamp) -> bool {
         if let Some(kept) = self.latest_humans.as_ref().filter(|f| frame.stamp < f.stamp) {
             let dt = kept.stamp.seconds_since(frame.stamp);

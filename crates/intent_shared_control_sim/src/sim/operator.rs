@@ -38,8 +38,8 @@ pub struct OperatorConfig {
     pub pad_released_s: f64,
     /// A realistic operator: held for [`OperatorConfig::stuck_s`] (the robot moved less than 5 cm and turned
     /// less than 6° in that time: a creep of millimetres a cycle is no progress to someone watching it) with
-    /// someone within `caution_distance`, they try a way out for [`OperatorConfig::escape_s`]: reverse while turning away
-    /// when the nearest person is ahead (within ±60°), otherwise turn away from them on the spot; then go
+    /// someone within `caution_distance`, they try a way out for [`OperatorConfig::escape_s`]: reverse while
+    /// turning away when the nearest person is ahead (within ±60°), otherwise turn away from them on the spot; then go
     /// straight on for as long (around the person), then head for the goal again. `false`: today's scripted
     /// operator, who keeps pushing toward the goal.
     pub realistic: bool,
