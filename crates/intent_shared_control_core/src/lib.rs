@@ -10,6 +10,7 @@ pub mod assist;
 pub mod config;
 pub mod control;
 pub mod features;
+pub mod forecast_check;
 pub mod health;
 pub mod input;
 pub mod lifecycle;

@@ -6,6 +6,7 @@
 use nalgebra::Isometry2;
 
 use crate::features::{FeatureBatch, FeatureConfig, FeatureError, FeaturePipeline, FeatureStats};
+use crate::forecast_check::{ForecastBound, ForecastCheck};
 use crate::model::{IntentModel, ModelError, ModelInfo, ModelInput, ModelOutput, HORIZON_STEP_S};
 use crate::odometry::{OdometryConfig, OdometryError, OdometryHistory, OdometryStats};
 use crate::prediction::HumanPrediction;
@@ -46,6 +47,9 @@ pub struct IntentPredictor {
     model: Box<dyn IntentModel + Send>,
     counters: PredictorCounters,
     odometry: Option<OdometryHistory>,
+    /// Hips below this confidence are not seen (the features' `min_keypoint_confidence`).
+    min_confidence: f32,
+    check: Option<ForecastCheck>,
 }
 
 impl IntentPredictor {
@@ -55,6 +59,7 @@ impl IntentPredictor {
         model: Box<dyn IntentModel + Send>,
         max_batch: usize,
     ) -> Result<Self, FeatureError> {
+        let min_confidence = features.min_keypoint_confidence;
         Ok(IntentPredictor {
             features: FeaturePipeline::new(features)?,
             batch: FeatureBatch::with_capacity(max_batch.max(1)),
@@ -63,7 +68,20 @@ impl IntentPredictor {
             model,
             counters: PredictorCounters::default(),
             odometry: None,
+            min_confidence,
+            check: None,
         })
+    }
+
+    /// From now on, every forecast is checked against the captures that follow it with `bound` (a model
+    /// card's forecast error bound, see [`crate::forecast_check`]); in the odometry frame when odometry is used.
+    pub fn check_forecasts(&mut self, bound: ForecastBound) {
+        self.check = Some(ForecastCheck::new(bound, self.min_confidence));
+    }
+
+    /// The run-time check of the forecasts, when one was asked for.
+    pub fn forecast_check(&self) -> Option<&ForecastCheck> {
+        self.check.as_ref()
     }
 
     /// From now on, tracks are kept in the odometry frame: [`IntentPredictor::predict_capture`] moves each
@@ -132,6 +150,9 @@ impl IntentPredictor {
         if let Some(o) = &mut self.odometry {
             o.reset();
         }
+        if let Some(c) = &mut self.check {
+            c.reset();
+        }
     }
 
     /// Adds one capture to the tracks without predicting (for evaluations that ask for a forecast at chosen
@@ -159,6 +180,9 @@ impl IntentPredictor {
         odom_from_robot: &Isometry2<f64>,
     ) -> Result<Vec<HumanPrediction>, ModelError> {
         self.counters.frames += 1;
+        if let Some(c) = &mut self.check {
+            c.observe(frame, odom_from_robot);
+        }
         self.features.push_in(frame, odom_from_robot);
         self.features.fill_batch_in(frame.stamp, &odom_from_robot.inverse(), &mut self.batch);
         self.input.clear();
@@ -182,6 +206,9 @@ impl IntentPredictor {
             }
         }
         self.counters.predictions += out.len() as u64;
+        if let Some(c) = &mut self.check {
+            c.record(&out, odom_from_robot);
+        }
         Ok(out)
     }
 }

@@ -1,0 +1,242 @@
+use super::*;
+use crate::model::NUM_INTENTS;
+use crate::skeleton::{keypoint, HumanSkeleton, Keypoint, NUM_KEYPOINTS};
+use approx::assert_relative_eq;
+
+const STEP: f64 = 0.1;
+
+fn bound(metres: f64) -> ForecastBound {
+    ForecastBound { step_s: STEP, metres: vec![metres; 10], quantile: 0.999 }
+}
+
+/// One person `id` whose hips straddle (x, y) in the robot frame.
+fn capture(t: f64, people: &[(HumanId, f64, f64)]) -> SkeletonFrame {
+    let humans = people
+        .iter()
+        .map(|&(id, x, y)| {
+            let mut keypoints = [Keypoint::MISSING; NUM_KEYPOINTS];
+            keypoints[keypoint::LEFT_HIP] = Keypoint { position: Point3::new(x, y + 0.1, 0.9), confidence: 0.9 };
+            keypoints[keypoint::RIGHT_HIP] = Keypoint { position: Point3::new(x, y - 0.1, 0.9), confidence: 0.9 };
+            HumanSkeleton { id, keypoints }
+        })
+        .collect();
+    SkeletonFrame { stamp: Stamp::from_secs_f64(t), frame_id: "base_link".into(), humans }
+}
+
+/// A forecast made at `t` whose torso at look-ahead τ is `at(τ)` (robot frame of the capture).
+fn forecast(id: HumanId, t: f64, at: impl Fn(f64) -> (f64, f64)) -> HumanPrediction {
+    HumanPrediction {
+        human_id: id,
+        stamp: Stamp::from_secs_f64(t),
+        probabilities: [1.0 / NUM_INTENTS as f32; NUM_INTENTS],
+        confidence: 0.2,
+        horizon_step: STEP,
+        future: (1..=10)
+            .map(|k| {
+                let (x, y) = at(k as f64 * STEP);
+                [Point3::new(x, y, 0.9); 3]
+            })
+            .collect(),
+    }
+}
+
+fn counts(c: &ForecastCheck) -> Vec<(u64, u64)> {
+    c.steps().iter().map(|s| (s.checks, s.exceeded)).collect()
+}
+
+#[test]
+fn a_forecast_that_comes_true_is_within_any_bound() {
+    // (Rounding leaves errors of a few 1e-16 m.)
+    let mut c = ForecastCheck::new(bound(1e-9), 0.3);
+    let still = Isometry2::identity();
+    // Walking at 1 m/s toward the robot from 5 m; captures every 1/30 s; a forecast at every capture.
+    for i in 0..90 {
+        let t = i as f64 / 30.0;
+        c.observe(&capture(t, &[(7, 5.0 - t, 0.0)]), &still);
+        c.record(&[forecast(7, t, |tau| (5.0 - t - tau, 0.0))], &still);
+    }
+    // One forecast kept per 0.1 s (30 Hz would count each situation three times): the forecasts from the first
+    // 2 s meet every one of their steps before the last capture at 2.967 s.
+    let per_step: Vec<u64> = c.steps().iter().map(|s| s.checks).collect();
+    assert!(per_step.iter().all(|n| (19..=30).contains(n)), "{per_step:?}");
+    assert!(c.steps().iter().all(|s| s.exceeded == 0 && s.largest_error < 1e-9), "{:?}", c.steps());
+    assert!(c.summary().iter().all(|s| !s.alarm));
+}
+
+#[test]
+fn a_walker_forecast_to_stop_misses_by_their_travel_toward_the_robot() {
+    // Hand-computed: the person walks at 1 m/s straight at the robot, the forecast says they stay; the error
+    // at look-ahead τ is 1 m/s · τ (the seen distance is that much shorter). Captures at 0.15 s spacing fall
+    // between the steps' times: the linear walk is interpolated exactly.
+    let mut c = ForecastCheck::new(bound(0.15), 0.3);
+    let still = Isometry2::identity();
+    c.observe(&capture(0.0, &[(3, 4.0, 0.0)]), &still);
+    c.record(&[forecast(3, 0.0, |_| (4.0, 0.0))], &still);
+    for i in 1..=8 {
+        let t = i as f64 * 0.15;
+        c.observe(&capture(t, &[(3, 4.0 - t, 0.0)]), &still);
+    }
+    for (k, s) in c.steps().iter().enumerate() {
+        let tau = (k + 1) as f64 * STEP;
+        assert_eq!(s.checks, 1, "step {k}");
+        assert_relative_eq!(s.largest_error, tau, epsilon = 1e-9);
+        // 0.1 m at 0.1 s is within 0.15 m; 0.2 m from 0.2 s on is not.
+        assert_eq!(s.exceeded, u64::from(k >= 1), "step {k}");
+    }
+    // Walking away instead: the person is farther than forecast, a negative error, never above a bound.
+    let mut away = ForecastCheck::new(bound(0.0), 0.3);
+    away.observe(&capture(0.0, &[(3, 4.0, 0.0)]), &still);
+    away.record(&[forecast(3, 0.0, |_| (4.0, 0.0))], &still);
+    for i in 1..=8 {
+        let t = i as f64 * 0.15;
+        away.observe(&capture(t, &[(3, 4.0 + t, 0.0)]), &still);
+    }
+    assert!(away.steps().iter().all(|s| s.checks == 1 && s.exceeded == 0 && s.largest_error < 0.0));
+    // Sideways at 1 m/s, 4 m away: the distance grows by √(16 + τ²) − 4, so that is the (negative) error.
+    let mut side = ForecastCheck::new(bound(0.0), 0.3);
+    side.observe(&capture(0.0, &[(3, 4.0, 0.0)]), &still);
+    side.record(&[forecast(3, 0.0, |_| (4.0, 0.0))], &still);
+    for i in 1..=8 {
+        let t = i as f64 * 0.15;
+        side.observe(&capture(t, &[(3, 4.0, t)]), &still);
+    }
+    assert_relative_eq!(side.steps()[9].largest_error, 4.0 - (16.0f64 + 1.0).sqrt(), epsilon = 1e-9);
+}
+
+#[test]
+fn errors_are_measured_in_the_fixed_frame_so_the_robots_own_motion_is_no_error() {
+    // The robot drives 1 m/s along the fixed frame's y axis, facing it; a person stands still at fixed (1, 3).
+    // In the robot frame they come 1 m/s closer; the forecast (made with odometry) keeps them where they are.
+    let pose = |t: f64| Isometry2::new(nalgebra::Vector2::new(1.0, t), std::f64::consts::FRAC_PI_2);
+    let seen_at = |t: f64| {
+        let q = pose(t).inverse() * Point2::new(1.0, 3.0);
+        (q.x, q.y)
+    };
+    let mut c = ForecastCheck::new(bound(0.01), 0.3);
+    let (x0, y0) = seen_at(0.0);
+    assert_relative_eq!(x0, 3.0, epsilon = 1e-12);
+    c.observe(&capture(0.0, &[(1, x0, y0)]), &pose(0.0));
+    c.record(&[forecast(1, 0.0, |_| (x0, y0))], &pose(0.0));
+    for i in 1..=40 {
+        let t = i as f64 / 30.0;
+        let (x, y) = seen_at(t);
+        c.observe(&capture(t, &[(1, x, y)]), &pose(t));
+    }
+    assert!(c.steps().iter().all(|s| s.checks == 1 && s.exceeded == 0 && s.largest_error.abs() < 1e-9));
+    // The same captures checked as if the robot stood still: 1 m/s · τ closer than forecast.
+    let mut naive = ForecastCheck::new(bound(0.01), 0.3);
+    let still = Isometry2::identity();
+    naive.observe(&capture(0.0, &[(1, x0, y0)]), &still);
+    naive.record(&[forecast(1, 0.0, |_| (x0, y0))], &still);
+    for i in 1..=40 {
+        let t = i as f64 / 30.0;
+        let (x, y) = seen_at(t);
+        naive.observe(&capture(t, &[(1, x, y)]), &still);
+    }
+    assert_relative_eq!(naive.steps()[9].largest_error, 1.0, epsilon = 1e-9);
+}
+
+#[test]
+fn a_gap_in_the_captures_or_another_person_leaves_steps_unchecked() {
+    let still = Isometry2::identity();
+    let mut c = ForecastCheck::new(bound(0.1), 0.3);
+    c.observe(&capture(0.0, &[(1, 3.0, 0.0), (2, 0.0, 3.0)]), &still);
+    c.record(&[forecast(1, 0.0, |_| (3.0, 0.0))], &still);
+    // Person 1 unseen from 0.0 to 0.5 s (a gap over MAX_GAP_S): steps 0.1–0.5 s are not checked; then seen
+    // every 0.05 s, steps 0.6–1.0 s are. Person 2, who has no forecast, changes nothing.
+    c.observe(&capture(0.25, &[(2, 0.0, 3.0)]), &still);
+    for i in 0..=10 {
+        let t = 0.5 + i as f64 * 0.05;
+        c.observe(&capture(t, &[(1, 3.0, 0.0), (2, 0.0, 3.0)]), &still);
+    }
+    let expected: Vec<(u64, u64)> = (0..10).map(|k| (u64::from(k >= 5), 0)).collect();
+    assert_eq!(counts(&c), expected);
+    // Hips below the confidence the features use are not a sighting.
+    let mut low = capture(1.1, &[(1, 0.0, 0.0)]);
+    for k in [keypoint::LEFT_HIP, keypoint::RIGHT_HIP] {
+        low.humans[0].keypoints[k].confidence = 0.1;
+    }
+    let before = counts(&c);
+    c.record(&[forecast(1, 1.0, |_| (3.0, 0.0))], &still);
+    c.observe(&low, &still);
+    assert_eq!(counts(&c), before);
+}
+
+#[test]
+fn the_alarm_needs_more_misses_than_the_cards_quantile_allows() {
+    // P(X ≥ k) for Poisson(λ), by hand: 1 − e^{−1} and 1 − 2e^{−1} for λ = 1.
+    assert_relative_eq!(poisson_tail(1, 1.0), 1.0 - (-1.0f64).exp(), epsilon = 1e-12);
+    assert_relative_eq!(poisson_tail(2, 1.0), 1.0 - 2.0 * (-1.0f64).exp(), epsilon = 1e-12);
+    assert_eq!(poisson_tail(0, 3.0), 1.0);
+    // A person who keeps stopping short of the forecast by 0.05 m at every step, bound 0.03 m at 0.1 s only
+    // (a one-step bound): every check misses.
+    let one_step = |m: f64| ForecastBound { step_s: STEP, metres: vec![m], quantile: 0.999 };
+    let run = |b: ForecastBound| {
+        let mut c = ForecastCheck::new(b, 0.3);
+        let still = Isometry2::identity();
+        for i in 0..=(2 * WINDOW) {
+            let t = i as f64 * 0.05;
+            c.observe(&capture(t, &[(1, 3.0, 0.0)]), &still);
+            c.record(&[forecast(1, t, |_| (3.05, 0.0))], &still);
+        }
+        c
+    };
+    let missed = run(one_step(0.03));
+    let s = &missed.summary()[0];
+    assert_eq!((s.recent_checks, s.recent_exceeded), (WINDOW, WINDOW));
+    assert!(s.alarm);
+    assert_eq!(missed.steps()[0].checks, missed.steps()[0].exceeded);
+    let held = run(one_step(0.06));
+    assert_eq!(held.summary()[0].recent_exceeded, 0);
+    assert!(!held.summary()[0].alarm);
+    // Right at the edge: with λ = 600 · 0.001 = 0.6, 5 misses are P = 0.0004 but under 10 × the allowed
+    // rate (6); 6 misses are both.
+    let lambda = WINDOW as f64 * 0.001;
+    assert!(poisson_tail(5, lambda) < ALARM_P && 5.0 < ALARM_RATE_FACTOR * lambda);
+    assert!(poisson_tail(6, lambda) < ALARM_P && 6.0 >= ALARM_RATE_FACTOR * lambda);
+}
+
+#[test]
+fn memory_stays_bounded_with_many_people() {
+    let still = Isometry2::identity();
+    let mut c = ForecastCheck::new(bound(0.1), 0.3);
+    for i in 0..300 {
+        let t = i as f64 * 0.1;
+        // 500 new people every capture, each with a forecast: none is ever seen again.
+        let ids: Vec<(HumanId, f64, f64)> = (0..500).map(|j| ((i * 500 + j) as HumanId, 3.0, 0.0)).collect();
+        c.observe(&capture(t, &ids), &still);
+        let preds: Vec<HumanPrediction> = ids.iter().map(|&(id, ..)| forecast(id, t, |_| (3.0, 0.0))).collect();
+        c.record(&preds, &still);
+        assert!(c.pending.len() <= MAX_PENDING);
+    }
+    // Sightings and kept stamps older than the horizon are forgotten.
+    assert!(c.seen.len() <= 500 * 13, "{}", c.seen.len());
+    assert!(c.kept.len() <= 500 * 13, "{}", c.kept.len());
+}
+
+#[test]
+fn the_bound_is_read_from_a_card_and_a_broken_one_is_named() {
+    let shipped: crate::ModelCard = serde_json::from_str(include_str!("../../../../models/intent_model.card.json"))
+        .expect("the shipped card parses");
+    let b =
+        ForecastBound::from_card_training(&shipped.training).expect("the shipped card states a bound").expect("usable");
+    assert_eq!(b.metres.len(), 10);
+    assert_relative_eq!(b.step_s, 0.1);
+    assert_relative_eq!(b.quantile, 0.999);
+    assert!(b.metres.windows(2).all(|w| w[0] <= w[1] + 0.05), "{:?}", b.metres);
+    assert_eq!(ForecastBound::from_card_training(&serde_json::json!({})), None);
+    let broken =
+        serde_json::json!({"real_data_forecast_error_bound": {"step_s": 0.1, "quantile": 0.999, "metres": [0.1, "x"]}});
+    let e = ForecastBound::from_card_training(&broken).expect("stated").expect_err("broken");
+    assert!(e.contains("metres"), "{e}");
+    let negative =
+        serde_json::json!({"real_data_forecast_error_bound": {"step_s": 0.1, "quantile": 1.0, "metres": [0.1]}});
+    let e = ForecastBound::from_card_training(&negative).expect("stated").expect_err("quantile 1");
+    assert!(e.contains("quantile"), "{e}");
+    // A forecast on another step is not compared.
+    let mut c = ForecastCheck::new(b, 0.3);
+    let mut p = forecast(1, 0.0, |_| (3.0, 0.0));
+    p.horizon_step = 0.2;
+    c.record(&[p], &Isometry2::identity());
+    assert_eq!(c.incomparable(), 1);
+}
