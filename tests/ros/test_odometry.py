@@ -137,3 +137,59 @@ def test_predictions_need_and_use_odometry(peer, launch):
         now_x = PERSON_X - robot_x(stamp_s(m.header.stamp))
         torso_1s = p.future_positions[(len(p.future_positions) // len(p.predicted_keypoints) - 1) * len(p.predicted_keypoints) + k]
         assert abs(torso_1s.x - now_x) < 0.25, f"forecast torso x {torso_1s.x:.2f} m, person at {now_x:.2f} m"
+
+
+def test_forecasts_are_checked_against_the_cards_error_bound(peer, launch):
+    """The predictor checks each forecast against the captures that follow it, with the model card's real-data
+    error bound. A standing person while the robot drives toward them is forecast within the bound (with
+    odometry, the robot's own motion is no error); the same person seen 1.5 m closer every other second (a
+    tracker that swaps them with someone closer, or odometry that is off) makes the forecasts miss the bound far
+    more often than the card's quantile allows, and the diagnostics warn. Nothing the chain does changes."""
+    launch("intent_predictor", "--params-file", str(PARAMS_FILE), "-p", "autostart:=true", "-p", "use_odometry:=true")
+    diags = peer.subscribe(DiagnosticArray, "/diagnostics")
+    skel_pub = peer.publisher(HumanSkeletonArray, "humans/skeletons")
+    odom_pub = peer.publisher(Odometry, "odom")
+    start = stamp_s(peer.now_msg())
+    speed = 0.1
+    jumping = [None]
+
+    def person_x(t):
+        # In odom; from `jumping[0]` on, 1.5 m closer every other second.
+        if jumping[0] is not None and int(t - jumping[0]) % 2 == 1:
+            return 4.0 - 1.5
+        return 4.0
+
+    def skeletons():
+        stamp = peer.now_msg()
+        t = stamp_s(stamp)
+        x = person_x(t) - speed * (t - start)
+        skel_pub.publish(HumanSkeletonArray(header=Header(stamp=stamp, frame_id="base_link"), humans=[human(1, x, 0.0)]))
+
+    def odometry():
+        stamp = peer.now_msg()
+        msg = Odometry(header=Header(stamp=stamp, frame_id="odom"), child_frame_id="base_link")
+        msg.pose.pose.position.x = speed * (stamp_s(stamp) - start)
+        msg.pose.pose.orientation.w = 1.0
+        msg.twist.twist.linear.x = speed
+        odom_pub.publish(msg)
+
+    def check():
+        return latest_status(diags, "/intent_predictor: forecast_check")
+
+    peer.every(1 / 50, odometry)
+    peer.every(1 / 30, skeletons)
+    peer.wait_matched(publishers=[skel_pub, odom_pub], timeout=30.0)
+    peer.spin_until(lambda: (s := check()) is not None and int(kv(s)["checks_total"]) >= 300, 30.0,
+                    "forecasts checked against the card's bound")
+    s = check()
+    assert s.level == DiagnosticStatus.OK, s.message
+    assert "within the model card's real-data error bound" in s.message, s.message
+    # Ten look-ahead steps of 0.1 s with the card's bound for each (0.13 m at 0.1 s ... 0.76 m at 1 s).
+    assert len(kv(s)["bound_m_by_lookahead"].split()) == 10
+    assert int(kv(s)["bound_exceeded_total"]) <= int(kv(s)["checks_total"]) // 100, kv(s)
+
+    jumping[0] = stamp_s(peer.now_msg())
+    peer.spin_until(lambda: (s := check()) is not None and s.level == DiagnosticStatus.WARN, 20.0,
+                    "a warning once the forecasts miss the bound")
+    assert "more often than it allows" in check().message, check().message
+    assert int(kv(check())["bound_exceeded_total"]) > 0

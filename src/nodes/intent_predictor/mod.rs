@@ -22,6 +22,7 @@ mod node;
 mod params;
 
 use intent_shared_control_core::features::FeatureConfig;
+use intent_shared_control_core::forecast_check::ForecastBound;
 use intent_shared_control_core::health::{Level, RateMonitor};
 use intent_shared_control_core::input::Rejection;
 use intent_shared_control_core::model::constant_velocity::{ConstantVelocityConfig, ConstantVelocityModel};
@@ -53,6 +54,9 @@ struct Configured {
     rate: RateMonitor,
     latency: LatencyWindow,
     rejections: std::collections::BTreeMap<Rejection, u64>,
+    /// The model card's forecast error bound: `None` when it states none (or the constant-velocity fallback
+    /// runs), an error when the one it states is not usable.
+    forecast_bound: Option<Result<(), String>>,
 }
 
 impl Configured {
@@ -70,6 +74,7 @@ fn configure(p: PredictorParams) -> Result<Configured, ConfigureError> {
         ..FeatureConfig::default()
     };
     let mut routing = None;
+    let mut bound = None;
     let (model, version, provider, source, degraded): (
         Box<dyn IntentModel + Send>,
         String,
@@ -80,6 +85,7 @@ fn configure(p: PredictorParams) -> Result<Configured, ConfigureError> {
         Ok((m, version)) => {
             let provider = m.provider().active.as_str().to_owned();
             routing = m.provider().routing.as_ref().map(ToString::to_string);
+            bound = ForecastBound::from_card_training(&m.card().training);
             (Box::new(m), version, provider, PredictionSource::Model, None)
         }
         Err(e) if p.fallback_constant_velocity => {
@@ -100,6 +106,16 @@ fn configure(p: PredictorParams) -> Result<Configured, ConfigureError> {
     if let Some(o) = &p.odometry {
         predictor.use_odometry(o.clone())?;
     }
+    let forecast_bound = bound.map(|b| match b {
+        Ok(b) => {
+            predictor.check_forecasts(b);
+            Ok(())
+        }
+        Err(e) => {
+            warn!("the model card's forecast error bound is not usable, forecasts are not checked: {e}");
+            Err(e)
+        }
+    });
     info!(model = %version, provider = %provider, routing = routing.as_deref().unwrap_or("none"), "model loaded and warmed up");
     Ok(Configured {
         rate: RateMonitor::new(p.expected_skeleton_rate, p.rate_tolerance, 1.0),
@@ -112,6 +128,7 @@ fn configure(p: PredictorParams) -> Result<Configured, ConfigureError> {
         degraded,
         latency: LatencyWindow::new(),
         rejections: Default::default(),
+        forecast_bound,
     })
 }
 
@@ -161,6 +178,7 @@ fn statuses(lifecycle: &LifecycleServer, state: Option<&mut Configured>, now: St
             st = st.kv(&format!("rejected_{k}"), v);
         }
         out.push(st);
+        out.push(forecast_status(s));
         if s.predictor.uses_odometry() {
             let age = s.predictor.newest_odometry().map(|t| now.seconds_since(t));
             let count = |r: Rejection| s.rejections.get(&r).copied().unwrap_or(0);
@@ -193,4 +211,71 @@ fn statuses(lifecycle: &LifecycleServer, state: Option<&mut Configured>, now: St
         }
     }
     out
+}
+
+/// The run-time check of the forecasts against the model card's error bound (see
+/// [`intent_shared_control_core::forecast_check`]): a warning when the recent misses at some look-ahead are more
+/// than the card's quantile allows. It changes nothing the chain does (forecasts only add restrictions).
+fn forecast_status(s: &Configured) -> Status {
+    let check = match (&s.forecast_bound, s.predictor.forecast_check()) {
+        (Some(Err(e)), _) => {
+            return Status::new(
+                "forecast_check",
+                Level::Warn,
+                format!("the model card's error bound is not usable: {e}"),
+            )
+        }
+        (_, Some(c)) => c,
+        _ => {
+            let why = match s.source {
+                PredictionSource::Model => "the model card states no forecast error bound: forecasts not checked",
+                PredictionSource::ConstantVelocity => "constant-velocity fallback: no forecast error bound to check",
+            };
+            return Status::new("forecast_check", Level::Ok, why);
+        }
+    };
+    let summary = check.summary();
+    let checks: u64 = check.steps().iter().map(|c| c.checks).sum();
+    let exceeded: u64 = check.steps().iter().map(|c| c.exceeded).sum();
+    let worst = summary.iter().filter(|x| x.recent_checks > 0).max_by(|a, b| {
+        let rate = |x: &intent_shared_control_core::forecast_check::StepSummary| {
+            x.recent_exceeded as f64 / x.recent_checks as f64
+        };
+        rate(a).total_cmp(&rate(b))
+    });
+    let allowed = 100.0 * (1.0 - check.bound().quantile);
+    let (level, message) = match worst {
+        None => (Level::Ok, "no forecast checked yet".to_owned()),
+        Some(w) => {
+            let pct = 100.0 * w.recent_exceeded as f64 / w.recent_checks as f64;
+            let alarmed: Vec<String> =
+                summary.iter().filter(|x| x.alarm).map(|x| format!("{:.1} s", x.lookahead_s)).collect();
+            if alarmed.is_empty() {
+                (
+                    Level::Ok,
+                    format!("within the model card's real-data error bound (worst {pct:.2} % at {:.1} s, card {allowed:.2} %)", w.lookahead_s),
+                )
+            } else {
+                (
+                    Level::Warn,
+                    format!(
+                        "forecasts miss the model card's real-data error bound more often than it allows at {} (worst {pct:.2} % of the last {} at {:.1} s, card {allowed:.2} %): people here move unlike the data the bound comes from, or tracking or odometry is off",
+                        alarmed.join(", "),
+                        w.recent_checks,
+                        w.lookahead_s
+                    ),
+                )
+            }
+        }
+    };
+    let by_step: Vec<String> =
+        summary.iter().map(|x| format!("{:.1}:{}/{}", x.lookahead_s, x.recent_exceeded, x.recent_checks)).collect();
+    let bound: Vec<String> = summary.iter().map(|x| format!("{:.2}", x.bound_m)).collect();
+    Status::new("forecast_check", level, message)
+        .kv("checks_total", checks)
+        .kv("bound_exceeded_total", exceeded)
+        .kv("recent_exceeded_by_lookahead", by_step.join(" "))
+        .kv("bound_m_by_lookahead", bound.join(" "))
+        .kv("quantile", check.bound().quantile)
+        .kv("forecasts_not_comparable", check.incomparable())
 }
