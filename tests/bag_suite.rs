@@ -180,3 +180,55 @@ fn scenario_suite_meets_every_threshold() {
     }
     assert!(bad.is_empty(), "{bad:#?}");
 }
+
+/// The replay's predictor checks the model's forecasts against the model card's real-data error bound, as the
+/// predictor node does: a person crossing ahead is forecast within it at every look-ahead (no alarm); the
+/// same bag with the person's captures moved 1 m closer every other second (a tracker that swaps them with
+/// someone closer) misses it far more often than the card's quantile allows.
+#[test]
+fn the_replay_checks_forecasts_against_the_cards_error_bound() {
+    use intent_shared_control::bag::replay::topics;
+    use intent_shared_control::bag::BagMessage;
+    use intent_shared_control_core::features::FeatureConfig;
+    use intent_shared_control_core::odometry::OdometryConfig;
+    use intent_shared_control_core::predictor::IntentPredictor;
+    use r2r::intent_shared_control_msgs::msg::HumanSkeletonArray;
+    let card = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/intent_model.card.json");
+    let bound = replay::card_forecast_bound(&card).expect("card").expect("the shipped card states a bound");
+    let run = |messages: &[BagMessage]| {
+        let model = replay::load_cpu_model(&card, None).expect("model (ISC_ORT_LIB)");
+        let mut predictor = IntentPredictor::new(FeatureConfig::default(), model, 64).expect("predictor");
+        predictor.use_odometry(OdometryConfig::default()).expect("odometry");
+        predictor.check_forecasts(bound.clone());
+        let options = ReplayOptions { predictions: PredictionSource::Predictor, ..ReplayOptions::default() };
+        let out = replay::replay(messages, options, Some(predictor), |_| {}).expect("replay");
+        let json = replay::metrics_json(&out, &Thresholds::for_rate(50.0), serde_json::Value::Null);
+        assert!(json["forecast_check"]["by_lookahead"].is_array(), "{}", json["forecast_check"]);
+        out.forecast_check.expect("the forecasts were checked")
+    };
+    let clean = generate(ScenarioKind::PassBy, SEED, &GeneratorOptions::default()).expect("generator");
+    let held = run(&clean);
+    assert_eq!(held.by_lookahead.len(), 10);
+    assert!(held.by_lookahead.iter().all(|s| s.checks >= 50), "{held:?}");
+    assert!(held.alarm_lookahead_s.is_empty(), "{held:?}");
+
+    let start = clean.first().map(|m| m.log_time).expect("messages");
+    let swapped: Vec<BagMessage> = clean
+        .iter()
+        .map(|m| {
+            if m.topic != topics::SKELETONS || ((m.log_time - start) / 1_000_000_000) % 2 == 0 {
+                return m.clone();
+            }
+            let mut capture: HumanSkeletonArray = m.decode().expect("skeletons");
+            for h in &mut capture.humans {
+                for p in &mut h.keypoints {
+                    p.x -= 1.0;
+                }
+            }
+            BagMessage::encode(topics::SKELETONS, topics::SKELETONS_TYPE, m.log_time, &capture).expect("encode")
+        })
+        .collect();
+    let missed = run(&swapped);
+    assert!(!missed.alarm_lookahead_s.is_empty(), "{missed:?}");
+    assert!(missed.by_lookahead.iter().all(|s| s.exceeded > held.by_lookahead[0].exceeded), "{missed:?}");
+}

@@ -118,6 +118,12 @@ fn main() -> anyhow::Result<()> {
     };
     options.predictions = source;
     let mut predictor = model.map(|m| IntentPredictor::new(FeatureConfig::default(), m, 64)).transpose()?;
+    // As the predictor node: the model's forecasts checked against its card's error bound.
+    if let (Some(p), Predictions::Model | Predictions::ConstantVelocity) = (predictor.as_mut(), &args.predictions) {
+        if let Some(bound) = replay::card_forecast_bound(&args.model_card)? {
+            p.check_forecasts(bound);
+        }
+    }
 
     let t_read = Instant::now();
     let messages = read_bag(&args.bag)?;
@@ -183,6 +189,24 @@ fn main() -> anyhow::Result<()> {
             "agreement with the recorded decisions: {}/{} same mode, max |Δoutput| {:.3e}, {} output mismatches",
             a.same_mode, a.compared, a.max_output_diff, a.output_mismatches
         );
+    }
+    if let Some(c) = &out.forecast_check {
+        let worst = c
+            .by_lookahead
+            .iter()
+            .filter(|s| s.checks > 0)
+            .max_by(|a, b| (a.exceeded as f64 / a.checks as f64).total_cmp(&(b.exceeded as f64 / b.checks as f64)));
+        let checks: u64 = c.by_lookahead.iter().map(|s| s.checks).sum();
+        match worst {
+            Some(w) => println!(
+                "forecasts against the model card's error bound: {checks} checks, worst {:.2} % above it at {:.1} s (card {:.2} %){}",
+                100.0 * w.exceeded as f64 / w.checks as f64,
+                w.lookahead_s,
+                100.0 * (1.0 - c.quantile),
+                if c.alarm_lookahead_s.is_empty() { String::new() } else { format!("; alarm at {:?} s", c.alarm_lookahead_s) }
+            ),
+            None => println!("forecasts against the model card's error bound: none checked"),
+        }
     }
     if args.strict && !failures.is_empty() {
         std::process::exit(2);

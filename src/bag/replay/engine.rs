@@ -1,6 +1,7 @@
 //! The replay engine: drives the controller (and optionally the predictor) from bag messages.
 
 use anyhow::Context as _;
+use intent_shared_control_core::forecast_check::ForecastCheckReport;
 use intent_shared_control_core::input::Rejection;
 use intent_shared_control_core::prediction::HumanPrediction;
 use intent_shared_control_core::predictor::{IntentPredictor, PredictError};
@@ -24,6 +25,8 @@ pub struct ReplayOutput {
     pub inputs: InputCounts,
     pub metrics: ReplayMetrics,
     pub agreement: Option<Agreement>,
+    /// The replay's predictor's forecasts against the model card's error bound, when it checked them.
+    pub forecast_check: Option<ForecastCheckReport>,
 }
 
 /// The replay engine.
@@ -363,7 +366,8 @@ impl Replay {
         }
         let metrics = self.judge.finish();
         let agreement = (self.options.step == StepMode::Recorded).then_some(self.agreement);
-        ReplayOutput { cycles: self.cycles, inputs: self.inputs, metrics, agreement }
+        let forecast_check = self.predictor.as_ref().and_then(IntentPredictor::forecast_check).map(|c| c.report());
+        ReplayOutput { cycles: self.cycles, inputs: self.inputs, metrics, agreement, forecast_check }
     }
 }
 

@@ -4,8 +4,9 @@ use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::Context as _;
+use intent_shared_control_core::forecast_check::ForecastBound;
 use intent_shared_control_core::skeleton::SkeletonFrame;
-use intent_shared_control_core::{IntentModel, Mode, Reason};
+use intent_shared_control_core::{IntentModel, Mode, ModelCard, Reason};
 use intent_shared_control_inference::OrtModelConfig;
 use r2r::geometry_msgs::msg as geo;
 use r2r::intent_shared_control_msgs::msg as isc;
@@ -20,6 +21,14 @@ use crate::ros::convert;
 pub fn load_cpu_model(card: &Path, ort_lib: Option<&Path>) -> anyhow::Result<Box<dyn IntentModel + Send>> {
     let (model, _) = intent_shared_control_inference::load_from_card(card, ort_lib, OrtModelConfig::cpu)?;
     Ok(Box::new(model))
+}
+
+/// The forecast error bound `card` states (see [`intent_shared_control_core::forecast_check`]): `None` when it
+/// states none; an error when the card cannot be read or its bound is not usable.
+pub fn card_forecast_bound(card: &Path) -> anyhow::Result<Option<ForecastBound>> {
+    let text = std::fs::read_to_string(card).with_context(|| format!("reading {}", card.display()))?;
+    let card: ModelCard = serde_json::from_str(&text).with_context(|| format!("parsing {}", card.display()))?;
+    ForecastBound::from_card_training(&card.training).transpose().map_err(anyhow::Error::msg)
 }
 
 /// Whether the bag has odometry for the predictor (topic `/odom` under `namespace`).
@@ -122,6 +131,7 @@ pub fn metrics_json(out: &ReplayOutput, thresholds: &Thresholds, extra: serde_js
         "failures": check_thresholds(&out.metrics, thresholds),
         "inputs": out.inputs,
         "agreement": out.agreement,
+        "forecast_check": out.forecast_check,
         "run": extra,
     })
 }

@@ -29,7 +29,8 @@ mod tests;
 
 pub use engine::{replay, Replay, ReplayOutput};
 pub use helpers::{
-    has_odometry, load_cpu_model, metrics_json, mode_name, skeletons_to_msg, write_csv, write_outputs_bag, CSV_HEADER,
+    card_forecast_bound, has_odometry, load_cpu_model, metrics_json, mode_name, skeletons_to_msg, write_csv,
+    write_outputs_bag, CSV_HEADER,
 };
 pub use metrics::{check_thresholds, ReplayMetrics, Thresholds};
 pub use options::{Agreement, Cycle, InputCounts, PredictionSource, RecordedDecision, ReplayOptions, StepMode};
