@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use intent_shared_control_core::forecast_check::ForecastBound;
 use intent_shared_control_core::skeleton::SkeletonFrame;
-use intent_shared_control_core::{IntentModel, Mode, ModelCard, Reason};
+use intent_shared_control_core::{IntentModel, Mode, Reason};
 use intent_shared_control_inference::OrtModelConfig;
 use r2r::geometry_msgs::msg as geo;
 use r2r::intent_shared_control_msgs::msg as isc;
@@ -26,9 +26,8 @@ pub fn load_cpu_model(card: &Path, ort_lib: Option<&Path>) -> anyhow::Result<Box
 /// The forecast error bound `card` states (see [`intent_shared_control_core::forecast_check`]): `None` when it
 /// states none; an error when the card cannot be read or its bound is not usable.
 pub fn card_forecast_bound(card: &Path) -> anyhow::Result<Option<ForecastBound>> {
-    let text = std::fs::read_to_string(card).with_context(|| format!("reading {}", card.display()))?;
-    let card: ModelCard = serde_json::from_str(&text).with_context(|| format!("parsing {}", card.display()))?;
-    ForecastBound::from_card_training(&card.training).transpose().map_err(anyhow::Error::msg)
+    let card = intent_shared_control_inference::load_card(card)?;
+    card.forecast_bound().transpose().map_err(anyhow::Error::msg)
 }
 
 /// Whether the bag has odometry for the predictor (topic `/odom` under `namespace`).

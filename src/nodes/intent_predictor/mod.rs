@@ -22,7 +22,6 @@ mod node;
 mod params;
 
 use intent_shared_control_core::features::FeatureConfig;
-use intent_shared_control_core::forecast_check::ForecastBound;
 use intent_shared_control_core::health::{Level, RateMonitor};
 use intent_shared_control_core::input::Rejection;
 use intent_shared_control_core::model::constant_velocity::{ConstantVelocityConfig, ConstantVelocityModel};
@@ -85,7 +84,7 @@ fn configure(p: PredictorParams) -> Result<Configured, ConfigureError> {
         Ok((m, version)) => {
             let provider = m.provider().active.as_str().to_owned();
             routing = m.provider().routing.as_ref().map(ToString::to_string);
-            bound = ForecastBound::from_card_training(&m.card().training);
+            bound = m.card().forecast_bound();
             (Box::new(m), version, provider, PredictionSource::Model, None)
         }
         Err(e) if p.fallback_constant_velocity => {

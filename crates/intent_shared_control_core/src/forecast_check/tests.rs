@@ -218,8 +218,8 @@ fn memory_stays_bounded_with_many_people() {
 fn the_bound_is_read_from_a_card_and_a_broken_one_is_named() {
     let shipped: crate::ModelCard = serde_json::from_str(include_str!("../../../../models/intent_model.card.json"))
         .expect("the shipped card parses");
-    let b =
-        ForecastBound::from_card_training(&shipped.training).expect("the shipped card states a bound").expect("usable");
+    let b = shipped.forecast_bound().expect("the shipped card states a bound").expect("usable");
+    assert_eq!(ForecastBound::from_card_training(&shipped.training), Some(Ok(b.clone())));
     assert_eq!(b.metres.len(), 10);
     assert_relative_eq!(b.step_s, 0.1);
     assert_relative_eq!(b.quantile, 0.999);

@@ -240,6 +240,13 @@ impl ModelCard {
         self.temperature as f32
     }
 
+    /// The real-data forecast error bound the card states (`training.real_data_forecast_error_bound`): `None`
+    /// when it states none, an error naming the field when the one it states is not usable (see
+    /// [`crate::forecast_check`]).
+    pub fn forecast_bound(&self) -> Option<Result<crate::forecast_check::ForecastBound, String>> {
+        crate::forecast_check::ForecastBound::from_card_training(&self.training)
+    }
+
     fn validate_feature_layout(&self) -> Result<(), CardError> {
         let mut ranges: Vec<(usize, usize, &str)> =
             self.feature_layout.iter().map(|(k, r)| (r.bounds().0, r.bounds().1, k.as_str())).collect();
