@@ -5,7 +5,9 @@
 //! - **whole cycle, model** (the product path): one new skeleton capture → `IntentPredictor::predict` (feature
 //!   windows + the shipped ONNX model on ONNX Runtime's CPU provider, 1 intra-op thread, all people in one
 //!   batch) → `on_skeletons` + `on_predictions` + `on_joy` + `InputHandler::decide` (teleop, assist, blend, safety
-//!   chain). Captures are scenario skeletons at 30 Hz, one cycle per capture.
+//!   chain), the forecasts checked against the card's real-data error bound as the predictor node checks them
+//!   (`forecast_check`). Captures are scenario skeletons at 30 Hz, one cycle per capture.
+//! - **whole cycle, model, no forecast check**: the same without the check (what the check costs).
 //! - **whole cycle, cv**: the same with the constant-velocity model in place of ONNX (baseline, same run).
 //! - **controller only**: `on_skeletons` + `on_predictions` + `on_joy` + `InputHandler::decide` with ready-made
 //!   predictions at 200 Hz (the rate of the control loop between captures).
@@ -25,6 +27,7 @@ use intent_shared_control_core::prediction::HumanPrediction;
 use intent_shared_control_core::predictor::IntentPredictor;
 use intent_shared_control_core::skeleton::{HumanSkeleton, Keypoint};
 use intent_shared_control_core::{ControllerConfig, InputHandler, JoyInput, SkeletonFrame, Stamp};
+use intent_shared_control_inference::load_card;
 use intent_shared_control_inference::machine::MachineInfo;
 use intent_shared_control_sim::scenario::{NoiseConfig, Scenario, ScenarioConfig};
 use intent_shared_control_sim::{default_model_card, load_model_predictor};
@@ -320,16 +323,33 @@ fn main() -> anyhow::Result<()> {
     }
     let card = args.model_card.clone().unwrap_or_else(default_model_card);
     let mut model_description = None;
+    let bound = if args.no_model {
+        None
+    } else {
+        load_card(&card)?.forecast_bound().transpose().map_err(anyhow::Error::msg).context("the card's error bound")?
+    };
     let mut benches = Vec::new();
     for &n in &counts {
         if !args.no_model {
-            let (predictor, description) = load_model_predictor(&card, args.ort_lib.as_deref())?;
+            // As the predictor node runs it: forecasts checked against the card's error bound when it states one.
+            let (mut predictor, description) = load_model_predictor(&card, args.ort_lib.as_deref())?;
+            if let Some(bound) = bound.clone() {
+                predictor.check_forecasts(bound);
+            }
             model_description = Some(description);
             benches.push(Bench::new(
                 "whole cycle, model",
                 n,
                 Kind::Whole { predictor: Box::new(predictor), captures: Captures::new(n, 7)? },
             )?);
+            if bound.is_some() {
+                let (predictor, _) = load_model_predictor(&card, args.ort_lib.as_deref())?;
+                benches.push(Bench::new(
+                    "whole cycle, model, no forecast check",
+                    n,
+                    Kind::Whole { predictor: Box::new(predictor), captures: Captures::new(n, 7)? },
+                )?);
+            }
         }
         benches.push(Bench::new(
             "whole cycle, cv (baseline)",
@@ -406,8 +426,10 @@ fn main() -> anyhow::Result<()> {
     md.push_str(
         "\nWhole cycle: one new skeleton capture (scenario skeletons, 30 Hz) → feature windows + model (all people \
          in one batch; ONNX Runtime CPU provider, 1 intra-op thread) → `on_skeletons` + `on_predictions` + `on_joy` + \
-         `Controller::step` (teleop, assist, blend, safety chain). Controller only: the same controller calls at \
-         200 Hz with ready-made predictions. Inputs are built outside the timed section.\n",
+         `Controller::step` (teleop, assist, blend, safety chain); with the model, the forecasts are checked against \
+         the card's real-data error bound as the predictor node does (`forecast_check`; the row without it shows \
+         what the check costs). Controller only: the same controller calls at 200 Hz with ready-made predictions. \
+         Inputs are built outside the timed section.\n",
     );
     md.push_str(&format!("\n## Reproduce\n\n```sh\n{command}\n```\n\nMachine: {}.\n", machine.describe()));
     std::fs::write(args.out_dir.join(format!("{}.md", args.stem)), &md)?;
