@@ -17,6 +17,7 @@ use intent_shared_control::ros::convert::stamp_to_msg;
 use intent_shared_control::ros::node_util::{command_qos, init_logging, sensor_qos, spawn_spinner, NodeClock};
 use intent_shared_control_core::{Reason, SkeletonFrame, Stamp};
 use intent_shared_control_sim::scenario::{Scenario, ScenarioConfig};
+use r2r::diagnostic_msgs::msg::{DiagnosticArray, DiagnosticStatus};
 use r2r::geometry_msgs::msg::{Point, TwistStamped};
 use r2r::intent_shared_control_msgs::msg::{
     HumanSkeleton, HumanSkeletonArray, IntentPredictionArray, SharedControlStatus,
@@ -79,6 +80,8 @@ fn percentile(v: &mut [f64], q: f64) -> f64 {
 
 const MODE_NAMES: [&str; 6] = ["IDLE", "MANUAL", "ASSISTED", "SLOWDOWN", "STOP", "FAULT"];
 const LABELS: [&str; 5] = ["idle", "pass_by", "approach_robot", "reach_handover", "retreat"];
+/// `diagnostic_msgs/DiagnosticStatus` levels.
+const LEVEL_NAMES: [&str; 4] = ["OK", "WARN", "ERROR", "STALE"];
 
 /// Operator script: (deadman, forward axis, yaw axis, joystick publishing) at time t since start.
 fn operator(t: f64, duration: f64) -> (bool, f32, f32, bool) {
@@ -107,6 +110,8 @@ async fn main() -> anyhow::Result<()> {
     let mut cmd_sub = node.subscribe::<TwistStamped>("cmd_vel", command_qos())?;
     let mut status_sub = node.subscribe::<SharedControlStatus>("shared_control/status", command_qos())?;
     let mut intent_sub = node.subscribe::<IntentPredictionArray>("humans/intent", sensor_qos())?;
+    let mut diag_sub =
+        node.subscribe::<DiagnosticArray>("/diagnostics", r2r::QosProfile::default().keep_last(10).reliable())?;
     let mut joy_timer = node.create_wall_timer(Duration::from_secs_f64(1.0 / args.joy_rate))?;
     let mut skel_timer = node.create_wall_timer(Duration::from_secs_f64(1.0 / args.skeleton_rate))?;
     let mut print_timer = node.create_wall_timer(Duration::from_millis(500))?;
@@ -166,6 +171,8 @@ async fn main() -> anyhow::Result<()> {
     let mut nearest_intent = String::from("-");
     let mut intents_seen: BTreeMap<String, u64> = BTreeMap::new();
     let mut rearm_since: Option<f64> = None;
+    // The predictor's check of its forecasts against the model card's real-data error bound, as last published.
+    let mut forecast_check: Option<DiagnosticStatus> = None;
     while start.elapsed().as_secs_f64() < args.duration {
         let t = start.elapsed().as_secs_f64();
         tokio::select! {
@@ -215,6 +222,11 @@ async fn main() -> anyhow::Result<()> {
                     if let Some(p) = arr.predictions.iter().find(|p| s.human_in_view && p.human_id == s.nearest_human_id) {
                         nearest_intent = format!("{} {:.0}%", LABELS.get(p.intent as usize).copied().unwrap_or("?"), p.confidence * 100.0);
                     }
+                }
+            }
+            Some(arr) = diag_sub.next() => {
+                if let Some(st) = arr.status.into_iter().rev().find(|st| st.name.ends_with(": forecast_check")) {
+                    forecast_check = Some(st);
                 }
             }
             Some(cmd) = cmd_sub.next() => {
@@ -274,6 +286,19 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("predicted intents (per human and capture): {intents_seen:?}");
     println!("modes (status messages): {mode_counts:?}");
+    match &forecast_check {
+        Some(st) => {
+            let value = |k: &str| st.values.iter().find(|v| v.key == k).map_or("?", |v| v.value.as_str());
+            println!(
+                "forecasts against the model card's real-data error bound: {} — {} (checks {}, above the bound {})",
+                LEVEL_NAMES.get(st.level as usize).copied().unwrap_or("?"),
+                st.message,
+                value("checks_total"),
+                value("bound_exceeded_total")
+            );
+        }
+        None => println!("forecasts against the model card's real-data error bound: no `forecast_check` status seen"),
+    }
     println!("reasons: {reason_counts:?}");
     if let Some(c) = &last_cmd {
         let stopped = [c.twist.linear.x, c.twist.linear.y, c.twist.angular.z].iter().all(|v| *v == 0.0);

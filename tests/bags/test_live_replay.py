@@ -48,6 +48,10 @@ def test_live_bag_replays_to_the_same_decisions(tmp_path, launch, bin_dir):
         # moved would test little.
         speed = re.search(r"max planar speed: ([0-9.]+) m/s", drv.stdout.decode(errors="replace"))
         assert speed and float(speed.group(1)) > 0.1, drv.stdout.decode(errors="replace")[-2000:]
+        # The composed predictor checks its forecasts against the model card's error bound and says so on
+        # /diagnostics; the driver reports the last status it saw.
+        line = re.search(r"forecasts against the model card's real-data error bound: (.*)", drv.stdout.decode(errors="replace"))
+        assert line and re.match(r"(OK|WARN) .* \(checks \d+, above the bound \d+\)", line.group(1)), line and line.group(1)
     finally:
         rec.send_signal(2)
         out, _ = rec.communicate(timeout=30)
