@@ -286,6 +286,7 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("predicted intents (per human and capture): {intents_seen:?}");
     println!("modes (status messages): {mode_counts:?}");
+    println!("reasons: {reason_counts:?}");
     match &forecast_check {
         Some(st) => {
             let value = |k: &str| st.values.iter().find(|v| v.key == k).map_or("?", |v| v.value.as_str());
@@ -299,7 +300,6 @@ async fn main() -> anyhow::Result<()> {
         }
         None => println!("forecasts against the model card's real-data error bound: no `forecast_check` status seen"),
     }
-    println!("reasons: {reason_counts:?}");
     if let Some(c) = &last_cmd {
         let stopped = [c.twist.linear.x, c.twist.linear.y, c.twist.angular.z].iter().all(|v| *v == 0.0);
         println!(
