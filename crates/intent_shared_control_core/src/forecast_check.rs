@@ -6,17 +6,26 @@
 //! people (another site, another tracker, odometry, a model other than the one evaluated) only shows when the
 //! forecasts meet the captures that follow them. [`ForecastCheck`] makes that comparison:
 //!
-//! - each forecast's torso points are kept in a fixed frame (odometry; the capture's own frame for a robot
-//!   that does not move), with where the robot was when the forecast was made — at most one forecast per
-//!   person per look-ahead step, so a 30 Hz tracker does not count one situation three times;
+//! - each forecast's torso points are kept in a fixed frame (odometry; without it the capture's own frame, in
+//!   which a moving robot's own motion toward someone counts as theirs), with where the robot was when the
+//!   forecast was made — at most one forecast per person per look-ahead step, so a 30 Hz tracker does not count
+//!   one situation three times;
 //! - when the same person is seen again past a step's time, their torso at that time (interpolated between the
 //!   two captures around it, at most [`MAX_GAP_S`] apart; a longer gap leaves the step unchecked) is compared
 //!   with the forecast: the error is the forecast torso's distance to where the robot was minus the seen
 //!   one's, positive when the person came closer than forecast — the quantity the card's bound is a quantile
 //!   of;
-//! - per step it counts checks and errors above the bound, since the start and over the last [`WINDOW`] checks,
-//!   and raises an alarm when the recent count is more than the card's quantile allows: at least
-//!   [`ALARM_RATE_FACTOR`] times the expected rate and a Poisson tail probability below [`ALARM_P`].
+//! - at look-ahead `τ` only forecasts of a person at least `τ` apart are counted, so that the counted checks
+//!   do not overlap in time: one event (a person who turns, a tracker that swaps two people) is one check at
+//!   each step, not `τ / step` of them, and the counts may be judged as independent;
+//! - per step it counts checks and errors above the bound, since the start and over the last [`WINDOW`] checks
+//!   of the last [`WINDOW_S`] seconds, and raises an alarm when the recent count is more than the card's
+//!   quantile allows (see [`alarm`]).
+//!
+//! A capture more than [`CLOCK_JUMP_S`] older than the newest one is a clock jump backwards: pending forecasts
+//! and sightings are dropped (the counts stay), as the feature pipeline starts its tracks afresh. An older or
+//! repeated capture within that leaves each person's newer sighting in place. Memory is bounded by
+//! [`MAX_PEOPLE`] people with [`MAX_PENDING_PER_PERSON`] forecasts each, whatever the stamps and ids.
 //!
 //! The check changes no forecast and no limit: the safety chain uses forecasts only to add restrictions and
 //! bounds every person by the reachable set whatever the forecast says (`docs/safety_chain.md`). It is the
@@ -33,16 +42,24 @@ use crate::prediction::{HumanPrediction, TORSO};
 use crate::skeleton::{HumanId, SkeletonFrame};
 use crate::time::Stamp;
 
-/// Recent checks per look-ahead step that the alarm looks at.
+/// Most recent checks per look-ahead step that the alarm looks at.
 pub const WINDOW: usize = 600;
-/// The alarm needs at least this many times the rate the card's quantile allows.
+/// Checks older than this (before the newest capture) leave the alarm's window \[s\].
+pub const WINDOW_S: f64 = 300.0;
+/// The alarm needs at least this many times the rate the card's quantile allows...
 pub const ALARM_RATE_FACTOR: f64 = 10.0;
-/// ...and a count that the allowed rate gives with less than this probability (Poisson tail).
+/// ...a count that the allowed rate gives with less than this probability (Poisson tail)...
 pub const ALARM_P: f64 = 1e-3;
+/// ...and at least this many errors above the bound: one alone never raises it.
+pub const ALARM_MIN_EXCEEDED: usize = 2;
 /// Longest time between the two captures a step's time is interpolated between \[s\].
 pub const MAX_GAP_S: f64 = 0.2;
-/// Most forecasts waiting for their steps' times (the oldest are dropped beyond it).
-pub const MAX_PENDING: usize = 1024;
+/// A capture older than the newest one by more than this is a clock jump backwards \[s\].
+pub const CLOCK_JUMP_S: f64 = 0.5;
+/// Most people followed at once (the one longest without a sighting or a forecast makes room).
+pub const MAX_PEOPLE: usize = 256;
+/// Most forecasts of one person waiting for their steps' times (the oldest makes room).
+pub const MAX_PENDING_PER_PERSON: usize = 32;
 
 /// A card's forecast error bound: per look-ahead step `(k + 1) · step_s`, the `quantile` of (forecast − seen)
 /// torso distance to the robot \[m\].
@@ -94,10 +111,26 @@ impl ForecastBound {
     pub fn lookahead(&self, k: usize) -> f64 {
         (k as f64 + 1.0) * self.step_s
     }
+
+    /// How long a forecast can wait for its last step \[s\].
+    fn horizon(&self) -> f64 {
+        self.lookahead(self.metres.len().saturating_sub(1)) + MAX_GAP_S
+    }
+}
+
+/// Whether `exceeded` errors above the bound among `checks` are more than a bound at `quantile` allows: at
+/// least [`ALARM_MIN_EXCEEDED`], at least [`ALARM_RATE_FACTOR`] times the expected count, and a count the
+/// allowed rate gives with a probability below [`ALARM_P`] (Poisson tail).
+pub fn alarm(checks: usize, exceeded: usize, quantile: f64) -> bool {
+    let expected = checks as f64 * (1.0 - quantile);
+    // The relative slack keeps `1 − 0.999` (0.0010000000000000009) from moving the edge by one.
+    exceeded >= ALARM_MIN_EXCEEDED
+        && exceeded as f64 >= ALARM_RATE_FACTOR * expected * (1.0 - 1e-9)
+        && poisson_tail(exceeded, expected) < ALARM_P
 }
 
 /// One step's counts.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StepCounts {
     /// Checks since the start.
     pub checks: u64,
@@ -105,14 +138,57 @@ pub struct StepCounts {
     pub exceeded: u64,
     /// Largest error since the start \[m\] (−∞ before the first check).
     pub largest_error: f64,
-    /// The last [`WINDOW`] outcomes, newest last (`true`: above the bound).
-    recent: VecDeque<bool>,
+    /// The alarm was raised at some time since the start.
+    pub alarmed: bool,
+    /// The recent outcomes, newest last: capture stamp and whether above the bound.
+    recent: VecDeque<(Stamp, bool)>,
+    recent_exceeded: usize,
+}
+
+impl Default for StepCounts {
+    fn default() -> Self {
+        StepCounts {
+            checks: 0,
+            exceeded: 0,
+            largest_error: f64::NEG_INFINITY,
+            alarmed: false,
+            recent: VecDeque::new(),
+            recent_exceeded: 0,
+        }
+    }
 }
 
 impl StepCounts {
-    /// Checks and errors above the bound among the last [`WINDOW`].
+    /// Checks and errors above the bound in the alarm's window.
     pub fn recent(&self) -> (usize, usize) {
-        (self.recent.len(), self.recent.iter().filter(|e| **e).count())
+        (self.recent.len(), self.recent_exceeded)
+    }
+
+    fn push(&mut self, at: Stamp, error: f64, bound: f64, quantile: f64) {
+        let exceeded = error > bound;
+        self.checks += 1;
+        self.exceeded += u64::from(exceeded);
+        self.largest_error = self.largest_error.max(error);
+        if self.recent.len() == WINDOW {
+            self.pop();
+        }
+        self.recent.push_back((at, exceeded));
+        self.recent_exceeded += usize::from(exceeded);
+        let (n, e) = self.recent();
+        self.alarmed |= alarm(n, e, quantile);
+    }
+
+    fn pop(&mut self) {
+        if let Some((_, e)) = self.recent.pop_front() {
+            self.recent_exceeded -= usize::from(e);
+        }
+    }
+
+    /// Drops the checks older than [`WINDOW_S`] before `now`.
+    fn expire(&mut self, now: Stamp) {
+        while self.recent.front().is_some_and(|(t, _)| now.seconds_since(*t) > WINDOW_S) {
+            self.pop();
+        }
     }
 }
 
@@ -128,6 +204,8 @@ pub struct StepSummary {
     pub recent_exceeded: usize,
     /// The recent count is more than the card's quantile allows.
     pub alarm: bool,
+    /// The alarm was raised at some time since the start.
+    pub alarmed: bool,
 }
 
 /// What a check found, for reports: per look-ahead step since the start, and the steps whose recent misses
@@ -137,10 +215,14 @@ pub struct ForecastCheckReport {
     /// The card's quantile.
     pub quantile: f64,
     pub by_lookahead: Vec<StepReport>,
-    /// Look-aheads whose recent misses are more than the quantile allows \[s\].
+    /// Look-aheads whose recent misses are more than the quantile allows, at the end \[s\].
     pub alarm_lookahead_s: Vec<f64>,
+    /// Look-aheads whose alarm was raised at some time \[s\].
+    pub alarmed_lookahead_s: Vec<f64>,
     /// Forecasts not checked because their step differs from the bound's.
     pub not_comparable: u64,
+    /// Forecasts dropped unchecked to keep memory bounded ([`MAX_PEOPLE`], [`MAX_PENDING_PER_PERSON`]).
+    pub dropped: u64,
 }
 
 /// One look-ahead step of a [`ForecastCheckReport`].
@@ -157,7 +239,6 @@ pub struct StepReport {
 /// A forecast waiting for its steps' times.
 #[derive(Clone, Debug)]
 struct Pending {
-    id: HumanId,
     stamp: Stamp,
     /// Where the robot was at `stamp`, fixed frame.
     origin: Point2<f64>,
@@ -167,18 +248,32 @@ struct Pending {
     next: usize,
 }
 
+/// What the check keeps of one person.
+#[derive(Clone, Debug)]
+struct Person {
+    /// Newest torso seen: stamp and fixed-frame position.
+    seen: Option<(Stamp, Point2<f64>)>,
+    /// Stamp of the newest forecast kept.
+    kept: Option<Stamp>,
+    /// Per step: the stamp of the forecast whose check was counted last.
+    counted: Vec<Option<Stamp>>,
+    pending: VecDeque<Pending>,
+    /// Newest stamp of a sighting or a forecast.
+    active: Stamp,
+}
+
 /// See the module docs.
 #[derive(Clone, Debug)]
 pub struct ForecastCheck {
     bound: ForecastBound,
     steps: Vec<StepCounts>,
-    pending: VecDeque<Pending>,
-    /// Newest torso seen per person: stamp and fixed-frame position.
-    seen: HashMap<HumanId, (Stamp, Point2<f64>)>,
-    /// Stamp of the newest forecast kept per person.
-    kept: HashMap<HumanId, Stamp>,
+    people: HashMap<HumanId, Person>,
+    /// Newest capture stamp seen.
+    newest: Option<Stamp>,
     /// Forecasts not kept because their step differs from the bound's.
     incomparable: u64,
+    /// Forecasts dropped to keep memory bounded.
+    dropped: u64,
     /// Hips below this confidence are not seen (as the feature pipeline counts them).
     min_confidence: f32,
 }
@@ -187,14 +282,14 @@ impl ForecastCheck {
     /// A check of `bound`; hips below `min_confidence` count as not seen (the feature pipeline's
     /// `min_keypoint_confidence`).
     pub fn new(bound: ForecastBound, min_confidence: f32) -> Self {
-        let steps = vec![StepCounts { largest_error: f64::NEG_INFINITY, ..StepCounts::default() }; bound.metres.len()];
+        let steps = vec![StepCounts::default(); bound.metres.len()];
         ForecastCheck {
             bound,
             steps,
-            pending: VecDeque::new(),
-            seen: HashMap::new(),
-            kept: HashMap::new(),
+            people: HashMap::new(),
+            newest: None,
             incomparable: 0,
+            dropped: 0,
             min_confidence,
         }
     }
@@ -213,74 +308,89 @@ impl ForecastCheck {
         self.incomparable
     }
 
+    /// Forecasts dropped unchecked to keep memory bounded.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
     /// Forgets pending forecasts and sightings (e.g. after a clock jump backwards); the counts stay.
     pub fn reset(&mut self) {
-        self.pending.clear();
-        self.seen.clear();
-        self.kept.clear();
+        self.people.clear();
+        self.newest = None;
     }
 
     /// A capture: checks the pending forecasts of the people in it whose step times it passes.
     /// `fixed_from_robot`: the robot's pose at the capture's stamp in the fixed frame the forecasts are kept in.
     pub fn observe(&mut self, frame: &SkeletonFrame, fixed_from_robot: &Isometry2<f64>) {
         let t = frame.stamp;
-        let horizon = self.bound.lookahead(self.bound.metres.len().saturating_sub(1)) + MAX_GAP_S;
+        if self.newest.is_some_and(|n| n.seconds_since(t) > CLOCK_JUMP_S) {
+            self.reset();
+        }
+        let newest = self.newest.map_or(t, |n| n.max(t));
+        self.newest = Some(newest);
         for h in &frame.humans {
             let [torso, ..] = h.observed_points(self.min_confidence);
             let Some(torso) = torso.map(|p| fixed_from_robot * Point2::new(p.x, p.y)) else { continue };
             if !(torso.x.is_finite() && torso.y.is_finite()) {
                 continue;
             }
-            let before = self.seen.insert(h.id, (t, torso));
-            let Some((t0, p0)) = before.filter(|(t0, _)| t.seconds_since(*t0) > 0.0) else { continue };
-            let gap = t.seconds_since(t0);
-            for f in self.pending.iter_mut().filter(|f| f.id == h.id) {
+            let n_steps = self.steps.len();
+            let person = person(&mut self.people, &mut self.dropped, n_steps, h.id, t);
+            person.active = person.active.max(t);
+            // An older or repeated capture leaves the newer sighting in place.
+            if person.seen.is_some_and(|(t0, _)| t <= t0) {
+                continue;
+            }
+            let Some((t0, p0)) = person.seen.replace((t, torso)) else { continue };
+            let (a, b) = (t0.as_secs_f64(), t.as_secs_f64());
+            let gap = b - a;
+            let Person { pending, counted, .. } = person;
+            for f in pending.iter_mut() {
                 while f.next < f.torso.len() {
-                    let target = f.stamp.as_secs_f64() + self.bound.lookahead(f.next);
-                    let (a, b) = (t0.as_secs_f64(), t.as_secs_f64());
+                    let k = f.next;
+                    let target = f.stamp.as_secs_f64() + self.bound.lookahead(k);
                     if target > b {
                         break;
                     }
-                    if target >= a && gap <= MAX_GAP_S {
-                        let s = (target - a) / (b - a);
-                        let at = p0 + (torso - p0) * s;
-                        let error = (f.torso[f.next] - f.origin).norm() - (at - f.origin).norm();
-                        let counts = &mut self.steps[f.next];
-                        let exceeded = error > self.bound.metres[f.next];
-                        counts.checks += 1;
-                        counts.exceeded += u64::from(exceeded);
-                        counts.largest_error = counts.largest_error.max(error);
-                        if counts.recent.len() == WINDOW {
-                            counts.recent.pop_front();
+                    let spaced = counted[k].is_none_or(|s| f.stamp.seconds_since(s) >= self.bound.lookahead(k) - 1e-6);
+                    if target >= a && gap <= MAX_GAP_S && spaced {
+                        let at = p0 + (torso - p0) * ((target - a) / gap);
+                        let error = (f.torso[k] - f.origin).norm() - (at - f.origin).norm();
+                        if error.is_finite() {
+                            counted[k] = Some(f.stamp);
+                            self.steps[k].push(t, error, self.bound.metres[k], self.bound.quantile);
                         }
-                        counts.recent.push_back(exceeded);
                     }
                     f.next += 1;
                 }
             }
+            pending.retain(|f| f.next < f.torso.len());
         }
-        // Done, or too old to be checked any more.
-        self.pending.retain(|f| f.next < f.torso.len() && t.seconds_since(f.stamp) <= horizon);
-        self.seen.retain(|_, (s, _)| t.seconds_since(*s) <= horizon);
-        self.kept.retain(|_, s| t.seconds_since(*s) <= horizon);
+        // What is done, or too old to be checked any more, is forgotten.
+        let horizon = self.bound.horizon();
+        self.people.retain(|_, p| {
+            p.pending.retain(|f| newest.seconds_since(f.stamp) <= horizon);
+            !p.pending.is_empty() || newest.seconds_since(p.active) <= horizon
+        });
+        for s in &mut self.steps {
+            s.expire(newest);
+        }
     }
 
     /// Forecasts made from a capture at `fixed_from_robot` (robot frame of the capture; see [`Self::observe`]):
     /// kept until their steps' times pass, at most one per person per step of the bound.
     pub fn record(&mut self, predictions: &[HumanPrediction], fixed_from_robot: &Isometry2<f64>) {
         let origin = Point2::from(fixed_from_robot.translation.vector);
+        let (step_s, len) = (self.bound.step_s, self.bound.metres.len());
         for p in predictions {
-            if (p.horizon_step - self.bound.step_s).abs() > 1e-6 {
+            if (p.horizon_step - step_s).abs() > 1e-6 {
                 self.incomparable += 1;
-                continue;
-            }
-            if self.kept.get(&p.human_id).is_some_and(|s| p.stamp.seconds_since(*s) < self.bound.step_s - 1e-6) {
                 continue;
             }
             let torso: Vec<Point2<f64>> = p
                 .future
                 .iter()
-                .take(self.bound.metres.len())
+                .take(len)
                 .map(|step| {
                     let q: Point3<f64> = step[TORSO];
                     fixed_from_robot * Point2::new(q.x, q.y)
@@ -289,11 +399,19 @@ impl ForecastCheck {
             if torso.is_empty() || torso.iter().any(|q| !(q.x.is_finite() && q.y.is_finite())) {
                 continue;
             }
-            self.kept.insert(p.human_id, p.stamp);
-            if self.pending.len() == MAX_PENDING {
-                self.pending.pop_front();
+            let person = person(&mut self.people, &mut self.dropped, self.steps.len(), p.human_id, p.stamp);
+            // One forecast per step; an older one (the clock went back less than a jump) is not kept either.
+            if person.kept.is_some_and(|s| p.stamp.seconds_since(s) < step_s - 1e-6) {
+                continue;
             }
-            self.pending.push_back(Pending { id: p.human_id, stamp: p.stamp, origin, torso, next: 0 });
+            person.kept = Some(p.stamp);
+            person.active = person.active.max(p.stamp);
+            let full = person.pending.len() >= MAX_PENDING_PER_PERSON;
+            if full {
+                person.pending.pop_front();
+            }
+            person.pending.push_back(Pending { stamp: p.stamp, origin, torso, next: 0 });
+            self.dropped += u64::from(full);
         }
     }
 
@@ -311,36 +429,59 @@ impl ForecastCheck {
                 largest_error_m: (c.checks > 0).then_some(c.largest_error),
             })
             .collect();
-        let alarm_lookahead_s = self.summary().iter().filter(|s| s.alarm).map(|s| s.lookahead_s).collect();
+        let summary = self.summary();
         ForecastCheckReport {
             quantile: self.bound.quantile,
             by_lookahead,
-            alarm_lookahead_s,
+            alarm_lookahead_s: summary.iter().filter(|s| s.alarm).map(|s| s.lookahead_s).collect(),
+            alarmed_lookahead_s: summary.iter().filter(|s| s.alarmed).map(|s| s.lookahead_s).collect(),
             not_comparable: self.incomparable,
+            dropped: self.dropped,
         }
     }
 
     /// Per step: the recent counts and whether they are more than the card's quantile allows.
     pub fn summary(&self) -> Vec<StepSummary> {
-        let allowed = 1.0 - self.bound.quantile;
         self.steps
             .iter()
             .enumerate()
             .map(|(k, c)| {
                 let (n, e) = c.recent();
-                let expected = n as f64 * allowed;
-                let alarm =
-                    n > 0 && e as f64 >= ALARM_RATE_FACTOR * expected && e > 0 && poisson_tail(e, expected) < ALARM_P;
                 StepSummary {
                     lookahead_s: self.bound.lookahead(k),
                     bound_m: self.bound.metres[k],
                     recent_checks: n,
                     recent_exceeded: e,
-                    alarm,
+                    alarm: alarm(n, e, self.bound.quantile),
+                    alarmed: c.alarmed,
                 }
             })
             .collect()
     }
+}
+
+/// The entry of person `id` in `people`, made when new (the person longest inactive making room first, their
+/// pending forecasts counted in `dropped`).
+fn person<'a>(
+    people: &'a mut HashMap<HumanId, Person>,
+    dropped: &mut u64,
+    steps: usize,
+    id: HumanId,
+    at: Stamp,
+) -> &'a mut Person {
+    if !people.contains_key(&id) && people.len() >= MAX_PEOPLE {
+        let oldest = people.iter().min_by_key(|(_, p)| p.active).map(|(id, _)| *id);
+        if let Some(p) = oldest.and_then(|o| people.remove(&o)) {
+            *dropped += p.pending.len() as u64;
+        }
+    }
+    people.entry(id).or_insert_with(|| Person {
+        seen: None,
+        kept: None,
+        counted: vec![None; steps],
+        pending: VecDeque::new(),
+        active: at,
+    })
 }
 
 /// P(X ≥ k) for X ~ Poisson(λ).

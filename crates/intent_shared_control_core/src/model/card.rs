@@ -241,10 +241,27 @@ impl ModelCard {
     }
 
     /// The real-data forecast error bound the card states (`training.real_data_forecast_error_bound`): `None`
-    /// when it states none, an error naming the field when the one it states is not usable (see
-    /// [`crate::forecast_check`]).
+    /// when it states none, an error naming the field when the one it states is not usable or does not fit
+    /// the card's own forecast (another step, more steps than forecast; see [`crate::forecast_check`]).
     pub fn forecast_bound(&self) -> Option<Result<crate::forecast_check::ForecastBound, String>> {
-        crate::forecast_check::ForecastBound::from_card_training(&self.training)
+        let b = crate::forecast_check::ForecastBound::from_card_training(&self.training)?;
+        Some(b.and_then(|b| {
+            let field = "training.real_data_forecast_error_bound";
+            if (b.step_s - self.horizon_step_s).abs() > 1e-9 {
+                return Err(format!(
+                    "{field}: `step_s` {} is not the card's horizon_step_s {}",
+                    b.step_s, self.horizon_step_s
+                ));
+            }
+            if b.metres.len() > self.horizon_steps {
+                return Err(format!(
+                    "{field}: {} steps in `metres`, the card forecasts {}",
+                    b.metres.len(),
+                    self.horizon_steps
+                ));
+            }
+            Ok(b)
+        }))
     }
 
     fn validate_feature_layout(&self) -> Result<(), CardError> {
