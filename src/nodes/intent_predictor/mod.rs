@@ -22,6 +22,7 @@ mod node;
 mod params;
 
 use intent_shared_control_core::features::FeatureConfig;
+use intent_shared_control_core::forecast_check::StepSummary;
 use intent_shared_control_core::health::{Level, RateMonitor};
 use intent_shared_control_core::input::Rejection;
 use intent_shared_control_core::model::constant_velocity::{ConstantVelocityConfig, ConstantVelocityModel};
@@ -236,36 +237,35 @@ fn forecast_status(s: &Configured) -> Status {
     let summary = check.summary();
     let checks: u64 = check.steps().iter().map(|c| c.checks).sum();
     let exceeded: u64 = check.steps().iter().map(|c| c.exceeded).sum();
-    let worst = summary.iter().filter(|x| x.recent_checks > 0).max_by(|a, b| {
-        let rate = |x: &intent_shared_control_core::forecast_check::StepSummary| {
-            x.recent_exceeded as f64 / x.recent_checks as f64
-        };
-        rate(a).total_cmp(&rate(b))
-    });
+    let rate = |x: &StepSummary| x.recent_exceeded as f64 / x.recent_checks as f64;
+    let worst = summary.iter().filter(|x| x.recent_checks > 0).max_by(|a, b| rate(a).total_cmp(&rate(b)));
     let allowed = 100.0 * (1.0 - check.bound().quantile);
+    let alarmed: Vec<String> = summary.iter().filter(|x| x.alarm).map(|x| format!("{:.1} s", x.lookahead_s)).collect();
     let (level, message) = match worst {
+        None if check.incomparable() > 0 => (
+            Level::Warn,
+            "no forecast can be compared with the model card's error bound (their look-ahead step differs)".to_owned(),
+        ),
         None => (Level::Ok, "no forecast checked yet".to_owned()),
-        Some(w) => {
-            let pct = 100.0 * w.recent_exceeded as f64 / w.recent_checks as f64;
-            let alarmed: Vec<String> =
-                summary.iter().filter(|x| x.alarm).map(|x| format!("{:.1} s", x.lookahead_s)).collect();
-            if alarmed.is_empty() {
-                (
-                    Level::Ok,
-                    format!("within the model card's real-data error bound (worst {pct:.2} % at {:.1} s, card {allowed:.2} %)", w.lookahead_s),
-                )
-            } else {
-                (
-                    Level::Warn,
-                    format!(
-                        "forecasts miss the model card's real-data error bound more often than it allows at {} (worst {pct:.2} % of the last {} at {:.1} s, card {allowed:.2} %): people here move unlike the data the bound comes from, or tracking or odometry is off",
-                        alarmed.join(", "),
-                        w.recent_checks,
-                        w.lookahead_s
-                    ),
-                )
-            }
-        }
+        Some(w) if alarmed.is_empty() => (
+            Level::Ok,
+            format!(
+                "within the model card's real-data error bound as often as it allows (worst: {:.2} % of the last {} checks above it at {:.1} s; card allows {allowed:.2} %)",
+                100.0 * rate(w),
+                w.recent_checks,
+                w.lookahead_s
+            ),
+        ),
+        Some(w) => (
+            Level::Warn,
+            format!(
+                "forecasts miss the model card's real-data error bound more often than it allows at {} (worst: {:.2} % of the last {} checks at {:.1} s; card allows {allowed:.2} %): people here move unlike the data the bound comes from, or tracking or odometry is off",
+                alarmed.join(", "),
+                100.0 * rate(w),
+                w.recent_checks,
+                w.lookahead_s
+            ),
+        ),
     };
     let by_step: Vec<String> =
         summary.iter().map(|x| format!("{:.1}:{}/{}", x.lookahead_s, x.recent_exceeded, x.recent_checks)).collect();
@@ -276,5 +276,6 @@ fn forecast_status(s: &Configured) -> Status {
         .kv("recent_exceeded_by_lookahead", by_step.join(" "))
         .kv("bound_m_by_lookahead", bound.join(" "))
         .kv("quantile", check.bound().quantile)
+        .kv("forecasts_dropped", check.dropped())
         .kv("forecasts_not_comparable", check.incomparable())
 }
