@@ -8,8 +8,8 @@
 //!
 //! - each forecast's torso points are kept in a fixed frame (odometry; without it the capture's own frame, in
 //!   which a moving robot's own motion toward someone counts as theirs), with where the robot was when the
-//!   forecast was made — at most one forecast per person per look-ahead step, so a 30 Hz tracker does not count
-//!   one situation three times;
+//!   forecast was made — at most one forecast per person per look-ahead step (a 30 Hz tracker would keep three
+//!   times as many for nothing);
 //! - when the same person is seen again past a step's time, their torso at that time (interpolated between the
 //!   two captures around it, at most [`MAX_GAP_S`] apart; a longer gap leaves the step unchecked) is compared
 //!   with the forecast: the error is the forecast torso's distance to where the robot was minus the seen
@@ -20,12 +20,14 @@
 //!   each step, not `τ / step` of them, and the counts may be judged as independent;
 //! - per step it counts checks and errors above the bound, since the start and over the last [`WINDOW`] checks
 //!   of the last [`WINDOW_S`] seconds, and raises an alarm when the recent count is more than the card's
-//!   quantile allows (see [`alarm`]).
+//!   quantile allows (see [`alarm`]). Whether it was raised at some time is kept too; over hours of checks at
+//!   exactly the card's rate, such a latched alarm is raised now and then (the window is tested after every
+//!   check), so it says "look here", not "the bound is wrong".
 //!
-//! A capture more than [`CLOCK_JUMP_S`] older than the newest one is a clock jump backwards: pending forecasts
-//! and sightings are dropped (the counts stay), as the feature pipeline starts its tracks afresh. An older or
-//! repeated capture within that leaves each person's newer sighting in place. Memory is bounded by
-//! [`MAX_PEOPLE`] people with [`MAX_PENDING_PER_PERSON`] forecasts each, whatever the stamps and ids.
+//! A capture older than the newest one (the clock went back, or captures came out of order) starts the check
+//! afresh: pending forecasts, sightings and the alarm's window are dropped (the totals stay), so no forecast is
+//! compared with a position from another stretch of time. A repeated stamp is no new sighting. Memory is bounded
+//! by [`MAX_PEOPLE`] people with [`MAX_PENDING_PER_PERSON`] forecasts each, whatever the stamps and ids.
 //!
 //! The check changes no forecast and no limit: the safety chain uses forecasts only to add restrictions and
 //! bounds every person by the reachable set whatever the forecast says (`docs/safety_chain.md`). It is the
@@ -54,8 +56,9 @@ pub const ALARM_P: f64 = 1e-3;
 pub const ALARM_MIN_EXCEEDED: usize = 2;
 /// Longest time between the two captures a step's time is interpolated between \[s\].
 pub const MAX_GAP_S: f64 = 0.2;
-/// A capture older than the newest one by more than this is a clock jump backwards \[s\].
-pub const CLOCK_JUMP_S: f64 = 0.5;
+/// The lowest quantile a bound may be at: below it, [`ALARM_RATE_FACTOR`] times the allowed rate is too close
+/// to every check missing for the alarm to mean anything.
+pub const MIN_QUANTILE: f64 = 0.99;
 /// Most people followed at once (the one longest without a sighting or a forecast makes room).
 pub const MAX_PEOPLE: usize = 256;
 /// Most forecasts of one person waiting for their steps' times (the oldest makes room).
@@ -98,8 +101,8 @@ impl ForecastBound {
         if !(self.step_s.is_finite() && self.step_s > 0.0) {
             return Err(format!("`step_s` must be > 0, got {}", self.step_s));
         }
-        if !(self.quantile > 0.0 && self.quantile < 1.0) {
-            return Err(format!("`quantile` must be in (0, 1), got {}", self.quantile));
+        if !(self.quantile >= MIN_QUANTILE && self.quantile < 1.0) {
+            return Err(format!("`quantile` must be in [{MIN_QUANTILE}, 1) for the check, got {}", self.quantile));
         }
         if self.metres.is_empty() || self.metres.iter().any(|m| !(m.is_finite() && *m >= 0.0)) {
             return Err("`metres` must hold at least one finite value ≥ 0, and only such values".into());
@@ -313,17 +316,22 @@ impl ForecastCheck {
         self.dropped
     }
 
-    /// Forgets pending forecasts and sightings (e.g. after a clock jump backwards); the counts stay.
+    /// Forgets pending forecasts, sightings and the alarm's window (e.g. after a clock jump backwards); the
+    /// totals and whether the alarm was raised stay.
     pub fn reset(&mut self) {
         self.people.clear();
         self.newest = None;
+        for s in &mut self.steps {
+            s.recent.clear();
+            s.recent_exceeded = 0;
+        }
     }
 
     /// A capture: checks the pending forecasts of the people in it whose step times it passes.
     /// `fixed_from_robot`: the robot's pose at the capture's stamp in the fixed frame the forecasts are kept in.
     pub fn observe(&mut self, frame: &SkeletonFrame, fixed_from_robot: &Isometry2<f64>) {
         let t = frame.stamp;
-        if self.newest.is_some_and(|n| n.seconds_since(t) > CLOCK_JUMP_S) {
+        if self.newest.is_some_and(|n| t < n) {
             self.reset();
         }
         let newest = self.newest.map_or(t, |n| n.max(t));
@@ -337,24 +345,24 @@ impl ForecastCheck {
             let n_steps = self.steps.len();
             let person = person(&mut self.people, &mut self.dropped, n_steps, h.id, t);
             person.active = person.active.max(t);
-            // An older or repeated capture leaves the newer sighting in place.
+            // A repeated stamp is no new sighting.
             if person.seen.is_some_and(|(t0, _)| t <= t0) {
                 continue;
             }
             let Some((t0, p0)) = person.seen.replace((t, torso)) else { continue };
-            let (a, b) = (t0.as_secs_f64(), t.as_secs_f64());
-            let gap = b - a;
+            // Times relative to the previous sighting (absolute seconds would lose sub-microsecond steps).
+            let gap = t.seconds_since(t0);
             let Person { pending, counted, .. } = person;
             for f in pending.iter_mut() {
                 while f.next < f.torso.len() {
                     let k = f.next;
-                    let target = f.stamp.as_secs_f64() + self.bound.lookahead(k);
-                    if target > b {
+                    let target = f.stamp.seconds_since(t0) + self.bound.lookahead(k);
+                    if target > gap {
                         break;
                     }
                     let spaced = counted[k].is_none_or(|s| f.stamp.seconds_since(s) >= self.bound.lookahead(k) - 1e-6);
-                    if target >= a && gap <= MAX_GAP_S && spaced {
-                        let at = p0 + (torso - p0) * ((target - a) / gap);
+                    if target >= 0.0 && gap <= MAX_GAP_S && spaced {
+                        let at = p0 + (torso - p0) * (target / gap);
                         let error = (f.torso[k] - f.origin).norm() - (at - f.origin).norm();
                         if error.is_finite() {
                             counted[k] = Some(f.stamp);
@@ -470,7 +478,8 @@ fn person<'a>(
     at: Stamp,
 ) -> &'a mut Person {
     if !people.contains_key(&id) && people.len() >= MAX_PEOPLE {
-        let oldest = people.iter().min_by_key(|(_, p)| p.active).map(|(id, _)| *id);
+        // Ties broken by id, so that replays stay bit-identical.
+        let oldest = people.iter().min_by_key(|(id, p)| (p.active, **id)).map(|(id, _)| *id);
         if let Some(p) = oldest.and_then(|o| people.remove(&o)) {
             *dropped += p.pending.len() as u64;
         }

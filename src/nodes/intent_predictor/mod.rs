@@ -238,7 +238,12 @@ fn forecast_status(s: &Configured) -> Status {
     let checks: u64 = check.steps().iter().map(|c| c.checks).sum();
     let exceeded: u64 = check.steps().iter().map(|c| c.exceeded).sum();
     let rate = |x: &StepSummary| x.recent_exceeded as f64 / x.recent_checks as f64;
-    let worst = summary.iter().filter(|x| x.recent_checks > 0).max_by(|a, b| rate(a).total_cmp(&rate(b)));
+    // The worst look-ahead among those that alarm, else among all checked.
+    let any_alarm = summary.iter().any(|x| x.alarm);
+    let worst = summary
+        .iter()
+        .filter(|x| x.recent_checks > 0 && (x.alarm || !any_alarm))
+        .max_by(|a, b| rate(a).total_cmp(&rate(b)));
     let allowed = 100.0 * (1.0 - check.bound().quantile);
     let alarmed: Vec<String> = summary.iter().filter(|x| x.alarm).map(|x| format!("{:.1} s", x.lookahead_s)).collect();
     let (level, message) = match worst {
@@ -270,12 +275,17 @@ fn forecast_status(s: &Configured) -> Status {
     let by_step: Vec<String> =
         summary.iter().map(|x| format!("{:.1}:{}/{}", x.lookahead_s, x.recent_exceeded, x.recent_checks)).collect();
     let bound: Vec<String> = summary.iter().map(|x| format!("{:.2}", x.bound_m)).collect();
+    let raised: Vec<String> = summary.iter().filter(|x| x.alarmed).map(|x| format!("{:.1}", x.lookahead_s)).collect();
     Status::new("forecast_check", level, message)
         .kv("checks_total", checks)
         .kv("bound_exceeded_total", exceeded)
         .kv("recent_exceeded_by_lookahead", by_step.join(" "))
         .kv("bound_m_by_lookahead", bound.join(" "))
         .kv("quantile", check.bound().quantile)
+        .kv(
+            "alarm_raised_since_start_at_lookahead_s",
+            if raised.is_empty() { "none".to_owned() } else { raised.join(" ") },
+        )
         .kv("forecasts_dropped", check.dropped())
         .kv("forecasts_not_comparable", check.incomparable())
 }

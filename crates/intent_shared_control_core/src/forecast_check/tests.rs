@@ -235,31 +235,37 @@ fn one_event_is_one_check_at_each_look_ahead_and_raises_no_alarm() {
 }
 
 #[test]
-fn a_clock_jump_backwards_starts_afresh_and_older_captures_keep_the_newer_sighting() {
-    // A walker coming at 1 m/s, forecast exactly; at 5 s the stamps go back 2 s (the bag suite's clock jump)
-    // and the walk goes on. Pending forecasts and sightings from before the jump are dropped, not compared
-    // with captures from the other side of it.
+fn a_clock_jump_backwards_or_an_older_capture_starts_afresh() {
+    // A walker coming at 1.5 m/s, forecast exactly; at 5 s the stamps go back by `jump` (the bag suite's clock
+    // jump is 2 s) and the walk goes on. Pending forecasts and sightings from before the jump are dropped, not
+    // compared with captures from the other side of it (which would miss by 1.5 m/s · jump at every step).
     let still = Isometry2::identity();
-    let mut c = ForecastCheck::new(bound(0.05), 0.3);
-    for i in 0..=(10 * 30) {
-        let wall = i as f64 / 30.0;
-        let t = if wall < 5.0 { wall } else { wall - 2.0 };
-        let x = 12.0 - wall;
-        c.observe(&capture(t, &[(2, x, 0.0)]), &still);
-        c.record(&[forecast(2, t, |tau| (x - tau, 0.0))], &still);
+    for jump in [2.0, 0.49, 0.2, 0.04] {
+        let mut c = ForecastCheck::new(bound(0.05), 0.3);
+        for i in 0..=(10 * 30) {
+            let wall = i as f64 / 30.0;
+            let t = if wall < 5.0 { wall } else { wall - jump };
+            let x = 16.0 - 1.5 * wall;
+            c.observe(&capture(t, &[(2, x, 0.0)]), &still);
+            c.record(&[forecast(2, t, |tau| (x - 1.5 * tau, 0.0))], &still);
+        }
+        assert!(c.steps().iter().all(|s| s.exceeded == 0 && s.checks > 0), "jump {jump}: {:?}", counts(&c));
+        // After the jump the forecasts are kept and checked again (not held back by stamps from before it).
+        assert!(c.steps()[0].checks >= 90, "jump {jump}: {:?}", counts(&c));
     }
-    assert!(c.steps().iter().all(|s| s.exceeded == 0 && s.checks > 0), "{:?}", counts(&c));
-    // After the jump the forecasts are kept and checked again (not held back by stamps from before it).
-    assert!(c.steps()[0].checks >= 90, "{:?}", counts(&c));
-    // A capture a little older than the newest (within a jump) is not a sighting that replaces the newer one.
+    // One capture out of order (an older stamp between newer ones): nothing pending is compared with it or
+    // across it; the next forecasts are checked again.
     let mut d = ForecastCheck::new(bound(0.05), 0.3);
     d.observe(&capture(0.0, &[(1, 3.0, 0.0)]), &still);
     d.record(&[forecast(1, 0.0, |_| (3.0, 0.0))], &still);
     d.observe(&capture(0.2, &[(1, 3.0, 0.0)]), &still);
     d.observe(&capture(0.05, &[(1, 1.0, 0.0)]), &still);
     d.observe(&capture(0.3, &[(1, 3.0, 0.0)]), &still);
-    assert_eq!(d.steps()[2].checks, 1);
-    assert_eq!(d.steps()[2].exceeded, 0);
+    assert!(d.steps().iter().all(|s| s.exceeded == 0), "{:?}", counts(&d));
+    d.record(&[forecast(1, 0.3, |_| (3.0, 0.0))], &still);
+    d.observe(&capture(0.45, &[(1, 3.0, 0.0)]), &still);
+    assert_eq!(d.steps()[0].exceeded, 0);
+    assert!(d.steps()[0].checks >= 1, "{:?}", counts(&d));
 }
 
 #[test]
@@ -276,6 +282,13 @@ fn the_alarms_window_forgets_old_checks() {
     assert_eq!(c.steps()[0].exceeded, 10);
     assert_eq!(c.report().alarmed_lookahead_s, vec![0.1]);
     assert!(c.report().alarm_lookahead_s.is_empty());
+    // A clock jump backwards clears the window as well (its stamps belong to another stretch of time).
+    for i in 0..10 {
+        c.steps[0].push(Stamp::from_secs_f64(400.0 + i as f64), 0.5, 0.1, 0.999);
+    }
+    assert!(c.summary()[0].alarm);
+    c.observe(&capture(5.0, &[]), &Isometry2::identity());
+    assert_eq!((c.summary()[0].recent_checks, c.summary()[0].alarm, c.steps()[0].exceeded), (0, false, 20));
 }
 
 #[test]
@@ -304,6 +317,24 @@ fn memory_stays_bounded_with_many_people_any_stamps_and_huge_coordinates() {
         frozen.record(&preds, &still);
         assert!(bounded(&frozen));
     }
+    // One person's forecasts that never meet a capture: at most MAX_PENDING_PER_PERSON wait, the rest are counted
+    // as dropped; a capture past their horizon forgets them and the person.
+    let mut unseen = ForecastCheck::new(bound(0.1), 0.3);
+    let n = MAX_PENDING_PER_PERSON + 8;
+    for i in 0..n {
+        unseen.record(&[forecast(9, i as f64 * 0.02, |_| (3.0, 0.0))], &still);
+        unseen.record(&[forecast(9, i as f64 * 0.02 + 0.01, |_| (3.0, 0.0))], &still);
+    }
+    // Forecasts every 0.01 s for 0.8 s: one per 0.1 s is kept, none dropped yet.
+    let kept = unseen.people[&9].pending.len();
+    assert!(kept <= MAX_PENDING_PER_PERSON && unseen.dropped() == 0, "{kept}");
+    for i in 0..n {
+        unseen.record(&[forecast(9, 10.0 + i as f64 * 0.1, |_| (3.0, 0.0))], &still);
+    }
+    assert_eq!(unseen.people[&9].pending.len(), MAX_PENDING_PER_PERSON);
+    assert_eq!(unseen.dropped(), (kept + n - MAX_PENDING_PER_PERSON) as u64);
+    unseen.observe(&capture(100.0, &[]), &still);
+    assert!(unseen.people.is_empty());
     // Coordinates whose distances overflow give no check (not a NaN counted as within the bound).
     let mut huge = ForecastCheck::new(bound(0.1), 0.3);
     huge.observe(&capture(0.0, &[(1, 1e200, 1e200)]), &still);
@@ -341,6 +372,10 @@ fn the_bound_is_read_from_a_card_and_a_broken_one_is_named() {
     let negative =
         serde_json::json!({"real_data_forecast_error_bound": {"step_s": 0.1, "quantile": 1.0, "metres": [0.1]}});
     let e = ForecastBound::from_card_training(&negative).expect("stated").expect_err("quantile 1");
+    assert!(e.contains("quantile"), "{e}");
+    // At 90 % the alarm (10 × the allowed rate) would need every check to miss: refused.
+    let low = serde_json::json!({"real_data_forecast_error_bound": {"step_s": 0.1, "quantile": 0.9, "metres": [0.1]}});
+    let e = ForecastBound::from_card_training(&low).expect("stated").expect_err("quantile 0.9");
     assert!(e.contains("quantile"), "{e}");
     // A forecast on another step is not compared.
     let mut c = ForecastCheck::new(b, 0.3);
