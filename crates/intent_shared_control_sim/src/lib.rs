@@ -65,6 +65,16 @@ pub fn load_model_predictor(card_path: &Path, ort_library: Option<&Path>) -> any
     Ok((predictor, description))
 }
 
+/// The forecast error bound the card file at `card_path` states (see
+/// [`intent_shared_control_core::forecast_check`]): `None` when it states none; an error when the card cannot be
+/// read or its bound is not usable.
+pub fn card_forecast_bound(
+    card_path: &Path,
+) -> anyhow::Result<Option<intent_shared_control_core::forecast_check::ForecastBound>> {
+    let card = intent_shared_control_inference::load_card(card_path)?;
+    card.forecast_bound().transpose().map_err(anyhow::Error::msg)
+}
+
 /// Distribution summary of a set of durations \[s\].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {

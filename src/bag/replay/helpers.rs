@@ -4,7 +4,6 @@ use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::Context as _;
-use intent_shared_control_core::forecast_check::ForecastBound;
 use intent_shared_control_core::skeleton::SkeletonFrame;
 use intent_shared_control_core::{IntentModel, Mode, Reason};
 use intent_shared_control_inference::OrtModelConfig;
@@ -21,13 +20,6 @@ use crate::ros::convert;
 pub fn load_cpu_model(card: &Path, ort_lib: Option<&Path>) -> anyhow::Result<Box<dyn IntentModel + Send>> {
     let (model, _) = intent_shared_control_inference::load_from_card(card, ort_lib, OrtModelConfig::cpu)?;
     Ok(Box::new(model))
-}
-
-/// The forecast error bound `card` states (see [`intent_shared_control_core::forecast_check`]): `None` when it
-/// states none; an error when the card cannot be read or its bound is not usable.
-pub fn card_forecast_bound(card: &Path) -> anyhow::Result<Option<ForecastBound>> {
-    let card = intent_shared_control_inference::load_card(card)?;
-    card.forecast_bound().transpose().map_err(anyhow::Error::msg)
 }
 
 /// Whether the bag has odometry for the predictor (topic `/odom` under `namespace`).

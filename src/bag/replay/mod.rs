@@ -29,9 +29,9 @@ mod tests;
 
 pub use engine::{replay, Replay, ReplayOutput};
 pub use helpers::{
-    card_forecast_bound, has_odometry, load_cpu_model, metrics_json, mode_name, skeletons_to_msg, write_csv,
-    write_outputs_bag, CSV_HEADER,
+    has_odometry, load_cpu_model, metrics_json, mode_name, skeletons_to_msg, write_csv, write_outputs_bag, CSV_HEADER,
 };
+pub use intent_shared_control_sim::card_forecast_bound;
 pub use metrics::{check_thresholds, ReplayMetrics, Thresholds};
 pub use options::{Agreement, Cycle, InputCounts, PredictionSource, RecordedDecision, ReplayOptions, StepMode};
 

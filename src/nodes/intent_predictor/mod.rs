@@ -238,14 +238,13 @@ fn forecast_status(s: &Configured) -> Status {
     let checks: u64 = check.steps().iter().map(|c| c.checks).sum();
     let exceeded: u64 = check.steps().iter().map(|c| c.exceeded).sum();
     let rate = |x: &StepSummary| x.recent_exceeded as f64 / x.recent_checks as f64;
+    let alarmed: Vec<String> = summary.iter().filter(|x| x.alarm).map(|x| format!("{:.1} s", x.lookahead_s)).collect();
     // The worst look-ahead among those that alarm, else among all checked.
-    let any_alarm = summary.iter().any(|x| x.alarm);
     let worst = summary
         .iter()
-        .filter(|x| x.recent_checks > 0 && (x.alarm || !any_alarm))
+        .filter(|x| x.recent_checks > 0 && (x.alarm || alarmed.is_empty()))
         .max_by(|a, b| rate(a).total_cmp(&rate(b)));
     let allowed = 100.0 * (1.0 - check.bound().quantile);
-    let alarmed: Vec<String> = summary.iter().filter(|x| x.alarm).map(|x| format!("{:.1} s", x.lookahead_s)).collect();
     let (level, message) = match worst {
         None if check.incomparable() > 0 => (
             Level::Warn,

@@ -27,10 +27,9 @@ use intent_shared_control_core::prediction::HumanPrediction;
 use intent_shared_control_core::predictor::IntentPredictor;
 use intent_shared_control_core::skeleton::{HumanSkeleton, Keypoint};
 use intent_shared_control_core::{ControllerConfig, InputHandler, JoyInput, SkeletonFrame, Stamp};
-use intent_shared_control_inference::load_card;
 use intent_shared_control_inference::machine::MachineInfo;
 use intent_shared_control_sim::scenario::{NoiseConfig, Scenario, ScenarioConfig};
-use intent_shared_control_sim::{default_model_card, load_model_predictor};
+use intent_shared_control_sim::{card_forecast_bound, default_model_card, load_model_predictor};
 use nalgebra::Point3;
 use serde::Serialize;
 
@@ -323,11 +322,7 @@ fn main() -> anyhow::Result<()> {
     }
     let card = args.model_card.clone().unwrap_or_else(default_model_card);
     let mut model_description = None;
-    let bound = if args.no_model {
-        None
-    } else {
-        load_card(&card)?.forecast_bound().transpose().map_err(anyhow::Error::msg).context("the card's error bound")?
-    };
+    let bound = if args.no_model { None } else { card_forecast_bound(&card).context("the card's error bound")? };
     let mut benches = Vec::new();
     for &n in &counts {
         if !args.no_model {
