@@ -19,13 +19,18 @@
 //!   do not overlap in time: one event (a person who turns, a tracker that swaps two people) is one check at
 //!   each step, not `τ / step` of them, and the counts may be judged as independent;
 //! - per step it counts checks and errors above the bound, since the start and over the last [`WINDOW`] checks
-//!   of the last [`WINDOW_S`] seconds, and raises an alarm when the recent count is more than the card's
-//!   quantile allows (see [`alarm`]). Whether it was raised at some time is kept too; over hours of checks at
-//!   exactly the card's rate, such a latched alarm is raised now and then (the window is tested after every
-//!   check), so it says "look here", not "the bound is wrong".
+//!   of the last [`WINDOW_S`] seconds (what the diagnostics show), and raises an alarm on the evidence that
+//!   errors above the bound come more often than the card's quantile allows: Page's CUSUM of the
+//!   log-likelihood ratio of [`ALARM_RATE_FACTOR`] times the allowed rate against the allowed rate (see
+//!   [`Cusum`]). It is raised when that evidence reaches [`ALARM_EVIDENCE`] and cleared when it has fallen back
+//!   to nothing, so a raised alarm stays until forecasts that hold have outweighed the misses that raised it.
+//!   At exactly the card's rate (99.9 %) a step raises it about once in 3.7 × 10⁸ checks (hundreds of hours of
+//!   several people in view); at ten times that rate within about 900 checks (median), and when every other
+//!   check misses at the 13th. Whether it was raised at some time is kept too.
 //!
 //! A capture older than the newest one (the clock went back, or captures came out of order) starts the check
-//! afresh: pending forecasts, sightings and the alarm's window are dropped (the totals stay), so no forecast is
+//! afresh: pending forecasts, sightings and the recent window are dropped (the totals and the alarm's
+//! evidence, which came from valid comparisons, stay), so no forecast is
 //! compared with a position from another stretch of time. A repeated stamp is no new sighting. Memory is bounded
 //! by [`MAX_PEOPLE`] people with [`MAX_PENDING_PER_PERSON`] forecasts each, whatever the stamps and ids.
 //!
@@ -44,16 +49,15 @@ use crate::prediction::{HumanPrediction, TORSO};
 use crate::skeleton::{HumanId, SkeletonFrame};
 use crate::time::Stamp;
 
-/// Most recent checks per look-ahead step that the alarm looks at.
+/// Most recent checks per look-ahead step shown as the recent count.
 pub const WINDOW: usize = 600;
-/// Checks older than this (before the newest capture) leave the alarm's window \[s\].
+/// Checks older than this (before the newest capture) leave the recent count \[s\].
 pub const WINDOW_S: f64 = 300.0;
-/// The alarm needs at least this many times the rate the card's quantile allows...
+/// The alarm weighs the card's allowed rate of errors above the bound against this many times that rate.
 pub const ALARM_RATE_FACTOR: f64 = 10.0;
-/// ...a count that the allowed rate gives with less than this probability (Poisson tail)...
-pub const ALARM_P: f64 = 1e-3;
-/// ...and at least this many errors above the bound: one alone never raises it.
-pub const ALARM_MIN_EXCEEDED: usize = 2;
+/// Evidence (natural log of the likelihood ratio, see [`Cusum`]) at which the alarm is raised: at the 99.9 %
+/// quantile seven misses in a row, no fewer.
+pub const ALARM_EVIDENCE: f64 = 14.0;
 /// Longest time between the two captures a step's time is interpolated between \[s\].
 pub const MAX_GAP_S: f64 = 0.2;
 /// The lowest quantile a bound may be at: below it, [`ALARM_RATE_FACTOR`] times the allowed rate is too close
@@ -121,15 +125,54 @@ impl ForecastBound {
     }
 }
 
-/// Whether `exceeded` errors above the bound among `checks` are more than a bound at `quantile` allows: at
-/// least [`ALARM_MIN_EXCEEDED`], at least [`ALARM_RATE_FACTOR`] times the expected count, and a count the
-/// allowed rate gives with a probability below [`ALARM_P`] (Poisson tail).
-pub fn alarm(checks: usize, exceeded: usize, quantile: f64) -> bool {
-    let expected = checks as f64 * (1.0 - quantile);
-    // The relative slack keeps `1 − 0.999` (0.0010000000000000009) from moving the edge by one.
-    exceeded >= ALARM_MIN_EXCEEDED
-        && exceeded as f64 >= ALARM_RATE_FACTOR * expected * (1.0 - 1e-9)
-        && poisson_tail(exceeded, expected) < ALARM_P
+/// Page's CUSUM for the rate of errors above a bound at `quantile`: the log-likelihood ratio of "errors above
+/// it at [`ALARM_RATE_FACTOR`] times the allowed rate `1 − quantile`" against "at the allowed rate", summed
+/// over the checks and floored at 0 (a miss adds `ln 10`, a check within the bound takes off
+/// `−ln((1 − 10·p)/(1 − p))`, 0.009 at 99.9 %). The alarm is raised when the sum reaches [`ALARM_EVIDENCE`]
+/// and cleared when it is back at 0.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Cusum {
+    /// Added by an error above the bound.
+    miss: f64,
+    /// Added (negative) by one within it.
+    hold: f64,
+    evidence: f64,
+    raised: bool,
+}
+
+impl Cusum {
+    /// A test of a bound at `quantile` (in [[`MIN_QUANTILE`], 1)) with no evidence yet.
+    pub fn new(quantile: f64) -> Self {
+        let allowed = 1.0 - quantile;
+        let alarm_rate = ALARM_RATE_FACTOR * allowed;
+        Cusum {
+            miss: (alarm_rate / allowed).ln(),
+            hold: ((1.0 - alarm_rate) / (1.0 - allowed)).ln(),
+            evidence: 0.0,
+            raised: false,
+        }
+    }
+
+    /// One check; returns whether the alarm is raised after it.
+    pub fn push(&mut self, exceeded: bool) -> bool {
+        self.evidence = (self.evidence + if exceeded { self.miss } else { self.hold }).max(0.0);
+        if self.evidence >= ALARM_EVIDENCE {
+            self.raised = true;
+        } else if self.evidence == 0.0 {
+            self.raised = false;
+        }
+        self.raised
+    }
+
+    /// The evidence now (natural log of the likelihood ratio, ≥ 0).
+    pub fn evidence(&self) -> f64 {
+        self.evidence
+    }
+
+    /// The alarm is raised.
+    pub fn raised(&self) -> bool {
+        self.raised
+    }
 }
 
 /// One step's counts.
@@ -143,18 +186,22 @@ pub struct StepCounts {
     pub largest_error: f64,
     /// The alarm was raised at some time since the start.
     pub alarmed: bool,
+    /// The alarm's test.
+    pub cusum: Cusum,
     /// The recent outcomes, newest last: capture stamp and whether above the bound.
     recent: VecDeque<(Stamp, bool)>,
     recent_exceeded: usize,
 }
 
-impl Default for StepCounts {
-    fn default() -> Self {
+impl StepCounts {
+    /// No checks yet, of a bound at `quantile`.
+    pub fn new(quantile: f64) -> Self {
         StepCounts {
             checks: 0,
             exceeded: 0,
             largest_error: f64::NEG_INFINITY,
             alarmed: false,
+            cusum: Cusum::new(quantile),
             recent: VecDeque::new(),
             recent_exceeded: 0,
         }
@@ -162,12 +209,12 @@ impl Default for StepCounts {
 }
 
 impl StepCounts {
-    /// Checks and errors above the bound in the alarm's window.
+    /// Checks and errors above the bound in the recent window.
     pub fn recent(&self) -> (usize, usize) {
         (self.recent.len(), self.recent_exceeded)
     }
 
-    fn push(&mut self, at: Stamp, error: f64, bound: f64, quantile: f64) {
+    fn push(&mut self, at: Stamp, error: f64, bound: f64) {
         let exceeded = error > bound;
         self.checks += 1;
         self.exceeded += u64::from(exceeded);
@@ -177,8 +224,7 @@ impl StepCounts {
         }
         self.recent.push_back((at, exceeded));
         self.recent_exceeded += usize::from(exceeded);
-        let (n, e) = self.recent();
-        self.alarmed |= alarm(n, e, quantile);
+        self.alarmed |= self.cusum.push(exceeded);
     }
 
     fn pop(&mut self) {
@@ -205,20 +251,22 @@ pub struct StepSummary {
     /// Recent checks and errors above the bound.
     pub recent_checks: usize,
     pub recent_exceeded: usize,
-    /// The recent count is more than the card's quantile allows.
+    /// The alarm is raised: errors above the bound come more often than the card's quantile allows.
     pub alarm: bool,
+    /// The alarm's evidence ([`Cusum::evidence`]; raised at [`ALARM_EVIDENCE`]).
+    pub evidence: f64,
     /// The alarm was raised at some time since the start.
     pub alarmed: bool,
 }
 
-/// What a check found, for reports: per look-ahead step since the start, and the steps whose recent misses
-/// raise the alarm.
+/// What a check found, for reports: per look-ahead step since the start, and the steps whose alarm is or was
+/// raised.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ForecastCheckReport {
     /// The card's quantile.
     pub quantile: f64,
     pub by_lookahead: Vec<StepReport>,
-    /// Look-aheads whose recent misses are more than the quantile allows, at the end \[s\].
+    /// Look-aheads whose alarm is raised at the end \[s\].
     pub alarm_lookahead_s: Vec<f64>,
     /// Look-aheads whose alarm was raised at some time \[s\].
     pub alarmed_lookahead_s: Vec<f64>,
@@ -285,7 +333,7 @@ impl ForecastCheck {
     /// A check of `bound`; hips below `min_confidence` count as not seen (the feature pipeline's
     /// `min_keypoint_confidence`).
     pub fn new(bound: ForecastBound, min_confidence: f32) -> Self {
-        let steps = vec![StepCounts::default(); bound.metres.len()];
+        let steps = vec![StepCounts::new(bound.quantile); bound.metres.len()];
         ForecastCheck {
             bound,
             steps,
@@ -316,8 +364,8 @@ impl ForecastCheck {
         self.dropped
     }
 
-    /// Forgets pending forecasts, sightings and the alarm's window (e.g. after a clock jump backwards); the
-    /// totals and whether the alarm was raised stay.
+    /// Forgets pending forecasts, sightings and the recent window (e.g. after a clock jump backwards); the
+    /// totals and the alarm's evidence stay.
     pub fn reset(&mut self) {
         self.people.clear();
         self.newest = None;
@@ -366,7 +414,7 @@ impl ForecastCheck {
                         let error = (f.torso[k] - f.origin).norm() - (at - f.origin).norm();
                         if error.is_finite() {
                             counted[k] = Some(f.stamp);
-                            self.steps[k].push(t, error, self.bound.metres[k], self.bound.quantile);
+                            self.steps[k].push(t, error, self.bound.metres[k]);
                         }
                     }
                     f.next += 1;
@@ -448,7 +496,7 @@ impl ForecastCheck {
         }
     }
 
-    /// Per step: the recent counts and whether they are more than the card's quantile allows.
+    /// Per step: the recent counts and the alarm.
     pub fn summary(&self) -> Vec<StepSummary> {
         self.steps
             .iter()
@@ -460,7 +508,8 @@ impl ForecastCheck {
                     bound_m: self.bound.metres[k],
                     recent_checks: n,
                     recent_exceeded: e,
-                    alarm: alarm(n, e, self.bound.quantile),
+                    alarm: c.cusum.raised(),
+                    evidence: c.cusum.evidence(),
                     alarmed: c.alarmed,
                 }
             })
@@ -491,20 +540,6 @@ fn person<'a>(
         pending: VecDeque::new(),
         active: at,
     })
-}
-
-/// P(X ≥ k) for X ~ Poisson(λ).
-pub fn poisson_tail(k: usize, lambda: f64) -> f64 {
-    if k == 0 {
-        return 1.0;
-    }
-    let mut term = (-lambda).exp();
-    let mut below = term;
-    for i in 1..k {
-        term *= lambda / i as f64;
-        below += term;
-    }
-    (1.0 - below).max(0.0)
 }
 
 #[cfg(test)]

@@ -165,26 +165,47 @@ fn a_gap_in_the_captures_or_another_person_leaves_steps_unchecked() {
 
 #[test]
 fn the_alarm_needs_more_misses_than_the_cards_quantile_allows() {
-    // P(X ≥ k) for Poisson(λ), by hand: 1 − e^{−1} and 1 − 2e^{−1} for λ = 1.
-    assert_relative_eq!(poisson_tail(1, 1.0), 1.0 - (-1.0f64).exp(), epsilon = 1e-12);
-    assert_relative_eq!(poisson_tail(2, 1.0), 1.0 - 2.0 * (-1.0f64).exp(), epsilon = 1e-12);
-    assert_eq!(poisson_tail(0, 3.0), 1.0);
-    // The edge with a full window at 99.9 %: λ = 600 · 0.001 = 0.6 allowed; 5 misses are P = 0.0004 but under
-    // 10 × the allowed count (6); 6 are both (in floating point 1 − 0.999 is a hair above 0.001: the edge
-    // stays at 6).
-    assert!(!alarm(WINDOW, 5, 0.999));
-    assert!(alarm(WINDOW, 6, 0.999));
-    assert!(alarm(WINDOW, 7, 0.999));
-    // One miss never raises it, even as the first check (P = 0.001 · 1 would be below 10⁻³ otherwise).
-    assert!(!alarm(1, 1, 0.999));
-    assert!(alarm(2, 2, 0.999));
-    // The same through the counts the check keeps: the misses the last ones of a full window (earlier, fewer
-    // checks would make fewer misses too many).
-    for (misses, raised) in [(5, false), (6, true)] {
+    // At 99.9 %: a miss adds ln 10, a check within the bound takes off −ln(0.99 / 0.999) (by hand: 0.00905).
+    let mut t = Cusum::new(0.999);
+    assert!(!t.push(true));
+    assert_relative_eq!(t.evidence(), 10f64.ln(), epsilon = 1e-9);
+    assert!(!t.push(false));
+    assert_relative_eq!(t.evidence(), 10f64.ln() - (0.999f64 / 0.99).ln(), epsilon = 1e-9);
+    // Seven misses in a row raise it, six do not (6 · ln 10 = 13.8 < 14).
+    for (misses, raised) in [(6, false), (7, true)] {
+        let mut t = Cusum::new(0.999);
+        let after: Vec<bool> = (0..misses).map(|_| t.push(true)).collect();
+        assert_eq!(after.iter().filter(|r| **r).count(), usize::from(raised), "{misses}: {after:?}");
+    }
+    // Misses 300 checks apart (3.3 × the allowed rate): each one's evidence is gone (300 · 0.00905 > ln 10)
+    // before the next, never raised. 100 apart (10 ×): each leaves 1.4, raised at the 10th miss.
+    for (apart, raised_at) in [(300, None), (100, Some(10))] {
+        let mut t = Cusum::new(0.999);
+        let mut first = None;
+        for m in 1..=40 {
+            for _ in 1..apart {
+                t.push(false);
+            }
+            if t.push(true) && first.is_none() {
+                first = Some(m);
+            }
+        }
+        assert_eq!(first, raised_at, "{apart} apart");
+    }
+    // Once raised, it stays until checks within the bound have taken all the evidence off (not at the first
+    // one below the edge): 7 · ln 10 / 0.00905 ≈ 1781 of them after seven misses.
+    let mut t = Cusum::new(0.999);
+    for _ in 0..7 {
+        t.push(true);
+    }
+    let holds = (0..5000).take_while(|_| t.push(false)).count() + 1;
+    assert!((1700..1800).contains(&holds), "{holds}");
+    // The same through the counts the check keeps, whose window shows the recent misses.
+    for (misses, raised) in [(6, false), (7, true)] {
         let mut c = ForecastCheck::new(bound(0.1), 0.3);
         for i in 0..WINDOW {
             let error = if i >= WINDOW - misses { 0.2 } else { 0.0 };
-            c.steps[0].push(Stamp::from_secs_f64(i as f64), error, 0.1, 0.999);
+            c.steps[0].push(Stamp::from_secs_f64(i as f64), error, 0.1);
         }
         let s = &c.summary()[0];
         assert_eq!((s.recent_checks, s.recent_exceeded, s.alarm, s.alarmed), (WINDOW, misses, raised, raised));
@@ -269,26 +290,53 @@ fn a_clock_jump_backwards_or_an_older_capture_starts_afresh() {
 }
 
 #[test]
-fn the_alarms_window_forgets_old_checks() {
+fn the_recent_window_forgets_old_checks_and_the_alarm_stays_until_checks_outweigh_it() {
     let mut c = ForecastCheck::new(bound(0.1), 0.3);
     for i in 0..10 {
-        c.steps[0].push(Stamp::from_secs_f64(i as f64), 0.5, 0.1, 0.999);
+        c.steps[0].push(Stamp::from_secs_f64(i as f64), 0.5, 0.1);
     }
     assert!(c.summary()[0].alarm);
-    // Nobody in view for WINDOW_S: the recent misses leave the window, the totals and `alarmed` stay.
+    // Nobody in view for WINDOW_S: the recent misses leave the window; the totals and the alarm stay (no
+    // check has spoken for the bound since).
     c.observe(&capture(10.0 + WINDOW_S, &[]), &Isometry2::identity());
     let s = &c.summary()[0];
-    assert_eq!((s.recent_checks, s.alarm, s.alarmed), (0, false, true));
+    assert_eq!((s.recent_checks, s.alarm, s.alarmed), (0, true, true));
     assert_eq!(c.steps()[0].exceeded, 10);
     assert_eq!(c.report().alarmed_lookahead_s, vec![0.1]);
-    assert!(c.report().alarm_lookahead_s.is_empty());
-    // A clock jump backwards clears the window as well (its stamps belong to another stretch of time).
-    for i in 0..10 {
-        c.steps[0].push(Stamp::from_secs_f64(400.0 + i as f64), 0.5, 0.1, 0.999);
-    }
-    assert!(c.summary()[0].alarm);
+    assert_eq!(c.report().alarm_lookahead_s, vec![0.1]);
+    // A clock jump backwards clears the window (its stamps belong to another stretch of time), not the
+    // evidence (its checks were sound).
     c.observe(&capture(5.0, &[]), &Isometry2::identity());
-    assert_eq!((c.summary()[0].recent_checks, c.summary()[0].alarm, c.steps()[0].exceeded), (0, false, 20));
+    assert_eq!((c.summary()[0].recent_checks, c.summary()[0].alarm), (0, true));
+    // Checks within the bound clear it: 10 · ln 10 / 0.00905 ≈ 2545 of them.
+    for i in 0..2600 {
+        c.steps[0].push(Stamp::from_secs_f64(6.0 + i as f64 * 0.1), 0.0, 0.1);
+    }
+    let s = &c.summary()[0];
+    assert_eq!((s.alarm, s.alarmed, c.steps()[0].exceeded), (false, true, 10));
+    assert!(c.report().alarm_lookahead_s.is_empty());
+}
+
+#[test]
+fn at_the_cards_rate_the_alarm_stays_quiet_and_at_ten_times_it_comes() {
+    // Seeded Bernoulli checks. At exactly the allowed rate (0.1 %), 30 runs of 300 000 checks each (a step's
+    // checks over hours of several people in view): the alarm is never raised (the sliding-window count it
+    // replaced, 6 of the last 600, is raised about once in 3 × 10⁶ checks: in 1 of these 30 runs). At 1 % it
+    // comes in every run, in the median within 1 000 checks; when a quarter of the checks miss, within 100.
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let raised_at = |rng: &mut rand_chacha::ChaCha8Rng, rate: f64, n: usize| {
+        let mut t = Cusum::new(0.999);
+        (1..=n).find(|_| t.push(rng.random_bool(rate)))
+    };
+    let false_alarms = (0..30).filter(|_| raised_at(&mut rng, 0.001, 300_000).is_some()).count();
+    assert_eq!(false_alarms, 0);
+    let mut delays: Vec<usize> =
+        (0..200).map(|_| raised_at(&mut rng, 0.01, 100_000).expect("raised at 10 × the rate")).collect();
+    delays.sort_unstable();
+    assert!(delays[100] < 1000, "median {}", delays[100]);
+    let quarter = (0..200).map(|_| raised_at(&mut rng, 0.25, 1000).expect("raised")).max();
+    assert!(quarter.is_some_and(|q| q < 100), "{quarter:?}");
 }
 
 #[test]
