@@ -23,10 +23,13 @@
 //!   errors above the bound come more often than the card's quantile allows: Page's CUSUM of the
 //!   log-likelihood ratio of [`ALARM_RATE_FACTOR`] times the allowed rate against the allowed rate (see
 //!   [`Cusum`]). It is raised when that evidence reaches [`ALARM_EVIDENCE`] and cleared when it has fallen back
-//!   to nothing, so a raised alarm stays until forecasts that hold have outweighed the misses that raised it.
-//!   At exactly the card's rate (99.9 %) a step raises it about once in 3.7 × 10⁸ checks (hundreds of hours of
-//!   several people in view); at ten times that rate within about 900 checks (median), and when every other
-//!   check misses at the 13th. Whether it was raised at some time is kept too.
+//!   to nothing; the evidence is capped there, so after the misses stop a raised alarm clears within 1547
+//!   checks within the bound at 99.9 % (at 10 checks a second, under three minutes), however long they lasted.
+//!   For independent checks at exactly the card's rate (99.9 %) a step raises it about once in 3.7 × 10⁸
+//!   checks (hundreds of hours of several people in view); at ten times that rate within about 900 checks
+//!   (median), and when every other check misses at the 13th. Misses that come in clusters raise it far
+//!   sooner than that figure says: a person swapped with someone closer and back is two misses at 0.1 s, and
+//!   four such swaps within half a minute raise it. Whether it was raised at some time is kept too.
 //!
 //! A capture older than the newest one (the clock went back, or captures came out of order) starts the check
 //! afresh: pending forecasts, sightings and the recent window are dropped (the totals and the alarm's
@@ -127,9 +130,10 @@ impl ForecastBound {
 
 /// Page's CUSUM for the rate of errors above a bound at `quantile`: the log-likelihood ratio of "errors above
 /// it at [`ALARM_RATE_FACTOR`] times the allowed rate `1 − quantile`" against "at the allowed rate", summed
-/// over the checks and floored at 0 (a miss adds `ln 10`, a check within the bound takes off
-/// `−ln((1 − 10·p)/(1 − p))`, 0.009 at 99.9 %). The alarm is raised when the sum reaches [`ALARM_EVIDENCE`]
-/// and cleared when it is back at 0.
+/// over the checks, floored at 0 and capped at [`ALARM_EVIDENCE`] (a miss adds `ln 10`, a check within the
+/// bound takes off `−ln((1 − 10·p)/(1 − p))`, 0.00905 at 99.9 %). The alarm is raised when the sum reaches
+/// [`ALARM_EVIDENCE`] and cleared when it is back at 0: the cap makes that at most
+/// `ALARM_EVIDENCE / 0.00905` = 1547 checks within the bound after the misses stop, however long they lasted.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Cusum {
     /// Added by an error above the bound.
@@ -141,8 +145,12 @@ pub struct Cusum {
 }
 
 impl Cusum {
-    /// A test of a bound at `quantile` (in [[`MIN_QUANTILE`], 1)) with no evidence yet.
+    /// A test of a bound at `quantile`, which [`ForecastBound::validated`] keeps in [[`MIN_QUANTILE`], 1); a
+    /// value outside (a bound made by hand) is taken as the nearest inside it, NaN as [`MIN_QUANTILE`] (the
+    /// readier alarm).
     pub fn new(quantile: f64) -> Self {
+        debug_assert!((MIN_QUANTILE..1.0).contains(&quantile), "quantile {quantile}");
+        let quantile = if quantile.is_nan() { MIN_QUANTILE } else { quantile.clamp(MIN_QUANTILE, 1.0 - 1e-12) };
         let allowed = 1.0 - quantile;
         let alarm_rate = ALARM_RATE_FACTOR * allowed;
         Cusum {
@@ -155,7 +163,7 @@ impl Cusum {
 
     /// One check; returns whether the alarm is raised after it.
     pub fn push(&mut self, exceeded: bool) -> bool {
-        self.evidence = (self.evidence + if exceeded { self.miss } else { self.hold }).max(0.0);
+        self.evidence = (self.evidence + if exceeded { self.miss } else { self.hold }).clamp(0.0, ALARM_EVIDENCE);
         if self.evidence >= ALARM_EVIDENCE {
             self.raised = true;
         } else if self.evidence == 0.0 {
@@ -164,7 +172,7 @@ impl Cusum {
         self.raised
     }
 
-    /// The evidence now (natural log of the likelihood ratio, ≥ 0).
+    /// The evidence now (natural log of the likelihood ratio, in [0, [`ALARM_EVIDENCE`]]).
     pub fn evidence(&self) -> f64 {
         self.evidence
     }
@@ -172,6 +180,15 @@ impl Cusum {
     /// The alarm is raised.
     pub fn raised(&self) -> bool {
         self.raised
+    }
+
+    /// Checks within the bound that would clear a raised alarm (0 when it is not raised).
+    pub fn checks_to_clear(&self) -> u64 {
+        if self.raised {
+            (self.evidence / -self.hold).ceil() as u64
+        } else {
+            0
+        }
     }
 }
 
@@ -255,6 +272,8 @@ pub struct StepSummary {
     pub alarm: bool,
     /// The alarm's evidence ([`Cusum::evidence`]; raised at [`ALARM_EVIDENCE`]).
     pub evidence: f64,
+    /// Checks within the bound that would clear the alarm ([`Cusum::checks_to_clear`]).
+    pub checks_to_clear: u64,
     /// The alarm was raised at some time since the start.
     pub alarmed: bool,
 }
@@ -510,6 +529,7 @@ impl ForecastCheck {
                     recent_exceeded: e,
                     alarm: c.cusum.raised(),
                     evidence: c.cusum.evidence(),
+                    checks_to_clear: c.cusum.checks_to_clear(),
                     alarmed: c.alarmed,
                 }
             })

@@ -192,14 +192,33 @@ fn the_alarm_needs_more_misses_than_the_cards_quantile_allows() {
         }
         assert_eq!(first, raised_at, "{apart} apart");
     }
-    // Once raised, it stays until checks within the bound have taken all the evidence off (not at the first
-    // one below the edge): 7 · ln 10 / 0.00905 ≈ 1781 of them after seven misses.
-    let mut t = Cusum::new(0.999);
-    for _ in 0..7 {
-        t.push(true);
+    // The edge to a hundredth: seven misses with 234 checks within the bound spread among them leave
+    // 7 · 2.302585 − 234 · 0.0090498 = 14.0004 and raise it; with 235, 13.9913 do not.
+    for (passes, raised) in [(234, true), (235, false)] {
+        let mut t = Cusum::new(0.999);
+        let gaps = [39, 39, 39, 39, 39, 39 + passes - 234];
+        let mut after = t.push(true);
+        for gap in gaps {
+            for _ in 0..gap {
+                t.push(false);
+            }
+            after = t.push(true);
+        }
+        assert_eq!(after, raised, "{passes} passes: evidence {}", t.evidence());
     }
-    let holds = (0..5000).take_while(|_| t.push(false)).count() + 1;
-    assert!((1700..1800).contains(&holds), "{holds}");
+    // Once raised, it stays until checks within the bound have taken all the evidence off (not at the first
+    // one below the edge); the evidence is capped at the edge, so that takes 14 / 0.0090498 → 1547 of them
+    // whether 7 or 700 misses came before.
+    for misses in [7, 700] {
+        let mut t = Cusum::new(0.999);
+        for _ in 0..misses {
+            t.push(true);
+        }
+        assert_eq!((t.evidence(), t.checks_to_clear()), (ALARM_EVIDENCE, 1547));
+        let holds = (0..5000).take_while(|_| t.push(false)).count() + 1;
+        assert_eq!(holds, 1547, "{misses} misses");
+        assert_eq!((t.evidence(), t.raised(), t.checks_to_clear()), (0.0, false, 0));
+    }
     // The same through the counts the check keeps, whose window shows the recent misses.
     for (misses, raised) in [(6, false), (7, true)] {
         let mut c = ForecastCheck::new(bound(0.1), 0.3);
@@ -308,10 +327,14 @@ fn the_recent_window_forgets_old_checks_and_the_alarm_stays_until_checks_outweig
     // evidence (its checks were sound).
     c.observe(&capture(5.0, &[]), &Isometry2::identity());
     assert_eq!((c.summary()[0].recent_checks, c.summary()[0].alarm), (0, true));
-    // Checks within the bound clear it: 10 · ln 10 / 0.00905 ≈ 2545 of them.
-    for i in 0..2600 {
+    // Checks within the bound clear it: 1547 of them (the evidence is capped at the edge).
+    assert_eq!(c.summary()[0].checks_to_clear, 1547);
+    for i in 0..1546 {
         c.steps[0].push(Stamp::from_secs_f64(6.0 + i as f64 * 0.1), 0.0, 0.1);
     }
+    assert!(c.summary()[0].alarm);
+    assert_eq!(c.summary()[0].checks_to_clear, 1);
+    c.steps[0].push(Stamp::from_secs_f64(6.0 + 1546.0 * 0.1), 0.0, 0.1);
     let s = &c.summary()[0];
     assert_eq!((s.alarm, s.alarmed, c.steps()[0].exceeded), (false, true, 10));
     assert!(c.report().alarm_lookahead_s.is_empty());
