@@ -183,8 +183,9 @@ fn scenario_suite_meets_every_threshold() {
 
 /// The replay's predictor checks the model's forecasts against the model card's real-data error bound, as the
 /// predictor node does: a person crossing ahead is forecast within it at every look-ahead (no alarm); the
-/// same bag with the person's captures moved 1 m closer every other second (a tracker that swaps them with
-/// someone closer) misses it far more often than the card's quantile allows.
+/// same bag with every other capture of the person moved 1 m closer (a tracker flickering between them and
+/// someone closer) misses it far more often than the card's quantile allows. The alarm's rule itself is
+/// tested in `forecast_check::tests`; this is the replay's wiring.
 #[test]
 fn the_replay_checks_forecasts_against_the_cards_error_bound() {
     use intent_shared_control::bag::replay::topics;

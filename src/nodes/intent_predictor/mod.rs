@@ -18,11 +18,11 @@
 //! parameters and the model loading they describe; `node` the node on the host ([`crate::ros::managed_node`]):
 //! its inputs and what it does with each.
 
+mod forecast_check_status;
 mod node;
 mod params;
 
 use intent_shared_control_core::features::FeatureConfig;
-use intent_shared_control_core::forecast_check::{StepSummary, ALARM_EVIDENCE, WINDOW_S};
 use intent_shared_control_core::health::{Level, RateMonitor};
 use intent_shared_control_core::input::Rejection;
 use intent_shared_control_core::model::constant_velocity::{ConstantVelocityConfig, ConstantVelocityModel};
@@ -235,72 +235,5 @@ fn forecast_status(s: &Configured) -> Status {
             return Status::new("forecast_check", Level::Ok, why);
         }
     };
-    let summary = check.summary();
-    let checks: u64 = check.steps().iter().map(|c| c.checks).sum();
-    let exceeded: u64 = check.steps().iter().map(|c| c.exceeded).sum();
-    let rate = |x: &StepSummary| {
-        if x.recent_checks == 0 {
-            0.0
-        } else {
-            x.recent_exceeded as f64 / x.recent_checks as f64
-        }
-    };
-    let alarmed: Vec<String> = summary.iter().filter(|x| x.alarm).map(|x| format!("{:.1} s", x.lookahead_s)).collect();
-    // The worst look-ahead among those that alarm (their recent window may be empty: nobody seen for a while
-    // since), else among all with recent checks.
-    let worst = summary
-        .iter()
-        .filter(|x| if alarmed.is_empty() { x.recent_checks > 0 } else { x.alarm })
-        .max_by(|a, b| rate(a).total_cmp(&rate(b)));
-    let allowed = 100.0 * (1.0 - check.bound().quantile);
-    let (level, message) = match worst {
-        None if check.incomparable() > 0 => (
-            Level::Warn,
-            "no forecast can be compared with the model card's error bound (their look-ahead step differs)".to_owned(),
-        ),
-        None if checks == 0 => (Level::Ok, "no forecast checked yet".to_owned()),
-        None => (Level::Ok, format!("no forecast checked in the last {WINDOW_S:.0} s (alarm not raised)")),
-        Some(w) if alarmed.is_empty() => (
-            Level::Ok,
-            format!(
-                "no evidence that forecasts miss the model card's real-data error bound more often than it allows (worst: {:.2} % of the last {} checks above it at {:.1} s; card allows {allowed:.2} %)",
-                100.0 * rate(w),
-                w.recent_checks,
-                w.lookahead_s
-            ),
-        ),
-        Some(w) => {
-            let recent = if w.recent_checks == 0 {
-                format!("no check in the last {WINDOW_S:.0} s has cleared it at {:.1} s", w.lookahead_s)
-            } else {
-                format!("worst: {:.2} % of the last {} checks at {:.1} s", 100.0 * rate(w), w.recent_checks, w.lookahead_s)
-            };
-            (
-                Level::Warn,
-                format!(
-                    "forecasts miss the model card's real-data error bound more often than it allows at {} ({recent}; card allows {allowed:.2} %): people here move unlike the data the bound comes from, or tracking or odometry is off",
-                    alarmed.join(", "),
-                ),
-            )
-        }
-    };
-    let by_step: Vec<String> =
-        summary.iter().map(|x| format!("{:.1}:{}/{}", x.lookahead_s, x.recent_exceeded, x.recent_checks)).collect();
-    let bound: Vec<String> = summary.iter().map(|x| format!("{:.2}", x.bound_m)).collect();
-    let raised: Vec<String> = summary.iter().filter(|x| x.alarmed).map(|x| format!("{:.1}", x.lookahead_s)).collect();
-    let evidence: Vec<String> = summary.iter().map(|x| format!("{:.1}:{:.1}", x.lookahead_s, x.evidence)).collect();
-    Status::new("forecast_check", level, message)
-        .kv("checks_total", checks)
-        .kv("bound_exceeded_total", exceeded)
-        .kv("recent_exceeded_by_lookahead", by_step.join(" "))
-        .kv("bound_m_by_lookahead", bound.join(" "))
-        .kv("quantile", check.bound().quantile)
-        .kv("alarm_evidence_by_lookahead", evidence.join(" "))
-        .kv("alarm_evidence_threshold", ALARM_EVIDENCE)
-        .kv(
-            "alarm_raised_since_start_at_lookahead_s",
-            if raised.is_empty() { "none".to_owned() } else { raised.join(" ") },
-        )
-        .kv("forecasts_dropped", check.dropped())
-        .kv("forecasts_not_comparable", check.incomparable())
+    forecast_check_status::status(&forecast_check_status::Counts::of(check))
 }
