@@ -114,7 +114,7 @@ def markdown(r):
         "that checks do not overlap. The alarm is a CUSUM of the evidence for 10 × the allowed rate against the "
         "allowed rate, raised at a log-likelihood ratio of 14 (at least 7 misses; at exactly the allowed rate "
         "about once in 3.7 × 10⁸ checks, so that it does not cry wolf over hours): a replay of a few seconds, "
-        "with 9 to 80 checks per look-ahead, raises it only where misses pile up, and the shares say more. "
+        "with 8 to 82 checks per look-ahead and person, raises it only where misses pile up, and the shares say more. "
         "*alarm* means it was raised at some time during the replay. The seen torso carries the tracker's noise, "
         "the bound does not: the check errs toward alarms. Nothing here changes a decision.",
         "",
