@@ -15,10 +15,12 @@ pub(super) struct Counts {
     pub quantile: f64,
     pub incomparable: u64,
     pub dropped: u64,
+    /// Forecasts and sightings are kept in the odometry frame; otherwise in each capture's own frame.
+    pub odometry: bool,
 }
 
 impl Counts {
-    pub fn of(check: &ForecastCheck) -> Self {
+    pub fn of(check: &ForecastCheck, odometry: bool) -> Self {
         Counts {
             summary: check.summary(),
             checks: check.steps().iter().map(|c| c.checks).sum(),
@@ -26,6 +28,7 @@ impl Counts {
             quantile: check.bound().quantile,
             incomparable: check.incomparable(),
             dropped: check.dropped(),
+            odometry,
         }
     }
 }
@@ -52,6 +55,12 @@ pub(super) fn status(c: &Counts) -> Status {
         }
     };
     let allowed = 100.0 * (1.0 - c.quantile);
+    // Without odometry a robot driving toward someone makes their forecasts miss by its own travel.
+    let cause = if c.odometry {
+        "people here move unlike the data the bound comes from, or tracking or odometry is off"
+    } else {
+        "people here move unlike the data the bound comes from, or tracking is off, or the robot moves (no odometry: its own motion toward people counts as theirs)"
+    };
     let raised: Vec<&StepSummary> = c.summary.iter().filter(|x| x.alarm).collect();
     let (level, message) = if c.checks == 0 && c.incomparable > 0 {
         (
@@ -65,7 +74,7 @@ pub(super) fn status(c: &Counts) -> Status {
         (
             Level::Warn,
             format!(
-                "forecasts miss the model card's real-data error bound more often than it allows at {} (clears after {} checks within the bound at {:.1} s; {}; card allows {allowed:.2} %): people here move unlike the data the bound comes from, or tracking or odometry is off",
+                "forecasts miss the model card's real-data error bound more often than it allows at {} (clears after {} checks within the bound at {:.1} s; {}; card allows {allowed:.2} %): {cause}",
                 at.join(", "),
                 w.checks_to_clear,
                 w.lookahead_s,
@@ -112,6 +121,7 @@ pub(super) fn status(c: &Counts) -> Status {
         .kv("alarm_raised_since_start_at_lookahead_s", list(&|x| x.alarmed.then(|| format!("{:.1}", x.lookahead_s))))
         .kv("forecasts_dropped", c.dropped)
         .kv("forecasts_not_comparable", c.incomparable)
+        .kv("frame", if c.odometry { "odometry" } else { "capture (no odometry)" })
 }
 
 #[cfg(test)]
@@ -132,7 +142,7 @@ mod tests {
     }
 
     fn counts(summary: Vec<StepSummary>, checks: u64, incomparable: u64) -> Counts {
-        Counts { summary, checks, exceeded: 0, quantile: 0.999, incomparable, dropped: 0 }
+        Counts { summary, checks, exceeded: 0, quantile: 0.999, incomparable, dropped: 0, odometry: true }
     }
 
     fn value<'a>(s: &'a Status, key: &str) -> &'a str {
@@ -176,9 +186,15 @@ mod tests {
             s.message
         );
         assert_eq!(value(&s, "alarm_raised_at_lookahead_s"), "0.1 0.2");
+        assert!(s.message.ends_with("tracking or odometry is off"), "{}", s.message);
+        assert_eq!(value(&s, "frame"), "odometry");
         // Raised, and nobody seen since: the message says no check has come to clear it.
         let s = status(&counts(vec![step(0.1, (0, 0), 14.0, true, 1547)], 900, 0));
         assert_eq!(s.level, Level::Warn);
         assert!(s.message.contains("no check at 0.1 s in the last 300 s"), "{}", s.message);
+        // Without odometry the warning names the robot's own motion as a cause.
+        let s = status(&Counts { odometry: false, ..counts(vec![step(0.1, (600, 9), 14.0, true, 1547)], 900, 0) });
+        assert!(s.message.contains("the robot moves (no odometry"), "{}", s.message);
+        assert_eq!(value(&s, "frame"), "capture (no odometry)");
     }
 }

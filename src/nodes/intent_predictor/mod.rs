@@ -235,5 +235,5 @@ fn forecast_status(s: &Configured) -> Status {
             return Status::new("forecast_check", Level::Ok, why);
         }
     };
-    forecast_check_status::status(&forecast_check_status::Counts::of(check))
+    forecast_check_status::status(&forecast_check_status::Counts::of(check, s.predictor.uses_odometry()))
 }
