@@ -223,9 +223,7 @@ impl StepCounts {
             recent_exceeded: 0,
         }
     }
-}
 
-impl StepCounts {
     /// Checks and errors above the bound in the recent window.
     pub fn recent(&self) -> (usize, usize) {
         (self.recent.len(), self.recent_exceeded)
