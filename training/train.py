@@ -235,12 +235,23 @@ def build_onnx(model: IntentNet, path: Path) -> None:
     path.write_bytes(m.SerializeToString())
 
 
+def source(data: dict) -> str:
+    """Where an extra export comes from: `walkers` (export_training_data --walkers) or `real` (export_real_data)."""
+    return "walkers" if data["meta"]["export"].get("source") == "walkers" else "real"
+
+
+def part(data: dict) -> dict:
+    """What the card records of one extra export."""
+    return {"export": data["meta"]["export"], "samples": int(data["meta"]["samples"]),
+            "class_counts": data["meta"]["class_counts"]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train", type=Path, required=True)
     ap.add_argument("--val", type=Path, required=True)
     ap.add_argument("--extra-train", type=Path, nargs="*", default=[],
-                    help="more training exports to mix in (e.g. export_real_data's train/)")
+                    help="more training exports to mix in (export_real_data's train/, export_training_data --walkers)")
     ap.add_argument("--extra-val", type=Path, nargs="*", default=[],
                     help="more validation exports (early stopping and temperature use all of them)")
     ap.add_argument("--out-dir", type=Path, default=Path("models"))
@@ -395,12 +406,10 @@ def main() -> None:
                            "stride": val["meta"]["export"]["stride"], "samples": int(len(val["labels"])),
                            "class_counts": val["meta"]["class_counts"]},
             "scenario_seed_rule": "base_seed * 1000000 + scenario_index",
-            **({"real": {
-                "train": [{"export": d["meta"]["export"], "samples": int(d["meta"]["samples"]),
-                           "class_counts": d["meta"]["class_counts"]} for d in extra_train],
-                "validation": [{"export": d["meta"]["export"], "samples": int(d["meta"]["samples"]),
-                                "class_counts": d["meta"]["class_counts"]} for d in extra_val],
-            }} if extra_train or extra_val else {}),
+            **{kind: {
+                "train": [part(d) for d in extra_train if source(d) == kind],
+                "validation": [part(d) for d in extra_val if source(d) == kind],
+            } for kind in ("real", "walkers") if any(source(d) == kind for d in [*extra_train, *extra_val])},
         },
         "metrics": metrics,
         "training": {

@@ -18,12 +18,19 @@ use std::io::BufWriter;
 use std::path::Path;
 
 use anyhow::{ensure, Context, Result};
-use intent_shared_control_core::features::{FeatureBatch, FeatureConfig, FeaturePipeline, FeatureStats};
+use intent_shared_control_core::features::{FeatureBatch, FeatureConfig, FeaturePipeline, FeatureStats, RowMeta};
 use intent_shared_control_core::model::{
     Intent, FEATURES_PER_FRAME, FUTURE_LEN, HORIZON_STEPS, HORIZON_STEP_S, NUM_PREDICTED_POINTS, WINDOW_FRAMES,
     WINDOW_LEN,
 };
+use intent_shared_control_core::skeleton::tracked_points;
+use intent_shared_control_core::{HumanId, Stamp};
 use intent_shared_control_sim::scenario::{Scenario, ScenarioConfig};
+use intent_shared_control_sim::sim::HumanSource;
+use intent_shared_control_sim::walkers::{WalkerConfig, WalkerHumans};
+use nalgebra::{Point3, Vector2};
+
+use crate::real_eval::calibration::geometric_intent;
 use npyz::WriterBuilder;
 use serde::{Deserialize, Serialize};
 
@@ -154,6 +161,57 @@ impl Dataset {
     }
 }
 
+/// What one sample is, beside its window and targets.
+struct SampleMeta {
+    label: Intent,
+    scenario: u64,
+    seed: u64,
+    human: usize,
+    tracker_id: HumanId,
+    episode_intent: Intent,
+    stamp: Stamp,
+    time_since_onset_s: f32,
+    time_since_episode_onset_s: f32,
+    visible_fraction: f32,
+}
+
+impl Dataset {
+    /// Appends one sample.
+    fn push(&mut self, window: &[f32], future: &[f32; FUTURE_LEN], m: SampleMeta) {
+        self.inputs.extend_from_slice(window);
+        self.futures.extend_from_slice(future);
+        self.labels.push(m.label.index() as i64);
+        self.scenario.push(m.scenario as i64);
+        self.scenario_seed.push(m.seed);
+        self.human.push(m.human as i64);
+        self.tracker_id.push(i64::from(m.tracker_id));
+        self.episode_intent.push(m.episode_intent.index() as i64);
+        self.stamp_ns.push(m.stamp.0);
+        self.time_since_onset_s.push(m.time_since_onset_s);
+        self.time_since_episode_onset_s.push(m.time_since_episode_onset_s);
+        self.visible_fraction.push(m.visible_fraction);
+    }
+}
+
+/// The true torso and wrists at `stamp + 0.1 … 1.0 s` in the window's model frame (`truth` gives them in the
+/// frame the window was built in); `None` when one of them is unknown.
+fn future_targets(
+    stamp: Stamp,
+    meta: &RowMeta,
+    truth: impl Fn(Stamp) -> Option<[Point3<f64>; NUM_PREDICTED_POINTS]>,
+) -> Option<[f32; FUTURE_LEN]> {
+    let mut future = [0f32; FUTURE_LEN];
+    for step in 0..HORIZON_STEPS {
+        let points = truth(stamp.add_secs(HORIZON_STEP_S * (step + 1) as f64))?;
+        for (j, p) in points.iter().enumerate() {
+            let y = meta.to_model_frame(p);
+            let i = (step * NUM_PREDICTED_POINTS + j) * 3;
+            future[i..i + 3].copy_from_slice(&[y.x as f32, y.y as f32, y.z as f32]);
+        }
+    }
+    Some(future)
+}
+
 /// Writes one little-endian `.npy` array of `shape` (row-major).
 pub fn write_npy<T: npyz::AutoSerialize>(dir: &Path, name: &str, shape: &[u64], data: &[T]) -> Result<()> {
     let expected: u64 = shape.iter().product();
@@ -196,41 +254,134 @@ pub fn generate(config: &ExportConfig) -> Result<Dataset> {
                 let Some(gt) = truth.humans.iter().find(|h| h.published && h.tracker_id == meta.human_id) else {
                     continue;
                 };
-                let Some(window) = batch.window(row) else {
+                let Some(window) = batch.window(row).filter(|w| w.len() == WINDOW_LEN) else {
                     continue;
                 };
-                let mut future = [0f32; FUTURE_LEN];
-                let mut complete = true;
-                for step in 0..HORIZON_STEPS {
-                    let t = frame.stamp.add_secs(HORIZON_STEP_S * (step + 1) as f64);
-                    let Some(points) = scenario.true_torso_wrists(gt.human, t) else {
-                        complete = false;
-                        break;
-                    };
-                    for (j, p) in points.iter().enumerate() {
-                        let y = meta.to_model_frame(p);
-                        let i = (step * NUM_PREDICTED_POINTS + j) * 3;
-                        future[i..i + 3].copy_from_slice(&[y.x as f32, y.y as f32, y.z as f32]);
-                    }
-                }
-                if !complete || window.len() != WINDOW_LEN {
+                let Some(future) = future_targets(frame.stamp, meta, |t| scenario.true_torso_wrists(gt.human, t))
+                else {
                     continue;
-                }
-                let since = |o: Option<intent_shared_control_core::Stamp>| {
-                    o.map_or(f32::NAN, |o| frame.stamp.seconds_since(o) as f32)
                 };
-                data.inputs.extend_from_slice(window);
-                data.futures.extend_from_slice(&future);
-                data.labels.push(gt.intent.index() as i64);
-                data.scenario.push(index as i64);
-                data.scenario_seed.push(seed);
-                data.human.push(gt.human as i64);
-                data.tracker_id.push(i64::from(meta.human_id));
-                data.episode_intent.push(gt.episode_intent.index() as i64);
-                data.stamp_ns.push(frame.stamp.0);
-                data.time_since_onset_s.push(since(gt.onset));
-                data.time_since_episode_onset_s.push(since(gt.episode_onset));
-                data.visible_fraction.push(meta.visible_fraction);
+                let since = |o: Option<Stamp>| o.map_or(f32::NAN, |o| frame.stamp.seconds_since(o) as f32);
+                data.push(
+                    window,
+                    &future,
+                    SampleMeta {
+                        label: gt.intent,
+                        scenario: index,
+                        seed,
+                        human: gt.human,
+                        tracker_id: meta.human_id,
+                        episode_intent: gt.episode_intent,
+                        stamp: frame.stamp,
+                        time_since_onset_s: since(gt.onset),
+                        time_since_episode_onset_s: since(gt.episode_onset),
+                        visible_fraction: meta.visible_fraction,
+                    },
+                );
+            }
+        }
+        data.add_feature_stats(&pipeline.stats());
+    }
+    Ok(data)
+}
+
+/// What to export from walker scenes ([`intent_shared_control_sim::walkers`]): people who walk at, past and
+/// across a standing robot and keep walking (the scenario generator's approaches all end in front of the robot).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WalkerExportConfig {
+    /// Base seed; scene `i` uses [`scenario_seed`]`(seed, i)`.
+    pub seed: u64,
+    /// Number of scenes.
+    pub scenes: u64,
+    /// Keep every `stride`-th observation's windows (≥ 1).
+    pub stride: usize,
+    /// Scene settings.
+    pub walkers: WalkerConfig,
+    /// Feature settings (as on the robot).
+    pub features: FeatureConfig,
+}
+
+/// Runs a walker export (deterministic for a given config). The robot stands at the scene's origin facing +x;
+/// observations go through the feature pipeline as the robot would see them. The label is the intent the person
+/// shows toward the robot from the true torso 1 s before, at and 1 s after the window's stamp
+/// ([`geometric_intent`], as on real tracks: a walker's family names its plan, not what it shows once it has
+/// walked past the robot); windows without 1 s of truth before and after are skipped. Metadata: `scenario` is
+/// the scene index, `episode_intent` the label and `time_since_onset_s` / `time_since_episode_onset_s` NaN (a
+/// label from geometry has no onset).
+pub fn generate_walkers(config: &WalkerExportConfig) -> Result<Dataset> {
+    ensure!(config.stride >= 1, "stride must be >= 1");
+    config.walkers.validate()?;
+    config.features.validate()?;
+    let period = 1.0 / config.walkers.rate_hz;
+    let mut data = Dataset::default();
+    let mut batch = FeatureBatch::with_capacity(config.features.max_humans);
+    for index in 0..config.scenes {
+        let seed = scenario_seed(config.seed, index);
+        let mut scene = WalkerHumans::new(config.walkers.clone(), seed)
+            .with_context(|| format!("walker scene {index} (seed {seed})"))?;
+        let mut pipeline = FeaturePipeline::new(config.features.clone())?;
+        let end = scene.end().as_secs_f64();
+        let torso = |scene: &WalkerHumans, human: usize, t: f64| -> Option<[Point3<f64>; NUM_PREDICTED_POINTS]> {
+            if !(0.0..=end).contains(&t) {
+                return None;
+            }
+            scene.truth(Stamp::from_secs_f64(t)).get(human).map(|h| tracked_points(&h.keypoints))
+        };
+        let ground = |p: &Point3<f64>| Vector2::new(p.x, p.y);
+        let mut frame_no = 0usize;
+        // Polling half a period after each nominal capture time returns that capture (stamp jitter stays within
+        // ±0.3 periods), or nothing when it was dropped.
+        for k in 0.. {
+            let now = (k as f64 + 0.5) * period;
+            if now > end + period {
+                break;
+            }
+            let Some(frame) = scene.poll(Stamp::from_secs_f64(now)) else {
+                continue;
+            };
+            pipeline.push(&frame);
+            let keep = frame_no.is_multiple_of(config.stride);
+            frame_no += 1;
+            if !keep {
+                continue;
+            }
+            let t = frame.stamp.as_secs_f64();
+            let truth = scene.truth(frame.stamp);
+            pipeline.fill_batch(frame.stamp, &mut batch);
+            for (row, meta) in batch.rows().iter().enumerate() {
+                let Some(human) = truth.iter().position(|h| h.tracker_id == meta.human_id) else {
+                    continue;
+                };
+                let Some(window) = batch.window(row).filter(|w| w.len() == WINDOW_LEN) else {
+                    continue;
+                };
+                let (Some(before), Some(now_pts), Some(after)) =
+                    (torso(&scene, human, t - 1.0), torso(&scene, human, t), torso(&scene, human, t + 1.0))
+                else {
+                    continue;
+                };
+                let Some(future) = future_targets(frame.stamp, meta, |s| torso(&scene, human, s.as_secs_f64())) else {
+                    continue;
+                };
+                let label =
+                    geometric_intent(ground(&before[0]), ground(&now_pts[0]), ground(&after[0]), Vector2::zeros());
+                data.push(
+                    window,
+                    &future,
+                    SampleMeta {
+                        label,
+                        scenario: index,
+                        seed,
+                        human,
+                        tracker_id: meta.human_id,
+                        episode_intent: label,
+                        stamp: frame.stamp,
+                        time_since_onset_s: f32::NAN,
+                        time_since_episode_onset_s: f32::NAN,
+                        visible_fraction: meta.visible_fraction,
+                    },
+                );
             }
         }
         data.add_feature_stats(&pipeline.stats());
@@ -243,6 +394,7 @@ mod tests {
     use super::*;
     use intent_shared_control_core::model::feature_layout;
     use intent_shared_control_sim::scenario::NoiseConfig;
+    use intent_shared_control_sim::walkers::WalkerFamily;
 
     fn config(seed: u64, noise: NoiseConfig) -> ExportConfig {
         ExportConfig {
@@ -291,6 +443,64 @@ mod tests {
             assert!(dist < 0.25, "sample {i}: first step {dist} m from c");
             assert!(f[2].abs() < 0.05);
         }
+    }
+
+    fn walker_config(seed: u64, walkers: WalkerConfig) -> WalkerExportConfig {
+        WalkerExportConfig {
+            seed,
+            scenes: 6,
+            stride: 3,
+            walkers: WalkerConfig { duration_s: 10.0, ..walkers },
+            features: FeatureConfig::default(),
+        }
+    }
+
+    #[test]
+    fn walker_export_is_deterministic_and_labelled_from_geometry() {
+        let a = generate_walkers(&walker_config(5, WalkerConfig::default())).expect("export");
+        let b = generate_walkers(&walker_config(5, WalkerConfig::default())).expect("export");
+        assert!(a.len() > 200, "{} samples", a.len());
+        // (Not `a == b`: the NaN onsets never compare equal.)
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert!(bits(&a.inputs) == bits(&b.inputs) && bits(&a.futures) == bits(&b.futures));
+        assert!(a.labels == b.labels && a.stamp_ns == b.stamp_ns && a.tracker_id == b.tracker_id);
+        assert_ne!(a.inputs, generate_walkers(&walker_config(6, WalkerConfig::default())).expect("export").inputs);
+        assert_eq!(a.inputs.len(), a.len() * WINDOW_LEN);
+        assert_eq!(a.futures.len(), a.len() * FUTURE_LEN);
+        assert!(a.inputs.iter().all(|v| v.is_finite()) && a.futures.iter().all(|v| v.is_finite()));
+        // Geometry shows no hand-over; every other intent a walker can show is there.
+        let counts = a.class_counts();
+        assert_eq!(counts[Intent::ReachHandover.index()], 0);
+        for intent in [Intent::PassBy, Intent::ApproachRobot, Intent::Retreat] {
+            assert!(counts[intent.index()] > 0, "{intent:?}: {counts:?}");
+        }
+        assert_eq!(a.labels, a.episode_intent);
+        assert!(a.time_since_onset_s.iter().chain(&a.time_since_episode_onset_s).all(|t| t.is_nan()));
+        assert!(a.scenario_seed.iter().all(|&s| (5_000_000..5_000_006).contains(&s)));
+    }
+
+    #[test]
+    fn head_on_walkers_keep_walking_through_the_robots_place_in_the_targets() {
+        let mut walkers = WalkerConfig::only(WalkerFamily::HeadOn);
+        walkers.noise = NoiseConfig::none();
+        let d = generate_walkers(&walker_config(9, walkers)).expect("export");
+        let mut close_and_walking_on = 0;
+        for i in 0..d.len() {
+            let w = &d.inputs[i * WINDOW_LEN..(i + 1) * WINDOW_LEN];
+            let newest = &w[(WINDOW_FRAMES - 1) * FEATURES_PER_FRAME..];
+            let distance = newest[feature_layout::TORSO.start];
+            let f = &d.futures[i * FUTURE_LEN..(i + 1) * FUTURE_LEN];
+            // Noise-free: the first target is within 0.1 s of walking (≤ 0.2 m at 2 m/s) of the reference point.
+            assert!(f[0].hypot(f[1]) < 0.25, "sample {i}");
+            // Torso 1 s ahead, ground plane.
+            let last = &f[(HORIZON_STEPS - 1) * NUM_PREDICTED_POINTS * 3..];
+            let travel = last[0].hypot(last[1]);
+            if d.labels[i] == Intent::ApproachRobot.index() as i64 && distance < 2.0 && travel > 0.7 {
+                close_and_walking_on += 1;
+            }
+        }
+        // The generator's approaches end standing in front of the robot; these walk on at >= 0.8 m/s.
+        assert!(close_and_walking_on >= 10, "{close_and_walking_on} of {} samples", d.len());
     }
 
     #[test]
