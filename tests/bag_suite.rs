@@ -239,5 +239,10 @@ fn the_replay_checks_forecasts_against_the_cards_error_bound() {
         .collect();
     let missed = run(&swapped);
     assert!(!missed.alarmed_lookahead_s.is_empty(), "{missed:?}");
-    assert!(missed.by_lookahead.iter().all(|s| s.exceeded > held.by_lookahead[0].exceeded), "{missed:?}");
+    // At 30 Hz a look-ahead of 0.1, 0.3, 0.5, 0.7 or 0.9 s is an odd number of captures: the forecast and the
+    // sighting it is checked against come from captures of opposite parity, one of them moved by the flicker.
+    // (At the even ones both or neither are moved; what is left there is how the model reacts to the flicker.)
+    for (flicker, clean) in missed.by_lookahead.iter().zip(&held.by_lookahead).step_by(2) {
+        assert!(flicker.exceeded > clean.exceeded, "{flicker:?} against {clean:?}");
+    }
 }
