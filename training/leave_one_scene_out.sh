@@ -6,13 +6,15 @@
 # writes reports/real_data_loso.{json,md} (with LOSO_COMPARE=<evaluate_real JSON> [LOSO_COMPARE_LABEL=...] another
 # model's results beside them). Uses training/.venv and training/data/{train,val} as made by training/run_all.sh
 # (run that, or its export steps, first); training/plot_loso.py then draws reports/real_data_loso_*.svg. See
-# training/README.md.
+# training/README.md. With --walkers, the candidate recipe of training/run_all.sh --walkers (its walker scenes,
+# training/data/walkers_{train,val}, in training and validation; models named 0.4.0-loso-S) instead, its summary
+# written to DIR/real_data_loso.{json,md} (the tracked report stays the shipped recipe's).
 #
-#   training/leave_one_scene_out.sh [--jobs N] [--max-minutes M] [--stride K] [--out DIR] [SCENE ...]
+#   training/leave_one_scene_out.sh [--walkers] [--jobs N] [--max-minutes M] [--stride K] [--out DIR] [SCENE ...]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-JOBS=2 MAX_MIN=90 STRIDE=24 EPOCHS=40 OUT=out/loso
+JOBS=2 MAX_MIN=90 STRIDE=24 EPOCHS=40 OUT=out/loso WALKERS=0
 SCENES=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -20,15 +22,23 @@ while [ $# -gt 0 ]; do
     --max-minutes) MAX_MIN=$2; shift 2 ;;
     --stride) STRIDE=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    --walkers) WALKERS=1; shift ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) SCENES+=("$1"); shift ;;
   esac
 done
 [ ${#SCENES[@]} -gt 0 ] || SCENES=(eth hotel univ zara1 zara2)
 PY="$ROOT/training/.venv/bin/python"
 [ -x "$PY" ] || { echo "leave_one_scene_out: no training/.venv; run training/run_all.sh first" >&2; exit 1; }
-for d in training/data/train training/data/val; do
-  [ -f "$d/inputs.npy" ] || { echo "leave_one_scene_out: no $d; run training/run_all.sh (its export steps) first" >&2; exit 1; }
+NEEDED=(training/data/train training/data/val)
+EXTRA_TRAIN=() EXTRA_VAL=() VERSION=0.3.0 REPORT=reports/real_data_loso
+if [ "$WALKERS" = 1 ]; then
+  # The candidate's summary stays beside its folds: the tracked report is the shipped recipe's.
+  NEEDED+=(training/data/walkers_train training/data/walkers_val)
+  EXTRA_TRAIN=(training/data/walkers_train) EXTRA_VAL=(training/data/walkers_val) VERSION=0.4.0 REPORT=$OUT/real_data_loso
+fi
+for d in "${NEEDED[@]}"; do
+  [ -f "$d/inputs.npy" ] || { echo "leave_one_scene_out: no $d; run training/run_all.sh$([ "$WALKERS" = 0 ] || echo ' --walkers') (its export steps) first" >&2; exit 1; }
 done
 if [ -z "${ISC_ORT_LIB:-}" ]; then
   ISC_ORT_LIB=$(ls "$("$PY" -c 'import onnxruntime, os; print(os.path.dirname(onnxruntime.__file__))')"/capi/libonnxruntime.so.1.* | head -n 1)
@@ -42,8 +52,9 @@ fold() {
   mkdir -p "$dir"
   "$T/export_real_data" --fold "$s" --stride "$STRIDE" --out "training/data/real_$s" >"$dir/export.log" 2>&1
   OMP_NUM_THREADS=1 "$PY" training/train.py --train training/data/train --val training/data/val \
-    --extra-train "training/data/real_$s/train" --extra-val "training/data/real_$s/val" --out-dir "$dir" \
-    --seed 0 --epochs "$EPOCHS" --patience 8 --max-minutes "$MAX_MIN" --version "0.3.0-loso-$s" >"$dir/train.log" 2>&1
+    --extra-train "training/data/real_$s/train" "${EXTRA_TRAIN[@]}" \
+    --extra-val "training/data/real_$s/val" "${EXTRA_VAL[@]}" --out-dir "$dir" \
+    --seed 0 --epochs "$EPOCHS" --patience 8 --max-minutes "$MAX_MIN" --version "$VERSION-loso-$s" >"$dir/train.log" 2>&1
   "$T/evaluate_real" --card "$dir/intent_model.card.json" --out-dir "$dir" --stem real_data >"$dir/evaluate.log" 2>&1
   echo "fold $s done: $(tail -n 1 "$dir/train.log")"
 }
@@ -57,10 +68,10 @@ done
 wait
 COMPARE=()
 [ -z "${LOSO_COMPARE:-}" ] || COMPARE=(--compare "$LOSO_COMPARE" --compare-label "${LOSO_COMPARE_LABEL:-other model}")
-"$PY" training/loso_summary.py --out-dir "$OUT" --report reports/real_data_loso "${COMPARE[@]}" "${SCENES[@]}"
+"$PY" training/loso_summary.py --out-dir "$OUT" --report "$REPORT" "${COMPARE[@]}" "${SCENES[@]}"
 # Plots beside the report (matplotlib of .setup/venv, made by scripts/setup.sh).
 if [ -x .setup/venv/bin/python ]; then
-  .setup/venv/bin/python training/plot_loso.py reports/real_data_loso.json
+  .setup/venv/bin/python training/plot_loso.py "$REPORT.json"
 else
   echo "leave_one_scene_out: no .setup/venv (scripts/setup.sh): plots skipped" >&2
 fi

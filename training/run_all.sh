@@ -7,7 +7,7 @@ set -euo pipefail
 
 usage() {
   cat <<'EOF'
-Usage: training/run_all.sh [--check [--out DIR]] [--preflight] [-h|--help]
+Usage: training/run_all.sh [--check | --walkers] [--out DIR] [--preflight] [-h|--help]
 
   (no option)   the whole pipeline; overwrites the tracked models/intent_model.{onnx,card.json},
                 tests/fixtures/intent_parity.* and reports/intent_evaluation.{json,md}
@@ -15,7 +15,12 @@ Usage: training/run_all.sh [--check [--out DIR]] [--preflight] [-h|--help]
                 scratch directory (default out/reproduction, git-ignored, emptied first) in the repository's
                 layout; training/check_reproduction.py then compares them with the shipped files, prints a
                 PASS/FAIL table and the script exits non-zero on a mismatch. No tracked file is written.
-  --out DIR     the scratch directory of --check: inside the repository and git-ignored
+  --walkers     the candidate recipe with walker scenes in training and validation (export_training_data
+                --walkers: 200 + 40 scenes of people who walk at, past and across a standing robot and keep
+                walking; model named 0.4.0), measured in reports/walker_training_experiment.md and not shipped:
+                the model, card, parity fixture and evaluation reports go to the scratch directory (default
+                out/walkers) as with --check, compared with nothing. No tracked file is written.
+  --out DIR     the scratch directory of --check or --walkers: inside the repository and git-ignored
   --preflight   only the checks the pipeline runs first (cargo and Rust, Python 3.12 and its packages, the ONNX
                 Runtime library, disk, memory), then exit; installs and writes nothing
   -h, --help    this help
@@ -44,11 +49,13 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 CHECK=0
+WALKERS=0
 PREFLIGHT_ONLY=0
-REPRO="out/reproduction"
+REPRO=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --check) CHECK=1 ;;
+    --walkers) WALKERS=1 ;;
     --out)
       [ $# -ge 2 ] || { printf 'run_all.sh: --out needs a directory\n' >&2; exit 2; }
       REPRO=$2
@@ -61,6 +68,15 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+
+[ "$CHECK$WALKERS" != 11 ] || { printf 'run_all.sh: --check reproduces the shipped recipe; --walkers is another one\n' >&2; exit 2; }
+# Both modes write only to a git-ignored scratch directory.
+SCRATCH=$((CHECK | WALKERS))
+if [ -z "$REPRO" ]; then
+  if [ "$WALKERS" = 1 ]; then REPRO="out/walkers"; else REPRO="out/reproduction"; fi
+fi
+VERSION=0.3.0
+[ "$WALKERS" = 0 ] || VERSION=0.4.0
 
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 DATA="training/data"
@@ -77,6 +93,11 @@ VAL_SEED=2
 VAL_SCENARIOS=150
 STRIDE=3
 REAL_STRIDE=24  # every 24th 30 Hz frame (0.8 s) of a real track piece, per robot position
+# --walkers only: walker scene seeds 101000000 + i, apart from the simulator's (1..1000) and the bags' (7)
+WALKER_TRAIN_SEED=101
+WALKER_TRAIN_SCENES=200
+WALKER_VAL_SEED=102
+WALKER_VAL_SCENES=40
 EPOCHS=40       # a fixed count (early stopping may end it sooner), so the result never depends on the time cap
 TRAIN_RANDOM_SEED=0
 EVAL_SEED=3
@@ -300,7 +321,7 @@ preflight_static() {
     ok "memory: $((mem_kb / 1024 / 1024)) GB available"
   fi
 
-  if [ "$CHECK" = 1 ]; then
+  if [ "$SCRATCH" = 1 ]; then
     case "$REPRO" in
       /*) REPRO=${REPRO#"$ROOT"/} ;;
     esac
@@ -308,9 +329,9 @@ preflight_static() {
     if [[ $REPRO == /* || $REPRO == "" || $REPRO == "." || /$REPRO/ == */../* ]]; then
       fail "--out $REPRO: must be a directory inside the repository"
     elif ! git -C "$ROOT" check-ignore -q "$REPRO/models/intent_model.onnx" 2>/dev/null; then
-      fail "--out $REPRO: not git-ignored (or git unavailable); --check writes only to an ignored directory"
+      fail "--out $REPRO: not git-ignored (or git unavailable); --check and --walkers write only to an ignored directory"
     else
-      ok "check mode: reproduction goes to $REPRO/ (git-ignored)"
+      ok "scratch mode: the model, card, fixture and reports go to $REPRO/ (git-ignored)"
     fi
   fi
 }
@@ -339,7 +360,7 @@ preflight_env() {
 }
 
 # ------------------------------------------------------------------------------------------------ pipeline
-if [ "$CHECK" = 1 ]; then log "preflight (check mode)"; else log "preflight"; fi
+if [ "$CHECK" = 1 ]; then log "preflight (check mode)"; elif [ "$WALKERS" = 1 ]; then log "preflight (walkers candidate)"; else log "preflight"; fi
 preflight_static
 [ "$FAILS" = 0 ] || die "$FAILS preflight check(s) failed (see above); nothing was run"
 if [ "$PREFLIGHT_ONLY" = 0 ] && [ -z "${PYTHON:-}" ]; then
@@ -354,7 +375,7 @@ fi
 PY=$TRAIN_PY
 export ISC_ORT_LIB="$ORT_LIB"
 
-if [ "$CHECK" = 1 ]; then
+if [ "$SCRATCH" = 1 ]; then
   OUT_MODELS="$REPRO/models"
   OUT_REPORTS="$REPRO/reports"
   OUT_FIXTURES="$REPRO/tests/fixtures"
@@ -383,10 +404,24 @@ log "export: real training and validation windows -> $DATA/real_all"
 cargo build --release -p intent_shared_control_tools --bin export_real_data
 "$TARGET/release/export_real_data" --all --stride "$REAL_STRIDE" --out "$DATA/real_all"
 
+EXTRA_TRAIN=("$DATA/real_all/train")
+EXTRA_VAL=("$DATA/real_all/val")
+if [ "$WALKERS" = 1 ]; then
+  # Walkers (--walkers only): people who walk at, past and across a standing robot and keep walking (the
+  # generator's approaches all stop in front of it); labels from geometry as on real tracks.
+  log "export: walker scenes -> $DATA/walkers_train, $DATA/walkers_val"
+  "$EXPORT" --walkers --seed "$WALKER_TRAIN_SEED" --scenarios "$WALKER_TRAIN_SCENES" --stride "$STRIDE" \
+      --scenario-config training/walkers.yaml --out "$DATA/walkers_train"
+  "$EXPORT" --walkers --seed "$WALKER_VAL_SEED" --scenarios "$WALKER_VAL_SCENES" --stride "$STRIDE" \
+      --scenario-config training/walkers.yaml --out "$DATA/walkers_val"
+  EXTRA_TRAIN+=("$DATA/walkers_train")
+  EXTRA_VAL+=("$DATA/walkers_val")
+fi
+
 log "training (~25 min on 2 cores) -> $OUT_MODELS"
 "$PY" training/train.py --train "$DATA/train" --val "$DATA/val" \
-    --extra-train "$DATA/real_all/train" --extra-val "$DATA/real_all/val" --out-dir "$OUT_MODELS" \
-    --seed "$TRAIN_RANDOM_SEED" --epochs "$EPOCHS" --patience 8 --max-minutes 90 --version 0.3.0
+    --extra-train "${EXTRA_TRAIN[@]}" --extra-val "${EXTRA_VAL[@]}" --out-dir "$OUT_MODELS" \
+    --seed "$TRAIN_RANDOM_SEED" --epochs "$EPOCHS" --patience 8 --max-minutes 90 --version "$VERSION"
 log "parity fixture -> $OUT_FIXTURES"
 "$PY" crates/intent_shared_control_inference/fixtures/make_parity_fixture.py --data "$DATA/val" \
     --model "$MODEL" --card "$CARD" --name intent_parity --out "$OUT_FIXTURES"
