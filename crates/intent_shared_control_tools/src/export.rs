@@ -29,10 +29,10 @@ use intent_shared_control_sim::scenario::{Scenario, ScenarioConfig};
 use intent_shared_control_sim::sim::HumanSource;
 use intent_shared_control_sim::walkers::{WalkerConfig, WalkerHumans};
 use nalgebra::{Point3, Vector2};
-
-use crate::real_eval::calibration::geometric_intent;
 use npyz::WriterBuilder;
 use serde::{Deserialize, Serialize};
+
+use crate::real_eval::calibration::geometric_intent;
 
 /// Seed of scenario `index` of an export with base seed `base`: `base · 1 000 000 + index` (wrapping).
 pub fn scenario_seed(base: u64, index: u64) -> u64 {
@@ -86,6 +86,20 @@ pub struct Dataset {
     pub feature_stats: FeatureStats,
 }
 
+/// What one sample is, beside its window and targets.
+struct SampleMeta {
+    label: Intent,
+    scenario: u64,
+    seed: u64,
+    human: usize,
+    tracker_id: HumanId,
+    episode_intent: Intent,
+    stamp: Stamp,
+    time_since_onset_s: f32,
+    time_since_episode_onset_s: f32,
+    visible_fraction: f32,
+}
+
 impl Dataset {
     /// Number of samples.
     pub fn len(&self) -> usize {
@@ -95,6 +109,22 @@ impl Dataset {
     /// True when there is no sample.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
+    }
+
+    /// Appends one sample.
+    fn push(&mut self, window: &[f32], future: &[f32; FUTURE_LEN], m: SampleMeta) {
+        self.inputs.extend_from_slice(window);
+        self.futures.extend_from_slice(future);
+        self.labels.push(m.label.index() as i64);
+        self.scenario.push(m.scenario as i64);
+        self.scenario_seed.push(m.seed);
+        self.human.push(m.human as i64);
+        self.tracker_id.push(i64::from(m.tracker_id));
+        self.episode_intent.push(m.episode_intent.index() as i64);
+        self.stamp_ns.push(m.stamp.0);
+        self.time_since_onset_s.push(m.time_since_onset_s);
+        self.time_since_episode_onset_s.push(m.time_since_episode_onset_s);
+        self.visible_fraction.push(m.visible_fraction);
     }
 
     /// Adds one pipeline's counters to [`Dataset::feature_stats`].
@@ -158,38 +188,6 @@ impl Dataset {
         std::fs::write(&path, serde_json::to_string_pretty(&meta)? + "\n")
             .with_context(|| format!("writing {}", path.display()))?;
         Ok(())
-    }
-}
-
-/// What one sample is, beside its window and targets.
-struct SampleMeta {
-    label: Intent,
-    scenario: u64,
-    seed: u64,
-    human: usize,
-    tracker_id: HumanId,
-    episode_intent: Intent,
-    stamp: Stamp,
-    time_since_onset_s: f32,
-    time_since_episode_onset_s: f32,
-    visible_fraction: f32,
-}
-
-impl Dataset {
-    /// Appends one sample.
-    fn push(&mut self, window: &[f32], future: &[f32; FUTURE_LEN], m: SampleMeta) {
-        self.inputs.extend_from_slice(window);
-        self.futures.extend_from_slice(future);
-        self.labels.push(m.label.index() as i64);
-        self.scenario.push(m.scenario as i64);
-        self.scenario_seed.push(m.seed);
-        self.human.push(m.human as i64);
-        self.tracker_id.push(i64::from(m.tracker_id));
-        self.episode_intent.push(m.episode_intent.index() as i64);
-        self.stamp_ns.push(m.stamp.0);
-        self.time_since_onset_s.push(m.time_since_onset_s);
-        self.time_since_episode_onset_s.push(m.time_since_episode_onset_s);
-        self.visible_fraction.push(m.visible_fraction);
     }
 }
 
@@ -322,7 +320,7 @@ pub fn generate_walkers(config: &WalkerExportConfig) -> Result<Dataset> {
             .with_context(|| format!("walker scene {index} (seed {seed})"))?;
         let mut pipeline = FeaturePipeline::new(config.features.clone())?;
         let end = scene.end().as_secs_f64();
-        let torso = |scene: &WalkerHumans, human: usize, t: f64| -> Option<[Point3<f64>; NUM_PREDICTED_POINTS]> {
+        let tracked = |scene: &WalkerHumans, human: usize, t: f64| -> Option<[Point3<f64>; NUM_PREDICTED_POINTS]> {
             if !(0.0..=end).contains(&t) {
                 return None;
             }
@@ -357,11 +355,12 @@ pub fn generate_walkers(config: &WalkerExportConfig) -> Result<Dataset> {
                     continue;
                 };
                 let (Some(before), Some(now_pts), Some(after)) =
-                    (torso(&scene, human, t - 1.0), torso(&scene, human, t), torso(&scene, human, t + 1.0))
+                    (tracked(&scene, human, t - 1.0), tracked(&scene, human, t), tracked(&scene, human, t + 1.0))
                 else {
                     continue;
                 };
-                let Some(future) = future_targets(frame.stamp, meta, |s| torso(&scene, human, s.as_secs_f64())) else {
+                let Some(future) = future_targets(frame.stamp, meta, |s| tracked(&scene, human, s.as_secs_f64()))
+                else {
                     continue;
                 };
                 let label =
