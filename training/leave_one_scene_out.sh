@@ -27,7 +27,11 @@ while [ $# -gt 0 ]; do
     *) SCENES+=("$1"); shift ;;
   esac
 done
-[ ${#SCENES[@]} -gt 0 ] || SCENES=(eth hotel univ zara1 zara2)
+ALL_SCENES=(eth hotel univ zara1 zara2)
+[ ${#SCENES[@]} -gt 0 ] || SCENES=("${ALL_SCENES[@]}")
+for s in "${SCENES[@]}"; do
+  [[ " ${ALL_SCENES[*]} " == *" $s "* ]] || { echo "leave_one_scene_out: unknown scene or option '$s' (scenes: ${ALL_SCENES[*]})" >&2; exit 2; }
+done
 PY="$ROOT/training/.venv/bin/python"
 [ -x "$PY" ] || { echo "leave_one_scene_out: no training/.venv; run training/run_all.sh first" >&2; exit 1; }
 NEEDED=(training/data/train training/data/val)
