@@ -31,3 +31,40 @@ def test_leave_one_scene_out_refuses_an_unknown_scene_before_any_fold():
         assert f"'{word}'" in out.stderr and "eth hotel univ zara1 zara2" in out.stderr, out.stderr
     assert not (ROOT / "out" / "loso-refused").exists()
     assert not (ROOT / "training" / "data" / "real_nosuch").exists()
+
+
+def test_the_constant_velocity_skip_is_the_torsos_least_squares_line_and_the_wrists_mean_offset():
+    import sys
+
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "training"))
+    from cv_skip import line_fit_skip
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(4, 30, 71)).astype(np.float32)
+    out = (x.reshape(4, -1) @ line_fit_skip(0.8)).reshape(4, 10, 3, 3)
+    t = (np.arange(30) - 29) / 30.0
+    fit = slice(30 - 25, 30)  # 0.8 s: 25 frames
+    look = 0.1 * np.arange(1, 11)
+    for n in range(4):
+        for axis in range(3):
+            torso = x[n, :, 51 + axis].astype(np.float64)
+            slope, intercept = np.polyfit(t[fit], torso[fit], 1)
+            want = intercept + slope * look - torso[-1]
+            np.testing.assert_allclose(out[n, :, 0, axis], want, atol=2e-5)
+            for point, col in ((1, 27), (2, 30)):
+                # the wrist features are relative to the newest torso point c, the torso feature is not
+                offset = (x[n, fit, col + axis] - (torso[fit] - torso[-1])).mean()
+                np.testing.assert_allclose(out[n, :, point, axis], want + offset, atol=2e-5)
+    # A body moving at constant velocity, arms still on it, is forecast exactly, whatever the fit length.
+    v = np.array([1.2, -0.4, 0.05])
+    body = np.zeros((1, 30, 71), dtype=np.float32)
+    for k in range(30):
+        body[0, k, 51:54] = np.array([3.0, 0.0, 0.9]) + v * t[k]
+        body[0, k, 27:30] = np.array([0.1, 0.25, 0.0]) + v * t[k]
+        body[0, k, 30:33] = np.array([0.1, -0.25, 0.0]) + v * t[k]
+    want = np.stack([v * s for s in look])[:, None, :] + np.array([[0, 0, 0], [0.1, 0.25, 0], [0.1, -0.25, 0]])
+    for fit_s in (0.2, 0.4, 29 / 30):
+        exact = (body.reshape(1, -1) @ line_fit_skip(fit_s)).reshape(10, 3, 3)
+        np.testing.assert_allclose(exact, want, atol=1e-5)

@@ -33,6 +33,8 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 from torch import nn
 
+from cv_skip import line_fit_skip
+
 LABELS = ["idle", "pass_by", "approach_robot", "reach_handover", "retreat"]
 WINDOW, FEATURES, HORIZON, POINTS = 30, 71, 10, 3
 # COCO-17 left/right pairs, for mirror augmentation (y -> -y).
@@ -66,7 +68,7 @@ def flip_index() -> tuple[np.ndarray, np.ndarray]:
 
 
 class IntentNet(nn.Module):
-    def __init__(self, mean: np.ndarray, std: np.ndarray, hidden: int):
+    def __init__(self, mean: np.ndarray, std: np.ndarray, hidden: int, skip: np.ndarray | None = None):
         super().__init__()
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))
         self.register_buffer("inv_std", torch.tensor(1.0 / std, dtype=torch.float32))
@@ -74,12 +76,23 @@ class IntentNet(nn.Module):
         self.trunk = nn.Linear(hidden, hidden)
         self.logits = nn.Linear(hidden, len(LABELS))
         self.future = nn.Linear(hidden, HORIZON * POINTS * 3)
+        if skip is not None:
+            # The future head learns a correction to a constant-velocity forecast, starting from none.
+            self.register_buffer("skip", torch.tensor(skip, dtype=torch.float32))
+            nn.init.zeros_(self.future.weight)
+            nn.init.zeros_(self.future.bias)
+        else:
+            self.skip = None
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        raw = x
         x = (x - self.mean) * self.inv_std
         _, h = self.gru(x)
         z = torch.relu(self.trunk(h[0]))
-        return self.logits(z), self.future(z).view(-1, HORIZON, POINTS, 3)
+        future = self.future(z)
+        if self.skip is not None:
+            future = future + raw.reshape(-1, WINDOW * FEATURES) @ self.skip
+        return self.logits(z), future.view(-1, HORIZON, POINTS, 3)
 
 
 def ece(probs: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
@@ -222,6 +235,28 @@ def build_onnx(model: IntentNet, path: Path) -> None:
         helper.make_node("Gemm", ["trunk", "future_W", "future_b"], ["future_flat"], transB=1),
         helper.make_node("Reshape", ["future_flat", "future_shape"], ["future_positions"]),
     ]
+    if model.skip is not None:
+        # future_flat = head(trunk) + the constant-velocity forecast. The skip reads only the frames and features it
+        # weighs (the torso and both wrists over the fit), so the graph carries that block of it, not all zeros.
+        w = sd["skip"].reshape(WINDOW, FEATURES, -1)
+        frames = np.nonzero(np.abs(w).sum(axis=(1, 2)) > 0)[0]
+        feats = np.nonzero(np.abs(w).sum(axis=(0, 2)) > 0)[0]
+        first = int(frames[0])
+        block = w[first:][:, feats].reshape(-1, w.shape[2])
+        inits += [numpy_helper.from_array(np.ascontiguousarray(block), "skip_W"),
+                  numpy_helper.from_array(np.array([first], dtype=np.int64), "skip_first"),
+                  numpy_helper.from_array(np.array([WINDOW], dtype=np.int64), "skip_end"),
+                  numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1"),
+                  numpy_helper.from_array(feats.astype(np.int64), "skip_features"),
+                  numpy_helper.from_array(np.array([-1, len(block)], dtype=np.int64), "skip_flat_shape")]
+        nodes[-2:-1] = [
+            helper.make_node("Gemm", ["trunk", "future_W", "future_b"], ["future_head"], transB=1),
+            helper.make_node("Slice", ["pose_window", "skip_first", "skip_end", "axis1"], ["fit_frames"]),
+            helper.make_node("Gather", ["fit_frames", "skip_features"], ["fit_points"], axis=2),
+            helper.make_node("Reshape", ["fit_points", "skip_flat_shape"], ["fit_flat"]),
+            helper.make_node("Gemm", ["fit_flat", "skip_W"], ["future_skip"]),
+            helper.make_node("Add", ["future_head", "future_skip"], ["future_flat"]),
+        ]
     graph = helper.make_graph(
         nodes, "intent_gru",
         [helper.make_tensor_value_info("pose_window", TensorProto.FLOAT, ["batch", WINDOW, FEATURES])],
@@ -264,6 +299,13 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-minutes", type=float, default=12.0, help="stop training after this wall time")
     ap.add_argument("--version", default="0.1.0")
+    ap.add_argument("--real-future-weight", type=float, default=1.0,
+                    help="weight of a real window (export_real_data) in the future loss, a generated one's being 1")
+    ap.add_argument("--torso-plane-weight", type=float, default=1.0,
+                    help="weight of the torso's ground-plane coordinates in the future loss, every other one's being 1")
+    ap.add_argument("--cv-skip-s", type=float, default=0.0,
+                    help="if > 0: the future head learns a correction added to a least-squares constant-velocity "
+                         "forecast fitted over this much of the window (a fixed linear skip; 0: no skip)")
     args = ap.parse_args()
 
     torch.set_num_threads(1)
@@ -277,6 +319,22 @@ def main() -> None:
     extra_train, extra_val = [load(d) for d in args.extra_train], [load(d) for d in args.extra_val]
     x_tr, y_tr, f_tr = (np.concatenate([d[k] for d in [train, *extra_train]]) for k in ("inputs", "labels", "futures"))
     x_va, y_va, f_va = (np.concatenate([d[k] for d in [val, *extra_val]]) for k in ("inputs", "labels", "futures"))
+    # Per-window weight of the future loss: real windows (export_real_data) may count more than generated ones.
+    w_tr, w_va = (np.concatenate([np.full(len(d["labels"]), args.real_future_weight if d is not main and source(d) == "real"
+                                          else 1.0, dtype=np.float32) for d in [main, *extra]])
+                  for main, extra in ((train, extra_train), (val, extra_val)))
+    # Weight of each predicted coordinate: the torso's ground-plane coordinates may count more.
+    w_point = np.ones((HORIZON, POINTS, 3), dtype=np.float32)
+    w_point[:, 0, :2] = args.torso_plane_weight
+    weighted = args.real_future_weight != 1.0 or args.torso_plane_weight != 1.0
+
+    def future_loss(pred: torch.Tensor, target: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        if not weighted:
+            return nn.functional.smooth_l1_loss(pred, target, beta=0.05)
+        each = nn.functional.smooth_l1_loss(pred, target, beta=0.05, reduction="none") * torch.from_numpy(
+            w_point / w_point.mean())
+        return (each.mean(dim=(1, 2, 3)) * w).sum() / w.sum()
+
     print(f"train {len(y_tr)} samples {np.bincount(y_tr, minlength=5)}; val {len(y_va)} {np.bincount(y_va, minlength=5)}")
 
     flat = x_tr.reshape(-1, FEATURES)
@@ -286,11 +344,12 @@ def main() -> None:
     counts = np.bincount(y_tr, minlength=len(LABELS)).astype(np.float64)
     class_w = torch.tensor((counts.sum() / (len(LABELS) * np.maximum(counts, 1))) ** 0.5, dtype=torch.float32)
 
-    model = IntentNet(mean, std, args.hidden)
+    skip = line_fit_skip(args.cv_skip_s) if args.cv_skip_s > 0 else None
+    model = IntentNet(mean, std, args.hidden, skip)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2)
     ce = nn.CrossEntropyLoss(weight=class_w)
-    xt, yt, ft = torch.from_numpy(x_tr), torch.from_numpy(y_tr), torch.from_numpy(f_tr)
+    xt, yt, ft, wt = torch.from_numpy(x_tr), torch.from_numpy(y_tr), torch.from_numpy(f_tr), torch.from_numpy(w_tr)
     perm_t, sign_t = torch.from_numpy(perm), torch.from_numpy(sign)
     gen = torch.Generator().manual_seed(args.seed)
 
@@ -301,7 +360,7 @@ def main() -> None:
         total = 0.0
         for i in range(0, len(order), args.batch):
             idx = order[i:i + args.batch]
-            xb, yb, fb = xt[idx], yt[idx], ft[idx].clone()
+            xb, yb, fb, wb = xt[idx], yt[idx], ft[idx].clone(), wt[idx]
             flip = torch.rand(len(idx), generator=gen) < 0.5
             if flip.any():
                 xb = xb.clone()
@@ -310,7 +369,7 @@ def main() -> None:
                 ff[..., 1] = -ff[..., 1]
                 fb[flip] = ff
             logits, fut = model(xb)
-            loss = ce(logits, yb) + args.future_weight * nn.functional.smooth_l1_loss(fut, fb, beta=0.05)
+            loss = ce(logits, yb) + args.future_weight * future_loss(fut, fb, wb)
             opt.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -318,7 +377,7 @@ def main() -> None:
             total += float(loss.detach()) * len(idx)
         lo, fu = predict(model, x_va)
         val_loss = float(nn.functional.cross_entropy(torch.from_numpy(lo), torch.from_numpy(y_va))) + \
-            args.future_weight * float(nn.functional.smooth_l1_loss(torch.from_numpy(fu), torch.from_numpy(f_va), beta=0.05))
+            args.future_weight * float(future_loss(torch.from_numpy(fu), torch.from_numpy(f_va), torch.from_numpy(w_va)))
         f1, _ = macro_f1(lo.argmax(1), y_va)
         sched.step(val_loss)
         epochs_run = epoch + 1
@@ -416,12 +475,16 @@ def main() -> None:
             "framework": f"torch {torch.__version__}",
             "onnx": onnx.__version__,
             "onnxruntime": ort.__version__,
-            "architecture": f"GRU({FEATURES}->{args.hidden}) + Linear({args.hidden},{args.hidden})+ReLU + heads",
+            "architecture": f"GRU({FEATURES}->{args.hidden}) + Linear({args.hidden},{args.hidden})+ReLU + heads"
+                            + (f"; future head = correction added to a least-squares constant-velocity forecast "
+                               f"over the last {args.cv_skip_s} s (fixed linear skip)" if skip is not None else ""),
             "parameters": int(n_params),
             "seed": args.seed,
             "epochs": epochs_run,
             "seconds": round(train_s, 1),
-            "loss": f"class-weighted cross-entropy + {args.future_weight} * smooth L1 (beta 0.05) on future_positions",
+            "loss": f"class-weighted cross-entropy + {args.future_weight} * smooth L1 (beta 0.05) on future_positions"
+                    + (f" (weighted: a real window {args.real_future_weight}, a generated one 1; the torso's ground-plane "
+                       f"coordinates {args.torso_plane_weight}, the others 1)" if weighted else ""),
             "augmentation": "mirror about the bearing axis (y -> -y, left/right swapped), p = 0.5",
             "early_stopping": f"validation loss, patience {args.patience}",
             "calibration": "temperature scaling on the validation split (NLL)",

@@ -1,0 +1,46 @@
+"""The constant-velocity forecast of the model's optional skip (`train.py --cv-skip-s`), as one fixed linear map.
+
+Kept apart from train.py (numpy only) so the tests can check it without the training environment.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+WINDOW, FEATURES, HORIZON, POINTS = 30, 71, 10, 3
+RATE_HZ, STEP_S = 30.0, 0.1
+TORSO = 51  # the torso feature R·torso(t) (x, y, z); keypoint k is 3k..3k+2, R·(p_k(t) − c)
+WRISTS = (9, 10)  # COCO left and right wrist, the predicted points after the torso
+
+
+def line_fit_skip(fit_s: float) -> np.ndarray:
+    """The fixed linear map `[WINDOW * FEATURES] -> [HORIZON * POINTS * 3]` of a constant-velocity forecast over
+    the last `fit_s` of the window, in the model frame of the targets (relative to the newest torso point c).
+
+    Torso: the least-squares line through the torso feature over the fit, evaluated at each look-ahead, minus the
+    newest frame's torso (c). Wrists: that torso forecast plus the wrist's mean offset from the torso over the fit
+    (an arm swinging while walking averages out; a hand held out keeps its place on the body). Each is linear in
+    the window, so the whole is one Gemm."""
+    frames = int(round(fit_s * RATE_HZ)) + 1
+    if not 2 <= frames <= WINDOW:
+        raise ValueError(f"fit over {fit_s} s: needs 2 to {WINDOW} frames of the window")
+    ks = np.arange(WINDOW - frames, WINDOW)
+    s = (ks - (WINDOW - 1)) / RATE_HZ
+    s_mean, s_ss = s.mean(), ((s - s.mean()) ** 2).sum()
+    w = np.zeros((WINDOW, FEATURES, HORIZON, POINTS, 3), dtype=np.float64)
+    for j in range(HORIZON):
+        tau = STEP_S * (j + 1)
+        coef = 1.0 / frames + (s - s_mean) * (tau - s_mean) / s_ss  # weight of each fitted frame in the line
+        for axis in range(3):
+            torso = np.zeros((WINDOW, FEATURES))
+            torso[ks, TORSO + axis] = coef
+            torso[WINDOW - 1, TORSO + axis] -= 1.0  # relative to c
+            w[:, :, j, 0, axis] = torso
+            for point, kp in enumerate(WRISTS, start=1):
+                # mean over the fit of (wrist_k − c) − (torso_k − c): the wrist feature is already relative to c,
+                # the torso feature is not, so c (the newest torso feature) comes back in once
+                offset = np.zeros((WINDOW, FEATURES))
+                offset[ks, 3 * kp + axis] = 1.0 / frames
+                offset[ks, TORSO + axis] -= 1.0 / frames
+                offset[WINDOW - 1, TORSO + axis] += 1.0
+                w[:, :, j, point, axis] = torso + offset
+    return w.reshape(WINDOW * FEATURES, HORIZON * POINTS * 3).astype(np.float32)
