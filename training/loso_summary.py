@@ -2,10 +2,12 @@
 """Leave-one-scene-out summary: from each fold's evaluate_real report (<out-dir>/<scene>/real_data.json, a model
 trained without that scene), keep the held-out scene's results and pool them; with --compare, put another
 model's evaluate_real report beside them (e.g. a model trained on the scenario generator only, judged on the
-same inputs). Writes <report>.json and <report>.md. Standard library only.
+same inputs); with --previous, an earlier recipe's leave-one-scene-out summary (this script's JSON) beside them
+too. Writes <report>.json and <report>.md. Standard library only.
 
     training/loso_summary.py --out-dir out/loso --report reports/real_data_loso \
-        [--compare OTHER.json --compare-label "0.2.0 (synthetic only)"] eth hotel univ zara1 zara2
+        [--compare OTHER.json --compare-label "0.2.0 (synthetic only)"] \
+        [--previous OLD_LOSO.json --previous-label "0.3.0"] eth hotel univ zara1 zara2
     training/loso_summary.py --report reports/real_data_loso --render-only   # the .md again from the .json
 """
 import argparse
@@ -75,21 +77,27 @@ def render_md(out: dict) -> str:
     folds = out["folds"]
     shipped_rows = out["compare"]["folds"] if out["compare"] else []
     label = out["compare"]["label"] if out["compare"] else ""
+    prev = out.get("previous")
+    prev_rows = {r["scene"]: r for r in prev["folds"]} if prev else {}
     md = ["# Leave-one-scene-out: the intent model trained on real + synthetic data\n",
           f"{out['method']}. Input: {out['input']}.\n",
           "Torso ADE at 1 s in the ground plane on each held-out scene, model ÷ the best baseline chosen on the "
           "fold's validation split (`reports/real_data_model.md` explains the baselines)"
-          + (f"; beside it {label}: {out['compare']['model']}, same inputs" if shipped_rows else "") + ".\n",
+          + (f"; beside it {label}: {out['compare']['model']}, same inputs" if shipped_rows else "")
+          + (f"; and {prev['label']}: {prev['model']}, its own leave-one-scene-out folds" if prev else "") + ".\n",
           "| held-out scene | windows | model ADE / FDE [m] | best baseline ADE / FDE [m] | model ÷ best | "
+          + (f"{prev['label']} ÷ best | " if prev else "")
           + (f"{label} ÷ best" if shipped_rows else "–") + " | ECE (calibrated) | label changes outside shown changes |",
-          "|---|---:|---:|---:|---:|---:|---:|---:|"]
+          "|---|---:|---:|---:|---:|" + ("---:|" if prev else "") + "---:|---:|---:|"]
     for i, r in enumerate(folds):
         sh = shipped_rows[i]["ratio_ade"] if shipped_rows else math.nan
+        pr = f"{fmt(prev_rows[r['scene']]['ratio_ade'])} | " if prev else ""
         md.append(f"| {r['scene']} | {r['windows']} | {r['model_ade']:.3f} / {r['model_fde']:.3f} | "
-                  f"{r['baseline_ade']:.3f} / {r['baseline_fde']:.3f} | {fmt(r['ratio_ade'])} | {fmt(sh)} | "
+                  f"{r['baseline_ade']:.3f} / {r['baseline_fde']:.3f} | {fmt(r['ratio_ade'])} | {pr}{fmt(sh)} | "
                   f"{r['ece']:.3f} ({r['ece_calibrated']:.3f}) | {100 * r['label_changes_outside_true_changes']:.1f} % |")
     sp = out["compare"]["pooled_ratio_ade"] if shipped_rows else math.nan
-    md.append(f"| **pooled** | {sum(r['windows'] for r in folds)} | | | **{fmt(out['pooled_ratio_ade'])}** | {fmt(sp)} | | |\n")
+    pp = f"{fmt(prev['pooled_ratio_ade'])} | " if prev else ""
+    md.append(f"| **pooled** | {sum(r['windows'] for r in folds)} | | | **{fmt(out['pooled_ratio_ade'])}** | {pp}{fmt(sp)} | | |\n")
     md.append("Targets: ≤ 0.85 pooled, ≤ 1.0 on every scene and speed band; ECE ≤ 0.05; label changes ≤ 5 %.\n")
     md.append("Plots (training/plot_loso.py): per scene `real_data_loso_scenes.svg`, error by look-ahead "
               "`real_data_loso_lookahead.svg`, reliability of the intent confidence `real_data_loso_reliability.svg`.\n")
@@ -99,6 +107,14 @@ def render_md(out: dict) -> str:
     for r in folds:
         md.append(f"| {r['scene']} | " + " | ".join(fmt(x) for x in r["by_band"]) + " | "
                   + " | ".join(fmt(x) for x in r["by_geometry"][1:]) + f" | {fmt(r['starting'])} |")
+    if prev:
+        md.append(f"\n{prev['label']}, the same table:\n")
+        md.append("| scene | " + " | ".join(BANDS) + " | toward | passing | away | starting |")
+        md.append("|---|" + "---:|" * (len(BANDS) + 4))
+        for r in folds:
+            p = prev_rows[r["scene"]]
+            md.append(f"| {r['scene']} | " + " | ".join(fmt(x) for x in p["by_band"]) + " | "
+                      + " | ".join(fmt(x) for x in p["by_geometry"][1:]) + f" | {fmt(p['starting'])} |")
     md.append("\n## Motion capture, clips outside the gait library (model ÷ best baseline ADE)\n")
     md.append("| fold | windows | " + " | ".join(MOCAP_ERRORS) + " |")
     md.append("|---|---:|" + "---:|" * len(MOCAP_ERRORS))
@@ -133,6 +149,8 @@ def main() -> None:
     ap.add_argument("--report", type=Path, default=Path("reports/real_data_loso"))
     ap.add_argument("--compare", type=Path, help="another model's evaluate_real JSON report, same inputs")
     ap.add_argument("--compare-label", default="other model")
+    ap.add_argument("--previous", type=Path, help="an earlier recipe's leave-one-scene-out summary (this script's JSON)")
+    ap.add_argument("--previous-label", default="previous recipe")
     ap.add_argument("--render-only", action="store_true",
                     help="only rewrite <report>.md from an existing <report>.json (no fold outputs needed)")
     ap.add_argument("scenes", nargs="*")
@@ -172,7 +190,22 @@ def main() -> None:
         "compare": {"label": args.compare_label, "model": shipped["model"], "folds": shipped_rows,
                     "pooled_ratio_ade": pooled(shipped_rows)} if shipped else None,
         "training": cards,
+        "previous": None,
     }
+    if args.previous:
+        old = json.loads(args.previous.read_text())
+        old_rows = {r["scene"]: r for r in old["folds"]}
+        missing = [s for s in args.scenes if s not in old_rows]
+        if missing:
+            ap.error(f"--previous {args.previous} has no fold for {', '.join(missing)}")
+        models = sorted({c["sha256"][:12] for c in old["training"].values()})
+        out["previous"] = {
+            "label": args.previous_label,
+            "model": f"{len(models)} fold models (sha256 {', '.join(m + '…' for m in models)})",
+            "folds": [{k: old_rows[s][k] for k in ("scene", "ratio_ade", "by_band", "by_geometry", "starting")}
+                      for s in args.scenes],
+            "pooled_ratio_ade": old["pooled_ratio_ade"],
+        }
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.with_suffix(".json").write_text(json.dumps(out, indent=2) + "\n")
 
