@@ -183,8 +183,8 @@ fn scenario_suite_meets_every_threshold() {
 
 /// The replay's predictor checks the model's forecasts against the model card's real-data error bound, as the
 /// predictor node does: a person crossing ahead is forecast within it at every look-ahead (no alarm); the
-/// same bag with every other capture of the person moved 1 m closer (a tracker flickering between them and
-/// someone closer) misses it far more often than the card's quantile allows. The alarm's rule itself is
+/// same bag with every other capture of the person moved closer by 2.5 times the card's largest bound (a tracker
+/// flickering between them and someone closer) misses it far more often than the card's quantile allows. The alarm's rule itself is
 /// tested in `forecast_check::tests`; this is the replay's wiring.
 #[test]
 fn the_replay_checks_forecasts_against_the_cards_error_bound() {
@@ -215,8 +215,12 @@ fn the_replay_checks_forecasts_against_the_cards_error_bound() {
     // Never raised during the replay, not only clear at its end.
     assert!(held.alarmed_lookahead_s.is_empty(), "{held:?}");
 
-    // A tracker flickering between the person and someone 1 m closer: every other capture 1 m closer to the
-    // robot.
+    // A tracker flickering between the person and someone closer: every other capture moved toward the robot by
+    // 2.5 times the card's largest bound. A forecaster that smooths over its window (a least-squares line does)
+    // sits about halfway between the two tracks, so a moved sighting is about half the move closer than
+    // forecast: the move must be well over twice the bound for every odd look-ahead to miss, whatever the model.
+    let largest = bound.metres.iter().copied().fold(0.0, f64::max);
+    let moved_m = 2.5 * largest;
     let mut nth = 0usize;
     let swapped: Vec<BagMessage> = clean
         .iter()
@@ -231,7 +235,7 @@ fn the_replay_checks_forecasts_against_the_cards_error_bound() {
             let mut capture: HumanSkeletonArray = m.decode().expect("skeletons");
             for h in &mut capture.humans {
                 for p in &mut h.keypoints {
-                    p.x -= 1.0;
+                    p.x -= moved_m;
                 }
             }
             BagMessage::encode(topics::SKELETONS, topics::SKELETONS_TYPE, m.log_time, &capture).expect("encode")
