@@ -17,7 +17,8 @@ Usage: training/run_all.sh [--check | --walkers] [--out DIR] [--preflight] [-h|-
                 PASS/FAIL table and the script exits non-zero on a mismatch. No tracked file is written.
   --walkers     the candidate recipe with walker scenes in training and validation (export_training_data
                 --walkers: 200 + 40 scenes of people who walk at, past and across a standing robot and keep
-                walking; model named 0.4.0), measured in reports/walker_training_experiment.md and not shipped:
+                walking; model named <version>-walkers), measured in reports/walker_training_experiment.md (on 0.3.0's
+                recipe, as 0.4.0) and not shipped:
                 the model, card, parity fixture and evaluation reports go to the scratch directory (default
                 out/walkers) as with --check, compared with nothing. No tracked file is written.
   --out DIR     the scratch directory of --check or --walkers: inside the repository and git-ignored
@@ -75,8 +76,10 @@ SCRATCH=$((CHECK | WALKERS))
 if [ -z "$REPRO" ]; then
   if [ "$WALKERS" = 1 ]; then REPRO="out/walkers"; else REPRO="out/reproduction"; fi
 fi
-VERSION=0.3.0
-[ "$WALKERS" = 0 ] || VERSION=0.4.0
+# shellcheck source=training/recipe.sh
+. "$ROOT/training/recipe.sh"
+VERSION=$MODEL_VERSION
+[ "$WALKERS" = 0 ] || VERSION=$MODEL_VERSION-walkers
 
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 DATA="training/data"
@@ -92,13 +95,11 @@ TRAIN_SCENARIOS=900
 VAL_SEED=2
 VAL_SCENARIOS=150
 STRIDE=3
-REAL_STRIDE=24  # every 24th 30 Hz frame (0.8 s) of a real track piece, per robot position
 # --walkers only: walker scene seeds 101000000 + i, apart from the simulator's (1..1000) and the bags' (7)
 WALKER_TRAIN_SEED=101
 WALKER_TRAIN_SCENES=200
 WALKER_VAL_SEED=102
 WALKER_VAL_SCENES=40
-EPOCHS=40       # a fixed count (early stopping may end it sooner), so the result never depends on the time cap
 TRAIN_RANDOM_SEED=0
 EVAL_SEED=3
 EVAL_SCENARIOS=2000
@@ -421,7 +422,8 @@ fi
 log "training (~25 min on 2 cores) -> $OUT_MODELS"
 "$PY" training/train.py --train "$DATA/train" --val "$DATA/val" \
     --extra-train "${EXTRA_TRAIN[@]}" --extra-val "${EXTRA_VAL[@]}" --out-dir "$OUT_MODELS" \
-    --seed "$TRAIN_RANDOM_SEED" --epochs "$EPOCHS" --patience 8 --max-minutes 90 --version "$VERSION"
+    --seed "$TRAIN_RANDOM_SEED" --epochs "$EPOCHS" --patience "$PATIENCE" --max-minutes 90 --version "$VERSION" \
+    "${MODEL_ARGS[@]}"
 log "parity fixture -> $OUT_FIXTURES"
 "$PY" crates/intent_shared_control_inference/fixtures/make_parity_fixture.py --data "$DATA/val" \
     --model "$MODEL" --card "$CARD" --name intent_parity --out "$OUT_FIXTURES"

@@ -476,8 +476,9 @@ def main() -> None:
             "onnx": onnx.__version__,
             "onnxruntime": ort.__version__,
             "architecture": f"GRU({FEATURES}->{args.hidden}) + Linear({args.hidden},{args.hidden})+ReLU + heads"
-                            + (f"; future head = correction added to a least-squares constant-velocity forecast "
-                               f"over the last {args.cv_skip_s} s (fixed linear skip)" if skip is not None else ""),
+                            + (f"; future head = correction added to a constant-velocity forecast over the last "
+                               f"{args.cv_skip_s} s (torso: least-squares line; wrists: that plus their mean offset "
+                               f"from the torso; a fixed linear skip, training/cv_skip.py)" if skip is not None else ""),
             "parameters": int(n_params),
             "seed": args.seed,
             "epochs": epochs_run,
