@@ -304,8 +304,9 @@ def main() -> None:
     ap.add_argument("--torso-plane-weight", type=float, default=1.0,
                     help="weight of the torso's ground-plane coordinates in the future loss, every other one's being 1")
     ap.add_argument("--cv-skip-s", type=float, default=0.0,
-                    help="if > 0: the future head learns a correction added to a least-squares constant-velocity "
-                         "forecast fitted over this much of the window (a fixed linear skip; 0: no skip)")
+                    help="if > 0: the future head learns a correction added to a constant-velocity forecast over "
+                         "this much of the window (training/cv_skip.py: the torso's least-squares line, the wrists "
+                         "at their mean offset from it; a fixed linear skip; 0: no skip)")
     args = ap.parse_args()
 
     torch.set_num_threads(1)
