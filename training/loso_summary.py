@@ -68,6 +68,16 @@ def mocap_held_out(report: dict) -> dict:
     }
 
 
+def band_table(rows: list[dict]) -> list[str]:
+    """Markdown rows of model ÷ best baseline by speed band and geometry, one per scene."""
+    out = ["| scene | " + " | ".join(BANDS) + " | toward | passing | away | starting |",
+           "|---|" + "---:|" * (len(BANDS) + 4)]
+    for r in rows:
+        out.append(f"| {r['scene']} | " + " | ".join(fmt(x) for x in r["by_band"]) + " | "
+                   + " | ".join(fmt(x) for x in r["by_geometry"][1:]) + f" | {fmt(r['starting'])} |")
+    return out
+
+
 def fmt(x: float) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.2f}"
 
@@ -102,19 +112,10 @@ def render_md(out: dict) -> str:
     md.append("Plots (training/plot_loso.py): per scene `real_data_loso_scenes.svg`, error by look-ahead "
               "`real_data_loso_lookahead.svg`, reliability of the intent confidence `real_data_loso_reliability.svg`.\n")
     md.append("## Model ÷ best baseline by speed band and geometry (held-out scene)\n")
-    md.append("| scene | " + " | ".join(BANDS) + " | toward | passing | away | starting |")
-    md.append("|---|" + "---:|" * (len(BANDS) + 4))
-    for r in folds:
-        md.append(f"| {r['scene']} | " + " | ".join(fmt(x) for x in r["by_band"]) + " | "
-                  + " | ".join(fmt(x) for x in r["by_geometry"][1:]) + f" | {fmt(r['starting'])} |")
+    md += band_table(folds)
     if prev:
         md.append(f"\n{prev['label']}, the same table:\n")
-        md.append("| scene | " + " | ".join(BANDS) + " | toward | passing | away | starting |")
-        md.append("|---|" + "---:|" * (len(BANDS) + 4))
-        for r in folds:
-            p = prev_rows[r["scene"]]
-            md.append(f"| {r['scene']} | " + " | ".join(fmt(x) for x in p["by_band"]) + " | "
-                      + " | ".join(fmt(x) for x in p["by_geometry"][1:]) + f" | {fmt(p['starting'])} |")
+        md += band_table([prev_rows[r["scene"]] for r in folds])
     md.append("\n## Motion capture, clips outside the gait library (model ÷ best baseline ADE)\n")
     md.append("| fold | windows | " + " | ".join(MOCAP_ERRORS) + " |")
     md.append("|---|---:|" + "---:|" * len(MOCAP_ERRORS))
@@ -204,7 +205,7 @@ def main() -> None:
             "model": f"{len(models)} fold models (sha256 {', '.join(m + '…' for m in models)})",
             "folds": [{k: old_rows[s][k] for k in ("scene", "ratio_ade", "by_band", "by_geometry", "starting")}
                       for s in args.scenes],
-            "pooled_ratio_ade": old["pooled_ratio_ade"],
+            "pooled_ratio_ade": pooled([old_rows[s] for s in args.scenes]),
         }
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.with_suffix(".json").write_text(json.dumps(out, indent=2) + "\n")

@@ -33,10 +33,9 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 from torch import nn
 
-from cv_skip import line_fit_skip
+from cv_skip import FEATURES, HORIZON, POINTS, WINDOW, line_fit_skip
 
 LABELS = ["idle", "pass_by", "approach_robot", "reach_handover", "retreat"]
-WINDOW, FEATURES, HORIZON, POINTS = 30, 71, 10, 3
 # COCO-17 left/right pairs, for mirror augmentation (y -> -y).
 FLIP_PAIRS = [(1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16)]
 
@@ -327,13 +326,13 @@ def main() -> None:
     # Weight of each predicted coordinate: the torso's ground-plane coordinates may count more.
     w_point = np.ones((HORIZON, POINTS, 3), dtype=np.float32)
     w_point[:, 0, :2] = args.torso_plane_weight
+    w_point_t = torch.from_numpy(w_point / w_point.mean())
     weighted = args.real_future_weight != 1.0 or args.torso_plane_weight != 1.0
 
     def future_loss(pred: torch.Tensor, target: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         if not weighted:
             return nn.functional.smooth_l1_loss(pred, target, beta=0.05)
-        each = nn.functional.smooth_l1_loss(pred, target, beta=0.05, reduction="none") * torch.from_numpy(
-            w_point / w_point.mean())
+        each = nn.functional.smooth_l1_loss(pred, target, beta=0.05, reduction="none") * w_point_t
         return (each.mean(dim=(1, 2, 3)) * w).sum() / w.sum()
 
     print(f"train {len(y_tr)} samples {np.bincount(y_tr, minlength=5)}; val {len(y_va)} {np.bincount(y_va, minlength=5)}")
