@@ -297,8 +297,8 @@ pub fn markdown(r: &Report, o: &Output) -> String {
          the centre of the recording, the product's feature pipeline and predictor at 30 Hz, a forecast at every \
          annotation time with a full window and 1 s of future). Input: {}. Ground-plane torso errors against the track, \
          each scene's leave-one-scene-out **test** split; the baselines (`cv*`: least-squares constant velocity over \
-         0.2 / 0.4 / 0.8 s; `kf*`: constant-velocity Kalman filter over the torso at the annotation times, process noise \
-         {:?} m²/s³; `best`: the best baseline of all, standing still included) see the torso the model sees, and they and \
+         0.2 / 0.4 / 0.8 s; `kf*`: constant-velocity Kalman filter, over the last 2 s of the observed torso at 30 Hz with the \
+         sensor model and over the 2.5 Hz annotations on clean tracks, process noise {:?} m²/s³; `best`: the best baseline of all, standing still included) see the torso the model sees, and they and \
          the error bound are chosen on the scene's validation split. {}\n",
         r.model,
         r.input,
