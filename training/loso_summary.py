@@ -59,6 +59,21 @@ def pooled(rows: list[dict]) -> float:
     return sum(r["model_ade"] * r["windows"] for r in rows) / sum(r["baseline_ade"] * r["windows"] for r in rows) if n else math.nan
 
 
+def previous_row(old: dict, new: dict) -> dict:
+    """An earlier recipe's fold beside this one. Both are judged on the same held-out windows; when the earlier
+    summary's best baseline was another (an older evaluation's baselines), its model ADE is put over this
+    evaluation's best baseline instead ("rebased"), and its band and geometry ratios, which cannot be, are left out."""
+    if old["windows"] != new["windows"]:
+        raise SystemExit(f"--previous: {new['scene']} has {old['windows']} windows there, {new['windows']} here")
+    same = old["baseline"] == new["baseline"] and math.isclose(old["baseline_ade"], new["baseline_ade"], rel_tol=1e-9)
+    row = {"scene": new["scene"], "windows": new["windows"], "model_ade": old["model_ade"],
+           "baseline_ade": new["baseline_ade"], "ratio_ade": old["model_ade"] / new["baseline_ade"],
+           "rebased": not same}
+    for k in ("by_band", "by_geometry", "starting"):
+        row[k] = old[k] if same else None
+    return row
+
+
 def mocap_held_out(report: dict) -> dict:
     m = report["mocap"]
     held = m["pooled"][-1]
@@ -113,9 +128,13 @@ def render_md(out: dict) -> str:
               "`real_data_loso_lookahead.svg`, reliability of the intent confidence `real_data_loso_reliability.svg`.\n")
     md.append("## Model ÷ best baseline by speed band and geometry (held-out scene)\n")
     md += band_table(folds)
-    if prev:
+    if prev and not prev.get("rebased"):
         md.append(f"\n{prev['label']}, the same table:\n")
         md += band_table([prev_rows[r["scene"]] for r in folds])
+    elif prev:
+        md.append(f"\n{prev['label']}'s folds were judged against an earlier evaluation's baselines: above, their "
+                  "model ADE is put over this evaluation's best baseline on the same windows; their band and "
+                  "geometry table is in the report of that evaluation.")
     md.append("\n## Motion capture, clips outside the gait library (model ÷ best baseline ADE)\n")
     md.append("| fold | windows | " + " | ".join(MOCAP_ERRORS) + " |")
     md.append("|---|---:|" + "---:|" * len(MOCAP_ERRORS))
@@ -200,13 +219,14 @@ def main() -> None:
         if missing:
             ap.error(f"--previous {args.previous} has no fold for {', '.join(missing)}")
         models = sorted({c["sha256"][:12] for c in old["training"].values()})
+        new_rows = {r["scene"]: r for r in folds}
         out["previous"] = {
             "label": args.previous_label,
             "model": f"{len(models)} fold models (sha256 {', '.join(m + '…' for m in models)})",
-            "folds": [{k: old_rows[s][k] for k in ("scene", "ratio_ade", "by_band", "by_geometry", "starting")}
-                      for s in args.scenes],
-            "pooled_ratio_ade": pooled([old_rows[s] for s in args.scenes]),
+            "folds": [previous_row(old_rows[s], new_rows[s]) for s in args.scenes],
         }
+        out["previous"]["pooled_ratio_ade"] = pooled(out["previous"]["folds"])
+        out["previous"]["rebased"] = any(r["rebased"] for r in out["previous"]["folds"])
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.with_suffix(".json").write_text(json.dumps(out, indent=2) + "\n")
 
