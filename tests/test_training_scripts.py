@@ -68,3 +68,44 @@ def test_the_constant_velocity_skip_is_the_torsos_least_squares_line_and_the_wri
     for fit_s in (0.2, 0.4, 29 / 30):
         exact = (body.reshape(1, -1) @ line_fit_skip(fit_s)).reshape(10, 3, 3)
         np.testing.assert_allclose(exact, want, atol=1e-5)
+
+
+def test_the_kalman_skip_is_a_constant_velocity_kalman_filter_over_the_window():
+    import sys
+
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "training"))
+    from cv_skip import kalman_skip
+
+    q, r, dt = 0.25, 0.1, 1 / 30
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(3, 30, 71)).astype(np.float32)
+    out = (x.reshape(3, -1) @ kalman_skip(q, r, 0.8)).reshape(3, 10, 3, 3)
+    look = 0.1 * np.arange(1, 11)
+    f = np.array([[1.0, dt], [0.0, 1.0]])
+    qd = q * np.array([[dt ** 3 / 3, dt ** 2 / 2], [dt ** 2 / 2, dt]])
+    h = np.array([[1.0, 0.0]])
+    for n in range(3):
+        for axis in range(3):
+            z = x[n, :, 51 + axis].astype(np.float64)
+            # The textbook filter, step by step on this window's measurements.
+            state, cov = np.array([z[0], 0.0]), np.diag([r * r, 4.0])
+            for k in range(1, 30):
+                state, cov = f @ state, f @ cov @ f.T + qd
+                gain = cov @ h.T / (h @ cov @ h.T + r * r)
+                state = state + (gain * (z[k] - h @ state)).ravel()
+                cov = (np.eye(2) - gain @ h) @ cov
+            want = state[0] + state[1] * look - z[-1]
+            np.testing.assert_allclose(out[n, :, 0, axis], want, atol=2e-5)
+            fit = slice(30 - 25, 30)
+            for point, col in ((1, 27), (2, 30)):
+                offset = (x[n, fit, col + axis] - (z[fit] - z[-1])).mean()
+                np.testing.assert_allclose(out[n, :, point, axis], want + offset, atol=2e-5)
+    # Someone standing still with a hand held out is forecast where they are.
+    body = np.zeros((1, 30, 71), dtype=np.float32)
+    body[0, :, 51:54] = [2.0, 1.0, 0.9]
+    body[0, :, 27:30] = [0.4, 0.2, 0.3]
+    still = (body.reshape(1, -1) @ kalman_skip(q, r, 0.8)).reshape(10, 3, 3)
+    np.testing.assert_allclose(still[:, 0], 0.0, atol=1e-5)
+    np.testing.assert_allclose(still[:, 1], np.tile([0.4, 0.2, 0.3], (10, 1)), atol=1e-5)

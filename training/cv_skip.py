@@ -44,3 +44,48 @@ def line_fit_skip(fit_s: float) -> np.ndarray:
                 offset[WINDOW - 1, TORSO + axis] += 1.0
                 w[:, :, j, point, axis] = torso + offset
     return w.reshape(WINDOW * FEATURES, HORIZON * POINTS * 3).astype(np.float32)
+
+
+def kalman_skip(q: float, r: float, offset_s: float) -> np.ndarray:
+    """Like [`line_fit_skip`], with the torso forecast of a constant-velocity Kalman filter run over the whole window
+    at 30 Hz: per ground-plane and height axis a state `[p, v]`, white-acceleration process noise of spectral density
+    `q` [m²/s³], position noise `r` [m]; the first frame sets the position, the velocity starts at 0 with a
+    standard deviation of 2 m/s (the evaluation's baseline, `real_eval::kalman`, started on the window). Its gains do
+    not depend on the data, so the forecast is linear in the window. The wrists: that torso forecast plus the wrist's
+    mean offset from the torso over the last `offset_s`."""
+    if q <= 0 or r <= 0:
+        raise ValueError("the Kalman skip needs a positive process noise and position noise")
+    frames = int(round(offset_s * RATE_HZ)) + 1
+    if not 1 <= frames <= WINDOW:
+        raise ValueError(f"wrist offset over {offset_s} s: needs 1 to {WINDOW} frames of the window")
+    dt = 1.0 / RATE_HZ
+    # Coefficients of each frame's measurement in the filtered position and velocity.
+    p, v = np.zeros(WINDOW), np.zeros(WINDOW)
+    p[0] = 1.0
+    cov = np.diag([r * r, 4.0])
+    f = np.array([[1.0, dt], [0.0, 1.0]])
+    qd = q * np.array([[dt ** 3 / 3, dt ** 2 / 2], [dt ** 2 / 2, dt]])
+    for k in range(1, WINDOW):
+        p = p + dt * v
+        cov = f @ cov @ f.T + qd
+        gain = cov[:, 0] / (cov[0, 0] + r * r)
+        innovation = -p
+        innovation[k] += 1.0
+        p, v = p + gain[0] * innovation, v + gain[1] * innovation
+        cov = (np.eye(2) - np.outer(gain, [1.0, 0.0])) @ cov
+    ks = np.arange(WINDOW - frames, WINDOW)
+    w = np.zeros((WINDOW, FEATURES, HORIZON, POINTS, 3), dtype=np.float64)
+    for j in range(HORIZON):
+        tau = STEP_S * (j + 1)
+        for axis in range(3):
+            torso = np.zeros((WINDOW, FEATURES))
+            torso[:, TORSO + axis] = p + tau * v
+            torso[WINDOW - 1, TORSO + axis] -= 1.0  # relative to c
+            w[:, :, j, 0, axis] = torso
+            for point, kp in enumerate(WRISTS, start=1):
+                offset = np.zeros((WINDOW, FEATURES))
+                offset[ks, 3 * kp + axis] = 1.0 / frames
+                offset[ks, TORSO + axis] -= 1.0 / frames
+                offset[WINDOW - 1, TORSO + axis] += 1.0
+                w[:, :, j, point, axis] = torso + offset
+    return w.reshape(WINDOW * FEATURES, HORIZON * POINTS * 3).astype(np.float32)

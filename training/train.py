@@ -33,7 +33,7 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 from torch import nn
 
-from cv_skip import FEATURES, HORIZON, POINTS, WINDOW, line_fit_skip
+from cv_skip import FEATURES, HORIZON, POINTS, WINDOW, kalman_skip, line_fit_skip
 
 LABELS = ["idle", "pass_by", "approach_robot", "reach_handover", "retreat"]
 # COCO-17 left/right pairs, for mirror augmentation (y -> -y).
@@ -46,6 +46,20 @@ def load(dir_: Path) -> dict[str, np.ndarray]:
     data = {n: np.load(dir_ / f"{n}.npy") for n in names}
     data["meta"] = json.loads((dir_ / "meta.json").read_text())
     return data
+
+
+def skip_description(args: argparse.Namespace) -> str:
+    """The architecture string's part for the future head's skip (empty without one)."""
+    if args.cv_skip_kalman:
+        q, r = args.cv_skip_kalman
+        return (f"; future head = correction added to a constant-velocity forecast (torso: a constant-velocity Kalman "
+                f"filter over the window, q {q:g} m²/s³, r {r:g} m; wrists: that plus their mean offset from the "
+                f"torso over the last {args.cv_skip_s} s; a fixed linear skip, training/cv_skip.py)")
+    if args.cv_skip_s > 0:
+        return (f"; future head = correction added to a constant-velocity forecast over the last {args.cv_skip_s} s "
+                f"(torso: least-squares line; wrists: that plus their mean offset from the torso; a fixed linear "
+                f"skip, training/cv_skip.py)")
+    return ""
 
 
 def flip_index() -> tuple[np.ndarray, np.ndarray]:
@@ -306,6 +320,10 @@ def main() -> None:
                     help="if > 0: the future head learns a correction added to a constant-velocity forecast over "
                          "this much of the window (training/cv_skip.py: the torso's least-squares line, the wrists "
                          "at their mean offset from it; a fixed linear skip; 0: no skip)")
+    ap.add_argument("--cv-skip-kalman", type=float, nargs=2, metavar=("Q", "R"),
+                    help="with --cv-skip-s: the skip's torso forecast comes from a constant-velocity Kalman filter "
+                         "over the whole window (process noise Q m²/s³, position noise R m; training/cv_skip.py) "
+                         "instead of the line; the wrists keep their mean offset over --cv-skip-s")
     args = ap.parse_args()
 
     torch.set_num_threads(1)
@@ -344,7 +362,10 @@ def main() -> None:
     counts = np.bincount(y_tr, minlength=len(LABELS)).astype(np.float64)
     class_w = torch.tensor((counts.sum() / (len(LABELS) * np.maximum(counts, 1))) ** 0.5, dtype=torch.float32)
 
-    skip = line_fit_skip(args.cv_skip_s) if args.cv_skip_s > 0 else None
+    if args.cv_skip_kalman and args.cv_skip_s <= 0:
+        ap.error("--cv-skip-kalman needs --cv-skip-s (the span of the wrists' mean offset)")
+    skip = (kalman_skip(*args.cv_skip_kalman, args.cv_skip_s) if args.cv_skip_kalman
+            else line_fit_skip(args.cv_skip_s) if args.cv_skip_s > 0 else None)
     model = IntentNet(mean, std, args.hidden, skip)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2)
@@ -476,9 +497,7 @@ def main() -> None:
             "onnx": onnx.__version__,
             "onnxruntime": ort.__version__,
             "architecture": f"GRU({FEATURES}->{args.hidden}) + Linear({args.hidden},{args.hidden})+ReLU + heads"
-                            + (f"; future head = correction added to a constant-velocity forecast over the last "
-                               f"{args.cv_skip_s} s (torso: least-squares line; wrists: that plus their mean offset "
-                               f"from the torso; a fixed linear skip, training/cv_skip.py)" if skip is not None else ""),
+                            + skip_description(args),
             "parameters": int(n_params),
             "seed": args.seed,
             "epochs": epochs_run,
