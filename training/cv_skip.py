@@ -26,24 +26,11 @@ def line_fit_skip(fit_s: float) -> np.ndarray:
     ks = np.arange(WINDOW - frames, WINDOW)
     s = (ks - (WINDOW - 1)) / RATE_HZ
     s_mean, s_ss = s.mean(), ((s - s.mean()) ** 2).sum()
-    w = np.zeros((WINDOW, FEATURES, HORIZON, POINTS, 3), dtype=np.float64)
+    coef = np.zeros((HORIZON, WINDOW))
     for j in range(HORIZON):
         tau = STEP_S * (j + 1)
-        coef = 1.0 / frames + (s - s_mean) * (tau - s_mean) / s_ss  # weight of each fitted frame in the line
-        for axis in range(3):
-            torso = np.zeros((WINDOW, FEATURES))
-            torso[ks, TORSO + axis] = coef
-            torso[WINDOW - 1, TORSO + axis] -= 1.0  # relative to c
-            w[:, :, j, 0, axis] = torso
-            for point, kp in enumerate(WRISTS, start=1):
-                # mean over the fit of (wrist_k − c) − (torso_k − c): the wrist feature is already relative to c,
-                # the torso feature is not, so c (the newest torso feature) comes back in once
-                offset = np.zeros((WINDOW, FEATURES))
-                offset[ks, 3 * kp + axis] = 1.0 / frames
-                offset[ks, TORSO + axis] -= 1.0 / frames
-                offset[WINDOW - 1, TORSO + axis] += 1.0
-                w[:, :, j, point, axis] = torso + offset
-    return w.reshape(WINDOW * FEATURES, HORIZON * POINTS * 3).astype(np.float32)
+        coef[j, ks] = 1.0 / frames + (s - s_mean) * (tau - s_mean) / s_ss  # weight of each fitted frame in the line
+    return _skip_map(coef, frames)
 
 
 def kalman_skip(q: float, r: float, offset_s: float) -> np.ndarray:
@@ -73,19 +60,28 @@ def kalman_skip(q: float, r: float, offset_s: float) -> np.ndarray:
         innovation[k] += 1.0
         p, v = p + gain[0] * innovation, v + gain[1] * innovation
         cov = (np.eye(2) - np.outer(gain, [1.0, 0.0])) @ cov
-    ks = np.arange(WINDOW - frames, WINDOW)
+    coef = np.stack([p + STEP_S * (j + 1) * v for j in range(HORIZON)])
+    return _skip_map(coef, frames)
+
+
+def _skip_map(coef: np.ndarray, offset_frames: int) -> np.ndarray:
+    """The skip's matrix from `coef[j, k]`, the weight of frame k's torso feature in the torso forecast at look-ahead
+    j (every axis alike): the torso forecast minus the newest frame's torso (c), and each wrist that forecast plus its
+    mean offset from the torso over the last `offset_frames` frames."""
+    ks = np.arange(WINDOW - offset_frames, WINDOW)
     w = np.zeros((WINDOW, FEATURES, HORIZON, POINTS, 3), dtype=np.float64)
     for j in range(HORIZON):
-        tau = STEP_S * (j + 1)
         for axis in range(3):
             torso = np.zeros((WINDOW, FEATURES))
-            torso[:, TORSO + axis] = p + tau * v
+            torso[:, TORSO + axis] = coef[j]
             torso[WINDOW - 1, TORSO + axis] -= 1.0  # relative to c
             w[:, :, j, 0, axis] = torso
             for point, kp in enumerate(WRISTS, start=1):
+                # mean over the fit of (wrist_k − c) − (torso_k − c): the wrist feature is already relative to c,
+                # the torso feature is not, so c (the newest torso feature) comes back in once
                 offset = np.zeros((WINDOW, FEATURES))
-                offset[ks, 3 * kp + axis] = 1.0 / frames
-                offset[ks, TORSO + axis] -= 1.0 / frames
+                offset[ks, 3 * kp + axis] = 1.0 / offset_frames
+                offset[ks, TORSO + axis] -= 1.0 / offset_frames
                 offset[WINDOW - 1, TORSO + axis] += 1.0
                 w[:, :, j, point, axis] = torso + offset
     return w.reshape(WINDOW * FEATURES, HORIZON * POINTS * 3).astype(np.float32)
