@@ -325,6 +325,8 @@ def main() -> None:
                          "over the whole window (process noise Q m²/s³, position noise R m; training/cv_skip.py) "
                          "instead of the line; the wrists keep their mean offset over --cv-skip-s")
     args = ap.parse_args()
+    if args.cv_skip_kalman and args.cv_skip_s <= 0:
+        ap.error("--cv-skip-kalman needs --cv-skip-s (the span of the wrists' mean offset)")
 
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
@@ -362,8 +364,6 @@ def main() -> None:
     counts = np.bincount(y_tr, minlength=len(LABELS)).astype(np.float64)
     class_w = torch.tensor((counts.sum() / (len(LABELS) * np.maximum(counts, 1))) ** 0.5, dtype=torch.float32)
 
-    if args.cv_skip_kalman and args.cv_skip_s <= 0:
-        ap.error("--cv-skip-kalman needs --cv-skip-s (the span of the wrists' mean offset)")
     skip = (kalman_skip(*args.cv_skip_kalman, args.cv_skip_s) if args.cv_skip_kalman
             else line_fit_skip(args.cv_skip_s) if args.cv_skip_s > 0 else None)
     model = IntentNet(mean, std, args.hidden, skip)
