@@ -14,9 +14,9 @@
 //! annotations 0.4 s apart, so the 0.2 s and 0.4 s fits see the same segment and agree); and a constant-velocity
 //! Kalman filter ([`kalman`]) with process noise from [`KF_Q`] and position noise [`KF_R`]. With the sensor model
 //! on (what the reports use) every baseline sees what the model sees, the observed hip midpoints at 30 Hz
-//! ([`observed_baselines`]; the filter over the last [`HISTORY_S`] of them); on clean tracks the filter runs over
-//! the raw 2.5 Hz annotations of the piece (the interpolation between them is not a measurement). The strongest
-//! baseline is the one with the lowest ADE on each scene's validation split.
+//! ([`observed_baselines`]; the filter over the last [`HISTORY_S`](crate::baselines::HISTORY_S) of them); on
+//! clean tracks the filter runs over the raw 2.5 Hz annotations of the piece (the interpolation between them is not
+//! a measurement). The strongest baseline is the one with the lowest ADE on each scene's validation split.
 //!
 //! Real 3-D bodies: [`mocap`] runs the model on motion-capture clips, where wrists and heights are measured.
 //!
@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use crate::baselines::{ls_line, HISTORY_S};
+use crate::baselines::forecasts;
 use anyhow::{bail, Context as _};
 use flate2::read::GzDecoder;
 use intent_shared_control_core::model::NUM_INTENTS;
@@ -464,31 +464,22 @@ pub fn evaluate_recording(
     Ok(out)
 }
 
-/// The speed band of `speed`.
 /// The baselines' forecasts (the [`METHODS`] after the model: standing still, one least-squares constant velocity
 /// per [`CV_WINDOWS_S`], one Kalman filter per [`KF_Q`]) at `t + k·STEP_S`, `k = 1…STEPS`, from what a tracker saw
 /// of one person's torso: `seen`, `(time, ground-plane position)` in ascending time, none after `t`; every
-/// observation counts (a frame the sensor dropped is simply missing). The filters run over the last [`HISTORY_S`]
-/// and are carried from the last observation to `t`. Without observations every baseline stands at `fallback`.
+/// observation counts (a frame the sensor dropped is simply missing). These are [`crate::baselines::forecasts`] in
+/// the ground plane: the filters run over the last [`HISTORY_S`](crate::baselines::HISTORY_S) and are carried from
+/// the last observation to `t`. Without observations every baseline stands at `fallback`.
 pub fn observed_baselines(seen: &[(f64, Vector2<f64>)], t: f64, fallback: Vector2<f64>) -> Vec<Vec<Vector2<f64>>> {
-    let line = |at: Vector2<f64>, v: Vector2<f64>| -> Vec<Vector2<f64>> {
-        (1..=STEPS).map(|j| at + v * (j as f64 * STEP_S)).collect()
-    };
-    let (last_t, last) = seen.last().copied().unwrap_or((t, fallback));
-    let mut out = vec![vec![last; STEPS]];
-    for w in CV_WINDOWS_S {
-        let recent: Vec<_> = seen.iter().copied().filter(|(s, _)| *s >= t - w - 1e-9).collect();
-        let (at, v) = ls_line(&recent, t).unwrap_or((last, Vector2::zeros()));
-        out.push(line(at, v));
+    let history: Vec<(f64, Point3<f64>)> = seen.iter().map(|(s, q)| (*s, Point3::new(q.x, q.y, 0.0))).collect();
+    let lead: Vec<f64> = (1..=STEPS).map(|j| j as f64 * STEP_S).collect();
+    match forecasts(&history, t, &lead) {
+        Some(all) => all.into_iter().map(|f| f.into_iter().map(|q| q.xy().coords).collect()).collect(),
+        None => vec![vec![fallback; STEPS]; METHODS.len() - 1],
     }
-    let from = seen.partition_point(|(s, _)| *s < t - HISTORY_S - 1e-9);
-    for q in KF_Q {
-        let (kp, kv) = kalman::filter(&seen[from..], q, KF_R).unwrap_or((last, Vector2::zeros()));
-        out.push(line(kp + kv * (t - last_t), kv));
-    }
-    out
 }
 
+/// The speed band of `speed`.
 pub fn band(speed: f64) -> usize {
     BAND_EDGES.iter().take_while(|&&e| speed >= e).count()
 }
