@@ -41,6 +41,31 @@ pub fn geometric_intent(before: Vector2<f64>, now: Vector2<f64>, after: Vector2<
     }
 }
 
+/// Windows (0.4 s apart) either side of a pair of consecutive windows over which the shown intent must stay the
+/// same for a label change between them to count as one outside a true intent change ([`settled`]): 3 windows,
+/// 1.2 s, the first whole number of windows beyond the 1 s that [`geometric_intent`] looks back and ahead.
+pub const SETTLE_WINDOWS: usize = 3;
+
+/// For the windows of one piece in time order (their shown intents), per window `i`: whether the pair of
+/// windows `i − 1`, `i` is *settled*, i.e. the shown intent is the same at every window from [`SETTLE_WINDOWS`]
+/// before `i − 1` to [`SETTLE_WINDOWS`] after `i` (as far as the piece goes); `false` for the first window.
+///
+/// The shown intent of a window is judged from where the person is 1 s before and 1 s after it, so it changes up
+/// to 1 s before the motion that changes it is visible; a forecaster, which sees only the past, changes its label
+/// after the motion. A label change in a pair whose own two shown intents agree but whose neighbours' do not is
+/// that delay, not a label changing while the intent stays; only settled pairs tell the two apart.
+pub fn settled(shown: &[usize]) -> Vec<bool> {
+    (0..shown.len())
+        .map(|i| {
+            i > 0 && {
+                let from = (i - 1).saturating_sub(SETTLE_WINDOWS);
+                let to = (i + SETTLE_WINDOWS).min(shown.len() - 1);
+                shown[from..=to].iter().all(|&s| s == shown[i])
+            }
+        })
+        .collect()
+}
+
 /// Smallest probability used in logarithms: below the smallest normal `f32`, so that no probability the model
 /// reports is clipped (clipping would hide how overconfident a sharp distribution is).
 const FLOOR: f64 = 1e-45;
@@ -138,6 +163,19 @@ mod tests {
         assert_eq!(geometric_intent(v(1.0, 0.0), v(1.5, 0.0), v(2.7, 0.0), robot), Intent::Retreat);
         assert_eq!(geometric_intent(v(6.0, 0.0), v(7.0, 0.0), v(8.0, 0.0), robot), Intent::PassBy);
         assert_eq!(geometric_intent(v(-1.0, 2.0), v(0.0, 2.0), v(1.0, 2.0), robot), Intent::PassBy);
+    }
+
+    #[test]
+    fn a_pair_is_settled_only_with_the_same_shown_intent_1_2_s_either_side() {
+        // One change of the shown intent between windows 5 and 6 unsettles the pairs ending at 3..=9.
+        let shown = [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1];
+        let s = settled(&shown);
+        let expected: Vec<bool> = (0..shown.len()).map(|i| !(i == 0 || (3..=9).contains(&i))).collect();
+        assert_eq!(s, expected);
+        // Near the ends of a piece only the windows there count.
+        assert_eq!(settled(&[2, 2]), [false, true]);
+        assert_eq!(settled(&[2]), [false]);
+        assert!(settled(&[]).is_empty());
     }
 
     #[test]

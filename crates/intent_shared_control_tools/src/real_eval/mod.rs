@@ -205,6 +205,10 @@ pub struct Anchor {
     pub shown: usize,
     /// Index of the previous anchor of the same piece 0.4 s earlier (label stability), if any.
     pub previous: Option<usize>,
+    /// With `previous`: the pair is settled ([`calibration::settled`]).
+    pub settled: bool,
+    /// With `previous`: the intent shown at it.
+    pub previous_shown: Option<usize>,
 }
 
 /// Forecasting methods: the model, then the baselines (still, one per [`CV_WINDOWS_S`], one per [`KF_Q`]).
@@ -371,6 +375,7 @@ pub fn evaluate_recording(
             predictor.reset();
             let walk = walk_piece(piece, centre, input, (placement as u64) << 32 | piece_index as u64);
             let mut last_anchor: Option<usize> = None;
+            let first = out.len();
             // Observed torso (recording frame) per frame, when the sensor model is on.
             let mut observed: Vec<(f64, Option<Vector2<f64>>)> = Vec::new();
             for (k, f) in walk.into_iter().enumerate() {
@@ -456,8 +461,14 @@ pub fn evaluate_recording(
                     probabilities: pred.probabilities,
                     shown: shown.index(),
                     previous: last_anchor,
+                    settled: false,
+                    previous_shown: last_anchor.map(|i| out[i].shown),
                 });
                 last_anchor = Some(out.len() - 1);
+            }
+            let shown: Vec<usize> = out[first..].iter().map(|a| a.shown).collect();
+            for (a, s) in out[first..].iter_mut().zip(calibration::settled(&shown)) {
+                a.settled = s;
             }
         }
     }
