@@ -47,6 +47,9 @@ def scene_row(report: dict, scene: str) -> dict:
         "ece_calibrated": s["calibration"]["ece_calibrated"],
         "accuracy": s["calibration"]["accuracy"],
         "label_changes_outside_true_changes": s["calibration"]["changes_outside_true_changes"],
+        # Absent from summaries made before settled pairs were counted.
+        "delayed_shown_changes": s["calibration"].get("delayed_shown_changes", math.nan),
+        "label_changes_where_settled": s["calibration"].get("changes_where_settled", math.nan),
         "bound_model_m": s["bound_model_m"],
         "step_model_m": s["test"]["step"][0],
         "step_baseline_m": s["test"]["step"][b],
@@ -112,18 +115,25 @@ def render_md(out: dict) -> str:
           + (f"; and {prev['label']}: {prev['model']}, its own leave-one-scene-out folds" if prev else "") + ".\n",
           "| held-out scene | windows | model ADE / FDE [m] | best baseline ADE / FDE [m] | model ÷ best | "
           + (f"{prev['label']} ÷ best | " if prev else "")
-          + (f"{label} ÷ best" if shipped_rows else "–") + " | ECE (calibrated) | label changes outside shown changes |",
-          "|---|---:|---:|---:|---:|" + ("---:|" if prev else "") + "---:|---:|---:|"]
+          + (f"{label} ÷ best" if shipped_rows else "–") + " | ECE (calibrated) | label changes outside shown changes (the shown intent 0.4 s late) "
+          "| label changes in settled pairs |",
+          "|---|---:|---:|---:|---:|" + ("---:|" if prev else "") + "---:|---:|---:|---:|"]
     for i, r in enumerate(folds):
         sh = shipped_rows[i]["ratio_ade"] if shipped_rows else math.nan
         pr = f"{fmt(prev_rows[r['scene']]['ratio_ade'])} | " if prev else ""
         md.append(f"| {r['scene']} | {r['windows']} | {r['model_ade']:.3f} / {r['model_fde']:.3f} | "
                   f"{r['baseline_ade']:.3f} / {r['baseline_fde']:.3f} | {fmt(r['ratio_ade'])} | {pr}{fmt(sh)} | "
-                  f"{r['ece']:.3f} ({r['ece_calibrated']:.3f}) | {100 * r['label_changes_outside_true_changes']:.1f} % |")
+                  f"{r['ece']:.3f} ({r['ece_calibrated']:.3f}) | {100 * r['label_changes_outside_true_changes']:.1f} % "
+                  f"({100 * r['delayed_shown_changes']:.1f} %) | {100 * r['label_changes_where_settled']:.1f} % |")
     sp = out["compare"]["pooled_ratio_ade"] if shipped_rows else math.nan
     pp = f"{fmt(prev['pooled_ratio_ade'])} | " if prev else ""
-    md.append(f"| **pooled** | {sum(r['windows'] for r in folds)} | | | **{fmt(out['pooled_ratio_ade'])}** | {pp}{fmt(sp)} | | |\n")
-    md.append("Targets: ≤ 0.85 pooled, ≤ 1.0 on every scene and speed band; ECE ≤ 0.05; label changes ≤ 5 %.\n")
+    md.append(f"| **pooled** | {sum(r['windows'] for r in folds)} | | | **{fmt(out['pooled_ratio_ade'])}** | {pp}{fmt(sp)} | | | |\n")
+    md.append("Targets: ≤ 0.85 pooled, ≤ 1.0 on every scene and speed band; ECE ≤ 0.05; label changes ≤ 5 % outside "
+              "true intent changes: settled pairs, whose shown intent is the same from 1.2 s before the first window "
+              "to 1.2 s after the second (the shown intent is judged from 1 s before to 1 s after a window, so it "
+              "changes before the motion that changes it can be seen; a forecaster's label follows later, and in "
+              "pairs that merely share their own two shown intents even the shown intent delayed by one window "
+              "scores the bracketed share; `reports/real_data_model.md`).\n")
     md.append("Plots (training/plot_loso.py): per scene `real_data_loso_scenes.svg`, error by look-ahead "
               "`real_data_loso_lookahead.svg`, reliability of the intent confidence `real_data_loso_reliability.svg`.\n")
     md.append("## Model ÷ best baseline by speed band and geometry (held-out scene)\n")
