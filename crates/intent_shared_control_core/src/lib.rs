@@ -13,6 +13,7 @@ pub mod features;
 pub mod forecast_check;
 pub mod health;
 pub mod input;
+pub mod kalman;
 pub mod lifecycle;
 pub mod model;
 pub mod odometry;

@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 pub mod calibration;
 pub mod export;
 pub mod gait;
-pub mod kalman;
+pub use intent_shared_control_core::kalman;
 pub mod mocap;
 pub mod plots;
 pub mod report;
