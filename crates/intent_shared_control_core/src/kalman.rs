@@ -1,4 +1,5 @@
-//! A constant-velocity Kalman filter per ground-plane axis: the textbook tracker a forecast has to beat.
+//! A constant-velocity Kalman filter per ground-plane axis: the textbook tracker a forecast has to beat, the
+//! constant-velocity predictor's estimate ([`crate::model::constant_velocity`]) and the evaluations' baseline.
 //!
 //! State `[p, v]`, transition `p += v·dt`, white-acceleration process noise of spectral density `q`
 //! (`Q = q·[[dt³/3, dt²/2], [dt²/2, dt]]`), position measurements of standard deviation `r`. The first
