@@ -228,7 +228,7 @@ mod tests {
         w
     }
 
-    /// The forecast of `window` by a model with `config`, step `s` point `p`.
+    /// The forecast of `window` by a model with `config`: per step, torso, left wrist and right wrist.
     fn forecast(config: ConstantVelocityConfig, window: &[f32]) -> Vec<[[f32; 3]; 3]> {
         let mut m = ConstantVelocityModel::new(config).expect("config");
         let out = m.predict(&ModelInput::from_flat(window).expect("input")).expect("predict");
